@@ -1,0 +1,240 @@
+/*
+ * alloc.c: the exported malloc family, and the out-of-line halves of
+ * malloc and free that the fast paths in hz3_hot.h fall back to.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hz3_hot.h"
+
+#define CALLER __builtin_return_address(0)
+
+/* ---- out-of-line paths ---- */
+
+static void *alloc_class(hz3_heap_t *h, unsigned cls)
+{
+    hz3_span_t *s = h->cur[cls];
+    hz3_block_t *b = s->free;
+    if (HZ3_LIKELY(b != NULL)) {
+        s->free = b->next;
+        s->used++;
+        return b;
+    }
+    void *p = _hz3_span_alloc_slow(h, cls);
+    if (!p) errno = ENOMEM;
+    return p;
+}
+
+static hz3_heap_t *heap_or_init(void)
+{
+    hz3_heap_t *h = _hz3_tl_heap;
+    if (HZ3_UNLIKELY(h == &_hz3_heap_empty)) h = _hz3_heap_init_thread();
+    return h;
+}
+
+HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
+{
+    if (size > HZ3_MEDIUM_MAX) return _hz3_large_alloc(size, 0, zero);
+    hz3_heap_t *h = heap_or_init();
+    if (!h) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = alloc_class(h, _hz3_class_of(size));
+    if (p && zero) memset(p, 0, size);
+    return p;
+}
+
+static void *alloc_aligned(size_t align, size_t size)
+{
+    if (align <= HZ3_ALIGN_MIN) return _hz3_malloc_fast(size);
+    int cls = _hz3_class_aligned(size, align);
+    if (cls >= 0) {
+        hz3_heap_t *h = heap_or_init();
+        if (!h) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return alloc_class(h, (unsigned)cls);
+    }
+    return _hz3_large_alloc(size, align, false);
+}
+
+/* Frees a block the checks below found valid. */
+static void free_checked(hz3_span_t *s, hz3_block_t *b, hz3_heap_t *h)
+{
+    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == h) {
+        b->next = s->free;
+        s->free = b;
+        if (--s->used == 0 || s->where == HZ3_WHERE_FULL) _hz3_free_local_slow(h, s);
+    } else {
+        _hz3_free_remote(s, b);
+    }
+}
+
+/* Looks a pointer up; reports it and returns NULL when it is not the start
+ * of a live object in a segment. *large is set for a large object. */
+static hz3_span_t *find_object(void *p, const void *caller, const char *fn, bool *large)
+{
+    *large = false;
+    if (!_hz3_is_segment((uintptr_t)p)) {
+        if (_hz3_large_usable(p)) *large = true;
+        else _hz3_bad_pointer(fn, p, HZ3_BAD_FOREIGN, caller);
+        return NULL;
+    }
+    size_t off;
+    hz3_span_t *s = _hz3_span_of(p, &off);
+    if (s->kind != HZ3_SPAN_HEAD || off >= (size_t)s->pages << HZ3_PAGE_SHIFT) {
+        _hz3_bad_pointer(fn, p, HZ3_BAD_NOT_LIVE, caller);
+        return NULL;
+    }
+    if (!_hz3_is_block_start(s, off)) {
+        _hz3_bad_pointer(fn, p, HZ3_BAD_INTERIOR, caller);
+        return NULL;
+    }
+    return s;
+}
+
+HZ3_NOINLINE void _hz3_free_generic(void *p, const void *caller, const char *fn)
+{
+    if (!p) return;
+    bool large;
+    hz3_span_t *s = find_object(p, caller, fn, &large);
+    if (large) {
+        _hz3_large_free(p);
+        return;
+    }
+    if (!s) return;
+    hz3_heap_t *h = _hz3_tl_heap;
+    hz3_block_t *b = p;
+    bool mine = atomic_load_explicit(&s->owner, memory_order_relaxed) == h;
+    if ((mine && b == s->free) ||
+        hz3_tf_ptr(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == b) {
+        _hz3_bad_pointer(fn, p, HZ3_BAD_DOUBLE_FREE, caller);
+        return;
+    }
+    free_checked(s, b, h);
+}
+
+size_t _hz3_usable_size(const void *p, const void *caller)
+{
+    bool large;
+    hz3_span_t *s = find_object((void *)p, caller, "malloc_usable_size", &large);
+    if (large) return _hz3_large_usable(p);
+    return s ? _hz3_classes[s->cls].size : 0;
+}
+
+/* ---- the exported family ---- */
+
+HZ3_EXPORT void *HZ3_SYM(malloc)(size_t size)
+{
+    return _hz3_malloc_fast(size);
+}
+
+HZ3_EXPORT void HZ3_SYM(free)(void *p)
+{
+    _hz3_free_fast(p, CALLER);
+}
+
+HZ3_EXPORT void *HZ3_SYM(calloc)(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (total > HZ3_MEDIUM_MAX) return _hz3_large_alloc(total, 0, true);
+    void *p = _hz3_malloc_fast(total);
+    if (p) memset(p, 0, total);
+    return p;
+}
+
+HZ3_EXPORT void *HZ3_SYM(realloc)(void *p, size_t size)
+{
+    if (!p) return _hz3_malloc_fast(size);
+    if (size == 0) {   /* as glibc: free and return NULL */
+        _hz3_free_generic(p, CALLER, "realloc");
+        return NULL;
+    }
+    size_t usable = _hz3_usable_size(p, CALLER);
+    if (!usable) return NULL;   /* reported (HZ3_ON_ERROR=warn) */
+    if (usable > HZ3_MEDIUM_MAX) {
+        void *q = _hz3_large_realloc(p, size);
+        if (q) return q;
+    } else if (size <= usable && size > usable / 2) {
+        return p;   /* same class or close enough: keep it */
+    }
+    void *q = _hz3_malloc_fast(size);
+    if (!q) return NULL;   /* errno is ENOMEM, p is untouched */
+    memcpy(q, p, size < usable ? size : usable);
+    _hz3_free_generic(p, CALLER, "realloc");
+    return q;
+}
+
+HZ3_EXPORT void *HZ3_SYM(reallocarray)(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return HZ3_SYM(realloc)(p, total);
+}
+
+static bool power_of_two(size_t a) { return a && !(a & (a - 1)); }
+
+HZ3_EXPORT int HZ3_SYM(posix_memalign)(void **out, size_t align, size_t size)
+{
+    if (!power_of_two(align) || align % sizeof(void *) != 0) return EINVAL;
+    int saved = errno;
+    void *p = alloc_aligned(align, size);
+    errno = saved;
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+HZ3_EXPORT void *HZ3_SYM(aligned_alloc)(size_t align, size_t size)
+{
+    if (!power_of_two(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return alloc_aligned(align, size);
+}
+
+HZ3_EXPORT void *HZ3_SYM(memalign)(size_t align, size_t size)
+{
+    /* as glibc: an alignment that is not a power of two is rounded up */
+    if (!power_of_two(align)) {
+        if (align > ((size_t)1 << 62)) {
+            errno = EINVAL;
+            return NULL;
+        }
+        size_t a = 1;
+        while (a < align) a <<= 1;
+        align = a;
+    }
+    return alloc_aligned(align, size);
+}
+
+HZ3_EXPORT void *HZ3_SYM(valloc)(size_t size)
+{
+    return alloc_aligned(HZ3_PAGE_SIZE, size);
+}
+
+HZ3_EXPORT void *HZ3_SYM(pvalloc)(size_t size)
+{
+    if (size > SIZE_MAX - HZ3_PAGE_SIZE) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return alloc_aligned(HZ3_PAGE_SIZE, size ? _hz3_align_up(size, HZ3_PAGE_SIZE) : HZ3_PAGE_SIZE);
+}
+
+HZ3_EXPORT size_t HZ3_SYM(malloc_usable_size)(void *p)
+{
+    return p ? _hz3_usable_size(p, CALLER) : 0;
+}

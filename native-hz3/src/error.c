@@ -1,0 +1,97 @@
+/*
+ * error.c: bad pointers. One line on stderr naming the function, the
+ * pointer, the problem and the caller (return address, and the library it
+ * lies in with its offset, from dladdr), then abort. With HZ3_ON_ERROR=warn
+ * the line ends in "ignored" and the pointer is left alone (leaked), so a
+ * process with a known bad free can be kept running while it is found.
+ * Formatting is done by hand: stdio may allocate.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "hz3_internal.h"
+
+void _hz3_write_str(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+char *_hz3_fmt_u64(char *buf, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+    while (n) *buf++ = tmp[--n];
+    *buf = 0;
+    return buf;
+}
+
+char *_hz3_fmt_hex(char *buf, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do tmp[n++] = "0123456789abcdef"[v & 15]; while ((v >>= 4) != 0);
+    *buf++ = '0';
+    *buf++ = 'x';
+    while (n) *buf++ = tmp[--n];
+    *buf = 0;
+    return buf;
+}
+
+static char *put(char *b, char *end, const char *s)
+{
+    while (*s && b < end) *b++ = *s++;
+    *b = 0;
+    return b;
+}
+
+static const char *what_text(enum hz3_bad what)
+{
+    switch (what) {
+    case HZ3_BAD_FOREIGN: return "not allocated by hz3";
+    case HZ3_BAD_INTERIOR: return "not the start of an object (interior pointer)";
+    case HZ3_BAD_NOT_LIVE: return "not a live object (freed already, or never handed out)";
+    case HZ3_BAD_DOUBLE_FREE: return "double free (the object was just freed)";
+    }
+    return "bad pointer";
+}
+
+void _hz3_bad_pointer(const char *fn, const void *p, enum hz3_bad what, const void *caller)
+{
+    char line[768], num[24];
+    char *b = line, *end = line + sizeof line - 2;
+    b = put(b, end, "hz3: ");
+    b = put(b, end, fn);
+    b = put(b, end, "(");
+    _hz3_fmt_hex(num, (uintptr_t)p);
+    b = put(b, end, num);
+    b = put(b, end, "): ");
+    b = put(b, end, what_text(what));
+    b = put(b, end, "; called from ");
+    _hz3_fmt_hex(num, (uintptr_t)caller);
+    b = put(b, end, num);
+    Dl_info info;
+    if (caller && dladdr(caller, &info) && info.dli_fname) {
+        b = put(b, end, " (");
+        b = put(b, end, info.dli_fname && *info.dli_fname ? info.dli_fname : "main program");
+        if (info.dli_sname) {
+            b = put(b, end, " ");
+            b = put(b, end, info.dli_sname);
+        }
+        b = put(b, end, "+");
+        _hz3_fmt_hex(num, (uintptr_t)caller - (uintptr_t)(info.dli_saddr ? info.dli_saddr : info.dli_fbase));
+        b = put(b, end, num);
+        b = put(b, end, ")");
+    }
+    b = put(b, end, _hz3_opt.on_error_warn ? "; ignored (HZ3_ON_ERROR=warn)\n" : "; aborting (HZ3_ON_ERROR=warn to continue)\n");
+    _hz3_write_str(2, line);
+    if (!_hz3_opt.on_error_warn) abort();
+}

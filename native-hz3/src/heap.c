@@ -1,0 +1,83 @@
+/*
+ * heap.c: one heap per thread. A thread starts on the shared empty heap
+ * (every span the sentinel, so its first malloc takes the slow path), gets
+ * its own heap there, and gives it back through a pthread key destructor.
+ * Heap records are recycled, so thread churn does not grow metadata, and
+ * there is no table of threads: any number of them may come and go.
+ */
+#include "hz3_internal.h"
+
+extern hz3_span_t _hz3_span_sentinel;
+
+hz3_heap_t _hz3_heap_empty = {
+    .cur = { [0 ... HZ3_MAX_CLASSES - 1] = &_hz3_span_sentinel },
+};
+HZ3_TLS hz3_heap_t *_hz3_tl_heap = &_hz3_heap_empty;
+
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static hz3_heap_t *heap_free;
+static uint64_t heaps_live, heaps_created, threads_exited;
+static pthread_key_t heap_key;
+static _Atomic bool heap_key_ready;
+
+void _hz3_heaps_lock(void) { pthread_mutex_lock(&heaps_lock); }
+void _hz3_heaps_unlock(void) { pthread_mutex_unlock(&heaps_lock); }
+void _hz3_heaps_after_fork_child(void) { pthread_mutex_init(&heaps_lock, NULL); }
+
+static void heap_thread_exit(void *arg)
+{
+    hz3_heap_t *h = arg;
+    _hz3_heap_release_all(h);
+    _hz3_tl_heap = &_hz3_heap_empty;
+    pthread_mutex_lock(&heaps_lock);
+    h->live = false;
+    h->next_free = heap_free;
+    heap_free = h;
+    heaps_live--;
+    threads_exited++;
+    pthread_mutex_unlock(&heaps_lock);
+}
+
+/* Called once from the library constructor, where calling out is safe. */
+void _hz3_heap_register_key(void)
+{
+    if (pthread_key_create(&heap_key, heap_thread_exit) != 0) return;
+    atomic_store(&heap_key_ready, true);
+    if (_hz3_tl_heap != &_hz3_heap_empty) pthread_setspecific(heap_key, _hz3_tl_heap);
+}
+
+hz3_heap_t *_hz3_heap_init_thread(void)
+{
+    _hz3_ensure_init();
+    pthread_mutex_lock(&heaps_lock);
+    hz3_heap_t *h = heap_free;
+    if (h) heap_free = h->next_free;
+    else if ((h = _hz3_meta_alloc(sizeof *h)) != NULL) heaps_created++;
+    if (h) heaps_live++;
+    pthread_mutex_unlock(&heaps_lock);
+    if (!h) return NULL;
+
+    for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
+        h->cur[i] = &_hz3_span_sentinel;
+        h->avail[i].first = h->avail[i].last = NULL;
+        h->full[i].first = h->full[i].last = NULL;
+        h->empty_kept[i] = 0;
+    }
+    h->single_cache_pages = 0;
+    atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
+    h->next_free = NULL;
+    h->live = true;
+    /* Set before pthread_setspecific, which may itself allocate. */
+    _hz3_tl_heap = h;
+    if (atomic_load(&heap_key_ready)) pthread_setspecific(heap_key, h);
+    return h;
+}
+
+void _hz3_heaps_stats(struct hz3_stats *st)
+{
+    pthread_mutex_lock(&heaps_lock);
+    st->heaps_live = heaps_live;
+    st->heaps_created = heaps_created;
+    st->threads_exited = threads_exited;
+    pthread_mutex_unlock(&heaps_lock);
+}

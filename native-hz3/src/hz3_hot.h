@@ -1,0 +1,74 @@
+/*
+ * hz3_hot.h: the malloc and free fast paths, and nothing else.
+ *
+ * Budget: a small malloc is a table lookup, two loads and a pop (one test);
+ * a local free is a segment-map test, a span lookup, an owner compare, the
+ * start-of-object check and a push (one test for "empty or was full").
+ * No lock, no atomic read-modify-write, no counter kept for observation.
+ * Everything else (refill, remote frees, medium and large objects, bad
+ * pointers) is out of line in span.c, large.c and alloc.c.
+ */
+#ifndef HZ3_HOT_H
+#define HZ3_HOT_H
+
+#include "hz3_internal.h"
+
+static inline void *_hz3_malloc_fast(size_t size)
+{
+    hz3_heap_t *h = _hz3_tl_heap;
+    if (HZ3_LIKELY(size <= HZ3_SMALL_MAX)) {
+        /* Before initialisation the table reads class 0 and every heap is
+         * the empty one, whose spans have no free block: the slow path. */
+        hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
+        hz3_block_t *b = s->free;
+        if (HZ3_LIKELY(b != NULL)) {
+            s->free = b->next;
+            s->used++;
+            return b;
+        }
+    }
+    return _hz3_malloc_generic(size, false);
+}
+
+/* The span entry (head) for a pointer known to lie in a segment. */
+static inline hz3_span_t *_hz3_span_of(const void *p, size_t *off_in_span)
+{
+    hz3_segment_t *seg = _hz3_segment_of(p);
+    size_t seg_off = (uintptr_t)p - (uintptr_t)seg;
+    size_t idx = seg_off >> HZ3_PAGE_SHIFT;
+    hz3_span_t *s = &seg->spans[idx];
+    size_t head = idx - s->head_off;
+    *off_in_span = seg_off - (head << HZ3_PAGE_SHIFT);
+    return &seg->spans[head];
+}
+
+/* True when off is the start of one of the span's blocks (no divide). */
+static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
+{
+    const hz3_class_t *c = &_hz3_classes[s->cls];
+    size_t q = (off * c->inv) >> 32;
+    return q * c->size == off && q < s->capacity;
+}
+
+static inline void _hz3_free_fast(void *p, const void *caller)
+{
+    if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {
+        size_t off;
+        hz3_span_t *s = _hz3_span_of(p, &off);
+        hz3_heap_t *h = _hz3_tl_heap;
+        if (HZ3_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+            hz3_block_t *b = (hz3_block_t *)p;
+            /* An immediate second free finds the object at the head of the
+             * list it was pushed on; an interior pointer is off the grid. */
+            if (HZ3_LIKELY(b != s->free && _hz3_is_block_start(s, off))) {
+                b->next = s->free;
+                s->free = b;
+                if (HZ3_UNLIKELY(--s->used == 0 || s->where == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
+                return;
+            }
+        }
+    }
+    _hz3_free_generic(p, caller, "free");
+}
+
+#endif /* HZ3_HOT_H */

@@ -1,0 +1,172 @@
+/*
+ * hz3_internal.h: declarations shared between the allocator's files.
+ * Public names are hz3_*, cross-file internal ones _hz3_*, file-local ones
+ * static. Grouped by the file that defines them.
+ */
+#ifndef HZ3_INTERNAL_H
+#define HZ3_INTERNAL_H
+
+#include "hz3_types.h"
+#include "../include/hz3.h"
+
+#define HZ3_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HZ3_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HZ3_NOINLINE __attribute__((noinline))
+#define HZ3_COLD __attribute__((noinline, cold))
+#define HZ3_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* The TSan build compiles the allocator under prefixed names so that TSan's
+ * own malloc stays in charge of the process. */
+#ifdef HZ3_TEST_PREFIX
+#define HZ3_SYM(name) hz3t_##name
+#else
+#define HZ3_SYM(name) name
+#endif
+#define HZ3_EXPORT __attribute__((visibility("default")))
+
+/* ---- size_class.c ---- */
+extern hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
+extern uint8_t _hz3_class_of16[HZ3_SMALL_TAB_LEN];  /* (size+15)/16 -> class, size <= 4096 */
+extern unsigned _hz3_num_classes;
+void _hz3_classes_init(void);
+unsigned _hz3_class_of(size_t size);                /* size <= HZ3_MEDIUM_MAX */
+int _hz3_class_aligned(size_t size, size_t align);  /* -1 when no class fits */
+
+/* ---- options.c ---- */
+typedef struct hz3_options {
+    bool on_error_warn;    /* HZ3_ON_ERROR=warn: report a bad pointer and go on */
+    bool obs;              /* HZ3_OBS=1: exit report */
+    const char *obs_file;  /* HZ3_OBS_FILE=path: report to path.PID instead of stderr */
+} hz3_options_t;
+extern hz3_options_t _hz3_opt;
+void _hz3_options_init(void);
+
+/* ---- os.c ---- */
+void *_hz3_os_map(size_t size);                 /* NULL on failure; never touches memory */
+void *_hz3_os_map_aligned(size_t size, size_t align);
+void _hz3_os_unmap(void *p, size_t size);
+void _hz3_os_decommit(void *p, size_t size);    /* MADV_DONTNEED: zero on next touch */
+void *_hz3_os_remap(void *p, size_t old_size, size_t new_size); /* NULL on failure */
+size_t _hz3_os_rss_of(uintptr_t start, uintptr_t end); /* resident bytes via mincore */
+
+/* ---- meta.c ---- */
+void *_hz3_meta_alloc(size_t size);             /* zeroed, 64-aligned; NULL when out of memory */
+size_t _hz3_meta_bytes(void);
+void _hz3_meta_lock(void);
+void _hz3_meta_unlock(void);
+void _hz3_meta_after_fork_child(void);
+
+/* ---- segment.c: the page pool (one lock) ---- */
+extern uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
+static inline bool _hz3_is_segment(uintptr_t p)
+{
+    uintptr_t i = p >> HZ3_SEG_SHIFT;
+    if (HZ3_UNLIKELY(i >= HZ3_SEGMAP_BITS)) return false;
+    return (__atomic_load_n(&_hz3_segmap[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1;
+}
+static inline hz3_segment_t *_hz3_segment_of(const void *p)
+{
+    return (hz3_segment_t *)((uintptr_t)p & ~(uintptr_t)HZ3_SEG_MASK);
+}
+static inline uint8_t *_hz3_span_start(const hz3_span_t *s)
+{
+    hz3_segment_t *seg = _hz3_segment_of(s);
+    return (uint8_t *)seg + ((size_t)(s - seg->spans) << HZ3_PAGE_SHIFT);
+}
+hz3_span_t *_hz3_pool_take(unsigned pages);     /* a run of pages, as a fresh span entry */
+void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
+void _hz3_pool_trim(void);                      /* decommit every free page now */
+void _hz3_pool_lock(void);
+void _hz3_pool_unlock(void);
+void _hz3_pool_after_fork_child(void);
+void _hz3_pool_stats(struct hz3_stats *st);
+size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs, size_t skip);
+bool _hz3_pool_owns(uintptr_t p);
+
+/* ---- span.c: spans of a heap ---- */
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls);
+void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
+void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
+void _hz3_heap_drain_delayed(hz3_heap_t *h);
+void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
+void _hz3_abandoned_lock(void);
+void _hz3_abandoned_unlock(void);
+void _hz3_abandoned_after_fork_child(void);
+
+/* ---- heap.c: thread heaps ---- */
+extern hz3_heap_t _hz3_heap_empty;
+extern HZ3_TLS hz3_heap_t *_hz3_tl_heap;
+hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */
+void _hz3_heap_register_key(void);
+void _hz3_heaps_lock(void);
+void _hz3_heaps_unlock(void);
+void _hz3_heaps_after_fork_child(void);
+void _hz3_heaps_stats(struct hz3_stats *st);
+
+/* ---- large.c ---- */
+void *_hz3_large_alloc(size_t size, size_t align, bool zero);
+bool _hz3_large_free(void *p);                  /* false: not a large object of ours */
+size_t _hz3_large_usable(const void *p);        /* 0: not a large object of ours */
+void *_hz3_large_realloc(void *p, size_t size); /* NULL: caller falls back */
+void _hz3_large_trim(void);
+void _hz3_large_lock(void);
+void _hz3_large_unlock(void);
+void _hz3_large_after_fork_child(void);
+void _hz3_large_stats(struct hz3_stats *st);
+size_t _hz3_large_mappings(uint64_t *out, size_t max_pairs, size_t skip);
+bool _hz3_large_owns(uintptr_t p);
+
+/* ---- error.c ---- */
+enum hz3_bad {
+    HZ3_BAD_FOREIGN,     /* not inside any hz3 mapping */
+    HZ3_BAD_INTERIOR,    /* inside an object, not at its start */
+    HZ3_BAD_NOT_LIVE,    /* inside hz3 memory that holds no object */
+    HZ3_BAD_DOUBLE_FREE, /* the object was just freed */
+};
+/* Reports one line naming pointer, problem and caller; aborts unless
+ * HZ3_ON_ERROR=warn, in which case the caller ignores the pointer. */
+HZ3_COLD void _hz3_bad_pointer(const char *fn, const void *p, enum hz3_bad what, const void *caller);
+void _hz3_write_str(int fd, const char *s);
+char *_hz3_fmt_u64(char *buf, uint64_t v);      /* returns end of digits */
+char *_hz3_fmt_hex(char *buf, uint64_t v);
+
+/* ---- init.c ---- */
+extern _Atomic int _hz3_initialized;
+void _hz3_init_slow(void);
+static inline void _hz3_ensure_init(void)
+{
+    if (HZ3_UNLIKELY(!atomic_load_explicit(&_hz3_initialized, memory_order_acquire))) _hz3_init_slow();
+}
+
+/* ---- report.c ---- */
+void _hz3_report_at_exit(void);
+
+/* ---- alloc.c ---- */
+void *_hz3_malloc_generic(size_t size, bool zero);
+void _hz3_free_generic(void *p, const void *caller, const char *fn);
+size_t _hz3_usable_size(const void *p, const void *caller);
+
+/* ---- small helpers ---- */
+static inline size_t _hz3_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+static inline void _hz3_list_push_front(hz3_span_list_t *l, hz3_span_t *s)
+{
+    s->prev = NULL;
+    s->next = l->first;
+    if (l->first) l->first->prev = s; else l->last = s;
+    l->first = s;
+}
+static inline void _hz3_list_push_back(hz3_span_list_t *l, hz3_span_t *s)
+{
+    s->next = NULL;
+    s->prev = l->last;
+    if (l->last) l->last->next = s; else l->first = s;
+    l->last = s;
+}
+static inline void _hz3_list_remove(hz3_span_list_t *l, hz3_span_t *s)
+{
+    if (s->prev) s->prev->next = s->next; else l->first = s->next;
+    if (s->next) s->next->prev = s->prev; else l->last = s->prev;
+    s->next = s->prev = NULL;
+}
+
+#endif /* HZ3_INTERNAL_H */

@@ -1,0 +1,197 @@
+/*
+ * hz3_types.h: what the allocator is made of, and the rules that hold.
+ *
+ * Glossary
+ *   page      4 KiB, the OS page and the unit of every count in reports.
+ *   segment   1 MiB of address space aligned to 1 MiB, carved from a
+ *             reservation. Its first HZ3_SEG_META_PAGES pages hold the
+ *             segment header and one span entry per page; the rest are
+ *             handed out as runs of pages.
+ *   span      a run of pages inside a segment that holds objects of one size
+ *             class. Its entry sits in the header at the index of its first
+ *             page; the entries of its other pages point back (head_off).
+ *   block     one object slot of a span. A free block holds the link of a
+ *             free list in its first word.
+ *   heap      one per thread (tl_heap): for every class the current span the
+ *             fast path pops from, plus lists of the thread's other spans.
+ *   large     objects above HZ3_MEDIUM_MAX: one mapping each, outside
+ *             segments, with a bounded cache of freed mappings.
+ *
+ * Where free blocks live (the design note behind the census)
+ *   Free objects stay in their own span, never in a per-thread cache away
+ *   from it (free-list sharding, as mimalloc does). A span has
+ *     free          blocks freed by, and handed out to, its owner (no atomics)
+ *     thread_free   blocks freed by other threads: a tagged atomic word
+ *                   holding the list head, the list length and a 2-bit
+ *                   notify state; one CAS per remote free
+ *   and a counter `used`, kept by the owner:
+ *     used = blocks handed out - blocks freed locally - remote frees collected
+ *   so at any moment
+ *     live = used - |thread_free|                  (exact, no hot-path counter)
+ *     used + |free| + (capacity - extended) == capacity   (owner's view)
+ *   A span whose live count reaches 0 holds no object anywhere, so its pages
+ *   can go back at once: nothing of it sits in some other cache.
+ *
+ * Size classes (see size_class.c for the measurement behind the spacing)
+ *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.
+ *           One-page spans, capacity = 4096 / size.
+ *   sub4k   1025..3584 B, same spacing; spans of 1-3 pages chosen so that the
+ *           tail waste is at most 1/8 of the span.
+ *   medium  3585..32768 B: page multiples, one object per run of pages.
+ *   Spans of capacity 1 (medium and the largest sub4k class) are never on a
+ *   heap list while their object is live: a free from any thread finds them
+ *   complete, so no notification is needed.
+ */
+#ifndef HZ3_TYPES_H
+#define HZ3_TYPES_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- build switches (compile-time defaults; -DHZ3_X=... overrides) ---- */
+#ifndef HZ3_STEPS_PER_DOUBLING
+#define HZ3_STEPS_PER_DOUBLING 4      /* classes per power of two above 128 B */
+#endif
+#ifndef HZ3_RESERVE_BYTES
+#define HZ3_RESERVE_BYTES (64u << 20)  /* address space asked for per reservation */
+#endif
+#ifndef HZ3_SMALL_EMPTY_KEEP
+#define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */
+#endif
+#ifndef HZ3_SINGLE_CACHE_PAGES
+#define HZ3_SINGLE_CACHE_PAGES 64      /* pages of empty capacity-1 spans a heap keeps (256 KiB) */
+#endif
+#ifndef HZ3_FREE_SEGS_KEEP
+#define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */
+#endif
+#ifndef HZ3_LARGE_CACHE_BYTES
+#define HZ3_LARGE_CACHE_BYTES (16u << 20) /* freed large mappings kept for reuse */
+#endif
+#ifndef HZ3_LARGE_CACHE_SLOTS
+#define HZ3_LARGE_CACHE_SLOTS 32
+#endif
+
+/* ---- derived sizes ---- */
+#define HZ3_PAGE_SHIFT 12
+#define HZ3_PAGE_SIZE (1u << HZ3_PAGE_SHIFT)                   /* 4096 */
+#define HZ3_SEG_SHIFT 20
+#define HZ3_SEG_SIZE ((size_t)1 << HZ3_SEG_SHIFT)              /* 1 MiB */
+#define HZ3_SEG_MASK (HZ3_SEG_SIZE - 1)
+#define HZ3_SEG_PAGES (HZ3_SEG_SIZE >> HZ3_PAGE_SHIFT)         /* 256 */
+#define HZ3_SEG_META_PAGES 5u                                  /* header + span entries */
+#define HZ3_SEG_USABLE_PAGES (HZ3_SEG_PAGES - HZ3_SEG_META_PAGES) /* 251 */
+#define HZ3_VA_BITS 47                                         /* x86-64 user space */
+#define HZ3_SEGMAP_BITS ((size_t)1 << (HZ3_VA_BITS - HZ3_SEG_SHIFT)) /* 2^27 segments */
+
+#define HZ3_SMALL_MAX 1024u    /* fast-path sizes, one-page spans */
+#define HZ3_SUB4K_MAX 3584u
+#define HZ3_MEDIUM_MAX 32768u  /* above: large */
+#define HZ3_MEDIUM_MAX_PAGES (HZ3_MEDIUM_MAX / HZ3_PAGE_SIZE)  /* 8 */
+#define HZ3_MAX_CLASSES 64
+#define HZ3_SMALL_TAB_LEN ((4096u >> 4) + 1)   /* class by (size+15)/16 for size <= 4096 */
+#define HZ3_ALIGN_MIN 16u
+
+/* ---- blocks and the tagged thread_free word ----
+ * bits 0-1: notify state; bits 4-47: list head (blocks are 16-aligned);
+ * bits 48-63: list length (capacity <= 256, so it never overflows). */
+typedef struct hz3_block { struct hz3_block *next; } hz3_block_t;
+
+enum {
+    HZ3_TF_NORMAL = 0,     /* owner reads thread_free when it looks */
+    HZ3_TF_NOTIFY = 1,     /* span is full and off the owner's lists: tell the owner */
+    HZ3_TF_NOTIFYING = 2,  /* a freeing thread is telling the owner right now */
+    HZ3_TF_NEVER = 3,      /* abandoned span: nobody to tell */
+};
+#define HZ3_TF_STATE_MASK ((uintptr_t)3)
+#define HZ3_TF_PTR_MASK ((((uintptr_t)1 << 48) - 1) & ~(uintptr_t)15)
+#define HZ3_TF_COUNT_SHIFT 48
+static inline hz3_block_t *hz3_tf_ptr(uintptr_t w) { return (hz3_block_t *)(w & HZ3_TF_PTR_MASK); }
+static inline unsigned hz3_tf_state(uintptr_t w) { return (unsigned)(w & HZ3_TF_STATE_MASK); }
+static inline unsigned hz3_tf_count(uintptr_t w) { return (unsigned)(w >> HZ3_TF_COUNT_SHIFT); }
+static inline uintptr_t hz3_tf_make(hz3_block_t *p, unsigned count, unsigned state)
+{
+    return (uintptr_t)p | ((uintptr_t)count << HZ3_TF_COUNT_SHIFT) | state;
+}
+
+/* ---- spans ---- */
+enum hz3_span_kind {
+    HZ3_SPAN_NONE = 0,   /* page not in a span (free, or never used) */
+    HZ3_SPAN_HEAD = 1,   /* first page of a span: the entry describes the span */
+    HZ3_SPAN_CONT = 2,   /* a later page of a span: head_off leads to the head */
+};
+enum hz3_span_where {     /* which list of its owner the span is on */
+    HZ3_WHERE_NONE = 0,   /* current span, or a live capacity-1 span, or in transit */
+    HZ3_WHERE_AVAIL = 1,  /* heap->avail[cls]: has or may have free blocks */
+    HZ3_WHERE_FULL = 2,   /* heap->full[cls]: no free block, thread_free in NOTIFY */
+    HZ3_WHERE_CACHE = 3,  /* heap->single_cache: empty capacity-1 span */
+    HZ3_WHERE_ABANDONED = 4, /* global abandoned list of its class */
+};
+
+struct hz3_heap;
+
+typedef struct hz3_span {
+    hz3_block_t *free;                  /* owner-only local free list */
+    uint16_t used;                      /* see the equations above */
+    uint16_t capacity;                  /* blocks in the span */
+    uint16_t extended;                  /* blocks carved from fresh memory so far */
+    uint8_t cls;
+    uint8_t kind;                       /* enum hz3_span_kind */
+    uint16_t pages;                     /* run length in pages (head entry) */
+    uint16_t head_off;                  /* CONT entries: index distance to the head */
+    uint8_t where;                      /* enum hz3_span_where */
+    uint8_t page_state;                 /* per page: enum hz3_page_state (epoch use) */
+    uint8_t pad_[2];
+    _Atomic uintptr_t thread_free;      /* tagged word, see above */
+    _Atomic(struct hz3_heap *) owner;   /* NULL when free or abandoned */
+    struct hz3_span *next, *prev;       /* the list named by `where` */
+    struct hz3_span *delayed_next;      /* link on owner->delayed while notifying */
+} hz3_span_t;
+
+enum hz3_page_state {
+    HZ3_PAGE_UNTOUCHED = 0,   /* never written since mapped */
+    HZ3_PAGE_RESIDENT = 1,    /* handed out or written since */
+    HZ3_PAGE_DECOMMITTED = 2, /* MADV_DONTNEED'd and not handed out since */
+};
+
+typedef struct hz3_span_list { hz3_span_t *first, *last; } hz3_span_list_t;
+
+/* ---- segments ---- */
+typedef struct hz3_segment {
+    struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
+    struct hz3_segment *next_avail;     /* pool.avail: segments with free pages */
+    bool in_avail;
+    uint16_t free_pages;
+    uint64_t freemap[HZ3_SEG_PAGES / 64];  /* bit set = page free */
+    uint64_t pad_[2];
+    hz3_span_t spans[HZ3_SEG_PAGES];    /* one entry per page; metadata pages unused */
+} hz3_segment_t;
+
+_Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
+_Static_assert(sizeof(hz3_segment_t) <= HZ3_SEG_META_PAGES * 4096, "segment header must fit its pages");
+
+/* ---- size classes ---- */
+typedef struct hz3_class {
+    uint32_t size;        /* block size */
+    uint32_t inv;         /* ceil(2^32 / size): offset -> index without a divide */
+    uint16_t pages;       /* span length */
+    uint16_t capacity;    /* blocks per span */
+    uint8_t tier;         /* enum hz3_tier */
+} hz3_class_t;
+
+/* ---- thread heaps ---- */
+typedef struct hz3_heap {
+    hz3_span_t *cur[HZ3_MAX_CLASSES];          /* the fast path's span per class */
+    hz3_span_list_t avail[HZ3_MAX_CLASSES];
+    hz3_span_list_t full[HZ3_MAX_CLASSES];
+    uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
+    hz3_span_list_t single_cache;              /* empty capacity-1 spans, LIFO */
+    uint32_t single_cache_pages;
+    _Atomic(hz3_span_t *) delayed;             /* spans whose remote free notified us */
+    struct hz3_heap *next_free;                /* heap pool free list */
+    bool live;
+} hz3_heap_t;
+
+#endif /* HZ3_TYPES_H */

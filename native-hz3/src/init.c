@@ -1,0 +1,72 @@
+/*
+ * init.c: start-up and fork.
+ *
+ * The first malloc may come before the library constructor runs (the
+ * dynamic loader and libc allocate early), so the essential set-up is lazy
+ * and calls nothing that could allocate: options (getenv) and the class
+ * tables. The constructor then does what may call back into malloc, which
+ * works by then: the thread-exit key, the fork handlers and the exit report.
+ *
+ * fork: the prepare handler takes every allocator lock in one fixed order,
+ * so that no lock is held by a thread that will not exist in the child;
+ * the parent releases them, the child re-creates them. Other threads' heaps
+ * stay in the child's memory, unused; objects they handed out can still be
+ * freed there (as remote frees).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include "hz3_internal.h"
+
+_Atomic int _hz3_initialized;
+static _Atomic int init_busy;
+
+void _hz3_init_slow(void)
+{
+    int expected = 0;
+    while (!atomic_compare_exchange_weak(&init_busy, &expected, 1)) {
+        expected = 0;
+        if (atomic_load_explicit(&_hz3_initialized, memory_order_acquire)) return;
+        __builtin_ia32_pause();
+    }
+    if (!atomic_load_explicit(&_hz3_initialized, memory_order_relaxed)) {
+        _hz3_options_init();
+        _hz3_classes_init();
+        atomic_store_explicit(&_hz3_initialized, 1, memory_order_release);
+    }
+    atomic_store(&init_busy, 0);
+}
+
+static void fork_prepare(void)
+{
+    _hz3_heaps_lock();
+    _hz3_abandoned_lock();
+    _hz3_large_lock();
+    _hz3_pool_lock();
+    _hz3_meta_lock();
+}
+
+static void fork_parent(void)
+{
+    _hz3_meta_unlock();
+    _hz3_pool_unlock();
+    _hz3_large_unlock();
+    _hz3_abandoned_unlock();
+    _hz3_heaps_unlock();
+}
+
+static void fork_child(void)
+{
+    _hz3_meta_after_fork_child();
+    _hz3_pool_after_fork_child();
+    _hz3_large_after_fork_child();
+    _hz3_abandoned_after_fork_child();
+    _hz3_heaps_after_fork_child();
+}
+
+__attribute__((constructor)) static void hz3_constructor(void)
+{
+    _hz3_ensure_init();
+    _hz3_heap_register_key();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (_hz3_opt.obs) atexit(_hz3_report_at_exit);
+}

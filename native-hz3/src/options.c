@@ -1,0 +1,46 @@
+/*
+ * options.c: settings read once from HZ3_* environment variables (the Java
+ * agent passes its settings under the same names). getenv is safe here:
+ * it does not allocate. A bad value is named on one line and the default
+ * is kept; the process goes on.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "hz3_internal.h"
+
+hz3_options_t _hz3_opt;
+
+static void bad_value(const char *name, const char *value, const char *allowed)
+{
+    _hz3_write_str(2, "hz3: ignoring ");
+    _hz3_write_str(2, name);
+    _hz3_write_str(2, "='");
+    _hz3_write_str(2, value);
+    _hz3_write_str(2, "': allowed values are ");
+    _hz3_write_str(2, allowed);
+    _hz3_write_str(2, "\n");
+}
+
+static bool read_bool(const char *name, bool dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) return true;
+    if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) return false;
+    bad_value(name, v, "1 or 0");
+    return dflt;
+}
+
+void _hz3_options_init(void)
+{
+    const char *v = getenv("HZ3_ON_ERROR");
+    _hz3_opt.on_error_warn = false;
+    if (v && *v) {
+        if (!strcmp(v, "warn")) _hz3_opt.on_error_warn = true;
+        else if (strcmp(v, "abort") != 0) bad_value("HZ3_ON_ERROR", v, "abort (the default) or warn");
+    }
+    _hz3_opt.obs = read_bool("HZ3_OBS", false);
+    v = getenv("HZ3_OBS_FILE");
+    _hz3_opt.obs_file = v && *v ? v : NULL;
+    if (_hz3_opt.obs_file) _hz3_opt.obs = true;
+}

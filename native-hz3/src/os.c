@@ -1,0 +1,63 @@
+/*
+ * os.c: every call hz3 makes to the kernel for memory goes through here.
+ *
+ * Contract: mappings are private, anonymous, read-write and MAP_NORESERVE,
+ * so reserving address space costs no memory until a page is written.
+ * Decommit is MADV_DONTNEED: the range stays mapped and reads back as zero.
+ * Nothing here allocates or calls anything that could call malloc, and a
+ * refusal by the kernel returns NULL (errno as the kernel set it); the
+ * callers turn that into ENOMEM for the application.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <unistd.h>
+#include "hz3_internal.h"
+
+void *_hz3_os_map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *_hz3_os_map_aligned(size_t size, size_t align)
+{
+    /* Over-map by the alignment, then give back the ends. */
+    size_t over = size + align;
+    uint8_t *p = _hz3_os_map(over);
+    if (!p) return NULL;
+    uint8_t *a = (uint8_t *)_hz3_align_up((uintptr_t)p, align);
+    if (a > p) munmap(p, (size_t)(a - p));
+    size_t tail = (size_t)((p + over) - (a + size));
+    if (tail) munmap(a + size, tail);
+    return a;
+}
+
+void _hz3_os_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+void _hz3_os_decommit(void *p, size_t size)
+{
+    madvise(p, size, MADV_DONTNEED);
+}
+
+void *_hz3_os_remap(void *p, size_t old_size, size_t new_size)
+{
+    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+size_t _hz3_os_rss_of(uintptr_t start, uintptr_t end)
+{
+    unsigned char vec[256];
+    size_t resident = 0;
+    for (uintptr_t a = start; a < end;) {
+        size_t pages = (end - a) >> HZ3_PAGE_SHIFT;
+        if (pages > sizeof vec) pages = sizeof vec;
+        if (mincore((void *)a, pages << HZ3_PAGE_SHIFT, vec) != 0) return resident;
+        for (size_t i = 0; i < pages; i++) resident += (vec[i] & 1) ? HZ3_PAGE_SIZE : 0;
+        a += pages << HZ3_PAGE_SHIFT;
+    }
+    return resident;
+}

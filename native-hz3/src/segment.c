@@ -1,0 +1,290 @@
+/*
+ * segment.c: the page pool. Reservations of address space are cut into
+ * 1 MiB segments; segments hand out runs of pages to spans. One lock guards
+ * all of it; threads come here only when a span is created or given back.
+ *
+ * Invariants (under pool_lock)
+ *   - a page of an active segment is free  <=>  its freemap bit is set
+ *     <=>  its span entry has kind HZ3_SPAN_NONE and owner NULL;
+ *   - seg->free_pages == popcount(seg->freemap), and the segment is on
+ *     pool.avail  <=>  free_pages > 0;
+ *   - the segmap bit of a segment is set  <=>  it is active.
+ * A wholly free segment beyond HZ3_FREE_SEGS_KEEP is decommitted and its
+ * slot in the reservation is reused later (the address space is kept).
+ */
+#include <errno.h>
+#include "hz3_internal.h"
+
+typedef struct hz3_reservation {
+    struct hz3_reservation *next;
+    uintptr_t base;
+    uint32_t nsegs;          /* <= 64 */
+    uint64_t used;           /* bit i: segment slot i is active */
+} hz3_reservation_t;
+
+uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    hz3_segment_t *segments;      /* all active segments */
+    hz3_segment_t *avail;         /* active segments with free pages (next_avail) */
+    hz3_reservation_t *reservations;
+    uint64_t nreservations, reserved_bytes;
+    uint64_t nsegments, nfree_whole;
+    uint64_t span_pages, free_pages, freed_segments;
+} pool;
+
+void _hz3_pool_lock(void) { pthread_mutex_lock(&pool_lock); }
+void _hz3_pool_unlock(void) { pthread_mutex_unlock(&pool_lock); }
+void _hz3_pool_after_fork_child(void) { pthread_mutex_init(&pool_lock, NULL); }
+
+static void segmap_set(uintptr_t seg, bool on)
+{
+    uintptr_t i = seg >> HZ3_SEG_SHIFT;
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    if (on) __atomic_fetch_or(&_hz3_segmap[i >> 6], bit, __ATOMIC_RELEASE);
+    else __atomic_fetch_and(&_hz3_segmap[i >> 6], ~bit, __ATOMIC_RELEASE);
+}
+
+static hz3_reservation_t *reserve(void)
+{
+    /* Ask for HZ3_RESERVE_BYTES; when the kernel refuses (RLIMIT_AS, no
+     * address space), ask for less, down to a single segment. */
+    for (size_t bytes = HZ3_RESERVE_BYTES; bytes >= HZ3_SEG_SIZE; bytes /= 2) {
+        void *base = _hz3_os_map_aligned(bytes, HZ3_SEG_SIZE);
+        if (!base) continue;
+        hz3_reservation_t *r = _hz3_meta_alloc(sizeof *r);
+        if (!r) {
+            _hz3_os_unmap(base, bytes);
+            return NULL;
+        }
+        r->base = (uintptr_t)base;
+        r->nsegs = (uint32_t)(bytes >> HZ3_SEG_SHIFT);
+        r->used = 0;
+        r->next = pool.reservations;
+        pool.reservations = r;
+        pool.nreservations++;
+        pool.reserved_bytes += bytes;
+        return r;
+    }
+    return NULL;
+}
+
+static void avail_push(hz3_segment_t *seg)
+{
+    if (seg->in_avail) return;
+    seg->in_avail = true;
+    seg->next_avail = pool.avail;
+    pool.avail = seg;
+}
+
+static void avail_remove(hz3_segment_t *seg)
+{
+    if (!seg->in_avail) return;
+    hz3_segment_t **pp = &pool.avail;
+    while (*pp != seg) pp = &(*pp)->next_avail;
+    *pp = seg->next_avail;
+    seg->in_avail = false;
+}
+
+static hz3_segment_t *segment_new(void)
+{
+    hz3_reservation_t *r = pool.reservations;
+    while (r && r->used == (r->nsegs == 64 ? ~(uint64_t)0 : (((uint64_t)1 << r->nsegs) - 1))) r = r->next;
+    if (!r && !(r = reserve())) return NULL;
+    unsigned slot = (unsigned)__builtin_ctzll(~r->used);
+    r->used |= (uint64_t)1 << slot;
+
+    hz3_segment_t *seg = (hz3_segment_t *)(r->base + ((uintptr_t)slot << HZ3_SEG_SHIFT));
+    /* The header of a fresh or decommitted slot reads as zero. */
+    seg->free_pages = HZ3_SEG_USABLE_PAGES;
+    for (unsigned i = 0; i < HZ3_SEG_PAGES / 64; i++) seg->freemap[i] = ~(uint64_t)0;
+    seg->freemap[0] &= ~(((uint64_t)1 << HZ3_SEG_META_PAGES) - 1);
+    seg->prev = NULL;
+    seg->next = pool.segments;
+    if (pool.segments) pool.segments->prev = seg;
+    pool.segments = seg;
+    pool.nsegments++;
+    pool.free_pages += HZ3_SEG_USABLE_PAGES;
+    avail_push(seg);
+    segmap_set((uintptr_t)seg, true);
+    return seg;
+}
+
+static void segment_free(hz3_segment_t *seg)
+{
+    avail_remove(seg);
+    if (seg->prev) seg->prev->next = seg->next; else pool.segments = seg->next;
+    if (seg->next) seg->next->prev = seg->prev;
+    pool.nsegments--;
+    pool.free_pages -= HZ3_SEG_USABLE_PAGES;
+    pool.freed_segments++;
+    segmap_set((uintptr_t)seg, false);
+    for (hz3_reservation_t *r = pool.reservations; r; r = r->next) {
+        if ((uintptr_t)seg >= r->base && (uintptr_t)seg < r->base + ((uintptr_t)r->nsegs << HZ3_SEG_SHIFT)) {
+            r->used &= ~((uint64_t)1 << (((uintptr_t)seg - r->base) >> HZ3_SEG_SHIFT));
+            break;
+        }
+    }
+    _hz3_os_decommit(seg, HZ3_SEG_SIZE);
+}
+
+/* First fit of n free pages in the segment's freemap; -1 if none. */
+static int find_run(const hz3_segment_t *seg, unsigned n)
+{
+    unsigned run = 0;
+    for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++) {
+        uint64_t bits = seg->freemap[w];
+        if (bits == 0) { run = 0; continue; }
+        if (bits == ~(uint64_t)0 && run + 64 < n) { run += 64; continue; }
+        for (unsigned b = 0; b < 64; b++) {
+            if (bits & ((uint64_t)1 << b)) {
+                if (++run == n) return (int)(w * 64 + b + 1 - n);
+            } else {
+                run = 0;
+            }
+        }
+    }
+    return -1;
+}
+
+static void freemap_set(hz3_segment_t *seg, unsigned idx, unsigned n, bool free)
+{
+    for (unsigned i = idx; i < idx + n; i++) {
+        uint64_t bit = (uint64_t)1 << (i & 63);
+        if (free) seg->freemap[i >> 6] |= bit; else seg->freemap[i >> 6] &= ~bit;
+    }
+}
+
+hz3_span_t *_hz3_pool_take(unsigned pages)
+{
+    pthread_mutex_lock(&pool_lock);
+    hz3_segment_t *seg;
+    int idx = -1;
+    for (seg = pool.avail; seg; seg = seg->next_avail)
+        if (seg->free_pages >= pages && (idx = find_run(seg, pages)) >= 0) break;
+    if (!seg) {
+        seg = segment_new();
+        if (!seg) {
+            pthread_mutex_unlock(&pool_lock);
+            errno = ENOMEM;
+            return NULL;
+        }
+        idx = HZ3_SEG_META_PAGES;
+    } else if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
+        pool.nfree_whole--;   /* a kept free segment is in use again */
+    }
+    freemap_set(seg, (unsigned)idx, pages, false);
+    seg->free_pages = (uint16_t)(seg->free_pages - pages);
+    if (seg->free_pages == 0) avail_remove(seg);
+    pool.free_pages -= pages;
+    pool.span_pages += pages;
+
+    hz3_span_t *s = &seg->spans[idx];
+    for (unsigned i = 1; i < pages; i++) {
+        s[i].kind = HZ3_SPAN_CONT;
+        s[i].head_off = (uint16_t)i;
+        s[i].page_state = HZ3_PAGE_RESIDENT;
+    }
+    s->kind = HZ3_SPAN_HEAD;
+    s->head_off = 0;
+    s->pages = (uint16_t)pages;
+    s->page_state = HZ3_PAGE_RESIDENT;
+    pthread_mutex_unlock(&pool_lock);
+    return s;
+}
+
+void _hz3_pool_give(hz3_span_t *s)
+{
+    hz3_segment_t *seg = _hz3_segment_of(s);
+    unsigned idx = (unsigned)(s - seg->spans), pages = s->pages;
+    pthread_mutex_lock(&pool_lock);
+    for (unsigned i = 1; i < pages; i++) {
+        s[i].kind = HZ3_SPAN_NONE;
+        s[i].head_off = 0;
+    }
+    s->kind = HZ3_SPAN_NONE;
+    s->free = NULL;
+    s->used = 0;
+    s->where = HZ3_WHERE_NONE;
+    atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
+    freemap_set(seg, idx, pages, true);
+    seg->free_pages = (uint16_t)(seg->free_pages + pages);
+    pool.free_pages += pages;
+    pool.span_pages -= pages;
+    avail_push(seg);
+    if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
+        if (pool.nfree_whole < HZ3_FREE_SEGS_KEEP) pool.nfree_whole++;
+        else segment_free(seg);
+    }
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Decommits every free page (in runs, one madvise per run) and gives back
+ * every wholly free segment. */
+void _hz3_pool_trim(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    hz3_segment_t *seg = pool.segments;
+    while (seg) {
+        hz3_segment_t *next = seg->next;
+        if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
+            segment_free(seg);
+        } else {
+            unsigned i = HZ3_SEG_META_PAGES;
+            while (i < HZ3_SEG_PAGES) {
+                if (!(seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) ||
+                    seg->spans[i].page_state != HZ3_PAGE_RESIDENT) { i++; continue; }
+                unsigned j = i;
+                while (j < HZ3_SEG_PAGES && (seg->freemap[j >> 6] & ((uint64_t)1 << (j & 63))) &&
+                       seg->spans[j].page_state == HZ3_PAGE_RESIDENT) {
+                    seg->spans[j].page_state = HZ3_PAGE_DECOMMITTED;
+                    j++;
+                }
+                _hz3_os_decommit((uint8_t *)seg + ((size_t)i << HZ3_PAGE_SHIFT), (size_t)(j - i) << HZ3_PAGE_SHIFT);
+                i = j;
+            }
+        }
+        seg = next;
+    }
+    pool.nfree_whole = 0;
+    pthread_mutex_unlock(&pool_lock);
+}
+
+void _hz3_pool_stats(struct hz3_stats *st)
+{
+    pthread_mutex_lock(&pool_lock);
+    st->reservations = pool.nreservations;
+    st->reserved_bytes = pool.reserved_bytes;
+    st->segments_active = pool.nsegments;
+    st->segments_free = pool.freed_segments;
+    st->segment_bytes = pool.nsegments * HZ3_SEG_SIZE;
+    st->span_pages = pool.span_pages;
+    st->free_pages = pool.free_pages;
+    pthread_mutex_unlock(&pool_lock);
+}
+
+size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs, size_t skip)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pool_lock);
+    for (hz3_reservation_t *r = pool.reservations; r; r = r->next, n++) {
+        if (n >= skip && n - skip < max_pairs) {
+            out[2 * (n - skip)] = r->base;
+            out[2 * (n - skip) + 1] = r->base + ((uint64_t)r->nsegs << HZ3_SEG_SHIFT);
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return n;
+}
+
+bool _hz3_pool_owns(uintptr_t p)
+{
+    bool found = false;
+    pthread_mutex_lock(&pool_lock);
+    for (hz3_reservation_t *r = pool.reservations; r && !found; r = r->next)
+        found = p >= r->base && p < r->base + ((uintptr_t)r->nsegs << HZ3_SEG_SHIFT);
+    pthread_mutex_unlock(&pool_lock);
+    return found;
+}

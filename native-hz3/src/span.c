@@ -1,0 +1,346 @@
+/*
+ * span.c: a heap's spans: refill when the current span runs dry, frees that
+ * empty a span or bring it back from the full list, frees from other
+ * threads, and giving everything back when a thread ends.
+ *
+ * Notification protocol for full spans (thread_free state bits)
+ *   The owner moves a span with no free block to heap->full and sets NOTIFY.
+ *   The first remote free that sees NOTIFY swaps it for NOTIFYING (in the
+ *   same CAS that pushes the block) and pushes the span on owner->delayed.
+ *   The owner drains delayed on its slow path, puts the spans back on
+ *   avail and resets NOTIFYING to NORMAL. While a span is NOTIFYING it is
+ *   on (or about to be on) delayed, so the owner never sets NOTIFY again
+ *   before draining: a span is on delayed at most once. A thread that ends
+ *   turns every span to NEVER, draining delayed until none is NOTIFYING,
+ *   so no freeing thread can still be about to touch its heap.
+ */
+#include <errno.h>
+#include "hz3_internal.h"
+
+hz3_span_t _hz3_span_sentinel;   /* no free block, no owner: forces the slow path */
+
+static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
+static hz3_span_list_t abandoned[HZ3_MAX_CLASSES];
+static _Atomic uint32_t abandoned_count[HZ3_MAX_CLASSES];  /* read without the lock */
+
+void _hz3_abandoned_lock(void) { pthread_mutex_lock(&abandoned_lock); }
+void _hz3_abandoned_unlock(void) { pthread_mutex_unlock(&abandoned_lock); }
+void _hz3_abandoned_after_fork_child(void) { pthread_mutex_init(&abandoned_lock, NULL); }
+
+static inline void cpu_relax(void) { __builtin_ia32_pause(); }
+
+/* Moves the remote frees onto the local list. Returns how many. */
+static unsigned collect(hz3_span_t *s)
+{
+    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    if (!hz3_tf_ptr(old)) return 0;
+    while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, hz3_tf_make(NULL, 0, hz3_tf_state(old)),
+                                                  memory_order_acquire, memory_order_relaxed)) {
+    }
+    hz3_block_t *head = hz3_tf_ptr(old), *tail = head;
+    unsigned n = hz3_tf_count(old);
+    for (unsigned i = 1; i < n; i++) tail = tail->next;
+    tail->next = s->free;
+    s->free = head;
+    s->used = (uint16_t)(s->used - n);
+    return n;
+}
+
+/* Sets the notify state from NORMAL; false if remote frees arrived first
+ * (collect them) or the span is already queued on delayed (NOTIFYING). */
+static bool set_notify(hz3_span_t *s)
+{
+    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    for (;;) {
+        if (hz3_tf_ptr(old) || hz3_tf_state(old) != HZ3_TF_NORMAL) return false;
+        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &old, hz3_tf_make(NULL, 0, HZ3_TF_NOTIFY),
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return true;
+    }
+}
+
+/* Changes the state bits only, keeping list and count. */
+static void set_state(hz3_span_t *s, unsigned from, unsigned to)
+{
+    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    while (hz3_tf_state(old) == from &&
+           !atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (old & ~HZ3_TF_STATE_MASK) | to,
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
+    }
+}
+
+void _hz3_heap_drain_delayed(hz3_heap_t *h)
+{
+    hz3_span_t *s = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
+    while (s) {
+        hz3_span_t *next = s->delayed_next;
+        s->delayed_next = NULL;
+        if (s->where == HZ3_WHERE_FULL) {
+            _hz3_list_remove(&h->full[s->cls], s);
+            s->where = HZ3_WHERE_AVAIL;
+            _hz3_list_push_front(&h->avail[s->cls], s);
+        }
+        set_state(s, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
+        s = next;
+    }
+}
+
+static void span_init(hz3_span_t *s, hz3_heap_t *h, unsigned cls)
+{
+    const hz3_class_t *c = &_hz3_classes[cls];
+    s->free = NULL;
+    s->used = 0;
+    s->capacity = c->capacity;
+    s->extended = 0;
+    s->cls = (uint8_t)cls;
+    s->where = HZ3_WHERE_NONE;
+    s->next = s->prev = s->delayed_next = NULL;
+    atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->owner, h, memory_order_release);
+}
+
+/* Threads every block not yet carved onto the free list, in address order. */
+static void extend(hz3_span_t *s)
+{
+    uint32_t size = _hz3_classes[s->cls].size;
+    uint8_t *start = _hz3_span_start(s);
+    hz3_block_t *head = NULL;
+    for (unsigned i = s->capacity; i-- > s->extended;) {
+        hz3_block_t *b = (hz3_block_t *)(start + (size_t)i * size);
+        b->next = head;
+        head = b;
+    }
+    s->free = head;
+    s->extended = s->capacity;
+}
+
+static inline void *pop(hz3_span_t *s)
+{
+    hz3_block_t *b = s->free;
+    s->free = b->next;
+    s->used++;
+    return b;
+}
+
+/* A capacity-1 span leaves every list while its object is live, so that a
+ * free from any thread may give it straight back to the pool. */
+static void *single_take(hz3_span_t *s)
+{
+    s->where = HZ3_WHERE_NONE;
+    s->used = 1;
+    s->free = NULL;
+    if (s->extended == 0) s->extended = 1;
+    return _hz3_span_start(s);
+}
+
+static void move_to_full(hz3_heap_t *h, hz3_span_t *s)
+{
+    s->where = HZ3_WHERE_FULL;
+    _hz3_list_push_front(&h->full[s->cls], s);
+}
+
+static hz3_span_t *adopt(hz3_heap_t *h, unsigned cls)
+{
+    if (!atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed)) return NULL;
+    pthread_mutex_lock(&abandoned_lock);
+    hz3_span_t *s = abandoned[cls].first;
+    if (s) {
+        _hz3_list_remove(&abandoned[cls], s);
+        atomic_fetch_sub_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&abandoned_lock);
+    if (!s) return NULL;
+    s->where = HZ3_WHERE_NONE;
+    atomic_store_explicit(&s->owner, h, memory_order_release);
+    set_state(s, HZ3_TF_NEVER, HZ3_TF_NORMAL);
+    return s;
+}
+
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
+{
+    if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) _hz3_heap_drain_delayed(h);
+    const hz3_class_t *c = &_hz3_classes[cls];
+
+    hz3_span_t *s = h->cur[cls];
+    if (s != &_hz3_span_sentinel) {
+        if (collect(s) || s->extended < s->capacity) {
+            if (!s->free) extend(s);
+            return pop(s);
+        }
+        h->cur[cls] = &_hz3_span_sentinel;
+        if (set_notify(s)) move_to_full(h, s);
+        else if (hz3_tf_state(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == HZ3_TF_NOTIFYING)
+            move_to_full(h, s);   /* already queued on delayed: comes back from there */
+        else {                    /* remote frees arrived meanwhile */
+            collect(s);
+            h->cur[cls] = s;
+            return pop(s);
+        }
+    }
+
+    while ((s = h->avail[cls].first) != NULL) {
+        _hz3_list_remove(&h->avail[cls], s);
+        s->where = HZ3_WHERE_NONE;
+        if (s->used == 0) {
+            if (c->capacity == 1) {
+                h->single_cache_pages -= s->pages;
+                return single_take(s);
+            }
+            if (h->empty_kept[cls]) h->empty_kept[cls]--;
+        }
+        collect(s);
+        if (s->free || s->extended < s->capacity) goto use;
+        if (set_notify(s) ||
+            hz3_tf_state(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == HZ3_TF_NOTIFYING) {
+            move_to_full(h, s);
+            continue;
+        }
+        collect(s);
+        goto use;
+    }
+
+    /* Spans left by ended threads (never singles: a live single is on no
+     * list, an empty one was given back). */
+    while ((s = adopt(h, cls)) != NULL) {
+        collect(s);
+        if (s->free || s->extended < s->capacity) goto use;
+        if (set_notify(s)) { move_to_full(h, s); continue; }
+        collect(s);
+        goto use;
+    }
+
+    s = _hz3_pool_take(c->pages);
+    if (!s) return NULL;
+    span_init(s, h, cls);
+    if (c->capacity == 1) return single_take(s);
+
+use:
+    if (c->capacity == 1) return single_take(s);
+    if (!s->free) extend(s);
+    h->cur[cls] = s;
+    return pop(s);
+}
+
+/* Called after a local free pushed the block and decremented used, when the
+ * span became empty or was on the full list. */
+void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
+{
+    unsigned cls = s->cls;
+    if (s->capacity == 1) {
+        /* Keep a few pages of empty singles for the next malloc of the class. */
+        if (h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES) {
+            h->single_cache_pages += s->pages;
+            s->where = HZ3_WHERE_AVAIL;
+            _hz3_list_push_front(&h->avail[cls], s);
+        } else {
+            _hz3_pool_give(s);
+        }
+        return;
+    }
+    if (s->where == HZ3_WHERE_FULL) {
+        _hz3_list_remove(&h->full[cls], s);
+        set_state(s, HZ3_TF_NOTIFY, HZ3_TF_NORMAL);   /* NOTIFYING: delayed resets it */
+        s->where = HZ3_WHERE_AVAIL;
+        _hz3_list_push_front(&h->avail[cls], s);
+    }
+    if (s->used != 0 || s == h->cur[cls]) return;
+    /* Empty and not current: keep one per class (at the back, so partial
+     * spans fill first), give the rest back. */
+    if (h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP) {
+        h->empty_kept[cls]++;
+        _hz3_list_remove(&h->avail[cls], s);
+        _hz3_list_push_back(&h->avail[cls], s);
+    } else {
+        _hz3_list_remove(&h->avail[cls], s);
+        _hz3_pool_give(s);
+    }
+}
+
+/* A free from a thread that does not own the span. */
+void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
+{
+    if (s->capacity == 1) {
+        /* The only object is gone: nobody holds this span on a list. */
+        _hz3_pool_give(s);
+        return;
+    }
+    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed), next;
+    unsigned state;
+    do {
+        state = hz3_tf_state(old);
+        b->next = hz3_tf_ptr(old);
+        next = hz3_tf_make(b, hz3_tf_count(old) + 1, state == HZ3_TF_NOTIFY ? HZ3_TF_NOTIFYING : state);
+    } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, next, memory_order_release,
+                                                    memory_order_relaxed));
+    if (state != HZ3_TF_NOTIFY) return;
+    /* We turned NOTIFY into NOTIFYING: the owner cannot go away until it has
+     * drained this span from its delayed list. */
+    hz3_heap_t *h = atomic_load_explicit(&s->owner, memory_order_acquire);
+    hz3_span_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
+    do {
+        s->delayed_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, s, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+static void release_span(hz3_span_t *s)
+{
+    if (s->used == 0) {
+        _hz3_pool_give(s);
+        return;
+    }
+    s->where = HZ3_WHERE_ABANDONED;
+    atomic_store_explicit(&s->owner, NULL, memory_order_release);
+    pthread_mutex_lock(&abandoned_lock);
+    _hz3_list_push_back(&abandoned[s->cls], s);
+    atomic_fetch_add_explicit(&abandoned_count[s->cls], 1, memory_order_relaxed);
+    pthread_mutex_unlock(&abandoned_lock);
+}
+
+/* Turns a span to NEVER; NOTIFYING first has to come through delayed. */
+static void set_never(hz3_heap_t *h, hz3_span_t *s)
+{
+    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    for (;;) {
+        if (hz3_tf_state(old) == HZ3_TF_NOTIFYING) {
+            hz3_span_t *d = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
+            for (; d; d = d->delayed_next) set_state(d, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
+            cpu_relax();
+            old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (old & ~HZ3_TF_STATE_MASK) | HZ3_TF_NEVER,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return;
+    }
+}
+
+static void release_list(hz3_heap_t *h, hz3_span_list_t *l)
+{
+    hz3_span_t *s;
+    while ((s = l->first) != NULL) {
+        _hz3_list_remove(l, s);
+        set_never(h, s);
+        collect(s);
+        release_span(s);
+    }
+}
+
+void _hz3_heap_release_all(hz3_heap_t *h)
+{
+    _hz3_heap_drain_delayed(h);
+    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
+        hz3_span_t *s = h->cur[cls];
+        if (s != &_hz3_span_sentinel) {
+            h->cur[cls] = &_hz3_span_sentinel;
+            set_never(h, s);
+            collect(s);
+            release_span(s);
+        }
+        release_list(h, &h->avail[cls]);
+        release_list(h, &h->full[cls]);
+        h->empty_kept[cls] = 0;
+    }
+    h->single_cache_pages = 0;
+    atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
+}
