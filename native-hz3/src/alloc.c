@@ -118,10 +118,10 @@ HZ3_NOINLINE void _hz3_free_generic(void *p, const void *caller, const char *fn)
     free_checked(s, b, h);
 }
 
-size_t _hz3_usable_size(const void *p, const void *caller)
+size_t _hz3_usable_size(const void *p, const void *caller, const char *fn)
 {
     bool large;
-    hz3_span_t *s = find_object((void *)p, caller, "malloc_usable_size", &large);
+    hz3_span_t *s = find_object((void *)p, caller, fn, &large);
     if (large) return _hz3_large_usable(p);
     return s ? _hz3_classes[s->cls].size : 0;
 }
@@ -158,7 +158,7 @@ HZ3_EXPORT void *HZ3_SYM(realloc)(void *p, size_t size)
         _hz3_free_generic(p, CALLER, "realloc");
         return NULL;
     }
-    size_t usable = _hz3_usable_size(p, CALLER);
+    size_t usable = _hz3_usable_size(p, CALLER, "realloc");
     if (!usable) return NULL;   /* reported (HZ3_ON_ERROR=warn) */
     if (usable > HZ3_MEDIUM_MAX) {
         void *q = _hz3_large_realloc(p, size);
@@ -236,5 +236,5 @@ HZ3_EXPORT void *HZ3_SYM(pvalloc)(size_t size)
 
 HZ3_EXPORT size_t HZ3_SYM(malloc_usable_size)(void *p)
 {
-    return p ? _hz3_usable_size(p, CALLER) : 0;
+    return p ? _hz3_usable_size(p, CALLER, "malloc_usable_size") : 0;
 }

@@ -144,7 +144,7 @@ void _hz3_report_at_exit(void);
 /* ---- alloc.c ---- */
 void *_hz3_malloc_generic(size_t size, bool zero);
 void _hz3_free_generic(void *p, const void *caller, const char *fn);
-size_t _hz3_usable_size(const void *p, const void *caller);
+size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
 
 /* ---- small helpers ---- */
 static inline size_t _hz3_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }

@@ -62,7 +62,7 @@
 #define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */
 #endif
 #ifndef HZ3_SINGLE_CACHE_PAGES
-#define HZ3_SINGLE_CACHE_PAGES 64      /* pages of empty capacity-1 spans a heap keeps (256 KiB) */
+#define HZ3_SINGLE_CACHE_PAGES 128     /* pages of empty capacity-1 spans a heap keeps (512 KiB) */
 #endif
 #ifndef HZ3_FREE_SEGS_KEEP
 #define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */

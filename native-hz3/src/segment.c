@@ -129,21 +129,18 @@ static void segment_free(hz3_segment_t *seg)
     _hz3_os_decommit(seg, HZ3_SEG_SIZE);
 }
 
-/* First fit of n free pages in the segment's freemap; -1 if none. */
+/* First fit of n (<= 64) free pages in the segment's freemap; -1 if none.
+ * A run may cross a word: each word is looked at together with the next. */
 static int find_run(const hz3_segment_t *seg, unsigned n)
 {
-    unsigned run = 0;
     for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++) {
-        uint64_t bits = seg->freemap[w];
-        if (bits == 0) { run = 0; continue; }
-        if (bits == ~(uint64_t)0 && run + 64 < n) { run += 64; continue; }
-        for (unsigned b = 0; b < 64; b++) {
-            if (bits & ((uint64_t)1 << b)) {
-                if (++run == n) return (int)(w * 64 + b + 1 - n);
-            } else {
-                run = 0;
-            }
-        }
+        if (!seg->freemap[w]) continue;
+        unsigned __int128 x = seg->freemap[w];
+        if (w + 1 < HZ3_SEG_PAGES / 64) x |= (unsigned __int128)seg->freemap[w + 1] << 64;
+        unsigned __int128 starts = x;
+        for (unsigned i = 1; i < n && starts; i++) starts &= x >> i;
+        uint64_t here = (uint64_t)starts;
+        if (here) return (int)(w * 64 + (unsigned)__builtin_ctzll(here));
     }
     return -1;
 }
