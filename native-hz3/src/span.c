@@ -270,7 +270,7 @@ void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
         state = hz3_tf_state(old);
         b->next = hz3_tf_ptr(old);
         next = hz3_tf_make(b, hz3_tf_count(old) + 1, state == HZ3_TF_NOTIFY ? HZ3_TF_NOTIFYING : state);
-    } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, next, memory_order_release,
+    } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, next, memory_order_acq_rel,
                                                     memory_order_relaxed));
     if (state != HZ3_TF_NOTIFY) return;
     /* We turned NOTIFY into NOTIFYING: the owner cannot go away until it has

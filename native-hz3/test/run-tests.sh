@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every C test the way a user runs hz3: preloaded. Each test prints
+# "N passed, N failed"; this prints the totals the same way and fails if
+# any test failed. Argument: the build directory (target).
+set -uo pipefail
+out=${1:-target}
+here=$(cd "$(dirname "$0")/.." && pwd)
+release=$here/$out/lib/libhz3.so
+debug=$here/$out/lib/libhz3-debug.so
+passed=0 failed=0
+
+run() {   # run NAME CMD...: counts a test by its exit status
+    local name=$1; shift
+    local start=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1)); echo "PASS $name ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1)); echo "FAIL $name (exit $?)"
+    fi
+}
+
+for t in "$here/$out"/test/test-*; do
+    name=$(basename "$t")
+    run "$name" env LD_PRELOAD="$release" "$t"
+done
+# The same behaviour from the debug build (no optimisation, HZ3_DEBUG checks).
+run "test-api [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-api"
+run "test-stress [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-stress" 4 1 2
+# ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
+run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
+run "test-exports" "$here/test/test-exports.sh" "$release"
+
+echo "native-hz3: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

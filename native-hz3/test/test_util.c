@@ -1,0 +1,95 @@
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "test_util.h"
+
+int t_passed, t_failed;
+
+int t_finish(const char *name)
+{
+    printf("%s: %d passed, %d failed\n", name, t_passed, t_failed);
+    return t_failed ? 1 : 0;
+}
+
+const t_hz3_api *t_hz3(void)
+{
+    static t_hz3_api api;
+    if (!api.version) {
+        api.stats_get = (int (*)(struct hz3_stats *))dlsym(RTLD_DEFAULT, "hz3_stats_get");
+        api.mappings = (size_t(*)(uint64_t *, size_t))dlsym(RTLD_DEFAULT, "hz3_mappings");
+        api.owns = (int (*)(const void *))dlsym(RTLD_DEFAULT, "hz3_owns");
+        api.version = (const char *(*)(void))dlsym(RTLD_DEFAULT, "hz3_version");
+        if (!api.version || !api.stats_get || !api.mappings || !api.owns) {
+            fprintf(stderr, "hz3 is not this process's malloc (run with LD_PRELOAD=libhz3.so)\n");
+            exit(2);
+        }
+    }
+    return &api;
+}
+
+struct hz3_stats t_stats(void)
+{
+    struct hz3_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    t_hz3()->stats_get(&st);
+    return st;
+}
+
+size_t t_hz3_rss(void)
+{
+    static uint64_t ranges[2 * 4096];
+    size_t n = t_hz3()->mappings(ranges, 4096);
+    if (n > 4096) n = 4096;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return 0;
+    char line[512];
+    uint64_t lo = 0, hi = 0;
+    bool ours = false;
+    size_t total = 0;
+    while (fgets(line, sizeof line, f)) {
+        uint64_t a, b;
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            lo = a;
+            hi = b;
+            ours = false;
+            for (size_t i = 0; i < n; i++)
+                if (lo < ranges[2 * i + 1] && hi > ranges[2 * i]) ours = true;
+            continue;
+        }
+        size_t kb;
+        if (ours && sscanf(line, "Rss: %zu kB", &kb) == 1) total += kb * 1024;
+    }
+    fclose(f);
+    return total;
+}
+
+int t_run(char *const argv[], char *const extra_env[], char *err, size_t err_size)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        for (char *const *e = extra_env; e && *e; e++) putenv(*e);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(pipefd[0], err + got, err_size - 1 - got)) > 0) got += (size_t)r;
+    err[got] = 0;
+    close(pipefd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+}

@@ -1,0 +1,59 @@
+/*
+ * test_util.h: the helpers every C test uses. Tests run with libhz3.so
+ * preloaded (run-tests.sh sets LD_PRELOAD) and reach the hz3_* API through
+ * dlsym, as any program would; they link nothing of hz3.
+ */
+#ifndef HZ3_TEST_UTIL_H
+#define HZ3_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "hz3.h"
+
+extern int t_passed, t_failed;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond) t_passed++;                                                         \
+        else { t_failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } \
+    } while (0)
+#define CHECK_MSG(cond, ...)                                                          \
+    do {                                                                              \
+        if (cond) t_passed++;                                                         \
+        else { t_failed++; fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+               fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); }                   \
+    } while (0)
+
+/* Prints "N passed, N failed" and returns the exit status. */
+int t_finish(const char *name);
+
+/* The hz3 API of the preloaded library; exits with a message if hz3 is not
+ * the malloc of this process. */
+typedef struct {
+    int (*stats_get)(struct hz3_stats *);
+    size_t (*mappings)(uint64_t *, size_t);
+    int (*owns)(const void *);
+    const char *(*version)(void);
+} t_hz3_api;
+const t_hz3_api *t_hz3(void);
+struct hz3_stats t_stats(void);
+
+/* Resident bytes (smaps Rss) of the mappings hz3 reports. */
+size_t t_hz3_rss(void);
+
+/* Runs argv with extra environment entries (NULL-terminated, may be NULL);
+ * captures stderr into err (NUL-terminated) and returns the wait status. */
+int t_run(char *const argv[], char *const extra_env[], char *err, size_t err_size);
+
+/* A fast deterministic generator (splitmix64). */
+static inline uint64_t t_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#endif
