@@ -75,7 +75,8 @@ static inline uint8_t *_hz3_span_start(const hz3_span_t *s)
 }
 hz3_span_t *_hz3_pool_take(unsigned pages);     /* a run of pages, as a fresh span entry */
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
-void _hz3_pool_trim(void);                      /* decommit every free page now */
+void _hz3_pool_trim(void);                      /* decommit every free page, free whole segments */
+void _hz3_pool_decommit_free(void);             /* decommit every free resident page */
 void _hz3_pool_lock(void);
 void _hz3_pool_unlock(void);
 void _hz3_pool_after_fork_child(void);
@@ -89,6 +90,7 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
 void _hz3_heap_drain_delayed(hz3_heap_t *h);
 void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
+void _hz3_abandoned_reclaim(void);               /* give back abandoned spans now empty */
 void _hz3_abandoned_lock(void);
 void _hz3_abandoned_unlock(void);
 void _hz3_abandoned_after_fork_child(void);

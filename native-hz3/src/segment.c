@@ -218,31 +218,39 @@ void _hz3_pool_give(hz3_span_t *s)
     pthread_mutex_unlock(&pool_lock);
 }
 
-/* Decommits every free page (in runs, one madvise per run) and gives back
- * every wholly free segment. */
+/* Decommits the free resident pages of a segment, one madvise per run. */
+static void segment_decommit_free(hz3_segment_t *seg)
+{
+    unsigned i = HZ3_SEG_META_PAGES;
+    while (i < HZ3_SEG_PAGES) {
+        unsigned j = i;
+        while (j < HZ3_SEG_PAGES && (seg->freemap[j >> 6] & ((uint64_t)1 << (j & 63))) &&
+               seg->spans[j].page_state == HZ3_PAGE_RESIDENT) {
+            seg->spans[j].page_state = HZ3_PAGE_DECOMMITTED;
+            j++;
+        }
+        if (j > i) _hz3_os_decommit((uint8_t *)seg + ((size_t)i << HZ3_PAGE_SHIFT), (size_t)(j - i) << HZ3_PAGE_SHIFT);
+        i = j + 1;
+    }
+}
+
+void _hz3_pool_decommit_free(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    for (hz3_segment_t *seg = pool.segments; seg; seg = seg->next)
+        if (seg->free_pages) segment_decommit_free(seg);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Decommits every free page and gives back every wholly free segment. */
 void _hz3_pool_trim(void)
 {
     pthread_mutex_lock(&pool_lock);
     hz3_segment_t *seg = pool.segments;
     while (seg) {
         hz3_segment_t *next = seg->next;
-        if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
-            segment_free(seg);
-        } else {
-            unsigned i = HZ3_SEG_META_PAGES;
-            while (i < HZ3_SEG_PAGES) {
-                if (!(seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) ||
-                    seg->spans[i].page_state != HZ3_PAGE_RESIDENT) { i++; continue; }
-                unsigned j = i;
-                while (j < HZ3_SEG_PAGES && (seg->freemap[j >> 6] & ((uint64_t)1 << (j & 63))) &&
-                       seg->spans[j].page_state == HZ3_PAGE_RESIDENT) {
-                    seg->spans[j].page_state = HZ3_PAGE_DECOMMITTED;
-                    j++;
-                }
-                _hz3_os_decommit((uint8_t *)seg + ((size_t)i << HZ3_PAGE_SHIFT), (size_t)(j - i) << HZ3_PAGE_SHIFT);
-                i = j;
-            }
-        }
+        if (seg->free_pages == HZ3_SEG_USABLE_PAGES) segment_free(seg);
+        else if (seg->free_pages) segment_decommit_free(seg);
         seg = next;
     }
     pool.nfree_whole = 0;

@@ -326,6 +326,29 @@ static void release_list(hz3_heap_t *h, hz3_span_list_t *l)
     }
 }
 
+/* Gives back abandoned spans whose last objects were freed by other
+ * threads since. Their used count is stable (no owner), and a span with no
+ * live object cannot receive another free. */
+void _hz3_abandoned_reclaim(void)
+{
+    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
+        if (!atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed)) continue;
+        pthread_mutex_lock(&abandoned_lock);
+        hz3_span_t *s = abandoned[cls].first;
+        while (s) {
+            hz3_span_t *next = s->next;
+            uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+            if (s->used == hz3_tf_count(tf)) {
+                _hz3_list_remove(&abandoned[cls], s);
+                atomic_fetch_sub_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
+                _hz3_pool_give(s);
+            }
+            s = next;
+        }
+        pthread_mutex_unlock(&abandoned_lock);
+    }
+}
+
 void _hz3_heap_release_all(hz3_heap_t *h)
 {
     _hz3_heap_drain_delayed(h);
