@@ -28,14 +28,16 @@ static void add_class(uint32_t size)
     c->size = size;
     c->inv = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
     if (size <= HZ3_SMALL_MAX) {
+        /* Enough blocks per span that the slow path stays rare. */
         c->tier = HZ3_TIER_SMALL;
         c->pages = 1;
+        while (c->pages < 4 && c->pages * HZ3_PAGE_SIZE / size < HZ3_SMALL_MIN_CAPACITY) c->pages++;
     } else if (size <= HZ3_SUB4K_MAX) {
         c->tier = HZ3_TIER_SUB4K;
         c->pages = 1;
-        for (uint16_t p = 1; p <= 3; p++) {
+        for (uint16_t p = 1; p <= 8; p++) {
             uint32_t bytes = p * HZ3_PAGE_SIZE, waste = bytes % size;
-            if (waste * 8 <= bytes) { c->pages = p; break; }
+            if (waste * 8 <= bytes && bytes / size >= HZ3_SUB4K_MIN_CAPACITY) { c->pages = p; break; }
         }
     } else {
         c->tier = HZ3_TIER_MEDIUM;
