@@ -1,7 +1,7 @@
 /*
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
- * Budget: a small malloc is a table lookup, two loads and a pop (one test);
+ * Budget: a small or sub4k malloc is a table lookup, two loads and a pop (one test);
  * a local free is a segment-map test, a span lookup, an owner compare, the
  * start-of-object check and a push (one test for "empty or was full").
  * No lock, no atomic read-modify-write, no counter kept for observation.
@@ -16,9 +16,11 @@
 static inline void *_hz3_malloc_fast(size_t size)
 {
     hz3_heap_t *h = _hz3_tl_heap;
-    if (HZ3_LIKELY(size <= HZ3_SMALL_MAX)) {
-        /* Before initialisation the table reads class 0 and every heap is
-         * the empty one, whose spans have no free block: the slow path. */
+    if (HZ3_LIKELY(size <= 4096)) {
+        /* Small and sub4k classes. Before initialisation the table reads
+         * class 0 and every heap is the empty one, whose spans have no
+         * free block: the slow path. Capacity-1 classes never have a
+         * current span, so they too go to the slow path. */
         hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
         hz3_block_t *b = s->free;
         if (HZ3_LIKELY(b != NULL)) {
@@ -42,12 +44,12 @@ static inline hz3_span_t *_hz3_span_of(const void *p, size_t *off_in_span)
     return &seg->spans[head];
 }
 
-/* True when off is the start of one of the span's blocks (no divide). */
+/* True when off is the start of one of the span's blocks: a multiply and
+ * two compares, no divide. */
 static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
 {
     const hz3_class_t *c = &_hz3_classes[s->cls];
-    size_t q = (off * c->inv) >> 32;
-    return q * c->size == off && q < s->capacity;
+    return off * c->divisible < c->divisible && off < c->blocks_end;
 }
 
 static inline void _hz3_free_fast(void *p, const void *caller)

@@ -9,6 +9,10 @@
 #include "hz3_types.h"
 #include "../include/hz3.h"
 
+/* Everything declared below is internal to the library: hidden visibility
+ * lets the compiler reach globals and TLS without a GOT load. */
+#pragma GCC visibility push(hidden)
+
 #define HZ3_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HZ3_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define HZ3_NOINLINE __attribute__((noinline))
@@ -29,7 +33,13 @@ extern hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
 extern uint8_t _hz3_class_of16[HZ3_SMALL_TAB_LEN];  /* (size+15)/16 -> class, size <= 4096 */
 extern unsigned _hz3_num_classes;
 void _hz3_classes_init(void);
-unsigned _hz3_class_of(size_t size);                /* size <= HZ3_MEDIUM_MAX */
+static inline unsigned _hz3_class_of(size_t size)  /* size <= HZ3_MEDIUM_MAX */
+{
+    if (size <= 4096) return _hz3_class_of16[(size + 15) >> 4];
+    /* medium classes are the last ones, one per page count */
+    unsigned pages = (unsigned)((size + HZ3_PAGE_SIZE - 1) >> HZ3_PAGE_SHIFT);
+    return _hz3_num_classes - HZ3_MEDIUM_MAX_PAGES + pages - 1;
+}
 int _hz3_class_aligned(size_t size, size_t align);  /* -1 when no class fits */
 
 /* ---- options.c ---- */
@@ -171,4 +181,5 @@ static inline void _hz3_list_remove(hz3_span_list_t *l, hz3_span_t *s)
     s->next = s->prev = NULL;
 }
 
+#pragma GCC visibility pop
 #endif /* HZ3_INTERNAL_H */

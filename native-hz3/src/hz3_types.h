@@ -180,8 +180,9 @@ _Static_assert(sizeof(hz3_segment_t) <= HZ3_SEG_META_PAGES * 4096, "segment head
 
 /* ---- size classes ---- */
 typedef struct hz3_class {
+    uint64_t divisible;   /* ceil(2^64 / size): off % size == 0  <=>  off * divisible < divisible */
     uint32_t size;        /* block size */
-    uint32_t inv;         /* ceil(2^32 / size): offset -> index without a divide */
+    uint32_t blocks_end;  /* capacity * size: offsets past it are tail waste */
     uint16_t pages;       /* span length */
     uint16_t capacity;    /* blocks per span */
     uint8_t tier;         /* enum hz3_tier */

@@ -26,7 +26,7 @@ static void add_class(uint32_t size)
 {
     hz3_class_t *c = &_hz3_classes[_hz3_num_classes++];
     c->size = size;
-    c->inv = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+    c->divisible = UINT64_MAX / size + 1;   /* exact for 32-bit offsets (Lemire et al. 2019) */
     if (size <= HZ3_SMALL_MAX) {
         /* Enough blocks per span that the slow path stays rare. */
         c->tier = HZ3_TIER_SMALL;
@@ -44,6 +44,7 @@ static void add_class(uint32_t size)
         c->pages = (uint16_t)(size / HZ3_PAGE_SIZE);
     }
     c->capacity = (uint16_t)(c->pages * HZ3_PAGE_SIZE / size);
+    c->blocks_end = c->capacity * size;
 }
 
 void _hz3_classes_init(void)
@@ -61,14 +62,6 @@ void _hz3_classes_init(void)
         while (_hz3_classes[c].size < i * 16) c++;
         _hz3_class_of16[i] = (uint8_t)c;
     }
-}
-
-unsigned _hz3_class_of(size_t size)
-{
-    if (size <= 4096) return _hz3_class_of16[(size + 15) >> 4];
-    /* medium classes are the last (MEDIUM_MAX / 4096) ones, one per page count */
-    unsigned pages = (unsigned)((size + HZ3_PAGE_SIZE - 1) >> HZ3_PAGE_SHIFT);
-    return _hz3_num_classes - HZ3_MEDIUM_MAX_PAGES + pages - 1;
 }
 
 int _hz3_class_aligned(size_t size, size_t align)
