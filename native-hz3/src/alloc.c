@@ -135,7 +135,7 @@ HZ3_EXPORT void *HZ3_SYM(malloc)(size_t size)
 
 HZ3_EXPORT void HZ3_SYM(free)(void *p)
 {
-    _hz3_free_fast(p, CALLER);
+    if (HZ3_UNLIKELY(!_hz3_free_fast(p))) _hz3_free_generic(p, CALLER, "free");
 }
 
 HZ3_EXPORT void *HZ3_SYM(calloc)(size_t n, size_t size)

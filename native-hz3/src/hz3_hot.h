@@ -52,7 +52,9 @@ static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
     return off * c->divisible < c->divisible && off < c->blocks_end;
 }
 
-static inline void _hz3_free_fast(void *p, const void *caller)
+/* The local free; false sends the caller to _hz3_free_generic (remote
+ * frees, foreign and bad pointers, NULL). */
+static inline bool _hz3_free_fast(void *p)
 {
     if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {
         size_t off;
@@ -66,11 +68,11 @@ static inline void _hz3_free_fast(void *p, const void *caller)
                 b->next = s->free;
                 s->free = b;
                 if (HZ3_UNLIKELY(--s->used == 0 || s->where == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
-                return;
+                return true;
             }
         }
     }
-    _hz3_free_generic(p, caller, "free");
+    return false;
 }
 
 #endif /* HZ3_HOT_H */
