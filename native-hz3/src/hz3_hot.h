@@ -64,7 +64,7 @@ static inline bool _hz3_free_fast(void *p)
             hz3_block_t *b = (hz3_block_t *)p;
             /* An immediate second free finds the object at the head of the
              * list it was pushed on; an interior pointer is off the grid. */
-            if (HZ3_LIKELY(b != s->free && _hz3_is_block_start(s, off))) {
+            if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (b != s->free && _hz3_is_block_start(s, off)))) {
                 b->next = s->free;
                 s->free = b;
                 if (HZ3_UNLIKELY(--s->used == 0 || s->where == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);

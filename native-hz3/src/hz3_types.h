@@ -58,11 +58,17 @@
 #ifndef HZ3_RESERVE_BYTES
 #define HZ3_RESERVE_BYTES (64u << 20)  /* address space asked for per reservation */
 #endif
+#ifndef HZ3_FREE_CHECKS
+#define HZ3_FREE_CHECKS 1              /* 0: local free skips the interior/double-free checks (bench only) */
+#endif
 #ifndef HZ3_SMALL_MIN_CAPACITY
 #define HZ3_SMALL_MIN_CAPACITY 16      /* small spans grow (to 4 pages) until they hold this many */
 #endif
 #ifndef HZ3_SUB4K_MIN_CAPACITY
 #define HZ3_SUB4K_MIN_CAPACITY 8       /* sub4k spans: up to 8 pages, at most 1/8 tail waste */
+#endif
+#ifndef HZ3_SUB4K_MAX_PAGES
+#define HZ3_SUB4K_MAX_PAGES 8
 #endif
 #ifndef HZ3_SMALL_EMPTY_KEEP
 #define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */

@@ -35,7 +35,7 @@ static void add_class(uint32_t size)
     } else if (size <= HZ3_SUB4K_MAX) {
         c->tier = HZ3_TIER_SUB4K;
         c->pages = 1;
-        for (uint16_t p = 1; p <= 8; p++) {
+        for (uint16_t p = 1; p <= HZ3_SUB4K_MAX_PAGES; p++) {
             uint32_t bytes = p * HZ3_PAGE_SIZE, waste = bytes % size;
             if (waste * 8 <= bytes && bytes / size >= HZ3_SUB4K_MIN_CAPACITY) { c->pages = p; break; }
         }
