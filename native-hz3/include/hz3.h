@@ -52,6 +52,10 @@ struct hz3_stats {
     uint64_t heaps_created;     /* heap structs ever created (reused after thread exit) */
     uint64_t threads_exited;    /* thread heaps given back at thread exit */
     uint64_t meta_bytes;        /* allocator metadata outside segments */
+    uint64_t epochs;            /* epochs run so far */
+    uint64_t pages_purged;      /* pages decommitted by epochs */
+    uint64_t madvise_calls;     /* MADV_DONTNEED calls they made */
+    uint64_t segments_unmapped; /* wholly free segments given back */
 };
 #define HZ3_STATS_VERSION 1
 
@@ -65,6 +69,153 @@ size_t hz3_mappings(uint64_t *start_end, size_t max_pairs);
 
 /* 1 if p lies inside one of hz3's mappings, else 0. */
 int hz3_owns(const void *p);
+
+
+/* ==== Observation: the S135 fragmentation census ====
+ *
+ * Every 4 KiB page that hz3 holds in a segment is counted in exactly one
+ * state, tested in this order:
+ *   untouched    not resident, never decommitted since its segment was mapped
+ *   decommitted  not resident, decommitted (MADV_DONTNEED) since
+ *   empty        resident, its span holds no live object (or no span at all)
+ *   full         resident, live objects == capacity
+ *   partial      resident, the rest
+ * A span of several pages counts each page in the span's state (occupancy is
+ * the span's live / capacity). Residency is read from the kernel (mincore).
+ * Per tier, pages_total = untouched + decommitted + empty + full + partial.
+ *
+ * Occupancy buckets count resident pages in use by live / capacity:
+ *   occ_0 = empty pages, occ_1_25 = (0, 25%], occ_25_50 = (25%, 50%],
+ *   occ_50_75 = (50%, 75%], occ_75_100 = (75%, 100%] (full pages included),
+ * so occ_0 + ... + occ_75_100 = empty + partial + full.
+ *
+ * "Live" means handed to the application and not yet freed: an object on a
+ * free list or in a queue of remote frees is not live.
+ *
+ * Tiers: small, sub4k and medium hold the pages of spans of their classes;
+ * the census adds HZ3_TIER_FREE for segment pages that are in no span.
+ * Large objects (HZ3_TIER_LARGE) are counted as objects and bytes.
+ *
+ * Keep in sync with: jfr-events (hz3.TierOccupancy, hz3.PartialSizeClass,
+ * hz3.Epoch mirror these structs), native-hz3/src/report.c.
+ */
+#define HZ3_TIER_FREE 4
+#define HZ3_CENSUS_TIERS 5      /* indexed by enum hz3_tier plus HZ3_TIER_FREE; LARGE stays zero */
+#define HZ3_CENSUS_CLASSES 64   /* room for every size class */
+#define HZ3_TOP_N 5
+
+enum hz3_page_state_census {
+    HZ3_PS_UNTOUCHED = 0, HZ3_PS_DECOMMITTED = 1, HZ3_PS_EMPTY = 2, HZ3_PS_FULL = 3, HZ3_PS_PARTIAL = 4,
+    HZ3_PS_COUNT = 5
+};
+enum hz3_occupancy { HZ3_OCC_0 = 0, HZ3_OCC_1_25 = 1, HZ3_OCC_25_50 = 2, HZ3_OCC_50_75 = 3, HZ3_OCC_75_100 = 4,
+                     HZ3_OCC_COUNT = 5 };
+
+struct hz3_tier_census {
+    uint64_t pages_total;
+    uint64_t pages[HZ3_PS_COUNT];         /* by enum hz3_page_state_census */
+    uint64_t occ[HZ3_OCC_COUNT];          /* by enum hz3_occupancy */
+    uint64_t cand_decommit_pages;         /* resident empty pages: purgeable now */
+    uint64_t spans;
+    uint64_t live_objects;
+    uint64_t capacity_objects;
+    uint64_t live_bytes;                  /* live objects x class size */
+    uint64_t tail_waste_bytes;            /* span bytes no block can use */
+};
+
+struct hz3_class_census {
+    uint32_t object_size;                 /* 0: class not in use by this build */
+    uint16_t span_pages;
+    uint16_t tier;
+    uint64_t spans;
+    uint64_t pages[HZ3_PS_COUNT];
+    uint64_t occ[HZ3_OCC_COUNT];
+    uint64_t live_objects;
+    uint64_t capacity_objects;
+    uint64_t tail_waste_bytes;
+    uint64_t cand_decommit_pages;
+};
+
+struct hz3_snapshot {
+    uint32_t size;                        /* sizeof(struct hz3_snapshot), set by the caller */
+    uint32_t version;                     /* HZ3_SNAPSHOT_VERSION */
+    uint64_t seq_first, seq_last;         /* epoch sequence numbers the sweep spans */
+    uint64_t time_ms;                     /* wall clock (ms since 1970) when completed */
+    uint32_t exact;                       /* 1: one pass on demand; 0: budgeted sweep over epochs */
+    uint32_t num_classes;
+    uint64_t segments_scanned;            /* segments the sweep read */
+    uint64_t segments_total;              /* active segments when it completed */
+    struct hz3_tier_census tier[HZ3_CENSUS_TIERS];
+    uint64_t cand_unmap_segs;             /* segments with no live object */
+    uint64_t header_resident_bytes;       /* segment headers, resident */
+    uint64_t meta_bytes;                  /* records outside segments (heaps, tables) */
+    uint64_t large_count, large_bytes, large_resident_bytes;
+    uint64_t large_cached, large_cached_bytes;
+    uint64_t census_resident_bytes;       /* resident segment pages + headers + meta + large resident */
+    uint32_t top_partial_sc[HZ3_TOP_N];   /* class indexes by partial pages; UINT32_MAX: none */
+    uint32_t top_tail_waste_sc[HZ3_TOP_N];
+    struct hz3_class_census classes[HZ3_CENSUS_CLASSES];
+};
+#define HZ3_SNAPSHOT_VERSION 1
+
+/* An exact census of the whole heap, now, taken by the calling thread (it
+ * runs an epoch of reason HZ3_EPOCH_SNAPSHOT, whose number seq_first and
+ * seq_last carry). Returns 0, or -1 if out->size is too small. */
+int hz3_obs_snapshot(struct hz3_snapshot *out);
+
+/* ==== Epochs: the maintenance and observation boundary ==== */
+enum hz3_epoch_reason {
+    HZ3_EPOCH_SLOW_PATH = 0,   /* an allocation slow path (any tier) */
+    HZ3_EPOCH_THREAD_EXIT = 1,
+    HZ3_EPOCH_FORCED = 2,      /* hz3_epoch_force() */
+    HZ3_EPOCH_TIMER = 3,       /* the background maintenance thread */
+    HZ3_EPOCH_PURGE = 4,       /* hz3_purge_now() or malloc_trim() */
+    HZ3_EPOCH_SNAPSHOT = 5,    /* hz3_obs_snapshot() */
+    HZ3_EPOCH_EXIT = 6,        /* the exit report */
+};
+
+struct hz3_epoch_info {
+    uint64_t seq;                 /* one global sequence */
+    uint32_t reason;              /* enum hz3_epoch_reason */
+    uint32_t os_tid;              /* the thread that ran it */
+    char thread_name[16];
+    uint64_t start_ms;            /* wall clock */
+    uint64_t duration_ns;
+    uint64_t pages_purged;        /* pages decommitted by this epoch */
+    uint64_t madvise_calls;
+    uint64_t segments_unmapped;   /* wholly free segments given back */
+    uint64_t segments_scanned;    /* census sweep progress in this epoch */
+    uint64_t spans_reclaimed;     /* abandoned spans found empty and given back */
+    uint64_t large_unmapped;      /* cached large mappings given back */
+};
+
+/* Runs an epoch now on the calling thread; returns its sequence number. */
+uint64_t hz3_epoch_force(void);
+
+/* Gives back everything free now (no delay): returns pages decommitted. */
+uint64_t hz3_purge_now(void);
+
+/* Listener: called from hz3's maintenance thread, never from inside
+ * malloc/free, so it may allocate. kind is HZ3_EVENT_EPOCH (data: struct
+ * hz3_epoch_info) or HZ3_EVENT_SNAPSHOT (data: struct hz3_snapshot, one per
+ * completed sweep, at most one per snapshot_min_ms). The data is valid
+ * during the call. NULL removes the listener. Returns 0, -1 if the
+ * maintenance thread could not be started. */
+enum hz3_event_kind { HZ3_EVENT_EPOCH = 1, HZ3_EVENT_SNAPSHOT = 2 };
+typedef void (*hz3_listener_fn)(void *ctx, int kind, const void *data);
+int hz3_obs_set_listener(hz3_listener_fn fn, void *ctx);
+
+/* Configuration by name (the same names as the HZ3_* environment variables,
+ * lower case, without the prefix): scan_seg_budget, purge_delay_ms,
+ * epoch_interval_ms, snapshot_min_ms, obs. set returns 0, or -1 for an
+ * unknown name or a value out of range; get returns -1 for an unknown name. */
+int hz3_config_set(const char *name, int64_t value);
+int64_t hz3_config_get(const char *name);
+
+/* Debug aid: walks every page and checks the census definitions and the
+ * allocator's invariants; returns the number of violations (each printed
+ * to stderr). */
+uint64_t hz3_debug_validate(void);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@ static void *alloc_class(hz3_heap_t *h, unsigned cls)
     hz3_block_t *b = s->free;
     if (HZ3_LIKELY(b != NULL)) {
         s->free = b->next;
-        s->used++;
+        _hz3_used_set(s, _hz3_used_get(s) + 1);
         return b;
     }
     void *p = _hz3_span_alloc_slow(h, cls);
@@ -68,7 +68,9 @@ static void free_checked(hz3_span_t *s, hz3_block_t *b, hz3_heap_t *h)
     if (atomic_load_explicit(&s->owner, memory_order_relaxed) == h) {
         b->next = s->free;
         s->free = b;
-        if (--s->used == 0 || s->where == HZ3_WHERE_FULL) _hz3_free_local_slow(h, s);
+        unsigned used = _hz3_used_get(s) - 1;
+        _hz3_used_set(s, used);
+        if (used == 0 || s->where == HZ3_WHERE_FULL) _hz3_free_local_slow(h, s);
     } else {
         _hz3_free_remote(s, b);
     }

@@ -20,18 +20,90 @@ HZ3_EXPORT int hz3_stats_get(struct hz3_stats *out)
     _hz3_large_stats(&st);
     _hz3_heaps_stats(&st);
     st.meta_bytes = _hz3_meta_bytes() + sizeof _hz3_segmap;
+    hz3_epoch_totals_t et;
+    _hz3_epoch_totals(&et);
+    st.epochs = et.epochs;
+    st.pages_purged = et.pages_purged;
+    st.madvise_calls = et.madvise_calls;
+    st.segments_unmapped = et.segments_unmapped;
     *out = st;
     return 0;
 }
 
 HZ3_EXPORT size_t hz3_mappings(uint64_t *start_end, size_t max_pairs)
 {
-    size_t n = _hz3_pool_mappings(start_end, max_pairs, 0);
+    size_t n = _hz3_pool_mappings(start_end, max_pairs);
     size_t filled = n < max_pairs ? n : max_pairs;
-    return n + _hz3_large_mappings(start_end + 2 * filled, max_pairs - filled, 0);
+    size_t m = _hz3_large_mappings(start_end + 2 * filled, max_pairs - filled);
+    filled += m < max_pairs - filled ? m : max_pairs - filled;
+    return n + m + _hz3_meta_mappings(start_end + 2 * filled, max_pairs - filled);
 }
 
 HZ3_EXPORT int hz3_owns(const void *p)
 {
     return _hz3_pool_owns((uintptr_t)p) || _hz3_large_owns((uintptr_t)p);
+}
+
+HZ3_EXPORT int hz3_obs_snapshot(struct hz3_snapshot *out)
+{
+    if (!out || out->size < sizeof *out) return -1;
+    _hz3_epoch_run(HZ3_EPOCH_SNAPSHOT, out);
+    return 0;
+}
+
+HZ3_EXPORT uint64_t hz3_epoch_force(void)
+{
+    return _hz3_epoch_run(HZ3_EPOCH_FORCED, NULL);
+}
+
+HZ3_EXPORT uint64_t hz3_purge_now(void)
+{
+    if (_hz3_tl_heap != &_hz3_heap_empty) _hz3_heap_decay(_hz3_tl_heap);
+    uint64_t before = _hz3_purged_pages_total();
+    _hz3_epoch_run(HZ3_EPOCH_PURGE, NULL);
+    return _hz3_purged_pages_total() - before;
+}
+
+HZ3_EXPORT int hz3_obs_set_listener(hz3_listener_fn fn, void *ctx)
+{
+    return _hz3_set_listener(fn, ctx);
+}
+
+/* The settings, by name; keep in sync with options.c (environment) and the
+ * agent's options. */
+static const struct {
+    const char *name;
+    uint64_t *value;
+    uint64_t lo, hi;
+} settings[] = {
+    { "scan_seg_budget", &_hz3_cfg.scan_seg_budget, 1, 1u << 20 },
+    { "purge_delay_ms", &_hz3_cfg.purge_delay_ms, 0, 3600000 },
+    { "epoch_interval_ms", &_hz3_cfg.epoch_interval_ms, 0, 3600000 },
+    { "snapshot_min_ms", &_hz3_cfg.snapshot_min_ms, 0, 3600000 },
+};
+
+HZ3_EXPORT int hz3_config_set(const char *name, int64_t value)
+{
+    _hz3_ensure_init();
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        if (!name || strcmp(name, settings[i].name) != 0) continue;
+        if (value < (int64_t)settings[i].lo || (uint64_t)value > settings[i].hi) return -1;
+        __atomic_store_n(settings[i].value, (uint64_t)value, __ATOMIC_RELAXED);
+        return 0;
+    }
+    if (name && !strcmp(name, "obs")) {
+        if (value != 0 && value != 1) return -1;
+        _hz3_opt.obs = value;
+        return 0;
+    }
+    return -1;
+}
+
+HZ3_EXPORT int64_t hz3_config_get(const char *name)
+{
+    _hz3_ensure_init();
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        if (name && !strcmp(name, settings[i].name)) return (int64_t)__atomic_load_n(settings[i].value, __ATOMIC_RELAXED);
+    if (name && !strcmp(name, "obs")) return _hz3_opt.obs;
+    return -1;
 }

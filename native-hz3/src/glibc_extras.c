@@ -1,11 +1,11 @@
 /*
  * glibc_extras.c: the glibc malloc extensions that JVM tools and libraries
  * call, answered from hz3's own state.
- *   malloc_trim  gives back what is free now: the calling thread's kept empty
- *                spans, every free page (decommitted in runs), wholly free
- *                segments and the large-mapping cache. `jcmd PID
- *                System.trim_native_heap` lands here. Returns 1 if anything
- *                could be returned.
+ *   malloc_trim  gives back what is free now (hz3_purge_now): the calling
+ *                thread's kept empty spans, every free page (decommitted in
+ *                runs), wholly free segments and the large-mapping cache.
+ *                `jcmd PID System.trim_native_heap` lands here. Returns 1 if
+ *                anything was returned.
  *   mallinfo2    hz3's totals: arena = bytes of active segments, uordblks =
  *                bytes of pages holding spans, fordblks = free pages in
  *                segments, hblks/hblkhd = live large mappings, keepcost =
@@ -30,33 +30,13 @@ static struct hz3_stats stats_now(void)
     return st;
 }
 
-/* Gives the calling thread's empty multi-object spans back to the pool. */
-static void heap_give_empty(hz3_heap_t *h)
-{
-    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
-        hz3_span_t *s = h->avail[cls].first;
-        while (s) {
-            hz3_span_t *next = s->next;
-            if (s->used == 0 && !hz3_tf_ptr(atomic_load_explicit(&s->thread_free, memory_order_relaxed))) {
-                _hz3_list_remove(&h->avail[cls], s);
-                _hz3_pool_give(s);
-            }
-            s = next;
-        }
-        h->empty_kept[cls] = 0;
-    }
-    h->single_cache_pages = 0;
-}
-
 HZ3_EXPORT int HZ3_SYM(malloc_trim)(size_t pad)
 {
     (void)pad;
     struct hz3_stats before = stats_now();
-    if (_hz3_tl_heap != &_hz3_heap_empty) heap_give_empty(_hz3_tl_heap);
-    _hz3_pool_trim();
-    _hz3_large_trim();
+    uint64_t pages = hz3_purge_now();
     struct hz3_stats after = stats_now();
-    return before.free_pages != 0 || before.large_cached != 0 || after.segments_active < before.segments_active;
+    return pages != 0 || before.large_cached != after.large_cached || after.segments_active < before.segments_active;
 }
 
 HZ3_EXPORT struct mallinfo2 HZ3_SYM(mallinfo2)(void)

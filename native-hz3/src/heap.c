@@ -28,10 +28,6 @@ static void heap_thread_exit(void *arg)
 {
     hz3_heap_t *h = arg;
     _hz3_heap_release_all(h);
-    /* Thread exit is a maintenance boundary: what ended threads left and
-     * free pages go back to the OS (hz3 measured idle RSS -76% from this). */
-    _hz3_abandoned_reclaim();
-    _hz3_pool_decommit_free();
     _hz3_tl_heap = &_hz3_heap_empty;
     pthread_mutex_lock(&heaps_lock);
     h->live = false;
@@ -40,6 +36,9 @@ static void heap_thread_exit(void *arg)
     heaps_live--;
     threads_exited++;
     pthread_mutex_unlock(&heaps_lock);
+    /* Thread exit is a maintenance boundary (hz3 measured idle RSS -76%
+     * from purging there): what this thread and ended ones left goes home. */
+    _hz3_epoch_run(HZ3_EPOCH_THREAD_EXIT, NULL);
 }
 
 /* Called once from the library constructor, where calling out is safe. */
@@ -70,6 +69,7 @@ hz3_heap_t *_hz3_heap_init_thread(void)
     h->single_cache_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
     h->next_free = NULL;
+    h->decay_gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);
     h->live = true;
     /* Set before pthread_setspecific, which may itself allocate. */
     _hz3_tl_heap = h;

@@ -25,7 +25,7 @@ static inline void *_hz3_malloc_fast(size_t size)
         hz3_block_t *b = s->free;
         if (HZ3_LIKELY(b != NULL)) {
             s->free = b->next;
-            s->used++;
+            _hz3_used_set(s, _hz3_used_get(s) + 1);
             return b;
         }
     }
@@ -67,7 +67,9 @@ static inline bool _hz3_free_fast(void *p)
             if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (b != s->free && _hz3_is_block_start(s, off)))) {
                 b->next = s->free;
                 s->free = b;
-                if (HZ3_UNLIKELY(--s->used == 0 || s->where == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
+                unsigned used = _hz3_used_get(s) - 1;
+                _hz3_used_set(s, used);
+                if (HZ3_UNLIKELY(used == 0 || s->where == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
                 return true;
             }
         }

@@ -58,10 +58,16 @@ void _hz3_os_unmap(void *p, size_t size);
 void _hz3_os_decommit(void *p, size_t size);    /* MADV_DONTNEED: zero on next touch */
 void *_hz3_os_remap(void *p, size_t old_size, size_t new_size); /* NULL on failure */
 size_t _hz3_os_rss_of(uintptr_t start, uintptr_t end); /* resident bytes via mincore */
+bool _hz3_os_resident(void *p, size_t pages, unsigned char *vec); /* mincore; false on error */
+uint64_t _hz3_now_ms(void);                     /* monotonic, coarse (vDSO, no syscall) */
+uint64_t _hz3_now_ns(void);                     /* monotonic */
+uint64_t _hz3_wall_ms(void);                    /* ms since 1970 */
 
 /* ---- meta.c ---- */
 void *_hz3_meta_alloc(size_t size);             /* zeroed, 64-aligned; NULL when out of memory */
-size_t _hz3_meta_bytes(void);
+size_t _hz3_meta_bytes(void);                  /* mapped */
+size_t _hz3_meta_resident(void);
+size_t _hz3_meta_mappings(uint64_t *out, size_t max_pairs);  /* returns the total count */
 void _hz3_meta_lock(void);
 void _hz3_meta_unlock(void);
 void _hz3_meta_after_fork_child(void);
@@ -83,15 +89,29 @@ static inline uint8_t *_hz3_span_start(const hz3_span_t *s)
     hz3_segment_t *seg = _hz3_segment_of(s);
     return (uint8_t *)seg + ((size_t)(s - seg->spans) << HZ3_PAGE_SHIFT);
 }
-hz3_span_t *_hz3_pool_take(unsigned pages);     /* a run of pages, as a fresh span entry */
+typedef struct hz3_reservation {
+    struct hz3_reservation *next;
+    uintptr_t base;
+    uint32_t nsegs;          /* <= 64 */
+    uint64_t used;           /* bit i: segment slot i is active */
+} hz3_reservation_t;
+typedef struct hz3_census_cursor {
+    hz3_reservation_t *res;
+    unsigned slot;
+    bool started;
+} hz3_census_cursor_t;
+hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of the class, owned */
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
-void _hz3_pool_trim(void);                      /* decommit every free page, free whole segments */
-void _hz3_pool_decommit_free(void);             /* decommit every free resident page */
+void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
+/* Visits up to budget active segments from the cursor, under the pool lock;
+ * true when the cursor has passed the last one. */
+bool _hz3_pool_census_step(hz3_census_cursor_t *cur, uint64_t budget, void (*visit)(hz3_segment_t *, void *),
+                           void *arg);
 void _hz3_pool_lock(void);
 void _hz3_pool_unlock(void);
 void _hz3_pool_after_fork_child(void);
 void _hz3_pool_stats(struct hz3_stats *st);
-size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs, size_t skip);
+size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_pool_owns(uintptr_t p);
 
 /* ---- span.c: spans of a heap ---- */
@@ -100,7 +120,9 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
 void _hz3_heap_drain_delayed(hz3_heap_t *h);
 void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
-void _hz3_abandoned_reclaim(void);               /* give back abandoned spans now empty */
+uint64_t _hz3_abandoned_reclaim(void);           /* give back abandoned spans now empty */
+void _hz3_heap_decay(hz3_heap_t *h);            /* give back what the heap keeps empty */
+extern _Atomic uint64_t _hz3_decay_gen;         /* bumped by timer epochs */
 void _hz3_abandoned_lock(void);
 void _hz3_abandoned_unlock(void);
 void _hz3_abandoned_after_fork_child(void);
@@ -120,12 +142,13 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero);
 bool _hz3_large_free(void *p);                  /* false: not a large object of ours */
 size_t _hz3_large_usable(const void *p);        /* 0: not a large object of ours */
 void *_hz3_large_realloc(void *p, size_t size); /* NULL: caller falls back */
-void _hz3_large_trim(void);
+void _hz3_large_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
+size_t _hz3_large_resident(void);               /* resident bytes of live and cached mappings */
 void _hz3_large_lock(void);
 void _hz3_large_unlock(void);
 void _hz3_large_after_fork_child(void);
 void _hz3_large_stats(struct hz3_stats *st);
-size_t _hz3_large_mappings(uint64_t *out, size_t max_pairs, size_t skip);
+size_t _hz3_large_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_large_owns(uintptr_t p);
 
 /* ---- error.c ---- */
@@ -150,8 +173,34 @@ static inline void _hz3_ensure_init(void)
     if (HZ3_UNLIKELY(!atomic_load_explicit(&_hz3_initialized, memory_order_acquire))) _hz3_init_slow();
 }
 
+/* ---- epoch.c ---- */
+typedef struct hz3_config {
+    uint64_t scan_seg_budget;     /* HZ3_SCAN_SEG_BUDGET: census segments per epoch */
+    uint64_t purge_delay_ms;      /* HZ3_PURGE_DELAY_MS: free this long before decommit */
+    uint64_t epoch_interval_ms;   /* HZ3_EPOCH_INTERVAL_MS: timer epochs; 0: no maintenance thread */
+    uint64_t snapshot_min_ms;     /* HZ3_SNAPSHOT_MIN_MS: at most one snapshot to the listener per this */
+} hz3_config_t;
+extern hz3_config_t _hz3_cfg;
+typedef struct hz3_epoch_totals {
+    uint64_t epochs, purging_epochs, pages_purged, madvise_calls, segments_unmapped, spans_reclaimed, last_seq;
+} hz3_epoch_totals_t;
+void _hz3_epoch_totals(hz3_epoch_totals_t *out);
+uint64_t _hz3_purged_pages_total(void);
+int _hz3_set_listener(hz3_listener_fn fn, void *ctx);
+void _hz3_epoch_tick(void);                     /* slow paths: maybe run an epoch */
+uint64_t _hz3_epoch_run(enum hz3_epoch_reason reason, struct hz3_snapshot *full);
+void _hz3_epoch_lock(void);
+void _hz3_epoch_unlock(void);
+void _hz3_epoch_after_fork_child(void);
+
+/* ---- census.c ---- */
+void _hz3_census_begin(struct hz3_snapshot *snap, uint64_t seq, bool exact);
+void _hz3_census_visit(hz3_segment_t *seg, void *snap);  /* under the pool lock */
+void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq);
+
 /* ---- report.c ---- */
 void _hz3_report_at_exit(void);
+size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size);
 
 /* ---- alloc.c ---- */
 void *_hz3_malloc_generic(size_t size, bool zero);
@@ -159,6 +208,10 @@ void _hz3_free_generic(void *p, const void *caller, const char *fn);
 size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
 
 /* ---- small helpers ---- */
+/* used is written by the owner only, and read by the census: relaxed
+ * atomic loads and stores, which compile to plain moves. */
+static inline unsigned _hz3_used_get(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_RELAXED); }
+static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->used, (uint16_t)v, __ATOMIC_RELAXED); }
 static inline size_t _hz3_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 static inline void _hz3_list_push_front(hz3_span_list_t *l, hz3_span_t *s)
 {

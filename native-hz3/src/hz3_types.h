@@ -154,18 +154,20 @@ typedef struct hz3_span {
     uint16_t pages;                     /* run length in pages (head entry) */
     uint16_t head_off;                  /* CONT entries: index distance to the head */
     uint8_t where;                      /* enum hz3_span_where */
-    uint8_t page_state;                 /* per page: enum hz3_page_state (epoch use) */
-    uint8_t pad_[2];
+    uint8_t page_flags;                 /* per page: HZ3_PAGE_DIRTY | HZ3_PAGE_PURGED */
+    _Atomic uint16_t seq;               /* odd while the owner moves remote frees into used */
     _Atomic uintptr_t thread_free;      /* tagged word, see above */
     _Atomic(struct hz3_heap *) owner;   /* NULL when free or abandoned */
     struct hz3_span *next, *prev;       /* the list named by `where` */
     struct hz3_span *delayed_next;      /* link on owner->delayed while notifying */
 } hz3_span_t;
 
-enum hz3_page_state {
-    HZ3_PAGE_UNTOUCHED = 0,   /* never written since mapped */
-    HZ3_PAGE_RESIDENT = 1,    /* handed out or written since */
-    HZ3_PAGE_DECOMMITTED = 2, /* MADV_DONTNEED'd and not handed out since */
+/* Per-page flags, kept in the page's span entry (under the pool lock).
+ * The census asks the kernel which pages are resident (mincore) and uses
+ * PURGED to tell a decommitted page from one never touched. */
+enum hz3_page_flags {
+    HZ3_PAGE_DIRTY = 1,       /* handed to a span since mapped or last decommitted */
+    HZ3_PAGE_PURGED = 2,      /* decommitted at least once since the segment was mapped */
 };
 
 typedef struct hz3_span_list { hz3_span_t *first, *last; } hz3_span_list_t;
@@ -176,8 +178,10 @@ typedef struct hz3_segment {
     struct hz3_segment *next_avail;     /* pool.avail: segments with free pages */
     bool in_avail;
     uint16_t free_pages;
+    uint16_t dirty_free_pages;          /* free pages that may be resident */
+    uint64_t dirty_since_ms;            /* when dirty_free_pages last became non-zero */
+    uint64_t whole_free_since_ms;       /* when the segment last became wholly free */
     uint64_t freemap[HZ3_SEG_PAGES / 64];  /* bit set = page free */
-    uint64_t pad_[2];
     hz3_span_t spans[HZ3_SEG_PAGES];    /* one entry per page; metadata pages unused */
 } hz3_segment_t;
 
@@ -204,6 +208,7 @@ typedef struct hz3_heap {
     uint32_t single_cache_pages;
     _Atomic(hz3_span_t *) delayed;             /* spans whose remote free notified us */
     struct hz3_heap *next_free;                /* heap pool free list */
+    uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
 } hz3_heap_t;
 

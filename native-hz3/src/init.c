@@ -18,6 +18,7 @@
 #include "hz3_internal.h"
 
 _Atomic int _hz3_initialized;
+_Atomic bool _hz3_constructed;   /* the constructor has run: threads may be started */
 static _Atomic int init_busy;
 
 void _hz3_init_slow(void)
@@ -38,6 +39,7 @@ void _hz3_init_slow(void)
 
 static void fork_prepare(void)
 {
+    _hz3_epoch_lock();
     _hz3_heaps_lock();
     _hz3_abandoned_lock();
     _hz3_large_lock();
@@ -52,6 +54,7 @@ static void fork_parent(void)
     _hz3_large_unlock();
     _hz3_abandoned_unlock();
     _hz3_heaps_unlock();
+    _hz3_epoch_unlock();
 }
 
 static void fork_child(void)
@@ -61,6 +64,7 @@ static void fork_child(void)
     _hz3_large_after_fork_child();
     _hz3_abandoned_after_fork_child();
     _hz3_heaps_after_fork_child();
+    _hz3_epoch_after_fork_child();
 }
 
 __attribute__((constructor)) static void hz3_constructor(void)
@@ -69,4 +73,5 @@ __attribute__((constructor)) static void hz3_constructor(void)
     _hz3_heap_register_key();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (_hz3_opt.obs) atexit(_hz3_report_at_exit);
+    atomic_store(&_hz3_constructed, true);
 }

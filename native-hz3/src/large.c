@@ -25,7 +25,7 @@ typedef struct large_hdr {
 } large_hdr_t;
 _Static_assert(sizeof(large_hdr_t) <= HDR, "header must fit");
 
-typedef struct { uint8_t *map; size_t size; } cache_slot_t;
+typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } cache_slot_t;
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t *table;           /* open addressing; 0 empty, 1 deleted */
@@ -99,6 +99,7 @@ static void table_erase(size_t *slot)
 
 void *_hz3_large_alloc(size_t size, size_t align, bool zero)
 {
+    _hz3_epoch_tick();
     if (size > ((size_t)1 << 46)) {
         errno = ENOMEM;
         return NULL;
@@ -149,6 +150,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
 
 bool _hz3_large_free(void *p)
 {
+    _hz3_epoch_tick();
     pthread_mutex_lock(&large_lock);
     size_t *slot = table_find((uintptr_t)p);
     if (!slot) {
@@ -173,7 +175,7 @@ bool _hz3_large_free(void *p)
             pthread_mutex_lock(&large_lock);
         }
         if (cache_n < HZ3_LARGE_CACHE_SLOTS && cache_bytes + map_size <= HZ3_LARGE_CACHE_BYTES) {
-            cache[cache_n++] = (cache_slot_t){ map, map_size };
+            cache[cache_n++] = (cache_slot_t){ map, map_size, _hz3_now_ms() };
             cache_bytes += map_size;
             cached = true;
         }
@@ -227,14 +229,21 @@ void *_hz3_large_realloc(void *p, size_t size)
     return map + HDR;
 }
 
-void _hz3_large_trim(void)
+/* Unmaps cached mappings that stayed unused for delay_ms (all with 0). */
+void _hz3_large_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
     pthread_mutex_lock(&large_lock);
-    while (cache_n) {
-        cache_slot_t old = cache[--cache_n];
-        cache_bytes -= old.size;
-        _hz3_os_unmap(old.map, old.size);
+    size_t kept = 0;
+    for (size_t i = 0; i < cache_n; i++) {
+        if (now_ms - cache[i].since_ms >= delay_ms) {
+            cache_bytes -= cache[i].size;
+            _hz3_os_unmap(cache[i].map, cache[i].size);
+            info->large_unmapped++;
+        } else {
+            cache[kept++] = cache[i];
+        }
     }
+    cache_n = kept;
     pthread_mutex_unlock(&large_lock);
 }
 
@@ -248,25 +257,50 @@ void _hz3_large_stats(struct hz3_stats *st)
     pthread_mutex_unlock(&large_lock);
 }
 
-size_t _hz3_large_mappings(uint64_t *out, size_t max_pairs, size_t skip)
+/* Calls fn for the hash table's mapping and every live and cached mapping,
+ * under the lock. */
+static void each_mapping(void (*fn)(uintptr_t start, uintptr_t end, void *arg), void *arg)
+{
+    if (table) fn((uintptr_t)table, (uintptr_t)table + _hz3_align_up(table_cap * sizeof *table, HZ3_PAGE_SIZE), arg);
+    for (size_t i = 0; i < table_cap; i++) {
+        if (table[i] <= 1) continue;
+        large_hdr_t *h = hdr_of((void *)table[i]);
+        fn((uintptr_t)h->map, (uintptr_t)h->map + h->map_size, arg);
+    }
+    for (size_t i = 0; i < cache_n; i++) fn((uintptr_t)cache[i].map, (uintptr_t)cache[i].map + cache[i].size, arg);
+}
+
+typedef struct { uint64_t *out; size_t max, n; } collect_t;
+
+static void collect_range(uintptr_t start, uintptr_t end, void *arg)
+{
+    collect_t *c = arg;
+    if (c->n < c->max) {
+        c->out[2 * c->n] = start;
+        c->out[2 * c->n + 1] = end;
+    }
+    c->n++;
+}
+
+size_t _hz3_large_mappings(uint64_t *out, size_t max_pairs)
+{
+    collect_t c = { out, max_pairs, 0 };
+    pthread_mutex_lock(&large_lock);
+    each_mapping(collect_range, &c);
+    pthread_mutex_unlock(&large_lock);
+    return c.n;
+}
+
+static void add_resident(uintptr_t start, uintptr_t end, void *arg)
+{
+    *(size_t *)arg += _hz3_os_rss_of(start, end);
+}
+
+size_t _hz3_large_resident(void)
 {
     size_t n = 0;
     pthread_mutex_lock(&large_lock);
-    for (size_t i = 0; i < table_cap; i++) {
-        if (table[i] <= 1) continue;
-        if (n >= skip && n - skip < max_pairs) {
-            large_hdr_t *h = hdr_of((void *)table[i]);
-            out[2 * (n - skip)] = (uint64_t)(uintptr_t)h->map;
-            out[2 * (n - skip) + 1] = (uint64_t)(uintptr_t)h->map + h->map_size;
-        }
-        n++;
-    }
-    for (size_t i = 0; i < cache_n; i++, n++) {
-        if (n >= skip && n - skip < max_pairs) {
-            out[2 * (n - skip)] = (uint64_t)(uintptr_t)cache[i].map;
-            out[2 * (n - skip) + 1] = (uint64_t)(uintptr_t)cache[i].map + cache[i].size;
-        }
-    }
+    each_mapping(add_resident, &n);
     pthread_mutex_unlock(&large_lock);
     return n;
 }

@@ -31,8 +31,31 @@ static bool read_bool(const char *name, bool dflt)
     return dflt;
 }
 
+/* A whole number in [lo, hi], or the default with a one-line warning. */
+static uint64_t read_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_t hi, const char *allowed)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    uint64_t x = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9' && x <= hi; p++) x = x * 10 + (uint64_t)(*p - '0');
+    if (*p || x < lo || x > hi) {
+        bad_value(name, v, allowed);
+        return dflt;
+    }
+    return x;
+}
+
 void _hz3_options_init(void)
 {
+    _hz3_cfg.scan_seg_budget = read_u64("HZ3_SCAN_SEG_BUDGET", _hz3_cfg.scan_seg_budget, 1, 1u << 20,
+                                        "whole numbers 1..1048576 (segments per epoch)");
+    _hz3_cfg.purge_delay_ms = read_u64("HZ3_PURGE_DELAY_MS", _hz3_cfg.purge_delay_ms, 0, 3600000,
+                                       "whole numbers 0..3600000 (milliseconds)");
+    _hz3_cfg.epoch_interval_ms = read_u64("HZ3_EPOCH_INTERVAL_MS", _hz3_cfg.epoch_interval_ms, 0, 3600000,
+                                          "0 (no maintenance thread) or 1..3600000 (milliseconds)");
+    _hz3_cfg.snapshot_min_ms = read_u64("HZ3_SNAPSHOT_MIN_MS", _hz3_cfg.snapshot_min_ms, 0, 3600000,
+                                        "whole numbers 0..3600000 (milliseconds)");
     const char *v = getenv("HZ3_ON_ERROR");
     _hz3_opt.on_error_warn = false;
     if (v && *v) {

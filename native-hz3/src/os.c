@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include "hz3_internal.h"
 
@@ -60,4 +61,30 @@ size_t _hz3_os_rss_of(uintptr_t start, uintptr_t end)
         a += pages << HZ3_PAGE_SHIFT;
     }
     return resident;
+}
+
+bool _hz3_os_resident(void *p, size_t pages, unsigned char *vec)
+{
+    return mincore(p, pages << HZ3_PAGE_SHIFT, vec) == 0;
+}
+
+uint64_t _hz3_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t _hz3_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t _hz3_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

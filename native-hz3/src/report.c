@@ -3,59 +3,239 @@
  * it also appears when main calls exit() (thread destructors never run for
  * the main thread). HZ3_OBS_FILE=path writes to path.PID instead of stderr,
  * for JVMs whose child processes inherit the preload.
+ *
+ * The report is one exact census (an epoch of reason HZ3_EPOCH_EXIT, whose
+ * number every line carries as seq=) printed as hz3's own tags, for the
+ * scripts that read them, plus [HZ3_S135_FRAG_OBS], one line per tier.
+ * hz3's keys in our design (docs: README, "The exit report"):
+ *   HZ3_S62_OBSERVE      small tier: dtor_calls = thread heaps given back,
+ *                        scanned_segs = segments read, candidate_segs =
+ *                        cand_unmap_segs, total_pages, free_pages = empty +
+ *                        decommitted + untouched, used_pages = partial + full,
+ *                        purge_potential_bytes = cand_decommit_pages x 4096
+ *   HZ3_RETENTION_OBS    calls = epochs, tls_small_bytes / tls_medium_bytes =
+ *                        free block bytes in spans of small+sub4k / medium
+ *                        classes (what threads hold ready), arena_used_bytes =
+ *                        active segment bytes, pack_pool_free_bytes = resident
+ *                        free pages of segments
+ *   HZ3_SEG_SCAVENGE_OBS calls = epochs that gave memory back,
+ *                        max_candidate_pages = cand_decommit_pages over all
+ *                        tiers, purged_pages, madvise_calls, segments_unmapped
+ *   HZ3_S135_PARTIAL_SC  top 5 classes by partial pages: pages =
+ *                        partial/total/empty/full, occ = the five buckets
+ *   HZ3_S135_FULL_SC     top 5 classes by tail waste; total_waste / total_pages
+ *                        over all spans, full_waste / full_pages over full
+ *                        pages, avg_tail = bytes per span, avg_full = full
+ *                        pages per 1000 span pages
  */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include "hz3_internal.h"
 
-static char *kv(char *b, const char *key, uint64_t v)
+typedef struct { char *b, *end; } out_t;
+
+static void put(out_t *o, const char *s)
 {
-    *b++ = ' ';
-    size_t n = strlen(key);
-    memcpy(b, key, n);
-    b += n;
-    *b++ = '=';
-    return _hz3_fmt_u64(b, v);
+    while (*s && o->b < o->end) *o->b++ = *s++;
+}
+
+static void putu(out_t *o, uint64_t v)
+{
+    char num[24];
+    _hz3_fmt_u64(num, v);
+    put(o, num);
+}
+
+static void kv(out_t *o, const char *key, uint64_t v)
+{
+    put(o, " ");
+    put(o, key);
+    put(o, "=");
+    putu(o, v);
+}
+
+static const char *tier_name(unsigned t)
+{
+    static const char *const names[] = { "small", "sub4k", "medium", "large", "free" };
+    return t < 5 ? names[t] : "?";
+}
+
+static void class_list(out_t *o, const struct hz3_snapshot *s, const uint32_t *top, const char *key)
+{
+    put(o, " ");
+    put(o, key);
+    put(o, "=");
+    bool first = true;
+    for (unsigned r = 0; r < HZ3_TOP_N; r++) {
+        if (top[r] == UINT32_MAX) continue;
+        if (!first) put(o, ",");
+        putu(o, top[r]);
+        put(o, ":");
+        putu(o, s->classes[top[r]].object_size);
+        first = false;
+    }
+    if (first) put(o, "none");
+}
+
+/* Writes the whole report for a snapshot into buf; returns its length. */
+size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size)
+{
+    out_t o = { buf, buf + size - 1 };
+    struct hz3_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    hz3_stats_get(&st);
+    hz3_epoch_totals_t et;
+    _hz3_epoch_totals(&et);
+    const struct hz3_tier_census *small = &s->tier[HZ3_TIER_SMALL];
+
+    put(&o, "[HZ3_S62_OBSERVE]");
+    kv(&o, "seq", s->seq_last);
+    kv(&o, "dtor_calls", st.threads_exited);
+    kv(&o, "scanned_segs", s->segments_scanned);
+    kv(&o, "candidate_segs", s->cand_unmap_segs);
+    kv(&o, "total_pages", small->pages_total);
+    kv(&o, "free_pages", small->pages[HZ3_PS_EMPTY] + small->pages[HZ3_PS_DECOMMITTED] + small->pages[HZ3_PS_UNTOUCHED]);
+    kv(&o, "used_pages", small->pages[HZ3_PS_PARTIAL] + small->pages[HZ3_PS_FULL]);
+    kv(&o, "purge_potential_bytes", small->cand_decommit_pages * HZ3_PAGE_SIZE);
+    put(&o, "\n");
+
+    uint64_t free_block_bytes[HZ3_CENSUS_TIERS] = { 0 };
+    for (unsigned c = 0; c < s->num_classes; c++) {
+        const struct hz3_class_census *cc = &s->classes[c];
+        free_block_bytes[cc->tier] += (cc->capacity_objects - cc->live_objects) * cc->object_size;
+    }
+    put(&o, "[HZ3_RETENTION_OBS]");
+    kv(&o, "seq", s->seq_last);
+    kv(&o, "calls", et.epochs);
+    kv(&o, "tls_small_bytes", free_block_bytes[HZ3_TIER_SMALL] + free_block_bytes[HZ3_TIER_SUB4K]);
+    kv(&o, "tls_medium_bytes", free_block_bytes[HZ3_TIER_MEDIUM]);
+    kv(&o, "arena_used_bytes", st.segment_bytes);
+    kv(&o, "pack_pool_free_bytes", s->tier[HZ3_TIER_FREE].pages[HZ3_PS_EMPTY] * HZ3_PAGE_SIZE);
+    put(&o, "\n");
+
+    uint64_t cand = 0;
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) cand += s->tier[t].cand_decommit_pages;
+    put(&o, "[HZ3_SEG_SCAVENGE_OBS]");
+    kv(&o, "seq", s->seq_last);
+    kv(&o, "calls", et.purging_epochs);
+    kv(&o, "max_candidate_pages", cand);
+    kv(&o, "purged_pages", et.pages_purged);
+    kv(&o, "madvise_calls", et.madvise_calls);
+    kv(&o, "segments_unmapped", et.segments_unmapped);
+    put(&o, "\n");
+
+    put(&o, "[HZ3_S135_PARTIAL_SC]");
+    kv(&o, "seq", s->seq_last);
+    class_list(&o, s, s->top_partial_sc, "top_sc");
+    put(&o, " pages=");
+    for (unsigned r = 0, n = 0; r < HZ3_TOP_N; r++) {
+        if (s->top_partial_sc[r] == UINT32_MAX) continue;
+        const struct hz3_class_census *c = &s->classes[s->top_partial_sc[r]];
+        uint64_t total = 0;
+        for (unsigned k = 0; k < HZ3_PS_COUNT; k++) total += c->pages[k];
+        if (n++) put(&o, ",");
+        putu(&o, c->pages[HZ3_PS_PARTIAL]);
+        put(&o, "/");
+        putu(&o, total);
+        put(&o, "/");
+        putu(&o, c->pages[HZ3_PS_EMPTY]);
+        put(&o, "/");
+        putu(&o, c->pages[HZ3_PS_FULL]);
+    }
+    put(&o, " occ=");
+    for (unsigned r = 0, n = 0; r < HZ3_TOP_N; r++) {
+        if (s->top_partial_sc[r] == UINT32_MAX) continue;
+        const struct hz3_class_census *c = &s->classes[s->top_partial_sc[r]];
+        if (n++) put(&o, ",");
+        put(&o, "[");
+        for (unsigned b = 0; b < HZ3_OCC_COUNT; b++) {
+            if (b) put(&o, ";");
+            putu(&o, c->occ[b]);
+        }
+        put(&o, "]");
+    }
+    put(&o, "\n");
+
+    uint64_t total_waste = 0, total_pages = 0, spans = 0, full_waste = 0, full_pages = 0;
+    for (unsigned c = 0; c < s->num_classes; c++) {
+        const struct hz3_class_census *cc = &s->classes[c];
+        total_waste += cc->tail_waste_bytes;
+        spans += cc->spans;
+        for (unsigned k = 0; k < HZ3_PS_COUNT; k++) total_pages += cc->pages[k];
+        full_pages += cc->pages[HZ3_PS_FULL];
+        if (cc->spans && cc->span_pages)
+            full_waste += cc->tail_waste_bytes / cc->spans * (cc->pages[HZ3_PS_FULL] / cc->span_pages);
+    }
+    put(&o, "[HZ3_S135_FULL_SC]");
+    kv(&o, "seq", s->seq_last);
+    class_list(&o, s, s->top_tail_waste_sc, "top_sc");
+    kv(&o, "total_waste", total_waste);
+    kv(&o, "total_pages", total_pages);
+    kv(&o, "full_waste", full_waste);
+    kv(&o, "full_pages", full_pages);
+    kv(&o, "avg_tail", spans ? total_waste / spans : 0);
+    kv(&o, "avg_full", total_pages ? full_pages * 1000 / total_pages : 0);
+    put(&o, "\n");
+
+    static const char *const states[] = { "untouched", "decommitted", "empty", "full", "partial" };
+    static const char *const occ[] = { "occ_0", "occ_1_25", "occ_25_50", "occ_50_75", "occ_75_100" };
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) {
+        if (t == HZ3_TIER_LARGE) continue;
+        const struct hz3_tier_census *tc = &s->tier[t];
+        put(&o, "[HZ3_S135_FRAG_OBS] tier=");
+        put(&o, tier_name(t));
+        kv(&o, "seq", s->seq_last);
+        kv(&o, "pages_total", tc->pages_total);
+        for (unsigned k = 0; k < HZ3_PS_COUNT; k++) kv(&o, states[k], tc->pages[k]);
+        for (unsigned b = 0; b < HZ3_OCC_COUNT; b++) kv(&o, occ[b], tc->occ[b]);
+        kv(&o, "cand_decommit_pages", tc->cand_decommit_pages);
+        kv(&o, "spans", tc->spans);
+        kv(&o, "live_objects", tc->live_objects);
+        kv(&o, "capacity_objects", tc->capacity_objects);
+        kv(&o, "live_bytes", tc->live_bytes);
+        kv(&o, "tail_waste_bytes", tc->tail_waste_bytes);
+        put(&o, "\n");
+    }
+    put(&o, "[HZ3_S135_FRAG_OBS] tier=all");
+    kv(&o, "seq", s->seq_last);
+    kv(&o, "cand_unmap_segs", s->cand_unmap_segs);
+    kv(&o, "segments", s->segments_total);
+    kv(&o, "header_resident_bytes", s->header_resident_bytes);
+    kv(&o, "meta_bytes", s->meta_bytes);
+    kv(&o, "large_count", s->large_count);
+    kv(&o, "large_bytes", s->large_bytes);
+    kv(&o, "large_resident_bytes", s->large_resident_bytes);
+    kv(&o, "large_cached", s->large_cached);
+    kv(&o, "large_cached_bytes", s->large_cached_bytes);
+    kv(&o, "census_resident_bytes", s->census_resident_bytes);
+    put(&o, "\n");
+    *o.b = 0;
+    return (size_t)(o.b - buf);
 }
 
 void _hz3_report_at_exit(void)
 {
-    struct hz3_stats st;
-    st.size = sizeof st;
-    hz3_stats_get(&st);
-    char line[1024], *b = line;
-    memcpy(b, "[HZ3_EXIT] version=" HZ3_VERSION_STRING, sizeof "[HZ3_EXIT] version=" HZ3_VERSION_STRING - 1);
-    b += sizeof "[HZ3_EXIT] version=" HZ3_VERSION_STRING - 1;
-    b = kv(b, "pid", (uint64_t)getpid());
-    b = kv(b, "reservations", st.reservations);
-    b = kv(b, "reserved_bytes", st.reserved_bytes);
-    b = kv(b, "segments_active", st.segments_active);
-    b = kv(b, "segments_freed", st.segments_free);
-    b = kv(b, "span_pages", st.span_pages);
-    b = kv(b, "free_pages", st.free_pages);
-    b = kv(b, "large_count", st.large_count);
-    b = kv(b, "large_bytes", st.large_bytes);
-    b = kv(b, "large_cached", st.large_cached);
-    b = kv(b, "heaps_live", st.heaps_live);
-    b = kv(b, "heaps_created", st.heaps_created);
-    b = kv(b, "threads_exited", st.threads_exited);
-    b = kv(b, "meta_bytes", st.meta_bytes);
-    *b++ = '\n';
-    *b = 0;
+    static struct hz3_snapshot snap;
+    static char text[16384];
+    if (!_hz3_opt.obs) return;
+    _hz3_epoch_run(HZ3_EPOCH_EXIT, &snap);
+    size_t n = _hz3_report_format(&snap, text, sizeof text);
+    (void)n;
 
     int fd = 2;
     if (_hz3_opt.obs_file) {
         char path[4096], *p = path;
-        size_t n = strlen(_hz3_opt.obs_file);
-        if (n > sizeof path - 32) n = sizeof path - 32;
-        memcpy(p, _hz3_opt.obs_file, n);
-        p += n;
+        size_t len = strlen(_hz3_opt.obs_file);
+        if (len > sizeof path - 32) len = sizeof path - 32;
+        memcpy(p, _hz3_opt.obs_file, len);
+        p += len;
         *p++ = '.';
         _hz3_fmt_u64(p, (uint64_t)getpid());
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) fd = 2;
     }
-    _hz3_write_str(fd, line);
+    _hz3_write_str(fd, text);
     if (fd != 2) close(fd);
 }

@@ -15,12 +15,6 @@
 #include <errno.h>
 #include "hz3_internal.h"
 
-typedef struct hz3_reservation {
-    struct hz3_reservation *next;
-    uintptr_t base;
-    uint32_t nsegs;          /* <= 64 */
-    uint64_t used;           /* bit i: segment slot i is active */
-} hz3_reservation_t;
 
 uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
 
@@ -126,6 +120,8 @@ static void segment_free(hz3_segment_t *seg)
             break;
         }
     }
+    /* Header and pages read as zero when the slot is used again: flags
+     * start over, as for a new mapping. */
     _hz3_os_decommit(seg, HZ3_SEG_SIZE);
 }
 
@@ -153,8 +149,10 @@ static void freemap_set(hz3_segment_t *seg, unsigned idx, unsigned n, bool free)
     }
 }
 
-hz3_span_t *_hz3_pool_take(unsigned pages)
+hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
 {
+    const hz3_class_t *c = &_hz3_classes[cls];
+    unsigned pages = c->pages;
     pthread_mutex_lock(&pool_lock);
     hz3_segment_t *seg;
     int idx = -1;
@@ -177,16 +175,29 @@ hz3_span_t *_hz3_pool_take(unsigned pages)
     pool.free_pages -= pages;
     pool.span_pages += pages;
 
+    /* The span is complete before the lock is released: the census reads
+     * span entries under this lock. */
     hz3_span_t *s = &seg->spans[idx];
-    for (unsigned i = 1; i < pages; i++) {
-        s[i].kind = HZ3_SPAN_CONT;
-        s[i].head_off = (uint16_t)i;
-        s[i].page_state = HZ3_PAGE_RESIDENT;
+    for (unsigned i = 0; i < pages; i++) {
+        if (s[i].page_flags & HZ3_PAGE_DIRTY) seg->dirty_free_pages--;
+        s[i].page_flags |= HZ3_PAGE_DIRTY;
+        if (i) {
+            s[i].kind = HZ3_SPAN_CONT;
+            s[i].head_off = (uint16_t)i;
+        }
     }
     s->kind = HZ3_SPAN_HEAD;
     s->head_off = 0;
     s->pages = (uint16_t)pages;
-    s->page_state = HZ3_PAGE_RESIDENT;
+    s->free = NULL;
+    __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
+    s->capacity = c->capacity;
+    s->extended = 0;
+    s->cls = (uint8_t)cls;
+    s->where = HZ3_WHERE_NONE;
+    s->next = s->prev = s->delayed_next = NULL;
+    atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->owner, owner, memory_order_release);
     pthread_mutex_unlock(&pool_lock);
     return s;
 }
@@ -195,6 +206,7 @@ void _hz3_pool_give(hz3_span_t *s)
 {
     hz3_segment_t *seg = _hz3_segment_of(s);
     unsigned idx = (unsigned)(s - seg->spans), pages = s->pages;
+    uint64_t now = _hz3_now_ms();
     pthread_mutex_lock(&pool_lock);
     for (unsigned i = 1; i < pages; i++) {
         s[i].kind = HZ3_SPAN_NONE;
@@ -202,59 +214,98 @@ void _hz3_pool_give(hz3_span_t *s)
     }
     s->kind = HZ3_SPAN_NONE;
     s->free = NULL;
-    s->used = 0;
+    __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
     s->where = HZ3_WHERE_NONE;
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     freemap_set(seg, idx, pages, true);
+    if (seg->dirty_free_pages == 0) seg->dirty_since_ms = now;
+    seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages + pages);
     seg->free_pages = (uint16_t)(seg->free_pages + pages);
     pool.free_pages += pages;
     pool.span_pages -= pages;
     avail_push(seg);
     if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
-        if (pool.nfree_whole < HZ3_FREE_SEGS_KEEP) pool.nfree_whole++;
-        else segment_free(seg);
+        seg->whole_free_since_ms = now;
+        pool.nfree_whole++;
     }
     pthread_mutex_unlock(&pool_lock);
 }
 
-/* Decommits the free resident pages of a segment, one madvise per run. */
-static void segment_decommit_free(hz3_segment_t *seg)
+/* Decommits the free pages of a segment that may be resident, one madvise
+ * per run. Returns pages decommitted; adds the madvise calls to *calls. */
+static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t *calls)
 {
+    uint64_t purged = 0;
     unsigned i = HZ3_SEG_META_PAGES;
     while (i < HZ3_SEG_PAGES) {
         unsigned j = i;
         while (j < HZ3_SEG_PAGES && (seg->freemap[j >> 6] & ((uint64_t)1 << (j & 63))) &&
-               seg->spans[j].page_state == HZ3_PAGE_RESIDENT) {
-            seg->spans[j].page_state = HZ3_PAGE_DECOMMITTED;
+               (seg->spans[j].page_flags & HZ3_PAGE_DIRTY)) {
+            seg->spans[j].page_flags = HZ3_PAGE_PURGED;
             j++;
         }
-        if (j > i) _hz3_os_decommit((uint8_t *)seg + ((size_t)i << HZ3_PAGE_SHIFT), (size_t)(j - i) << HZ3_PAGE_SHIFT);
+        if (j > i) {
+            _hz3_os_decommit((uint8_t *)seg + ((size_t)i << HZ3_PAGE_SHIFT), (size_t)(j - i) << HZ3_PAGE_SHIFT);
+            purged += j - i;
+            (*calls)++;
+        }
         i = j + 1;
     }
+    seg->dirty_free_pages = 0;
+    return purged;
 }
 
-void _hz3_pool_decommit_free(void)
-{
-    pthread_mutex_lock(&pool_lock);
-    for (hz3_segment_t *seg = pool.segments; seg; seg = seg->next)
-        if (seg->free_pages) segment_decommit_free(seg);
-    pthread_mutex_unlock(&pool_lock);
-}
-
-/* Decommits every free page and gives back every wholly free segment. */
-void _hz3_pool_trim(void)
+/* Gives back what stayed free for delay_ms: free pages are decommitted,
+ * wholly free segments beyond HZ3_FREE_SEGS_KEEP are released (with
+ * delay_ms == 0: all of them, and every free page). */
+void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
     pthread_mutex_lock(&pool_lock);
     hz3_segment_t *seg = pool.segments;
     while (seg) {
         hz3_segment_t *next = seg->next;
-        if (seg->free_pages == HZ3_SEG_USABLE_PAGES) segment_free(seg);
-        else if (seg->free_pages) segment_decommit_free(seg);
+        if (seg->free_pages == HZ3_SEG_USABLE_PAGES && now_ms - seg->whole_free_since_ms >= delay_ms &&
+            (delay_ms == 0 || pool.nfree_whole > HZ3_FREE_SEGS_KEEP)) {
+            info->pages_purged += seg->dirty_free_pages;
+            info->madvise_calls++;
+            info->segments_unmapped++;
+            pool.nfree_whole--;
+            segment_free(seg);
+        } else if (seg->dirty_free_pages && now_ms - seg->dirty_since_ms >= delay_ms) {
+            info->pages_purged += segment_decommit_free(seg, &info->madvise_calls);
+        }
         seg = next;
     }
-    pool.nfree_whole = 0;
     pthread_mutex_unlock(&pool_lock);
+}
+
+/* ---- census iteration: the census reads a segment under the pool lock,
+ * so spans are neither made nor given back while it looks. ---- */
+bool _hz3_pool_census_step(hz3_census_cursor_t *cur, uint64_t budget, void (*visit)(hz3_segment_t *, void *),
+                           void *arg)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (!cur->started) {
+        cur->res = pool.reservations;
+        cur->slot = 0;
+        cur->started = true;
+    }
+    while (cur->res && budget) {
+        hz3_reservation_t *r = cur->res;
+        if (cur->slot >= r->nsegs) {
+            cur->res = r->next;
+            cur->slot = 0;
+            continue;
+        }
+        unsigned slot = cur->slot++;
+        if (!(r->used & ((uint64_t)1 << slot))) continue;
+        visit((hz3_segment_t *)(r->base + ((uintptr_t)slot << HZ3_SEG_SHIFT)), arg);
+        budget--;
+    }
+    bool done = cur->res == NULL;
+    pthread_mutex_unlock(&pool_lock);
+    return done;
 }
 
 void _hz3_pool_stats(struct hz3_stats *st)
@@ -270,14 +321,14 @@ void _hz3_pool_stats(struct hz3_stats *st)
     pthread_mutex_unlock(&pool_lock);
 }
 
-size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs, size_t skip)
+size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs)
 {
     size_t n = 0;
     pthread_mutex_lock(&pool_lock);
     for (hz3_reservation_t *r = pool.reservations; r; r = r->next, n++) {
-        if (n >= skip && n - skip < max_pairs) {
-            out[2 * (n - skip)] = r->base;
-            out[2 * (n - skip) + 1] = r->base + ((uint64_t)r->nsegs << HZ3_SEG_SHIFT);
+        if (n < max_pairs) {
+            out[2 * n] = r->base;
+            out[2 * n + 1] = r->base + ((uint64_t)r->nsegs << HZ3_SEG_SHIFT);
         }
     }
     pthread_mutex_unlock(&pool_lock);

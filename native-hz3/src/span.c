@@ -34,15 +34,19 @@ static unsigned collect(hz3_span_t *s)
 {
     uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
     if (!hz3_tf_ptr(old)) return 0;
+    /* Seqlock for the census: used and thread_free change together. */
+    uint16_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    atomic_store_explicit(&s->seq, (uint16_t)(seq + 1), memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, hz3_tf_make(NULL, 0, hz3_tf_state(old)),
-                                                  memory_order_acquire, memory_order_relaxed)) {
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
     }
-    hz3_block_t *head = hz3_tf_ptr(old), *tail = head;
     unsigned n = hz3_tf_count(old);
+    __atomic_store_n(&s->used, (uint16_t)(_hz3_used_get(s) - n), __ATOMIC_RELEASE);
+    atomic_store_explicit(&s->seq, (uint16_t)(seq + 2), memory_order_release);
+    hz3_block_t *head = hz3_tf_ptr(old), *tail = head;
     for (unsigned i = 1; i < n; i++) tail = tail->next;
     tail->next = s->free;
     s->free = head;
-    s->used = (uint16_t)(s->used - n);
     return n;
 }
 
@@ -85,20 +89,6 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
     }
 }
 
-static void span_init(hz3_span_t *s, hz3_heap_t *h, unsigned cls)
-{
-    const hz3_class_t *c = &_hz3_classes[cls];
-    s->free = NULL;
-    s->used = 0;
-    s->capacity = c->capacity;
-    s->extended = 0;
-    s->cls = (uint8_t)cls;
-    s->where = HZ3_WHERE_NONE;
-    s->next = s->prev = s->delayed_next = NULL;
-    atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
-    atomic_store_explicit(&s->owner, h, memory_order_release);
-}
-
 /* Threads every block not yet carved onto the free list, in address order. */
 static void extend(hz3_span_t *s)
 {
@@ -118,7 +108,7 @@ static inline void *pop(hz3_span_t *s)
 {
     hz3_block_t *b = s->free;
     s->free = b->next;
-    s->used++;
+    _hz3_used_set(s, _hz3_used_get(s) + 1);
     return b;
 }
 
@@ -127,7 +117,7 @@ static inline void *pop(hz3_span_t *s)
 static void *single_take(hz3_span_t *s)
 {
     s->where = HZ3_WHERE_NONE;
-    s->used = 1;
+    _hz3_used_set(s, 1);
     s->free = NULL;
     if (s->extended == 0) s->extended = 1;
     return _hz3_span_start(s);
@@ -158,6 +148,14 @@ static hz3_span_t *adopt(hz3_heap_t *h, unsigned cls)
 
 void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
 {
+    /* Slow paths are where epochs start, and where a heap acts on a
+     * maintenance request; both before the heap's lists are touched. */
+    _hz3_epoch_tick();
+    uint64_t gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);
+    if (HZ3_UNLIKELY(h->decay_gen != gen)) {
+        h->decay_gen = gen;
+        _hz3_heap_decay(h);
+    }
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) _hz3_heap_drain_delayed(h);
     const hz3_class_t *c = &_hz3_classes[cls];
 
@@ -181,7 +179,7 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
     while ((s = h->avail[cls].first) != NULL) {
         _hz3_list_remove(&h->avail[cls], s);
         s->where = HZ3_WHERE_NONE;
-        if (s->used == 0) {
+        if (_hz3_used_get(s) == 0) {
             if (c->capacity == 1) {
                 h->single_cache_pages -= s->pages;
                 return single_take(s);
@@ -209,9 +207,8 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    s = _hz3_pool_take(c->pages);
+    s = _hz3_pool_take(cls, h);
     if (!s) return NULL;
-    span_init(s, h, cls);
     if (c->capacity == 1) return single_take(s);
 
 use:
@@ -243,7 +240,7 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
         s->where = HZ3_WHERE_AVAIL;
         _hz3_list_push_front(&h->avail[cls], s);
     }
-    if (s->used != 0 || s == h->cur[cls]) return;
+    if (_hz3_used_get(s) != 0 || s == h->cur[cls]) return;
     /* Empty and not current: keep one per class (at the back, so partial
      * spans fill first), give the rest back. */
     if (h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP) {
@@ -285,7 +282,7 @@ void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
 
 static void release_span(hz3_span_t *s)
 {
-    if (s->used == 0) {
+    if (_hz3_used_get(s) == 0) {
         _hz3_pool_give(s);
         return;
     }
@@ -329,8 +326,9 @@ static void release_list(hz3_heap_t *h, hz3_span_list_t *l)
 /* Gives back abandoned spans whose last objects were freed by other
  * threads since. Their used count is stable (no owner), and a span with no
  * live object cannot receive another free. */
-void _hz3_abandoned_reclaim(void)
+uint64_t _hz3_abandoned_reclaim(void)
 {
+    uint64_t n = 0;
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         if (!atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed)) continue;
         pthread_mutex_lock(&abandoned_lock);
@@ -338,15 +336,36 @@ void _hz3_abandoned_reclaim(void)
         while (s) {
             hz3_span_t *next = s->next;
             uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
-            if (s->used == hz3_tf_count(tf)) {
+            if (_hz3_used_get(s) == hz3_tf_count(tf)) {
                 _hz3_list_remove(&abandoned[cls], s);
                 atomic_fetch_sub_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
                 _hz3_pool_give(s);
+                n++;
             }
             s = next;
         }
         pthread_mutex_unlock(&abandoned_lock);
     }
+    return n;
+}
+
+/* Gives back the empty spans a heap keeps (not the current ones): asked
+ * for by timer epochs, so memory of idle classes goes home. */
+void _hz3_heap_decay(hz3_heap_t *h)
+{
+    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
+        hz3_span_t *s = h->avail[cls].first;
+        while (s) {
+            hz3_span_t *next = s->next;
+            if (_hz3_used_get(s) == 0) {
+                _hz3_list_remove(&h->avail[cls], s);
+                _hz3_pool_give(s);
+            }
+            s = next;
+        }
+        h->empty_kept[cls] = 0;
+    }
+    h->single_cache_pages = 0;
 }
 
 void _hz3_heap_release_all(hz3_heap_t *h)

@@ -1,0 +1,172 @@
+/*
+ * census.c: the S135 page census (definitions in include/hz3.h).
+ *
+ * A segment is read under the pool lock, so spans are neither made nor
+ * given back meanwhile; residency comes from the kernel (one mincore per
+ * segment). A span's live count is used - |thread_free|, read under the
+ * span's seqlock so that a collection of remote frees in flight is never
+ * counted twice. Nothing here touches the malloc/free fast path.
+ */
+#include <string.h>
+#include "hz3_internal.h"
+
+static unsigned occ_bucket(uint64_t live, uint64_t cap)
+{
+    if (live == 0) return HZ3_OCC_0;
+    if (live * 4 <= cap) return HZ3_OCC_1_25;
+    if (live * 2 <= cap) return HZ3_OCC_25_50;
+    if (live * 4 <= cap * 3) return HZ3_OCC_50_75;
+    return HZ3_OCC_75_100;
+}
+
+static unsigned span_live(hz3_span_t *s)
+{
+    for (unsigned spins = 0;; spins++) {
+        uint16_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (!(s1 & 1)) {
+            /* acquire loads keep the second read of seq after them */
+            unsigned used = __atomic_load_n(&s->used, __ATOMIC_ACQUIRE);
+            uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+            if (atomic_load_explicit(&s->seq, memory_order_relaxed) == s1) {
+                unsigned remote = hz3_tf_count(tf);
+                return used > remote ? used - remote : 0;
+            }
+        }
+        if (spins > 64) sched_yield();
+        else __builtin_ia32_pause();
+    }
+}
+
+static void count_page(struct hz3_tier_census *t, struct hz3_class_census *c, unsigned state, bool resident,
+                       unsigned bucket)
+{
+    t->pages[state]++;
+    if (c) c->pages[state]++;
+    if (!resident) return;
+    t->occ[bucket]++;
+    if (c) c->occ[bucket]++;
+    if (state == HZ3_PS_EMPTY) {
+        t->cand_decommit_pages++;
+        if (c) c->cand_decommit_pages++;
+    }
+}
+
+void _hz3_census_begin(struct hz3_snapshot *snap, uint64_t seq, bool exact)
+{
+    memset(snap, 0, sizeof *snap);
+    snap->size = sizeof *snap;
+    snap->version = HZ3_SNAPSHOT_VERSION;
+    snap->seq_first = seq;
+    snap->exact = exact;
+}
+
+void _hz3_census_visit(hz3_segment_t *seg, void *arg)
+{
+    struct hz3_snapshot *snap = arg;
+    unsigned char vec[HZ3_SEG_PAGES];
+    if (!_hz3_os_resident(seg, HZ3_SEG_PAGES, vec)) memset(vec, 1, sizeof vec);
+    snap->segments_scanned++;
+    for (unsigned i = 0; i < HZ3_SEG_META_PAGES; i++)
+        if (vec[i] & 1) snap->header_resident_bytes += HZ3_PAGE_SIZE;
+
+    bool seg_live = false;
+    struct hz3_tier_census *free_tier = &snap->tier[HZ3_TIER_FREE];
+    for (unsigned i = HZ3_SEG_META_PAGES; i < HZ3_SEG_PAGES;) {
+        hz3_span_t *e = &seg->spans[i];
+        bool resident = vec[i] & 1;
+        if (seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) {
+            unsigned state = resident ? HZ3_PS_EMPTY : (e->page_flags & HZ3_PAGE_PURGED) ? HZ3_PS_DECOMMITTED
+                                                                                         : HZ3_PS_UNTOUCHED;
+            count_page(free_tier, NULL, state, resident, HZ3_OCC_0);
+            i++;
+            continue;
+        }
+        if (e->kind != HZ3_SPAN_HEAD) {   /* hz3_debug_validate reports this */
+            i++;
+            continue;
+        }
+        const hz3_class_t *cl = &_hz3_classes[e->cls];
+        struct hz3_tier_census *t = &snap->tier[cl->tier];
+        struct hz3_class_census *c = &snap->classes[e->cls];
+        unsigned live = span_live(e), cap = e->capacity, pages = e->pages;
+        uint64_t waste = (uint64_t)pages * HZ3_PAGE_SIZE - (uint64_t)cap * cl->size;
+        t->spans++;
+        c->spans++;
+        t->live_objects += live;
+        c->live_objects += live;
+        t->capacity_objects += cap;
+        c->capacity_objects += cap;
+        t->live_bytes += (uint64_t)live * cl->size;
+        t->tail_waste_bytes += waste;
+        c->tail_waste_bytes += waste;
+        seg_live |= live != 0;
+        unsigned occupied = live == 0 ? HZ3_PS_EMPTY : live >= cap ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
+        unsigned bucket = occ_bucket(live, cap);
+        for (unsigned k = 0; k < pages && i + k < HZ3_SEG_PAGES; k++) {
+            bool r = vec[i + k] & 1;
+            unsigned state = r ? occupied
+                               : (seg->spans[i + k].page_flags & HZ3_PAGE_PURGED) ? HZ3_PS_DECOMMITTED
+                                                                                  : HZ3_PS_UNTOUCHED;
+            count_page(t, c, state, r, bucket);
+        }
+        i += pages;
+    }
+    if (!seg_live) snap->cand_unmap_segs++;
+}
+
+/* Class indexes with the largest key first; UINT32_MAX where none is left. */
+static void top_n(const struct hz3_snapshot *snap, uint32_t *out, uint64_t (*key)(const struct hz3_class_census *))
+{
+    bool taken[HZ3_CENSUS_CLASSES] = { false };
+    for (unsigned r = 0; r < HZ3_TOP_N; r++) {
+        uint32_t best = UINT32_MAX;
+        uint64_t best_key = 0;
+        for (unsigned c = 0; c < snap->num_classes; c++) {
+            uint64_t k = key(&snap->classes[c]);
+            if (!taken[c] && k > best_key) {
+                best = c;
+                best_key = k;
+            }
+        }
+        out[r] = best;
+        if (best != UINT32_MAX) taken[best] = true;
+    }
+}
+
+static uint64_t partial_pages(const struct hz3_class_census *c) { return c->pages[HZ3_PS_PARTIAL]; }
+static uint64_t tail_waste(const struct hz3_class_census *c) { return c->tail_waste_bytes; }
+
+void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq)
+{
+    snap->seq_last = seq;
+    snap->time_ms = _hz3_wall_ms();
+    snap->num_classes = _hz3_num_classes;
+    for (unsigned c = 0; c < _hz3_num_classes; c++) {
+        snap->classes[c].object_size = _hz3_classes[c].size;
+        snap->classes[c].span_pages = _hz3_classes[c].pages;
+        snap->classes[c].tier = _hz3_classes[c].tier;
+    }
+    uint64_t resident_pages = 0;
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) {
+        struct hz3_tier_census *tc = &snap->tier[t];
+        tc->pages_total = 0;
+        for (unsigned s = 0; s < HZ3_PS_COUNT; s++) tc->pages_total += tc->pages[s];
+        resident_pages += tc->pages[HZ3_PS_EMPTY] + tc->pages[HZ3_PS_FULL] + tc->pages[HZ3_PS_PARTIAL];
+    }
+    top_n(snap, snap->top_partial_sc, partial_pages);
+    top_n(snap, snap->top_tail_waste_sc, tail_waste);
+
+    struct hz3_stats st;
+    memset(&st, 0, sizeof st);
+    _hz3_pool_stats(&st);
+    _hz3_large_stats(&st);
+    snap->segments_total = st.segments_active;
+    snap->large_count = st.large_count;
+    snap->large_bytes = st.large_bytes;
+    snap->large_cached = st.large_cached;
+    snap->large_cached_bytes = st.large_cached_bytes;
+    snap->large_resident_bytes = _hz3_large_resident();
+    snap->meta_bytes = _hz3_meta_resident();
+    snap->census_resident_bytes = resident_pages * HZ3_PAGE_SIZE + snap->header_resident_bytes + snap->meta_bytes +
+                                  snap->large_resident_bytes;
+}

@@ -1,0 +1,109 @@
+/*
+ * validate.c: hz3_debug_validate, the invariant walker. It reads every
+ * segment under the pool lock and checks the page pool's and the spans'
+ * invariants (segment.c, hz3_types.h), then takes an exact census and
+ * checks the census definitions (include/hz3.h). Every violation is one
+ * line on stderr. The tests call it after their workloads, in the release
+ * and the debug build.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "hz3_internal.h"
+
+typedef struct { uint64_t violations; } check_t;
+
+#define VIOLATION(ck, ...)                                  \
+    do {                                                    \
+        char line_[256];                                    \
+        snprintf(line_, sizeof line_, "hz3: invariant: " __VA_ARGS__); \
+        _hz3_write_str(2, line_);                           \
+        _hz3_write_str(2, "\n");                            \
+        (ck)->violations++;                                 \
+    } while (0)
+
+static void check_segment(hz3_segment_t *seg, void *arg)
+{
+    check_t *ck = arg;
+    if (!_hz3_is_segment((uintptr_t)seg)) VIOLATION(ck, "segment %p active but not in the segment map", (void *)seg);
+    unsigned free_count = 0, dirty_free = 0;
+    for (unsigned i = 0; i < HZ3_SEG_META_PAGES; i++)
+        if (seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) VIOLATION(ck, "segment %p header page %u marked free", (void *)seg, i);
+    for (unsigned i = HZ3_SEG_META_PAGES; i < HZ3_SEG_PAGES;) {
+        hz3_span_t *e = &seg->spans[i];
+        if (seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) {
+            free_count++;
+            if (e->page_flags & HZ3_PAGE_DIRTY) dirty_free++;
+            if (e->kind != HZ3_SPAN_NONE || atomic_load_explicit(&e->owner, memory_order_relaxed))
+                VIOLATION(ck, "segment %p page %u free but kind %u / owned", (void *)seg, i, e->kind);
+            i++;
+            continue;
+        }
+        if (e->kind != HZ3_SPAN_HEAD) {
+            VIOLATION(ck, "segment %p page %u in use but not a span head (kind %u)", (void *)seg, i, e->kind);
+            i++;
+            continue;
+        }
+        const hz3_class_t *c = &_hz3_classes[e->cls];
+        if (e->cls >= _hz3_num_classes || e->pages != c->pages || e->capacity != c->capacity)
+            VIOLATION(ck, "span %p: class %u pages %u capacity %u do not match the class", (void *)e, e->cls, e->pages,
+                      e->capacity);
+        unsigned used = _hz3_used_get(e);
+        unsigned remote = hz3_tf_count(atomic_load_explicit(&e->thread_free, memory_order_acquire));
+        if (used > e->capacity || remote > used || e->extended > e->capacity)
+            VIOLATION(ck, "span %p: used %u remote %u extended %u capacity %u", (void *)e, used, remote, e->extended,
+                      e->capacity);
+        for (unsigned k = 1; k < e->pages && i + k < HZ3_SEG_PAGES; k++) {
+            hz3_span_t *p = &seg->spans[i + k];
+            if (p->kind != HZ3_SPAN_CONT || p->head_off != k)
+                VIOLATION(ck, "span %p: page %u of it is kind %u head_off %u", (void *)e, k, p->kind, p->head_off);
+        }
+        i += e->pages ? e->pages : 1;
+    }
+    if (free_count != seg->free_pages)
+        VIOLATION(ck, "segment %p: free_pages %u but %u pages marked free", (void *)seg, seg->free_pages, free_count);
+    if (dirty_free != seg->dirty_free_pages)
+        VIOLATION(ck, "segment %p: dirty_free_pages %u but %u free pages dirty", (void *)seg, seg->dirty_free_pages,
+                  dirty_free);
+    if (seg->in_avail != (seg->free_pages > 0))
+        VIOLATION(ck, "segment %p: on the avail list %d with %u free pages", (void *)seg, seg->in_avail, seg->free_pages);
+}
+
+static void check_census(check_t *ck, const struct hz3_snapshot *s)
+{
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) {
+        const struct hz3_tier_census *tc = &s->tier[t];
+        uint64_t sum = 0, occ = 0;
+        for (unsigned k = 0; k < HZ3_PS_COUNT; k++) sum += tc->pages[k];
+        for (unsigned b = 0; b < HZ3_OCC_COUNT; b++) occ += tc->occ[b];
+        uint64_t in_use = tc->pages[HZ3_PS_EMPTY] + tc->pages[HZ3_PS_PARTIAL] + tc->pages[HZ3_PS_FULL];
+        if (sum != tc->pages_total) VIOLATION(ck, "tier %u: states sum to %llu, pages_total %llu", t,
+                                              (unsigned long long)sum, (unsigned long long)tc->pages_total);
+        if (occ != in_use) VIOLATION(ck, "tier %u: buckets sum to %llu, resident pages %llu", t,
+                                     (unsigned long long)occ, (unsigned long long)in_use);
+        if (tc->occ[HZ3_OCC_0] != tc->pages[HZ3_PS_EMPTY] || tc->cand_decommit_pages != tc->pages[HZ3_PS_EMPTY])
+            VIOLATION(ck, "tier %u: occ_0 / cand_decommit_pages differ from empty pages", t);
+        if (tc->live_objects > tc->capacity_objects) VIOLATION(ck, "tier %u: more live objects than capacity", t);
+    }
+    uint64_t seg_pages = s->segments_scanned * HZ3_SEG_USABLE_PAGES, counted = 0;
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) counted += s->tier[t].pages_total;
+    if (counted != seg_pages)
+        VIOLATION(ck, "census counted %llu pages in %llu segments (%llu usable)", (unsigned long long)counted,
+                  (unsigned long long)s->segments_scanned, (unsigned long long)seg_pages);
+}
+
+HZ3_EXPORT uint64_t hz3_debug_validate(void)
+{
+    _hz3_ensure_init();
+    check_t ck = { 0 };
+    hz3_census_cursor_t cur;
+    memset(&cur, 0, sizeof cur);
+    _hz3_pool_census_step(&cur, UINT64_MAX, check_segment, &ck);
+    static struct hz3_snapshot snap;   /* large: not on the stack */
+    static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&snap_lock);
+    snap.size = sizeof snap;
+    hz3_obs_snapshot(&snap);
+    check_census(&ck, &snap);
+    pthread_mutex_unlock(&snap_lock);
+    return ck.violations;
+}
