@@ -24,7 +24,15 @@ const t_hz3_api *t_hz3(void)
         api.mappings = (size_t(*)(uint64_t *, size_t))dlsym(RTLD_DEFAULT, "hz3_mappings");
         api.owns = (int (*)(const void *))dlsym(RTLD_DEFAULT, "hz3_owns");
         api.version = (const char *(*)(void))dlsym(RTLD_DEFAULT, "hz3_version");
-        if (!api.version || !api.stats_get || !api.mappings || !api.owns) {
+        api.snapshot = (int (*)(struct hz3_snapshot *))dlsym(RTLD_DEFAULT, "hz3_obs_snapshot");
+        api.epoch_force = (uint64_t(*)(void))dlsym(RTLD_DEFAULT, "hz3_epoch_force");
+        api.purge_now = (uint64_t(*)(void))dlsym(RTLD_DEFAULT, "hz3_purge_now");
+        api.set_listener = (int (*)(hz3_listener_fn, void *))dlsym(RTLD_DEFAULT, "hz3_obs_set_listener");
+        api.config_set = (int (*)(const char *, int64_t))dlsym(RTLD_DEFAULT, "hz3_config_set");
+        api.config_get = (int64_t(*)(const char *))dlsym(RTLD_DEFAULT, "hz3_config_get");
+        api.validate = (uint64_t(*)(void))dlsym(RTLD_DEFAULT, "hz3_debug_validate");
+        if (!api.version || !api.stats_get || !api.mappings || !api.owns || !api.snapshot || !api.epoch_force ||
+            !api.purge_now || !api.set_listener || !api.config_set || !api.config_get || !api.validate) {
             fprintf(stderr, "hz3 is not this process's malloc (run with LD_PRELOAD=libhz3.so)\n");
             exit(2);
         }
@@ -39,6 +47,17 @@ struct hz3_stats t_stats(void)
     st.size = sizeof st;
     t_hz3()->stats_get(&st);
     return st;
+}
+
+struct hz3_snapshot *t_snapshot(struct hz3_snapshot *into)
+{
+    memset(into, 0, sizeof *into);
+    into->size = sizeof *into;
+    if (t_hz3()->snapshot(into) != 0) {
+        fprintf(stderr, "hz3_obs_snapshot failed\n");
+        exit(2);
+    }
+    return into;
 }
 
 size_t t_hz3_rss(void)

@@ -36,9 +36,18 @@ typedef struct {
     size_t (*mappings)(uint64_t *, size_t);
     int (*owns)(const void *);
     const char *(*version)(void);
+    int (*snapshot)(struct hz3_snapshot *);
+    uint64_t (*epoch_force)(void);
+    uint64_t (*purge_now)(void);
+    int (*set_listener)(hz3_listener_fn, void *);
+    int (*config_set)(const char *, int64_t);
+    int64_t (*config_get)(const char *);
+    uint64_t (*validate)(void);
 } t_hz3_api;
 const t_hz3_api *t_hz3(void);
 struct hz3_stats t_stats(void);
+/* An exact census now (static storage: one at a time). */
+struct hz3_snapshot *t_snapshot(struct hz3_snapshot *into);
 
 /* Resident bytes (smaps Rss) of the mappings hz3 reports. */
 size_t t_hz3_rss(void);

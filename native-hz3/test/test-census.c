@@ -1,0 +1,248 @@
+/*
+ * test-census.c: the S135 census on heaps whose shape the test knows.
+ * Every expected value comes from the test's own arithmetic: request
+ * sizes, malloc_usable_size and addresses. Each case runs on a thread of
+ * its own (its own spans) and compares the class's census before and after
+ * building the heap. The cases use sizes whose spans are one page
+ * (capacity = 4096 / usable size >= 16), or a medium run (usable / 4096
+ * pages), so that pages can be counted from addresses alone.
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test_util.h"
+
+#define PAGE 4096u
+
+typedef struct {
+    uint64_t pages[HZ3_PS_COUNT], occ[HZ3_OCC_COUNT], spans, live, capacity, waste, cand;
+} expect_t;
+
+static struct hz3_snapshot before, after;
+
+static unsigned class_index(const struct hz3_snapshot *s, size_t usable)
+{
+    for (unsigned c = 0; c < s->num_classes; c++)
+        if (s->classes[c].object_size == usable) return c;
+    return UINT32_MAX;
+}
+
+static unsigned bucket(unsigned live, unsigned cap)
+{
+    if (live == 0) return HZ3_OCC_0;
+    if (live * 4 <= cap) return HZ3_OCC_1_25;
+    if (live * 2 <= cap) return HZ3_OCC_25_50;
+    if (live * 4 <= cap * 3) return HZ3_OCC_50_75;
+    return HZ3_OCC_75_100;
+}
+
+/* Expected census of one-page spans holding `all` objects (distinct pages
+ * from addresses), of which those with live[i] set are still live. */
+static expect_t expect_pages(void **all, const bool *live, size_t n, size_t usable)
+{
+    expect_t e;
+    memset(&e, 0, sizeof e);
+    unsigned cap = PAGE / (unsigned)usable;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t page = (uintptr_t)all[i] & ~(uintptr_t)(PAGE - 1);
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++) first = ((uintptr_t)all[j] & ~(uintptr_t)(PAGE - 1)) != page;
+        if (!first) continue;
+        unsigned l = 0;
+        for (size_t j = 0; j < n; j++)
+            if (live[j] && ((uintptr_t)all[j] & ~(uintptr_t)(PAGE - 1)) == page) l++;
+        e.spans++;
+        e.capacity += cap;
+        e.live += l;
+        e.waste += PAGE % usable;
+        unsigned state = l == 0 ? HZ3_PS_EMPTY : l == cap ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
+        e.pages[state]++;
+        e.occ[bucket(l, cap)]++;
+        if (l == 0) e.cand++;
+    }
+    return e;
+}
+
+static void check_class(const char *name, size_t usable, const expect_t *e)
+{
+    unsigned c = class_index(&after, usable);
+    CHECK_MSG(c != UINT32_MAX, "[%s] no class of size %zu", name, usable);
+    if (c == UINT32_MAX) return;
+    const struct hz3_class_census *a = &after.classes[c], *b = &before.classes[c];
+#define DELTA(f) (a->f - b->f)
+    CHECK_MSG(DELTA(spans) == e->spans, "[%s] spans +%llu, expected +%llu", name, (unsigned long long)DELTA(spans), (unsigned long long)e->spans);
+    CHECK_MSG(DELTA(live_objects) == e->live, "[%s] live +%llu, expected +%llu", name, (unsigned long long)DELTA(live_objects), (unsigned long long)e->live);
+    CHECK_MSG(DELTA(capacity_objects) == e->capacity, "[%s] capacity +%llu, expected +%llu", name, (unsigned long long)DELTA(capacity_objects), (unsigned long long)e->capacity);
+    CHECK_MSG(DELTA(tail_waste_bytes) == e->waste, "[%s] tail waste +%llu, expected +%llu", name, (unsigned long long)DELTA(tail_waste_bytes), (unsigned long long)e->waste);
+    CHECK_MSG(DELTA(cand_decommit_pages) == e->cand, "[%s] cand +%llu, expected +%llu", name, (unsigned long long)DELTA(cand_decommit_pages), (unsigned long long)e->cand);
+    for (unsigned k = 0; k < HZ3_PS_COUNT; k++)
+        CHECK_MSG(DELTA(pages[k]) == e->pages[k], "[%s] pages[state %u] +%llu, expected +%llu", name, k,
+                  (unsigned long long)DELTA(pages[k]), (unsigned long long)e->pages[k]);
+    for (unsigned k = 0; k < HZ3_OCC_COUNT; k++)
+        CHECK_MSG(DELTA(occ[k]) == e->occ[k], "[%s] occ[%u] +%llu, expected +%llu", name, k,
+                  (unsigned long long)DELTA(occ[k]), (unsigned long long)e->occ[k]);
+#undef DELTA
+    /* the tier's totals are the sums over its classes */
+    for (unsigned t = 0; t < 3; t++) {
+        uint64_t live = 0, partial = 0;
+        for (unsigned k = 0; k < after.num_classes; k++) {
+            if (after.classes[k].tier != t) continue;
+            live += after.classes[k].live_objects;
+            partial += after.classes[k].pages[HZ3_PS_PARTIAL];
+        }
+        CHECK_MSG(after.tier[t].live_objects == live && after.tier[t].pages[HZ3_PS_PARTIAL] == partial,
+                  "[%s] tier %u is not the sum of its classes", name, t);
+    }
+    CHECK_MSG(after.seq_first == after.seq_last && after.seq_last > before.seq_last && after.exact == 1,
+              "[%s] snapshot numbering", name);
+}
+
+static void touch(void *p, size_t n) { memset(p, 0x77, n); }
+
+/* A: 10,000 objects of 48 B, every other one freed. */
+static void *case_every_other(void *arg)
+{
+    enum { N = 10000 };
+    static void *p[N];
+    static bool live[N];
+    t_snapshot(&before);
+    for (int i = 0; i < N; i++) touch(p[i] = malloc(48), 48);
+    size_t usable = malloc_usable_size(p[0]);
+    for (int i = 0; i < N; i++) {
+        live[i] = i % 2 == 0;
+        if (!live[i]) free(p[i]);
+    }
+    t_snapshot(&after);
+    expect_t e = expect_pages(p, live, N, usable);
+    CHECK(usable == 48 && e.live == N / 2);
+    check_class("every other 48 B", usable, &e);
+    for (int i = 0; i < N; i += 2) free(p[i]);
+    return arg;
+}
+
+/* B: a class emptied by another thread (remote frees are not live). */
+enum { B_N = 3000 };
+static void *b_objects[B_N];
+static void *free_all_b(void *arg)
+{
+    for (int i = 0; i < B_N; i++) free(b_objects[i]);
+    return arg;
+}
+static void *case_remote_emptied(void *arg)
+{
+    static bool live[B_N];
+    t_snapshot(&before);
+    for (int i = 0; i < B_N; i++) touch(b_objects[i] = malloc(100), 100);
+    size_t usable = malloc_usable_size(b_objects[0]);
+    pthread_t t;
+    pthread_create(&t, NULL, free_all_b, NULL);
+    pthread_join(t, NULL);
+    t_snapshot(&after);
+    expect_t e = expect_pages(b_objects, live, B_N, usable);   /* none live */
+    check_class("emptied remotely", usable, &e);
+    return arg;
+}
+
+/* C: pages of 256 B objects, each pinned by one survivor (the first block
+ * of the page): every page is partial at 1/16. */
+static void *case_pinned(void *arg)
+{
+    enum { N = 16 * 40 };
+    static void *p[N];
+    static bool live[N];
+    t_snapshot(&before);
+    for (int i = 0; i < N; i++) touch(p[i] = malloc(250), 250);
+    size_t usable = malloc_usable_size(p[0]);
+    for (int i = 0; i < N; i++) {
+        live[i] = ((uintptr_t)p[i] % PAGE) == 0;
+        if (!live[i]) free(p[i]);
+    }
+    t_snapshot(&after);
+    expect_t e = expect_pages(p, live, N, usable);
+    CHECK_MSG(e.pages[HZ3_PS_PARTIAL] == e.spans && e.occ[HZ3_OCC_1_25] == e.spans && e.live == e.spans,
+              "every page pinned: %llu pages", (unsigned long long)e.spans);
+    check_class("pinned by one survivor", usable, &e);
+    for (int i = 0; i < N; i++)
+        if (live[i]) free(p[i]);
+    return arg;
+}
+
+/* D: a medium run, live and then freed (kept by its thread, resident). */
+static void *case_medium(void *arg)
+{
+    t_snapshot(&before);
+    void *m = malloc(20000);
+    size_t usable = malloc_usable_size(m);
+    touch(m, usable);
+    t_snapshot(&after);
+    expect_t e;
+    memset(&e, 0, sizeof e);
+    unsigned pages = (unsigned)(usable / PAGE);
+    e.spans = 1;
+    e.live = 1;
+    e.capacity = 1;
+    e.pages[HZ3_PS_FULL] = pages;
+    e.occ[HZ3_OCC_75_100] = pages;
+    CHECK(usable % PAGE == 0 && usable >= 20000);
+    check_class("medium run live", usable, &e);
+
+    memcpy(&before, &after, sizeof before);
+    free(m);
+    t_snapshot(&after);
+    memset(&e, 0, sizeof e);
+    e.pages[HZ3_PS_EMPTY] = pages;
+    e.pages[HZ3_PS_FULL] = (uint64_t)0 - pages;   /* deltas wrap: full went down by `pages` */
+    e.occ[HZ3_OCC_0] = pages;
+    e.occ[HZ3_OCC_75_100] = (uint64_t)0 - pages;
+    e.live = (uint64_t)0 - 1;
+    e.cand = pages;
+    check_class("medium run freed", usable, &e);
+    return arg;
+}
+
+static void run(void *(*fn)(void *))
+{
+    pthread_t t;
+    pthread_create(&t, NULL, fn, NULL);
+    pthread_join(t, NULL);
+}
+
+/* Ground truth: after a workload that touches its memory, the census's
+ * resident bytes are within 10% of the Rss of hz3's mappings. */
+static void ground_truth(void)
+{
+    enum { N = 30000 };
+    static void *p[N];
+    uint64_t r = 42;
+    for (int i = 0; i < N; i++) {
+        size_t n = (t_rand(&r) % 10 == 0) ? 4097 + t_rand(&r) % 60000 : 16 + t_rand(&r) % 3000;
+        touch(p[i] = malloc(n), n);
+    }
+    for (int i = 0; i < N; i += 3) free(p[i]);
+    struct hz3_snapshot *s = t_snapshot(&after);
+    size_t rss = t_hz3_rss();
+    double ratio = (double)s->census_resident_bytes / (double)rss;
+    printf("ground truth: census resident %llu KiB, smaps Rss of hz3's mappings %zu KiB (%.3f)\n",
+           (unsigned long long)s->census_resident_bytes >> 10, rss >> 10, ratio);
+    CHECK_MSG(ratio > 0.9 && ratio < 1.1, "census %llu vs rss %zu", (unsigned long long)s->census_resident_bytes, rss);
+    CHECK(t_hz3()->validate() == 0);
+    for (int i = 0; i < N; i++)
+        if (i % 3) free(p[i]);
+}
+
+int main(void)
+{
+    /* No timer epochs: nothing should move the heap between two snapshots. */
+    CHECK(t_hz3()->config_set("epoch_interval_ms", 0) == 0);
+    CHECK(t_hz3()->config_set("no_such_setting", 1) == -1);
+    CHECK(t_hz3()->config_set("scan_seg_budget", 0) == -1);
+    CHECK(t_hz3()->config_get("epoch_interval_ms") == 0);
+    run(case_every_other);
+    run(case_remote_emptied);
+    run(case_pinned);
+    run(case_medium);
+    CHECK(t_hz3()->validate() == 0);
+    ground_truth();
+    return t_finish("test-census");
+}
