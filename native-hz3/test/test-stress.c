@@ -22,10 +22,14 @@ void *hz3t_realloc(void *, size_t);
 #define MALLOC hz3t_malloc
 #define FREE hz3t_free
 #define REALLOC hz3t_realloc
+#define SNAPSHOT hz3_obs_snapshot
+#define VALIDATE hz3_debug_validate
 #else
 #define MALLOC malloc
 #define FREE free
 #define REALLOC realloc
+#define SNAPSHOT t_hz3()->snapshot
+#define VALIDATE t_hz3()->validate
 #endif
 
 #define SLOTS 512
@@ -133,6 +137,13 @@ int main(int argc, char **argv)
         pthread_t t[64];
         for (int i = 0; i < threads && i < 64; i++)
             CHECK(pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(round * 64 + i + 1)) == 0);
+        /* the census runs while the workers allocate and free */
+        static struct hz3_snapshot snap;
+        for (int k = 0; k < 3; k++) {
+            snap.size = sizeof snap;
+            CHECK(SNAPSHOT(&snap) == 0);
+            CHECK(snap.tier[HZ3_TIER_SMALL].pages_total > 0);
+        }
         for (int i = 0; i < threads && i < 64; i++) pthread_join(t[i], NULL);
     }
     for (unsigned e = 0; e < EXCHANGE; e++) {
@@ -140,5 +151,6 @@ int main(int argc, char **argv)
         if (got) check_free((void *)got);
     }
     CHECK(atomic_load(&corrupt) == 0);
+    CHECK(VALIDATE() == 0);
     return t_finish("test-stress");
 }

@@ -1,0 +1,113 @@
+/*
+ * test-go.c: the seed's GO check for an observation build. dist_app (the
+ * brief's benchmark loop, section 4) with max 32768 and with max 2048 runs
+ * in a child under HZ3_OBS=1; the test requires: no crash, no hang, every
+ * report line present once, and the census non-zero where the workload has
+ * objects (the child exits with its working set still allocated). A second
+ * run writes the report to HZ3_OBS_FILE.PID instead of stderr.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "test_util.h"
+
+static int dist_app(long iters, unsigned ws, size_t max)
+{
+    alarm(60);
+    void **slot = calloc(ws, sizeof *slot);
+    uint64_t r = 0x12345678;
+    for (long i = 0; i < iters; i++) {
+        unsigned k = (unsigned)(t_rand(&r) % ws);
+        if (slot[k]) {
+            free(slot[k]);
+            slot[k] = NULL;
+            continue;
+        }
+        uint64_t pick = t_rand(&r) % 100;
+        size_t lo = 16, hi = 256;
+        if (pick >= 80 && pick < 95) lo = 257, hi = 2048;
+        else if (pick >= 95) lo = 2049, hi = max;
+        if (hi > max) hi = max;
+        if (lo > hi) lo = 16, hi = 256;   /* an empty bucket gets no weight */
+        slot[k] = malloc(lo + t_rand(&r) % (hi - lo + 1));
+    }
+    return 0;   /* the working set stays allocated: the report sees it */
+}
+
+static long field(const char *report, const char *tag, const char *key)
+{
+    const char *line = strstr(report, tag);
+    if (!line) return -1;
+    const char *end = strchr(line, '\n');
+    char k[64];
+    snprintf(k, sizeof k, " %s=", key);
+    const char *f = strstr(line, k);
+    if (!f || (end && f > end)) return -1;
+    return atol(f + strlen(k));
+}
+
+static int count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "dist_app")) return dist_app(2000000, 400, (size_t)atol(argv[2]));
+
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) return 2;
+    self[len] = 0;
+    static char err[65536];
+    static const char *const tags[] = { "[HZ3_S62_OBSERVE]", "[HZ3_RETENTION_OBS]", "[HZ3_SEG_SCAVENGE_OBS]",
+                                        "[HZ3_S135_PARTIAL_SC]", "[HZ3_S135_FULL_SC]" };
+    const char *maxes[] = { "32768", "2048" };
+    for (int m = 0; m < 2; m++) {
+        char *args[] = { self, "dist_app", (char *)maxes[m], NULL };
+        char *env[] = { "HZ3_OBS=1", NULL };
+        int st = t_run(args, env, err, sizeof err);
+        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "max %s: status %#x", maxes[m], st);
+        for (unsigned t = 0; t < sizeof tags / sizeof tags[0]; t++)
+            CHECK_MSG(count(err, tags[t]) == 1, "max %s: %s appears %d times", maxes[m], tags[t], count(err, tags[t]));
+        CHECK_MSG(count(err, "[HZ3_S135_FRAG_OBS] tier=") == 5, "max %s: FRAG_OBS lines %d", maxes[m],
+                  count(err, "[HZ3_S135_FRAG_OBS] tier="));
+        CHECK(field(err, "tier=small", "pages_total") > 0 && field(err, "tier=small", "live_objects") > 0);
+        CHECK(field(err, "tier=sub4k", "live_objects") > 0);
+        CHECK(field(err, "[HZ3_S62_OBSERVE]", "used_pages") > 0);
+        CHECK(field(err, "[HZ3_RETENTION_OBS]", "arena_used_bytes") > 0);
+        CHECK(strstr(err, "[HZ3_S135_PARTIAL_SC] seq=") && !strstr(err, "[HZ3_S135_PARTIAL_SC] seq=0 "));
+        if (m == 0) CHECK_MSG(field(err, "tier=medium", "live_objects") > 0, "max 32768: medium objects live");
+        else CHECK_MSG(field(err, "tier=medium", "live_objects") == 0, "max 2048: no medium objects");
+        /* every line names the same snapshot */
+        long seq = field(err, "[HZ3_S62_OBSERVE]", "seq");
+        CHECK(seq > 0 && field(err, "tier=all", "seq") == seq && field(err, "[HZ3_S135_FULL_SC]", "seq") == seq);
+    }
+
+    /* HZ3_OBS_FILE: the report goes to path.PID, nothing to stderr */
+    char base[] = "/tmp/hz3-go-XXXXXX";
+    int fd = mkstemp(base);
+    close(fd);
+    char envfile[4200];
+    snprintf(envfile, sizeof envfile, "HZ3_OBS_FILE=%s", base);
+    char *args[] = { self, "dist_app", "2048", NULL };
+    char *env[] = { envfile, NULL };
+    pid_t before = getpid();
+    (void)before;
+    int st = t_run(args, env, err, sizeof err);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_MSG(!strstr(err, "[HZ3_"), "report went to stderr: %s", err);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cat %s.* 2>/dev/null", base);
+    FILE *f = popen(cmd, "r");
+    size_t got = fread(err, 1, sizeof err - 1, f);
+    err[got] = 0;
+    pclose(f);
+    CHECK_MSG(count(err, "[HZ3_S135_FRAG_OBS] tier=") == 5, "report file: %s", err);
+    snprintf(cmd, sizeof cmd, "rm -f %s %s.*", base, base);
+    CHECK(system(cmd) == 0);
+    return t_finish("test-go");
+}
