@@ -145,7 +145,10 @@ enum hz3_span_where {     /* which list of its owner the span is on */
 struct hz3_heap;
 
 typedef struct hz3_span {
-    hz3_block_t *free;                  /* owner-only local free list */
+    union {
+        hz3_block_t *free;              /* span head: owner-only local free list */
+        uint64_t freed_ms;              /* free page: when it went back to the pool */
+    };
     uint16_t used;                      /* see the equations above */
     uint16_t capacity;                  /* blocks in the span */
     uint16_t extended;                  /* blocks carved from fresh memory so far */
@@ -179,9 +182,9 @@ typedef struct hz3_segment {
     bool in_avail;
     uint16_t free_pages;
     uint16_t dirty_free_pages;          /* free pages that may be resident */
-    uint64_t dirty_since_ms;            /* when dirty_free_pages last became non-zero */
     uint64_t whole_free_since_ms;       /* when the segment last became wholly free */
     uint64_t freemap[HZ3_SEG_PAGES / 64];  /* bit set = page free */
+    uint64_t dirtymap[HZ3_SEG_PAGES / 64]; /* bit set = page free and maybe resident (reused first) */
     hz3_span_t spans[HZ3_SEG_PAGES];    /* one entry per page; metadata pages unused */
 } hz3_segment_t;
 

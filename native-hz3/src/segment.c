@@ -125,14 +125,14 @@ static void segment_free(hz3_segment_t *seg)
     _hz3_os_decommit(seg, HZ3_SEG_SIZE);
 }
 
-/* First fit of n (<= 64) free pages in the segment's freemap; -1 if none.
- * A run may cross a word: each word is looked at together with the next. */
-static int find_run(const hz3_segment_t *seg, unsigned n)
+/* First fit of n (<= 64) pages set in map; -1 if none. A run may cross a
+ * word: each word is looked at together with the next. */
+static int find_run_in(const uint64_t *map, unsigned n)
 {
     for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++) {
-        if (!seg->freemap[w]) continue;
-        unsigned __int128 x = seg->freemap[w];
-        if (w + 1 < HZ3_SEG_PAGES / 64) x |= (unsigned __int128)seg->freemap[w + 1] << 64;
+        if (!map[w]) continue;
+        unsigned __int128 x = map[w];
+        if (w + 1 < HZ3_SEG_PAGES / 64) x |= (unsigned __int128)map[w + 1] << 64;
         unsigned __int128 starts = x;
         for (unsigned i = 1; i < n && starts; i++) starts &= x >> i;
         uint64_t here = (uint64_t)starts;
@@ -141,13 +141,17 @@ static int find_run(const hz3_segment_t *seg, unsigned n)
     return -1;
 }
 
-static void freemap_set(hz3_segment_t *seg, unsigned idx, unsigned n, bool free)
+static int find_run(const hz3_segment_t *seg, unsigned n) { return find_run_in(seg->freemap, n); }
+
+static void map_set(uint64_t *map, unsigned idx, unsigned n, bool on)
 {
     for (unsigned i = idx; i < idx + n; i++) {
         uint64_t bit = (uint64_t)1 << (i & 63);
-        if (free) seg->freemap[i >> 6] |= bit; else seg->freemap[i >> 6] &= ~bit;
+        if (on) map[i >> 6] |= bit; else map[i >> 6] &= ~bit;
     }
 }
+
+static void freemap_set(hz3_segment_t *seg, unsigned idx, unsigned n, bool free) { map_set(seg->freemap, idx, n, free); }
 
 hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
 {
@@ -156,8 +160,13 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
     pthread_mutex_lock(&pool_lock);
     hz3_segment_t *seg;
     int idx = -1;
+    /* Pages that may still be resident first: reusing them costs no fault
+     * and no new memory. */
     for (seg = pool.avail; seg; seg = seg->next_avail)
-        if (seg->free_pages >= pages && (idx = find_run(seg, pages)) >= 0) break;
+        if (seg->dirty_free_pages >= pages && (idx = find_run_in(seg->dirtymap, pages)) >= 0) break;
+    if (!seg)
+        for (seg = pool.avail; seg; seg = seg->next_avail)
+            if (seg->free_pages >= pages && (idx = find_run(seg, pages)) >= 0) break;
     if (!seg) {
         seg = segment_new();
         if (!seg) {
@@ -170,6 +179,7 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
         pool.nfree_whole--;   /* a kept free segment is in use again */
     }
     freemap_set(seg, (unsigned)idx, pages, false);
+    map_set(seg->dirtymap, (unsigned)idx, pages, false);
     seg->free_pages = (uint16_t)(seg->free_pages - pages);
     if (seg->free_pages == 0) avail_remove(seg);
     pool.free_pages -= pages;
@@ -208,18 +218,17 @@ void _hz3_pool_give(hz3_span_t *s)
     unsigned idx = (unsigned)(s - seg->spans), pages = s->pages;
     uint64_t now = _hz3_now_ms();
     pthread_mutex_lock(&pool_lock);
-    for (unsigned i = 1; i < pages; i++) {
+    for (unsigned i = 0; i < pages; i++) {
         s[i].kind = HZ3_SPAN_NONE;
         s[i].head_off = 0;
+        s[i].freed_ms = now;
     }
-    s->kind = HZ3_SPAN_NONE;
-    s->free = NULL;
     __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
     s->where = HZ3_WHERE_NONE;
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     freemap_set(seg, idx, pages, true);
-    if (seg->dirty_free_pages == 0) seg->dirty_since_ms = now;
+    map_set(seg->dirtymap, idx, pages, true);
     seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages + pages);
     seg->free_pages = (uint16_t)(seg->free_pages + pages);
     pool.free_pages += pages;
@@ -232,48 +241,52 @@ void _hz3_pool_give(hz3_span_t *s)
     pthread_mutex_unlock(&pool_lock);
 }
 
-/* Decommits the free pages of a segment that may be resident, one madvise
- * per run. Returns pages decommitted; adds the madvise calls to *calls. */
-static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t *calls)
+/* Decommits the free pages of a segment that may be resident and went
+ * free at or before `before_ms`, one madvise per run. Returns pages
+ * decommitted; adds the madvise calls to *calls. */
+static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t before_ms, uint64_t *calls)
 {
     uint64_t purged = 0;
     unsigned i = HZ3_SEG_META_PAGES;
     while (i < HZ3_SEG_PAGES) {
         unsigned j = i;
         while (j < HZ3_SEG_PAGES && (seg->freemap[j >> 6] & ((uint64_t)1 << (j & 63))) &&
-               (seg->spans[j].page_flags & HZ3_PAGE_DIRTY)) {
+               (seg->spans[j].page_flags & HZ3_PAGE_DIRTY) && seg->spans[j].freed_ms <= before_ms) {
             seg->spans[j].page_flags = HZ3_PAGE_PURGED;
+            seg->dirtymap[j >> 6] &= ~((uint64_t)1 << (j & 63));
             j++;
         }
         if (j > i) {
             _hz3_os_decommit((uint8_t *)seg + ((size_t)i << HZ3_PAGE_SHIFT), (size_t)(j - i) << HZ3_PAGE_SHIFT);
             purged += j - i;
+            seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages - (j - i));
             (*calls)++;
         }
         i = j + 1;
     }
-    seg->dirty_free_pages = 0;
     return purged;
 }
 
 /* Gives back what stayed free for delay_ms: free pages are decommitted,
  * wholly free segments beyond HZ3_FREE_SEGS_KEEP are released (with
- * delay_ms == 0: all of them, and every free page). */
+ * delay_ms == 0: all of them, and every free page). A page freed a moment
+ * ago in a busy segment is left alone: it would fault straight back in. */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
+    uint64_t before = now_ms >= delay_ms ? now_ms - delay_ms : 0;
     pthread_mutex_lock(&pool_lock);
     hz3_segment_t *seg = pool.segments;
     while (seg) {
         hz3_segment_t *next = seg->next;
-        if (seg->free_pages == HZ3_SEG_USABLE_PAGES && now_ms - seg->whole_free_since_ms >= delay_ms &&
+        if (seg->free_pages == HZ3_SEG_USABLE_PAGES && seg->whole_free_since_ms <= before &&
             (delay_ms == 0 || pool.nfree_whole > HZ3_FREE_SEGS_KEEP)) {
             info->pages_purged += seg->dirty_free_pages;
             info->madvise_calls++;
             info->segments_unmapped++;
             pool.nfree_whole--;
             segment_free(seg);
-        } else if (seg->dirty_free_pages && now_ms - seg->dirty_since_ms >= delay_ms) {
-            info->pages_purged += segment_decommit_free(seg, &info->madvise_calls);
+        } else if (seg->dirty_free_pages) {
+            info->pages_purged += segment_decommit_free(seg, delay_ms ? before : UINT64_MAX, &info->madvise_calls);
         }
         seg = next;
     }

@@ -32,7 +32,10 @@ static void check_segment(hz3_segment_t *seg, void *arg)
         hz3_span_t *e = &seg->spans[i];
         if (seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) {
             free_count++;
+            bool dirty_bit = seg->dirtymap[i >> 6] & ((uint64_t)1 << (i & 63));
             if (e->page_flags & HZ3_PAGE_DIRTY) dirty_free++;
+            if (dirty_bit != !!(e->page_flags & HZ3_PAGE_DIRTY))
+                VIOLATION(ck, "segment %p page %u: dirty map and page flags disagree", (void *)seg, i);
             if (e->kind != HZ3_SPAN_NONE || atomic_load_explicit(&e->owner, memory_order_relaxed))
                 VIOLATION(ck, "segment %p page %u free but kind %u / owned", (void *)seg, i, e->kind);
             i++;

@@ -56,7 +56,7 @@ static int count(const char *s, const char *needle)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && !strcmp(argv[1], "dist_app")) return dist_app(2000000, 400, (size_t)atol(argv[2]));
+    if (argc >= 3 && !strcmp(argv[1], "dist_app")) return dist_app(argc > 3 ? atol(argv[3]) : 2000000, 400, (size_t)atol(argv[2]));
 
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);

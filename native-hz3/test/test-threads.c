@@ -2,9 +2,10 @@
  * test-threads.c: 10,000 thread lifetimes, four alive at a time. Each
  * thread allocates objects of every segment tier, frees most, and leaves
  * some for the next generation to free (cross-thread frees into the heaps
- * of ended threads). A thread's memory must go back when it ends: after
- * the first hundred lifetimes, segment count, heap records and the RSS of
- * hz3's mappings stay flat.
+ * of ended threads). A thread's memory must go back when it ends: from the
+ * first hundred lifetimes on, segment count and heap records stay flat,
+ * and what is resident once free memory is purged (hz3_purge_now, which
+ * skips the purge delay) stays flat too.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,12 +45,17 @@ int main(void)
         for (unsigned i = 0; i < ALIVE; i++) pthread_create(&t[i], NULL, life, (void *)(uintptr_t)(gen * ALIVE + i));
         for (unsigned i = 0; i < ALIVE; i++) pthread_join(t[i], NULL);
         if ((gen + 1) * ALIVE == 100) {
+            t_hz3()->purge_now();
             at100 = t_stats();
             rss100 = t_hz3_rss();
         }
     }
+    struct hz3_stats before_purge = t_stats();
+    t_hz3()->purge_now();
     struct hz3_stats end = t_stats();
     size_t rss_end = t_hz3_rss();
+    CHECK_MSG(before_purge.segments_active <= at100.segments_active + 2, "segments in use grew: %llu -> %llu",
+              (unsigned long long)at100.segments_active, (unsigned long long)before_purge.segments_active);
     printf("after 100: segments=%llu heaps=%llu rss=%zu KiB; after %d: segments=%llu heaps=%llu rss=%zu KiB exited=%llu\n",
            (unsigned long long)at100.segments_active, (unsigned long long)at100.heaps_created, rss100 >> 10,
            LIFETIMES, (unsigned long long)end.segments_active, (unsigned long long)end.heaps_created, rss_end >> 10,
