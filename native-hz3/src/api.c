@@ -76,7 +76,7 @@ static const struct {
     uint64_t *value;
     uint64_t lo, hi;
 } settings[] = {
-    { "scan_seg_budget", &_hz3_cfg.scan_seg_budget, 1, 1u << 20 },
+    { "scan_seg_budget", &_hz3_cfg.scan_seg_budget, 0, 1u << 20 },
     { "purge_delay_ms", &_hz3_cfg.purge_delay_ms, 0, 3600000 },
     { "epoch_interval_ms", &_hz3_cfg.epoch_interval_ms, 0, 3600000 },
     { "snapshot_min_ms", &_hz3_cfg.snapshot_min_ms, 0, 3600000 },

@@ -126,8 +126,8 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
         _hz3_pool_census_step(&cur, UINT64_MAX, _hz3_census_visit, full);
         info.segments_scanned = full->segments_scanned;
         _hz3_census_finish(full, info.seq);
-    } else {
-        census_sweep_step(info.seq, _hz3_cfg.scan_seg_budget ? _hz3_cfg.scan_seg_budget : 1, &info);
+    } else if (_hz3_cfg.scan_seg_budget) {
+        census_sweep_step(info.seq, _hz3_cfg.scan_seg_budget, &info);
     }
     info.duration_ns = _hz3_now_ns() - t0;
     totals.epochs++;

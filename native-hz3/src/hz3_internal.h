@@ -175,7 +175,7 @@ static inline void _hz3_ensure_init(void)
 
 /* ---- epoch.c ---- */
 typedef struct hz3_config {
-    uint64_t scan_seg_budget;     /* HZ3_SCAN_SEG_BUDGET: census segments per epoch */
+    uint64_t scan_seg_budget;     /* HZ3_SCAN_SEG_BUDGET: census segments per epoch; 0: no sweeps */
     uint64_t purge_delay_ms;      /* HZ3_PURGE_DELAY_MS: free this long before decommit */
     uint64_t epoch_interval_ms;   /* HZ3_EPOCH_INTERVAL_MS: timer epochs; 0: no maintenance thread */
     uint64_t snapshot_min_ms;     /* HZ3_SNAPSHOT_MIN_MS: at most one snapshot to the listener per this */

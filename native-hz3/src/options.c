@@ -48,8 +48,8 @@ static uint64_t read_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_t 
 
 void _hz3_options_init(void)
 {
-    _hz3_cfg.scan_seg_budget = read_u64("HZ3_SCAN_SEG_BUDGET", _hz3_cfg.scan_seg_budget, 1, 1u << 20,
-                                        "whole numbers 1..1048576 (segments per epoch)");
+    _hz3_cfg.scan_seg_budget = read_u64("HZ3_SCAN_SEG_BUDGET", _hz3_cfg.scan_seg_budget, 0, 1u << 20,
+                                        "0 (no census sweeps) or 1..1048576 (segments per epoch)");
     _hz3_cfg.purge_delay_ms = read_u64("HZ3_PURGE_DELAY_MS", _hz3_cfg.purge_delay_ms, 0, 3600000,
                                        "whole numbers 0..3600000 (milliseconds)");
     _hz3_cfg.epoch_interval_ms = read_u64("HZ3_EPOCH_INTERVAL_MS", _hz3_cfg.epoch_interval_ms, 0, 3600000,

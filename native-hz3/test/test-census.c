@@ -236,7 +236,8 @@ int main(void)
     /* No timer epochs: nothing should move the heap between two snapshots. */
     CHECK(t_hz3()->config_set("epoch_interval_ms", 0) == 0);
     CHECK(t_hz3()->config_set("no_such_setting", 1) == -1);
-    CHECK(t_hz3()->config_set("scan_seg_budget", 0) == -1);
+    CHECK(t_hz3()->config_set("scan_seg_budget", -1) == -1);
+    CHECK(t_hz3()->config_set("purge_delay_ms", 3600001) == -1);
     CHECK(t_hz3()->config_get("epoch_interval_ms") == 0);
     run(case_every_other);
     run(case_remote_emptied);
