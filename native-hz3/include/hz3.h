@@ -27,9 +27,11 @@ extern "C" {
 /* "MAJOR.MINOR.PATCH" of the loaded library (may differ from the header). */
 const char *hz3_version(void);
 
-/* Tiers, as used in reports: small (one-page spans), sub4k (spans of a few
- * pages holding objects of 1-4 KiB), medium (one object per run of pages),
- * large (one mapping per object, outside segments). */
+/* Tiers, as used in reports: small (objects up to 1 KiB in spans of 1-4
+ * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (page-multiple
+ * classes up to 32 KiB, one object per run of pages), large (above: up to
+ * 1004 KiB a run of its own page count inside a segment, beyond that one
+ * mapping per object). */
 enum hz3_tier { HZ3_TIER_SMALL = 0, HZ3_TIER_SUB4K = 1, HZ3_TIER_MEDIUM = 2, HZ3_TIER_LARGE = 3 };
 
 /* Totals of the allocator, cheap enough to call at any time (one walk over
@@ -93,14 +95,16 @@ int hz3_owns(const void *p);
  * free list or in a queue of remote frees is not live.
  *
  * Tiers: small, sub4k and medium hold the pages of spans of their classes;
+ * large holds the pages of runs (large objects inside segments, no class);
  * the census adds HZ3_TIER_FREE for segment pages that are in no span.
- * Large objects (HZ3_TIER_LARGE) are counted as objects and bytes.
+ * Large objects in mappings of their own are counted as objects and bytes
+ * (large_count, large_bytes, large_resident_bytes).
  *
  * Keep in sync with: jfr-events (hz3.TierOccupancy, hz3.PartialSizeClass,
  * hz3.Epoch mirror these structs), native-hz3/src/report.c.
  */
 #define HZ3_TIER_FREE 4
-#define HZ3_CENSUS_TIERS 5      /* indexed by enum hz3_tier plus HZ3_TIER_FREE; LARGE stays zero */
+#define HZ3_CENSUS_TIERS 5      /* indexed by enum hz3_tier plus HZ3_TIER_FREE */
 #define HZ3_CENSUS_CLASSES 64   /* room for every size class */
 #define HZ3_TOP_N 5
 

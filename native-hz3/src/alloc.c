@@ -36,7 +36,7 @@ static hz3_heap_t *heap_or_init(void)
 
 HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
 {
-    if (size > HZ3_MEDIUM_MAX) return _hz3_large_alloc(size, 0, zero);
+    if (size > HZ3_MEDIUM_MAX) return size <= HZ3_RUN_MAX ? _hz3_run_alloc(size, zero) : _hz3_large_alloc(size, 0, zero);
     hz3_heap_t *h = heap_or_init();
     if (!h) {
         errno = ENOMEM;
@@ -59,6 +59,7 @@ static void *alloc_aligned(size_t align, size_t size)
         }
         return alloc_class(h, (unsigned)cls);
     }
+    if (align <= HZ3_PAGE_SIZE && size <= HZ3_RUN_MAX) return _hz3_run_alloc(size, false);  /* runs start on a page */
     return _hz3_large_alloc(size, align, false);
 }
 
@@ -83,7 +84,7 @@ static hz3_span_t *find_object(void *p, const void *caller, const char *fn, bool
     *large = false;
     if (!_hz3_is_segment((uintptr_t)p)) {
         if (_hz3_large_usable(p)) *large = true;
-        else _hz3_bad_pointer(fn, p, HZ3_BAD_FOREIGN, caller);
+        else _hz3_bad_pointer(fn, p, _hz3_large_owns((uintptr_t)p) ? HZ3_BAD_INTERIOR : HZ3_BAD_FOREIGN, caller);
         return NULL;
     }
     size_t off;
@@ -125,7 +126,8 @@ size_t _hz3_usable_size(const void *p, const void *caller, const char *fn)
     bool large;
     hz3_span_t *s = find_object((void *)p, caller, fn, &large);
     if (large) return _hz3_large_usable(p);
-    return s ? _hz3_classes[s->cls].size : 0;
+    if (!s) return 0;
+    return s->cls == HZ3_CLASS_RUN ? _hz3_run_usable(s) : _hz3_classes[s->cls].size;
 }
 
 /* ---- the exported family ---- */
@@ -147,7 +149,7 @@ HZ3_EXPORT void *HZ3_SYM(calloc)(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (total > HZ3_MEDIUM_MAX) return _hz3_large_alloc(total, 0, true);
+    if (total > HZ3_MEDIUM_MAX) return _hz3_malloc_generic(total, true);
     void *p = _hz3_malloc_fast(total);
     if (p) memset(p, 0, total);
     return p;
@@ -162,7 +164,7 @@ HZ3_EXPORT void *HZ3_SYM(realloc)(void *p, size_t size)
     }
     size_t usable = _hz3_usable_size(p, CALLER, "realloc");
     if (!usable) return NULL;   /* reported (HZ3_ON_ERROR=warn) */
-    if (usable > HZ3_MEDIUM_MAX) {
+    if (usable > HZ3_RUN_MAX) {
         void *q = _hz3_large_realloc(p, size);
         if (q) return q;
     } else if (size <= usable && size > usable / 2) {

@@ -85,20 +85,26 @@ void _hz3_census_visit(hz3_segment_t *seg, void *arg)
             i++;
             continue;
         }
+        /* Runs (one object of its own page count) count in the large tier,
+         * with no class and no tail waste. */
         const hz3_class_t *cl = &_hz3_classes[e->cls];
+        bool run = e->cls == HZ3_CLASS_RUN;
         struct hz3_tier_census *t = &snap->tier[cl->tier];
-        struct hz3_class_census *c = &snap->classes[e->cls];
+        struct hz3_class_census *c = run ? NULL : &snap->classes[e->cls];
         unsigned live = span_live(e), cap = e->capacity, pages = e->pages;
-        uint64_t waste = (uint64_t)pages * HZ3_PAGE_SIZE - (uint64_t)cap * cl->size;
+        uint64_t size = run ? (uint64_t)pages * HZ3_PAGE_SIZE : cl->size;
+        uint64_t waste = (uint64_t)pages * HZ3_PAGE_SIZE - (uint64_t)cap * size;
         t->spans++;
-        c->spans++;
         t->live_objects += live;
-        c->live_objects += live;
         t->capacity_objects += cap;
-        c->capacity_objects += cap;
-        t->live_bytes += (uint64_t)live * cl->size;
+        t->live_bytes += (uint64_t)live * size;
         t->tail_waste_bytes += waste;
-        c->tail_waste_bytes += waste;
+        if (c) {
+            c->spans++;
+            c->live_objects += live;
+            c->capacity_objects += cap;
+            c->tail_waste_bytes += waste;
+        }
         seg_live |= live != 0;
         unsigned occupied = live == 0 ? HZ3_PS_EMPTY : live >= cap ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
         unsigned bucket = occ_bucket(live, cap);

@@ -101,6 +101,7 @@ typedef struct hz3_census_cursor {
     bool started;
 } hz3_census_cursor_t;
 hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of the class, owned */
+hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
 /* Visits up to budget active segments from the cursor, under the pool lock;
@@ -136,6 +137,10 @@ void _hz3_heaps_lock(void);
 void _hz3_heaps_unlock(void);
 void _hz3_heaps_after_fork_child(void);
 void _hz3_heaps_stats(struct hz3_stats *st);
+
+/* ---- run.c ---- */
+void *_hz3_run_alloc(size_t size, bool zero);    /* HZ3_MEDIUM_MAX < size <= HZ3_RUN_MAX */
+static inline size_t _hz3_run_usable(const hz3_span_t *s) { return (size_t)s->pages << HZ3_PAGE_SHIFT; }
 
 /* ---- large.c ---- */
 void *_hz3_large_alloc(size_t size, size_t align, bool zero);

@@ -14,7 +14,10 @@
  *             free list in its first word.
  *   heap      one per thread (tl_heap): for every class the current span the
  *             fast path pops from, plus lists of the thread's other spans.
- *   large     objects above HZ3_MEDIUM_MAX: one mapping each, outside
+ *   run       an object above HZ3_MEDIUM_MAX that fits a segment: a span of
+ *             its own page count (class HZ3_CLASS_RUN), straight from the
+ *             page pool, no syscall (JVM direct buffers live here).
+ *   large     objects above HZ3_RUN_MAX: one mapping each, outside
  *             segments, with a bounded cache of freed mappings.
  *
  * Where free blocks live (the design note behind the census)
@@ -103,6 +106,8 @@
 #define HZ3_MEDIUM_MAX 32768u  /* above: large */
 #define HZ3_MEDIUM_MAX_PAGES (HZ3_MEDIUM_MAX / HZ3_PAGE_SIZE)  /* 8 */
 #define HZ3_MAX_CLASSES 64
+#define HZ3_CLASS_RUN (HZ3_MAX_CLASSES - 1)   /* spans holding one run object */
+#define HZ3_RUN_MAX ((size_t)HZ3_SEG_USABLE_PAGES << HZ3_PAGE_SHIFT) /* 1004 KiB: above, mappings */
 #define HZ3_SMALL_TAB_LEN ((4096u >> 4) + 1)   /* class by (size+15)/16 for size <= 4096 */
 #define HZ3_ALIGN_MIN 16u
 

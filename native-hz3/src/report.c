@@ -182,7 +182,6 @@ size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size)
     static const char *const states[] = { "untouched", "decommitted", "empty", "full", "partial" };
     static const char *const occ[] = { "occ_0", "occ_1_25", "occ_25_50", "occ_50_75", "occ_75_100" };
     for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) {
-        if (t == HZ3_TIER_LARGE) continue;
         const struct hz3_tier_census *tc = &s->tier[t];
         put(&o, "[HZ3_S135_FRAG_OBS] tier=");
         put(&o, tier_name(t));

@@ -125,18 +125,26 @@ static void segment_free(hz3_segment_t *seg)
     _hz3_os_decommit(seg, HZ3_SEG_SIZE);
 }
 
-/* First fit of n (<= 64) pages set in map; -1 if none. A run may cross a
- * word: each word is looked at together with the next. */
+/* The first index at or after i whose bit in map equals `set`; HZ3_SEG_PAGES if none. */
+static unsigned next_bit(const uint64_t *map, unsigned i, bool set)
+{
+    while (i < HZ3_SEG_PAGES) {
+        uint64_t w = set ? map[i >> 6] : ~map[i >> 6];
+        w &= ~(uint64_t)0 << (i & 63);
+        if (w) return (i & ~63u) + (unsigned)__builtin_ctzll(w);
+        i = (i & ~63u) + 64;
+    }
+    return HZ3_SEG_PAGES;
+}
+
+/* First fit of n pages set in map; -1 if none. Walks runs of set bits a
+ * word at a time: cost grows with the number of runs, not with n. */
 static int find_run_in(const uint64_t *map, unsigned n)
 {
-    for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++) {
-        if (!map[w]) continue;
-        unsigned __int128 x = map[w];
-        if (w + 1 < HZ3_SEG_PAGES / 64) x |= (unsigned __int128)map[w + 1] << 64;
-        unsigned __int128 starts = x;
-        for (unsigned i = 1; i < n && starts; i++) starts &= x >> i;
-        uint64_t here = (uint64_t)starts;
-        if (here) return (int)(w * 64 + (unsigned)__builtin_ctzll(here));
+    for (unsigned i = next_bit(map, 0, true); i < HZ3_SEG_PAGES;) {
+        unsigned end = next_bit(map, i, false);
+        if (end - i >= n) return (int)i;
+        i = next_bit(map, end, true);
     }
     return -1;
 }
@@ -155,8 +163,12 @@ static void freemap_set(hz3_segment_t *seg, unsigned idx, unsigned n, bool free)
 
 hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
 {
+    return _hz3_pool_take_pages(cls, _hz3_classes[cls].pages, owner);
+}
+
+hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner)
+{
     const hz3_class_t *c = &_hz3_classes[cls];
-    unsigned pages = c->pages;
     pthread_mutex_lock(&pool_lock);
     hz3_segment_t *seg;
     int idx = -1;

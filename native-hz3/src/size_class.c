@@ -57,6 +57,13 @@ void _hz3_classes_init(void)
     }
     for (uint32_t s = 4096; s <= HZ3_MEDIUM_MAX; s += HZ3_PAGE_SIZE) add_class(s);
 
+    /* Runs: one object at the span's start, so only offset 0 is a block. */
+    hz3_class_t *run = &_hz3_classes[HZ3_CLASS_RUN];
+    run->divisible = 1;
+    run->blocks_end = 1;
+    run->capacity = 1;
+    run->tier = HZ3_TIER_LARGE;
+
     unsigned c = 0;
     for (unsigned i = 0; i < HZ3_SMALL_TAB_LEN; i++) {
         while (_hz3_classes[c].size < i * 16) c++;

@@ -47,7 +47,8 @@ static void check_segment(hz3_segment_t *seg, void *arg)
             continue;
         }
         const hz3_class_t *c = &_hz3_classes[e->cls];
-        if (e->cls >= _hz3_num_classes || e->pages != c->pages || e->capacity != c->capacity)
+        bool run = e->cls == HZ3_CLASS_RUN;
+        if ((!run && (e->cls >= _hz3_num_classes || e->pages != c->pages)) || e->capacity != c->capacity)
             VIOLATION(ck, "span %p: class %u pages %u capacity %u do not match the class", (void *)e, e->cls, e->pages,
                       e->capacity);
         unsigned used = _hz3_used_get(e);

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
         CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "max %s: status %#x", maxes[m], st);
         for (unsigned t = 0; t < sizeof tags / sizeof tags[0]; t++)
             CHECK_MSG(count(err, tags[t]) == 1, "max %s: %s appears %d times", maxes[m], tags[t], count(err, tags[t]));
-        CHECK_MSG(count(err, "[HZ3_S135_FRAG_OBS] tier=") == 5, "max %s: FRAG_OBS lines %d", maxes[m],
+        CHECK_MSG(count(err, "[HZ3_S135_FRAG_OBS] tier=") == 6, "max %s: FRAG_OBS lines %d", maxes[m],
                   count(err, "[HZ3_S135_FRAG_OBS] tier="));
         CHECK(field(err, "tier=small", "pages_total") > 0 && field(err, "tier=small", "live_objects") > 0);
         CHECK(field(err, "tier=sub4k", "live_objects") > 0);
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     size_t got = fread(err, 1, sizeof err - 1, f);
     err[got] = 0;
     pclose(f);
-    CHECK_MSG(count(err, "[HZ3_S135_FRAG_OBS] tier=") == 5, "report file: %s", err);
+    CHECK_MSG(count(err, "[HZ3_S135_FRAG_OBS] tier=") == 6, "report file: %s", err);
     snprintf(cmd, sizeof cmd, "rm -f %s %s.*", base, base);
     CHECK(system(cmd) == 0);
     return t_finish("test-go");

@@ -48,6 +48,12 @@ static int run_case(const char *name)
         printf("%p\n", (void *)p);
         fflush(stdout);
         free(p);
+    } else if (!strcmp(name, "interior-huge")) {
+        char *o = malloc(3 << 20);
+        p = o + 8192;
+        printf("%p\n", (void *)p);
+        fflush(stdout);
+        free(p);
     } else if (!strcmp(name, "double")) {
         p = malloc(48);
         printf("%p\n", (void *)p);
@@ -93,7 +99,8 @@ int main(int argc, char **argv)
         { "global", "free", "not allocated by hz3" },
         { "mmap", "free", "not allocated by hz3" },
         { "interior", "free", "not the start of an object" },
-        { "interior-large", "free", "not allocated by hz3" },
+        { "interior-large", "free", "not the start of an object" },
+        { "interior-huge", "free", "not the start of an object" },
         { "double", "free", "double free" },
         { "double-medium", "free", "double free" },
         { "realloc-stack", "realloc", "not allocated by hz3" },
