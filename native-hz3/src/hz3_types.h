@@ -185,6 +185,7 @@ typedef struct hz3_segment {
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
     struct hz3_segment *next_avail;     /* pool.avail: segments with free pages */
     bool in_avail;
+    bool runs;                          /* holds runs (large objects), not class spans */
     uint16_t free_pages;
     uint16_t dirty_free_pages;          /* free pages that may be resident */
     uint64_t whole_free_since_ms;       /* when the segment last became wholly free */

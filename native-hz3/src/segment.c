@@ -174,11 +174,19 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     int idx = -1;
     /* Pages that may still be resident first: reusing them costs no fault
      * and no new memory. */
+    /* Runs and class spans keep to segments of their own kind: small spans
+     * scattered among big runs would leave no room for the next big run. A
+     * wholly free segment serves either kind. */
+    bool runs = cls == HZ3_CLASS_RUN;
     for (seg = pool.avail; seg; seg = seg->next_avail)
-        if (seg->dirty_free_pages >= pages && (idx = find_run_in(seg->dirtymap, pages)) >= 0) break;
+        if ((seg->runs == runs || seg->free_pages == HZ3_SEG_USABLE_PAGES) && seg->dirty_free_pages >= pages &&
+            (idx = find_run_in(seg->dirtymap, pages)) >= 0)
+            break;
     if (!seg)
         for (seg = pool.avail; seg; seg = seg->next_avail)
-            if (seg->free_pages >= pages && (idx = find_run(seg, pages)) >= 0) break;
+            if ((seg->runs == runs || seg->free_pages == HZ3_SEG_USABLE_PAGES) && seg->free_pages >= pages &&
+                (idx = find_run(seg, pages)) >= 0)
+                break;
     if (!seg) {
         seg = segment_new();
         if (!seg) {
@@ -190,6 +198,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     } else if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
         pool.nfree_whole--;   /* a kept free segment is in use again */
     }
+    seg->runs = runs;
     freemap_set(seg, (unsigned)idx, pages, false);
     map_set(seg->dirtymap, (unsigned)idx, pages, false);
     seg->free_pages = (uint16_t)(seg->free_pages - pages);
