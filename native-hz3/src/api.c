@@ -69,41 +69,14 @@ HZ3_EXPORT int hz3_obs_set_listener(hz3_listener_fn fn, void *ctx)
     return _hz3_set_listener(fn, ctx);
 }
 
-/* The settings, by name; keep in sync with options.c (environment) and the
- * agent's options. */
-static const struct {
-    const char *name;
-    uint64_t *value;
-    uint64_t lo, hi;
-} settings[] = {
-    { "scan_seg_budget", &_hz3_cfg.scan_seg_budget, 0, 1u << 20 },
-    { "purge_delay_ms", &_hz3_cfg.purge_delay_ms, 0, 3600000 },
-    { "epoch_interval_ms", &_hz3_cfg.epoch_interval_ms, 0, 3600000 },
-    { "snapshot_min_ms", &_hz3_cfg.snapshot_min_ms, 0, 3600000 },
-};
-
 HZ3_EXPORT int hz3_config_set(const char *name, int64_t value)
 {
     _hz3_ensure_init();
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
-        if (!name || strcmp(name, settings[i].name) != 0) continue;
-        if (value < (int64_t)settings[i].lo || (uint64_t)value > settings[i].hi) return -1;
-        __atomic_store_n(settings[i].value, (uint64_t)value, __ATOMIC_RELAXED);
-        return 0;
-    }
-    if (name && !strcmp(name, "obs")) {
-        if (value != 0 && value != 1) return -1;
-        _hz3_opt.obs = value;
-        return 0;
-    }
-    return -1;
+    return _hz3_setting_set(name, value);
 }
 
 HZ3_EXPORT int64_t hz3_config_get(const char *name)
 {
     _hz3_ensure_init();
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (name && !strcmp(name, settings[i].name)) return (int64_t)__atomic_load_n(settings[i].value, __ATOMIC_RELAXED);
-    if (name && !strcmp(name, "obs")) return _hz3_opt.obs;
-    return -1;
+    return _hz3_setting_get(name);
 }

@@ -50,6 +50,8 @@ typedef struct hz3_options {
 } hz3_options_t;
 extern hz3_options_t _hz3_opt;
 void _hz3_options_init(void);
+int _hz3_setting_set(const char *name, int64_t value);   /* -1: unknown name or out of range */
+int64_t _hz3_setting_get(const char *name);             /* -1: unknown name */
 
 /* ---- os.c ---- */
 void *_hz3_os_map(size_t size);                 /* NULL on failure; never touches memory */

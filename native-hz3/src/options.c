@@ -46,16 +46,32 @@ static uint64_t read_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_t 
     return x;
 }
 
+/* The numeric settings, once: environment name, run-time name (for
+ * hz3_config_set/get), where the value lives, its range and how the range
+ * reads. Defaults are the initial values in epoch.c. Keep in sync with
+ * include/hz3.h (hz3_config_set) and docs/observation.md. */
+static const struct setting {
+    const char *env, *name;
+    uint64_t *value;
+    uint64_t lo, hi;
+    const char *allowed;
+} settings[] = {
+    { "HZ3_SCAN_SEG_BUDGET", "scan_seg_budget", &_hz3_cfg.scan_seg_budget, 0, 1u << 20,
+      "0 (no census sweeps) or 1..1048576 (segments per epoch)" },
+    { "HZ3_PURGE_DELAY_MS", "purge_delay_ms", &_hz3_cfg.purge_delay_ms, 0, 3600000,
+      "whole numbers 0..3600000 (milliseconds)" },
+    { "HZ3_EPOCH_INTERVAL_MS", "epoch_interval_ms", &_hz3_cfg.epoch_interval_ms, 0, 3600000,
+      "0 (no maintenance thread) or 1..3600000 (milliseconds)" },
+    { "HZ3_SNAPSHOT_MIN_MS", "snapshot_min_ms", &_hz3_cfg.snapshot_min_ms, 0, 3600000,
+      "whole numbers 0..3600000 (milliseconds)" },
+};
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
 void _hz3_options_init(void)
 {
-    _hz3_cfg.scan_seg_budget = read_u64("HZ3_SCAN_SEG_BUDGET", _hz3_cfg.scan_seg_budget, 0, 1u << 20,
-                                        "0 (no census sweeps) or 1..1048576 (segments per epoch)");
-    _hz3_cfg.purge_delay_ms = read_u64("HZ3_PURGE_DELAY_MS", _hz3_cfg.purge_delay_ms, 0, 3600000,
-                                       "whole numbers 0..3600000 (milliseconds)");
-    _hz3_cfg.epoch_interval_ms = read_u64("HZ3_EPOCH_INTERVAL_MS", _hz3_cfg.epoch_interval_ms, 0, 3600000,
-                                          "0 (no maintenance thread) or 1..3600000 (milliseconds)");
-    _hz3_cfg.snapshot_min_ms = read_u64("HZ3_SNAPSHOT_MIN_MS", _hz3_cfg.snapshot_min_ms, 0, 3600000,
-                                        "whole numbers 0..3600000 (milliseconds)");
+    for (size_t i = 0; i < NSETTINGS; i++)
+        *settings[i].value = read_u64(settings[i].env, *settings[i].value, settings[i].lo, settings[i].hi,
+                                      settings[i].allowed);
     const char *v = getenv("HZ3_ON_ERROR");
     _hz3_opt.on_error_warn = false;
     if (v && *v) {
@@ -66,4 +82,27 @@ void _hz3_options_init(void)
     v = getenv("HZ3_OBS_FILE");
     _hz3_opt.obs_file = v && *v ? v : NULL;
     if (_hz3_opt.obs_file) _hz3_opt.obs = true;
+}
+
+int _hz3_setting_set(const char *name, int64_t value)
+{
+    for (size_t i = 0; name && i < NSETTINGS; i++) {
+        if (strcmp(name, settings[i].name) != 0) continue;
+        if (value < (int64_t)settings[i].lo || (uint64_t)value > settings[i].hi) return -1;
+        __atomic_store_n(settings[i].value, (uint64_t)value, __ATOMIC_RELAXED);
+        return 0;
+    }
+    if (name && !strcmp(name, "obs") && (value == 0 || value == 1)) {
+        _hz3_opt.obs = value;
+        return 0;
+    }
+    return -1;
+}
+
+int64_t _hz3_setting_get(const char *name)
+{
+    for (size_t i = 0; name && i < NSETTINGS; i++)
+        if (!strcmp(name, settings[i].name)) return (int64_t)__atomic_load_n(settings[i].value, __ATOMIC_RELAXED);
+    if (name && !strcmp(name, "obs")) return _hz3_opt.obs;
+    return -1;
 }
