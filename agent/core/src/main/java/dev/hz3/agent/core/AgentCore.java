@@ -1,0 +1,173 @@
+package dev.hz3.agent.core;
+
+import dev.hz3.agent.core.cli.Attacher;
+import dev.hz3.agent.core.cli.Launcher;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.instrument.Instrumentation;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * The core's entry points, called reflectively by the bootstrap (dev.hz3.agent.Hz3Agent) from
+ * the agent's own class loader. Each gets the agent jar and the private directory the
+ * bootstrap prepared. None throws: the JVM the agent is in goes on whatever happens here.
+ */
+public final class AgentCore {
+
+    /** Environment variable read by premain, then overridden by -javaagent's own options. */
+    public static final String OPTIONS_ENV = "HZ3_AGENT_OPTIONS";
+
+    private static String version;
+
+    private AgentCore() {
+    }
+
+    /** -javaagent: parse, report bad options, add a FlightRecorderListener, return. */
+    public static void premain(String agentJar, String privateDir, String args,
+            Instrumentation inst) {
+        try {
+            Options env = Options.parse(System.getenv(OPTIONS_ENV));
+            Options o = env.with(Options.parse(args));
+            Log.setLevel(o.logLevel());
+            env.errors().forEach(e -> Log.error(e + " (in " + OPTIONS_ENV + ")"));
+            Options.parse(args).errors().forEach(Log::error);
+            if (o.action() != Options.Action.START) {
+                Log.warn("'" + o.action().name().toLowerCase() + "' is for attach; ignored at start-up");
+            }
+            Recorder.get(Path.of(privateDir)).install(o, false);
+        } catch (Throwable t) {
+            Log.error("not started: " + Log.describe(t));
+        }
+    }
+
+    /**
+     * Attach: start, or change options when started already, or run an action. Messages go to
+     * the target's stderr and, with reply=FILE, to the attaching command, whose exit code is
+     * the file's last line ("exit=N").
+     */
+    public static void agentmain(String agentJar, String privateDir, String args,
+            Instrumentation inst) {
+        Options o = Options.parse(args);
+        Log.beginReply();
+        int exit = 0;
+        try {
+            if (o.has(Options.Key.LOG)) {
+                Log.setLevel(o.logLevel());
+            }
+            o.errors().forEach(Log::error);
+            if (!o.errors().isEmpty()) {
+                exit = 2;
+            }
+            Recorder r = Recorder.get(Path.of(privateDir));
+            int code = switch (o.action()) {
+                case START -> {
+                    if (r.installed()) {
+                        r.update(o);
+                        if (!r.activate()) {
+                            r.announce();   // the attaching command hears the malloc again
+                        }
+                    } else {
+                        r.install(r.options().with(o), true);
+                    }
+                    Log.info(r.recordingStatus());
+                    yield 0;
+                }
+                case SNAPSHOT -> r.snapshotNow();
+                case PURGE -> r.purgeNow();
+                case STOP -> {
+                    if (r.installed()) {
+                        r.stop();
+                    } else {
+                        Log.info("not running in this JVM: nothing to stop");
+                    }
+                    yield 0;
+                }
+            };
+            exit = Math.max(exit, code);
+        } catch (Throwable t) {
+            Log.error("attach failed in the target: " + Log.describe(t));
+            exit = 1;
+        } finally {
+            List<String> lines = new ArrayList<>(Log.endReply());
+            lines.add("exit=" + exit);
+            String reply = o.has(Options.Key.REPLY) ? o.get(Options.Key.REPLY) : null;
+            if (reply != null) {
+                try {
+                    Files.write(Path.of(reply), lines, StandardCharsets.UTF_8);
+                } catch (IOException | RuntimeException e) {
+                    Log.warn("cannot write the attach reply " + reply + ": " + Log.describe(e));
+                }
+            }
+        }
+    }
+
+    /** java -jar hz3-agent.jar COMMAND ...: returns the exit code. */
+    public static int main(String agentJar, String privateDir, String[] args) {
+        String cmd = args.length == 0 ? "help" : args[0];
+        String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
+        try {
+            return switch (cmd) {
+                case "run" -> Launcher.run(Path.of(agentJar), rest);
+                case "attach" -> Attacher.attach(Path.of(agentJar), Path.of(privateDir), rest);
+                case "jfc" -> {
+                    System.out.print(Recorder.hz3JfcText());
+                    yield 0;
+                }
+                case "version", "--version" -> {
+                    System.out.println("hz3-agent " + version() + " (needs libhz3 "
+                            + Recorder.REQUIRED_HZ3 + " or newer)");
+                    yield 0;
+                }
+                case "help", "-h", "--help" -> {
+                    System.out.print(usage());
+                    yield 0;
+                }
+                default -> {
+                    System.err.println("hz3-agent: unknown command '" + cmd + "'");
+                    System.err.print(usage());
+                    yield 2;
+                }
+            };
+        } catch (Throwable t) {
+            System.err.println("hz3-agent " + cmd + ": " + Log.describe(t));
+            return 1;
+        }
+    }
+
+    static String usage() {
+        return """
+                usage: java -jar hz3-agent.jar COMMAND
+                  run [OPTIONS] -- JAVA-ARGS   start java with libhz3.so preloaded and this agent
+                  attach PID [OPTIONS]         start the hz3 events in a running JVM (again: change options)
+                  attach PID snapshot          a census now (a hz3.GlibcHeap sample under glibc)
+                  attach PID purge             give free memory back now (malloc_trim under glibc)
+                  attach PID stop              stop the agent's events in that JVM
+                  jfc                          print hz3.jfc (JFR settings for the hz3 events)
+                  version
+                as an agent: -javaagent:hz3-agent.jar[=OPTIONS]
+                OPTIONS: comma-separated key=value: period=1s top=5 scanBudget=64 purgeDelay=500ms
+                  epochInterval=200ms record=FILE.jfr jfc=default|profile|none|FILE log=info
+                  (see docs/agent.md)
+                """;
+    }
+
+    /** The agent's version (the Maven project version). */
+    public static synchronized String version() {
+        if (version == null) {
+            Properties p = new Properties();
+            try (InputStream in = AgentCore.class.getResourceAsStream("agent.properties")) {
+                p.load(in);
+            } catch (IOException | RuntimeException e) {
+                // unknown
+            }
+            version = p.getProperty("version", "unknown");
+        }
+        return version;
+    }
+}

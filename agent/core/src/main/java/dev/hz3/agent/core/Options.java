@@ -1,0 +1,248 @@
+package dev.hz3.agent.core;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's options: {@code key=value} pairs and at most one action word, separated by
+ * commas, as given to {@code -javaagent:hz3-agent.jar=OPTIONS}, to {@code attach PID OPTIONS}
+ * and in HZ3_AGENT_OPTIONS. A bad value is named on one line and the option keeps its default
+ * (or its current value when attached again); the JVM goes on.
+ *
+ * <p>Options given are remembered as given: only those change hz3's settings, so that hz3's
+ * own HZ3_* environment variables keep their effect otherwise.
+ */
+public final class Options {
+
+    /** What an attach asks for; {@code -javaagent} always starts. */
+    public enum Action { START, SNAPSHOT, PURGE, STOP }
+
+    /** One option: its key, what values it allows (for the error line), its default. */
+    public enum Key {
+        PERIOD("period", "a duration 0ms..1h, e.g. 500ms, 2s or 1m", "1s"),
+        TOP("top", "a whole number 1..64", "5"),
+        SCAN_BUDGET("scanBudget", "a whole number 0..1048576 (segments the census reads per epoch; 0: no sweeps)", "64"),
+        PURGE_DELAY("purgeDelay", "a duration 0ms..1h", "500ms"),
+        EPOCH_INTERVAL("epochInterval", "a duration 0ms..1h (0: no maintenance thread)", "200ms"),
+        RECORD("record", "a file name for a recording the agent starts, e.g. record=app.jfr", ""),
+        JFC("jfc", "default, profile, none or a .jfc file: the JDK settings that record= adds to hz3's", "default"),
+        LOG("log", "off, error, warn, info or debug", "info"),
+        REPLY("reply", "a file the attach command reads (set by attach)", "");
+
+        public final String key;
+        final String allowed;
+        public final String dflt;
+
+        Key(String key, String allowed, String dflt) {
+            this.key = key;
+            this.allowed = allowed;
+            this.dflt = dflt;
+        }
+
+        static Key of(String key) {
+            for (Key k : values()) {
+                if (k.key.equalsIgnoreCase(key)) {
+                    return k;
+                }
+            }
+            return null;
+        }
+    }
+
+    private static final Pattern DURATION =
+            Pattern.compile("(\\d{1,10})\\s*(ms|s|m|h)?", Pattern.CASE_INSENSITIVE);
+    private static final long MAX_MS = 3_600_000;
+
+    private final Map<Key, String> given = new LinkedHashMap<>();
+    private final List<String> errors = new ArrayList<>();
+    private Action action = Action.START;
+
+    private Options() {
+    }
+
+    /** Parses options; never throws: bad ones are in {@link #errors()}. */
+    public static Options parse(String text) {
+        Options o = new Options();
+        if (text == null || text.isBlank()) {
+            return o;
+        }
+        for (String token : text.split(",")) {
+            token = token.trim();
+            if (token.isEmpty()) {
+                continue;
+            }
+            int eq = token.indexOf('=');
+            if (eq < 0) {
+                Action a = actionOf(token);
+                if (a == null) {
+                    o.errors.add("bad option '" + token + "': expected key=value or one of"
+                            + " start, snapshot, purge, stop");
+                } else {
+                    o.action = a;
+                }
+                continue;
+            }
+            String name = token.substring(0, eq).trim();
+            String value = token.substring(eq + 1).trim();
+            Key k = Key.of(name);
+            if (k == null) {
+                o.errors.add("unknown option '" + token + "': known options are " + known());
+                continue;
+            }
+            String problem = check(k, value);
+            if (problem != null) {
+                o.errors.add("bad option '" + token + "': expected " + problem);
+            } else {
+                o.given.put(k, value);
+            }
+        }
+        return o;
+    }
+
+    private static Action actionOf(String word) {
+        for (Action a : Action.values()) {
+            if (a.name().equalsIgnoreCase(word)) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    private static String known() {
+        StringBuilder b = new StringBuilder();
+        for (Key k : Key.values()) {
+            if (k == Key.REPLY) {
+                continue;
+            }
+            if (b.length() > 0) {
+                b.append(", ");
+            }
+            b.append(k.key);
+        }
+        return b.toString();
+    }
+
+    /** Null when value is allowed for k, else what is allowed. */
+    private static String check(Key k, String value) {
+        switch (k) {
+            case PERIOD, PURGE_DELAY, EPOCH_INTERVAL -> {
+                long ms = durationMs(value);
+                return ms < 0 || ms > MAX_MS ? k.allowed : null;
+            }
+            case TOP -> {
+                return wholeNumber(value, 1, 64) ? null : k.allowed;
+            }
+            case SCAN_BUDGET -> {
+                return wholeNumber(value, 0, 1 << 20) ? null : k.allowed;
+            }
+            case LOG -> {
+                try {
+                    Log.Level.valueOf(value.toUpperCase(Locale.ROOT));
+                    return null;
+                } catch (IllegalArgumentException e) {
+                    return k.allowed;
+                }
+            }
+            case RECORD, REPLY, JFC -> {
+                return value.isEmpty() ? k.allowed : null;
+            }
+            default -> {
+                return k.allowed;
+            }
+        }
+    }
+
+    private static boolean wholeNumber(String v, long lo, long hi) {
+        if (!v.matches("\\d{1,10}")) {
+            return false;
+        }
+        long n = Long.parseLong(v);
+        return n >= lo && n <= hi;
+    }
+
+    /** Milliseconds of "500ms", "2s", "1m", "1h" or a bare number of milliseconds; -1 if bad. */
+    static long durationMs(String v) {
+        Matcher m = DURATION.matcher(v);
+        if (!m.matches()) {
+            return -1;
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "ms" : m.group(2).toLowerCase(Locale.ROOT);
+        return switch (unit) {
+            case "s" -> n * 1000;
+            case "m" -> n * 60_000;
+            case "h" -> n * 3_600_000;
+            default -> n;
+        };
+    }
+
+    public List<String> errors() {
+        return errors;
+    }
+
+    public Action action() {
+        return action;
+    }
+
+    public boolean has(Key k) {
+        return given.containsKey(k);
+    }
+
+    /** The value given, or the default. */
+    public String get(Key k) {
+        return given.getOrDefault(k, k.dflt);
+    }
+
+    public long ms(Key k) {
+        return durationMs(get(k));
+    }
+
+    public int integer(Key k) {
+        return Integer.parseInt(get(k));
+    }
+
+    public Log.Level logLevel() {
+        return Log.Level.valueOf(get(Key.LOG).toUpperCase(Locale.ROOT));
+    }
+
+    /** These options with those given in newer laid over them (an attach after the first). */
+    public Options with(Options newer) {
+        Options o = new Options();
+        o.given.putAll(given);
+        o.given.putAll(newer.given);
+        o.given.remove(Key.REPLY);
+        if (newer.given.containsKey(Key.REPLY)) {
+            o.given.put(Key.REPLY, newer.given.get(Key.REPLY));
+        }
+        o.action = newer.action;
+        return o;
+    }
+
+    /** The options given, as key=value text (what is in effect beyond the defaults). */
+    public String givenText() {
+        StringBuilder b = new StringBuilder();
+        given.forEach((k, v) -> {
+            if (k != Key.REPLY) {
+                b.append(b.length() > 0 ? "," : "").append(k.key).append('=').append(v);
+            }
+        });
+        return b.toString();
+    }
+
+    /** Every option but reply, with its value in effect. */
+    public String effectiveText() {
+        StringBuilder b = new StringBuilder();
+        for (Key k : Key.values()) {
+            if (k == Key.REPLY || (k == Key.RECORD && !has(k))) {
+                continue;
+            }
+            b.append(b.length() > 0 ? "," : "").append(k.key).append('=').append(get(k));
+        }
+        return b.toString();
+    }
+}
