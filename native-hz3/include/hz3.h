@@ -167,6 +167,12 @@ struct hz3_snapshot {
  * seq_last carry). Returns 0, or -1 if out->size is too small. */
 int hz3_obs_snapshot(struct hz3_snapshot *out);
 
+/* The same, and this census becomes the one the exit report prints (the
+ * last such call wins; without one, the report takes its own census at
+ * exit). A JVM agent calls it as its recording ends, so that the recording's
+ * last snapshot and the exit report are the same census, with one seq. */
+int hz3_obs_snapshot_for_report(struct hz3_snapshot *out);
+
 /* ==== Epochs: the maintenance and observation boundary ==== */
 enum hz3_epoch_reason {
     HZ3_EPOCH_SLOW_PATH = 0,   /* an allocation slow path (any tier) */
@@ -204,7 +210,9 @@ uint64_t hz3_purge_now(void);
  * hz3_epoch_info) or HZ3_EVENT_SNAPSHOT (data: struct hz3_snapshot, one per
  * completed sweep, at most one per snapshot_min_ms). The data is valid
  * during the call. NULL removes the listener. Returns 0, -1 if the
- * maintenance thread could not be started. */
+ * maintenance thread could not be started. Once hz3_obs_set_listener
+ * returns, the previous listener is not running and will not be called
+ * again (unless this is called from within that listener). */
 enum hz3_event_kind { HZ3_EVENT_EPOCH = 1, HZ3_EVENT_SNAPSHOT = 2 };
 typedef void (*hz3_listener_fn)(void *ctx, int kind, const void *data);
 int hz3_obs_set_listener(hz3_listener_fn fn, void *ctx);

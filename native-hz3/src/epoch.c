@@ -59,6 +59,9 @@ static _Atomic bool maint_started;
 static bool maint_wake;
 static hz3_listener_fn listener;
 static void *listener_ctx;
+static bool listener_busy;             /* the maintenance thread is calling it */
+static pthread_cond_t listener_idle = PTHREAD_COND_INITIALIZER;
+static HZ3_TLS bool tl_is_maint;
 static uint64_t last_delivery_ms;
 
 void _hz3_epoch_lock(void)
@@ -75,6 +78,8 @@ void _hz3_epoch_after_fork_child(void)
 {
     pthread_mutex_init(&epoch_lock, NULL);
     pthread_mutex_init(&maint_lock, NULL);
+    pthread_cond_init(&listener_idle, NULL);
+    listener_busy = false;
     maint_started = false;   /* the thread does not exist in the child */
     sweep_active = false;
 }
@@ -172,14 +177,10 @@ uint64_t _hz3_purged_pages_total(void)
 
 static void deliver(void)
 {
-    /* Copy out under the epoch lock, call the listener without it. */
+    /* Copy out under the epoch lock, call the listener without it; the
+     * listener is marked busy meanwhile, so that removing it can wait. */
     static struct hz3_epoch_info batch[RING];
     static struct hz3_snapshot snap;
-    pthread_mutex_lock(&maint_lock);
-    hz3_listener_fn fn = listener;
-    void *ctx = listener_ctx;
-    pthread_mutex_unlock(&maint_lock);
-
     pthread_mutex_lock(&epoch_lock);
     size_t n = 0;
     while (ring_tail != ring_head) batch[n++] = ring[ring_tail++ % RING];
@@ -192,15 +193,29 @@ static void deliver(void)
         last_delivery_ms = now;
     }
     pthread_mutex_unlock(&epoch_lock);
-    if (!fn) return;
-    for (size_t i = 0; i < n; i++) fn(ctx, HZ3_EVENT_EPOCH, &batch[i]);
-    if (have_snap) fn(ctx, HZ3_EVENT_SNAPSHOT, &snap);
+
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n && !have_snap) break;
+        pthread_mutex_lock(&maint_lock);
+        hz3_listener_fn fn = listener;
+        void *ctx = listener_ctx;
+        listener_busy = fn != NULL;
+        pthread_mutex_unlock(&maint_lock);
+        if (!fn) break;
+        if (i < n) fn(ctx, HZ3_EVENT_EPOCH, &batch[i]);
+        else fn(ctx, HZ3_EVENT_SNAPSHOT, &snap);
+        pthread_mutex_lock(&maint_lock);
+        listener_busy = false;
+        pthread_cond_broadcast(&listener_idle);
+        pthread_mutex_unlock(&maint_lock);
+    }
 }
 
 static void *maintenance_main(void *arg)
 {
     (void)arg;
     prctl(PR_SET_NAME, "hz3-maint", 0, 0, 0);
+    tl_is_maint = true;
     tl_in_epoch = true;   /* this thread's own slow paths never start epochs */
     pthread_mutex_lock(&maint_lock);
     for (;;) {
@@ -273,6 +288,9 @@ int _hz3_set_listener(hz3_listener_fn fn, void *ctx)
     pthread_mutex_lock(&maint_lock);
     listener = fn;
     listener_ctx = ctx;
+    /* The old listener may be running on the maintenance thread: wait for
+     * it to return (not when it is the caller: it would wait for itself). */
+    while (listener_busy && !tl_is_maint) pthread_cond_wait(&listener_idle, &maint_lock);
     pthread_mutex_unlock(&maint_lock);
     return fn && !start_maintenance() ? -1 : 0;
 }

@@ -207,7 +207,7 @@ void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq);
 
 /* ---- report.c ---- */
 void _hz3_report_at_exit(void);
-size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size);
+size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size, const char *taken);
 
 /* ---- alloc.c ---- */
 void *_hz3_malloc_generic(size_t size, bool zero);

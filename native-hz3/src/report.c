@@ -4,9 +4,11 @@
  * the main thread). HZ3_OBS_FILE=path writes to path.PID instead of stderr,
  * for JVMs whose child processes inherit the preload.
  *
- * The report is one exact census (an epoch of reason HZ3_EPOCH_EXIT, whose
- * number every line carries as seq=) printed as hz3's own tags, for the
- * scripts that read them, plus [HZ3_S135_FRAG_OBS], one line per tier.
+ * The report is one exact census, whose epoch number every line carries as
+ * seq=: the one an agent named with hz3_obs_snapshot_for_report as its
+ * recording ended (taken=named), or else one taken at exit (taken=exit).
+ * It is printed as hz3's own tags, for the scripts that read them, plus
+ * [HZ3_S135_FRAG_OBS], one line per tier.
  * hz3's keys in our design (docs: README, "The exit report"):
  *   HZ3_S62_OBSERVE      small tier: dtor_calls = thread heaps given back,
  *                        scanned_segs = segments read, candidate_segs =
@@ -79,7 +81,7 @@ static void class_list(out_t *o, const struct hz3_snapshot *s, const uint32_t *t
 }
 
 /* Writes the whole report for a snapshot into buf; returns its length. */
-size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size)
+size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size, const char *taken)
 {
     out_t o = { buf, buf + size - 1 };
     struct hz3_stats st;
@@ -199,6 +201,8 @@ size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size)
     }
     put(&o, "[HZ3_S135_FRAG_OBS] tier=all");
     kv(&o, "seq", s->seq_last);
+    put(&o, " taken=");
+    put(&o, taken);
     kv(&o, "cand_unmap_segs", s->cand_unmap_segs);
     kv(&o, "segments", s->segments_total);
     kv(&o, "header_resident_bytes", s->header_resident_bytes);
@@ -214,14 +218,33 @@ size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size)
     return (size_t)(o.b - buf);
 }
 
+/* The census an agent named for the report (hz3_obs_snapshot_for_report). */
+static pthread_mutex_t named_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hz3_snapshot named;
+static bool named_valid;
+
+HZ3_EXPORT int hz3_obs_snapshot_for_report(struct hz3_snapshot *out)
+{
+    if (!out || out->size < sizeof *out) return -1;
+    pthread_mutex_lock(&named_lock);
+    _hz3_epoch_run(HZ3_EPOCH_SNAPSHOT, out);
+    named = *out;
+    named_valid = true;
+    pthread_mutex_unlock(&named_lock);
+    return 0;
+}
+
 void _hz3_report_at_exit(void)
 {
     static struct hz3_snapshot snap;
     static char text[16384];
     if (!_hz3_opt.obs) return;
-    _hz3_epoch_run(HZ3_EPOCH_EXIT, &snap);
-    size_t n = _hz3_report_format(&snap, text, sizeof text);
-    (void)n;
+    pthread_mutex_lock(&named_lock);
+    bool from_agent = named_valid;
+    if (from_agent) snap = named;
+    pthread_mutex_unlock(&named_lock);
+    if (!from_agent) _hz3_epoch_run(HZ3_EPOCH_EXIT, &snap);
+    _hz3_report_format(&snap, text, sizeof text, from_agent ? "named" : "exit");
 
     int fd = 2;
     if (_hz3_opt.obs_file) {

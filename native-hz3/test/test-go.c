@@ -6,6 +6,8 @@
  * objects (the child exits with its working set still allocated). A second
  * run writes the report to HZ3_OBS_FILE.PID instead of stderr.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -57,6 +59,20 @@ static int count(const char *s, const char *needle)
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "dist_app")) return dist_app(argc > 3 ? atol(argv[3]) : 2000000, 400, (size_t)atol(argv[2]));
+    if (argc == 2 && !strcmp(argv[1], "named")) {
+        /* an agent names the census the report prints, then the process runs on a little */
+        dist_app(200000, 400, 2048);
+        static struct hz3_snapshot named;
+        int (*for_report)(struct hz3_snapshot *);
+        void *sym = dlsym(RTLD_DEFAULT, "hz3_obs_snapshot_for_report");
+        memcpy(&for_report, &sym, sizeof for_report);
+        named.size = sizeof named;
+        if (!for_report || for_report(&named) != 0) return 3;
+        fprintf(stderr, "NAMED seq=%llu small_pages=%llu\n", (unsigned long long)named.seq_last,
+                (unsigned long long)named.tier[HZ3_TIER_SMALL].pages_total);
+        free(malloc(100));
+        return 0;
+    }
 
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -85,6 +101,20 @@ int main(int argc, char **argv)
         /* every line names the same snapshot */
         long seq = field(err, "[HZ3_S62_OBSERVE]", "seq");
         CHECK(seq > 0 && field(err, "tier=all", "seq") == seq && field(err, "[HZ3_S135_FULL_SC]", "seq") == seq);
+    }
+
+    /* a census named for the report is the one it prints */
+    {
+        char *args[] = { self, "named", NULL };
+        char *env[] = { "HZ3_OBS=1", NULL };
+        int st = t_run(args, env, err, sizeof err);
+        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "named: status %#x", st);
+        long named_seq = field(err, "NAMED", "seq");
+        CHECK_MSG(named_seq > 0 && field(err, "tier=small", "seq") == named_seq &&
+                      field(err, "[HZ3_S62_OBSERVE]", "seq") == named_seq,
+                  "named seq %ld, report: %s", named_seq, err);
+        CHECK(field(err, "NAMED", "small_pages") == field(err, "tier=small", "pages_total"));
+        CHECK(strstr(err, " taken=named") != NULL);
     }
 
     /* HZ3_OBS_FILE: the report goes to path.PID, nothing to stderr */
