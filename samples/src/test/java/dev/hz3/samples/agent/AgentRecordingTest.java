@@ -120,12 +120,13 @@ class AgentRecordingTest {
             assertEquals("hz3-epoch", epoch.getThread().getJavaName());
         }
 
-        // The last snapshot and hz3's exit report. hz3 writes its report at exit, after the JVM
-        // has closed the recording, from a census of its own (an epoch of reason "exit"): so the
-        // report's seq is the recording's last snapshot's successor, never equal to it.
+        // The last snapshot and hz3's exit report: the agent names the census each chunk ends
+        // with for the report (hz3_obs_snapshot_for_report), so the recording's last snapshot is
+        // the census the report prints: the same seq, and the same numbers in every tier.
         Map<String, Map<String, Long>> report = Recordings.exitReport(c.err());
         assertEquals(Recordings.TIERS, Recordings.TIERS.stream().filter(report::containsKey).toList(),
                 () -> "HZ3_OBS=1: expected a [HZ3_S135_FRAG_OBS] line per tier\n" + c);
+        assertTrue(c.err().contains(" taken=named"), () -> "the report prints the named census\n" + c);
         long exitSeq = report.get("small").get("seq");
         TreeMap<Long, Map<String, RecordedEvent>> snaps = Recordings.tiersBySnapshot(all);
         long lastSeq = snaps.lastKey();
@@ -133,17 +134,20 @@ class AgentRecordingTest {
                 .filter(e -> e.getLong("seqLast") == lastSeq).findFirst().orElseThrow();
         assertEquals("chunk", lastSnapshot.getString("source"),
                 "the recording ends with the snapshot taken at its last chunk's end");
-        assertTrue(lastSeq < exitSeq, "last snapshot " + lastSeq + " vs exit report " + exitSeq);
-        long lastEpoch = Recordings.of(all, "hz3.Epoch").stream().mapToLong(e -> e.getLong("seq"))
-                .max().orElseThrow();
-        assertTrue(lastEpoch < exitSeq, "an epoch after the exit report?");
+        assertEquals(lastSeq, exitSeq, "the exit report names the recording's last snapshot");
         for (String t : Recordings.TIERS) {
-            long total = report.get(t).get("pages_total");
-            long states = report.get(t).get("untouched") + report.get(t).get("decommitted")
-                    + report.get(t).get("empty") + report.get(t).get("full")
-                    + report.get(t).get("partial");
-            assertEquals(total, states, "exit report tier " + t);
-            assertEquals(exitSeq, report.get(t).get("seq"), "one census in the exit report");
+            Map<String, Long> line = report.get(t);
+            RecordedEvent ev = snaps.get(lastSeq).get(t);
+            assertEquals(exitSeq, line.get("seq"), "one census in the exit report");
+            assertEquals(line.get("pages_total"), line.get("untouched") + line.get("decommitted")
+                    + line.get("empty") + line.get("full") + line.get("partial"), "exit report tier " + t);
+            assertEquals(line.get("pages_total"), ev.getLong("pagesTotal"), "pages_total, tier " + t);
+            assertEquals(line.get("partial"), ev.getLong("pagesPartial"), "partial, tier " + t);
+            assertEquals(line.get("empty"), ev.getLong("pagesEmpty"), "empty, tier " + t);
+            assertEquals(line.get("full"), ev.getLong("pagesFull"), "full, tier " + t);
+            assertEquals(line.get("occ_1_25"), ev.getLong("occ1to25"), "occ_1_25, tier " + t);
+            assertEquals(line.get("cand_decommit_pages"), ev.getLong("candDecommitPages"), "cand, tier " + t);
+            assertEquals(line.get("live_objects"), ev.getLong("liveObjects"), "live objects, tier " + t);
         }
 
         // jfr print and jfr summary read the events readably.

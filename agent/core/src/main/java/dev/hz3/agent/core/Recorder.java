@@ -389,7 +389,9 @@ public final class Recorder implements FlightRecorderListener {
 
     /** An exact census now, committed; null when hz3 refused. */
     private Hz3Structs.Snapshot takeSnapshot(String source) {
-        Hz3Structs.Snapshot s = Hz3Lib.snapshot();
+        // The census a chunk ends with is named for hz3's exit report: the last one a recording
+        // holds is then the very census the report prints (same seq, same numbers).
+        Hz3Structs.Snapshot s = Hz3Events.SOURCE_CHUNK.equals(source) ? Hz3Lib.snapshotForReport() : Hz3Lib.snapshot();
         if (s != null) {
             commitSnapshot(s, source);
         }
