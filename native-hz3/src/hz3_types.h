@@ -83,7 +83,7 @@
 #define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */
 #endif
 #ifndef HZ3_LARGE_CACHE_BYTES
-#define HZ3_LARGE_CACHE_BYTES (16u << 20) /* freed large mappings kept for reuse */
+#define HZ3_LARGE_CACHE_BYTES (4u << 20) /* freed large mappings kept for reuse (each at most a quarter) */
 #endif
 #ifndef HZ3_LARGE_CACHE_SLOTS
 #define HZ3_LARGE_CACHE_SLOTS 32
