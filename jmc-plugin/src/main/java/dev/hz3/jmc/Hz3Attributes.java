@@ -1,0 +1,208 @@
+package dev.hz3.jmc;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every hz3 event type id and event field name this plug-in reads, in one place. Rules, the
+ * census reader and the report name fields only through these constants; pages.xml names them as
+ * JMC column ids ({@code field:contentType}).
+ *
+ * <p>Keep in sync with jfr-events/src/main/java/dev/hz3/jfr (the event classes, whose {@code @Name}
+ * and field names these mirror). {@code EventNamesTest} loads those classes and checks that every
+ * type and field listed in {@link #FIELDS} exists there, and {@code PagesTest} checks every id in
+ * pages.xml against {@link #FIELDS} and against a real recording: a rename in jfr-events fails the
+ * build here instead of leaving a page column or a rule silently empty.
+ *
+ * <p>Fields are looked up by name, whatever content type JMC gives them (JMC 9 reads an
+ * unannotated {@code long} as a raw number and an {@code int} as a number quantity): see
+ * {@link dev.hz3.jmc.census.Fields}.
+ */
+public final class Hz3Attributes {
+
+    /** Every hz3 event type id starts with this. */
+    public static final String PREFIX = "hz3.";
+
+    /** The topic of the hz3 rules; the hz3 pages list it, so JMC marks them with the rules' severity. */
+    public static final String TOPIC = "hz3";
+
+    /** hz3 counts pages of 4 KiB (hz3.h; the census is in pages). */
+    public static final long PAGE_SIZE = 4096;
+
+    /** Tiers that hold size classes, where partial pages can exist. */
+    public static final List<String> CLASS_TIERS = List.of("small", "sub4k", "medium");
+
+    /** One census per tier per snapshot: struct hz3_tier_census. */
+    public static final class TierOccupancy {
+        public static final String TYPE = PREFIX + "TierOccupancy";
+        public static final String TIER = "tier";
+        public static final String SEQ_FIRST = "seqFirst";
+        public static final String SEQ_LAST = "seqLast";
+        public static final String PAGES_TOTAL = "pagesTotal";
+        public static final String PAGES_UNTOUCHED = "pagesUntouched";
+        public static final String PAGES_DECOMMITTED = "pagesDecommitted";
+        public static final String PAGES_EMPTY = "pagesEmpty";
+        public static final String PAGES_FULL = "pagesFull";
+        public static final String PAGES_PARTIAL = "pagesPartial";
+        public static final String OCC_0 = "occ0";
+        public static final String OCC_1_TO_25 = "occ1to25";
+        public static final String OCC_25_TO_50 = "occ25to50";
+        public static final String OCC_50_TO_75 = "occ50to75";
+        public static final String OCC_75_TO_100 = "occ75to100";
+        public static final String CAND_DECOMMIT_PAGES = "candDecommitPages";
+        public static final String SPANS = "spans";
+        public static final String LIVE_OBJECTS = "liveObjects";
+        public static final String CAPACITY_OBJECTS = "capacityObjects";
+        public static final String LIVE_BYTES = "liveBytes";
+        public static final String TAIL_WASTE_BYTES = "tailWasteBytes";
+        public static final String RESIDENT_BYTES = "residentBytes";
+        public static final String OCCUPANCY = "occupancy";
+
+        private TierOccupancy() {
+        }
+    }
+
+    /** The occupancy buckets, low to high, as fields of hz3.TierOccupancy and hz3.PartialSizeClass. */
+    public static final List<String> OCC_BUCKETS = List.of(TierOccupancy.OCC_0, TierOccupancy.OCC_1_TO_25,
+            TierOccupancy.OCC_25_TO_50, TierOccupancy.OCC_50_TO_75, TierOccupancy.OCC_75_TO_100);
+
+    /** How the report and the rules name the buckets. */
+    public static final List<String> OCC_BUCKET_LABELS = List.of("0%", "(0, 25%]", "(25, 50%]", "(50, 75%]",
+            "(75, 100%]");
+
+    /** The top size classes by partial pages: struct hz3_class_census. */
+    public static final class PartialSizeClass {
+        public static final String TYPE = PREFIX + "PartialSizeClass";
+        public static final String SEQ_LAST = "seqLast";
+        public static final String RANK = "rank";
+        public static final String SIZE_CLASS = "sizeClass";
+        public static final String OBJECT_SIZE = "objectSize";
+        public static final String SPAN_PAGES = "spanPages";
+        public static final String TIER = "tier";
+        public static final String SPANS = "spans";
+        public static final String PAGES_UNTOUCHED = "pagesUntouched";
+        public static final String PAGES_DECOMMITTED = "pagesDecommitted";
+        public static final String PAGES_EMPTY = "pagesEmpty";
+        public static final String PAGES_FULL = "pagesFull";
+        public static final String PAGES_PARTIAL = "pagesPartial";
+        public static final String LIVE_OBJECTS = "liveObjects";
+        public static final String CAPACITY_OBJECTS = "capacityObjects";
+        public static final String TAIL_WASTE_BYTES = "tailWasteBytes";
+        public static final String CAND_DECOMMIT_PAGES = "candDecommitPages";
+        public static final String PARTIAL_BYTES = "partialBytes";
+        public static final String OCCUPANCY = "occupancy";
+
+        private PartialSizeClass() {
+        }
+    }
+
+    /** The heap-wide part of a census. */
+    public static final class Snapshot {
+        public static final String TYPE = PREFIX + "Snapshot";
+        public static final String SEQ_FIRST = "seqFirst";
+        public static final String SEQ_LAST = "seqLast";
+        public static final String EXACT = "exact";
+        public static final String SOURCE = "source";
+        public static final String SEGMENTS_TOTAL = "segmentsTotal";
+        public static final String CAND_UNMAP_SEGS = "candUnmapSegs";
+        public static final String LARGE_CACHED_BYTES = "largeCachedBytes";
+        public static final String CENSUS_RESIDENT_BYTES = "censusResidentBytes";
+
+        private Snapshot() {
+        }
+    }
+
+    /** Where the process's resident memory goes. */
+    public static final class ProcessMemory {
+        public static final String TYPE = PREFIX + "ProcessMemory";
+        public static final String RSS = "rss";
+        public static final String JAVA_HEAP = "javaHeap";
+        public static final String THREAD_STACKS = "threadStacks";
+        public static final String HZ3 = "hz3";
+        public static final String FILE_MAPPINGS = "fileMappings";
+        public static final String OTHER_MAPPINGS = "otherMappings";
+        public static final String JVM_OTHER = "jvmOther";
+        public static final String DIRECT_BUFFERS = "directBuffers";
+        public static final String CGROUP_USAGE = "cgroupUsage";
+        public static final String CGROUP_LIMIT = "cgroupLimit";
+
+        /** The parts that add up to rss (ProcessMemoryEvent's invariant), in display order. */
+        public static final List<String> RSS_PARTS = List.of(JAVA_HEAP, THREAD_STACKS, HZ3, FILE_MAPPINGS,
+                OTHER_MAPPINGS);
+
+        private ProcessMemory() {
+        }
+    }
+
+    /** glibc malloc's totals, recorded when glibc is the malloc. */
+    public static final class GlibcHeap {
+        public static final String TYPE = PREFIX + "GlibcHeap";
+        public static final String ARENAS = "arenas";
+        public static final String ARENA_BYTES = "arenaBytes";
+        public static final String IN_USE_BYTES = "inUseBytes";
+        public static final String FREE_BYTES = "freeBytes";
+        public static final String FREE_IN_BINS_BYTES = "freeInBinsBytes";
+        public static final String TOP_BYTES = "topBytes";
+        public static final String MMAPPED_BYTES = "mmappedBytes";
+        public static final String SYSTEM_BYTES = "systemBytes";
+
+        private GlibcHeap() {
+        }
+    }
+
+    /** The malloc in use and hz3's settings. */
+    public static final class AllocatorInfo {
+        public static final String TYPE = PREFIX + "AllocatorInfo";
+        public static final String MALLOC = "malloc";
+        public static final String MALLOC_VERSION = "mallocVersion";
+        public static final String HZ3_STATUS = "hz3Status";
+        public static final String PURGE_DELAY = "purgeDelay";
+        public static final String EPOCH_INTERVAL = "epochInterval";
+
+        private AllocatorInfo() {
+        }
+    }
+
+    /**
+     * Every event type and field named anywhere in this plug-in (rules, report, pages.xml), by
+     * type. The tests check each against jfr-events.
+     */
+    public static final Map<String, List<String>> FIELDS;
+
+    static {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        m.put(TierOccupancy.TYPE, List.of(TierOccupancy.TIER, TierOccupancy.SEQ_FIRST, TierOccupancy.SEQ_LAST,
+                TierOccupancy.PAGES_TOTAL, TierOccupancy.PAGES_UNTOUCHED, TierOccupancy.PAGES_DECOMMITTED,
+                TierOccupancy.PAGES_EMPTY, TierOccupancy.PAGES_FULL, TierOccupancy.PAGES_PARTIAL,
+                TierOccupancy.OCC_0, TierOccupancy.OCC_1_TO_25, TierOccupancy.OCC_25_TO_50,
+                TierOccupancy.OCC_50_TO_75, TierOccupancy.OCC_75_TO_100, TierOccupancy.CAND_DECOMMIT_PAGES,
+                TierOccupancy.SPANS, TierOccupancy.LIVE_OBJECTS, TierOccupancy.CAPACITY_OBJECTS,
+                TierOccupancy.LIVE_BYTES, TierOccupancy.TAIL_WASTE_BYTES, TierOccupancy.RESIDENT_BYTES,
+                TierOccupancy.OCCUPANCY));
+        m.put(PartialSizeClass.TYPE, List.of(PartialSizeClass.SEQ_LAST, PartialSizeClass.RANK,
+                PartialSizeClass.SIZE_CLASS, PartialSizeClass.OBJECT_SIZE, PartialSizeClass.SPAN_PAGES,
+                PartialSizeClass.TIER, PartialSizeClass.SPANS, PartialSizeClass.PAGES_UNTOUCHED,
+                PartialSizeClass.PAGES_DECOMMITTED, PartialSizeClass.PAGES_EMPTY, PartialSizeClass.PAGES_FULL,
+                PartialSizeClass.PAGES_PARTIAL, TierOccupancy.OCC_0, TierOccupancy.OCC_1_TO_25,
+                TierOccupancy.OCC_25_TO_50, TierOccupancy.OCC_50_TO_75, TierOccupancy.OCC_75_TO_100,
+                PartialSizeClass.LIVE_OBJECTS, PartialSizeClass.CAPACITY_OBJECTS, PartialSizeClass.TAIL_WASTE_BYTES,
+                PartialSizeClass.CAND_DECOMMIT_PAGES, PartialSizeClass.PARTIAL_BYTES, PartialSizeClass.OCCUPANCY));
+        m.put(Snapshot.TYPE, List.of(Snapshot.SEQ_FIRST, Snapshot.SEQ_LAST, Snapshot.EXACT, Snapshot.SOURCE,
+                Snapshot.SEGMENTS_TOTAL, Snapshot.CAND_UNMAP_SEGS, Snapshot.LARGE_CACHED_BYTES,
+                Snapshot.CENSUS_RESIDENT_BYTES));
+        m.put(ProcessMemory.TYPE, List.of(ProcessMemory.RSS, ProcessMemory.JAVA_HEAP, ProcessMemory.THREAD_STACKS,
+                ProcessMemory.HZ3, ProcessMemory.FILE_MAPPINGS, ProcessMemory.OTHER_MAPPINGS,
+                ProcessMemory.JVM_OTHER, ProcessMemory.DIRECT_BUFFERS, ProcessMemory.CGROUP_USAGE,
+                ProcessMemory.CGROUP_LIMIT));
+        m.put(GlibcHeap.TYPE, List.of(GlibcHeap.ARENAS, GlibcHeap.ARENA_BYTES, GlibcHeap.IN_USE_BYTES,
+                GlibcHeap.FREE_BYTES, GlibcHeap.FREE_IN_BINS_BYTES, GlibcHeap.TOP_BYTES, GlibcHeap.MMAPPED_BYTES,
+                GlibcHeap.SYSTEM_BYTES));
+        m.put(AllocatorInfo.TYPE, List.of(AllocatorInfo.MALLOC, AllocatorInfo.MALLOC_VERSION,
+                AllocatorInfo.HZ3_STATUS, AllocatorInfo.PURGE_DELAY, AllocatorInfo.EPOCH_INTERVAL));
+        FIELDS = java.util.Collections.unmodifiableMap(m);
+    }
+
+    private Hz3Attributes() {
+    }
+}

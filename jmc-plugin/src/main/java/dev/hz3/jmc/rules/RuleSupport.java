@@ -1,0 +1,140 @@
+package dev.hz3.jmc.rules;
+
+import java.util.Locale;
+
+import org.openjdk.jmc.common.IDisplayable;
+import org.openjdk.jmc.common.unit.IQuantity;
+import org.openjdk.jmc.common.unit.UnitLookup;
+import org.openjdk.jmc.common.util.IPreferenceValueProvider;
+import org.openjdk.jmc.common.util.TypedPreference;
+import org.openjdk.jmc.flightrecorder.rules.IResult;
+import org.openjdk.jmc.flightrecorder.rules.IRule;
+import org.openjdk.jmc.flightrecorder.rules.ResultBuilder;
+import org.openjdk.jmc.flightrecorder.rules.Severity;
+import org.openjdk.jmc.flightrecorder.rules.TypedResult;
+import org.openjdk.jmc.flightrecorder.rules.util.RulesToolkit;
+
+/** What the hz3 rules share: scores from thresholds, formatting, preference constructors. */
+final class RuleSupport {
+
+    private RuleSupport() {
+    }
+
+    /**
+     * JMC's score for a value against two limits: 25 (INFO) at infoLimit, 75 (WARNING) at
+     * warningLimit, below 25 under infoLimit, towards 100 above warningLimit.
+     */
+    static double score(double value, double infoLimit, double warningLimit) {
+        if (warningLimit <= infoLimit) {
+            return value >= warningLimit ? 75 : 0;
+        }
+        return Math.max(0, Math.min(100, RulesToolkit.mapExp100(value, infoLimit, warningLimit)));
+    }
+
+    static TypedPreference<IQuantity> percentPreference(String id, String nameKey, double fraction) {
+        return new TypedPreference<>(id, Messages.get(nameKey), Messages.get(nameKey + "_DESC"), UnitLookup.PERCENTAGE,
+                UnitLookup.PERCENT_UNITY.quantity(fraction));
+    }
+
+    static TypedPreference<IQuantity> mebibytePreference(String id, String nameKey, long mebibytes) {
+        return new TypedPreference<>(id, Messages.get(nameKey), Messages.get(nameKey + "_DESC"), UnitLookup.MEMORY,
+                UnitLookup.MEMORY.getUnit(org.openjdk.jmc.common.unit.BinaryPrefix.MEBI).quantity(mebibytes));
+    }
+
+    static TypedPreference<IQuantity> secondsPreference(String id, String nameKey, long seconds) {
+        return new TypedPreference<>(id, Messages.get(nameKey), Messages.get(nameKey + "_DESC"), UnitLookup.TIMESPAN,
+                UnitLookup.SECOND.quantity(seconds));
+    }
+
+    static TypedPreference<IQuantity> numberPreference(String id, String nameKey, long n) {
+        return new TypedPreference<>(id, Messages.get(nameKey), Messages.get(nameKey + "_DESC"), UnitLookup.NUMBER,
+                UnitLookup.NUMBER_UNITY.quantity(n));
+    }
+
+    static double fraction(IPreferenceValueProvider vp, TypedPreference<IQuantity> p) {
+        return vp.getPreferenceValue(p).doubleValueIn(UnitLookup.PERCENT_UNITY);
+    }
+
+    static long bytes(IPreferenceValueProvider vp, TypedPreference<IQuantity> p) {
+        return vp.getPreferenceValue(p).clampedLongValueIn(UnitLookup.BYTE);
+    }
+
+    static long millis(IPreferenceValueProvider vp, TypedPreference<IQuantity> p) {
+        return vp.getPreferenceValue(p).clampedLongValueIn(UnitLookup.MILLISECOND);
+    }
+
+    static long number(IPreferenceValueProvider vp, TypedPreference<IQuantity> p) {
+        return vp.getPreferenceValue(p).clampedLongValueIn(UnitLookup.NUMBER_UNITY);
+    }
+
+    static TypedResult<IQuantity> percentResult(String id, String name) {
+        return new TypedResult<>(id, name, name, UnitLookup.PERCENTAGE, IQuantity.class);
+    }
+
+    static TypedResult<IQuantity> memoryResult(String id, String name) {
+        return new TypedResult<>(id, name, name, UnitLookup.MEMORY, IQuantity.class);
+    }
+
+    static TypedResult<String> textResult(String id, String name) {
+        return new TypedResult<>(id, name, name, UnitLookup.PLAIN_TEXT, String.class);
+    }
+
+    static IQuantity percentQuantity(double fraction) {
+        return UnitLookup.PERCENT_UNITY.quantity(fraction);
+    }
+
+    static IQuantity byteQuantity(long bytes) {
+        return UnitLookup.BYTE.quantity(bytes);
+    }
+
+    /** "48.9 MiB", as JMC shows memory. */
+    static String bytes(long bytes) {
+        return UnitLookup.BYTE.quantity(bytes).displayUsing(IDisplayable.AUTO);
+    }
+
+    /** "96 %" for 0.956. */
+    static String percent(double fraction) {
+        return String.format(Locale.ROOT, "%.0f %%", fraction * 100);
+    }
+
+    /** "12,522". */
+    static String count(long n) {
+        return String.format(Locale.ROOT, "%,d", n);
+    }
+
+    /** "1.5 s", "500 ms". */
+    static String millisText(long ms) {
+        return UnitLookup.MILLISECOND.quantity(ms).displayUsing(IDisplayable.AUTO);
+    }
+
+    /** A wall-clock time as JMC shows it. */
+    static String time(long epochNanos) {
+        return UnitLookup.EPOCH_NS.quantity(epochNanos).displayUsing(IDisplayable.AUTO);
+    }
+
+    /** Escapes text from a recording for JMC's HTML explanations. */
+    static String html(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            switch (c) {
+            case '<' -> b.append("&lt;");
+            case '>' -> b.append("&gt;");
+            case '&' -> b.append("&amp;");
+            case '"' -> b.append("&quot;");
+            case '\'' -> b.append("&#39;");
+            default -> b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    /** A not-applicable result: the recording lacks what the rule reads. */
+    static IResult notApplicable(IRule rule, IPreferenceValueProvider vp, String summary, String explanation) {
+        return ResultBuilder.createFor(rule, vp).setSeverity(Severity.NA).setSummary(summary)
+                .setExplanation(explanation).build();
+    }
+
+    static Severity severity(double score) {
+        return Severity.get(score);
+    }
+}

@@ -1,0 +1,221 @@
+package dev.hz3.jmc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openjdk.jmc.common.IState;
+import org.openjdk.jmc.common.item.Aggregators;
+import org.openjdk.jmc.common.item.IAttribute;
+import org.openjdk.jmc.common.item.IItemCollection;
+import org.openjdk.jmc.common.item.IItemFilter;
+import org.openjdk.jmc.common.item.IItemIterable;
+import org.openjdk.jmc.common.item.ItemFilters;
+import org.openjdk.jmc.common.item.PersistableItemFilter;
+import org.openjdk.jmc.common.unit.KindOfQuantity;
+import org.openjdk.jmc.common.unit.LinearKindOfQuantity;
+import org.openjdk.jmc.common.util.StateToolkit;
+
+import dev.hz3.jmc.SyntheticRecording.SizeClass;
+import dev.hz3.jmc.SyntheticRecording.Tier;
+import jdk.jfr.Recording;
+
+/**
+ * pages.xml read as JMC reads it (StateToolkit, PersistableItemFilter) and checked against a
+ * recording that the jfr-events classes made, spanning two chunks: each page's filter keeps exactly
+ * its events, in one event array (JMC line-charts only then), and every column, chart series,
+ * histogram column and group names an attribute that the recording's type has, with the content
+ * type the id says, of a kind JMC can chart or aggregate.
+ */
+class PagesTest {
+
+    static IState pages;
+    static IItemCollection items;
+    static final Set<String> AGGREGATES = Set.of("SUM", "AVG", "MIN", "MAX", "STDDEVP");
+    static final Map<String, Long> TIER_EVENTS = new HashMap<>();
+
+    @BeforeAll
+    static void load() throws Exception {
+        pages = StateToolkit.fromXMLFile(new File("src/main/resources/pages.xml"));
+        try (SyntheticRecording r = SyntheticRecording.start()) {
+            List<Tier> tiers = List.of(Tier.of("small", 5, 3000, 400, 2900), Tier.of("sub4k", 1, 20, 3, 10),
+                    Tier.of("medium", 2, 0, 300, 0), Tier.of("large", 0, 0, 40, 0), Tier.of("free", 90, 0, 0, 0));
+            List<SizeClass> classes = List.of(new SizeClass(19, 1024, "small", 900, 890),
+                    new SizeClass(18, 896, "small", 800, 700));
+            r.census(tiers, classes, -1);
+            r.processMemory(300 << 20, 60 << 20, 1 << 20, 100 << 20, 40 << 20);
+            try (Recording other = new Recording()) { // starting a recording begins a new chunk
+                other.start();
+                r.census(tiers, classes, -1);
+                other.stop();
+            }
+            r.census(tiers, classes, -1);
+            items = r.load();
+            tiers.forEach(t -> TIER_EVENTS.put(t.name(), 3L));
+        }
+    }
+
+    /** Every page element, depth first. */
+    static List<IState> allPages() {
+        List<IState> out = new ArrayList<>();
+        collect(pages, out);
+        return out;
+    }
+
+    private static void collect(IState s, List<IState> out) {
+        for (IState p : s.getChildren("page")) {
+            out.add(p);
+            collect(p, out);
+        }
+    }
+
+    static IItemCollection filtered(IState page) {
+        IState state = page.getChild("state");
+        IItemFilter filter = PersistableItemFilter.readFrom(state.getChild("pageFilter"));
+        assertNotNull(filter, page.getAttribute("id"));
+        return items.apply(filter);
+    }
+
+    /** JMC's column ids (ItemList.getColumnId: attribute id ':' content type id) of the page's events. */
+    static Map<String, IAttribute<?>> columns(IItemCollection filtered) {
+        Map<String, IAttribute<?>> m = new HashMap<>();
+        for (IItemIterable ii : filtered) {
+            if (!ii.hasItems()) {
+                continue;
+            }
+            for (IAttribute<?> a : ii.getType().getAttributes()) {
+                m.put(a.getIdentifier() + ':' + a.getContentType().getIdentifier(), a);
+            }
+        }
+        return m;
+    }
+
+    @Test
+    void filtersKeepExactlyTheirEventsInOneArray() {
+        for (IState page : allPages()) {
+            String id = page.getAttribute("id");
+            IItemCollection f = filtered(page);
+            List<IItemIterable> arrays = new ArrayList<>();
+            f.forEach(ii -> {
+                if (ii.hasItems()) {
+                    arrays.add(ii);
+                }
+            });
+            assertEquals(1, arrays.size(), id + ": JMC draws line charts only for one event array");
+            long n = f.getAggregate(Aggregators.count()).longValue();
+            if (id.startsWith("dev.hz3.jmc.nativeheap.")) {
+                String tier = id.substring("dev.hz3.jmc.nativeheap.".length());
+                assertEquals(TIER_EVENTS.get(tier), n, id);
+                assertEquals(n, items.apply(ItemFilters.and(ItemFilters.type(Hz3Attributes.TierOccupancy.TYPE),
+                        ItemFilters.equals(
+                                org.openjdk.jmc.common.item.Attribute.attr(Hz3Attributes.TierOccupancy.TIER, "tier",
+                                        org.openjdk.jmc.common.unit.UnitLookup.PLAIN_TEXT),
+                                tier)))
+                        .getAggregate(Aggregators.count()).longValue());
+            } else if (id.equals("dev.hz3.jmc.nativeheap")) {
+                assertEquals(15, n);
+                assertEquals(Hz3Attributes.TierOccupancy.TYPE, arrays.get(0).getType().getIdentifier());
+            } else {
+                assertEquals(6, n);
+                assertEquals(Hz3Attributes.PartialSizeClass.TYPE, arrays.get(0).getType().getIdentifier());
+            }
+        }
+    }
+
+    @Test
+    void everyColumnSeriesAndGroupExists() {
+        List<String> problems = new ArrayList<>();
+        for (IState page : allPages()) {
+            String id = page.getAttribute("id");
+            IState state = page.getChild("state");
+            IItemCollection f = filtered(page);
+            String type = f.iterator().next().getType().getIdentifier();
+            Map<String, IAttribute<?>> cols = columns(f);
+            List<String> fieldsNamed = new ArrayList<>();
+
+            assertEquals(Hz3Attributes.TOPIC, state.getChild("topic").getAttribute("value"), id);
+            IState lac = state.getChild("listAndChart");
+            assertNotNull(lac, id + " has no listAndChart preset");
+            IState list = lac.getChild("listSettings");
+            assertNotNull(list, id);
+            List<String> listIds = new ArrayList<>();
+            for (IState c : list.getChildren("column")) {
+                String cid = c.getAttribute("id");
+                listIds.add(cid);
+                if (!cols.containsKey(cid)) {
+                    problems.add(id + ": list column " + cid + " (type has " + cols.keySet() + ")");
+                }
+                fieldsNamed.add(cid.substring(0, cid.indexOf(':')));
+            }
+            assertTrue(listIds.contains(list.getAttribute("sortColumn")), id + " sorts on a listed column");
+            IState chart = lac.getChild("chartSettings");
+            if (chart != null && chart.getAttribute("lineChartAttributes") != null) {
+                for (String cid : chart.getAttribute("lineChartAttributes").split(",")) {
+                    IAttribute<?> a = cols.get(cid);
+                    if (a == null) {
+                        problems.add(id + ": chart series " + cid);
+                    } else if (!(a.getContentType() instanceof LinearKindOfQuantity)) {
+                        problems.add(id + ": chart series " + cid + " is not a quantity JMC can chart");
+                    } else {
+                        fieldsNamed.add(a.getIdentifier());
+                    }
+                }
+            }
+            IState histogram = state.getChild("histogram");
+            if (histogram != null) {
+                String group = histogram.getAttribute("groupBy");
+                if (cols.values().stream().noneMatch(a -> a.getIdentifier().equals(group))) {
+                    problems.add(id + ": groupBy " + group);
+                }
+                fieldsNamed.add(group);
+                IState table = histogram.getChild("table");
+                List<String> tableIds = new ArrayList<>();
+                for (IState c : table.getChildren("column")) {
+                    String cid = c.getAttribute("id");
+                    tableIds.add(cid);
+                    if (cid.equals("itemhistogram.key") || cid.equals("itemhistogram.count")) {
+                        continue;
+                    }
+                    String prefix = AGGREGATES.stream().filter(cid::startsWith).findFirst().orElse(null);
+                    IAttribute<?> a = prefix == null ? null : cols.get(cid.substring(prefix.length()));
+                    if (a == null) {
+                        problems.add(id + ": histogram column " + cid);
+                    } else if (!(a.getContentType() instanceof KindOfQuantity)
+                            || ((prefix.equals("SUM") || prefix.equals("STDDEVP"))
+                                    && !(a.getContentType() instanceof LinearKindOfQuantity))) {
+                        problems.add(id + ": histogram column " + cid + " cannot be aggregated by JMC");
+                    } else {
+                        fieldsNamed.add(a.getIdentifier());
+                    }
+                }
+                assertTrue(tableIds.contains(table.getAttribute("sortColumn")), id);
+            }
+            // Every event field a page names is one of Hz3Attributes (and so checked against jfr-events).
+            List<String> known = Hz3Attributes.FIELDS.get(type);
+            for (String field : fieldsNamed) {
+                if (!field.equals("startTime") && !known.contains(field)) {
+                    problems.add(id + ": field " + field + " is not in Hz3Attributes.FIELDS");
+                }
+            }
+        }
+        assertTrue(problems.isEmpty(), String.join("\n", problems));
+    }
+
+    @Test
+    void pageTitlesAreTheIssuesNames() {
+        List<String> titles = List.of(pages.getChildren("page")).stream()
+                .map(p -> p.getChild("state").getAttribute("defaultName")).toList();
+        assertEquals(List.of("Native Heap (hz3)", "Partial Size Classes (hz3)"), titles);
+        assertFalse(allPages().isEmpty());
+    }
+}

@@ -1,0 +1,72 @@
+package dev.hz3.jmc.rules;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.concurrent.RunnableFuture;
+
+import org.openjdk.jmc.common.item.IItemCollection;
+import org.openjdk.jmc.common.unit.IQuantity;
+import org.openjdk.jmc.common.util.IPreferenceValueProvider;
+import org.openjdk.jmc.common.util.TypedPreference;
+import org.openjdk.jmc.flightrecorder.rules.IResult;
+import org.openjdk.jmc.flightrecorder.rules.IRule;
+import org.openjdk.jmc.flightrecorder.rules.Severity;
+import org.openjdk.jmc.flightrecorder.rules.TypedResult;
+
+import dev.hz3.jmc.SyntheticRecording;
+
+/** Runs a rule on a real recording of synthetic events, directly and the way JMC's engine does. */
+abstract class RuleTestSupport {
+
+    interface Body {
+        void record(SyntheticRecording r) throws Exception;
+    }
+
+    static IItemCollection record(Body body) throws Exception {
+        try (SyntheticRecording r = SyntheticRecording.start()) {
+            body.record(r);
+            return r.load();
+        }
+    }
+
+    /** The rule's own evaluation (no required-events check first). */
+    static IResult evaluate(IRule rule, IItemCollection items, IPreferenceValueProvider vp) throws Exception {
+        RunnableFuture<IResult> f = rule.createEvaluation(items, vp, null);
+        f.run();
+        IResult r = f.get();
+        assertNotNull(r);
+        assertTrue(r.getSummary() != null && !r.getSummary().isEmpty(), "summary");
+        assertTrue(!r.getSummary().contains("!") || !r.getSummary().matches(".*![A-Za-z_]+!.*"),
+                "missing message key in " + r.getSummary());
+        if (r.getExplanation() != null) {
+            assertTrue(!r.getExplanation().matches("(?s).*![A-Za-z_]+!.*"), "missing key: " + r.getExplanation());
+        }
+        return r;
+    }
+
+    static IResult evaluate(IRule rule, Body body) throws Exception {
+        return evaluate(rule, record(body), IPreferenceValueProvider.DEFAULT_VALUES);
+    }
+
+    static IResult evaluate(IRule rule, Map<TypedPreference<IQuantity>, IQuantity> prefs, Body body)
+            throws Exception {
+        return evaluate(rule, record(body), SyntheticRecording.prefs(prefs));
+    }
+
+    static double score(IResult r) {
+        IQuantity q = r.getResult(TypedResult.SCORE);
+        assertNotNull(q, "score of " + r.getSummary());
+        return q.doubleValue();
+    }
+
+    static void assertSeverity(Severity expected, IResult r) {
+        assertEquals(expected, r.getSeverity(), () -> "severity of: " + r.getSummary() + " / " + r.getExplanation());
+    }
+
+    static void assertScore(double expected, IResult r) {
+        assertEquals(expected, score(r), 1e-6, () -> "score of: " + r.getSummary());
+    }
+}
