@@ -49,47 +49,47 @@ public class PartialSizeClassEvent extends jdk.jfr.Event {
 
     @Label("Spans")
     @Description("Spans of the class")
-    public long spans;
+    public int spans;
 
     @Label("Untouched")
     @Description("Pages never resident")
-    public long pagesUntouched;
+    public int pagesUntouched;
 
     @Label("Decommitted")
     @Description("Pages given back with MADV_DONTNEED")
-    public long pagesDecommitted;
+    public int pagesDecommitted;
 
     @Label("Empty")
     @Description("Resident pages whose span holds no live object")
-    public long pagesEmpty;
+    public int pagesEmpty;
 
     @Label("Full")
     @Description("Resident pages whose span is full")
-    public long pagesFull;
+    public int pagesFull;
 
     @Label("Partial")
     @Description("Resident pages whose span is neither empty nor full")
-    public long pagesPartial;
+    public int pagesPartial;
 
     @Label("Occupancy 0%")
     @Description("Resident pages with no live object")
-    public long occ0;
+    public int occ0;
 
     @Label("Occupancy (0, 25%]")
     @Description("Resident pages whose span is at most a quarter used")
-    public long occ1to25;
+    public int occ1to25;
 
     @Label("Occupancy (25, 50%]")
     @Description("Resident pages whose span is over a quarter and at most half used")
-    public long occ25to50;
+    public int occ25to50;
 
     @Label("Occupancy (50, 75%]")
     @Description("Resident pages whose span is over half and at most three quarters used")
-    public long occ50to75;
+    public int occ50to75;
 
     @Label("Occupancy (75, 100%]")
     @Description("Resident pages whose span is over three quarters used")
-    public long occ75to100;
+    public int occ75to100;
 
     @Label("Live Objects")
     @Description("Objects of the class handed out and not yet freed")
@@ -106,7 +106,7 @@ public class PartialSizeClassEvent extends jdk.jfr.Event {
 
     @Label("Decommit Candidates")
     @Description("Resident empty pages of the class")
-    public long candDecommitPages;
+    public int candDecommitPages;
 
     @Label("Partial Bytes")
     @Description("Partial pages times the page size")

@@ -39,55 +39,55 @@ public class TierOccupancyEvent extends jdk.jfr.Event {
 
     @Label("Pages")
     @Description("Pages of the tier, in every state")
-    public long pagesTotal;
+    public int pagesTotal;
 
     @Label("Untouched")
     @Description("Pages never resident since their segment was mapped")
-    public long pagesUntouched;
+    public int pagesUntouched;
 
     @Label("Decommitted")
     @Description("Pages not resident, given back with MADV_DONTNEED")
-    public long pagesDecommitted;
+    public int pagesDecommitted;
 
     @Label("Empty")
     @Description("Resident pages whose span holds no live object (or no span at all)")
-    public long pagesEmpty;
+    public int pagesEmpty;
 
     @Label("Full")
     @Description("Resident pages whose span is full")
-    public long pagesFull;
+    public int pagesFull;
 
     @Label("Partial")
     @Description("Resident pages whose span is neither empty nor full: fragmentation")
-    public long pagesPartial;
+    public int pagesPartial;
 
     @Label("Occupancy 0%")
     @Description("Resident pages with no live object (the empty pages)")
-    public long occ0;
+    public int occ0;
 
     @Label("Occupancy (0, 25%]")
     @Description("Resident pages whose span is at most a quarter used")
-    public long occ1to25;
+    public int occ1to25;
 
     @Label("Occupancy (25, 50%]")
     @Description("Resident pages whose span is over a quarter and at most half used")
-    public long occ25to50;
+    public int occ25to50;
 
     @Label("Occupancy (50, 75%]")
     @Description("Resident pages whose span is over half and at most three quarters used")
-    public long occ50to75;
+    public int occ50to75;
 
     @Label("Occupancy (75, 100%]")
     @Description("Resident pages whose span is over three quarters used (full pages included)")
-    public long occ75to100;
+    public int occ75to100;
 
     @Label("Decommit Candidates")
     @Description("Resident empty pages: could be given back now")
-    public long candDecommitPages;
+    public int candDecommitPages;
 
     @Label("Spans")
     @Description("Spans of the tier")
-    public long spans;
+    public int spans;
 
     @Label("Live Objects")
     @Description("Objects handed out and not yet freed")

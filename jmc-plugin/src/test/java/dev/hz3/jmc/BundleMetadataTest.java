@@ -159,7 +159,8 @@ public class BundleMetadataTest {
             assertFalse(child.hasAttribute("parent"), "nested pages take their parent from the nesting");
             tiers.add(checkPage(child, ids));
         }
-        assertEquals(Arrays.asList("small tier (hz3)", "sub4k tier (hz3)", "medium tier (hz3)", "free tier (hz3)"),
+        assertEquals(Arrays.asList("small tier (hz3)", "sub4k tier (hz3)", "medium tier (hz3)", "large tier (hz3)",
+                "free tier (hz3)"),
                 tiers);
     }
 

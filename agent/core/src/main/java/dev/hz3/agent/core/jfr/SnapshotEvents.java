@@ -55,19 +55,19 @@ public final class SnapshotEvents {
             te.tier = Hz3Events.tierName(t);
             te.seqFirst = s.seq_first;
             te.seqLast = s.seq_last;
-            te.pagesTotal = c.pages_total;
-            te.pagesUntouched = c.pages[0];
-            te.pagesDecommitted = c.pages[1];
-            te.pagesEmpty = c.pages[2];
-            te.pagesFull = c.pages[3];
-            te.pagesPartial = c.pages[4];
-            te.occ0 = c.occ[0];
-            te.occ1to25 = c.occ[1];
-            te.occ25to50 = c.occ[2];
-            te.occ50to75 = c.occ[3];
-            te.occ75to100 = c.occ[4];
-            te.candDecommitPages = c.cand_decommit_pages;
-            te.spans = c.spans;
+            te.pagesTotal = count(c.pages_total);
+            te.pagesUntouched = count(c.pages[0]);
+            te.pagesDecommitted = count(c.pages[1]);
+            te.pagesEmpty = count(c.pages[2]);
+            te.pagesFull = count(c.pages[3]);
+            te.pagesPartial = count(c.pages[4]);
+            te.occ0 = count(c.occ[0]);
+            te.occ1to25 = count(c.occ[1]);
+            te.occ25to50 = count(c.occ[2]);
+            te.occ50to75 = count(c.occ[3]);
+            te.occ75to100 = count(c.occ[4]);
+            te.candDecommitPages = count(c.cand_decommit_pages);
+            te.spans = count(c.spans);
             te.liveObjects = c.live_objects;
             te.capacityObjects = c.capacity_objects;
             te.liveBytes = c.live_bytes;
@@ -87,21 +87,21 @@ public final class SnapshotEvents {
                 pe.objectSize = Integer.toUnsignedLong(c.object_size);
                 pe.spanPages = Short.toUnsignedInt(c.span_pages);
                 pe.tier = Hz3Events.tierName(Short.toUnsignedInt(c.tier));
-                pe.spans = c.spans;
-                pe.pagesUntouched = c.pages[0];
-                pe.pagesDecommitted = c.pages[1];
-                pe.pagesEmpty = c.pages[2];
-                pe.pagesFull = c.pages[3];
-                pe.pagesPartial = c.pages[4];
-                pe.occ0 = c.occ[0];
-                pe.occ1to25 = c.occ[1];
-                pe.occ25to50 = c.occ[2];
-                pe.occ50to75 = c.occ[3];
-                pe.occ75to100 = c.occ[4];
+                pe.spans = count(c.spans);
+                pe.pagesUntouched = count(c.pages[0]);
+                pe.pagesDecommitted = count(c.pages[1]);
+                pe.pagesEmpty = count(c.pages[2]);
+                pe.pagesFull = count(c.pages[3]);
+                pe.pagesPartial = count(c.pages[4]);
+                pe.occ0 = count(c.occ[0]);
+                pe.occ1to25 = count(c.occ[1]);
+                pe.occ25to50 = count(c.occ[2]);
+                pe.occ50to75 = count(c.occ[3]);
+                pe.occ75to100 = count(c.occ[4]);
                 pe.liveObjects = c.live_objects;
                 pe.capacityObjects = c.capacity_objects;
                 pe.tailWasteBytes = c.tail_waste_bytes;
-                pe.candDecommitPages = c.cand_decommit_pages;
+                pe.candDecommitPages = count(c.cand_decommit_pages);
                 pe.partialBytes = c.pages[4] * Hz3Events.PAGE_SIZE;
                 pe.occupancy = ratio(c.live_objects, c.capacity_objects);
                 pe.commit();
@@ -126,6 +126,12 @@ public final class SnapshotEvents {
             return byPages != 0 ? byPages : Integer.compare(a, b);
         });
         return order.subList(0, Math.min(n, order.size()));
+    }
+
+    /** Page and span counts are ints in the events (JMC charts int fields, not long ones); hz3
+     * counts pages of 4 KiB, so an int holds 8 TiB of them. */
+    static int count(long n) {
+        return (int) Math.min(n, Integer.MAX_VALUE);
     }
 
     static double ratio(long a, long b) {
