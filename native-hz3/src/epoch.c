@@ -19,6 +19,7 @@
  * is never called from inside malloc or free.
  */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -134,6 +135,13 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
     } else if (_hz3_cfg.scan_seg_budget) {
         census_sweep_step(info.seq, _hz3_cfg.scan_seg_budget, &info);
     }
+#if HZ3_DEBUG
+    /* The debug build checks the page pool's invariants at every epoch. */
+    if (_hz3_validate_segments() != 0) {
+        _hz3_write_str(2, "hz3: invariant violated (see above); aborting\n");
+        abort();
+    }
+#endif
     info.duration_ns = _hz3_now_ns() - t0;
     totals.epochs++;
     if (info.pages_purged || info.segments_unmapped || info.large_unmapped) totals.purging_epochs++;

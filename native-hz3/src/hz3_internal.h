@@ -205,6 +205,9 @@ void _hz3_census_begin(struct hz3_snapshot *snap, uint64_t seq, bool exact);
 void _hz3_census_visit(hz3_segment_t *seg, void *snap);  /* under the pool lock */
 void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq);
 
+/* ---- validate.c ---- */
+uint64_t _hz3_validate_segments(void);          /* violations, each printed */
+
 /* ---- report.c ---- */
 void _hz3_report_at_exit(void);
 size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size, const char *taken);

@@ -23,12 +23,13 @@ for t in "$here/$out"/test/test-*; do
     name=$(basename "$t")
     run "$name" env LD_PRELOAD="$release" "$t"
 done
-# The same behaviour from the debug build (no optimisation), where the
-# invariant walker (hz3_debug_validate) checks every page after each workload.
+# The same behaviour from the debug build (no optimisation), which also runs
+# the invariant walker over every segment at the end of every epoch.
 run "test-api [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-api"
 run "test-stress [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-stress" 4 1 2
 run "test-census [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-census"
 run "test-purge [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-purge"
+run "test-threads [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-threads"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "test-exports" "$here/test/test-exports.sh" "$release"
