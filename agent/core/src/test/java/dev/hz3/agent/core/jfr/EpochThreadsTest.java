@@ -41,4 +41,34 @@ class EpochThreadsTest {
             done.countDown();
         }
     }
+
+    @Test
+    void anEndedThreadIsKeptUntilALiveOneTakesItsIdAndName() throws Exception {
+        EpochThreads t = new EpochThreads();
+        Thread first = new Thread(() -> { }, "hz3-test-reused");
+        first.start();
+        Object[] seen = t.lookup(5151, "hz3-test-reused", -1);   // may race the thread's end
+        first.join();
+        // Gone, and nobody else by that name: a late event of its exit epoch still names it
+        // (when it was seen alive) or nobody, never someone else.
+        Object[] late = t.lookup(5151, "hz3-test-reused", -1);
+        assertEquals(seen[0], late[0]);
+
+        CountDownLatch done = new CountDownLatch(1);
+        Thread second = new Thread(() -> {
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "hz3-test-reused");
+        second.start();
+        try {
+            // Linux gave the id to a new thread of the same name: that one is meant now.
+            assertEquals(second.getId(), t.lookup(5151, "hz3-test-reused", -1)[0]);
+        } finally {
+            done.countDown();
+            second.join();
+        }
+    }
 }
