@@ -1,15 +1,13 @@
 package dev.hz3.samples;
 
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.lang.reflect.Field;
 
 /**
  * Writes native memory from {@link UnsafeAccess#allocateMemory}, so that what a sample
  * allocates is resident (an untouched block costs address space, not RSS) and so that a
- * block's contents can be checked before it is freed. {@code sun.misc.Unsafe.setMemory},
- * {@code getByte} and {@code putByte}, found like {@link UnsafeAccess} finds its three.
+ * block's contents can be checked before it is freed. {@code sun.misc.Unsafe.setMemory} and
+ * {@code getByte}, found through {@link UnsafeAccess#method}.
  */
 final class MemoryFill {
 
@@ -18,15 +16,9 @@ final class MemoryFill {
 
     static {
         try {
-            Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
-            Field theUnsafe = unsafeClass.getDeclaredField("theUnsafe");
-            theUnsafe.setAccessible(true);
-            Object unsafe = theUnsafe.get(null);
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            SET_MEMORY = lookup.findVirtual(unsafeClass, "setMemory",
-                    MethodType.methodType(void.class, long.class, long.class, byte.class)).bindTo(unsafe);
-            GET_BYTE = lookup.findVirtual(unsafeClass, "getByte",
-                    MethodType.methodType(byte.class, long.class)).bindTo(unsafe);
+            SET_MEMORY = UnsafeAccess.method("setMemory",
+                    MethodType.methodType(void.class, long.class, long.class, byte.class));
+            GET_BYTE = UnsafeAccess.method("getByte", MethodType.methodType(byte.class, long.class));
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new ExceptionInInitializerError(e);
         }

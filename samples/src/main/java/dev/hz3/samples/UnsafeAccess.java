@@ -22,20 +22,20 @@ final class UnsafeAccess {
 
     static {
         try {
-            Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
-            Field theUnsafe = unsafeClass.getDeclaredField("theUnsafe");
-            theUnsafe.setAccessible(true);
-            Object unsafe = theUnsafe.get(null);
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            ALLOCATE = lookup.findVirtual(unsafeClass, "allocateMemory",
-                    MethodType.methodType(long.class, long.class)).bindTo(unsafe);
-            FREE = lookup.findVirtual(unsafeClass, "freeMemory",
-                    MethodType.methodType(void.class, long.class)).bindTo(unsafe);
-            INVOKE_CLEANER = lookup.findVirtual(unsafeClass, "invokeCleaner",
-                    MethodType.methodType(void.class, ByteBuffer.class)).bindTo(unsafe);
+            ALLOCATE = method("allocateMemory", MethodType.methodType(long.class, long.class));
+            FREE = method("freeMemory", MethodType.methodType(void.class, long.class));
+            INVOKE_CLEANER = method("invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class));
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new ExceptionInInitializerError(e);
         }
+    }
+
+    /** A method of {@code sun.misc.Unsafe}, bound to {@code theUnsafe}. */
+    static MethodHandle method(String name, MethodType type) throws ReflectiveOperationException {
+        Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
+        Field theUnsafe = unsafeClass.getDeclaredField("theUnsafe");
+        theUnsafe.setAccessible(true);
+        return MethodHandles.lookup().findVirtual(unsafeClass, name, type).bindTo(theUnsafe.get(null));
     }
 
     private UnsafeAccess() {
