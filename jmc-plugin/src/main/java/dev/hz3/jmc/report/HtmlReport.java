@@ -21,6 +21,7 @@ import org.openjdk.jmc.flightrecorder.rules.IResult;
 import org.openjdk.jmc.flightrecorder.rules.Severity;
 import org.openjdk.jmc.flightrecorder.rules.TypedResult;
 
+import dev.hz3.jmc.Html;
 import dev.hz3.jmc.Hz3Attributes;
 import dev.hz3.jmc.Hz3Attributes.GlibcHeap;
 import dev.hz3.jmc.Hz3Attributes.PartialSizeClass;
@@ -489,18 +490,7 @@ public final class HtmlReport {
     }
 
     static String esc(String s) {
-        StringBuilder b = new StringBuilder(s.length() + 16);
-        for (char c : s.toCharArray()) {
-            switch (c) {
-            case '<' -> b.append("&lt;");
-            case '>' -> b.append("&gt;");
-            case '&' -> b.append("&amp;");
-            case '"' -> b.append("&quot;");
-            case '\'' -> b.append("&#39;");
-            default -> b.append(c);
-            }
-        }
-        return b.toString();
+        return Html.escape(s);
     }
 
     private static String resource(String name) {

@@ -14,6 +14,8 @@ import org.openjdk.jmc.flightrecorder.rules.Severity;
 import org.openjdk.jmc.flightrecorder.rules.TypedResult;
 import org.openjdk.jmc.flightrecorder.rules.util.RulesToolkit;
 
+import dev.hz3.jmc.Html;
+
 /** What the hz3 rules share: scores from thresholds, formatting, preference constructors. */
 final class RuleSupport {
 
@@ -114,18 +116,7 @@ final class RuleSupport {
 
     /** Escapes text from a recording for JMC's HTML explanations. */
     static String html(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (char c : s.toCharArray()) {
-            switch (c) {
-            case '<' -> b.append("&lt;");
-            case '>' -> b.append("&gt;");
-            case '&' -> b.append("&amp;");
-            case '"' -> b.append("&quot;");
-            case '\'' -> b.append("&#39;");
-            default -> b.append(c);
-            }
-        }
-        return b.toString();
+        return Html.escape(s);
     }
 
     /** A not-applicable result: the recording lacks what the rule reads. */
