@@ -19,6 +19,7 @@ static void *alloc_class(hz3_heap_t *h, unsigned cls)
     hz3_block_t *b = s->free;
     if (HZ3_LIKELY(b != NULL)) {
         s->free = b->next;
+        _hz3_key_clear(b);
         _hz3_used_set(s, _hz3_used_get(s) + 1);
         return b;
     }
@@ -78,23 +79,36 @@ static void free_checked(hz3_span_t *s, hz3_block_t *b, hz3_heap_t *h)
 }
 
 /* Looks a pointer up; reports it and returns NULL when it is not the start
- * of a live object in a segment. *large is set for a large object. */
-static hz3_span_t *find_object(void *p, const void *caller, const char *fn, bool *large)
+ * of a live object in a segment. *large is set for a large object. An
+ * object that is free already is a double free when freeing, else not live. */
+static hz3_span_t *find_object(void *p, const void *caller, const char *fn, bool freeing, bool *large)
 {
+    enum hz3_bad freed = freeing ? HZ3_BAD_DOUBLE_FREE : HZ3_BAD_NOT_LIVE;
     *large = false;
     if (!_hz3_is_segment((uintptr_t)p)) {
         if (_hz3_large_usable(p)) *large = true;
+        else if (_hz3_freed_recently(p)) _hz3_bad_pointer(fn, p, freed, caller);
         else _hz3_bad_pointer(fn, p, _hz3_large_owns((uintptr_t)p) ? HZ3_BAD_INTERIOR : HZ3_BAD_FOREIGN, caller);
         return NULL;
     }
     size_t off;
     hz3_span_t *s = _hz3_span_of(p, &off);
     if (s->kind != HZ3_SPAN_HEAD || off >= (size_t)s->pages << HZ3_PAGE_SHIFT) {
-        _hz3_bad_pointer(fn, p, HZ3_BAD_NOT_LIVE, caller);
+        _hz3_bad_pointer(fn, p, _hz3_freed_recently(p) ? freed : HZ3_BAD_NOT_LIVE, caller);
         return NULL;
     }
     if (!_hz3_is_block_start(s, off)) {
         _hz3_bad_pointer(fn, p, HZ3_BAD_INTERIOR, caller);
+        return NULL;
+    }
+    /* A block that carries the free key and is on one of its span's free
+     * lists is free already (a double free that is not the latest free,
+     * or one from another thread). Runs are not keyed. */
+    hz3_block_t *b = p;
+    bool mine = atomic_load_explicit(&s->owner, memory_order_relaxed) == _hz3_tl_heap;
+    if ((mine && b == s->free) || hz3_tf_ptr(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == b ||
+        (s->cls != HZ3_CLASS_RUN && _hz3_key_found(b) && _hz3_span_has_free(s, b))) {
+        _hz3_bad_pointer(fn, p, freed, caller);
         return NULL;
     }
     return s;
@@ -104,27 +118,19 @@ HZ3_NOINLINE void _hz3_free_generic(void *p, const void *caller, const char *fn)
 {
     if (!p) return;
     bool large;
-    hz3_span_t *s = find_object(p, caller, fn, &large);
+    hz3_span_t *s = find_object(p, caller, fn, true, &large);
     if (large) {
         _hz3_large_free(p);
         return;
     }
     if (!s) return;
-    hz3_heap_t *h = _hz3_tl_heap;
-    hz3_block_t *b = p;
-    bool mine = atomic_load_explicit(&s->owner, memory_order_relaxed) == h;
-    if ((mine && b == s->free) ||
-        hz3_tf_ptr(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == b) {
-        _hz3_bad_pointer(fn, p, HZ3_BAD_DOUBLE_FREE, caller);
-        return;
-    }
-    free_checked(s, b, h);
+    free_checked(s, p, _hz3_tl_heap);
 }
 
 size_t _hz3_usable_size(const void *p, const void *caller, const char *fn)
 {
     bool large;
-    hz3_span_t *s = find_object((void *)p, caller, fn, &large);
+    hz3_span_t *s = find_object((void *)p, caller, fn, false, &large);
     if (large) return _hz3_large_usable(p);
     if (!s) return 0;
     return s->cls == HZ3_CLASS_RUN ? _hz3_run_usable(s) : _hz3_classes[s->cls].size;

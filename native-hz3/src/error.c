@@ -46,6 +46,68 @@ char *_hz3_fmt_hex(char *buf, uint64_t v)
     return buf;
 }
 
+char *_hz3_fmt_quoted(char *buf, char *end, const char *s, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t len = strlen(s), n = len < max ? len : max;
+    char *b = buf;
+    /* room for the longest escape, the closing quote and the cut marker */
+    if (end - buf < 48) {
+        *buf = 0;
+        return buf;
+    }
+    char *stop = end - 44;
+    *b++ = '\'';
+    size_t i = 0;
+    for (; i < n && b < stop; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\' || c == '\'') {
+            *b++ = '\\';
+            *b++ = (char)c;
+        } else if (c == '\n') {
+            *b++ = '\\';
+            *b++ = 'n';
+        } else if (c < 0x20 || c == 0x7f) {
+            *b++ = '\\';
+            *b++ = 'x';
+            *b++ = hex[c >> 4];
+            *b++ = hex[c & 15];
+        } else {
+            *b++ = (char)c;
+        }
+    }
+    *b++ = '\'';
+    if (i < len) {
+        char num[24];
+        const char *m = "...(";
+        while (*m) *b++ = *m++;
+        _hz3_fmt_u64(num, len);
+        for (m = num; *m;) *b++ = *m++;
+        for (m = " bytes, cut)"; *m;) *b++ = *m++;
+    }
+    *b = 0;
+    return b;
+}
+
+/* The freed ring: addresses of runs, capacity-1 objects given back and
+ * large objects, as they were freed; overwritten round-robin. Read only
+ * when a pointer turned out not to be a live object. */
+static _Atomic uintptr_t freed_ring[HZ3_FREED_RING];
+static _Atomic unsigned freed_next;
+
+void _hz3_freed_note(const void *p)
+{
+    unsigned i = atomic_fetch_add_explicit(&freed_next, 1, memory_order_relaxed) % HZ3_FREED_RING;
+    atomic_store_explicit(&freed_ring[i], (uintptr_t)p, memory_order_relaxed);
+}
+
+bool _hz3_freed_recently(const void *p)
+{
+    for (unsigned i = 0; i < HZ3_FREED_RING; i++)
+        if (atomic_load_explicit(&freed_ring[i], memory_order_relaxed) == (uintptr_t)p) return true;
+    return false;
+}
+
 static char *put(char *b, char *end, const char *s)
 {
     while (*s && b < end) *b++ = *s++;
@@ -59,7 +121,7 @@ static const char *what_text(enum hz3_bad what)
     case HZ3_BAD_FOREIGN: return "not allocated by hz3";
     case HZ3_BAD_INTERIOR: return "not the start of an object (interior pointer)";
     case HZ3_BAD_NOT_LIVE: return "not a live object (freed already, or never handed out)";
-    case HZ3_BAD_DOUBLE_FREE: return "double free (the object was just freed)";
+    case HZ3_BAD_DOUBLE_FREE: return "double free (the object is free already)";
     }
     return "bad pointer";
 }

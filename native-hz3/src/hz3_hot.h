@@ -1,9 +1,11 @@
 /*
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
- * Budget: a small or sub4k malloc is a table lookup, two loads and a pop (one test);
- * a local free is a segment-map test, a span lookup, an owner compare, the
- * start-of-object check and a push (one test for "empty or was full").
+ * Budget: a small or sub4k malloc is a table lookup, two loads, a pop (one
+ * test) and one store (the free key cleared); a local free is a segment-map
+ * test, a span lookup, an owner compare, the free-key compare, the
+ * start-of-object check and a push with the key (one test for "empty or
+ * was full").
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, medium and large objects, bad
  * pointers) is out of line in span.c, large.c and alloc.c.
@@ -25,6 +27,7 @@ static inline void *_hz3_malloc_fast(size_t size)
         hz3_block_t *b = s->free;
         if (HZ3_LIKELY(b != NULL)) {
             s->free = b->next;
+            _hz3_key_clear(b);
             _hz3_used_set(s, _hz3_used_get(s) + 1);
             return b;
         }
@@ -62,10 +65,13 @@ static inline bool _hz3_free_fast(void *p)
         hz3_heap_t *h = _hz3_tl_heap;
         if (HZ3_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
             hz3_block_t *b = (hz3_block_t *)p;
-            /* An immediate second free finds the object at the head of the
-             * list it was pushed on; an interior pointer is off the grid. */
-            if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (b != s->free && _hz3_is_block_start(s, off)))) {
+            /* A block freed already carries the free key (or user data
+             * that equals it: the generic path tells the two apart by
+             * looking on the span's lists); an interior pointer is off the
+             * grid. */
+            if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (!_hz3_key_found(b) && _hz3_is_block_start(s, off)))) {
                 b->next = s->free;
+                _hz3_key_set(b);
                 s->free = b;
                 unsigned used = _hz3_used_get(s) - 1;
                 _hz3_used_set(s, used);

@@ -121,6 +121,11 @@ bool _hz3_pool_owns(uintptr_t p);
 void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls);
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
+/* True when b is on the span's local free list or its thread_free list.
+ * Exact for the owner (and an abandoned span); another thread's walk is
+ * bounded and only follows pointers to blocks of the span, so it is
+ * memory-safe, but it may miss b while the owner pops concurrently. */
+bool _hz3_span_has_free(hz3_span_t *s, const hz3_block_t *b);
 void _hz3_heap_drain_delayed(hz3_heap_t *h);
 void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
 uint64_t _hz3_abandoned_reclaim(void);           /* give back abandoned spans now empty */
@@ -163,7 +168,7 @@ enum hz3_bad {
     HZ3_BAD_FOREIGN,     /* not inside any hz3 mapping */
     HZ3_BAD_INTERIOR,    /* inside an object, not at its start */
     HZ3_BAD_NOT_LIVE,    /* inside hz3 memory that holds no object */
-    HZ3_BAD_DOUBLE_FREE, /* the object was just freed */
+    HZ3_BAD_DOUBLE_FREE, /* the object is free already */
 };
 /* Reports one line naming pointer, problem and caller; aborts unless
  * HZ3_ON_ERROR=warn, in which case the caller ignores the pointer. */
@@ -171,6 +176,16 @@ HZ3_COLD void _hz3_bad_pointer(const char *fn, const void *p, enum hz3_bad what,
 void _hz3_write_str(int fd, const char *s);
 char *_hz3_fmt_u64(char *buf, uint64_t v);      /* returns end of digits */
 char *_hz3_fmt_hex(char *buf, uint64_t v);
+/* Writes s between single quotes into [buf, end), control characters, quotes
+ * and backslashes escaped, at most max bytes of s (then "...(N bytes, cut)");
+ * returns the end, NUL-terminated. A user's string echoed this way is one
+ * line of bounded length, whatever it holds. */
+char *_hz3_fmt_quoted(char *buf, char *end, const char *s, size_t max);
+/* Runs, capacity-1 spans given back and large mappings are remembered when
+ * freed (the last HZ3_FREED_RING), so that freeing one again is named a
+ * double free rather than a pointer hz3 never handed out. */
+void _hz3_freed_note(const void *p);
+bool _hz3_freed_recently(const void *p);
 
 /* ---- init.c ---- */
 extern _Atomic int _hz3_initialized;
@@ -216,6 +231,18 @@ size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size, 
 void *_hz3_malloc_generic(size_t size, bool zero);
 void _hz3_free_generic(void *p, const void *caller, const char *fn);
 size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
+
+/* ---- init.c: the free key (double frees) ----
+ * A freed block carries _hz3_free_key (random per process, never 0) in its
+ * second word, and every path that hands a block out clears it, as glibc's
+ * tcache does. A free that finds the key goes to _hz3_free_generic, which
+ * confirms on the span's lists (_hz3_span_has_free): user data equal to the
+ * key is freed normally. Runs and large objects are not keyed: their
+ * double frees are found by _hz3_freed_recently. */
+extern uintptr_t _hz3_free_key;
+static inline void _hz3_key_set(hz3_block_t *b) { if (HZ3_FREE_CHECKS) b->key = _hz3_free_key; }
+static inline void _hz3_key_clear(hz3_block_t *b) { if (HZ3_FREE_CHECKS) b->key = 0; }
+static inline bool _hz3_key_found(const hz3_block_t *b) { return HZ3_FREE_CHECKS && b->key == _hz3_free_key; }
 
 /* ---- small helpers ---- */
 /* used is written by the owner only, and read by the census: relaxed

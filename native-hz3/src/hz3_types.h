@@ -11,7 +11,9 @@
  *             class. Its entry sits in the header at the index of its first
  *             page; the entries of its other pages point back (head_off).
  *   block     one object slot of a span. A free block holds the link of a
- *             free list in its first word.
+ *             free list in its first word and the free key (_hz3_free_key,
+ *             random per process) in its second; a block handed out has a
+ *             zero there. Blocks are at least 16 B, so both words fit.
  *   heap      one per thread (tl_heap): for every class the current span the
  *             fast path pops from, plus lists of the thread's other spans.
  *   run       an object above HZ3_MEDIUM_MAX that fits a segment: a span of
@@ -62,7 +64,7 @@
 #define HZ3_RESERVE_BYTES (64u << 20)  /* address space asked for per reservation */
 #endif
 #ifndef HZ3_FREE_CHECKS
-#define HZ3_FREE_CHECKS 1              /* 0: local free skips the interior/double-free checks (bench only) */
+#define HZ3_FREE_CHECKS 1              /* 0: no free key, no interior/double-free checks on the fast path (bench only) */
 #endif
 #ifndef HZ3_SMALL_MIN_CAPACITY
 #define HZ3_SMALL_MIN_CAPACITY 16      /* small spans grow (to 4 pages) until they hold this many */
@@ -87,6 +89,9 @@
 #endif
 #ifndef HZ3_LARGE_CACHE_SLOTS
 #define HZ3_LARGE_CACHE_SLOTS 32
+#endif
+#ifndef HZ3_FREED_RING
+#define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
 #endif
 
 /* ---- derived sizes ---- */
@@ -114,7 +119,10 @@
 /* ---- blocks and the tagged thread_free word ----
  * bits 0-1: notify state; bits 4-47: list head (blocks are 16-aligned);
  * bits 48-63: list length (capacity <= 256, so it never overflows). */
-typedef struct hz3_block { struct hz3_block *next; } hz3_block_t;
+typedef struct hz3_block {
+    struct hz3_block *next;
+    uintptr_t key;       /* _hz3_free_key while free, 0 once handed out (HZ3_FREE_CHECKS) */
+} hz3_block_t;
 
 enum {
     HZ3_TF_NORMAL = 0,     /* owner reads thread_free when it looks */

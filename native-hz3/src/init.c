@@ -15,9 +15,26 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include "hz3_internal.h"
 
 _Atomic int _hz3_initialized;
+uintptr_t _hz3_free_key;
+
+/* The free key: from the kernel (getrandom makes a system call and no
+ * allocation), or, where that fails, from the clock and addresses. Never 0,
+ * which a block's second word usually holds. */
+static uintptr_t make_free_key(void)
+{
+    uint64_t k = 0;
+    if (getrandom(&k, sizeof k, GRND_NONBLOCK) != (ssize_t)sizeof k) k = 0;
+    k ^= __builtin_ia32_rdtsc() ^ (uint64_t)(uintptr_t)&k ^ ((uint64_t)getpid() << 32);
+    k = (k ^ (k >> 30)) * 0xbf58476d1ce4e5b9ull;   /* splitmix64 finaliser */
+    k = (k ^ (k >> 27)) * 0x94d049bb133111ebull;
+    k ^= k >> 31;
+    return k ? (uintptr_t)k : (uintptr_t)0x687a3366726565ull;
+}
 _Atomic bool _hz3_constructed;   /* the constructor has run: threads may be started */
 static _Atomic int init_busy;
 
@@ -30,6 +47,7 @@ void _hz3_init_slow(void)
         __builtin_ia32_pause();
     }
     if (!atomic_load_explicit(&_hz3_initialized, memory_order_relaxed)) {
+        _hz3_free_key = make_free_key();
         _hz3_options_init();
         _hz3_classes_init();
         atomic_store_explicit(&_hz3_initialized, 1, memory_order_release);

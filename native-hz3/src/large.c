@@ -158,6 +158,7 @@ bool _hz3_large_free(void *p)
         return false;
     }
     table_erase(slot);
+    _hz3_freed_note(p);
     large_hdr_t *h = hdr_of(p);
     uint8_t *map = h->map;
     size_t map_size = h->map_size;

@@ -15,7 +15,7 @@
  *   so no freeing thread can still be about to touch its heap.
  */
 #include <errno.h>
-#include "hz3_internal.h"
+#include "hz3_hot.h"
 
 hz3_span_t _hz3_span_sentinel;   /* no free block, no owner: forces the slow path */
 
@@ -108,6 +108,7 @@ static inline void *pop(hz3_span_t *s)
 {
     hz3_block_t *b = s->free;
     s->free = b->next;
+    _hz3_key_clear(b);
     _hz3_used_set(s, _hz3_used_get(s) + 1);
     return b;
 }
@@ -120,7 +121,9 @@ static void *single_take(hz3_span_t *s)
     _hz3_used_set(s, 1);
     s->free = NULL;
     if (s->extended == 0) s->extended = 1;
-    return _hz3_span_start(s);
+    hz3_block_t *b = (hz3_block_t *)_hz3_span_start(s);
+    _hz3_key_clear(b);
+    return b;
 }
 
 static void move_to_full(hz3_heap_t *h, hz3_span_t *s)
@@ -230,6 +233,7 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
             s->where = HZ3_WHERE_AVAIL;
             _hz3_list_push_front(&h->avail[cls], s);
         } else {
+            _hz3_freed_note(_hz3_span_start(s));
             _hz3_pool_give(s);
         }
         return;
@@ -258,9 +262,11 @@ void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
 {
     if (s->capacity == 1) {
         /* The only object is gone: nobody holds this span on a list. */
+        _hz3_freed_note(b);
         _hz3_pool_give(s);
         return;
     }
+    _hz3_key_set(b);
     uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed), next;
     unsigned state;
     do {
@@ -278,6 +284,27 @@ void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
         s->delayed_next = head;
     } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, s, memory_order_release,
                                                     memory_order_relaxed));
+}
+
+/* Follows a free list from head for at most max blocks, and only while each
+ * link is a block of the span: a list another thread changes under us can
+ * make the answer wrong, never the walk unsafe. */
+static bool list_has(const hz3_span_t *s, const hz3_block_t *head, unsigned max, const hz3_block_t *b)
+{
+    uintptr_t start = (uintptr_t)_hz3_span_start(s);
+    for (unsigned i = 0; head && i < max; i++) {
+        if (head == b) return true;
+        if ((uintptr_t)head < start || !_hz3_is_block_start(s, (uintptr_t)head - start)) return false;
+        head = __atomic_load_n(&head->next, __ATOMIC_RELAXED);
+    }
+    return false;
+}
+
+bool _hz3_span_has_free(hz3_span_t *s, const hz3_block_t *b)
+{
+    if (list_has(s, __atomic_load_n(&s->free, __ATOMIC_RELAXED), s->capacity, b)) return true;
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+    return list_has(s, hz3_tf_ptr(tf), s->capacity, b);
 }
 
 static void release_span(hz3_span_t *s)

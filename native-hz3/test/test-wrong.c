@@ -2,10 +2,13 @@
  * test-wrong.c: deliberate misuse. Each case runs in a child process (this
  * program re-executed with the case name); the parent checks the one line
  * hz3 writes (function, pointer, problem, caller in this program) and the
- * ending: SIGABRT by default, a clean exit with HZ3_ON_ERROR=warn.
+ * ending: SIGABRT by default, a clean exit with HZ3_ON_ERROR=warn (where
+ * the double-free cases also check that the mallocs after the ignored free
+ * hand out distinct objects: nothing was corrupted).
  */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,69 @@
 #include "test_util.h"
 
 static int global_object;
+
+/* The mallocs after an ignored double free (HZ3_ON_ERROR=warn): three of the
+ * same size, which must be three different objects. */
+static bool next_mallocs_distinct(size_t size)
+{
+    char *x = malloc(size), *y = malloc(size), *z = malloc(size);
+    bool ok = x && y && z && x != y && y != z && x != z;
+    free(x);
+    free(y);
+    free(z);
+    return ok;
+}
+
+/* A double free that is not the latest free: free(a); free(b); free(a). */
+static bool double_not_latest(size_t size)
+{
+    char *a = malloc(size), *b = malloc(size);
+    printf("%p\n", (void *)a);
+    fflush(stdout);
+    free(a);
+    free(b);
+    free(a);
+    return next_mallocs_distinct(size);
+}
+
+/* Cross-thread cases: the object is made by the main thread (its owner)
+ * and freed twice as the case says; the main thread waits in join. */
+static char *xt_a, *xt_b;
+static void *xt_free_both_twice(void *arg)   /* remote, remote, remote again */
+{
+    free(xt_a);
+    free(xt_b);
+    free(xt_a);
+    return NULL;
+}
+static void *xt_free_a(void *arg)
+{
+    free(xt_a);
+    return NULL;
+}
+static bool double_cross_thread(const char *how)
+{
+    xt_a = malloc(64);
+    xt_b = malloc(64);
+    printf("%p\n", (void *)xt_a);
+    fflush(stdout);
+    pthread_t t;
+    if (!strcmp(how, "remote")) {            /* another thread frees it twice */
+        pthread_create(&t, NULL, xt_free_both_twice, NULL);
+        pthread_join(t, NULL);
+    } else if (!strcmp(how, "owner-then-remote")) {
+        free(xt_a);
+        free(xt_b);
+        pthread_create(&t, NULL, xt_free_a, NULL);
+        pthread_join(t, NULL);
+    } else {                                 /* remote, then the owner */
+        pthread_create(&t, NULL, xt_free_a, NULL);
+        pthread_join(t, NULL);
+        free(xt_b);
+        free(xt_a);
+    }
+    return next_mallocs_distinct(64);
+}
 
 /* Runs one case in this process; prints the pointer it misuses. */
 static int run_case(const char *name)
@@ -66,6 +132,17 @@ static int run_case(const char *name)
         fflush(stdout);
         free(p);
         free(p);
+    } else if (!strncmp(name, "double-not-latest-", 18)) {
+        static const struct { const char *tier; size_t size; } sizes[] = {
+            { "small", 48 }, { "sub4k", 2000 }, { "sub4k-single", 3500 }, { "medium", 10000 },
+            { "run", 100000 }, { "large", 3 << 20 },
+        };
+        size_t i = 0;
+        while (i < sizeof sizes / sizeof sizes[0] && strcmp(name + 18, sizes[i].tier)) i++;
+        if (i == sizeof sizes / sizeof sizes[0]) return 9;
+        if (!double_not_latest(sizes[i].size)) return 6;
+    } else if (!strncmp(name, "double-thread-", 14)) {
+        if (!double_cross_thread(name + 14)) return 6;
     } else if (!strcmp(name, "realloc-stack")) {
         char local[32];
         p = local;
@@ -103,6 +180,15 @@ int main(int argc, char **argv)
         { "interior-huge", "free", "not the start of an object" },
         { "double", "free", "double free" },
         { "double-medium", "free", "double free" },
+        { "double-not-latest-small", "free", "double free" },
+        { "double-not-latest-sub4k", "free", "double free" },
+        { "double-not-latest-sub4k-single", "free", "double free" },
+        { "double-not-latest-medium", "free", "double free" },
+        { "double-not-latest-run", "free", "double free" },
+        { "double-not-latest-large", "free", "double free" },
+        { "double-thread-remote", "free", "double free" },
+        { "double-thread-owner-then-remote", "free", "double free" },
+        { "double-thread-remote-then-owner", "free", "double free" },
         { "realloc-stack", "realloc", "not allocated by hz3" },
         { "usable-interior", "malloc_usable_size", "not the start of an object" },
     };
