@@ -2,7 +2,8 @@
  * report.c: the exit report (HZ3_OBS=1), written once from atexit so that
  * it also appears when main calls exit() (thread destructors never run for
  * the main thread). HZ3_OBS_FILE=path writes to path.PID instead of stderr,
- * for JVMs whose child processes inherit the preload.
+ * for JVMs whose child processes inherit the preload: a new file only (see
+ * obs_file_fallback below).
  *
  * The report is one exact census, whose epoch number every line carries as
  * seq=: the one an agent named with hz3_obs_snapshot_for_report as its
@@ -30,8 +31,11 @@
  *                        pages, avg_tail = bytes per span, avg_full = full
  *                        pages per 1000 span pages
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "hz3_internal.h"
 
@@ -218,6 +222,66 @@ size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size, 
     return (size_t)(o.b - buf);
 }
 
+/* HZ3_OBS_FILE: the report goes to a file hz3 creates itself, new (O_EXCL),
+ * mode 0600, never through a symbolic link (O_NOFOLLOW): in a shared
+ * directory another user may have planted path.PID as a link to one of our
+ * files, or as a file of theirs to read our report from. When the file
+ * cannot be used, one line says why, and the report goes to stderr. */
+static const char *errno_text(int e)   /* -1: a symbolic link is at the path */
+{
+    switch (e) {
+    case -1: return "a symbolic link is there (hz3 follows none)";
+    case EEXIST: return "a file is there already (hz3 writes only a file it creates)";
+    case ENOENT: return "no such directory";
+    case ENOTDIR: return "a part of the path is not a directory";
+    case EISDIR: return "a directory is there";
+    case ELOOP: return "too many symbolic links";
+    case EACCES: return "permission denied";
+    case EPERM: return "operation not permitted";
+    case EROFS: return "read-only file system";
+    case ENAMETOOLONG: return "path too long";
+    case ENOSPC: return "no space left on device";
+    case EDQUOT: return "disk quota exceeded";
+    case EFBIG: return "file too large (RLIMIT_FSIZE)";
+    case EIO: return "input/output error";
+    case EMFILE: case ENFILE: return "too many open files";
+    }
+    return "error";
+}
+
+static void obs_file_fallback(const char *path, const char *what, int e)
+{
+    char line[1024], num[24];
+    out_t o = { line, line + sizeof line - 1 };
+    put(&o, "hz3: HZ3_OBS_FILE: ");
+    put(&o, what);
+    put(&o, " ");
+    o.b = _hz3_fmt_quoted(o.b, line + sizeof line - 200, path, 160);   /* at most 4 x 160 + 48 */
+    put(&o, ": ");
+    put(&o, errno_text(e));
+    put(&o, " (errno ");
+    _hz3_fmt_u64(num, (uint64_t)(e < 0 ? EEXIST : e));
+    put(&o, num);
+    put(&o, "); the exit report goes to stderr\n");
+    *o.b = 0;
+    _hz3_write_str(2, line);
+}
+
+/* 0, or the errno of the first write that failed (a short write is ENOSPC). */
+static int write_all(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        if (w == 0) return ENOSPC;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 /* The census an agent named for the report (hz3_obs_snapshot_for_report). */
 static pthread_mutex_t named_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hz3_snapshot named;
@@ -246,18 +310,37 @@ void _hz3_report_at_exit(void)
     if (!from_agent) _hz3_epoch_run(HZ3_EPOCH_EXIT, &snap);
     _hz3_report_format(&snap, text, sizeof text, from_agent ? "named" : "exit");
 
-    int fd = 2;
-    if (_hz3_opt.obs_file) {
-        char path[4096], *p = path;
-        size_t len = strlen(_hz3_opt.obs_file);
-        if (len > sizeof path - 32) len = sizeof path - 32;
-        memcpy(p, _hz3_opt.obs_file, len);
-        p += len;
-        *p++ = '.';
-        _hz3_fmt_u64(p, (uint64_t)getpid());
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) fd = 2;
+    if (!_hz3_opt.obs_file) {
+        _hz3_write_str(2, text);
+        return;
     }
-    _hz3_write_str(fd, text);
-    if (fd != 2) close(fd);
+    char path[PATH_MAX];
+    size_t len = strlen(_hz3_opt.obs_file);
+    if (len > sizeof path - 24) {
+        obs_file_fallback(_hz3_opt.obs_file, "cannot create", ENAMETOOLONG);
+        _hz3_write_str(2, text);
+        return;
+    }
+    memcpy(path, _hz3_opt.obs_file, len);
+    path[len] = '.';
+    _hz3_fmt_u64(path + len + 1, (uint64_t)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        struct stat st;
+        if (e == EEXIST && lstat(path, &st) == 0)
+            e = S_ISLNK(st.st_mode) ? -1 : S_ISDIR(st.st_mode) ? EISDIR : EEXIST;
+        obs_file_fallback(path, "cannot create", e);
+        _hz3_write_str(2, text);
+        return;
+    }
+    int err = write_all(fd, text);
+    if (close(fd) != 0 && !err) err = errno;   /* NFS reports a full disk here */
+    if (err) {
+        /* The file is ours (just created, in a directory where we could
+         * create it): take the partial report away rather than leave it. */
+        unlink(path);
+        obs_file_fallback(path, "cannot write", err);
+        _hz3_write_str(2, text);
+    }
 }
