@@ -10,15 +10,22 @@
 
 hz3_options_t _hz3_opt;
 
+/* One line, written at once: the value is quoted with its control
+ * characters escaped and cut after 64 bytes, so that whatever the
+ * environment holds it can neither forge a second hz3 line nor flood stderr. */
 static void bad_value(const char *name, const char *value, const char *allowed)
 {
-    _hz3_write_str(2, "hz3: ignoring ");
-    _hz3_write_str(2, name);
-    _hz3_write_str(2, "='");
-    _hz3_write_str(2, value);
-    _hz3_write_str(2, "': allowed values are ");
-    _hz3_write_str(2, allowed);
-    _hz3_write_str(2, "\n");
+    char line[1024], *b = line, *end = line + sizeof line - 2;
+    const char *parts1[] = { "hz3: ignoring ", name, "=" };
+    for (size_t i = 0; i < 3; i++)
+        for (const char *c = parts1[i]; *c && b < end - 400; c++) *b++ = *c;
+    b = _hz3_fmt_quoted(b, b + 320, value, 64);
+    const char *parts2[] = { ": allowed values are ", allowed, "\n" };
+    for (size_t i = 0; i < 3; i++)
+        for (const char *c = parts2[i]; *c && b < end; c++) *b++ = *c;
+    if (b[-1] != '\n') *b++ = '\n';
+    *b = 0;
+    _hz3_write_str(2, line);
 }
 
 static bool read_bool(const char *name, bool dflt)
