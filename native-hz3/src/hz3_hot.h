@@ -65,11 +65,12 @@ static inline bool _hz3_free_fast(void *p)
         hz3_heap_t *h = _hz3_tl_heap;
         if (HZ3_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
             hz3_block_t *b = (hz3_block_t *)p;
-            /* A block freed already carries the free key (or user data
-             * that equals it: the generic path tells the two apart by
-             * looking on the span's lists); an interior pointer is off the
-             * grid. */
-            if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (!_hz3_key_found(b) && _hz3_is_block_start(s, off)))) {
+            /* An interior pointer is off the grid (tested first: only a
+             * block start has its second word inside the block); a block
+             * freed already carries the free key (or user data that equals
+             * it: the generic path tells the two apart by looking on the
+             * span's lists). */
+            if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (_hz3_is_block_start(s, off) && !_hz3_key_found(b)))) {
                 b->next = s->free;
                 _hz3_key_set(b);
                 s->free = b;

@@ -194,6 +194,16 @@ static inline void _hz3_ensure_init(void)
 {
     if (HZ3_UNLIKELY(!atomic_load_explicit(&_hz3_initialized, memory_order_acquire))) _hz3_init_slow();
 }
+/* The free key (double frees). A freed block carries _hz3_free_key (random
+ * per process, never 0) in its second word, and every path that hands a
+ * block out clears it, as glibc's tcache does. A free that finds the key goes to _hz3_free_generic, which
+ * confirms on the span's lists (_hz3_span_has_free): user data equal to the
+ * key is freed normally. Runs and large objects are not keyed: their
+ * double frees are found by _hz3_freed_recently. */
+extern uintptr_t _hz3_free_key;
+static inline void _hz3_key_set(hz3_block_t *b) { if (HZ3_FREE_CHECKS) b->key = _hz3_free_key; }
+static inline void _hz3_key_clear(hz3_block_t *b) { if (HZ3_FREE_CHECKS) b->key = 0; }
+static inline bool _hz3_key_found(const hz3_block_t *b) { return HZ3_FREE_CHECKS && b->key == _hz3_free_key; }
 
 /* ---- epoch.c ---- */
 typedef struct hz3_config {
@@ -231,18 +241,6 @@ size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size, 
 void *_hz3_malloc_generic(size_t size, bool zero);
 void _hz3_free_generic(void *p, const void *caller, const char *fn);
 size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
-
-/* ---- init.c: the free key (double frees) ----
- * A freed block carries _hz3_free_key (random per process, never 0) in its
- * second word, and every path that hands a block out clears it, as glibc's
- * tcache does. A free that finds the key goes to _hz3_free_generic, which
- * confirms on the span's lists (_hz3_span_has_free): user data equal to the
- * key is freed normally. Runs and large objects are not keyed: their
- * double frees are found by _hz3_freed_recently. */
-extern uintptr_t _hz3_free_key;
-static inline void _hz3_key_set(hz3_block_t *b) { if (HZ3_FREE_CHECKS) b->key = _hz3_free_key; }
-static inline void _hz3_key_clear(hz3_block_t *b) { if (HZ3_FREE_CHECKS) b->key = 0; }
-static inline bool _hz3_key_found(const hz3_block_t *b) { return HZ3_FREE_CHECKS && b->key == _hz3_free_key; }
 
 /* ---- small helpers ---- */
 /* used is written by the owner only, and read by the census: relaxed

@@ -20,6 +20,8 @@
 #include "hz3_internal.h"
 
 _Atomic int _hz3_initialized;
+_Atomic bool _hz3_constructed;   /* the constructor has run: threads may be started */
+static _Atomic int init_busy;
 uintptr_t _hz3_free_key;
 
 /* The free key: from the kernel (getrandom makes a system call and no
@@ -35,8 +37,6 @@ static uintptr_t make_free_key(void)
     k ^= k >> 31;
     return k ? (uintptr_t)k : (uintptr_t)0x687a3366726565ull;
 }
-_Atomic bool _hz3_constructed;   /* the constructor has run: threads may be started */
-static _Atomic int init_busy;
 
 void _hz3_init_slow(void)
 {
