@@ -80,7 +80,7 @@ public final class Options {
             if (eq < 0) {
                 Action a = actionOf(token);
                 if (a == null) {
-                    o.errors.add("bad option '" + token + "': expected key=value or one of"
+                    o.errors.add("bad option " + Log.quote(token) + ": expected key=value or one of"
                             + " start, snapshot, purge, stop");
                 } else {
                     o.action = a;
@@ -91,12 +91,12 @@ public final class Options {
             String value = token.substring(eq + 1).trim();
             Key k = Key.of(name);
             if (k == null) {
-                o.errors.add("unknown option '" + token + "': known options are " + known());
+                o.errors.add("unknown option " + Log.quote(token) + ": known options are " + known());
                 continue;
             }
             String problem = check(k, value);
             if (problem != null) {
-                o.errors.add("bad option '" + token + "': expected " + problem);
+                o.errors.add("bad option " + Log.quote(token) + ": expected " + problem);
             } else {
                 o.given.put(k, value);
             }
