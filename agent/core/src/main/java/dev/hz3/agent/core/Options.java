@@ -181,6 +181,18 @@ public final class Options {
         };
     }
 
+    /**
+     * Drops an option given (it keeps its default, or its current value on a later attach) and
+     * names it and its problem in {@link #errors()}: for checks beyond its syntax, such as
+     * whether record='s file can be written.
+     */
+    public void reject(Key k, String problem) {
+        String value = given.remove(k);
+        if (value != null) {
+            errors.add("bad option " + Log.quote(k.key + "=" + value) + ": " + problem);
+        }
+    }
+
     public List<String> errors() {
         return errors;
     }
