@@ -131,13 +131,13 @@ public final class AgentCore {
                     yield 0;
                 }
                 default -> {
-                    System.err.println("hz3-agent: unknown command '" + cmd + "'");
+                    System.err.println("hz3-agent: unknown command " + Log.quote(cmd));
                     System.err.print(usage());
                     yield 2;
                 }
             };
         } catch (Throwable t) {
-            System.err.println("hz3-agent " + cmd + ": " + Log.describe(t));
+            System.err.println(Log.escape("hz3-agent " + cmd + ": " + Log.describe(t)));
             return 1;
         }
     }
