@@ -79,7 +79,8 @@ public final class AgentCore {
                         r.install(r.options().with(o), true);
                     }
                     Log.info(r.recordingStatus());
-                    yield 0;
+                    // record= passed the checks, yet JFR refused it: as bad as a bad record=
+                    yield o.has(Options.Key.RECORD) && !r.ownRecordingRunning() ? 2 : 0;
                 }
                 case SNAPSHOT -> r.snapshotNow();
                 case PURGE -> r.purgeNow();

@@ -551,6 +551,11 @@ public final class Recorder implements FlightRecorderListener {
         return 3;
     }
 
+    /** Whether the agent's own recording (record=) is running. */
+    public synchronized boolean ownRecordingRunning() {
+        return own != null;
+    }
+
     /** One line about recordings, for the attach reply. */
     public String recordingStatus() {
         int n = runningRecordings();
@@ -597,8 +602,8 @@ public final class Recorder implements FlightRecorderListener {
             synchronized (this) {
                 own = null;
             }
-            Log.error("the agent's recording to " + Log.quote(dest.toString()) + " did not start: "
-                    + Log.describe(e));
+            Log.error("bad option " + Log.quote("record=" + o.get(Options.Key.RECORD))
+                    + ": JFR did not start the recording: " + Log.describe(e));
         }
     }
 
