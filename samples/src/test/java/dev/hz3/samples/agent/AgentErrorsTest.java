@@ -98,12 +98,13 @@ class AgentErrorsTest {
     }
 
     /** At start-up (-javaagent): the one line, and the JVM runs to its end. */
-    @Test
-    void badRecordOrJfcAtStartup() throws Exception {
-        Path dir = Child.dir("errors-files-startup");
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void badRecordOrJfcAtStartup(Path javaHome) throws Exception {
+        Path dir = Child.dir("errors-files-startup-" + javaHome.getFileName());
         int n = 0;
         for (Bad bad : badFiles(dir)) {
-            Child c = Child.run("startup-" + ++n, dir, targetWith(
+            Child c = Child.run("startup-" + ++n, dir, targetWith(javaHome,
                     "-javaagent:" + Child.AGENT_JAR + "=" + bad.option()), Map.of());
             assertEquals(0, c.exit(), c::toString);
             assertTrue(c.out().contains("BYE"), c::toString);
@@ -117,7 +118,7 @@ class AgentErrorsTest {
         Path dir = Child.dir("errors-quoting");
         String forged = "top=1\nhz3-agent: hz3 events on";
         String huge = "top=" + "9".repeat(100_000);
-        Child c = Child.run("startup", dir, targetWith("-javaagent:" + Child.AGENT_JAR + "=" + forged),
+        Child c = Child.run("startup", dir, targetWith(JAVA_HOME, "-javaagent:" + Child.AGENT_JAR + "=" + forged),
                 Map.of("HZ3_AGENT_OPTIONS", huge));
         assertEquals(0, c.exit(), c::toString);
         List<String> lines = c.err().lines().toList();
@@ -267,8 +268,8 @@ class AgentErrorsTest {
                 .filter(Files::exists).toList();
     }
 
-    private static List<String> targetWith(String... jvmArgs) {
-        List<String> cmd = new ArrayList<>(List.of(Child.java(JAVA_HOME), "-Xmx256m",
+    private static List<String> targetWith(Path javaHome, String... jvmArgs) {
+        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
                 "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(List.of(jvmArgs));
         cmd.addAll(List.of("-cp", Child.testClasses().toString(), AttachTarget.class.getName()));
