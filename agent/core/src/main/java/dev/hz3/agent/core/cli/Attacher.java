@@ -4,14 +4,18 @@ import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.Options;
 import java.io.File;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import net.bytebuddy.agent.ByteBuddyAgent;
 
 /**
@@ -26,8 +30,8 @@ import net.bytebuddy.agent.ByteBuddyAgent;
  *
  * <p>The reply file is where the target's user can write it and only this user and that one
  * can read it: in this user's private directory when both are the same user; else (root
- * attaching to another user's JVM) in a fresh directory of mode 0700 handed to the target's
- * user, read back without following links.
+ * attaching to another user's JVM) in a fresh directory handed to the target's user, inside
+ * one of root's that user cannot change, read back without following links.
  */
 public final class Attacher {
 
@@ -86,14 +90,17 @@ public final class Attacher {
             reply = Files.createTempFile(privateDir, "attach-" + pid + "-", ".reply");
         } else {
             // Root attaching to another user's JVM: the agent there runs as that user, who
-            // cannot write into root's private directory. A fresh directory that only that
-            // user (and root) may enter; the agent creates the reply in it.
+            // cannot write into root's private directory. A fresh directory of root's (mode
+            // 0711: that user can pass, not rename or add) holds one handed to that user (0700);
+            // the agent creates the reply in it.
             replyDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")),
                     "hz3-attach-" + pid + "-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+            Path theirs = Files.createDirectory(replyDir.resolve("reply"),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            Files.setAttribute(replyDir, "unix:gid", (int) t.gid, LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(replyDir, "unix:uid", (int) t.uid, LinkOption.NOFOLLOW_LINKS);
-            reply = replyDir.resolve("reply");
+            Files.setAttribute(theirs, "unix:gid", (int) t.gid, LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(theirs, "unix:uid", (int) t.uid, LinkOption.NOFOLLOW_LINKS);
+            reply = theirs.resolve("reply");
         }
         try {
             String agentArgs = (options.isEmpty() ? "" : options + ",") + "reply=" + reply;
@@ -133,24 +140,34 @@ public final class Attacher {
         } finally {
             Files.deleteIfExists(reply);
             if (replyDir != null) {
+                Files.deleteIfExists(reply.getParent());
                 Files.deleteIfExists(replyDir);
             }
         }
     }
 
-    /** The reply's lines; null when there is none, or it is not a regular file of owner. */
+    /**
+     * The reply's lines; null when there is none, or it is not a regular file of owner (opened
+     * without following a link: the directory it is in may be another user's).
+     */
     private static List<String> readReply(Path reply, long owner) throws IOException {
-        BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(reply, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        try (SeekableByteChannel c = Files.newByteChannel(reply,
+                Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+            BasicFileAttributes a =
+                    Files.readAttributes(reply, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            long uid = ((Number) Files.getAttribute(reply, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                    .longValue();
+            if (!a.isRegularFile() || a.size() > REPLY_MAX_BYTES || uid != owner) {
+                return null;
+            }
+            ByteBuffer b = ByteBuffer.allocate((int) a.size());
+            while (b.hasRemaining() && c.read(b) > 0) {
+                // the reply is written before the attach returns: read to its end
+            }
+            return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).lines().toList();
         } catch (IOException e) {
-            return null;
+            return null;   // none, or a link
         }
-        if (!a.isRegularFile() || a.size() > REPLY_MAX_BYTES
-                || ((Number) Files.getAttribute(reply, "unix:uid", LinkOption.NOFOLLOW_LINKS)).longValue() != owner) {
-            return null;
-        }
-        return Files.readAllLines(reply, StandardCharsets.UTF_8);
     }
 
     /**
