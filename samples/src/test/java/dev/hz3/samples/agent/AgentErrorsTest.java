@@ -204,7 +204,7 @@ class AgentErrorsTest {
     /**
      * Root attaching to another user's JVM (runs only as root: the target runs as nobody): the
      * agent there cannot write into root's private directory, so the reply comes through a
-     * directory handed to that user.
+     * directory handed to that user. And nobody attaching to root's JVM is refused in one line.
      */
     @Test
     void rootAttachesToAnotherUsersJvm() throws Exception {
@@ -247,6 +247,14 @@ class AgentErrorsTest {
                 t.closeStdin();
                 assertEquals(0, t.waitFor(), t::toString);
             }
+            // The other way round: nobody may not attach to root's JVM (this one), and is told so.
+            long me = ProcessHandle.current().pid();
+            Child no = Child.run("attach-as-nobody", dir, List.of("/usr/bin/setpriv", "--reuid=65534",
+                    "--regid=65534", "--clear-groups", Child.java(JAVA_HOME), "-jar", jar.toString(),
+                    "attach", Long.toString(me)), Map.of());
+            assertEquals(1, no.exit(), no::toString);
+            assertEquals("hz3-agent attach: process " + me + " belongs to uid 0, and this is uid 65534:"
+                    + " attach as that user (or as root)\n", no.err(), no::toString);
             try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
                 assertEquals(List.of(), s.filter(p -> p.getFileName().toString().startsWith("hz3-attach-"))
                         .toList(), "reply directories left behind");
