@@ -25,7 +25,7 @@ class AgentAttachTest {
         return Child.jdks();
     }
 
-    private static Child target(Path javaHome, Path dir, String name, boolean hz3,
+    static Child target(Path javaHome, Path dir, String name, boolean hz3,
             String... jvmArgs) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
                 "--enable-native-access=ALL-UNNAMED"));
@@ -45,17 +45,18 @@ class AgentAttachTest {
 
     private static int attachNo;
 
-    private static Child attach(Path javaHome, Path dir, Child target, String... args)
+    static Child attach(Path javaHome, Path dir, Child target, String... args)
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-jar",
                 Child.AGENT_JAR.toString(), "attach", Long.toString(target.pid())));
         cmd.addAll(List.of(args));
-        return Child.run("attach-" + ++attachNo + "-" + String.join("_", args).replace('/', '_'),
-                dir, cmd, Map.of());
+        String name = ("attach-" + ++attachNo + "-" + String.join("_", args))
+                .replaceAll("[^A-Za-z0-9=.,_-]", "_");   // a directory's name: safe, short
+        return Child.run(name.substring(0, Math.min(name.length(), 80)), dir, cmd, Map.of());
     }
 
     /** The target still serves requests: it went on running. */
-    private static void stillRuns(Child target, int n) throws InterruptedException {
+    static void stillRuns(Child target, int n) throws InterruptedException {
         target.send("work");
         target.awaitOut("^WORKED " + n + "$");
     }

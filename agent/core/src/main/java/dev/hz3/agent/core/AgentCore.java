@@ -32,11 +32,13 @@ public final class AgentCore {
     public static void premain(String agentJar, String privateDir, String args,
             Instrumentation inst) {
         try {
-            Options env = Options.parse(System.getenv(OPTIONS_ENV));
-            Options o = env.with(Options.parse(args));
+            // A bad option, record= and jfc= files included, is one line; the rest goes on.
+            Options env = RecordFiles.check(Options.parse(System.getenv(OPTIONS_ENV)));
+            Options given = RecordFiles.check(Options.parse(args));
+            Options o = env.with(given);
             Log.setLevel(o.logLevel());
             env.errors().forEach(e -> Log.error(e + " (in " + OPTIONS_ENV + ")"));
-            Options.parse(args).errors().forEach(Log::error);
+            given.errors().forEach(Log::error);
             if (o.action() != Options.Action.START) {
                 Log.warn("'" + o.action().name().toLowerCase() + "' is for attach; ignored at start-up");
             }
@@ -55,6 +57,7 @@ public final class AgentCore {
             Instrumentation inst) {
         Options o = Options.parse(args);
         Log.beginReply();
+        RecordFiles.check(o);   // before anything starts: a bad file is exit 2, the rest goes on
         int exit = 0;
         try {
             if (o.has(Options.Key.LOG)) {
@@ -76,16 +79,16 @@ public final class AgentCore {
                         r.install(r.options().with(o), true);
                     }
                     Log.info(r.recordingStatus());
-                    yield 0;
+                    // record= passed the checks, yet JFR refused it: as bad as a bad record=
+                    yield o.has(Options.Key.RECORD) && !r.ownRecordingRunning() ? 2 : 0;
                 }
                 case SNAPSHOT -> r.snapshotNow();
                 case PURGE -> r.purgeNow();
                 case STOP -> {
                     if (r.installed()) {
-                        r.stop();
-                    } else {
-                        Log.info("not running in this JVM: nothing to stop");
+                        yield r.stop();
                     }
+                    Log.info("not running in this JVM: nothing to stop");
                     yield 0;
                 }
             };
@@ -129,13 +132,13 @@ public final class AgentCore {
                     yield 0;
                 }
                 default -> {
-                    System.err.println("hz3-agent: unknown command '" + cmd + "'");
+                    System.err.println("hz3-agent: unknown command " + Log.quote(cmd));
                     System.err.print(usage());
                     yield 2;
                 }
             };
         } catch (Throwable t) {
-            System.err.println("hz3-agent " + cmd + ": " + Log.describe(t));
+            System.err.println(Log.escape("hz3-agent " + cmd + ": " + Log.describe(t)));
             return 1;
         }
     }

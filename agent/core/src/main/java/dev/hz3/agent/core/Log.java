@@ -15,6 +15,9 @@ public final class Log {
 
     public static final String PREFIX = "hz3-agent: ";
 
+    /** The most characters of one piece of user input a line repeats. */
+    public static final int QUOTE_MAX = 200;
+
     private static volatile Level level = Level.INFO;
     private static volatile PrintStream out = System.err;
     private static final ThreadLocal<List<String>> REPLY = new ThreadLocal<>();
@@ -56,6 +59,7 @@ public final class Log {
     }
 
     private static void log(Level l, String msg) {
+        msg = escape(msg);   // one message, one line, whatever it repeats
         List<String> reply = REPLY.get();
         if (reply != null && l.compareTo(Level.INFO) <= 0) {
             reply.add(PREFIX + msg);   // the attaching command always hears warnings and results
@@ -75,6 +79,46 @@ public final class Log {
         List<String> r = REPLY.get();
         REPLY.remove();
         return r == null ? List.of() : r;
+    }
+
+    /**
+     * User input as a line may repeat it: in single quotes, control characters escaped (so it
+     * cannot break the line, nor start a line of its own), cut to {@link #QUOTE_MAX} characters
+     * with the cut said.
+     */
+    public static String quote(String s) {
+        if (s.length() <= QUOTE_MAX) {
+            return "'" + escape(s) + "'";
+        }
+        int end = Character.isHighSurrogate(s.charAt(QUOTE_MAX - 1)) ? QUOTE_MAX - 1 : QUOTE_MAX;
+        return "'" + escape(s.substring(0, end)) + "...' (cut: " + s.length() + " characters)";
+    }
+
+    /** Text with its control characters (C0, DEL, C1, line and paragraph separators) escaped. */
+    public static String escape(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean control = c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029;
+            if (control && b == null) {
+                b = new StringBuilder(s.length() + 16).append(s, 0, i);
+            }
+            if (b == null) {
+                continue;
+            }
+            if (!control) {
+                b.append(c);
+            } else if (c == '\n') {
+                b.append("\\n");
+            } else if (c == '\r') {
+                b.append("\\r");
+            } else if (c == '\t') {
+                b.append("\\t");
+            } else {
+                b.append(String.format("\\u%04x", (int) c));
+            }
+        }
+        return b == null ? s : b.toString();
     }
 
     /** A throwable as one line: its class and message, and the first cause's. */

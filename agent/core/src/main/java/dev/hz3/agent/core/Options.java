@@ -80,7 +80,7 @@ public final class Options {
             if (eq < 0) {
                 Action a = actionOf(token);
                 if (a == null) {
-                    o.errors.add("bad option '" + token + "': expected key=value or one of"
+                    o.errors.add("bad option " + Log.quote(token) + ": expected key=value or one of"
                             + " start, snapshot, purge, stop");
                 } else {
                     o.action = a;
@@ -91,12 +91,12 @@ public final class Options {
             String value = token.substring(eq + 1).trim();
             Key k = Key.of(name);
             if (k == null) {
-                o.errors.add("unknown option '" + token + "': known options are " + known());
+                o.errors.add("unknown option " + Log.quote(token) + ": known options are " + known());
                 continue;
             }
             String problem = check(k, value);
             if (problem != null) {
-                o.errors.add("bad option '" + token + "': expected " + problem);
+                o.errors.add("bad option " + Log.quote(token) + ": expected " + problem);
             } else {
                 o.given.put(k, value);
             }
@@ -179,6 +179,18 @@ public final class Options {
             case "h" -> n * 3_600_000;
             default -> n;
         };
+    }
+
+    /**
+     * Drops an option given (it keeps its default, or its current value on a later attach) and
+     * names it and its problem in {@link #errors()}: for checks beyond its syntax, such as
+     * whether record='s file can be written.
+     */
+    public void reject(Key k, String problem) {
+        String value = given.remove(k);
+        if (value != null) {
+            errors.add("bad option " + Log.quote(k.key + "=" + value) + ": " + problem);
+        }
     }
 
     public List<String> errors() {

@@ -242,8 +242,11 @@ public final class Recorder implements FlightRecorderListener {
         }
     }
 
-    /** Stops everything the agent does; an attach starts it again. */
-    public void stop() {
+    /**
+     * Stops everything the agent does; an attach starts it again. Returns the attach exit
+     * code: 1 when the agent's recording could not be written, else 0.
+     */
+    public int stop() {
         Recording r;
         synchronized (this) {
             stopped = true;
@@ -255,10 +258,9 @@ public final class Recorder implements FlightRecorderListener {
             r = own;
             own = null;
         }
-        if (r != null) {
-            stopOwn(r);
-        }
+        int exit = r != null ? stopOwn(r) : 0;
         Log.info("stopped: no more hz3 events from this agent (attach again to restart)");
+        return exit;
     }
 
     private void addHook(Class<? extends Event> type, Runnable body) {
@@ -549,6 +551,11 @@ public final class Recorder implements FlightRecorderListener {
         return 3;
     }
 
+    /** Whether the agent's own recording (record=) is running. */
+    public synchronized boolean ownRecordingRunning() {
+        return own != null;
+    }
+
     /** One line about recordings, for the attach reply. */
     public String recordingStatus() {
         int n = runningRecordings();
@@ -577,9 +584,7 @@ public final class Recorder implements FlightRecorderListener {
             Map<String, String> settings = new HashMap<>();
             String jfc = o.get(Options.Key.JFC);
             if (!jfc.equals("none")) {
-                Configuration base = jfc.endsWith(".jfc") || jfc.contains("/")
-                        ? Configuration.create(Path.of(jfc)) : Configuration.getConfiguration(jfc);
-                settings.putAll(base.getSettings());
+                settings.putAll(RecordFiles.jfc(jfc).getSettings());
             }
             settings.putAll(hz3Configuration().getSettings());
             Recording r = new Recording(settings);
@@ -597,19 +602,32 @@ public final class Recorder implements FlightRecorderListener {
             synchronized (this) {
                 own = null;
             }
-            Log.error("bad option 'record=" + o.get(Options.Key.RECORD) + "': cannot record there: "
-                    + Log.describe(e));
+            Log.error("bad option " + Log.quote("record=" + o.get(Options.Key.RECORD))
+                    + ": JFR did not start the recording: " + Log.describe(e));
         }
     }
 
-    private static void stopOwn(Recording r) {
+    /**
+     * Stops the agent's recording, which JFR writes to its destination now; says "written"
+     * only when the file is there with some bytes (JFR does not say when writing failed).
+     * Returns the attach exit code: 0, or 1 when it was not written.
+     */
+    private static int stopOwn(Recording r) {
+        Path dest = r.getDestination();
         try {
             r.stop();
-            Log.info("recording written to " + r.getDestination());
             r.close();
         } catch (RuntimeException e) {
-            Log.warn("recording: " + Log.describe(e));
+            Log.error("recording not written to " + dest + ": " + Log.describe(e));
+            return 1;
         }
+        String problem = RecordFiles.writtenProblem(dest);
+        if (problem != null) {
+            Log.error("recording not written to " + dest + ": " + problem);
+            return 1;
+        }
+        Log.info("recording written to " + dest);
+        return 0;
     }
 
     /** hz3.jfc from the events jar. */

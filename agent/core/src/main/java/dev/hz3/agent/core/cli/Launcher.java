@@ -1,6 +1,7 @@
 package dev.hz3.agent.core.cli;
 
 import dev.hz3.agent.core.AgentCore;
+import dev.hz3.agent.core.Log;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ public final class Launcher {
         } else {
             if (dash > 1) {
                 System.err.println("hz3-agent run: expected at most one OPTIONS word before --,"
-                        + " got " + String.join(" ", Arrays.copyOf(args, dash)));
+                        + " got " + Log.quote(String.join(" ", Arrays.copyOf(args, dash))));
                 return 2;
             }
             agentOptions = dash == 1 ? args[0] : null;
@@ -50,7 +51,7 @@ public final class Launcher {
         try {
             lib = findLibrary(agentJar);
         } catch (IllegalStateException e) {
-            System.err.println("hz3-agent run: " + e.getMessage());
+            System.err.println("hz3-agent run: " + Log.escape(e.getMessage()));   // names HZ3_LIB's value
             return 1;
         }
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
