@@ -45,8 +45,8 @@ import java.util.zip.CRC32;
  * exclusively, as no running JVM uses them; so one copy of the jars (2-3 MB) per build does not
  * pile up. A directory being removed has its lock file marked first (one byte, written under the
  * exclusive lock), so that a JVM which was waiting for that lock knows to make the directory again.
- * Directories of agents from before these locks have no lock file: taken as unused (a JVM of such
- * an agent reads the jars it has open, which removal does not disturb).
+ * A directory without a lock file is left alone: it is being made (its lock comes next), or it
+ * belongs to an agent from before these locks, which may still be using it.
  */
 final class PrivateDir {
 
@@ -96,7 +96,7 @@ final class PrivateDir {
         while (true) {
             try {
                 ensurePrivate(dir, uid);
-                FileChannel ch = openLock(dir);
+                FileChannel ch = openLock(dir, true);
                 boolean held = false;
                 try {
                     FileLock lock = ch.lock(0, Long.MAX_VALUE, true);   // waits while dir is being removed
@@ -121,8 +121,8 @@ final class PrivateDir {
     /**
      * Removes the other builds' directories under base that no running JVM uses (their lock file's
      * exclusive lock can be taken); keep names this JVM's build. Only private directories named like
-     * a build are considered; anything else under base is left as it is. Never throws: a directory
-     * that cannot be removed now is left for a later start.
+     * a build, with a lock file, are considered; anything else under base is left as it is. Never
+     * throws: a directory that cannot be removed now is left for a later start.
      */
     static void removeUnused(Path base, String keep, long uid) {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base)) {
@@ -133,7 +133,7 @@ final class PrivateDir {
                         removeIfUnused(d);
                     }
                 } catch (IOException | RuntimeException e) {
-                    // in use, or removed by another JVM meanwhile: left as it is
+                    // in use, no lock file, or removed by another JVM meanwhile: left as it is
                 }
             }
         } catch (IOException e) {
@@ -141,9 +141,12 @@ final class PrivateDir {
         }
     }
 
-    /** Removes dir and what it holds if no JVM holds its lock; whether it did. */
+    /**
+     * Removes dir and what it holds if it has a lock file and no JVM holds the lock; whether it did.
+     * Throws NoSuchFileException when dir has no lock file.
+     */
     static boolean removeIfUnused(Path dir) throws IOException {
-        try (FileChannel ch = openLock(dir); FileLock lock = ch.tryLock()) {
+        try (FileChannel ch = openLock(dir, false); FileLock lock = ch.tryLock()) {
             if (lock == null) {
                 return false;   // a running JVM holds it shared
             }
@@ -162,9 +165,12 @@ final class PrivateDir {
         }
     }
 
-    private static FileChannel openLock(Path dir) throws IOException {
-        return FileChannel.open(dir.resolve(IN_USE), Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
-                StandardOpenOption.CREATE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(OWNER_RW));
+    private static FileChannel openLock(Path dir, boolean create) throws IOException {
+        Set<java.nio.file.OpenOption> options = create
+                ? Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                        LinkOption.NOFOLLOW_LINKS)
+                : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        return FileChannel.open(dir.resolve(IN_USE), options, PosixFilePermissions.asFileAttribute(OWNER_RW));
     }
 
     /** Extracts the inner jars (or reuses checked copies); their paths, in jar order. */

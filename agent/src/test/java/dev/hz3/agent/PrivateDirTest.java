@@ -105,9 +105,9 @@ class PrivateDirTest {
     }
 
     /**
-     * Other builds' directories no JVM holds are removed; a held one, this JVM's own, and anything
-     * not a private directory named like a build stay. (A lock held by another JVM: samples'
-     * PrivateDirCleanupTest.)
+     * Other builds' directories no JVM holds are removed; a held one, this JVM's own, one without a
+     * lock file (an agent from before the locks may use it), and anything not a private directory
+     * named like a build stay. (A lock held by another JVM: samples' PrivateDirCleanupTest.)
      */
     @Test
     void removesOtherBuildsNoJvmUses() throws IOException {
@@ -118,7 +118,7 @@ class PrivateDirTest {
         Path unused = build(base, "aaaaaaaaaaaaaaaaaaaaaaaa");
         Files.createDirectory(unused.resolve("sub"));
         Files.writeString(unused.resolve("sub/jna1.tmp"), "left by JNA");
-        Path legacy = build(base, "cccccccccccccccccccccccc");   // an agent before the locks: no lock file
+        Path legacy = build(base, "cccccccccccccccccccccccc");   // an agent from before the locks
         Path held = build(base, "bbbbbbbbbbbbbbbbbbbbbbbb");
         Path own = build(base, mine);
         Path open = build(base, "dddddddddddddddddddddddd");
@@ -135,8 +135,7 @@ class PrivateDirTest {
             lock.channel().close();
         }
         assertFalse(Files.exists(unused, java.nio.file.LinkOption.NOFOLLOW_LINKS));
-        assertFalse(Files.exists(legacy, java.nio.file.LinkOption.NOFOLLOW_LINKS));
-        for (Path kept : List.of(held, own, open, other)) {
+        for (Path kept : List.of(held, own, legacy, open, other)) {
             assertTrue(Files.exists(kept.resolve("core.jar")), kept.toString());
         }
         assertTrue(Files.isSymbolicLink(link));
