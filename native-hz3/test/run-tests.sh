@@ -3,6 +3,12 @@
 # "N passed, N failed"; this prints the totals the same way and fails if
 # any test failed. Argument: the build directory (target).
 set -uo pipefail
+# Each test names its allocator itself: hz3 (release or debug) through
+# LD_PRELOAD below, or none (tsan-stress, whose ThreadSanitizer runtime must
+# keep its own malloc and dies on an interposed one). An inherited LD_PRELOAD
+# (a user building under hz3, or under anything else) is dropped whole, not
+# just its hz3 entries: any preloaded library would change what a test runs on.
+unset LD_PRELOAD
 out=${1:-target}
 here=$(cd "$(dirname "$0")/.." && pwd)
 release=$here/$out/lib/libhz3.so
@@ -12,10 +18,12 @@ passed=0 failed=0
 run() {   # run NAME CMD...: counts a test by its exit status
     local name=$1; shift
     local start=$SECONDS
-    if "$@"; then
+    "$@"
+    local status=$?
+    if [ "$status" -eq 0 ]; then
         passed=$((passed + 1)); echo "PASS $name ($((SECONDS - start)) s)"
     else
-        failed=$((failed + 1)); echo "FAIL $name (exit $?)"
+        failed=$((failed + 1)); echo "FAIL $name (exit $status)"
     fi
 }
 

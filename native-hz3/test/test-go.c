@@ -118,7 +118,9 @@ int main(int argc, char **argv)
     }
 
     /* HZ3_OBS_FILE: the report goes to path.PID, nothing to stderr */
-    char base[] = "/tmp/hz3-go-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char base[1024];
+    snprintf(base, sizeof base, "%s/hz3-go-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     int fd = mkstemp(base);
     close(fd);
     char envfile[4200];

@@ -2,19 +2,28 @@ package dev.hz3.agent;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Enumeration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.zip.CRC32;
@@ -29,10 +38,27 @@ import java.util.zip.CRC32;
  * owned by this process's user, with mode 0700: anything else is refused, since another user
  * could otherwise put code there for this JVM to load. Files are written to a temporary name
  * and moved into place, and checked again (owner, size, CRC) before each use.
+ *
+ * <p>Each build's directory holds a lock file, {@value #IN_USE}: every JVM that uses the build
+ * holds a shared lock on it for as long as it runs (the kernel drops it when the JVM exits, even
+ * killed). At each start the agent removes the directories of other builds whose lock it can take
+ * exclusively, as no running JVM uses them; so one copy of the jars (2-3 MB) per build does not
+ * pile up. A directory being removed has its lock file marked first (one byte, written under the
+ * exclusive lock), so that a JVM which was waiting for that lock knows to make the directory again.
+ * A directory without a lock file is left alone: it is being made (its lock comes next), or it
+ * belongs to an agent from before these locks, which may still be using it.
  */
 final class PrivateDir {
 
     static final String INNER = "META-INF/hz3/lib/";
+    /** The lock file in each build's directory. */
+    static final String IN_USE = ".in-use";
+    /** A build directory's name: {@link #buildKey}. Nothing else under the base is touched. */
+    private static final Pattern BUILD_NAME = Pattern.compile("[0-9a-f]{24}");
+    private static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
+
+    /** This JVM's shared lock on its build's directory: held (so reachable) until the JVM exits. */
+    private static FileLock inUse;
     private static final Set<PosixFilePermission> OWNER_ONLY =
             PosixFilePermissions.fromString("rwx------");
 
@@ -51,9 +77,100 @@ final class PrivateDir {
             base = Path.of(System.getProperty("java.io.tmpdir"), "hz3-agent-" + uid);
         }
         ensurePrivate(base, uid);
-        Path dir = base.resolve(buildKey(agentJar));
-        ensurePrivate(dir, uid);
+        String key = buildKey(agentJar);
+        Path dir = base.resolve(key);
+        synchronized (PrivateDir.class) {
+            if (inUse == null) {
+                inUse = holdInUse(dir, uid);
+                removeUnused(base, key, uid);
+            }
+        }
         return dir;
+    }
+
+    /**
+     * Makes dir (when missing) and takes a shared lock on its lock file, kept until the JVM exits.
+     * Taken before anything in dir is extracted or checked, so dir cannot be removed meanwhile.
+     */
+    static FileLock holdInUse(Path dir, long uid) throws IOException {
+        while (true) {
+            try {
+                ensurePrivate(dir, uid);
+                FileChannel ch = openLock(dir, true);
+                boolean held = false;
+                try {
+                    FileLock lock = ch.lock(0, Long.MAX_VALUE, true);   // waits while dir is being removed
+                    held = ch.size() == 0;
+                    if (held) {
+                        return lock;   // its channel stays open: closing it would release the lock
+                    }
+                } finally {
+                    if (!held) {
+                        ch.close();
+                    }
+                }
+                // Marked: removed while we waited (or by a JVM that died before it was done, which
+                // is finished here). Either way the directory is made again.
+                removeIfUnused(dir);
+            } catch (NoSuchFileException removedMeanwhile) {
+                // dir went away between two steps above: make it again
+            }
+        }
+    }
+
+    /**
+     * Removes the other builds' directories under base that no running JVM uses (their lock file's
+     * exclusive lock can be taken); keep names this JVM's build. Only private directories named like
+     * a build, with a lock file, are considered; anything else under base is left as it is. Never
+     * throws: a directory that cannot be removed now is left for a later start.
+     */
+    static void removeUnused(Path base, String keep, long uid) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base)) {
+            for (Path d : dirs) {
+                String name = d.getFileName().toString();
+                try {
+                    if (!name.equals(keep) && BUILD_NAME.matcher(name).matches() && isPrivate(d, uid)) {
+                        removeIfUnused(d);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // in use, no lock file, or removed by another JVM meanwhile: left as it is
+                }
+            }
+        } catch (IOException e) {
+            // nothing removed this time
+        }
+    }
+
+    /**
+     * Removes dir and what it holds if it has a lock file and no JVM holds the lock; whether it did.
+     * Throws NoSuchFileException when dir has no lock file.
+     */
+    static boolean removeIfUnused(Path dir) throws IOException {
+        try (FileChannel ch = openLock(dir, false); FileLock lock = ch.tryLock()) {
+            if (lock == null) {
+                return false;   // a running JVM holds it shared
+            }
+            ch.write(ByteBuffer.wrap(new byte[] {'x'}), 0);   // removed: see holdInUse
+            Path lockFile = dir.resolve(IN_USE);
+            try (Stream<Path> all = Files.walk(dir)) {   // does not follow symbolic links
+                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                    if (!p.equals(lockFile) && !p.equals(dir)) {
+                        Files.delete(p);
+                    }
+                }
+            }
+            Files.delete(lockFile);
+            Files.delete(dir);
+            return true;
+        }
+    }
+
+    private static FileChannel openLock(Path dir, boolean create) throws IOException {
+        Set<java.nio.file.OpenOption> options = create
+                ? Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                        LinkOption.NOFOLLOW_LINKS)
+                : Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        return FileChannel.open(dir.resolve(IN_USE), options, PosixFilePermissions.asFileAttribute(OWNER_RW));
     }
 
     /** Extracts the inner jars (or reuses checked copies); their paths, in jar order. */

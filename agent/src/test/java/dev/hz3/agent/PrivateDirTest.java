@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,6 +102,68 @@ class PrivateDirTest {
         }
         assertFalse(PrivateDir.buildKey(a).equals(PrivateDir.buildKey(b)));
         assertEquals(PrivateDir.buildKey(a), PrivateDir.buildKey(a));
+    }
+
+    /**
+     * Other builds' directories no JVM holds are removed; a held one, this JVM's own, one without a
+     * lock file (an agent from before the locks may use it), and anything not a private directory
+     * named like a build stay. (A lock held by another JVM: samples' PrivateDirCleanupTest.)
+     */
+    @Test
+    void removesOtherBuildsNoJvmUses() throws IOException {
+        long uid = PrivateDir.uid();
+        Path base = tmp.resolve("base");
+        PrivateDir.ensurePrivate(base, uid);
+        String mine = "0123456789abcdef01234567";
+        Path unused = build(base, "aaaaaaaaaaaaaaaaaaaaaaaa");
+        Files.createDirectory(unused.resolve("sub"));
+        Files.writeString(unused.resolve("sub/jna1.tmp"), "left by JNA");
+        Path legacy = build(base, "cccccccccccccccccccccccc");   // an agent from before the locks
+        Path held = build(base, "bbbbbbbbbbbbbbbbbbbbbbbb");
+        Path own = build(base, mine);
+        Path open = build(base, "dddddddddddddddddddddddd");
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path elsewhere = build(tmp, "eeeeeeeeeeeeeeeeeeeeeeee");
+        Path link = Files.createSymbolicLink(base.resolve("ffffffffffffffffffffffff"), elsewhere);
+        Path other = build(base, "not-a-build");
+
+        FileLock lock = PrivateDir.holdInUse(held, uid);
+        try {
+            Files.writeString(unused.resolve(PrivateDir.IN_USE), "");
+            PrivateDir.removeUnused(base, mine, uid);
+        } finally {
+            lock.channel().close();
+        }
+        assertFalse(Files.exists(unused, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        for (Path kept : List.of(held, own, legacy, open, other)) {
+            assertTrue(Files.exists(kept.resolve("core.jar")), kept.toString());
+        }
+        assertTrue(Files.isSymbolicLink(link));
+        assertTrue(Files.exists(elsewhere.resolve("core.jar")), "a link is not followed");
+    }
+
+    /** A lock file marked removed (its remover died half way): the directory is made again. */
+    @Test
+    void aDirectoryLeftHalfRemovedIsMadeAgain() throws IOException {
+        long uid = PrivateDir.uid();
+        Path dir = build(tmp, "aaaaaaaaaaaaaaaaaaaaaaaa");
+        Files.writeString(dir.resolve(PrivateDir.IN_USE), "x");
+        FileLock lock = PrivateDir.holdInUse(dir, uid);
+        try {
+            assertTrue(lock.isShared() && lock.isValid());
+            assertEquals(0, Files.size(dir.resolve(PrivateDir.IN_USE)));
+            assertFalse(Files.exists(dir.resolve("core.jar")), "the old copy was removed first");
+            assertTrue(PrivateDir.isPrivate(dir, uid));
+        } finally {
+            lock.channel().close();
+        }
+    }
+
+    private static Path build(Path base, String name) throws IOException {
+        Path d = base.resolve(name);
+        PrivateDir.ensurePrivate(d, PrivateDir.uid());
+        Files.writeString(d.resolve("core.jar"), "a copy");
+        return d;
     }
 
     /** The bootstrap must not touch the application's world: only the JDK. */

@@ -136,8 +136,12 @@ class EventNamesTest {
             e.commit();
             r.stop();
             java.nio.file.Path p = java.nio.file.Files.createTempFile("int-counts", ".jfr");
-            r.dump(p);
-            items = SyntheticRecording.load(p);
+            try {
+                r.dump(p);
+                items = SyntheticRecording.load(p);
+            } finally {
+                java.nio.file.Files.delete(p);
+            }
         }
         Census c = Hz3Recording.of(items).censuses().get(0);
         TierCensus t = c.tiers().get(0);

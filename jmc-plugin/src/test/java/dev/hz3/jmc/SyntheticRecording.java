@@ -35,23 +35,28 @@ public final class SyntheticRecording implements AutoCloseable {
 
     private final Recording recording = new Recording();
     private final Path dir;
+    /** The directory was made by {@link #start()} for this recording alone: close deletes it. */
+    private final boolean ownsDir;
     private long seq;
 
-    private SyntheticRecording(Path dir) {
+    private SyntheticRecording(Path dir, boolean ownsDir) {
         this.dir = dir;
+        this.ownsDir = ownsDir;
         for (Class<? extends Event> c : Hz3Events.CLASSES) {
             recording.enable(c);
         }
         recording.start();
     }
 
+    /** A recording dumped into a temporary directory of its own, deleted (dumps and all) by close. */
     public static SyntheticRecording start() throws IOException {
-        return new SyntheticRecording(Files.createTempDirectory("hz3-synthetic"));
+        return new SyntheticRecording(Files.createTempDirectory("hz3-synthetic"), true);
     }
 
+    /** A recording dumped into dir, which the caller keeps (and cleans up). */
     public static SyntheticRecording start(Path dir) throws IOException {
         Files.createDirectories(dir);
-        return new SyntheticRecording(dir);
+        return new SyntheticRecording(dir, false);
     }
 
     /** One tier of a census. occ = {empty, (0,25], (25,50], (50,75], (75,100]} pages. */
@@ -229,9 +234,25 @@ public final class SyntheticRecording implements AutoCloseable {
         return JfrLoaderToolkit.loadEvents(f);
     }
 
+    /** Closes the recording; with {@link #start()}, deletes its directory and what was dumped there. */
     @Override
-    public void close() {
+    public void close() throws IOException {
         recording.close();
+        if (ownsDir) {
+            deleteTree(dir);
+        }
+    }
+
+    /** Deletes a file or a directory with everything below it (symbolic links are not followed). */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     /** Preferences with some values overridden. */

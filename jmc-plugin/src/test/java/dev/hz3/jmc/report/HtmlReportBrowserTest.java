@@ -78,8 +78,7 @@ class HtmlReportBrowserTest {
         page = Files.readString(html);
         events = RecordingFile.readAllEvents(rec);
 
-        Chromium.Run run = Chromium.run(Files.createTempDirectory("chromium-profile"),
-                List.of("--dump-dom", "--virtual-time-budget=2000"), html);
+        Chromium.Run run = Chromium.run(List.of("--dump-dom", "--virtual-time-budget=2000"), html);
         assertEquals(0, run.exit(), run.stderr());
         dom = run.stdout();
         assertTrue(Chromium.consoleLines(run.stderr()).isEmpty(),
@@ -115,7 +114,7 @@ class HtmlReportBrowserTest {
     void screenshot() throws Exception {
         Path png = OUT.resolve("hz3-report.png");
         Files.deleteIfExists(png);
-        Chromium.Run run = Chromium.run(Files.createTempDirectory("chromium-profile"),
+        Chromium.Run run = Chromium.run(
                 List.of("--screenshot=" + png.toAbsolutePath(), "--window-size=1400,3400", "--hide-scrollbars"), html);
         assertEquals(0, run.exit(), run.stderr());
         assertTrue(Files.size(png) > 20_000, "screenshot " + png);
