@@ -22,16 +22,19 @@ import java.util.Locale;
  * checkpoint, and each checkpoint names the one before it with a negative delta (0 ends).
  *
  * <p>Invariants checked, for every chunk: the header fits; magic; version 1.x or 2.x; chunk size at
- * least the header and within the file; ticks per second positive; every event size at least its
+ * least the header, at most 2 GiB and within the file; ticks per second positive; every event size at least its
  * own size and type fields and within the chunk, the sizes summing to the chunk size; the metadata
  * offset is an event start of type 0; the checkpoint chain goes strictly backwards through events
- * of type 1. Checking costs one sequential read of the file and no allocation that grows with it.
+ * of type 1. JMC's parser reads events by their sizes until the first metadata event, and follows
+ * the checkpoint chain until a delta of 0: on a file that passes, both loops end. Checking costs one sequential read of the file and no allocation that grows with it.
  */
 final class ChunkCheck {
 
     static final int HEADER_SIZE = 68;
     private static final int MAGIC = 0x464c5200; // "FLR\0"
     private static final int COMPRESSED_INTS = 1;
+    /** JMC's parser holds a chunk in one byte array. */
+    private static final long MAX_CHUNK_SIZE = Integer.MAX_VALUE - 8;
 
     /** One line saying what is wrong with the file and where. */
     static final class BadChunkException extends IOException {
@@ -97,10 +100,14 @@ final class ChunkCheck {
         long ticksPerSecond = u8();
         int features = u4();
         compressed = (features & COMPRESSED_INTS) != 0;
+        if (size > MAX_CHUNK_SIZE && size <= fileSize - start) {
+            throw new BadChunkException(where + String.format(Locale.ROOT,
+                    "the chunk size %,d is more than JMC's parser reads (2 GiB)", size));
+        }
         if (size < HEADER_SIZE || size > fileSize - start) {
             throw new BadChunkException(where + String.format(Locale.ROOT,
-                    "the chunk size %,d does not fit in the %,d bytes from the chunk's start to the end of the file%s",
-                    size, fileSize - start, size > fileSize - start && size > 0 ? " (truncated?)" : ""));
+                    "the chunk size is %,d, but %,d bytes are left from the chunk's start to the end of the file%s",
+                    size, fileSize - start, size > fileSize - start ? " (truncated, or a damaged header)" : ""));
         }
         checkOffset(where, "constant pool", cpOffset, size);
         checkOffset(where, "metadata", metaOffset, size);
@@ -125,7 +132,7 @@ final class ChunkCheck {
         long at = HEADER_SIZE;
         while (at < size) {
             pos = start + at;
-            long eventSize = readLong(start + size);
+            long eventSize = readSize(start + size);
             long type = readLong(start + size);
             if (eventSize < pos - (start + at) || eventSize > size - at) {
                 throw new BadChunkException(where + String.format(Locale.ROOT,
@@ -151,9 +158,9 @@ final class ChunkCheck {
         long at = cpOffset;
         while (true) {
             pos = start + at;
-            long eventSize = readLong(start + size);
+            long eventSize = readSize(start + size);
             long type = readLong(start + size);
-            if (type != 1 || eventSize > size - at) {
+            if (type != 1 || eventSize < pos - (start + at) || eventSize > size - at) {
                 throw new BadChunkException(where + String.format(Locale.ROOT,
                         "the checkpoint chain reaches byte %,d, where there is no checkpoint", at));
             }
@@ -169,6 +176,34 @@ final class ChunkCheck {
             }
             at += delta;
         }
+    }
+
+    /**
+     * An event size at pos as JMC's parser reads it, an int: at most 5 bytes when compressed, and
+     * refused unless it lies in [0, 2^31), where reading it as an int and as a long agree.
+     */
+    private long readSize(long end) throws IOException {
+        if (!compressed) {
+            if (end - pos < 4) {
+                throw past(end);
+            }
+            return u4();
+        }
+        long v = 0;
+        for (int i = 0; i < 5; i++) {
+            if (pos >= end) {
+                throw past(end);
+            }
+            int b = u1();
+            if (i == 4) {
+                return b > 0x07 ? -1 : v | ((long) b << 28);
+            }
+            v |= (long) (b & 0x7f) << (7 * i);
+            if (b < 0x80) {
+                return v;
+            }
+        }
+        return v;
     }
 
     /** A JFR long at pos: LEB128 (the 9th byte whole) when compressed, else 8 bytes; not past end. */

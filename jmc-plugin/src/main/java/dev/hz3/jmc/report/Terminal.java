@@ -14,8 +14,9 @@ final class Terminal {
 
     /**
      * {@code s} with every control character (C0, DEL, C1, so ESC, CSI, BEL, CR, LF, tab and
-     * backspace among them) and every bidirectional-format character shown as a visible escape,
-     * {@code \x1b} or {@code \u202e}; nothing else changes.
+     * backspace among them) and every bidirectional-format character shown as a visible escape:
+     * a backslash and x1b for ESC, a backslash and u202e for RIGHT-TO-LEFT OVERRIDE; nothing else
+     * changes.
      */
     static String printable(String s) {
         StringBuilder b = null;
@@ -33,7 +34,7 @@ final class Terminal {
             if (b == null) {
                 b = new StringBuilder(s.length() + 16).append(s, 0, i);
             }
-            b.append(control ? String.format(Locale.ROOT, "\\x%02x", (int) c) : String.format(Locale.ROOT, "\\u%04x", (int) c));
+            b.append(String.format(Locale.ROOT, control ? "\\x%02x" : "\\u%04x", (int) c));
         }
         return b == null ? s : b.toString();
     }
