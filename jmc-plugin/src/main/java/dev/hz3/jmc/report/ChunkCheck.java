@@ -179,31 +179,20 @@ final class ChunkCheck {
     }
 
     /**
-     * An event size at pos as JMC's parser reads it, an int: at most 5 bytes when compressed, and
-     * refused unless it lies in [0, 2^31), where reading it as an int and as a long agree.
+     * An event size at pos. JMC's parser reads it as a long and keeps the low 32 bits; a size
+     * outside [0, 2^31) is returned as -1, so that the two readings agree on every size accepted.
+     * (JDK 17 writes some sizes padded to 8 bytes: b4 81 80 80 80 80 80 00 is 180.)
      */
     private long readSize(long end) throws IOException {
-        if (!compressed) {
-            if (end - pos < 4) {
-                throw past(end);
-            }
-            return u4();
+        long v = compressed ? readLong(end) : readInt(end);
+        return v < 0 || v > Integer.MAX_VALUE ? -1 : v;
+    }
+
+    private long readInt(long end) throws IOException {
+        if (end - pos < 4) {
+            throw past(end);
         }
-        long v = 0;
-        for (int i = 0; i < 5; i++) {
-            if (pos >= end) {
-                throw past(end);
-            }
-            int b = u1();
-            if (i == 4) {
-                return b > 0x07 ? -1 : v | ((long) b << 28);
-            }
-            v |= (long) (b & 0x7f) << (7 * i);
-            if (b < 0x80) {
-                return v;
-            }
-        }
-        return v;
+        return u4();
     }
 
     /** A JFR long at pos: LEB128 (the 9th byte whole) when compressed, else 8 bytes; not past end. */
