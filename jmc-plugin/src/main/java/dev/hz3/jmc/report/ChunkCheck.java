@@ -179,13 +179,13 @@ final class ChunkCheck {
     }
 
     /**
-     * An event size at pos. JMC's parser reads it as a long and keeps the low 32 bits; a size
-     * outside [0, 2^31) is returned as -1, so that the two readings agree on every size accepted.
-     * (JDK 17 writes some sizes padded to 8 bytes: b4 81 80 80 80 80 80 00 is 180.)
+     * An event size at pos. JMC's parser reads it as a long and keeps the low 32 bits (an event
+     * whose size reads as -1 sends it back one byte, and round again: issue 9's runaway); the
+     * checks that follow accept only sizes within a chunk of at most 2 GiB, where both readings
+     * agree. JDK 17 pads some sizes to 8 bytes: b4 81 80 80 80 80 80 00 is 180.
      */
     private long readSize(long end) throws IOException {
-        long v = compressed ? readLong(end) : readInt(end);
-        return v < 0 || v > Integer.MAX_VALUE ? -1 : v;
+        return compressed ? readLong(end) : readInt(end);
     }
 
     private long readInt(long end) throws IOException {

@@ -17,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -72,7 +73,7 @@ public final class Hz3Report {
     }
 
     /** A failure that is one line on stderr and this exit status. */
-    private static final class Refusal extends Exception {
+    static final class Refusal extends Exception {
         private static final long serialVersionUID = 1L;
         final int code;
 
@@ -182,12 +183,21 @@ public final class Hz3Report {
      * the page on a daemon worker thread, waiting at most timeoutSeconds for it.
      */
     private static Report readWithDeadline(Path rec, FileChannel ch, long size, long timeoutSeconds) throws Refusal {
-        FutureTask<Report> task = new FutureTask<>(() -> {
+        return withDeadline(rec, () -> {
             JMC_LOGGER.setLevel(Level.OFF);
             IItemCollection items = JfrLoaderToolkit.loadEvents(new Limited(Channels.newInputStream(ch), size));
             ReportModel model = ReportModel.of(rec.getFileName().toString(), items);
             return new Report(model, HtmlReport.render(model));
-        });
+        }, timeoutSeconds);
+    }
+
+    /**
+     * work's result, computed on a daemon thread; a Refusal (one line, exit 1) when it takes more
+     * than timeoutSeconds, runs out of memory or fails. The thread is left running after a
+     * timeout (interrupted, which JMC's parser does not heed): {@link #main} exits anyway.
+     */
+    static <T> T withDeadline(Path rec, Callable<T> work, long timeoutSeconds) throws Refusal {
+        FutureTask<T> task = new FutureTask<>(work);
         Thread worker = new Thread(task, "hz3-report-reader");
         worker.setDaemon(true);
         worker.start();
@@ -195,8 +205,8 @@ public final class Hz3Report {
             return task.get(timeoutSeconds, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
             task.cancel(true);
-            throw new Refusal(1, rec + ": not read within " + timeoutSeconds
-                    + " s, so not a JFR recording that can be read (HZ3_REPORT_TIMEOUT=SECONDS allows more)");
+            throw new Refusal(1, rec + ": reading it took more than " + timeoutSeconds
+                    + " s (a damaged recording, or a very large one: HZ3_REPORT_TIMEOUT=SECONDS allows more)");
         } catch (InterruptedException e) {
             task.cancel(true);
             Thread.currentThread().interrupt();
@@ -207,7 +217,7 @@ public final class Hz3Report {
             if (cause instanceof OutOfMemoryError) {
                 r = new Refusal(1, rec + ": reading it needed more than the report's "
                         + HtmlReport.bytes(Runtime.getRuntime().maxMemory())
-                        + " of memory (a damaged recording, or a large one: HZ3_REPORT_HEAP=4g allows more)");
+                        + " of memory (a damaged recording, or a very large one: HZ3_REPORT_HEAP=4g allows more)");
             } else {
                 r = new Refusal(1, rec + ": not a JFR recording that can be read (" + oneLine(cause) + ")");
             }

@@ -164,13 +164,33 @@ class HostileRecordingTest {
         // first checkpoint's delta (0: "no earlier one") made to point forwards.
         all.add(ffAt("checkpoint-delta-damaged", 114_442));
         all.add(ffAt("first-checkpoint-delta-forward", 79));
-        all.addAll(regressions());
         return all;
     }
 
-    /** Mutants that made the report run long or grow before the fix (issue 9). */
+    /** The runaways are refused before the parser runs: by the chunk check, naming the event. */
+    @TestFactory
+    Stream<DynamicTest> runawaysAreRefusedBeforeParsing() {
+        return regressions().stream().map(mu -> DynamicTest.dynamicTest(mu.name(), () -> {
+            Result r = report(mu.name(), mu.bytes());
+            assertEquals(1, r.code(), r.err());
+            String at = mu.name().substring(mu.name().lastIndexOf('-') + 1);
+            assertTrue(r.err().matches("hz3-report: .*: not a JFR recording that can be read \\(the event at byte "
+                    + at.substring(0, 3) + "," + at.substring(3) + " of the chunk has size [0-9,]+, outside the chunk\\)\\R"),
+                    r.err());
+        }));
+    }
+
+    /**
+     * Mutants that made the report run without end and grow before the fix (issue 9): five bytes
+     * set to 0xff from the start of an hz3 event (its size, type and start time) make JMC's parser
+     * read that event's size as -1 and its loop over the events go back a byte at a time and round
+     * again, keeping every event it reads. With the JVM's default heap the report ran past 45 s
+     * and 2.7 GB before it was stopped. Found by simulating the parser's event loop over runs of
+     * 0xff bytes at every event of this recording; the events at 228,204 and 229,614 are hz3's.
+     */
     static List<Mutant> regressions() {
-        return List.of();
+        return List.of(ffAt("runaway-event-size-228204", 228_204, 228_205, 228_206, 228_207, 228_208),
+                ffAt("runaway-event-size-229614", 229_614, 229_615, 229_616, 229_617, 229_618));
     }
 
     static Mutant ff(String name, Random random, int from, int to) {

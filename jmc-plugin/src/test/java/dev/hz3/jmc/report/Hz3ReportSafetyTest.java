@@ -3,12 +3,14 @@ package dev.hz3.jmc.report;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
@@ -140,6 +142,47 @@ class Hz3ReportSafetyTest {
     void printableEscapesControlAndBidiCharactersAndKeepsTheRest() {
         assertEquals("a\\x1b[2Jb\\x07c\\x0dd\\x08e\\x9b\\u202ef", Terminal.printable("a\u001b[2Jb\u0007c\rd\be\u009b\u202ef"));
         assertEquals("plain ütf-8 ✓", Terminal.printable("plain ütf-8 ✓"));
+    }
+
+    @Test
+    void readingEndsAtTheDeadlineWithOneLine() throws Exception {
+        CountDownLatch never = new CountDownLatch(1);
+        try {
+            Hz3Report.Refusal r = assertThrows(Hz3Report.Refusal.class,
+                    () -> Hz3Report.withDeadline(Path.of("slow.jfr"), () -> {
+                        // Stands for JMC's parser, which does not stop when interrupted.
+                        while (true) {
+                            try {
+                                never.await();
+                                return null;
+                            } catch (InterruptedException e) {
+                                continue;
+                            }
+                        }
+                    }, 1));
+            assertEquals(1, r.code);
+            assertEquals("slow.jfr: reading it took more than 1 s (a damaged recording, or a very large one: "
+                    + "HZ3_REPORT_TIMEOUT=SECONDS allows more)", r.getMessage());
+        } finally {
+            never.countDown();
+        }
+    }
+
+    @Test
+    void runningOutOfMemoryIsOneLine() {
+        Hz3Report.Refusal r = assertThrows(Hz3Report.Refusal.class,
+                () -> Hz3Report.withDeadline(Path.of("big.jfr"), () -> {
+                    throw new OutOfMemoryError("Java heap space");
+                }, 60));
+        assertEquals(1, r.code);
+        assertTrue(r.getMessage().startsWith("big.jfr: reading it needed more than the report's ")
+                && r.getMessage().contains("HZ3_REPORT_HEAP"), r.getMessage());
+    }
+
+    @Test
+    void theDeadlineGrowsWithTheFile() {
+        assertEquals(30, Hz3Report.timeoutSeconds(233_000));
+        assertEquals(30 + 512, Hz3Report.timeoutSeconds(512L << 20));
     }
 
     List<Path> leftovers() throws Exception {
