@@ -22,11 +22,12 @@ import java.util.Locale;
  * checkpoint, and each checkpoint names the one before it with a negative delta (0 ends).
  *
  * <p>Invariants checked, for every chunk: the header fits; magic; version 1.x or 2.x; chunk size at
- * least the header, at most 2 GiB and within the file; ticks per second positive; every event size at least its
- * own size and type fields and within the chunk, the sizes summing to the chunk size; the metadata
- * offset is an event start of type 0; the checkpoint chain goes strictly backwards through events
- * of type 1. JMC's parser reads events by their sizes until the first metadata event, and follows
- * the checkpoint chain until a delta of 0: on a file that passes, both loops end. Checking costs one sequential read of the file and no allocation that grows with it.
+ * least the header, at most 2 GiB and within the file; ticks per second positive; every event size
+ * at least its own size and type fields and within the chunk, the sizes summing to the chunk size;
+ * the metadata offset is an event start of type 0; the checkpoint chain goes strictly backwards
+ * through events of type 1. JMC's parser (9.1.2) reads the events by their sizes to the end of the
+ * chunk, and follows the checkpoint chain until a delta of 0: on a file that passes, both loops
+ * end. Checking costs one sequential read of the file and no allocation that grows with it.
  */
 final class ChunkCheck {
 
@@ -122,7 +123,8 @@ final class ChunkCheck {
     private static void checkOffset(String where, String what, long offset, long size) throws BadChunkException {
         if (offset < HEADER_SIZE || offset >= size) {
             throw new BadChunkException(where + String.format(Locale.ROOT,
-                    "the %s offset %,d lies outside the chunk's events (bytes %d to %,d)", what, offset, HEADER_SIZE, size));
+                    "the %s offset %,d lies outside the chunk's events (bytes %d to %,d)", what, offset,
+                    HEADER_SIZE, size));
         }
     }
 

@@ -141,7 +141,8 @@ class HostileRecordingTest {
         for (int cut : new int[] {0, 40, 68, 8_131, n / 2, n - 1}) {
             all.add(new Mutant("truncated-" + cut, Arrays.copyOf(recording, cut)));
         }
-        all.add(new Mutant("appended-garbage", concat(recording, "FLR\0 and then nothing".getBytes(StandardCharsets.ISO_8859_1))));
+        all.add(new Mutant("appended-garbage",
+                concat(recording, "FLR\0 and then nothing".getBytes(StandardCharsets.ISO_8859_1))));
         all.add(new Mutant("two-chunks-second-damaged", concat(recording, header(Long.MAX_VALUE, 8, 16))));
         // Header fields (chunk size at 8, constant pool offset at 16, metadata offset at 24).
         all.add(field("chunk-size-huge", 8, Long.MAX_VALUE));
@@ -174,9 +175,9 @@ class HostileRecordingTest {
             Result r = report(mu.name(), mu.bytes());
             assertEquals(1, r.code(), r.err());
             String at = mu.name().substring(mu.name().lastIndexOf('-') + 1);
+            String byteAt = at.substring(0, 3) + "," + at.substring(3);
             assertTrue(r.err().matches("hz3-report: .*: not a JFR recording that can be read \\(the event at byte "
-                    + at.substring(0, 3) + "," + at.substring(3) + " of the chunk has size [0-9,]+, outside the chunk\\)\\R"),
-                    r.err());
+                    + byteAt + " of the chunk has size [0-9,]+, outside the chunk\\)\\R"), r.err());
         }));
     }
 

@@ -140,7 +140,8 @@ class Hz3ReportSafetyTest {
 
     @Test
     void printableEscapesControlAndBidiCharactersAndKeepsTheRest() {
-        assertEquals("a\\x1b[2Jb\\x07c\\x0dd\\x08e\\x9b\\u202ef", Terminal.printable("a\u001b[2Jb\u0007c\rd\be\u009b\u202ef"));
+        assertEquals("a\\x1b[2Jb\\x07c\\x0dd\\x08e\\x9b\\u202ef",
+                Terminal.printable("a\u001b[2Jb\u0007c\rd\be\u009b\u202ef"));
         assertEquals("plain ütf-8 ✓", Terminal.printable("plain ütf-8 ✓"));
     }
 
