@@ -92,7 +92,7 @@ final class ChunkCheck {
         int minor = u2();
         if (major != 1 && major != 2) {
             throw new BadChunkException(where + "JFR format version " + major + "." + minor
-                    + " (hz3-report reads versions 1 and 2, written by JDK 11 and later)");
+                    + " (hz3-report reads versions 1 and 2)");
         }
         long size = u8();
         long cpOffset = u8();
