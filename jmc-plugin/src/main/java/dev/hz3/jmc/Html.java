@@ -6,7 +6,12 @@ public final class Html {
     private Html() {
     }
 
-    /** {@code s} with the five characters that matter in HTML text and attributes escaped. */
+    /**
+     * {@code s} with the five characters that matter in HTML text and attributes escaped, and every
+     * control character but tab, line feed and carriage return (which HTML reads as white space)
+     * replaced by U+FFFD: HTML forbids the others, and a character reference would not do, since
+     * browsers read &amp;#128; to &amp;#159; as Windows-1252.
+     */
     public static String escape(String s) {
         StringBuilder b = new StringBuilder(s.length() + 16);
         for (char c : s.toCharArray()) {
@@ -16,7 +21,8 @@ public final class Html {
             case '&' -> b.append("&amp;");
             case '"' -> b.append("&quot;");
             case '\'' -> b.append("&#39;");
-            default -> b.append(c);
+            default -> b.append((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || (c >= 0x7f && c <= 0x9f)
+                    ? '\ufffd' : c);
             }
         }
         return b.toString();

@@ -1,13 +1,27 @@
 package dev.hz3.jmc.report;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -24,11 +38,23 @@ import dev.hz3.jmc.census.TierCensus;
  * rules, writes one self-contained HTML page (default: REC with .html for .jfr) and prints a short
  * summary for terminals and CI. Exit status 0 when the report was written, 1 when the recording
  * cannot be read or the page cannot be written (one line on stderr, no stack trace unless
- * HZ3_REPORT_DEBUG is set), 2 for bad arguments.
+ * HZ3_REPORT_DEBUG is set), 2 for bad arguments (writing the page over the recording among them).
+ *
+ * <p>Any file may be handed to it, so reading is bounded: {@link ChunkCheck} checks the chunk
+ * structure before the parser sees a byte; the parser, the rules and the page run on a worker
+ * thread with a deadline (30 s and 1 s per MiB of recording, or HZ3_REPORT_TIMEOUT seconds);
+ * running out of memory is one line like any other failure (bin/hz3-report fixes the heap with
+ * -Xmx). JMC's parser does not stop when interrupted: after the deadline {@link #main} exits with
+ * the line while the worker is still running. Text from the recording reaches the terminal only
+ * through {@link Terminal#printable}.
  */
 public final class Hz3Report {
 
     static final String USAGE = "usage: hz3-report REC.jfr [OUT.html]";
+
+    /** The deadline: a base for starting up and the rules, plus a floor on the parser's speed. */
+    static final long TIMEOUT_BASE_SECONDS = 30;
+    static final long TIMEOUT_BYTES_PER_SECOND = 1 << 20;
 
     /** Held so that JMC's parser warnings (JDK 21+ field 'virtual') stay quiet. */
     private static final Logger JMC_LOGGER = Logger.getLogger("org.openjdk.jmc");
@@ -37,7 +63,28 @@ public final class Hz3Report {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        // A thread of JMC's parser that dies must not print a stack trace: the one line is ours.
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> debug(e, System.err));
+        int code = run(args, System.out, System.err);
+        System.out.flush();
+        System.err.flush();
+        // exit, not return: after the deadline the parser's threads may still be running.
+        System.exit(code);
+    }
+
+    /** A failure that is one line on stderr and this exit status. */
+    static final class Refusal extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int code;
+
+        Refusal(int code, String line) {
+            super(line);
+            this.code = code;
+        }
+    }
+
+    /** What the worker thread makes of a recording: the model and its page. */
+    private record Report(ReportModel model, String html) {
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -53,30 +100,180 @@ public final class Hz3Report {
         Path html = args.length == 2 ? Path.of(args[1]) : defaultOutput(rec);
         try {
             if (!Files.isRegularFile(rec)) {
-                err.println("hz3-report: " + rec + ": no such file");
-                return 1;
+                throw new Refusal(1, rec + ": no such file");
             }
-            JMC_LOGGER.setLevel(Level.OFF);
-            IItemCollection items;
-            try {
-                items = JfrLoaderToolkit.loadEvents(rec.toFile());
-            } catch (Exception | LinkageError | OutOfMemoryError e) {
-                err.println("hz3-report: " + rec + ": not a JFR recording that can be read (" + oneLine(e) + ")");
-                debug(e, err);
-                return 1;
+            checkOutput(rec, html);
+            Report report;
+            try (FileChannel ch = FileChannel.open(rec, StandardOpenOption.READ)) {
+                long size;
+                try {
+                    ChunkCheck.check(ch);
+                    size = ch.size();
+                } catch (ChunkCheck.BadChunkException e) {
+                    throw new Refusal(1, rec + ": not a JFR recording that can be read (" + e.getMessage() + ")");
+                }
+                report = readWithDeadline(rec, ch, size, timeoutSeconds(size));
             }
-            ReportModel model = ReportModel.of(rec.getFileName().toString(), items);
-            Path parent = html.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            Files.writeString(html, HtmlReport.render(model), StandardCharsets.UTF_8);
-            printSummary(model, rec, html, out);
+            write(html, report.html());
+            printSummary(report.model(), rec, html, out);
             return 0;
-        } catch (IOException | RuntimeException e) {
-            err.println("hz3-report: " + oneLine(e));
+        } catch (Refusal e) {
+            err.println(Terminal.printable("hz3-report: " + e.getMessage()));
+            debug(e.getCause() == null ? e : e.getCause(), err);
+            return e.code;
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            err.println(Terminal.printable("hz3-report: " + oneLine(e)));
             debug(e, err);
             return 1;
+        }
+    }
+
+    /**
+     * Refuses an output that is the recording itself (the same path, a symbolic or a hard link to
+     * it: exit 2), a symbolic link (never written through), or not a regular file. Writes nothing.
+     */
+    static void checkOutput(Path rec, Path html) throws Refusal, IOException {
+        if (Files.exists(html) && Files.isSameFile(rec, html)) {
+            throw new Refusal(2, html + " is the recording " + rec + " itself: not writing the report over it");
+        }
+        if (Files.isSymbolicLink(html)) {
+            throw new Refusal(1, html + " is a symbolic link: not writing the report through it");
+        }
+        if (Files.exists(html, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(html, LinkOption.NOFOLLOW_LINKS)) {
+            throw new Refusal(1, html + " exists and is not a regular file");
+        }
+    }
+
+    /**
+     * Writes the page to a new file in html's directory and renames it to html: a reader sees the
+     * old page or the new one, a symbolic link planted at html is replaced rather than followed,
+     * and no file is ever truncated in place.
+     */
+    static void write(Path html, String page) throws IOException {
+        Path dir = html.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, "." + html.getFileName() + ".", ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
+        } catch (UnsupportedOperationException e) {
+            tmp = Files.createTempFile(dir, "." + html.getFileName() + ".", ".tmp");
+        }
+        try {
+            Files.writeString(tmp, page, StandardCharsets.UTF_8);
+            Files.move(tmp, html.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (FileAlreadyExistsException e) {
+            throw new IOException(html + " exists and cannot be replaced", e);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** HZ3_REPORT_TIMEOUT seconds when set, else the base and a second per MiB. */
+    static long timeoutSeconds(long fileSize) {
+        String env = System.getenv("HZ3_REPORT_TIMEOUT");
+        if (env != null && env.matches("[0-9]{1,6}") && Long.parseLong(env) > 0) {
+            return Long.parseLong(env);
+        }
+        return TIMEOUT_BASE_SECONDS + fileSize / TIMEOUT_BYTES_PER_SECOND;
+    }
+
+    /**
+     * Parses the first size bytes of ch (the chunks ChunkCheck passed), runs the rules and renders
+     * the page on a daemon worker thread, waiting at most timeoutSeconds for it.
+     */
+    private static Report readWithDeadline(Path rec, FileChannel ch, long size, long timeoutSeconds) throws Refusal {
+        return withDeadline(rec, () -> {
+            JMC_LOGGER.setLevel(Level.OFF);
+            IItemCollection items = JfrLoaderToolkit.loadEvents(new Limited(Channels.newInputStream(ch), size));
+            ReportModel model = ReportModel.of(rec.getFileName().toString(), items);
+            return new Report(model, HtmlReport.render(model));
+        }, timeoutSeconds);
+    }
+
+    /**
+     * work's result, computed on a daemon thread; a Refusal (one line, exit 1) when it takes more
+     * than timeoutSeconds, runs out of memory or fails. The thread is left running after a
+     * timeout (interrupted, which JMC's parser does not heed): {@link #main} exits anyway.
+     */
+    static <T> T withDeadline(Path rec, Callable<T> work, long timeoutSeconds) throws Refusal {
+        FutureTask<T> task = new FutureTask<>(work);
+        Thread worker = new Thread(task, "hz3-report-reader");
+        worker.setDaemon(true);
+        worker.start();
+        try {
+            return task.get(timeoutSeconds, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            task.cancel(true);
+            throw new Refusal(1, rec + ": reading it took more than " + timeoutSeconds
+                    + " s (a damaged recording, or a very large one: HZ3_REPORT_TIMEOUT=SECONDS allows more)");
+        } catch (InterruptedException e) {
+            task.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new Refusal(1, rec + ": interrupted while reading it");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            Refusal r;
+            if (cause instanceof OutOfMemoryError) {
+                r = new Refusal(1, rec + ": reading it needed more than the report's "
+                        + HtmlReport.bytes(Runtime.getRuntime().maxMemory())
+                        + " of memory (a damaged recording, or a very large one: HZ3_REPORT_HEAP=4g allows more)");
+            } else {
+                r = new Refusal(1, rec + ": not a JFR recording that can be read (" + oneLine(cause) + ")");
+            }
+            r.initCause(cause);
+            throw r;
+        }
+    }
+
+    /** At most limit bytes of in: the parser never reads past the chunks that were checked. */
+    private static final class Limited extends FilterInputStream {
+        private long left;
+
+        Limited(InputStream in, long limit) {
+            super(in);
+            this.left = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                left--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = super.read(b, off, (int) Math.min(len, left));
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long s = super.skip(Math.min(n, left));
+            left -= s;
+            return s;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (int) Math.min(super.available(), left);
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
         }
     }
 
@@ -86,9 +283,12 @@ public final class Hz3Report {
         return rec.resolveSibling(base + ".html");
     }
 
-    /** A few lines a person or a CI log can read without opening the page. */
+    /**
+     * A few lines a person or a CI log can read without opening the page; every line through
+     * {@link Terminal#printable}, since most of what they say comes from the recording.
+     */
     static void printSummary(ReportModel m, Path rec, Path html, PrintStream out) {
-        out.println("hz3-report: " + rec);
+        line(out, "hz3-report: " + rec);
         StringBuilder meta = new StringBuilder("  ");
         meta.append(HtmlReport.seconds(Math.max(0, m.endMillis() - m.startMillis()))).append(" recorded");
         if (!m.jvmVersion().isEmpty()) {
@@ -99,36 +299,41 @@ public final class Hz3Report {
                     .append(m.recording().allocator().mallocVersion());
         }
         meta.append(", ").append(m.recording().censuses().size()).append(" hz3 snapshots");
-        out.println(meta);
+        line(out, meta.toString());
         Optional<Census> c = m.tableCensus();
         if (c.isPresent()) {
-            out.printf(Locale.ROOT, "  snapshot %d (+%s, most partial pages):%n", c.get().seqLast(),
-                    HtmlReport.seconds(HtmlReport.millis(c.get().timeNanos()) - m.startMillis()));
-            out.printf(Locale.ROOT, "    %-7s %12s %12s %8s %12s %11s%n", "tier", "resident", "partial", "<=25%",
-                    "candidates", "resident");
+            line(out, String.format(Locale.ROOT, "  snapshot %d (+%s, most partial pages):", c.get().seqLast(),
+                    HtmlReport.seconds(HtmlReport.millis(c.get().timeNanos()) - m.startMillis())));
+            line(out, String.format(Locale.ROOT, "    %-7s %12s %12s %8s %12s %11s", "tier", "resident", "partial",
+                    "<=25%", "candidates", "resident"));
             for (TierCensus t : c.get().tiers()) {
                 if (t.residentPages() == 0) {
                     continue;
                 }
-                out.printf(Locale.ROOT, "    %-7s %12s %12s %8s %12s %11s%n", t.tier(), HtmlReport.count(t.residentPages()),
+                line(out, String.format(Locale.ROOT, "    %-7s %12s %12s %8s %12s %11s", t.tier(),
+                        HtmlReport.count(t.residentPages()),
                         HtmlReport.count(t.pagesPartial()), t.pagesPartial() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.0f%%", t.lowOccupancyShare() * 100),
-                        HtmlReport.count(t.candDecommitPages()), HtmlReport.bytes(t.residentBytes()));
+                        HtmlReport.count(t.candDecommitPages()), HtmlReport.bytes(t.residentBytes())));
             }
         }
         List<ProcessMemorySample> pm = m.recording().processMemory();
         if (!pm.isEmpty()) {
             ProcessMemorySample p = pm.get(pm.size() - 1);
-            out.printf(Locale.ROOT, "  RSS %s: Java heap %s, hz3 %s, stacks %s, files %s, other %s%n",
+            line(out, String.format(Locale.ROOT, "  RSS %s: Java heap %s, hz3 %s, stacks %s, files %s, other %s",
                     HtmlReport.bytes(p.rss()), HtmlReport.bytes(p.javaHeap()), HtmlReport.bytes(p.hz3()),
                     HtmlReport.bytes(p.threadStacks()), HtmlReport.bytes(p.fileMappings()),
-                    HtmlReport.bytes(p.otherMappings()));
+                    HtmlReport.bytes(p.otherMappings())));
         }
         for (IResult r : m.results()) {
-            out.printf(Locale.ROOT, "  %-8s %s: %s%n", HtmlReport.severityName(r.getSeverity()), r.getRule().getName(),
-                    r.getSummary() == null ? "" : r.getSummary());
+            line(out, String.format(Locale.ROOT, "  %-8s %s: %s", HtmlReport.severityName(r.getSeverity()),
+                    r.getRule().getName(), r.getSummary() == null ? "" : r.getSummary()));
         }
-        out.println("  report: " + html);
+        line(out, "  report: " + html);
+    }
+
+    private static void line(PrintStream out, String s) {
+        out.println(Terminal.printable(s));
     }
 
     private static String oneLine(Throwable e) {

@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * A minimal JSON writer for the report's embedded data: maps (insertion order), lists, strings,
  * numbers, booleans, null, and long[] / double[]. Strings are escaped so that the result is safe
- * inside an HTML {@code <script>} element ("<" becomes \u003c).
+ * inside an HTML {@code <script>} element ("<" becomes \u003c; control characters, which HTML
+ * forbids, become escapes of the same form too).
  */
 final class Json {
 
@@ -82,7 +83,7 @@ final class Json {
             case '>' -> b.append("\\u003e");
             case '&' -> b.append("\\u0026");
             default -> {
-                if (c < 0x20 || c == '\u2028' || c == '\u2029') {
+                if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029') {
                     b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
                 } else {
                     b.append(c);
