@@ -44,6 +44,31 @@
  *   Spans of capacity 1 (medium and the largest sub4k class) are never on a
  *   heap list while their object is live: a free from any thread finds them
  *   complete, so no notification is needed.
+ *
+ * What a purge from any thread returns (hz3_purge_now, malloc_trim)
+ *   A heap's lists (avail, full, empty_kept, single_cache_pages) are touched
+ *   by its owner's slow paths and by a purging thread, both under heap->lock;
+ *   the fast path never takes it: it pops only from heap->cur[cls] and pushes
+ *   only onto spans that hold live objects. So a purge from any thread takes
+ *   each live heap's lock in turn and gives back every span marked
+ *   HZ3_WHERE_KEPT: empty spans the owner's slow path saw empty and kept
+ *   (one per class, and the capacity-1 cache). It does not take
+ *     - the current spans (heap->cur): the fast path pops from them without
+ *       a lock, so they stay with their thread even when empty;
+ *     - spans emptied by remote frees that the owner has not collected yet,
+ *       and full spans waiting on the owner's delayed list;
+ *   the owner gives those back on its own slow paths (and when it ends).
+ *   The census counts exactly this: cand_decommit_pages are resident empty
+ *   pages of free segment pages, of KEPT spans and of abandoned spans (an
+ *   epoch reclaims these); resident empty pages of any other span are
+ *   held_empty_pages. where is written with relaxed atomic stores so that
+ *   the census may read it under the pool lock alone.
+ *
+ * Segment headers and the kernel's zero page
+ *   Reading a never-written page of a segment header maps the shared zero
+ *   page: mincore calls it resident, smaps Rss does not. seg->header_written
+ *   has bit k set once header page k has been written (under the pool lock);
+ *   the census counts only those and reads no span entry on another page.
  */
 #ifndef HZ3_TYPES_H
 #define HZ3_TYPES_H
@@ -143,7 +168,7 @@ enum hz3_span_where {     /* which list of its owner the span is on */
     HZ3_WHERE_NONE = 0,   /* current span, or a live capacity-1 span, or in transit */
     HZ3_WHERE_AVAIL = 1,  /* heap->avail[cls]: has or may have free blocks */
     HZ3_WHERE_FULL = 2,   /* heap->full[cls]: no free block, thread_free in NOTIFY */
-    HZ3_WHERE_CACHE = 3,  /* heap->single_cache: empty capacity-1 span */
+    HZ3_WHERE_KEPT = 3,   /* heap->avail[cls], empty and kept by its owner's slow path */
     HZ3_WHERE_ABANDONED = 4, /* global abandoned list of its class */
 };
 
@@ -183,6 +208,7 @@ typedef struct hz3_span_list { hz3_span_t *first, *last; } hz3_span_list_t;
 /* ---- segments ---- */
 typedef struct hz3_segment {
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
+    uint8_t header_written;             /* bit k: header page k written since the slot was mapped */
     struct hz3_segment *next_avail;     /* pool.avail: segments with free pages */
     bool in_avail;
     bool runs;                          /* holds runs (large objects), not class spans */
@@ -191,7 +217,9 @@ typedef struct hz3_segment {
     uint64_t whole_free_since_ms;       /* when the segment last became wholly free */
     uint64_t freemap[HZ3_SEG_PAGES / 64];  /* bit set = page free */
     uint64_t dirtymap[HZ3_SEG_PAGES / 64]; /* bit set = page free and maybe resident (reused first) */
-    hz3_span_t spans[HZ3_SEG_PAGES];    /* one entry per page; metadata pages unused */
+    /* one entry per page; metadata pages unused. 64-aligned, so that no
+     * entry straddles two header pages. */
+    _Alignas(64) hz3_span_t spans[HZ3_SEG_PAGES];
 } hz3_segment_t;
 
 _Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
@@ -208,15 +236,19 @@ typedef struct hz3_class {
 } hz3_class_t;
 
 /* ---- thread heaps ---- */
+/* Lock order: epoch_lock > heaps_lock > heap->lock > abandoned_lock, large_lock
+ * > pool_lock > meta_lock. An owner never holds its heap lock while it
+ * takes epoch_lock or heaps_lock. */
 typedef struct hz3_heap {
     hz3_span_t *cur[HZ3_MAX_CLASSES];          /* the fast path's span per class */
     hz3_span_list_t avail[HZ3_MAX_CLASSES];
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
-    hz3_span_list_t single_cache;              /* empty capacity-1 spans, LIFO */
-    uint32_t single_cache_pages;
+    uint32_t single_cache_pages;               /* pages of KEPT capacity-1 spans on avail */
     _Atomic(hz3_span_t *) delayed;             /* spans whose remote free notified us */
     struct hz3_heap *next_free;                /* heap pool free list */
+    struct hz3_heap *next_all;                 /* every heap record ever made (heaps_lock) */
+    pthread_mutex_t lock;                      /* the lists above; never taken by the fast path */
     uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
 } hz3_heap_t;

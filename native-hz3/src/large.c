@@ -33,6 +33,10 @@ static size_t table_cap, table_used, table_live;
 static size_t live_bytes;
 static cache_slot_t cache[HZ3_LARGE_CACHE_SLOTS];
 static size_t cache_n, cache_bytes;
+static _Atomic uint64_t changes;   /* written under large_lock: a mapping made, freed, cached or unmapped */
+
+static void changed(void) { atomic_store_explicit(&changes, changes + 1, memory_order_relaxed); }
+uint64_t _hz3_large_changes(void) { return atomic_load_explicit(&changes, memory_order_relaxed); }
 
 void _hz3_large_lock(void) { pthread_mutex_lock(&large_lock); }
 void _hz3_large_unlock(void) { pthread_mutex_unlock(&large_lock); }
@@ -77,6 +81,7 @@ static bool table_insert(uintptr_t p)
     if (table[j] == 0) table_used++;
     table[j] = p;
     table_live++;
+    changed();
     return true;
 }
 
@@ -95,6 +100,7 @@ static void table_erase(size_t *slot)
 {
     *slot = 1;
     table_live--;
+    changed();
 }
 
 void *_hz3_large_alloc(size_t size, size_t align, bool zero)
@@ -239,6 +245,7 @@ void _hz3_large_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info 
             cache_bytes -= cache[i].size;
             _hz3_os_unmap(cache[i].map, cache[i].size);
             info->large_unmapped++;
+            changed();
         } else {
             cache[kept++] = cache[i];
         }

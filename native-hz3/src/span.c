@@ -81,7 +81,7 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
         s->delayed_next = NULL;
         if (s->where == HZ3_WHERE_FULL) {
             _hz3_list_remove(&h->full[s->cls], s);
-            s->where = HZ3_WHERE_AVAIL;
+            _hz3_where_set(s, HZ3_WHERE_AVAIL);
             _hz3_list_push_front(&h->avail[s->cls], s);
         }
         set_state(s, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
@@ -116,7 +116,7 @@ static inline void *pop(hz3_span_t *s)
  * free from any thread may give it straight back to the pool. */
 static void *single_take(hz3_span_t *s)
 {
-    s->where = HZ3_WHERE_NONE;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
     _hz3_used_set(s, 1);
     s->free = NULL;
     if (s->extended == 0) s->extended = 1;
@@ -125,7 +125,7 @@ static void *single_take(hz3_span_t *s)
 
 static void move_to_full(hz3_heap_t *h, hz3_span_t *s)
 {
-    s->where = HZ3_WHERE_FULL;
+    _hz3_where_set(s, HZ3_WHERE_FULL);
     _hz3_list_push_front(&h->full[s->cls], s);
 }
 
@@ -140,17 +140,14 @@ static hz3_span_t *adopt(hz3_heap_t *h, unsigned cls)
     }
     pthread_mutex_unlock(&abandoned_lock);
     if (!s) return NULL;
-    s->where = HZ3_WHERE_NONE;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
     atomic_store_explicit(&s->owner, h, memory_order_release);
     set_state(s, HZ3_TF_NEVER, HZ3_TF_NORMAL);
     return s;
 }
 
-void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
+static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 {
-    /* Slow paths are where epochs start, and where a heap acts on a
-     * maintenance request; both before the heap's lists are touched. */
-    _hz3_epoch_tick();
     uint64_t gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);
     if (HZ3_UNLIKELY(h->decay_gen != gen)) {
         h->decay_gen = gen;
@@ -178,8 +175,9 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
 
     while ((s = h->avail[cls].first) != NULL) {
         _hz3_list_remove(&h->avail[cls], s);
-        s->where = HZ3_WHERE_NONE;
-        if (_hz3_used_get(s) == 0) {
+        bool kept = s->where == HZ3_WHERE_KEPT;
+        _hz3_where_set(s, HZ3_WHERE_NONE);
+        if (kept) {
             if (c->capacity == 1) {
                 h->single_cache_pages -= s->pages;
                 return single_take(s);
@@ -218,16 +216,30 @@ use:
     return pop(s);
 }
 
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
+{
+    /* Slow paths are where epochs start (before the heap lock: an epoch
+     * may purge, which takes every heap's lock), and where a heap acts on
+     * a maintenance request. */
+    _hz3_epoch_tick();
+    pthread_mutex_lock(&h->lock);
+    void *p = alloc_slow_locked(h, cls);
+    pthread_mutex_unlock(&h->lock);
+    return p;
+}
+
 /* Called after a local free pushed the block and decremented used, when the
- * span became empty or was on the full list. */
-void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
+ * span became empty or was on the full list. The span is neither current
+ * nor KEPT (it held a live object until now), so no purge can have taken
+ * it meanwhile. */
+static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
 {
     unsigned cls = s->cls;
     if (s->capacity == 1) {
         /* Keep a few pages of empty singles for the next malloc of the class. */
         if (h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES) {
             h->single_cache_pages += s->pages;
-            s->where = HZ3_WHERE_AVAIL;
+            _hz3_where_set(s, HZ3_WHERE_KEPT);
             _hz3_list_push_front(&h->avail[cls], s);
         } else {
             _hz3_pool_give(s);
@@ -237,7 +249,7 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
     if (s->where == HZ3_WHERE_FULL) {
         _hz3_list_remove(&h->full[cls], s);
         set_state(s, HZ3_TF_NOTIFY, HZ3_TF_NORMAL);   /* NOTIFYING: delayed resets it */
-        s->where = HZ3_WHERE_AVAIL;
+        _hz3_where_set(s, HZ3_WHERE_AVAIL);
         _hz3_list_push_front(&h->avail[cls], s);
     }
     if (_hz3_used_get(s) != 0 || s == h->cur[cls]) return;
@@ -246,11 +258,19 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
     if (h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP) {
         h->empty_kept[cls]++;
         _hz3_list_remove(&h->avail[cls], s);
+        _hz3_where_set(s, HZ3_WHERE_KEPT);
         _hz3_list_push_back(&h->avail[cls], s);
     } else {
         _hz3_list_remove(&h->avail[cls], s);
         _hz3_pool_give(s);
     }
+}
+
+void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
+{
+    pthread_mutex_lock(&h->lock);
+    free_local_slow_locked(h, s);
+    pthread_mutex_unlock(&h->lock);
 }
 
 /* A free from a thread that does not own the span. */
@@ -286,7 +306,7 @@ static void release_span(hz3_span_t *s)
         _hz3_pool_give(s);
         return;
     }
-    s->where = HZ3_WHERE_ABANDONED;
+    _hz3_where_set(s, HZ3_WHERE_ABANDONED);
     atomic_store_explicit(&s->owner, NULL, memory_order_release);
     pthread_mutex_lock(&abandoned_lock);
     _hz3_list_push_back(&abandoned[s->cls], s);
@@ -350,7 +370,8 @@ uint64_t _hz3_abandoned_reclaim(void)
 }
 
 /* Gives back the empty spans a heap keeps (not the current ones): asked
- * for by timer epochs, so memory of idle classes goes home. */
+ * for by timer epochs, so memory of idle classes goes home. The owner, on
+ * its slow path, with h->lock held. */
 void _hz3_heap_decay(hz3_heap_t *h)
 {
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
@@ -368,8 +389,33 @@ void _hz3_heap_decay(hz3_heap_t *h)
     h->single_cache_pages = 0;
 }
 
+/* A purge from any thread, with h->lock held: gives back the spans the
+ * owner marked KEPT. They hold no live object and are not current, so
+ * neither the owner's fast path nor any other thread touches them; their
+ * fields were last written by the owner under h->lock. */
+uint64_t _hz3_heap_give_kept(hz3_heap_t *h)
+{
+    uint64_t n = 0;
+    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
+        hz3_span_t *s = h->avail[cls].last;   /* kept spans sit at the back, singles anywhere */
+        while (s) {
+            hz3_span_t *prev = s->prev;
+            if (s->where == HZ3_WHERE_KEPT) {
+                _hz3_list_remove(&h->avail[cls], s);
+                if (s->capacity == 1) h->single_cache_pages -= s->pages;
+                else if (h->empty_kept[cls]) h->empty_kept[cls]--;
+                _hz3_pool_give(s);
+                n++;
+            }
+            s = prev;
+        }
+    }
+    return n;
+}
+
 void _hz3_heap_release_all(hz3_heap_t *h)
 {
+    pthread_mutex_lock(&h->lock);
     _hz3_heap_drain_delayed(h);
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_span_t *s = h->cur[cls];
@@ -385,4 +431,5 @@ void _hz3_heap_release_all(hz3_heap_t *h)
     }
     h->single_cache_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
+    pthread_mutex_unlock(&h->lock);
 }
