@@ -46,6 +46,10 @@ public class SnapshotEvent extends jdk.jfr.Event {
     @Description("True for a census taken in one pass, false for a sweep spread over epochs")
     public boolean exact;
 
+    @Label("Consistent")
+    @Description("True when no page changed hands while the census ran (no span taken or given back, no page decommitted, no large mapping made or unmapped): its counts come from one state of the heap. Live object counts may still have moved. Compare only consistent snapshots")
+    public boolean consistent;
+
     @Label("Source")
     @Description("How the snapshot reached JFR: listener, periodic, chunk (a chunk boundary) or on demand")
     public String source;
@@ -98,6 +102,14 @@ public class SnapshotEvent extends jdk.jfr.Event {
     @Description("Bytes of large mappings kept for reuse")
     @DataAmount
     public long largeCachedBytes;
+
+    @Label("Held Empty Pages")
+    @Description("Resident empty pages a purge leaves with their threads (each thread's current span per class, spans emptied by other threads' frees not yet seen by their owner); not in candDecommitPages")
+    public int heldEmptyPages;
+
+    @Label("Header Candidates")
+    @Description("Resident segment header pages a purge gives back with the segments it releases whole; a purge returns these plus the tiers' candDecommitPages")
+    public int candHeaderPages;
 
     @Label("Census Resident")
     @Description("Resident segment pages, headers, metadata and resident large objects: what hz3 holds in RAM")
