@@ -103,13 +103,12 @@ int hz3_owns(const void *p);
  * What a purge returns: hz3_purge_now() or malloc_trim() on any thread
  * decommits, per tier, cand_decommit_pages, plus cand_header_pages (headers
  * of segments it releases whole): those are the resident empty pages of
- * free segment pages, of empty spans their thread keeps on its lists, and
- * of spans of ended threads. It leaves held_empty_pages: empty pages of the
- * spans each thread allocates from right now (its current span per class),
- * of spans emptied by other threads' frees that their owner has not looked
- * at yet; their own threads give those back on their next slow path or
- * when they end. Hence empty = cand_decommit_pages + (their share of)
- * held_empty_pages. Cached large mappings (large_cached_bytes) are
+ * free segment pages, of empty spans on any thread's lists (kept by it, or
+ * emptied by other threads' frees), and of spans of ended threads. It
+ * leaves held_empty_pages: empty pages of the span each thread allocates
+ * from right now (its current span per class); their own threads give
+ * those back on their next slow path or when they end. Hence, over all
+ * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large mappings (large_cached_bytes) are
  * unmapped too.
  *
  * Resident means what the kernel charges to the process (smaps Rss): a

@@ -6,8 +6,8 @@
  * segment), header pages count only once hz3 has written them (a read-only
  * header page is the kernel's zero page: not in Rss), and no span entry on
  * an unwritten header page is read. A span's pages are purge candidates
- * when a purge from any thread would return them (KEPT or ABANDONED and
- * empty); other empty spans are held by their threads. A span's live count is used - |thread_free|, read under the
+ * when a purge from any thread would return them (_hz3_span_purgeable);
+ * other empty spans are held by their threads. A span's live count is used - |thread_free|, read under the
  * span's seqlock so that a collection of remote frees in flight is never
  * counted twice. Nothing here touches the malloc/free fast path.
  */
@@ -129,8 +129,7 @@ void _hz3_census_visit(hz3_segment_t *seg, void *arg)
             c->tail_waste_bytes += waste;
         }
         seg_live |= live != 0;
-        unsigned where = _hz3_where_get(e);
-        bool purgeable = live == 0 && (where == HZ3_WHERE_KEPT || where == HZ3_WHERE_ABANDONED);
+        bool purgeable = _hz3_span_purgeable(e, live);
         seg_stays |= !purgeable;
         unsigned occupied = live == 0 ? HZ3_PS_EMPTY : live >= cap ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
         unsigned bucket = occ_bucket(live, cap);

@@ -122,7 +122,7 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
     atomic_store_explicit(&last_epoch_ms, now, memory_order_relaxed);
 
     info.spans_reclaimed = _hz3_abandoned_reclaim();
-    if (reason == HZ3_EPOCH_PURGE) _hz3_heaps_give_kept();
+    if (reason == HZ3_EPOCH_PURGE) _hz3_heaps_give_empty();
     if (reason == HZ3_EPOCH_TIMER || reason == HZ3_EPOCH_PURGE) atomic_fetch_add(&_hz3_decay_gen, 1);
     uint64_t delay = reason == HZ3_EPOCH_PURGE ? 0 : _hz3_cfg.purge_delay_ms;
     _hz3_pool_purge(now, delay, &info);

@@ -42,14 +42,14 @@ void _hz3_heaps_after_fork_child(void)
     pthread_mutex_init(&heaps_lock, NULL);
 }
 
-uint64_t _hz3_heaps_give_kept(void)
+uint64_t _hz3_heaps_give_empty(void)
 {
     uint64_t n = 0;
     pthread_mutex_lock(&heaps_lock);
     for (hz3_heap_t *h = heap_all; h; h = h->next_all) {
         if (!h->live) continue;
         pthread_mutex_lock(&h->lock);
-        n += _hz3_heap_give_kept(h);
+        n += _hz3_heap_give_empty(h);
         pthread_mutex_unlock(&h->lock);
     }
     pthread_mutex_unlock(&heaps_lock);

@@ -131,7 +131,8 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h);
 void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
 uint64_t _hz3_abandoned_reclaim(void);           /* give back abandoned spans now empty */
 void _hz3_heap_decay(hz3_heap_t *h);            /* owner: give back what the heap keeps empty */
-uint64_t _hz3_heap_give_kept(hz3_heap_t *h);    /* any thread, h->lock held: give back KEPT spans */
+uint64_t _hz3_heap_give_empty(hz3_heap_t *h);   /* any thread, h->lock held: give back empty non-current spans */
+bool _hz3_span_purgeable(const hz3_span_t *s, unsigned live); /* what a purge from any thread takes */
 extern _Atomic uint64_t _hz3_decay_gen;         /* bumped by timer epochs */
 void _hz3_abandoned_lock(void);
 void _hz3_abandoned_unlock(void);
@@ -146,7 +147,7 @@ void _hz3_heaps_lock(void);
 void _hz3_heaps_unlock(void);
 void _hz3_heaps_after_fork_child(void);
 void _hz3_heaps_stats(struct hz3_stats *st);
-uint64_t _hz3_heaps_give_kept(void);            /* every live heap's KEPT spans; returns spans */
+uint64_t _hz3_heaps_give_empty(void);           /* every live heap's; returns spans given back */
 
 /* ---- run.c ---- */
 void *_hz3_run_alloc(size_t size, bool zero);    /* HZ3_MEDIUM_MAX < size <= HZ3_RUN_MAX */
@@ -227,10 +228,13 @@ void _hz3_free_generic(void *p, const void *caller, const char *fn);
 size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
 
 /* ---- small helpers ---- */
-/* used is written by the owner only, and read by the census: relaxed
- * atomic loads and stores, which compile to plain moves. */
+/* used is written by the owner only, and read by the census and by a
+ * purging thread: release stores and plain loads, which compile to plain
+ * moves. A purge that reads used with acquire and finds the span empty
+ * sees every write the owner made to it before (its free list). */
 static inline unsigned _hz3_used_get(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_RELAXED); }
-static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->used, (uint16_t)v, __ATOMIC_RELAXED); }
+static inline unsigned _hz3_used_acquire(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_ACQUIRE); }
+static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->used, (uint16_t)v, __ATOMIC_RELEASE); }
 /* where is written by the owner (or a purging thread, both under the heap
  * lock) and read by the census under the pool lock: relaxed atomics. */
 static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }

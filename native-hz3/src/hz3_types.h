@@ -50,18 +50,20 @@
  *   by its owner's slow paths and by a purging thread, both under heap->lock;
  *   the fast path never takes it: it pops only from heap->cur[cls] and pushes
  *   only onto spans that hold live objects. So a purge from any thread takes
- *   each live heap's lock in turn and gives back every span marked
- *   HZ3_WHERE_KEPT: empty spans the owner's slow path saw empty and kept
- *   (one per class, and the capacity-1 cache). It does not take
- *     - the current spans (heap->cur): the fast path pops from them without
- *       a lock, so they stay with their thread even when empty;
- *     - spans emptied by remote frees that the owner has not collected yet,
- *       and full spans waiting on the owner's delayed list;
- *   the owner gives those back on its own slow paths (and when it ends).
- *   The census counts exactly this: cand_decommit_pages are resident empty
- *   pages of free segment pages, of KEPT spans and of abandoned spans (an
- *   epoch reclaims these); resident empty pages of any other span are
- *   held_empty_pages. where is written with relaxed atomic stores so that
+ *   each live heap's lock in turn and gives back every span on its avail
+ *   lists that holds no live object: empty spans the owner's slow path kept
+ *   (HZ3_WHERE_KEPT: one per class, and the capacity-1 cache), and spans
+ *   other threads' frees emptied (used == |thread_free|; used is stored with
+ *   release, so the purge sees the owner's writes), on avail or on full and
+ *   queued on heap->delayed (the purge takes the delayed list over and
+ *   queues the spans it leaves again). It does not take the current spans
+ *   (heap->cur): the fast path pops from them without a lock, so they stay
+ *   with their thread even when empty, until its next slow path of that
+ *   class or its end.
+ *   The census counts exactly this (_hz3_span_purgeable): cand_decommit_pages
+ *   are resident empty pages of free segment pages, of those spans and of
+ *   abandoned spans (an epoch reclaims these); resident empty pages of any
+ *   other span are held_empty_pages. where is written with relaxed atomic stores so that
  *   the census may read it under the pool lock alone.
  *
  * Segment headers and the kernel's zero page

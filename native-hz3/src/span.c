@@ -389,25 +389,76 @@ void _hz3_heap_decay(hz3_heap_t *h)
     h->single_cache_pages = 0;
 }
 
-/* A purge from any thread, with h->lock held: gives back the spans the
- * owner marked KEPT. They hold no live object and are not current, so
- * neither the owner's fast path nor any other thread touches them; their
- * fields were last written by the owner under h->lock. */
-uint64_t _hz3_heap_give_kept(hz3_heap_t *h)
+/* Whether a purge from any thread gives the span back (hz3_types.h):
+ * empty and on one of its owner's lists (kept, avail, or full and queued
+ * on the owner's delayed list), or abandoned. The current spans (where
+ * NONE) stay. */
+bool _hz3_span_purgeable(const hz3_span_t *s, unsigned live)
+{
+    return live == 0 && _hz3_where_get(s) != HZ3_WHERE_NONE;
+}
+
+/* Off the heap's lists and back to the pool; h->lock held. */
+static void purge_span(hz3_heap_t *h, hz3_span_t *s)
+{
+    unsigned cls = s->cls;
+    if (s->where == HZ3_WHERE_FULL) {
+        _hz3_list_remove(&h->full[cls], s);
+    } else {
+        _hz3_list_remove(&h->avail[cls], s);
+        if (s->where == HZ3_WHERE_KEPT) {
+            if (s->capacity == 1) h->single_cache_pages -= s->pages;
+            else if (h->empty_kept[cls]) h->empty_kept[cls]--;
+        }
+    }
+    _hz3_pool_give(s);
+}
+
+static bool empty_now(const hz3_span_t *s, uintptr_t *tf)
+{
+    unsigned used = _hz3_used_acquire(s);
+    *tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+    return used == hz3_tf_count(*tf);
+}
+
+/* A purge from any thread, with h->lock held: gives back the spans on the
+ * heap's lists that hold no live object. None is current, so the owner's
+ * fast path does not touch them (it frees only into spans with live
+ * objects); the owner's last writes to them happened before its release
+ * store of used, or under h->lock, and a remote free that emptied one
+ * finished with its CAS, or (NOTIFYING) with its push onto h->delayed,
+ * which this takes over: the empty ones there go back, the others are
+ * queued again for the owner. */
+uint64_t _hz3_heap_give_empty(hz3_heap_t *h)
 {
     uint64_t n = 0;
+    uintptr_t tf;
+    hz3_span_t *d = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
+    while (d) {
+        hz3_span_t *next = d->delayed_next;
+        if (d->where != HZ3_WHERE_NONE && empty_now(d, &tf)) {
+            d->delayed_next = NULL;
+            purge_span(h, d);
+            n++;
+        } else {
+            hz3_span_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
+            do {
+                d->delayed_next = head;
+            } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, d, memory_order_release,
+                                                            memory_order_relaxed));
+        }
+        d = next;
+    }
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
-        hz3_span_t *s = h->avail[cls].last;   /* kept spans sit at the back, singles anywhere */
+        hz3_span_t *s = h->avail[cls].first;
         while (s) {
-            hz3_span_t *prev = s->prev;
-            if (s->where == HZ3_WHERE_KEPT) {
-                _hz3_list_remove(&h->avail[cls], s);
-                if (s->capacity == 1) h->single_cache_pages -= s->pages;
-                else if (h->empty_kept[cls]) h->empty_kept[cls]--;
-                _hz3_pool_give(s);
+            hz3_span_t *next = s->next;
+            /* NOTIFYING: a freeing thread is about to queue it on delayed */
+            if (empty_now(s, &tf) && hz3_tf_state(tf) == HZ3_TF_NORMAL) {
+                purge_span(h, s);
                 n++;
             }
-            s = prev;
+            s = next;
         }
     }
     return n;

@@ -2,7 +2,9 @@
  * test-purge-idle.c: a purge from one thread returns the free pages of
  * every thread, and the census predicts what it returns. Eight threads
  * fill and free objects of every tier (small, sub4k, medium, runs), so
- * that each holds empty pages of its own, then park on a condition
+ * that each holds empty pages of its own, and leave objects of one more
+ * class for the main thread to free (spans emptied by another thread's
+ * frees, which their idle owner never collects), then park on a condition
  * variable. The main thread takes an exact census, reads the Rss of hz3's
  * mappings (smaps), purges (hz3_purge_now, then in a second round
  * malloc_trim(0)) and reads Rss again: the drop must be the census's
@@ -30,6 +32,9 @@ static const struct { size_t size, count; } work[] = {
 };
 #define WORK (sizeof work / sizeof work[0])
 
+enum { REMOTE = 1500, REMOTE_SIZE = 200 };
+static void *remote[THREADS][REMOTE];
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static unsigned round_wanted, parked;
@@ -45,6 +50,7 @@ static void fill_and_free(unsigned seed)
         }
         for (size_t i = 0; i < work[w].count; i++) free(p[i]);
     }
+    for (size_t i = 0; i < REMOTE; i++) memset(remote[seed - 1][i] = malloc(REMOTE_SIZE), 1, REMOTE_SIZE);
 }
 
 static void *worker(void *arg)
@@ -74,6 +80,9 @@ static void run_round(unsigned r)
     pthread_cond_broadcast(&cond);
     while (parked < THREADS) pthread_cond_wait(&cond, &lock);
     pthread_mutex_unlock(&lock);
+    /* Remote frees: the owners are parked and will not collect them. */
+    for (unsigned t = 0; t < THREADS; t++)
+        for (unsigned i = 0; i < REMOTE; i++) free(remote[t][i]);
 }
 
 static uint64_t predicted_pages(const struct hz3_snapshot *s)

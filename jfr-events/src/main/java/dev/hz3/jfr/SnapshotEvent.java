@@ -104,7 +104,7 @@ public class SnapshotEvent extends jdk.jfr.Event {
     public long largeCachedBytes;
 
     @Label("Held Empty Pages")
-    @Description("Resident empty pages a purge leaves with their threads (each thread's current span per class, spans emptied by other threads' frees not yet seen by their owner); not in candDecommitPages")
+    @Description("Resident empty pages a purge leaves with their threads (each thread's current span per class, kept for its next malloc); not in candDecommitPages")
     public int heldEmptyPages;
 
     @Label("Header Candidates")
