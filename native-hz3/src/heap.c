@@ -5,7 +5,7 @@
  * Heap records are recycled, so thread churn does not grow metadata, and
  * there is no table of threads: any number of them may come and go.
  * Every record ever made stays on one list (heap_all), so that a purge on
- * any thread can reach the kept empty spans of idle threads (see "What a
+ * any thread can reach the empty spans of idle threads (see "What a
  * purge from any thread returns" in hz3_types.h).
  */
 #include "hz3_internal.h"
