@@ -8,6 +8,7 @@
  * any thread can reach the empty spans of idle threads (see "What a
  * purge from any thread returns" in hz3_types.h).
  */
+#include <sched.h>
 #include "hz3_internal.h"
 
 extern hz3_span_t _hz3_span_sentinel;
@@ -29,17 +30,28 @@ static _Atomic bool heap_key_ready;
 void _hz3_heaps_lock(void)
 {
     pthread_mutex_lock(&heaps_lock);
-    for (hz3_heap_t *h = heap_all; h; h = h->next_all) pthread_mutex_lock(&h->lock);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) _hz3_heap_lock(h);
 }
 void _hz3_heaps_unlock(void)
 {
-    for (hz3_heap_t *h = heap_all; h; h = h->next_all) pthread_mutex_unlock(&h->lock);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) _hz3_heap_unlock(h);
     pthread_mutex_unlock(&heaps_lock);
 }
 void _hz3_heaps_after_fork_child(void)
 {
-    for (hz3_heap_t *h = heap_all; h; h = h->next_all) pthread_mutex_init(&h->lock, NULL);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) atomic_store_explicit(&h->lock, 0, memory_order_relaxed);
     pthread_mutex_init(&heaps_lock, NULL);
+}
+
+HZ3_NOINLINE void _hz3_heap_lock_wait(hz3_heap_t *h)
+{
+    for (unsigned spins = 0;; spins++) {
+        if (!atomic_load_explicit(&h->lock, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&h->lock, 1, memory_order_acquire))
+            return;
+        if (spins < 64) __builtin_ia32_pause();
+        else sched_yield();
+    }
 }
 
 uint64_t _hz3_heaps_give_empty(void)
@@ -48,9 +60,9 @@ uint64_t _hz3_heaps_give_empty(void)
     pthread_mutex_lock(&heaps_lock);
     for (hz3_heap_t *h = heap_all; h; h = h->next_all) {
         if (!h->live) continue;
-        pthread_mutex_lock(&h->lock);
+        _hz3_heap_lock(h);
         n += _hz3_heap_give_empty(h);
-        pthread_mutex_unlock(&h->lock);
+        _hz3_heap_unlock(h);
     }
     pthread_mutex_unlock(&heaps_lock);
     return n;
@@ -90,7 +102,6 @@ hz3_heap_t *_hz3_heap_init_thread(void)
         heap_free = h->next_free;
     } else if ((h = _hz3_meta_alloc(sizeof *h)) != NULL) {
         heaps_created++;
-        pthread_mutex_init(&h->lock, NULL);
         h->next_all = heap_all;
         heap_all = h;
     }

@@ -139,6 +139,16 @@ void _hz3_abandoned_unlock(void);
 void _hz3_abandoned_after_fork_child(void);
 
 /* ---- heap.c: thread heaps ---- */
+/* The heap lock: a spin lock, since its owner takes it on every slow path
+ * (one exchange when free, as cheap as a lock can be) and another thread
+ * only for a purge; a waiter spins briefly, then yields. */
+void _hz3_heap_lock_wait(hz3_heap_t *h);
+static inline void _hz3_heap_lock(hz3_heap_t *h)
+{
+    if (HZ3_LIKELY(!atomic_exchange_explicit(&h->lock, 1, memory_order_acquire))) return;
+    _hz3_heap_lock_wait(h);
+}
+static inline void _hz3_heap_unlock(hz3_heap_t *h) { atomic_store_explicit(&h->lock, 0, memory_order_release); }
 extern hz3_heap_t _hz3_heap_empty;
 extern HZ3_TLS hz3_heap_t *_hz3_tl_heap;
 hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */

@@ -250,7 +250,7 @@ typedef struct hz3_heap {
     _Atomic(hz3_span_t *) delayed;             /* spans whose remote free notified us */
     struct hz3_heap *next_free;                /* heap pool free list */
     struct hz3_heap *next_all;                 /* every heap record ever made (heaps_lock) */
-    pthread_mutex_t lock;                      /* the lists above; never taken by the fast path */
+    _Atomic uint32_t lock;                     /* the lists above (_hz3_heap_lock); never taken by the fast path */
     uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
 } hz3_heap_t;

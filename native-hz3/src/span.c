@@ -222,9 +222,9 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
      * may purge, which takes every heap's lock), and where a heap acts on
      * a maintenance request. */
     _hz3_epoch_tick();
-    pthread_mutex_lock(&h->lock);
+    _hz3_heap_lock(h);
     void *p = alloc_slow_locked(h, cls);
-    pthread_mutex_unlock(&h->lock);
+    _hz3_heap_unlock(h);
     return p;
 }
 
@@ -268,9 +268,9 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
 
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 {
-    pthread_mutex_lock(&h->lock);
+    _hz3_heap_lock(h);
     free_local_slow_locked(h, s);
-    pthread_mutex_unlock(&h->lock);
+    _hz3_heap_unlock(h);
 }
 
 /* A free from a thread that does not own the span. */
@@ -466,7 +466,7 @@ uint64_t _hz3_heap_give_empty(hz3_heap_t *h)
 
 void _hz3_heap_release_all(hz3_heap_t *h)
 {
-    pthread_mutex_lock(&h->lock);
+    _hz3_heap_lock(h);
     _hz3_heap_drain_delayed(h);
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_span_t *s = h->cur[cls];
@@ -482,5 +482,5 @@ void _hz3_heap_release_all(hz3_heap_t *h)
     }
     h->single_cache_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
-    pthread_mutex_unlock(&h->lock);
+    _hz3_heap_unlock(h);
 }
