@@ -133,6 +133,18 @@ public record Hz3Recording(List<Census> censuses, List<ProcessMemorySample> proc
         return onlyInconsistent() ? 0 : (int) censuses.stream().filter(c -> !c.consistent()).count();
     }
 
+    /**
+     * How the snapshots were read, for the report's header: empty when all are consistent,
+     * else how many inconsistent ones were set aside, or that all are inconsistent.
+     */
+    public String consistencyNote() {
+        if (onlyInconsistent()) {
+            return "all inconsistent: figures approximate";
+        }
+        int aside = inconsistentSetAside();
+        return aside == 0 ? "" : aside + " inconsistent set aside";
+    }
+
     /** A census's consistent flag; recordings from before hz3 had one count as consistent. */
     private static boolean consistent(Fields f, IItem i, String field) {
         return !f.has(field) || f.flag(i, field);

@@ -99,6 +99,10 @@ public final class Hz3Report {
                     .append(m.recording().allocator().mallocVersion());
         }
         meta.append(", ").append(m.recording().censuses().size()).append(" hz3 snapshots");
+        String note = m.recording().consistencyNote();
+        if (!note.isEmpty()) {
+            meta.append(" (").append(note).append(')');
+        }
         out.println(meta);
         Optional<Census> c = m.tableCensus();
         if (c.isPresent()) {
