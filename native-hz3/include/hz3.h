@@ -120,16 +120,20 @@ int hz3_owns(const void *p);
  * Consistency: an exact census reads every segment under one hold of the
  * page pool's lock; a budgeted sweep reads scan_seg_budget segments per
  * epoch over many epochs, while the program runs. `consistent` is 1 when
- * no page changed hands or state while the census ran: no span was taken
- * from or given back to the page pool, no page was decommitted, no segment
- * made or released, no large mapping made, freed or unmapped (hz3 counts
- * these under its locks, off the fast path). It does not promise that live
- * counts stood still: objects are allocated and freed in spans the census
- * already read (the fast path keeps no counter for it), so live_objects
- * and occupancy of a consistent sweep are each exact when read, not at one
- * instant, and pages may still become resident as spans are first written.
- * An inconsistent census may count a span in one segment before it moved
- * and again after: compare only consistent ones. Exact censuses are
+ * no page changed hands while the census ran: no span was taken from or
+ * given back to the page pool, no segment made or released, no large
+ * mapping made, freed or unmapped (hz3 counts these under its locks, off
+ * the fast path). Then every span and page was counted once, where it
+ * stayed. It does not promise that nothing moved: live counts change as
+ * objects are allocated and freed in spans the census already read (the
+ * fast path keeps no counter for it), epochs decommit free pages and
+ * programs first touch pages of their spans, so live_objects, occupancy
+ * and residency of a consistent sweep are each exact when read, not at
+ * one instant. (Decommits are not counted as changes: they move no object
+ * and no page between spans, and counting them made every sweep of a
+ * quiet program that just freed memory inconsistent.) An inconsistent
+ * census may count a span in one segment before it moved and again after:
+ * compare only consistent ones. Exact censuses are
  * consistent unless a page or a large mapping changed hands in the moment
  * between the segment pass and reading the totals (they then say so).
  *

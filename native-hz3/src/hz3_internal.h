@@ -109,8 +109,9 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of th
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
-/* Bumped under the pool lock whenever a page changes hands or state: a span
- * taken or given back, a page decommitted, a segment made or released. */
+/* Bumped under the pool lock whenever a page changes hands: a span taken
+ * or given back, a segment made or released (not a decommit: see
+ * "Consistency" in include/hz3.h). */
 uint64_t _hz3_pool_changes(void);
 /* Visits up to budget active segments from the cursor, under the pool lock;
  * true when the cursor has passed the last one. */

@@ -263,7 +263,10 @@ void _hz3_pool_give(hz3_span_t *s)
         s[i].freed_ms = now;
     }
     __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
-    _hz3_where_set(s, HZ3_WHERE_NONE);
+    /* where is left as it was (the census reads it for span heads only, and
+     * _hz3_pool_take sets it): the last owner's fast path may still be
+     * reading it after the free that emptied the span, when a purge on
+     * another thread gives the span back. */
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     freemap_set(seg, idx, pages, true);
@@ -300,7 +303,6 @@ static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t before_ms, ui
             purged += j - i;
             seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages - (j - i));
             (*calls)++;
-            changed();
         }
         i = j + 1;
     }

@@ -229,11 +229,14 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
 }
 
 /* Called after a local free pushed the block and decremented used, when the
- * span became empty or was on the full list. The span is neither current
- * nor KEPT (it held a live object until now), so no purge can have taken
- * it meanwhile. */
+ * span became empty or was on the full list. A purge on another thread may
+ * have given the span back between that free and this lock (it was empty,
+ * and not current): then it is no longer ours, and nothing is left to do.
+ * (While this thread runs here it takes no span, so owner == h means the
+ * span is still the one it freed into.) */
 static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
 {
+    if (atomic_load_explicit(&s->owner, memory_order_relaxed) != h) return;
     unsigned cls = s->cls;
     if (s->capacity == 1) {
         /* Keep a few pages of empty singles for the next malloc of the class. */

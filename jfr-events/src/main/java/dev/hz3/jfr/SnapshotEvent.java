@@ -47,7 +47,7 @@ public class SnapshotEvent extends jdk.jfr.Event {
     public boolean exact;
 
     @Label("Consistent")
-    @Description("True when no page changed hands while the census ran (no span taken or given back, no page decommitted, no large mapping made or unmapped): its counts come from one state of the heap. Live object counts may still have moved. Compare only consistent snapshots")
+    @Description("True when no page changed hands while the census ran (no span taken or given back, no segment made or released, no large mapping made or unmapped): every span and page was counted once. Live object counts and residency may still have moved. Compare only consistent snapshots")
     public boolean consistent;
 
     @Label("Source")
