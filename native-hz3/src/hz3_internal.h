@@ -109,9 +109,9 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of th
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
-/* Bumped under the pool lock whenever a page changes hands: a span taken
- * or given back, a segment made or released (not a decommit: see
- * "Consistency" in include/hz3.h). */
+/* Pages that changed hands so far, counted under the pool lock: pages of
+ * spans taken or given back, resident free pages of segments released
+ * (not decommits: see "Consistency" in include/hz3.h). */
 uint64_t _hz3_pool_changes(void);
 /* Visits up to budget active segments from the cursor, under the pool lock;
  * true when the cursor has passed the last one. */
@@ -177,7 +177,7 @@ void _hz3_large_after_fork_child(void);
 void _hz3_large_stats(struct hz3_stats *st);
 size_t _hz3_large_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_large_owns(uintptr_t p);
-uint64_t _hz3_large_changes(void);              /* bumped when a mapping is made, cached or unmapped */
+uint64_t _hz3_large_changes(void);              /* pages of large mappings made, freed, cached or unmapped so far */
 
 /* ---- error.c ---- */
 enum hz3_bad {

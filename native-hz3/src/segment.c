@@ -29,7 +29,10 @@ static struct {
     _Atomic uint64_t changes;     /* written under pool_lock; see _hz3_pool_changes */
 } pool;
 
-static void changed(void) { atomic_store_explicit(&pool.changes, pool.changes + 1, memory_order_relaxed); }
+static void changed(unsigned pages)
+{
+    atomic_store_explicit(&pool.changes, pool.changes + pages, memory_order_relaxed);
+}
 uint64_t _hz3_pool_changes(void) { return atomic_load_explicit(&pool.changes, memory_order_relaxed); }
 
 /* Marks the header pages holding the entries of pages [idx, idx + n) written. */
@@ -114,7 +117,6 @@ static hz3_segment_t *segment_new(void)
     pool.free_pages += HZ3_SEG_USABLE_PAGES;
     avail_push(seg);
     segmap_set((uintptr_t)seg, true);
-    changed();
     return seg;
 }
 
@@ -126,7 +128,7 @@ static void segment_free(hz3_segment_t *seg)
     pool.nsegments--;
     pool.free_pages -= HZ3_SEG_USABLE_PAGES;
     pool.freed_segments++;
-    changed();
+    changed(seg->dirty_free_pages);   /* its span pages were counted as they went back */
     segmap_set((uintptr_t)seg, false);
     for (hz3_reservation_t *r = pool.reservations; r; r = r->next) {
         if ((uintptr_t)seg >= r->base && (uintptr_t)seg < r->base + ((uintptr_t)r->nsegs << HZ3_SEG_SHIFT)) {
@@ -224,7 +226,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
      * span entries under this lock. */
     hz3_span_t *s = &seg->spans[idx];
     header_mark(seg, (unsigned)idx, pages);
-    changed();
+    changed(pages);
     for (unsigned i = 0; i < pages; i++) {
         if (s[i].page_flags & HZ3_PAGE_DIRTY) seg->dirty_free_pages--;
         s[i].page_flags |= HZ3_PAGE_DIRTY;
@@ -256,7 +258,7 @@ void _hz3_pool_give(hz3_span_t *s)
     uint64_t now = _hz3_now_ms();
     pthread_mutex_lock(&pool_lock);
     header_mark(seg, idx, pages);
-    changed();
+    changed(pages);
     for (unsigned i = 0; i < pages; i++) {
         s[i].kind = HZ3_SPAN_NONE;
         s[i].head_off = 0;

@@ -1,9 +1,11 @@
 /*
- * test-consistent.c: every snapshot says whether it is consistent. A
- * budgeted sweep (one segment per epoch here, so a sweep spans as many
- * epochs as there are segments) over a heap that nobody changes is
- * consistent; the same sweep while this thread takes and gives back runs
- * between its epochs is not; an exact census is. Sweeps reach the test
+ * test-consistent.c: every snapshot says how many pages changed hands
+ * while it ran and whether it is consistent (at most 1% of the pages it
+ * counted). A budgeted sweep (one segment per epoch here, so a sweep spans
+ * as many epochs as there are segments) over a heap that nobody changes
+ * moved nothing and is consistent; the same sweep while this thread takes
+ * and gives back runs between its epochs counts at least one round of
+ * them and is not; an exact census is. Sweeps reach the test
  * through the listener, on hz3's maintenance thread; the test drives the
  * epochs itself (hz3_epoch_force) and waits for their events on a
  * condition variable.
@@ -89,13 +91,22 @@ int main(void)
     printf("quiet sweep: epochs %llu..%llu, %llu segments, consistent=%u\n", (unsigned long long)s->seq_first,
            (unsigned long long)s->seq_last, (unsigned long long)s->segments_scanned, s->consistent);
     CHECK(s->exact == 0 && s->segments_scanned >= N && s->seq_last > s->seq_first);
-    CHECK_MSG(s->consistent == 1, "a quiet sweep says it is inconsistent");
+    CHECK_MSG(s->consistent == 1 && s->pages_moved == 0, "a quiet sweep: consistent=%u, %u pages moved",
+              s->consistent, s->pages_moved);
 
     /* 2. Changing: runs taken and given back between the sweep's epochs. */
     start = epoch_and_wait();
     s = sweep_after(start, take_and_give_runs);
     printf("changing sweep: epochs %llu..%llu, %llu segments, consistent=%u\n", (unsigned long long)s->seq_first,
            (unsigned long long)s->seq_last, (unsigned long long)s->segments_scanned, s->consistent);
+    /* Each round between two epochs takes and gives back 64 runs. */
+    uint64_t round = 0, counted = 0;
+    for (int i = 0; i < 64; i++) round += 2 * ((100000 + (uint64_t)i * 4096 + 4095) / 4096);
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) counted += s->tier[t].pages_total;
+    printf("changing sweep: %u pages moved (a round moves %llu), %llu pages counted\n", s->pages_moved,
+           (unsigned long long)round, (unsigned long long)counted);
+    CHECK_MSG(s->pages_moved >= round, "%u pages moved, one round alone moves %llu", s->pages_moved,
+              (unsigned long long)round);
     CHECK_MSG(s->consistent == 0, "a sweep over a changing heap says it is consistent");
 
     /* 3. An exact census holds the pool lock for its pass: consistent. */

@@ -120,8 +120,7 @@ public final class Hz3Events {
             "tier", "one hz3.TierOccupancy per tier",
             "top_partial_sc", "hz3.PartialSizeClass (the agent ranks all classes, top=N)",
             "top_tail_waste_sc", "the tailWasteBytes of hz3.PartialSizeClass",
-            "classes", "hz3.PartialSizeClass",
-            "reserved", "always 0");
+            "classes", "hz3.PartialSizeClass");
 
     private Hz3Events() {
     }

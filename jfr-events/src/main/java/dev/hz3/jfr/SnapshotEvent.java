@@ -47,8 +47,12 @@ public class SnapshotEvent extends jdk.jfr.Event {
     public boolean exact;
 
     @Label("Consistent")
-    @Description("True when no page changed hands while the census ran (no span taken or given back, no segment made or released, no large mapping made or unmapped): every span and page was counted once. Live object counts and residency may still have moved. Compare only consistent snapshots")
+    @Description("True when at most 1% of the pages the census counted changed hands while it ran (spans taken or given back, segments released, large mappings made or unmapped): its page counts are off by at most that. Live object counts and residency may still have moved. Compare only consistent snapshots")
     public boolean consistent;
+
+    @Label("Pages Moved")
+    @Description("Pages that changed hands while the census ran; page counts may be off by this many")
+    public long pagesMoved;
 
     @Label("Source")
     @Description("How the snapshot reached JFR: listener, periodic, chunk (a chunk boundary) or on demand")

@@ -12,9 +12,9 @@ public record Census(long seqLast, long timeNanos, List<TierCensus> tiers, List<
         Optional<SnapshotInfo> snapshot) {
 
     /**
-     * No page changed hands while the census ran (hz3.Snapshot's consistent, else its tiers'). An
-     * inconsistent sweep may count spans before and after they moved: rules and the report use
-     * it only when a recording has no consistent census.
+     * At most 1% of the pages changed hands while the census ran (hz3.Snapshot's consistent,
+     * else its tiers'). An inconsistent sweep may count spans before and after they moved: rules
+     * and the report use it only when a recording has no consistent census.
      */
     public boolean consistent() {
         return snapshot.map(SnapshotInfo::consistent)

@@ -1,8 +1,8 @@
 package dev.hz3.jmc.census;
 
 /**
- * The heap-wide part of a census: an hz3.Snapshot event. consistent: no page changed hands while
- * the census ran (true for recordings made before hz3 said so).
+ * The heap-wide part of a census: an hz3.Snapshot event. consistent: at most 1% of the
+ * pages changed hands while the census ran (true for recordings made before hz3 said so).
  */
 public record SnapshotInfo(long timeNanos, long seqFirst, long seqLast, boolean exact, boolean consistent,
         String source,

@@ -32,6 +32,7 @@ public final class SnapshotEvents {
             e.snapshotTime = s.time_ms;
             e.exact = s.exact != 0;
             e.consistent = s.consistent != 0;
+            e.pagesMoved = Integer.toUnsignedLong(s.pages_moved);
             e.heldEmptyPages = count(s.held_empty_pages);
             e.candHeaderPages = count(s.cand_header_pages);
             e.source = source;

@@ -82,7 +82,7 @@ public final class Hz3Structs {
         "num_classes", "segments_scanned", "segments_total", "tier", "cand_unmap_segs",
         "header_resident_bytes", "meta_bytes", "large_count", "large_bytes",
         "large_resident_bytes", "large_cached", "large_cached_bytes", "census_resident_bytes",
-        "top_partial_sc", "top_tail_waste_sc", "classes", "consistent", "reserved",
+        "top_partial_sc", "top_tail_waste_sc", "classes", "consistent", "pages_moved",
         "held_empty_pages", "cand_header_pages"})
     public static class Snapshot extends Structure {
         public static final int TIERS = 5;     // HZ3_CENSUS_TIERS
@@ -113,7 +113,7 @@ public final class Hz3Structs {
         public int[] top_tail_waste_sc = new int[TOP_N];
         public ClassCensus[] classes = array(new ClassCensus[CLASSES], ClassCensus::new);
         public int consistent;
-        public int reserved;
+        public int pages_moved;
         public long held_empty_pages;
         public long cand_header_pages;
 
