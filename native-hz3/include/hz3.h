@@ -120,15 +120,17 @@ int hz3_owns(const void *p);
  * Consistency: an exact census reads every segment under one hold of the
  * page pool's lock; a budgeted sweep reads scan_seg_budget segments per
  * epoch over many epochs, while the program runs. pages_moved counts the
- * pages that changed hands while the census ran: pages of spans taken from
- * or given back to the page pool, of segments released, of large mappings
- * made, freed or unmapped (hz3 counts these under its locks, off the fast
- * path). A page that moves between two segments' visits may be counted
- * twice or not at all, so page counts are off by at most pages_moved, and
- * live counts by the objects those pages held. `consistent` is 1 when
- * pages_moved is at most 1% of the pages the census counted (segment pages
- * and large mappings): a live JVM always mallocs a little in the
- * background, and an exact zero would leave it no consistent sweep. A
+ * segment pages that changed hands while the census ran: pages of spans
+ * taken from or given back to the page pool, and of segments released (hz3
+ * counts these under the pool lock, off the fast path). A page that moves
+ * between two segments' visits may be counted twice or not at all, so page
+ * counts are off by at most pages_moved, and live counts by the objects
+ * those pages held. `consistent` is 1 when pages_moved is at most 1% of
+ * the pages the census counted: a live JVM always mallocs a little in the
+ * background, and an exact zero would leave it no consistent sweep. Large
+ * mappings are read once, when the census completes, so their coming and
+ * going (JFR's buffers in a JVM: thousands of pages a second) cannot be
+ * counted twice and is not counted here. A
  * sweep during a burst of allocation (off by +42% on live objects in one
  * measured case) is far above that. It does not promise that nothing moved: live counts change as
  * objects are allocated and freed in spans the census already read (the

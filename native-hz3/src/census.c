@@ -203,9 +203,7 @@ void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq, const hz3_censu
     snap->census_resident_bytes = resident_pages * HZ3_PAGE_SIZE + snap->header_resident_bytes + snap->meta_bytes +
                                   snap->large_resident_bytes;
     /* Read last: a move while the totals above were read counts too. */
-    uint64_t moved = (_hz3_pool_changes() - cur->changes_at_start) +
-                     (_hz3_large_changes() - cur->large_changes_at_start);
-    uint64_t counted = (snap->large_bytes >> HZ3_PAGE_SHIFT);
+    uint64_t moved = _hz3_pool_changes() - cur->changes_at_start, counted = 0;
     for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) counted += snap->tier[t].pages_total;
     snap->pages_moved = moved > UINT32_MAX ? UINT32_MAX : (uint32_t)moved;
     snap->consistent = moved * 100 <= counted;

@@ -103,7 +103,6 @@ typedef struct hz3_census_cursor {
     unsigned slot;
     bool started;
     uint64_t changes_at_start;   /* _hz3_pool_changes() when the first step began */
-    uint64_t large_changes_at_start;
 } hz3_census_cursor_t;
 hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of the class, owned */
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
@@ -177,7 +176,6 @@ void _hz3_large_after_fork_child(void);
 void _hz3_large_stats(struct hz3_stats *st);
 size_t _hz3_large_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_large_owns(uintptr_t p);
-uint64_t _hz3_large_changes(void);              /* pages of large mappings made, freed, cached or unmapped so far */
 
 /* ---- error.c ---- */
 enum hz3_bad {

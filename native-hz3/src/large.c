@@ -33,14 +33,6 @@ static size_t table_cap, table_used, table_live;
 static size_t live_bytes;
 static cache_slot_t cache[HZ3_LARGE_CACHE_SLOTS];
 static size_t cache_n, cache_bytes;
-/* Pages of mappings made, freed, cached or unmapped (written under large_lock). */
-static _Atomic uint64_t changes;
-
-static void changed(size_t bytes)
-{
-    atomic_store_explicit(&changes, changes + (bytes >> HZ3_PAGE_SHIFT), memory_order_relaxed);
-}
-uint64_t _hz3_large_changes(void) { return atomic_load_explicit(&changes, memory_order_relaxed); }
 
 void _hz3_large_lock(void) { pthread_mutex_lock(&large_lock); }
 void _hz3_large_unlock(void) { pthread_mutex_unlock(&large_lock); }
@@ -146,10 +138,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
 
     pthread_mutex_lock(&large_lock);
     bool ok = table_insert((uintptr_t)obj);
-    if (ok) {
-        live_bytes += map_size;
-        changed(map_size);
-    }
+    if (ok) live_bytes += map_size;
     pthread_mutex_unlock(&large_lock);
     if (!ok) {
         _hz3_os_unmap(map, map_size);
@@ -170,7 +159,6 @@ bool _hz3_large_free(void *p)
     }
     table_erase(slot);
     large_hdr_t *h = hdr_of(p);
-    changed(h->map_size);
     uint8_t *map = h->map;
     size_t map_size = h->map_size;
     live_bytes -= map_size;
@@ -236,7 +224,6 @@ void *_hz3_large_realloc(void *p, size_t size)
     nh->map_size = map_size;
     nh->usable = map_size - HDR;
     live_bytes = live_bytes - old_size + map_size;
-    changed(old_size + map_size);
     table_insert((uintptr_t)(map + HDR));
     pthread_mutex_unlock(&large_lock);
     return map + HDR;
@@ -252,7 +239,6 @@ void _hz3_large_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info 
             cache_bytes -= cache[i].size;
             _hz3_os_unmap(cache[i].map, cache[i].size);
             info->large_unmapped++;
-            changed(cache[i].size);
         } else {
             cache[kept++] = cache[i];
         }

@@ -350,7 +350,6 @@ bool _hz3_pool_census_step(hz3_census_cursor_t *cur, uint64_t budget, void (*vis
         cur->slot = 0;
         cur->started = true;
         cur->changes_at_start = _hz3_pool_changes();
-        cur->large_changes_at_start = _hz3_large_changes();
     }
     while (cur->res && budget) {
         hz3_reservation_t *r = cur->res;

@@ -47,7 +47,7 @@ public class SnapshotEvent extends jdk.jfr.Event {
     public boolean exact;
 
     @Label("Consistent")
-    @Description("True when at most 1% of the pages the census counted changed hands while it ran (spans taken or given back, segments released, large mappings made or unmapped): its page counts are off by at most that. Live object counts and residency may still have moved. Compare only consistent snapshots")
+    @Description("True when at most 1% of the pages the census counted changed hands while it ran (spans taken or given back, segments released): its page counts are off by at most that. Live object counts and residency may still have moved. Compare only consistent snapshots")
     public boolean consistent;
 
     @Label("Pages Moved")
