@@ -60,17 +60,26 @@
  *   (heap->cur): the fast path pops from them without a lock, so they stay
  *   with their thread even when empty, until its next slow path of that
  *   class or its end.
+ *   Races it closes: a purge may give back a span between the owner's free
+ *   that emptied it and the owner's slow path for that free; the slow path
+ *   then finds owner != h and does nothing. where is written with relaxed
+ *   atomic stores and read so by the fast paths and the census (which
+ *   holds only the pool lock); _hz3_pool_give leaves it alone, as the last
+ *   owner's fast path may still be reading it.
  *   The census counts exactly this (_hz3_span_purgeable): cand_decommit_pages
  *   are resident empty pages of free segment pages, of those spans and of
- *   abandoned spans (an epoch reclaims these); resident empty pages of any
- *   other span are held_empty_pages. where is written with relaxed atomic stores so that
- *   the census may read it under the pool lock alone.
+ *   abandoned spans (an epoch reclaims these); resident empty pages of the
+ *   current spans are held_empty_pages.
  *
  * Segment headers and the kernel's zero page
  *   Reading a never-written page of a segment header maps the shared zero
- *   page: mincore calls it resident, smaps Rss does not. seg->header_written
- *   has bit k set once header page k has been written (under the pool lock);
- *   the census counts only those and reads no span entry on another page.
+ *   page: mincore calls it resident, smaps Rss does not (and on kernels
+ *   that give anonymous reads a page of their own, the read makes memory
+ *   resident). seg->header_written has bit k set once header page k has
+ *   been written (under the pool lock); the census and the invariant
+ *   walker read no span entry on another page, and count such a page only
+ *   if it is resident and, per /proc/self/pagemap, the process's own (part
+ *   of a transparent huge page).
  */
 #ifndef HZ3_TYPES_H
 #define HZ3_TYPES_H
