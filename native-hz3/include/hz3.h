@@ -100,6 +100,50 @@ int hz3_owns(const void *p);
  * Large objects in mappings of their own are counted as objects and bytes
  * (large_count, large_bytes, large_resident_bytes).
  *
+ * What a purge returns: hz3_purge_now() or malloc_trim() on any thread
+ * decommits, per tier, cand_decommit_pages, plus cand_header_pages (headers
+ * of segments it releases whole): those are the resident empty pages of
+ * free segment pages, of empty spans on any thread's lists (kept by it, or
+ * emptied by other threads' frees), and of spans of ended threads. It
+ * leaves held_empty_pages: empty pages of the span each thread allocates
+ * from right now (its current span per class); their own threads give
+ * those back on their next slow path or when they end. Hence, over all
+ * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large mappings (large_cached_bytes) are
+ * unmapped too.
+ *
+ * Resident means what the kernel charges to the process (smaps Rss): a
+ * page of a segment header that was only ever read maps the kernel's
+ * shared zero page, which mincore calls resident and smaps does not; the
+ * census counts header pages that hz3 has written, and never reads the
+ * others (so it does not map them either).
+ *
+ * Consistency: an exact census reads every segment under one hold of the
+ * page pool's lock; a budgeted sweep reads scan_seg_budget segments per
+ * epoch over many epochs, while the program runs. pages_moved counts the
+ * segment pages that changed hands while the census ran: pages of spans
+ * taken from or given back to the page pool, and of segments released (hz3
+ * counts these under the pool lock, off the fast path). A page that moves
+ * between two segments' visits may be counted twice or not at all, so page
+ * counts are off by at most pages_moved, and live counts by the objects
+ * those pages held. `consistent` is 1 when pages_moved is at most 1% of
+ * the pages the census counted: a live JVM always mallocs a little in the
+ * background, and an exact zero would leave it no consistent sweep. Large
+ * mappings are read once, when the census completes, so their coming and
+ * going (JFR's buffers in a JVM: thousands of pages a second) cannot be
+ * counted twice and is not counted here. A
+ * sweep during a burst of allocation (off by +42% on live objects in one
+ * measured case) is far above that. It does not promise that nothing moved: live counts change as
+ * objects are allocated and freed in spans the census already read (the
+ * fast path keeps no counter for it), epochs decommit free pages and
+ * programs first touch pages of their spans, so live_objects, occupancy
+ * and residency of a consistent sweep are each exact when read, not at
+ * one instant. (Decommits are not counted as moves: they move no object
+ * and no page between spans, and counting them made every sweep of a
+ * quiet program that just freed memory inconsistent.) Compare consistent
+ * censuses only. Exact censuses are
+ * consistent unless a page or a large mapping changed hands in the moment
+ * between the segment pass and reading the totals (they then say so).
+ *
  * Keep in sync with: jfr-events (hz3.TierOccupancy, hz3.PartialSizeClass,
  * hz3.Epoch mirror these structs), native-hz3/src/report.c.
  */
@@ -119,7 +163,7 @@ struct hz3_tier_census {
     uint64_t pages_total;
     uint64_t pages[HZ3_PS_COUNT];         /* by enum hz3_page_state_census */
     uint64_t occ[HZ3_OCC_COUNT];          /* by enum hz3_occupancy */
-    uint64_t cand_decommit_pages;         /* resident empty pages: purgeable now */
+    uint64_t cand_decommit_pages;         /* resident empty pages a purge from any thread returns */
     uint64_t spans;
     uint64_t live_objects;
     uint64_t capacity_objects;
@@ -159,8 +203,13 @@ struct hz3_snapshot {
     uint32_t top_partial_sc[HZ3_TOP_N];   /* class indexes by partial pages; UINT32_MAX: none */
     uint32_t top_tail_waste_sc[HZ3_TOP_N];
     struct hz3_class_census classes[HZ3_CENSUS_CLASSES];
+    /* version 2 */
+    uint32_t consistent;                  /* 1: at most 1% of the pages counted changed hands meanwhile (above) */
+    uint32_t pages_moved;                 /* pages that changed hands while the census ran (saturates) */
+    uint64_t held_empty_pages;            /* resident empty pages a purge leaves with their threads */
+    uint64_t cand_header_pages;           /* resident header pages of segments a purge releases whole */
 };
-#define HZ3_SNAPSHOT_VERSION 1
+#define HZ3_SNAPSHOT_VERSION 2
 
 /* An exact census of the whole heap, now, taken by the calling thread (it
  * runs an epoch of reason HZ3_EPOCH_SNAPSHOT, whose number seq_first and
@@ -202,7 +251,8 @@ struct hz3_epoch_info {
 /* Runs an epoch now on the calling thread; returns its sequence number. */
 uint64_t hz3_epoch_force(void);
 
-/* Gives back everything free now (no delay): returns pages decommitted. */
+/* Gives back everything free now (no delay), from every thread's heap
+ * (see "What a purge returns" above): returns pages decommitted. */
 uint64_t hz3_purge_now(void);
 
 /* Listener: called from hz3's maintenance thread, never from inside

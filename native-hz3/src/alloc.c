@@ -72,7 +72,7 @@ static void free_checked(hz3_span_t *s, hz3_block_t *b, hz3_heap_t *h)
         s->free = b;
         unsigned used = _hz3_used_get(s) - 1;
         _hz3_used_set(s, used);
-        if (used == 0 || s->where == HZ3_WHERE_FULL) _hz3_free_local_slow(h, s);
+        if (used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL) _hz3_free_local_slow(h, s);
     } else {
         _hz3_free_remote(s, b);
     }

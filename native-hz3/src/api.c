@@ -58,7 +58,6 @@ HZ3_EXPORT uint64_t hz3_epoch_force(void)
 
 HZ3_EXPORT uint64_t hz3_purge_now(void)
 {
-    if (_hz3_tl_heap != &_hz3_heap_empty) _hz3_heap_decay(_hz3_tl_heap);
     uint64_t before = _hz3_purged_pages_total();
     _hz3_epoch_run(HZ3_EPOCH_PURGE, NULL);
     return _hz3_purged_pages_total() - before;

@@ -3,7 +3,11 @@
  *
  * A segment is read under the pool lock, so spans are neither made nor
  * given back meanwhile; residency comes from the kernel (one mincore per
- * segment). A span's live count is used - |thread_free|, read under the
+ * segment), header pages count only once hz3 has written them (a read-only
+ * header page is the kernel's zero page: not in Rss), and no span entry on
+ * an unwritten header page is read. A span's pages are purge candidates
+ * when a purge from any thread would return them (_hz3_span_purgeable);
+ * other empty spans are held by their threads. A span's live count is used - |thread_free|, read under the
  * span's seqlock so that a collection of remote frees in flight is never
  * counted twice. Nothing here touches the malloc/free fast path.
  */
@@ -37,17 +41,20 @@ static unsigned span_live(hz3_span_t *s)
     }
 }
 
-static void count_page(struct hz3_tier_census *t, struct hz3_class_census *c, unsigned state, bool resident,
-                       unsigned bucket)
+static void count_page(struct hz3_snapshot *snap, struct hz3_tier_census *t, struct hz3_class_census *c,
+                       unsigned state, bool resident, unsigned bucket, bool purgeable)
 {
     t->pages[state]++;
     if (c) c->pages[state]++;
     if (!resident) return;
     t->occ[bucket]++;
     if (c) c->occ[bucket]++;
-    if (state == HZ3_PS_EMPTY) {
+    if (state != HZ3_PS_EMPTY) return;
+    if (purgeable) {
         t->cand_decommit_pages++;
         if (c) c->cand_decommit_pages++;
+    } else {
+        snap->held_empty_pages++;
     }
 }
 
@@ -66,18 +73,34 @@ void _hz3_census_visit(hz3_segment_t *seg, void *arg)
     unsigned char vec[HZ3_SEG_PAGES];
     if (!_hz3_os_resident(seg, HZ3_SEG_PAGES, vec)) memset(vec, 1, sizeof vec);
     snap->segments_scanned++;
-    for (unsigned i = 0; i < HZ3_SEG_META_PAGES; i++)
-        if (vec[i] & 1) snap->header_resident_bytes += HZ3_PAGE_SIZE;
+    /* Header pages: resident ones hz3 wrote; a resident page it never wrote
+     * is either the kernel's zero page (mapped by a read: not in Rss) or
+     * part of a transparent huge page (in Rss): pagemap tells them apart. */
+    uint64_t header_pages = 0;
+    bool unwritten_resident = false, private_page[HZ3_SEG_META_PAGES];
+    for (unsigned i = 0; i < HZ3_SEG_META_PAGES; i++) {
+        bool written = seg->header_written >> i & 1;
+        if ((vec[i] & 1) && written) header_pages++;
+        unwritten_resident |= (vec[i] & 1) && !written;
+    }
+    if (unwritten_resident) {
+        bool known = _hz3_os_page_private(seg, HZ3_SEG_META_PAGES, private_page);
+        for (unsigned i = 0; i < HZ3_SEG_META_PAGES; i++)
+            if ((vec[i] & 1) && !(seg->header_written >> i & 1) && (!known || private_page[i])) header_pages++;
+    }
+    snap->header_resident_bytes += header_pages * HZ3_PAGE_SIZE;
 
-    bool seg_live = false;
+    bool seg_live = false, seg_stays = false;
     struct hz3_tier_census *free_tier = &snap->tier[HZ3_TIER_FREE];
     for (unsigned i = HZ3_SEG_META_PAGES; i < HZ3_SEG_PAGES;) {
         hz3_span_t *e = &seg->spans[i];
         bool resident = vec[i] & 1;
         if (seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) {
-            unsigned state = resident ? HZ3_PS_EMPTY : (e->page_flags & HZ3_PAGE_PURGED) ? HZ3_PS_DECOMMITTED
-                                                                                         : HZ3_PS_UNTOUCHED;
-            count_page(free_tier, NULL, state, resident, HZ3_OCC_0);
+            /* an entry never written reads as zero: do not map its page */
+            unsigned flags = _hz3_entry_written(seg, i) ? e->page_flags : 0;
+            unsigned state = resident ? HZ3_PS_EMPTY : (flags & HZ3_PAGE_PURGED) ? HZ3_PS_DECOMMITTED
+                                                                                 : HZ3_PS_UNTOUCHED;
+            count_page(snap, free_tier, NULL, state, resident, HZ3_OCC_0, true);
             i++;
             continue;
         }
@@ -106,6 +129,8 @@ void _hz3_census_visit(hz3_segment_t *seg, void *arg)
             c->tail_waste_bytes += waste;
         }
         seg_live |= live != 0;
+        bool purgeable = _hz3_span_purgeable(e, live);
+        seg_stays |= !purgeable;
         unsigned occupied = live == 0 ? HZ3_PS_EMPTY : live >= cap ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
         unsigned bucket = occ_bucket(live, cap);
         for (unsigned k = 0; k < pages && i + k < HZ3_SEG_PAGES; k++) {
@@ -113,11 +138,13 @@ void _hz3_census_visit(hz3_segment_t *seg, void *arg)
             unsigned state = r ? occupied
                                : (seg->spans[i + k].page_flags & HZ3_PAGE_PURGED) ? HZ3_PS_DECOMMITTED
                                                                                   : HZ3_PS_UNTOUCHED;
-            count_page(t, c, state, r, bucket);
+            count_page(snap, t, c, state, r, bucket, purgeable);
         }
         i += pages;
     }
     if (!seg_live) snap->cand_unmap_segs++;
+    /* A purge releases a segment whole when every span in it goes back. */
+    if (!seg_stays) snap->cand_header_pages += header_pages;
 }
 
 /* Class indexes with the largest key first; UINT32_MAX where none is left. */
@@ -142,7 +169,7 @@ static void top_n(const struct hz3_snapshot *snap, uint32_t *out, uint64_t (*key
 static uint64_t partial_pages(const struct hz3_class_census *c) { return c->pages[HZ3_PS_PARTIAL]; }
 static uint64_t tail_waste(const struct hz3_class_census *c) { return c->tail_waste_bytes; }
 
-void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq)
+void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq, const hz3_census_cursor_t *cur)
 {
     snap->seq_last = seq;
     snap->time_ms = _hz3_wall_ms();
@@ -175,4 +202,9 @@ void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq)
     snap->meta_bytes = _hz3_meta_resident();
     snap->census_resident_bytes = resident_pages * HZ3_PAGE_SIZE + snap->header_resident_bytes + snap->meta_bytes +
                                   snap->large_resident_bytes;
+    /* Read last: a move while the totals above were read counts too. */
+    uint64_t moved = _hz3_pool_changes() - cur->changes_at_start, counted = 0;
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) counted += snap->tier[t].pages_total;
+    snap->pages_moved = moved > UINT32_MAX ? UINT32_MAX : (uint32_t)moved;
+    snap->consistent = moved * 100 <= counted;
 }

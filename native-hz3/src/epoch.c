@@ -4,8 +4,10 @@
  * An epoch, numbered by one global sequence, does bounded work:
  *   - gives back abandoned spans that other threads have emptied;
  *   - on timer epochs, asks every heap to give back what it keeps empty
- *     (each heap does so on its next slow path: heaps are never touched
- *     from outside their thread);
+ *     (each heap does so on its next slow path);
+ *   - on purge epochs, gives back the empty spans every live heap keeps,
+ *     from this thread, under each heap's lock (idle threads have no slow
+ *     path to do it on; see hz3_types.h for what is and is not taken);
  *   - decommits free pages and releases wholly free segments and cached
  *     large mappings that stayed unused past purge_delay_ms (MADV_DONTNEED
  *     in runs: one call per run of free pages);
@@ -96,7 +98,7 @@ static void census_sweep_step(uint64_t seq, uint64_t budget, struct hz3_epoch_in
     bool done = _hz3_pool_census_step(&sweep_cursor, budget, _hz3_census_visit, &sweep);
     info->segments_scanned = sweep.segments_scanned - before;
     if (done) {
-        _hz3_census_finish(&sweep, seq);
+        _hz3_census_finish(&sweep, seq, &sweep_cursor);
         ready = sweep;
         ready_pending = true;
         sweep_active = false;
@@ -120,6 +122,7 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
     atomic_store_explicit(&last_epoch_ms, now, memory_order_relaxed);
 
     info.spans_reclaimed = _hz3_abandoned_reclaim();
+    if (reason == HZ3_EPOCH_PURGE) _hz3_heaps_give_empty();
     if (reason == HZ3_EPOCH_TIMER || reason == HZ3_EPOCH_PURGE) atomic_fetch_add(&_hz3_decay_gen, 1);
     uint64_t delay = reason == HZ3_EPOCH_PURGE ? 0 : _hz3_cfg.purge_delay_ms;
     _hz3_pool_purge(now, delay, &info);
@@ -131,7 +134,7 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
         memset(&cur, 0, sizeof cur);
         _hz3_pool_census_step(&cur, UINT64_MAX, _hz3_census_visit, full);
         info.segments_scanned = full->segments_scanned;
-        _hz3_census_finish(full, info.seq);
+        _hz3_census_finish(full, info.seq, &cur);
     } else if (_hz3_cfg.scan_seg_budget) {
         census_sweep_step(info.seq, _hz3_cfg.scan_seg_budget, &info);
     }

@@ -1,8 +1,8 @@
 /*
  * glibc_extras.c: the glibc malloc extensions that JVM tools and libraries
  * call, answered from hz3's own state.
- *   malloc_trim  gives back what is free now (hz3_purge_now): the calling
- *                thread's kept empty spans, every free page (decommitted in
+ *   malloc_trim  gives back what is free now (hz3_purge_now): the empty
+ *                spans every thread keeps, every free page (decommitted in
  *                runs), wholly free segments and the large-mapping cache.
  *                `jcmd PID System.trim_native_heap` lands here. Returns 1 if
  *                anything was returned.

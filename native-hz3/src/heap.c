@@ -4,7 +4,11 @@
  * its own heap there, and gives it back through a pthread key destructor.
  * Heap records are recycled, so thread churn does not grow metadata, and
  * there is no table of threads: any number of them may come and go.
+ * Every record ever made stays on one list (heap_all), so that a purge on
+ * any thread can reach the empty spans of idle threads (see "What a
+ * purge from any thread returns" in hz3_types.h).
  */
+#include <sched.h>
 #include "hz3_internal.h"
 
 extern hz3_span_t _hz3_span_sentinel;
@@ -16,13 +20,53 @@ HZ3_TLS hz3_heap_t *_hz3_tl_heap = &_hz3_heap_empty;
 
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static hz3_heap_t *heap_free;
+static hz3_heap_t *heap_all;        /* every record, live or recycled; never shrinks */
 static uint64_t heaps_live, heaps_created, threads_exited;
 static pthread_key_t heap_key;
 static _Atomic bool heap_key_ready;
 
-void _hz3_heaps_lock(void) { pthread_mutex_lock(&heaps_lock); }
-void _hz3_heaps_unlock(void) { pthread_mutex_unlock(&heaps_lock); }
-void _hz3_heaps_after_fork_child(void) { pthread_mutex_init(&heaps_lock, NULL); }
+/* fork: heaps_lock and then every heap's lock, so that no heap lock is held
+ * by a thread that will not exist in the child (a purge there takes them). */
+void _hz3_heaps_lock(void)
+{
+    pthread_mutex_lock(&heaps_lock);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) _hz3_heap_lock(h);
+}
+void _hz3_heaps_unlock(void)
+{
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) _hz3_heap_unlock(h);
+    pthread_mutex_unlock(&heaps_lock);
+}
+void _hz3_heaps_after_fork_child(void)
+{
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) atomic_store_explicit(&h->lock, 0, memory_order_relaxed);
+    pthread_mutex_init(&heaps_lock, NULL);
+}
+
+HZ3_NOINLINE void _hz3_heap_lock_wait(hz3_heap_t *h)
+{
+    for (unsigned spins = 0;; spins++) {
+        if (!atomic_load_explicit(&h->lock, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&h->lock, 1, memory_order_acquire))
+            return;
+        if (spins < 64) __builtin_ia32_pause();
+        else sched_yield();
+    }
+}
+
+uint64_t _hz3_heaps_give_empty(void)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&heaps_lock);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) {
+        if (!h->live) continue;
+        _hz3_heap_lock(h);
+        n += _hz3_heap_give_empty(h);
+        _hz3_heap_unlock(h);
+    }
+    pthread_mutex_unlock(&heaps_lock);
+    return n;
+}
 
 static void heap_thread_exit(void *arg)
 {
@@ -54,12 +98,18 @@ hz3_heap_t *_hz3_heap_init_thread(void)
     _hz3_ensure_init();
     pthread_mutex_lock(&heaps_lock);
     hz3_heap_t *h = heap_free;
-    if (h) heap_free = h->next_free;
-    else if ((h = _hz3_meta_alloc(sizeof *h)) != NULL) heaps_created++;
+    if (h) {
+        heap_free = h->next_free;
+    } else if ((h = _hz3_meta_alloc(sizeof *h)) != NULL) {
+        heaps_created++;
+        h->next_all = heap_all;
+        heap_all = h;
+    }
     if (h) heaps_live++;
     pthread_mutex_unlock(&heaps_lock);
     if (!h) return NULL;
 
+    /* Not live yet: no purge looks at the record while it is set up. */
     for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
         h->cur[i] = &_hz3_span_sentinel;
         h->avail[i].first = h->avail[i].last = NULL;
@@ -70,7 +120,9 @@ hz3_heap_t *_hz3_heap_init_thread(void)
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
     h->next_free = NULL;
     h->decay_gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);
+    pthread_mutex_lock(&heaps_lock);
     h->live = true;
+    pthread_mutex_unlock(&heaps_lock);
     /* Set before pthread_setspecific, which may itself allocate. */
     _hz3_tl_heap = h;
     if (atomic_load(&heap_key_ready)) pthread_setspecific(heap_key, h);

@@ -76,7 +76,7 @@ static inline bool _hz3_free_fast(void *p)
                 s->free = b;
                 unsigned used = _hz3_used_get(s) - 1;
                 _hz3_used_set(s, used);
-                if (HZ3_UNLIKELY(used == 0 || s->where == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
+                if (HZ3_UNLIKELY(used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
                 return true;
             }
         }

@@ -61,6 +61,7 @@ void _hz3_os_decommit(void *p, size_t size);    /* MADV_DONTNEED: zero on next t
 void *_hz3_os_remap(void *p, size_t old_size, size_t new_size); /* NULL on failure */
 size_t _hz3_os_rss_of(uintptr_t start, uintptr_t end); /* resident bytes via mincore */
 bool _hz3_os_resident(void *p, size_t pages, unsigned char *vec); /* mincore; false on error */
+bool _hz3_os_page_private(void *p, size_t pages, bool *out);       /* pagemap: present and ours alone; false on error */
 uint64_t _hz3_now_ms(void);                     /* monotonic, coarse (vDSO, no syscall) */
 uint64_t _hz3_now_ns(void);                     /* monotonic */
 uint64_t _hz3_wall_ms(void);                    /* ms since 1970 */
@@ -101,11 +102,16 @@ typedef struct hz3_census_cursor {
     hz3_reservation_t *res;
     unsigned slot;
     bool started;
+    uint64_t changes_at_start;   /* _hz3_pool_changes() when the first step began */
 } hz3_census_cursor_t;
 hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of the class, owned */
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
+/* Pages that changed hands so far, counted under the pool lock: pages of
+ * spans taken or given back, resident free pages of segments released
+ * (not decommits: see "Consistency" in include/hz3.h). */
+uint64_t _hz3_pool_changes(void);
 /* Visits up to budget active segments from the cursor, under the pool lock;
  * true when the cursor has passed the last one. */
 bool _hz3_pool_census_step(hz3_census_cursor_t *cur, uint64_t budget, void (*visit)(hz3_segment_t *, void *),
@@ -129,13 +135,25 @@ bool _hz3_span_has_free(hz3_span_t *s, const hz3_block_t *b);
 void _hz3_heap_drain_delayed(hz3_heap_t *h);
 void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
 uint64_t _hz3_abandoned_reclaim(void);           /* give back abandoned spans now empty */
-void _hz3_heap_decay(hz3_heap_t *h);            /* give back what the heap keeps empty */
+void _hz3_heap_decay(hz3_heap_t *h);            /* owner: give back what the heap keeps empty */
+uint64_t _hz3_heap_give_empty(hz3_heap_t *h);   /* any thread, h->lock held: give back empty non-current spans */
+bool _hz3_span_purgeable(const hz3_span_t *s, unsigned live); /* what a purge from any thread takes */
 extern _Atomic uint64_t _hz3_decay_gen;         /* bumped by timer epochs */
 void _hz3_abandoned_lock(void);
 void _hz3_abandoned_unlock(void);
 void _hz3_abandoned_after_fork_child(void);
 
 /* ---- heap.c: thread heaps ---- */
+/* The heap lock: a spin lock, since its owner takes it on every slow path
+ * (one exchange when free, as cheap as a lock can be) and another thread
+ * only for a purge; a waiter spins briefly, then yields. */
+void _hz3_heap_lock_wait(hz3_heap_t *h);
+static inline void _hz3_heap_lock(hz3_heap_t *h)
+{
+    if (HZ3_LIKELY(!atomic_exchange_explicit(&h->lock, 1, memory_order_acquire))) return;
+    _hz3_heap_lock_wait(h);
+}
+static inline void _hz3_heap_unlock(hz3_heap_t *h) { atomic_store_explicit(&h->lock, 0, memory_order_release); }
 extern hz3_heap_t _hz3_heap_empty;
 extern HZ3_TLS hz3_heap_t *_hz3_tl_heap;
 hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */
@@ -144,6 +162,7 @@ void _hz3_heaps_lock(void);
 void _hz3_heaps_unlock(void);
 void _hz3_heaps_after_fork_child(void);
 void _hz3_heaps_stats(struct hz3_stats *st);
+uint64_t _hz3_heaps_give_empty(void);           /* every live heap's; returns spans given back */
 
 /* ---- run.c ---- */
 void *_hz3_run_alloc(size_t size, bool zero);    /* HZ3_MEDIUM_MAX < size <= HZ3_RUN_MAX */
@@ -228,7 +247,7 @@ void _hz3_epoch_after_fork_child(void);
 /* ---- census.c ---- */
 void _hz3_census_begin(struct hz3_snapshot *snap, uint64_t seq, bool exact);
 void _hz3_census_visit(hz3_segment_t *seg, void *snap);  /* under the pool lock */
-void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq);
+void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq, const hz3_census_cursor_t *cur);
 
 /* ---- validate.c ---- */
 uint64_t _hz3_validate_segments(void);          /* violations, each printed */
@@ -243,10 +262,26 @@ void _hz3_free_generic(void *p, const void *caller, const char *fn);
 size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
 
 /* ---- small helpers ---- */
-/* used is written by the owner only, and read by the census: relaxed
- * atomic loads and stores, which compile to plain moves. */
+/* used is written by the owner only, and read by the census and by a
+ * purging thread: release stores and plain loads, which compile to plain
+ * moves. A purge that reads used with acquire and finds the span empty
+ * sees every write the owner made to it before (its free list). */
 static inline unsigned _hz3_used_get(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_RELAXED); }
-static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->used, (uint16_t)v, __ATOMIC_RELAXED); }
+static inline unsigned _hz3_used_acquire(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_ACQUIRE); }
+static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->used, (uint16_t)v, __ATOMIC_RELEASE); }
+/* where is written by the owner (or a purging thread, both under the heap
+ * lock) and read by the census under the pool lock: relaxed atomics. */
+static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }
+static inline void _hz3_where_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->where, (uint8_t)v, __ATOMIC_RELAXED); }
+/* The header page that holds the span entry of page i (entries are 64-aligned). */
+static inline unsigned _hz3_entry_page(unsigned i)
+{
+    return (unsigned)((offsetof(hz3_segment_t, spans) + (size_t)i * sizeof(hz3_span_t)) >> HZ3_PAGE_SHIFT);
+}
+static inline bool _hz3_entry_written(const hz3_segment_t *seg, unsigned i)
+{
+    return (seg->header_written >> _hz3_entry_page(i)) & 1;
+}
 static inline size_t _hz3_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 static inline void _hz3_list_push_front(hz3_span_list_t *l, hz3_span_t *s)
 {

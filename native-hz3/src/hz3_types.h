@@ -46,6 +46,42 @@
  *   Spans of capacity 1 (medium and the largest sub4k class) are never on a
  *   heap list while their object is live: a free from any thread finds them
  *   complete, so no notification is needed.
+ *
+ * What a purge from any thread returns (hz3_purge_now, malloc_trim)
+ *   A heap's lists (avail, full, empty_kept, single_cache_pages) are touched
+ *   by its owner's slow paths and by a purging thread, both under heap->lock;
+ *   the fast path never takes it: it pops only from heap->cur[cls] and pushes
+ *   only onto spans that hold live objects. So a purge from any thread takes
+ *   each live heap's lock in turn and gives back every span on its avail
+ *   lists that holds no live object: empty spans the owner's slow path kept
+ *   (HZ3_WHERE_KEPT: one per class, and the capacity-1 cache), and spans
+ *   other threads' frees emptied (used == |thread_free|; used is stored with
+ *   release, so the purge sees the owner's writes), on avail or on full and
+ *   queued on heap->delayed (the purge takes the delayed list over and
+ *   queues the spans it leaves again). It does not take the current spans
+ *   (heap->cur): the fast path pops from them without a lock, so they stay
+ *   with their thread even when empty, until its next slow path of that
+ *   class or its end.
+ *   Races it closes: a purge may give back a span between the owner's free
+ *   that emptied it and the owner's slow path for that free; the slow path
+ *   then finds owner != h and does nothing. where is written with relaxed
+ *   atomic stores and read so by the fast paths and the census (which
+ *   holds only the pool lock); _hz3_pool_give leaves it alone, as the last
+ *   owner's fast path may still be reading it.
+ *   The census counts exactly this (_hz3_span_purgeable): cand_decommit_pages
+ *   are resident empty pages of free segment pages, of those spans and of
+ *   abandoned spans (an epoch reclaims these); resident empty pages of the
+ *   current spans are held_empty_pages.
+ *
+ * Segment headers and the kernel's zero page
+ *   Reading a never-written page of a segment header maps the shared zero
+ *   page: mincore calls it resident, smaps Rss does not (and on kernels
+ *   that give anonymous reads a page of their own, the read makes memory
+ *   resident). seg->header_written has bit k set once header page k has
+ *   been written (under the pool lock); the census and the invariant
+ *   walker read no span entry on another page, and count such a page only
+ *   if it is resident and, per /proc/self/pagemap, the process's own (part
+ *   of a transparent huge page).
  */
 #ifndef HZ3_TYPES_H
 #define HZ3_TYPES_H
@@ -151,7 +187,7 @@ enum hz3_span_where {     /* which list of its owner the span is on */
     HZ3_WHERE_NONE = 0,   /* current span, or a live capacity-1 span, or in transit */
     HZ3_WHERE_AVAIL = 1,  /* heap->avail[cls]: has or may have free blocks */
     HZ3_WHERE_FULL = 2,   /* heap->full[cls]: no free block, thread_free in NOTIFY */
-    HZ3_WHERE_CACHE = 3,  /* heap->single_cache: empty capacity-1 span */
+    HZ3_WHERE_KEPT = 3,   /* heap->avail[cls], empty and kept by its owner's slow path */
     HZ3_WHERE_ABANDONED = 4, /* global abandoned list of its class */
 };
 
@@ -191,6 +227,7 @@ typedef struct hz3_span_list { hz3_span_t *first, *last; } hz3_span_list_t;
 /* ---- segments ---- */
 typedef struct hz3_segment {
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
+    uint8_t header_written;             /* bit k: header page k written since the slot was mapped */
     struct hz3_segment *next_avail;     /* pool.avail: segments with free pages */
     bool in_avail;
     bool runs;                          /* holds runs (large objects), not class spans */
@@ -199,7 +236,9 @@ typedef struct hz3_segment {
     uint64_t whole_free_since_ms;       /* when the segment last became wholly free */
     uint64_t freemap[HZ3_SEG_PAGES / 64];  /* bit set = page free */
     uint64_t dirtymap[HZ3_SEG_PAGES / 64]; /* bit set = page free and maybe resident (reused first) */
-    hz3_span_t spans[HZ3_SEG_PAGES];    /* one entry per page; metadata pages unused */
+    /* one entry per page; metadata pages unused. 64-aligned, so that no
+     * entry straddles two header pages. */
+    _Alignas(64) hz3_span_t spans[HZ3_SEG_PAGES];
 } hz3_segment_t;
 
 _Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
@@ -216,15 +255,19 @@ typedef struct hz3_class {
 } hz3_class_t;
 
 /* ---- thread heaps ---- */
+/* Lock order: epoch_lock > heaps_lock > heap->lock > abandoned_lock, large_lock
+ * > pool_lock > meta_lock. An owner never holds its heap lock while it
+ * takes epoch_lock or heaps_lock. */
 typedef struct hz3_heap {
     hz3_span_t *cur[HZ3_MAX_CLASSES];          /* the fast path's span per class */
     hz3_span_list_t avail[HZ3_MAX_CLASSES];
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
-    hz3_span_list_t single_cache;              /* empty capacity-1 spans, LIFO */
-    uint32_t single_cache_pages;
+    uint32_t single_cache_pages;               /* pages of KEPT capacity-1 spans on avail */
     _Atomic(hz3_span_t *) delayed;             /* spans whose remote free notified us */
     struct hz3_heap *next_free;                /* heap pool free list */
+    struct hz3_heap *next_all;                 /* every heap record ever made (heaps_lock) */
+    _Atomic uint32_t lock;                     /* the lists above (_hz3_heap_lock); never taken by the fast path */
     uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
 } hz3_heap_t;

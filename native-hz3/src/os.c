@@ -9,6 +9,7 @@
  * callers turn that into ENOMEM for the application.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,25 @@ size_t _hz3_os_rss_of(uintptr_t start, uintptr_t end)
 bool _hz3_os_resident(void *p, size_t pages, unsigned char *vec)
 {
     return mincore(p, pages << HZ3_PAGE_SHIFT, vec) == 0;
+}
+
+/* /proc/self/pagemap has one 64-bit word per page; bit 63: present, bit
+ * 56: mapped by this process alone. An unprivileged reader gets the page
+ * frame number as 0, but these bits as they are. The kernel's zero page is
+ * present and not exclusive; smaps Rss does not count it. Opened per call:
+ * a descriptor kept across fork would read the parent's page table. */
+bool _hz3_os_page_private(void *p, size_t pages, bool *out)
+{
+    uint64_t words[8];
+    if (pages > 8) return false;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    off_t off = (off_t)(((uintptr_t)p >> HZ3_PAGE_SHIFT) * sizeof(uint64_t));
+    ssize_t n = pread(fd, words, pages * sizeof(uint64_t), off);
+    close(fd);
+    if (n != (ssize_t)(pages * sizeof(uint64_t))) return false;
+    for (size_t i = 0; i < pages; i++) out[i] = (words[i] >> 63 & 1) && (words[i] >> 56 & 1);
+    return true;
 }
 
 uint64_t _hz3_now_ms(void)

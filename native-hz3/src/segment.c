@@ -26,7 +26,21 @@ static struct {
     uint64_t nreservations, reserved_bytes;
     uint64_t nsegments, nfree_whole;
     uint64_t span_pages, free_pages, freed_segments;
+    _Atomic uint64_t changes;     /* written under pool_lock; see _hz3_pool_changes */
 } pool;
+
+static void changed(unsigned pages)
+{
+    atomic_store_explicit(&pool.changes, pool.changes + pages, memory_order_relaxed);
+}
+uint64_t _hz3_pool_changes(void) { return atomic_load_explicit(&pool.changes, memory_order_relaxed); }
+
+/* Marks the header pages holding the entries of pages [idx, idx + n) written. */
+static void header_mark(hz3_segment_t *seg, unsigned idx, unsigned n)
+{
+    for (unsigned p = _hz3_entry_page(idx); p <= _hz3_entry_page(idx + n - 1); p++)
+        seg->header_written |= (uint8_t)(1u << p);
+}
 
 void _hz3_pool_lock(void) { pthread_mutex_lock(&pool_lock); }
 void _hz3_pool_unlock(void) { pthread_mutex_unlock(&pool_lock); }
@@ -91,6 +105,7 @@ static hz3_segment_t *segment_new(void)
 
     hz3_segment_t *seg = (hz3_segment_t *)(r->base + ((uintptr_t)slot << HZ3_SEG_SHIFT));
     /* The header of a fresh or decommitted slot reads as zero. */
+    seg->header_written = 1;   /* page 0: these fields and the maps */
     seg->free_pages = HZ3_SEG_USABLE_PAGES;
     for (unsigned i = 0; i < HZ3_SEG_PAGES / 64; i++) seg->freemap[i] = ~(uint64_t)0;
     seg->freemap[0] &= ~(((uint64_t)1 << HZ3_SEG_META_PAGES) - 1);
@@ -113,6 +128,7 @@ static void segment_free(hz3_segment_t *seg)
     pool.nsegments--;
     pool.free_pages -= HZ3_SEG_USABLE_PAGES;
     pool.freed_segments++;
+    changed(seg->dirty_free_pages);   /* its span pages were counted as they went back */
     segmap_set((uintptr_t)seg, false);
     for (hz3_reservation_t *r = pool.reservations; r; r = r->next) {
         if ((uintptr_t)seg >= r->base && (uintptr_t)seg < r->base + ((uintptr_t)r->nsegs << HZ3_SEG_SHIFT)) {
@@ -209,6 +225,8 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     /* The span is complete before the lock is released: the census reads
      * span entries under this lock. */
     hz3_span_t *s = &seg->spans[idx];
+    header_mark(seg, (unsigned)idx, pages);
+    changed(pages);
     for (unsigned i = 0; i < pages; i++) {
         if (s[i].page_flags & HZ3_PAGE_DIRTY) seg->dirty_free_pages--;
         s[i].page_flags |= HZ3_PAGE_DIRTY;
@@ -225,7 +243,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     s->capacity = c->capacity;
     s->extended = 0;
     s->cls = (uint8_t)cls;
-    s->where = HZ3_WHERE_NONE;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
     s->next = s->prev = s->delayed_next = NULL;
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     atomic_store_explicit(&s->owner, owner, memory_order_release);
@@ -239,13 +257,18 @@ void _hz3_pool_give(hz3_span_t *s)
     unsigned idx = (unsigned)(s - seg->spans), pages = s->pages;
     uint64_t now = _hz3_now_ms();
     pthread_mutex_lock(&pool_lock);
+    header_mark(seg, idx, pages);
+    changed(pages);
     for (unsigned i = 0; i < pages; i++) {
         s[i].kind = HZ3_SPAN_NONE;
         s[i].head_off = 0;
         s[i].freed_ms = now;
     }
     __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
-    s->where = HZ3_WHERE_NONE;
+    /* where is left as it was (the census reads it for span heads only, and
+     * _hz3_pool_take sets it): the last owner's fast path may still be
+     * reading it after the free that emptied the span, when a purge on
+     * another thread gives the span back. */
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     freemap_set(seg, idx, pages, true);
@@ -294,7 +317,9 @@ static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t before_ms, ui
  * ago in a busy segment is left alone: it would fault straight back in. */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
-    uint64_t before = now_ms >= delay_ms ? now_ms - delay_ms : 0;
+    /* delay 0: everything free now, also what a purge gave back after
+     * now_ms was read (the clock is coarse). */
+    uint64_t before = delay_ms == 0 ? UINT64_MAX : now_ms >= delay_ms ? now_ms - delay_ms : 0;
     pthread_mutex_lock(&pool_lock);
     hz3_segment_t *seg = pool.segments;
     while (seg) {
@@ -307,7 +332,7 @@ void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *
             pool.nfree_whole--;
             segment_free(seg);
         } else if (seg->dirty_free_pages) {
-            info->pages_purged += segment_decommit_free(seg, delay_ms ? before : UINT64_MAX, &info->madvise_calls);
+            info->pages_purged += segment_decommit_free(seg, before, &info->madvise_calls);
         }
         seg = next;
     }
@@ -324,6 +349,7 @@ bool _hz3_pool_census_step(hz3_census_cursor_t *cur, uint64_t budget, void (*vis
         cur->res = pool.reservations;
         cur->slot = 0;
         cur->started = true;
+        cur->changes_at_start = _hz3_pool_changes();
     }
     while (cur->res && budget) {
         hz3_reservation_t *r = cur->res;

@@ -81,7 +81,7 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
         s->delayed_next = NULL;
         if (s->where == HZ3_WHERE_FULL) {
             _hz3_list_remove(&h->full[s->cls], s);
-            s->where = HZ3_WHERE_AVAIL;
+            _hz3_where_set(s, HZ3_WHERE_AVAIL);
             _hz3_list_push_front(&h->avail[s->cls], s);
         }
         set_state(s, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
@@ -117,7 +117,7 @@ static inline void *pop(hz3_span_t *s)
  * free from any thread may give it straight back to the pool. */
 static void *single_take(hz3_span_t *s)
 {
-    s->where = HZ3_WHERE_NONE;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
     _hz3_used_set(s, 1);
     s->free = NULL;
     if (s->extended == 0) s->extended = 1;
@@ -128,7 +128,7 @@ static void *single_take(hz3_span_t *s)
 
 static void move_to_full(hz3_heap_t *h, hz3_span_t *s)
 {
-    s->where = HZ3_WHERE_FULL;
+    _hz3_where_set(s, HZ3_WHERE_FULL);
     _hz3_list_push_front(&h->full[s->cls], s);
 }
 
@@ -143,17 +143,14 @@ static hz3_span_t *adopt(hz3_heap_t *h, unsigned cls)
     }
     pthread_mutex_unlock(&abandoned_lock);
     if (!s) return NULL;
-    s->where = HZ3_WHERE_NONE;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
     atomic_store_explicit(&s->owner, h, memory_order_release);
     set_state(s, HZ3_TF_NEVER, HZ3_TF_NORMAL);
     return s;
 }
 
-void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
+static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 {
-    /* Slow paths are where epochs start, and where a heap acts on a
-     * maintenance request; both before the heap's lists are touched. */
-    _hz3_epoch_tick();
     uint64_t gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);
     if (HZ3_UNLIKELY(h->decay_gen != gen)) {
         h->decay_gen = gen;
@@ -181,8 +178,9 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
 
     while ((s = h->avail[cls].first) != NULL) {
         _hz3_list_remove(&h->avail[cls], s);
-        s->where = HZ3_WHERE_NONE;
-        if (_hz3_used_get(s) == 0) {
+        bool kept = s->where == HZ3_WHERE_KEPT;
+        _hz3_where_set(s, HZ3_WHERE_NONE);
+        if (kept) {
             if (c->capacity == 1) {
                 h->single_cache_pages -= s->pages;
                 return single_take(s);
@@ -221,16 +219,33 @@ use:
     return pop(s);
 }
 
-/* Called after a local free pushed the block and decremented used, when the
- * span became empty or was on the full list. */
-void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
 {
+    /* Slow paths are where epochs start (before the heap lock: an epoch
+     * may purge, which takes every heap's lock), and where a heap acts on
+     * a maintenance request. */
+    _hz3_epoch_tick();
+    _hz3_heap_lock(h);
+    void *p = alloc_slow_locked(h, cls);
+    _hz3_heap_unlock(h);
+    return p;
+}
+
+/* Called after a local free pushed the block and decremented used, when the
+ * span became empty or was on the full list. A purge on another thread may
+ * have given the span back between that free and this lock (it was empty,
+ * and not current): then it is no longer ours, and nothing is left to do.
+ * (While this thread runs here it takes no span, so owner == h means the
+ * span is still the one it freed into.) */
+static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
+{
+    if (atomic_load_explicit(&s->owner, memory_order_relaxed) != h) return;
     unsigned cls = s->cls;
     if (s->capacity == 1) {
         /* Keep a few pages of empty singles for the next malloc of the class. */
         if (h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES) {
             h->single_cache_pages += s->pages;
-            s->where = HZ3_WHERE_AVAIL;
+            _hz3_where_set(s, HZ3_WHERE_KEPT);
             _hz3_list_push_front(&h->avail[cls], s);
         } else {
             _hz3_freed_note(_hz3_span_start(s));
@@ -241,7 +256,7 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
     if (s->where == HZ3_WHERE_FULL) {
         _hz3_list_remove(&h->full[cls], s);
         set_state(s, HZ3_TF_NOTIFY, HZ3_TF_NORMAL);   /* NOTIFYING: delayed resets it */
-        s->where = HZ3_WHERE_AVAIL;
+        _hz3_where_set(s, HZ3_WHERE_AVAIL);
         _hz3_list_push_front(&h->avail[cls], s);
     }
     if (_hz3_used_get(s) != 0 || s == h->cur[cls]) return;
@@ -250,11 +265,19 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
     if (h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP) {
         h->empty_kept[cls]++;
         _hz3_list_remove(&h->avail[cls], s);
+        _hz3_where_set(s, HZ3_WHERE_KEPT);
         _hz3_list_push_back(&h->avail[cls], s);
     } else {
         _hz3_list_remove(&h->avail[cls], s);
         _hz3_pool_give(s);
     }
+}
+
+void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
+{
+    _hz3_heap_lock(h);
+    free_local_slow_locked(h, s);
+    _hz3_heap_unlock(h);
 }
 
 /* A free from a thread that does not own the span. */
@@ -313,7 +336,7 @@ static void release_span(hz3_span_t *s)
         _hz3_pool_give(s);
         return;
     }
-    s->where = HZ3_WHERE_ABANDONED;
+    _hz3_where_set(s, HZ3_WHERE_ABANDONED);
     atomic_store_explicit(&s->owner, NULL, memory_order_release);
     pthread_mutex_lock(&abandoned_lock);
     _hz3_list_push_back(&abandoned[s->cls], s);
@@ -377,7 +400,8 @@ uint64_t _hz3_abandoned_reclaim(void)
 }
 
 /* Gives back the empty spans a heap keeps (not the current ones): asked
- * for by timer epochs, so memory of idle classes goes home. */
+ * for by timer epochs, so memory of idle classes goes home. The owner, on
+ * its slow path, with h->lock held. */
 void _hz3_heap_decay(hz3_heap_t *h)
 {
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
@@ -395,8 +419,84 @@ void _hz3_heap_decay(hz3_heap_t *h)
     h->single_cache_pages = 0;
 }
 
+/* Whether a purge from any thread gives the span back (hz3_types.h):
+ * empty and on one of its owner's lists (kept, avail, or full and queued
+ * on the owner's delayed list), or abandoned. The current spans (where
+ * NONE) stay. */
+bool _hz3_span_purgeable(const hz3_span_t *s, unsigned live)
+{
+    return live == 0 && _hz3_where_get(s) != HZ3_WHERE_NONE;
+}
+
+/* Off the heap's lists and back to the pool; h->lock held. */
+static void purge_span(hz3_heap_t *h, hz3_span_t *s)
+{
+    unsigned cls = s->cls;
+    if (s->where == HZ3_WHERE_FULL) {
+        _hz3_list_remove(&h->full[cls], s);
+    } else {
+        _hz3_list_remove(&h->avail[cls], s);
+        if (s->where == HZ3_WHERE_KEPT) {
+            if (s->capacity == 1) h->single_cache_pages -= s->pages;
+            else if (h->empty_kept[cls]) h->empty_kept[cls]--;
+        }
+    }
+    _hz3_pool_give(s);
+}
+
+static bool empty_now(const hz3_span_t *s, uintptr_t *tf)
+{
+    unsigned used = _hz3_used_acquire(s);
+    *tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+    return used == hz3_tf_count(*tf);
+}
+
+/* A purge from any thread, with h->lock held: gives back the spans on the
+ * heap's lists that hold no live object. None is current, so the owner's
+ * fast path does not touch them (it frees only into spans with live
+ * objects); the owner's last writes to them happened before its release
+ * store of used, or under h->lock, and a remote free that emptied one
+ * finished with its CAS, or (NOTIFYING) with its push onto h->delayed,
+ * which this takes over: the empty ones there go back, the others are
+ * queued again for the owner. */
+uint64_t _hz3_heap_give_empty(hz3_heap_t *h)
+{
+    uint64_t n = 0;
+    uintptr_t tf;
+    hz3_span_t *d = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
+    while (d) {
+        hz3_span_t *next = d->delayed_next;
+        if (d->where != HZ3_WHERE_NONE && empty_now(d, &tf)) {
+            d->delayed_next = NULL;
+            purge_span(h, d);
+            n++;
+        } else {
+            hz3_span_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
+            do {
+                d->delayed_next = head;
+            } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, d, memory_order_release,
+                                                            memory_order_relaxed));
+        }
+        d = next;
+    }
+    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
+        hz3_span_t *s = h->avail[cls].first;
+        while (s) {
+            hz3_span_t *next = s->next;
+            /* NOTIFYING: a freeing thread is about to queue it on delayed */
+            if (empty_now(s, &tf) && hz3_tf_state(tf) == HZ3_TF_NORMAL) {
+                purge_span(h, s);
+                n++;
+            }
+            s = next;
+        }
+    }
+    return n;
+}
+
 void _hz3_heap_release_all(hz3_heap_t *h)
 {
+    _hz3_heap_lock(h);
     _hz3_heap_drain_delayed(h);
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_span_t *s = h->cur[cls];
@@ -412,4 +512,5 @@ void _hz3_heap_release_all(hz3_heap_t *h)
     }
     h->single_cache_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
+    _hz3_heap_unlock(h);
 }

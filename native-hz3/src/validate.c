@@ -31,6 +31,16 @@ static void check_segment(hz3_segment_t *seg, void *arg)
         if (seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) VIOLATION(ck, "segment %p header page %u marked free", (void *)seg, i);
     for (unsigned i = HZ3_SEG_META_PAGES; i < HZ3_SEG_PAGES;) {
         hz3_span_t *e = &seg->spans[i];
+        if (!_hz3_entry_written(seg, i)) {
+            /* Never written: reads as zero (a free, clean page). Not read,
+             * so that the walker maps no header page (see hz3_types.h). */
+            if (!(seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) ||
+                (seg->dirtymap[i >> 6] & ((uint64_t)1 << (i & 63))))
+                VIOLATION(ck, "segment %p page %u: in use or dirty, but its entry was never written", (void *)seg, i);
+            free_count++;
+            i++;
+            continue;
+        }
         if (seg->freemap[i >> 6] & ((uint64_t)1 << (i & 63))) {
             free_count++;
             bool dirty_bit = seg->dirtymap[i >> 6] & ((uint64_t)1 << (i & 63));
@@ -77,6 +87,7 @@ static void check_segment(hz3_segment_t *seg, void *arg)
 
 static void check_census(check_t *ck, const struct hz3_snapshot *s)
 {
+    uint64_t empty = 0, cand = 0;
     for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) {
         const struct hz3_tier_census *tc = &s->tier[t];
         uint64_t sum = 0, occ = 0;
@@ -87,10 +98,15 @@ static void check_census(check_t *ck, const struct hz3_snapshot *s)
                                               (unsigned long long)sum, (unsigned long long)tc->pages_total);
         if (occ != in_use) VIOLATION(ck, "tier %u: buckets sum to %llu, resident pages %llu", t,
                                      (unsigned long long)occ, (unsigned long long)in_use);
-        if (tc->occ[HZ3_OCC_0] != tc->pages[HZ3_PS_EMPTY] || tc->cand_decommit_pages != tc->pages[HZ3_PS_EMPTY])
-            VIOLATION(ck, "tier %u: occ_0 / cand_decommit_pages differ from empty pages", t);
+        if (tc->occ[HZ3_OCC_0] != tc->pages[HZ3_PS_EMPTY] || tc->cand_decommit_pages > tc->pages[HZ3_PS_EMPTY])
+            VIOLATION(ck, "tier %u: occ_0 differs from empty pages, or more candidates than empty pages", t);
+        empty += tc->pages[HZ3_PS_EMPTY];
+        cand += tc->cand_decommit_pages;
         if (tc->live_objects > tc->capacity_objects) VIOLATION(ck, "tier %u: more live objects than capacity", t);
     }
+    if (cand + s->held_empty_pages != empty)
+        VIOLATION(ck, "candidates %llu + held %llu != empty pages %llu", (unsigned long long)cand,
+                  (unsigned long long)s->held_empty_pages, (unsigned long long)empty);
     uint64_t seg_pages = s->segments_scanned * HZ3_SEG_USABLE_PAGES, counted = 0;
     for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) counted += s->tier[t].pages_total;
     if (counted != seg_pages)

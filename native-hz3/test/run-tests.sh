@@ -39,6 +39,8 @@ run "test-census [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-census"
 run "test-purge [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-purge"
 run "test-threads [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-threads"
 run "test-wrong [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-wrong"
+run "test-purge-idle [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-purge-idle"
+run "test-consistent [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-consistent"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "test-exports" "$here/test/test-exports.sh" "$release"

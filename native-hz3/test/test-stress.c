@@ -23,12 +23,14 @@ void *hz3t_realloc(void *, size_t);
 #define FREE hz3t_free
 #define REALLOC hz3t_realloc
 #define SNAPSHOT hz3_obs_snapshot
+#define PURGE hz3_purge_now
 #define VALIDATE hz3_debug_validate
 #else
 #define MALLOC malloc
 #define FREE free
 #define REALLOC realloc
 #define SNAPSHOT t_hz3()->snapshot
+#define PURGE t_hz3()->purge_now
 #define VALIDATE t_hz3()->validate
 #endif
 
@@ -137,12 +139,14 @@ int main(int argc, char **argv)
         pthread_t t[64];
         for (int i = 0; i < threads && i < 64; i++)
             CHECK(pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(round * 64 + i + 1)) == 0);
-        /* the census runs while the workers allocate and free */
+        /* the census, and purges that take every heap's empty spans, run
+         * while the workers allocate and free */
         static struct hz3_snapshot snap;
         for (int k = 0; k < 3; k++) {
             snap.size = sizeof snap;
             CHECK(SNAPSHOT(&snap) == 0);
             CHECK(snap.tier[HZ3_TIER_SMALL].pages_total > 0);
+            PURGE();
         }
         for (int i = 0; i < threads && i < 64; i++) pthread_join(t[i], NULL);
     }

@@ -26,6 +26,10 @@ public class PartialSizeClassEvent extends jdk.jfr.Event {
     @Unsigned
     public long seqLast;
 
+    @Label("Consistent")
+    @Description("The consistent flag of the census this belongs to (hz3.Snapshot): false when pages changed hands while it ran")
+    public boolean consistent;
+
     @Label("Rank")
     @Description("1 for the class with the most partial pages")
     public int rank;

@@ -46,6 +46,14 @@ public class SnapshotEvent extends jdk.jfr.Event {
     @Description("True for a census taken in one pass, false for a sweep spread over epochs")
     public boolean exact;
 
+    @Label("Consistent")
+    @Description("True when at most 1% of the pages the census counted changed hands while it ran (spans taken or given back, segments released): its page counts are off by at most that. Live object counts and residency may still have moved. Compare only consistent snapshots")
+    public boolean consistent;
+
+    @Label("Pages Moved")
+    @Description("Pages that changed hands while the census ran; page counts may be off by this many")
+    public long pagesMoved;
+
     @Label("Source")
     @Description("How the snapshot reached JFR: listener, periodic, chunk (a chunk boundary) or on demand")
     public String source;
@@ -98,6 +106,14 @@ public class SnapshotEvent extends jdk.jfr.Event {
     @Description("Bytes of large mappings kept for reuse")
     @DataAmount
     public long largeCachedBytes;
+
+    @Label("Held Empty Pages")
+    @Description("Resident empty pages a purge leaves with their threads (each thread's current span per class, kept for its next malloc); not in candDecommitPages")
+    public int heldEmptyPages;
+
+    @Label("Header Candidates")
+    @Description("Resident segment header pages a purge gives back with the segments it releases whole; a purge returns these plus the tiers' candDecommitPages")
+    public int candHeaderPages;
 
     @Label("Census Resident")
     @Description("Resident segment pages, headers, metadata and resident large objects: what hz3 holds in RAM")

@@ -37,6 +37,10 @@ public class TierOccupancyEvent extends jdk.jfr.Event {
     @Unsigned
     public long seqLast;
 
+    @Label("Consistent")
+    @Description("The consistent flag of the census this belongs to (hz3.Snapshot): false when pages changed hands while it ran")
+    public boolean consistent;
+
     @Label("Pages")
     @Description("Pages of the tier, in every state")
     public int pagesTotal;

@@ -39,6 +39,7 @@ public final class Hz3Attributes {
         public static final String TIER = "tier";
         public static final String SEQ_FIRST = "seqFirst";
         public static final String SEQ_LAST = "seqLast";
+        public static final String CONSISTENT = "consistent";
         public static final String PAGES_TOTAL = "pagesTotal";
         public static final String PAGES_UNTOUCHED = "pagesUntouched";
         public static final String PAGES_DECOMMITTED = "pagesDecommitted";
@@ -103,6 +104,7 @@ public final class Hz3Attributes {
         public static final String SEQ_FIRST = "seqFirst";
         public static final String SEQ_LAST = "seqLast";
         public static final String EXACT = "exact";
+        public static final String CONSISTENT = "consistent";
         public static final String SOURCE = "source";
         public static final String SEGMENTS_TOTAL = "segmentsTotal";
         public static final String CAND_UNMAP_SEGS = "candUnmapSegs";
@@ -173,7 +175,7 @@ public final class Hz3Attributes {
     static {
         Map<String, List<String>> m = new LinkedHashMap<>();
         m.put(TierOccupancy.TYPE, List.of(TierOccupancy.TIER, TierOccupancy.SEQ_FIRST, TierOccupancy.SEQ_LAST,
-                TierOccupancy.PAGES_TOTAL, TierOccupancy.PAGES_UNTOUCHED, TierOccupancy.PAGES_DECOMMITTED,
+                TierOccupancy.CONSISTENT, TierOccupancy.PAGES_TOTAL, TierOccupancy.PAGES_UNTOUCHED, TierOccupancy.PAGES_DECOMMITTED,
                 TierOccupancy.PAGES_EMPTY, TierOccupancy.PAGES_FULL, TierOccupancy.PAGES_PARTIAL,
                 TierOccupancy.OCC_0, TierOccupancy.OCC_1_TO_25, TierOccupancy.OCC_25_TO_50,
                 TierOccupancy.OCC_50_TO_75, TierOccupancy.OCC_75_TO_100, TierOccupancy.CAND_DECOMMIT_PAGES,
@@ -188,7 +190,8 @@ public final class Hz3Attributes {
                 TierOccupancy.OCC_25_TO_50, TierOccupancy.OCC_50_TO_75, TierOccupancy.OCC_75_TO_100,
                 PartialSizeClass.LIVE_OBJECTS, PartialSizeClass.CAPACITY_OBJECTS, PartialSizeClass.TAIL_WASTE_BYTES,
                 PartialSizeClass.CAND_DECOMMIT_PAGES, PartialSizeClass.PARTIAL_BYTES, PartialSizeClass.OCCUPANCY));
-        m.put(Snapshot.TYPE, List.of(Snapshot.SEQ_FIRST, Snapshot.SEQ_LAST, Snapshot.EXACT, Snapshot.SOURCE,
+        m.put(Snapshot.TYPE, List.of(Snapshot.SEQ_FIRST, Snapshot.SEQ_LAST, Snapshot.EXACT, Snapshot.CONSISTENT,
+                Snapshot.SOURCE,
                 Snapshot.SEGMENTS_TOTAL, Snapshot.CAND_UNMAP_SEGS, Snapshot.LARGE_CACHED_BYTES,
                 Snapshot.CENSUS_RESIDENT_BYTES));
         m.put(ProcessMemory.TYPE, List.of(ProcessMemory.RSS, ProcessMemory.JAVA_HEAP, ProcessMemory.THREAD_STACKS,

@@ -38,6 +38,7 @@ public final class SyntheticRecording implements AutoCloseable {
     /** The directory was made by {@link #start()} for this recording alone: close deletes it. */
     private final boolean ownsDir;
     private long seq;
+    private boolean consistent = true;
 
     private SyntheticRecording(Path dir, boolean ownsDir) {
         this.dir = dir;
@@ -78,6 +79,16 @@ public final class SyntheticRecording implements AutoCloseable {
     public record SizeClass(int sizeClass, long objectSize, String tier, long partial, long low) {
     }
 
+    /**
+     * Whether the censuses committed from now on are consistent (as hz3 marks a sweep during
+     * which pages changed hands: consistent=false on every event of the census, and a sweep, not
+     * an exact census). Censuses are consistent until this is called.
+     */
+    public SyntheticRecording consistent(boolean c) {
+        consistent = c;
+        return this;
+    }
+
     /** Commits a census (tiers, their snapshot, no classes); returns its seqLast. */
     public long census(Tier... tiers) {
         return census(List.of(tiers), List.of(), -1);
@@ -96,6 +107,7 @@ public final class SyntheticRecording implements AutoCloseable {
             e.tier = t.name();
             e.seqFirst = s - 1;
             e.seqLast = s;
+            e.consistent = consistent;
             e.pagesUntouched = 7;
             e.pagesDecommitted = 11;
             e.pagesEmpty = (int) (t.empty());
@@ -122,6 +134,7 @@ public final class SyntheticRecording implements AutoCloseable {
         for (SizeClass c : classes) {
             PartialSizeClassEvent e = new PartialSizeClassEvent();
             e.seqLast = s;
+            e.consistent = consistent;
             e.rank = rank++;
             e.sizeClass = c.sizeClass();
             e.objectSize = c.objectSize();
@@ -148,8 +161,9 @@ public final class SyntheticRecording implements AutoCloseable {
         snap.seqFirst = s - 1;
         snap.seqLast = s;
         snap.snapshotTime = System.currentTimeMillis();
-        snap.exact = true;
-        snap.source = "on demand";
+        snap.exact = consistent;
+        snap.consistent = consistent;
+        snap.source = consistent ? "on demand" : "listener";
         snap.numClasses = 35;
         snap.segmentsScanned = 4;
         snap.segmentsTotal = 4;

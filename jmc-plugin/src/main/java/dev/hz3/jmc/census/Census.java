@@ -11,6 +11,16 @@ import java.util.Optional;
 public record Census(long seqLast, long timeNanos, List<TierCensus> tiers, List<ClassCensus> classes,
         Optional<SnapshotInfo> snapshot) {
 
+    /**
+     * At most 1% of the pages changed hands while the census ran (hz3.Snapshot's consistent,
+     * else its tiers'). An inconsistent sweep may count spans before and after they moved: rules
+     * and the report use it only when a recording has no consistent census.
+     */
+    public boolean consistent() {
+        return snapshot.map(SnapshotInfo::consistent)
+                .orElseGet(() -> tiers.stream().allMatch(TierCensus::consistent));
+    }
+
     public Optional<TierCensus> tier(String name) {
         return tiers.stream().filter(t -> t.tier().equals(name)).findFirst();
     }

@@ -50,7 +50,8 @@ public record Hz3Recording(List<Census> censuses, List<ProcessMemorySample> proc
             Fields f = new Fields(ii.getType());
             for (IItem i : ii) {
                 SnapshotInfo s = new SnapshotInfo(f.timeNanos(i), f.count(i, Snapshot.SEQ_FIRST),
-                        f.count(i, Snapshot.SEQ_LAST), f.flag(i, Snapshot.EXACT), f.text(i, Snapshot.SOURCE),
+                        f.count(i, Snapshot.SEQ_LAST), f.flag(i, Snapshot.EXACT),
+                        consistent(f, i, Snapshot.CONSISTENT), f.text(i, Snapshot.SOURCE),
                         f.count(i, Snapshot.SEGMENTS_TOTAL), f.count(i, Snapshot.CAND_UNMAP_SEGS),
                         f.bytes(i, Snapshot.LARGE_CACHED_BYTES), f.bytes(i, Snapshot.CENSUS_RESIDENT_BYTES));
                 snapshots.merge(s.seqLast(), s, (a, b) -> a.timeNanos() >= b.timeNanos() ? a : b);
@@ -112,6 +113,43 @@ public record Hz3Recording(List<Census> censuses, List<ProcessMemorySample> proc
         return new Hz3Recording(List.copyOf(censuses), List.copyOf(pm), List.copyOf(gl), allocator);
     }
 
+    /**
+     * The censuses to draw conclusions from: the consistent ones when the recording has any (an
+     * inconsistent sweep mixes the heap before and after pages changed hands), else all of them
+     * ({@link #onlyInconsistent()} then says so).
+     */
+    public List<Census> trustedCensuses() {
+        List<Census> consistent = censuses.stream().filter(Census::consistent).toList();
+        return consistent.isEmpty() ? censuses : consistent;
+    }
+
+    /** The recording has censuses, and none of them is consistent. */
+    public boolean onlyInconsistent() {
+        return !censuses.isEmpty() && censuses.stream().noneMatch(Census::consistent);
+    }
+
+    /** Censuses set aside because consistent ones exist. */
+    public int inconsistentSetAside() {
+        return onlyInconsistent() ? 0 : (int) censuses.stream().filter(c -> !c.consistent()).count();
+    }
+
+    /**
+     * How the snapshots were read, for the report's header: empty when all are consistent,
+     * else how many inconsistent ones were set aside, or that all are inconsistent.
+     */
+    public String consistencyNote() {
+        if (onlyInconsistent()) {
+            return "all inconsistent: figures approximate";
+        }
+        int aside = inconsistentSetAside();
+        return aside == 0 ? "" : aside + " inconsistent set aside";
+    }
+
+    /** A census's consistent flag; recordings from before hz3 had one count as consistent. */
+    private static boolean consistent(Fields f, IItem i, String field) {
+        return !f.has(field) || f.flag(i, field);
+    }
+
     /** Small, sub4k, medium, large, free, then any other tier by name. */
     static int tierOrder(String tier) {
         int i = List.of("small", "sub4k", "medium", "large", "free").indexOf(tier);
@@ -128,7 +166,8 @@ public record Hz3Recording(List<Census> censuses, List<ProcessMemorySample> proc
 
     private static TierCensus tier(Fields f, IItem i) {
         return new TierCensus(f.timeNanos(i), f.text(i, TierOccupancy.TIER), f.count(i, TierOccupancy.SEQ_FIRST),
-                f.count(i, TierOccupancy.SEQ_LAST), f.count(i, TierOccupancy.PAGES_TOTAL),
+                f.count(i, TierOccupancy.SEQ_LAST), consistent(f, i, TierOccupancy.CONSISTENT),
+                f.count(i, TierOccupancy.PAGES_TOTAL),
                 f.count(i, TierOccupancy.PAGES_UNTOUCHED), f.count(i, TierOccupancy.PAGES_DECOMMITTED),
                 f.count(i, TierOccupancy.PAGES_EMPTY), f.count(i, TierOccupancy.PAGES_FULL),
                 f.count(i, TierOccupancy.PAGES_PARTIAL), occ(f, i), f.count(i, TierOccupancy.CAND_DECOMMIT_PAGES),

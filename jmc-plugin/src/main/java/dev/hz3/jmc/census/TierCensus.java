@@ -7,7 +7,8 @@ import dev.hz3.jmc.Hz3Attributes;
  * count resident pages, {@code occ[0]} (empty) to {@code occ[4]} ((75, 100%], full included), and
  * add up to empty + partial + full.
  */
-public record TierCensus(long timeNanos, String tier, long seqFirst, long seqLast, long pagesTotal,
+public record TierCensus(long timeNanos, String tier, long seqFirst, long seqLast, boolean consistent,
+        long pagesTotal,
         long pagesUntouched, long pagesDecommitted, long pagesEmpty, long pagesFull, long pagesPartial,
         long[] occ, long candDecommitPages, long spans, long liveObjects, long capacityObjects, long liveBytes,
         long tailWasteBytes, long residentBytes, double occupancy) {

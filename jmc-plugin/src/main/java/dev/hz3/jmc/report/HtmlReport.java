@@ -87,7 +87,12 @@ public final class HtmlReport {
             h.append(" &middot; malloc ").append(esc(malloc)).append(' ')
                     .append(esc(m.recording().allocator().mallocVersion()));
         }
-        h.append(" &middot; ").append(m.recording().censuses().size()).append(" hz3 snapshots</div>\n</header>\n");
+        h.append(" &middot; ").append(m.recording().censuses().size()).append(" hz3 snapshots");
+        String note = m.recording().consistencyNote();
+        if (!note.isEmpty()) {
+            h.append(" (").append(esc(note)).append(')');
+        }
+        h.append("</div>\n</header>\n");
     }
 
     private static void rules(StringBuilder h, ReportModel m) {

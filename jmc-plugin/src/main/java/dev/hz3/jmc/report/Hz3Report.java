@@ -299,6 +299,10 @@ public final class Hz3Report {
                     .append(m.recording().allocator().mallocVersion());
         }
         meta.append(", ").append(m.recording().censuses().size()).append(" hz3 snapshots");
+        String note = m.recording().consistencyNote();
+        if (!note.isEmpty()) {
+            meta.append(" (").append(note).append(')');
+        }
         line(out, meta.toString());
         Optional<Census> c = m.tableCensus();
         if (c.isPresent()) {

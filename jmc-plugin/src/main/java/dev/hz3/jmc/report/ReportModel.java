@@ -35,9 +35,12 @@ public record ReportModel(String fileName, Hz3Recording recording, List<IResult>
                 end == null ? 0 : end.clampedLongValueIn(UnitLookup.EPOCH_MS), jvmVersion(items));
     }
 
-    /** The census the tables show: the one with the most partial pages (the later on ties), else the last. */
+    /**
+     * The census the tables show: the one with the most partial pages (the later on ties), among
+     * the consistent ones when the recording has any.
+     */
     public Optional<Census> tableCensus() {
-        return recording.censuses().stream()
+        return recording.trustedCensuses().stream()
                 .max(Comparator.comparingLong(Census::pagesPartial).thenComparingLong(Census::timeNanos));
     }
 

@@ -94,7 +94,7 @@ public class NativeHeapFragmentationRule extends AbstractRule {
         TierCensus worst = null;
         double worstScore = -1;
         TierCensus largest = null;
-        for (Census c : recording.censuses()) {
+        for (Census c : recording.trustedCensuses()) {
             for (TierCensus t : c.tiers()) {
                 if (largest == null || t.pagesPartial() > largest.pagesPartial()) {
                     largest = t;
@@ -117,7 +117,8 @@ public class NativeHeapFragmentationRule extends AbstractRule {
                     : Messages.format("Fragmentation_BELOW_FLOOR", bytes(most), html(largest.tier()),
                             bytes(minPartial));
             return ResultBuilder.createFor(this, vp).setSeverity(Severity.OK).setSummary(summary)
-                    .setExplanation(Messages.format("Fragmentation_BELOW_FLOOR_LONG", bytes(minPartial)))
+                    .setExplanation(Messages.format("Fragmentation_BELOW_FLOOR_LONG", bytes(minPartial))
+                            + RuleSupport.consistencyText(recording))
                     .addResult(TypedResult.SCORE, UnitLookup.NUMBER_UNITY.quantity(0)).build();
         }
 
@@ -134,6 +135,7 @@ public class NativeHeapFragmentationRule extends AbstractRule {
                 count(worst.pagesPartial()), count(worst.pagesFull()), percent(worst.lowOccupancyShare()),
                 buckets(worst.occ())));
         explanation.append(classesText(worstCensus, worst));
+        explanation.append(RuleSupport.consistencyText(recording));
         ResultBuilder b = ResultBuilder.createFor(this, vp).setSeverity(severity).setSummary(summary);
         if (severity.compareTo(Severity.INFO) >= 0) {
             explanation.append(Messages.get("Fragmentation_READING"));

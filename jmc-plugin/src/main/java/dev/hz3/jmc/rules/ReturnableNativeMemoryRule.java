@@ -74,7 +74,7 @@ public class ReturnableNativeMemoryRule extends AbstractRule {
     @Override
     protected IResult getResult(IItemCollection items, IPreferenceValueProvider vp, IResultValueProvider rp) {
         Hz3Recording recording = Hz3Recording.of(items);
-        List<Census> censuses = recording.censuses();
+        List<Census> censuses = recording.trustedCensuses();
         if (censuses.isEmpty()) {
             return RuleSupport.notApplicable(this, vp, Messages.get("General_NO_CENSUS"),
                     Messages.get("General_NO_CENSUS_LONG"));
@@ -128,7 +128,7 @@ public class ReturnableNativeMemoryRule extends AbstractRule {
             b.setSummary(Messages.format("Returnable_SUMMARY_OK", bytes(most.bytes()), percent(most.share()),
                     millisText(heldMillis)));
             b.setExplanation(Messages.format("Returnable_EXPLANATION_OK", bytes(minBytes), percent(shareInfo))
-                    + settingsText(recording.allocator()));
+                    + settingsText(recording.allocator()) + RuleSupport.consistencyText(recording));
         } else {
             b.setSummary(Messages.format("Returnable_SUMMARY", bytes(best.bytes()), percent(best.share()),
                     millisText((best.last().timeNanos() - best.first().timeNanos()) / 1_000_000L)));
@@ -142,6 +142,7 @@ public class ReturnableNativeMemoryRule extends AbstractRule {
                         percent(Math.min(1.0, (double) best.bytes() / pm.get().rss()))));
             }
             explanation.append(settingsText(recording.allocator()));
+            explanation.append(RuleSupport.consistencyText(recording));
             b.setExplanation(explanation.toString());
             b.setSolution(Messages.get("Returnable_SOLUTION"));
         }

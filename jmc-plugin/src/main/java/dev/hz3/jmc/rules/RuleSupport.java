@@ -119,6 +119,18 @@ final class RuleSupport {
         return Html.escape(s);
     }
 
+    /**
+     * What the rule left out or could not avoid: inconsistent censuses set aside because
+     * consistent ones exist, or a warning that only inconsistent ones exist. Empty otherwise.
+     */
+    static String consistencyText(dev.hz3.jmc.census.Hz3Recording recording) {
+        if (recording.onlyInconsistent()) {
+            return Messages.get("General_ONLY_INCONSISTENT");
+        }
+        int aside = recording.inconsistentSetAside();
+        return aside == 0 ? "" : Messages.format("General_INCONSISTENT_SET_ASIDE", aside);
+    }
+
     /** A not-applicable result: the recording lacks what the rule reads. */
     static IResult notApplicable(IRule rule, IPreferenceValueProvider vp, String summary, String explanation) {
         return ResultBuilder.createFor(rule, vp).setSeverity(Severity.NA).setSummary(summary)

@@ -67,7 +67,7 @@ public class SizeClassHotSpotsRule extends AbstractRule {
     @Override
     protected IResult getResult(IItemCollection items, IPreferenceValueProvider vp, IResultValueProvider rp) {
         Hz3Recording recording = Hz3Recording.of(items);
-        Census worst = recording.censuses().stream().filter(c -> !c.classes().isEmpty())
+        Census worst = recording.trustedCensuses().stream().filter(c -> !c.classes().isEmpty())
                 .max(Comparator.comparingLong(Census::pagesPartial).thenComparingLong(Census::timeNanos))
                 .orElse(null);
         if (worst == null) {

@@ -61,6 +61,29 @@ class Hz3ReportCliTest {
         assertEquals("", o.err());
     }
 
+    /*
+     * A consistent census, then a later sweep taken while pages changed hands that claims far
+     * more partial pages: the report's tables show the consistent one (by most partial pages
+     * alone they would show the other), and its header says one snapshot was set aside.
+     */
+    @Test
+    void theTablesShowTheConsistentCensusAndSayWhatWasSetAside() throws Exception {
+        Path rec;
+        long quiet;
+        long mixed;
+        try (SyntheticRecording r = SyntheticRecording.start(dir)) {
+            quiet = r.census(Tier.of("small", 0, 410, 3686, 0));
+            mixed = r.consistent(false).census(Tier.of("small", 0, 3072, 1024, 3072));
+            rec = r.dump();
+        }
+        Outcome o = run(rec.toString(), dir.resolve("c.html").toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("2 hz3 snapshots (1 inconsistent set aside)"), o.out());
+        assertTrue(o.out().contains("snapshot " + quiet + " ") && !o.out().contains("snapshot " + mixed + " "),
+                o.out());
+        assertTrue(Files.readString(dir.resolve("c.html")).contains("(1 inconsistent set aside)"));
+    }
+
     @Test
     void aForeignFileIsOneLine() throws Exception {
         Path f = dir.resolve("notes.jfr");

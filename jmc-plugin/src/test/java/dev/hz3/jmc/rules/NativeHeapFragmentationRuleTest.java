@@ -148,4 +148,33 @@ class NativeHeapFragmentationRuleTest extends RuleTestSupport {
         assertSeverity(Severity.OK, r);
     }
 
+
+    /*
+     * Consistency: a later sweep taken while pages changed hands claims 75% of the small tier
+     * partial, all of it at most 25% used (a WARNING on its own); the consistent census before it
+     * has 10% partial (OK). The rule must read the consistent one, and say that it set the other
+     * aside; with only the inconsistent one, it reads that and says the figures are approximate.
+     */
+    private static final Tier QUIET = Tier.of("small", 0, 410, 3686, 0);       // 10% partial
+    private static final Tier MIXED = Tier.of("small", 0, 3072, 1024, 3072);   // 75% partial, all low
+
+    @Test
+    void aConsistentCensusIsReadInsteadOfALaterInconsistentOne() throws Exception {
+        IResult r = evaluate(rule, rec -> {
+            rec.census(QUIET);
+            rec.consistent(false).census(MIXED);
+        });
+        assertSeverity(Severity.OK, r);
+        assertTrue(score(r) < 25, "score " + score(r));
+        assertTrue(r.getExplanation().contains("1 inconsistent census(es)"), r.getExplanation());
+    }
+
+    @Test
+    void theInconsistentCensusAloneStillGivesItsFindingAndSaysSo() throws Exception {
+        IResult r = evaluate(rule, rec -> rec.consistent(false).census(MIXED));
+        assertSeverity(Severity.WARNING, r);
+        assertScore(75, r);
+        assertTrue(r.getExplanation().contains("Every census in this recording is inconsistent"),
+                r.getExplanation());
+    }
 }

@@ -73,7 +73,10 @@ class JmcRulesOnSamplesTest {
         Files.createDirectories(OUT);
         Path fragmentJfr = OUT.resolve("fragment.jfr");
         Path steadyJfr = OUT.resolve("steady.jfr");
-        Process f = start(hz3Java, jfc, classes, fragmentJfr, "dev.hz3.samples.Fragment", "--seconds", "4",
+        // The survivors are held until 7 s after work-start: the fill and free take 2-3 s on a
+        // busy machine, and the rules read only consistent snapshots (few pages moving while the
+        // sweep runs), which come during the hold, after the last span has moved.
+        Process f = start(hz3Java, jfc, classes, fragmentJfr, "dev.hz3.samples.Fragment", "--seconds", "7",
                 "--size", "64");
         Process s = start(hz3Java, jfc, classes, steadyJfr, "dev.hz3.samples.Steady", "--seconds", "4");
         finish(f, "Fragment");

@@ -31,6 +31,10 @@ public final class SnapshotEvents {
             e.seqLast = s.seq_last;
             e.snapshotTime = s.time_ms;
             e.exact = s.exact != 0;
+            e.consistent = s.consistent != 0;
+            e.pagesMoved = Integer.toUnsignedLong(s.pages_moved);
+            e.heldEmptyPages = count(s.held_empty_pages);
+            e.candHeaderPages = count(s.cand_header_pages);
             e.source = source;
             e.numClasses = s.num_classes;
             e.segmentsScanned = s.segments_scanned;
@@ -55,6 +59,7 @@ public final class SnapshotEvents {
             te.tier = Hz3Events.tierName(t);
             te.seqFirst = s.seq_first;
             te.seqLast = s.seq_last;
+            te.consistent = s.consistent != 0;
             te.pagesTotal = count(c.pages_total);
             te.pagesUntouched = count(c.pages[0]);
             te.pagesDecommitted = count(c.pages[1]);
@@ -82,6 +87,7 @@ public final class SnapshotEvents {
                 Hz3Structs.ClassCensus c = s.classes[top.get(r)];
                 PartialSizeClassEvent pe = new PartialSizeClassEvent();
                 pe.seqLast = s.seq_last;
+                pe.consistent = s.consistent != 0;
                 pe.rank = r + 1;
                 pe.sizeClass = top.get(r);
                 pe.objectSize = Integer.toUnsignedLong(c.object_size);

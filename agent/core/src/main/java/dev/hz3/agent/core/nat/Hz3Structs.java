@@ -82,12 +82,13 @@ public final class Hz3Structs {
         "num_classes", "segments_scanned", "segments_total", "tier", "cand_unmap_segs",
         "header_resident_bytes", "meta_bytes", "large_count", "large_bytes",
         "large_resident_bytes", "large_cached", "large_cached_bytes", "census_resident_bytes",
-        "top_partial_sc", "top_tail_waste_sc", "classes"})
+        "top_partial_sc", "top_tail_waste_sc", "classes", "consistent", "pages_moved",
+        "held_empty_pages", "cand_header_pages"})
     public static class Snapshot extends Structure {
         public static final int TIERS = 5;     // HZ3_CENSUS_TIERS
         public static final int CLASSES = 64;  // HZ3_CENSUS_CLASSES
         public static final int TOP_N = 5;     // HZ3_TOP_N
-        public static final int VERSION = 1;   // HZ3_SNAPSHOT_VERSION
+        public static final int VERSION = 2;   // HZ3_SNAPSHOT_VERSION
 
         public int size;
         public int version;
@@ -111,6 +112,10 @@ public final class Hz3Structs {
         public int[] top_partial_sc = new int[TOP_N];
         public int[] top_tail_waste_sc = new int[TOP_N];
         public ClassCensus[] classes = array(new ClassCensus[CLASSES], ClassCensus::new);
+        public int consistent;
+        public int pages_moved;
+        public long held_empty_pages;
+        public long cand_header_pages;
 
         public Snapshot() {
         }
