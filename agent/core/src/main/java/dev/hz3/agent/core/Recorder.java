@@ -48,7 +48,7 @@ import jdk.jfr.RecordingState;
  *       completed census;</li>
  *   <li>periodic hooks commit hz3.ProcessMemory, hz3.Retention, hz3.AllocatorInfo (every chunk,
  *       with an exact snapshot) and hz3.GlibcHeap, and hz3.Snapshot's hook takes a snapshot
- *       itself when the listener delivered none since its last run (the floor).</li>
+ *       itself when the listener delivered no consistent one since its last run (the floor).</li>
  * </ul>
  * An attach activates at once; attaching again changes options; {@code stop} undoes it all.
  */
@@ -384,7 +384,12 @@ public final class Recorder implements FlightRecorderListener {
     private void commitSnapshot(Hz3Structs.Snapshot s, String source) {
         synchronized (snapshotLock) {
             last = s;
-            snapshotSinceFloor = true;
+            // Only a consistent census satisfies the floor: while a busy heap makes every
+            // budgeted sweep inconsistent, the floor's exact census keeps one consistent
+            // snapshot per floor period in the recording for the rules to read.
+            if (s.consistent != 0) {
+                snapshotSinceFloor = true;
+            }
             SnapshotEvents.commit(s, source, options.integer(Options.Key.TOP));
         }
     }
