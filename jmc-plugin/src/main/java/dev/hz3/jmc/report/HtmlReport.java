@@ -87,7 +87,11 @@ public final class HtmlReport {
             h.append(" &middot; malloc ").append(esc(malloc)).append(' ')
                     .append(esc(m.recording().allocator().mallocVersion()));
         }
-        h.append(" &middot; ").append(m.recording().censuses().size()).append(" hz3 snapshots</div>\n</header>\n");
+        h.append(" &middot; ").append(m.recording().censuses().size()).append(" hz3 snapshots</div>\n");
+        if (!m.note().isEmpty()) {
+            h.append("<p class=\"cut\" id=\"hz3-cut\">").append(esc(m.note())).append("</p>\n");
+        }
+        h.append("</header>\n");
     }
 
     private static void rules(StringBuilder h, ReportModel m) {
