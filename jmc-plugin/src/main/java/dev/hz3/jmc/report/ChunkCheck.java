@@ -92,8 +92,8 @@ final class ChunkCheck {
 
         /** One line for stderr and the page, when the last chunk was left out. */
         String note() {
-            return String.format(Locale.ROOT, "the last chunk, from byte %,d, is cut off at byte %,d (the end of the file)"
-                    + " and was left out: the report is of the %d complete chunk%s before it", readable, fileSize,
+            return String.format(Locale.ROOT, "the last chunk, from byte %,d, is cut off at byte %,d"
+                    + " (the end of the file) and was left out: the report is of the %d complete chunk%s before it", readable, fileSize,
                     complete, complete == 1 ? "" : "s");
         }
     }
@@ -109,6 +109,8 @@ final class ChunkCheck {
     private String cutReason = "";
     /** The header of the chunk checkChunk last looked at says it is still being written. */
     private boolean inProgress;
+    /** The size that header gives. */
+    private long declaredSize;
 
     private Chunks checkAll() throws IOException {
         if (fileSize == 0) {
@@ -132,7 +134,9 @@ final class ChunkCheck {
                 // header gave at that flush: that chunk is the one cut off.
                 return cutOff(n - 1, previous, String.format(Locale.ROOT, "its header says it is still being "
                         + "written, and what follows it at byte %,d is not a chunk", start));
-            } else if (bad != null && inProgress) {
+            } else if (bad != null && inProgress && (declaredSize == HEADER_SIZE || declaredSize >= fileSize - start)) {
+                // Being written and reaching the end of the file, or nothing flushed yet (size 68).
+                // Damage inside a chunk that ends before the file does is refused, whatever byte 64.
                 return cutOff(n, start, "its header says it is still being written, and " + bad.getMessage());
             } else if (bad != null) {
                 throw bad;
@@ -190,6 +194,7 @@ final class ChunkCheck {
         int features = u4();
         compressed = (features & COMPRESSED_INTS) != 0;
         inProgress = (features >>> 24) != 0;
+        declaredSize = size;
         if (size == 0 || (size > fileSize - start && size >= HEADER_SIZE && size <= MAX_CHUNK_SIZE)) {
             cutReason = size == 0 ? "its header gives no size yet"
                     : String.format(Locale.ROOT, "its header says it ends at byte %,d", start + size);

@@ -155,7 +155,8 @@ class CutOffRecordingTest {
             // Poll the repository until it holds finished chunks and the one being written.
             while (writing == null || finished.isEmpty()) {
                 if (System.nanoTime() > deadline) {
-                    fail("no finished chunk and chunk being written in " + repository + " after " + BOUND_SECONDS + " s");
+                    fail("no finished chunk and chunk being written in " + repository + " after "
+                            + BOUND_SECONDS + " s");
                 }
                 finished.clear();
                 writing = null;

@@ -189,6 +189,11 @@ class HostileRecordingTest {
         ByteBuffer.wrap(damagedFirst).putLong(16, 0x00ff_0000_0000_0000L);
         all.add(new Mutant("first-of-two-damaged-second-truncated",
                 concat(damagedFirst, Arrays.copyOf(recording, n / 2)), 1));
+        // A damaged chunk whose header says it is being written, a sound one after it: damage.
+        byte[] damagedWriting = damagedFirst.clone();
+        damagedWriting[64] = 2;
+        all.add(new Mutant("middle-of-three-damaged-being-written",
+                concat(recording, concat(damagedWriting, recording)), 1));
         // Header fields (chunk size at 8, constant pool offset at 16, metadata offset at 24).
         all.add(field("chunk-size-huge", 8, Long.MAX_VALUE));
         all.add(field("chunk-size-negative", 8, -1));
