@@ -28,6 +28,25 @@ import java.util.Locale;
  * through events of type 1. JMC's parser (9.1.2) reads the events by their sizes to the end of the
  * chunk, and follows the checkpoint chain until a delta of 0: on a file that passes, both loops
  * end. Checking costs one sequential read of the file and no allocation that grows with it.
+ *
+ * <p><b>A last chunk that is cut off</b> is left out rather than refused, as JMC does: a file
+ * copied while the JVM was writing it, or a recording taken mid-write, ends inside its last chunk.
+ * The chunks before it are passed (they must be sound: damage there is refused as ever), the cut
+ * one never reaches the parser. A chunk is cut off when the file ends inside its header (the bytes
+ * there agree with a header as far as they go), when its header gives a size beyond the end of the
+ * file (at most 2 GiB: a larger one is damage), when its size is 0, or when its header says it is
+ * still being written and it is not sound, or is followed by bytes that are not a chunk.
+ *
+ * <p>What a chunk being written looks like (copies of the disk repository's current chunk of a
+ * running JDK 17.0.15 and Temurin 25 JVM, {@code -XX:StartFlightRecording}; the
+ * {@code filename=} file itself stays empty until the recording ends): byte 64 of the header,
+ * which JDK 11 wrote as 0 (the top byte of the features), holds a generation that is 1 when the
+ * chunk starts and grows by one at each flush (once a second); a finished chunk has 0 there and
+ * bit 1 ("final chunk") set in byte 67, and JDK 14+ write 255 while they update the header. Before
+ * the first flush the header says size 68, constant pool and metadata offsets 0, while the file
+ * already holds the metadata event (8,092 bytes on 17); after a flush the size is the file's size
+ * at that flush and the chunk is sound, and events written since follow it until the next flush.
+ * A size of 0 was not seen; it is taken as cut off too, since only a header not yet written has it.
  */
 final class ChunkCheck {
 
@@ -60,26 +79,99 @@ final class ChunkCheck {
         buf.limit(0);
     }
 
-    /** Checks every chunk of the file; returns how many there are. */
-    static int check(FileChannel channel) throws IOException {
+    /**
+     * What the parser may read: the file's first {@code readable} bytes, {@code complete} sound
+     * chunks. When readable is less than the file's size, the last chunk, from byte readable to
+     * the end of the file, is cut off and left out.
+     */
+    record Chunks(int complete, long readable, long fileSize) {
+
+        boolean cutOff() {
+            return readable < fileSize;
+        }
+
+        /** One line for stderr and the page, when the last chunk was left out. */
+        String note() {
+            return String.format(Locale.ROOT, "the last chunk, from byte %,d, is cut off at byte %,d"
+                    + " (the end of the file) and was left out: the report is of the %d complete chunk%s before it", readable, fileSize,
+                    complete, complete == 1 ? "" : "s");
+        }
+    }
+
+    /** Checks every chunk of the file; the complete ones are what the parser may read. */
+    static Chunks check(FileChannel channel) throws IOException {
         return new ChunkCheck(channel).checkAll();
     }
 
-    private int checkAll() throws IOException {
+    /** checkChunk's answer for a chunk that is cut off by the end of the file. */
+    private static final long CUT_OFF = -1;
+    /** Why the chunk checkChunk last answered CUT_OFF for is cut off. */
+    private String cutReason = "";
+    /** The header of the chunk checkChunk last looked at says it is still being written. */
+    private boolean inProgress;
+    /** The size that header gives. */
+    private long declaredSize;
+
+    private Chunks checkAll() throws IOException {
         if (fileSize == 0) {
             throw new BadChunkException("the file is empty");
         }
         int n = 0;
-        for (long start = 0; start < fileSize; n++) {
-            start += checkChunk(n + 1, start);
+        long start = 0;
+        long previous = 0;
+        boolean previousInProgress = false;
+        while (start < fileSize) {
+            long size;
+            BadChunkException bad = null;
+            try {
+                size = checkChunk(n + 1, start);
+            } catch (BadChunkException e) {
+                size = CUT_OFF;
+                bad = e;
+            }
+            if (size == CUT_OFF && previousInProgress) {
+                // Events written since the last flush of a chunk being written, after the size its
+                // header gave at that flush: that chunk is the one cut off.
+                return cutOff(n - 1, previous, String.format(Locale.ROOT, "its header says it is still being "
+                        + "written, and what follows it at byte %,d is not a chunk", start));
+            } else if (bad != null && inProgress && (declaredSize == HEADER_SIZE || declaredSize >= fileSize - start)) {
+                // Being written and reaching the end of the file, or nothing flushed yet (size 68).
+                // Damage inside a chunk that ends before the file does is refused, whatever byte 64.
+                return cutOff(n, start, "its header says it is still being written, and " + bad.getMessage());
+            } else if (bad != null) {
+                throw bad;
+            } else if (size == CUT_OFF) {
+                return cutOff(n, start, cutReason);
+            }
+            previous = start;
+            previousInProgress = inProgress;
+            start += size;
+            n++;
         }
-        return n;
+        // A chunk being written that ends where the file does was copied at a flush: it is sound
+        // and is read, as JMC reads it.
+        return new Chunks(n, fileSize, fileSize);
     }
 
-    /** Checks the chunk at start; returns its size. */
+    /** The chunk at start is cut off: the chunks before it, or a refusal when there are none. */
+    private Chunks cutOff(int complete, long start, String reason) throws BadChunkException {
+        if (complete == 0) {
+            throw new BadChunkException(String.format(Locale.ROOT,
+                    "its only chunk is cut off at byte %,d, the end of the file: %s", fileSize, reason));
+        }
+        return new Chunks(complete, start, fileSize);
+    }
+
+    /** Checks the chunk at start; returns its size, or CUT_OFF when the end of the file cuts it off. */
     private long checkChunk(int n, long start) throws IOException {
         String where = n == 1 && start == 0 ? "" : String.format(Locale.ROOT, "chunk %d at byte %,d: ", n, start);
+        inProgress = false;
         if (fileSize - start < HEADER_SIZE) {
+            if (headerSoFar(start)) {
+                cutReason = String.format(Locale.ROOT, "the file ends %,d bytes into its %d-byte header",
+                        fileSize - start, HEADER_SIZE);
+                return CUT_OFF;
+            }
             throw new BadChunkException(where + String.format(Locale.ROOT,
                     "%,d bytes, too short for a JFR chunk header (%d bytes)", fileSize - start, HEADER_SIZE));
         }
@@ -101,6 +193,13 @@ final class ChunkCheck {
         long ticksPerSecond = u8();
         int features = u4();
         compressed = (features & COMPRESSED_INTS) != 0;
+        inProgress = (features >>> 24) != 0;
+        declaredSize = size;
+        if (size == 0 || (size > fileSize - start && size >= HEADER_SIZE && size <= MAX_CHUNK_SIZE)) {
+            cutReason = size == 0 ? "its header gives no size yet"
+                    : String.format(Locale.ROOT, "its header says it ends at byte %,d", start + size);
+            return CUT_OFF;
+        }
         if (size > MAX_CHUNK_SIZE && size <= fileSize - start) {
             throw new BadChunkException(where + String.format(Locale.ROOT,
                     "the chunk size %,d is more than JMC's parser reads (2 GiB)", size));
@@ -118,6 +217,21 @@ final class ChunkCheck {
         checkEvents(where, start, size, metaOffset);
         checkCheckpoints(where, start, size, cpOffset);
         return size;
+    }
+
+    /** The fewer than 68 bytes from start to the end of the file begin a chunk header: magic, version. */
+    private boolean headerSoFar(long start) throws IOException {
+        pos = start;
+        for (int i = 0; i < 4 && pos < fileSize; i++) {
+            if (u1() != (MAGIC >>> (24 - 8 * i) & 0xff)) {
+                return false;
+            }
+        }
+        if (fileSize - pos < 2) {
+            return true;
+        }
+        int major = u2();
+        return major == 1 || major == 2;
     }
 
     private static void checkOffset(String where, String what, long offset, long size) throws BadChunkException {

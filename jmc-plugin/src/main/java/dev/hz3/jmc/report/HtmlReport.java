@@ -88,11 +88,15 @@ public final class HtmlReport {
                     .append(esc(m.recording().allocator().mallocVersion()));
         }
         h.append(" &middot; ").append(m.recording().censuses().size()).append(" hz3 snapshots");
-        String note = m.recording().consistencyNote();
-        if (!note.isEmpty()) {
-            h.append(" (").append(esc(note)).append(')');
+        String consistency = m.recording().consistencyNote();
+        if (!consistency.isEmpty()) {
+            h.append(" (").append(esc(consistency)).append(')');
         }
-        h.append("</div>\n</header>\n");
+        h.append("</div>\n");
+        if (!m.note().isEmpty()) {
+            h.append("<p class=\"cut\" id=\"hz3-cut\">").append(esc(m.note())).append("</p>\n");
+        }
+        h.append("</header>\n");
     }
 
     private static void rules(StringBuilder h, ReportModel m) {

@@ -39,6 +39,8 @@ import dev.hz3.jmc.census.TierCensus;
  * summary for terminals and CI. Exit status 0 when the report was written, 1 when the recording
  * cannot be read or the page cannot be written (one line on stderr, no stack trace unless
  * HZ3_REPORT_DEBUG is set), 2 for bad arguments (writing the page over the recording among them).
+ * A recording whose last chunk is cut off (copied while the JVM was writing it) is reported from its
+ * complete chunks, with one line on stderr and a note on the page saying so, and exit status 0.
  *
  * <p>Any file may be handed to it, so reading is bounded: {@link ChunkCheck} checks the chunk
  * structure before the parser sees a byte; the parser, the rules and the page run on a worker
@@ -104,17 +106,22 @@ public final class Hz3Report {
             }
             checkOutput(rec, html);
             Report report;
+            String note;
             try (FileChannel ch = FileChannel.open(rec, StandardOpenOption.READ)) {
-                long size;
+                ChunkCheck.Chunks chunks;
                 try {
-                    ChunkCheck.check(ch);
-                    size = ch.size();
+                    chunks = ChunkCheck.check(ch);
                 } catch (ChunkCheck.BadChunkException e) {
                     throw new Refusal(1, rec + ": not a JFR recording that can be read (" + e.getMessage() + ")");
                 }
-                report = readWithDeadline(rec, ch, size, timeoutSeconds(size));
+                note = chunks.cutOff() ? chunks.note() : "";
+                report = readWithDeadline(rec, ch, chunks.readable(), note, timeoutSeconds(chunks.readable()));
             }
             write(html, report.html());
+            if (!note.isEmpty()) {
+                // Once the report is written: a run that fails has its one line, and only that.
+                err.println(Terminal.printable("hz3-report: " + rec + ": " + note));
+            }
             printSummary(report.model(), rec, html, out);
             return 0;
         } catch (Refusal e) {
@@ -179,14 +186,17 @@ public final class Hz3Report {
     }
 
     /**
-     * Parses the first size bytes of ch (the chunks ChunkCheck passed), runs the rules and renders
-     * the page on a daemon worker thread, waiting at most timeoutSeconds for it.
+     * Parses the first size bytes of ch (the complete chunks ChunkCheck passed: a last chunk that is
+     * cut off is left out, which note says), runs the rules and renders the page on a daemon worker
+     * thread, waiting at most timeoutSeconds for it.
      */
-    private static Report readWithDeadline(Path rec, FileChannel ch, long size, long timeoutSeconds) throws Refusal {
+    private static Report readWithDeadline(Path rec, FileChannel ch, long size, String note, long timeoutSeconds)
+            throws Refusal {
         return withDeadline(rec, () -> {
             JMC_LOGGER.setLevel(Level.OFF);
-            IItemCollection items = JfrLoaderToolkit.loadEvents(new Limited(Channels.newInputStream(ch), size));
-            ReportModel model = ReportModel.of(rec.getFileName().toString(), items);
+            IItemCollection items = JfrLoaderToolkit.loadEvents(
+                    new Limited(Channels.newInputStream(ch), size));
+            ReportModel model = ReportModel.of(rec.getFileName().toString(), items, note);
             return new Report(model, HtmlReport.render(model));
         }, timeoutSeconds);
     }

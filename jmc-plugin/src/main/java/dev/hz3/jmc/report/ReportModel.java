@@ -19,20 +19,26 @@ import dev.hz3.jmc.rules.Hz3Rules;
 
 /**
  * Everything the report shows, read once from a recording: the hz3 events, the rule results, the
- * recording's time span and the JVM's version.
+ * recording's time span and the JVM's version; and a note on what of the file was left out ("" when
+ * all of it was read).
  */
 public record ReportModel(String fileName, Hz3Recording recording, List<IResult> results, long startMillis,
-        long endMillis, String jvmVersion) {
+        long endMillis, String jvmVersion, String note) {
 
     /** Reads items and runs the hz3 rules on them (default preferences). */
     public static ReportModel of(String fileName, IItemCollection items) {
+        return of(fileName, items, "");
+    }
+
+    /** Reads items, the part of the file that was read, which note says. */
+    public static ReportModel of(String fileName, IItemCollection items, String note) {
         Hz3Recording recording = Hz3Recording.of(items);
         List<IResult> results = Hz3Rules.evaluate(items, null);
         IQuantity start = items.hasItems() ? RulesToolkit.getEarliestStartTime(items) : null;
         IQuantity end = items.hasItems() ? RulesToolkit.getLatestEndTime(items) : null;
         return new ReportModel(fileName, recording, results,
                 start == null ? 0 : start.clampedLongValueIn(UnitLookup.EPOCH_MS),
-                end == null ? 0 : end.clampedLongValueIn(UnitLookup.EPOCH_MS), jvmVersion(items));
+                end == null ? 0 : end.clampedLongValueIn(UnitLookup.EPOCH_MS), jvmVersion(items), note);
     }
 
     /**

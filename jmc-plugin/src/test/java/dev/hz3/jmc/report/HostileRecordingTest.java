@@ -65,7 +65,12 @@ class HostileRecordingTest {
         heap = m.group(1);
     }
 
-    record Mutant(String name, byte[] bytes) {
+    /** A mutant and its exit status: 0 or 1 when both are right (exit is null), else the one. */
+    record Mutant(String name, byte[] bytes, Integer exit) {
+
+        Mutant(String name, byte[] bytes) {
+            this(name, bytes, null);
+        }
     }
 
     @TestFactory
@@ -91,6 +96,16 @@ class HostileRecordingTest {
         if (r.code() == 1) {
             assertEquals(1, lines.size(), mu.name() + ": says why: " + r.out());
             assertTrue(lines.get(0).startsWith("hz3-report: "), lines.get(0));
+        }
+        if (mu.exit() != null) {
+            assertEquals(mu.exit(), r.code(), mu.name() + ": " + r.err());
+        }
+        if (mu.exit() != null && mu.exit() == 0 && mu.bytes().length > recording.length) {
+            // A last chunk cut off after the recording's chunk: reported from that one, and said.
+            assertEquals(1, lines.size(), mu.name() + ": " + r.err());
+            assertTrue(lines.get(0).contains(String.format(java.util.Locale.ROOT,
+                    "the last chunk, from byte %,d, is cut off at byte %,d", recording.length, mu.bytes().length))
+                    && lines.get(0).contains("left out"), lines.get(0));
         }
     }
 
@@ -138,12 +153,47 @@ class HostileRecordingTest {
             all.add(ff("ff11-early-" + i, random, 68, 8_131));
             all.add(ff("ff11-late-" + i, random, 227_913, n));
         }
+        // Truncations. The recording's only chunk cut off: refused (exit 1), there is nothing
+        // complete to report. A second chunk (the recording again) cut off anywhere, in its
+        // header, after it, in its events, one byte short: the report of the first (exit 0), with
+        // one line saying the last chunk was left out.
         for (int cut : new int[] {0, 40, 68, 8_131, n / 2, n - 1}) {
-            all.add(new Mutant("truncated-" + cut, Arrays.copyOf(recording, cut)));
+            all.add(new Mutant("truncated-" + cut, Arrays.copyOf(recording, cut), 1));
         }
+        byte[] twice = concat(recording, recording);
+        for (int cut : new int[] {1, 6, 40, 68, 8_131, n / 2, n - 1}) {
+            all.add(new Mutant("two-chunks-second-truncated-" + cut, Arrays.copyOf(twice, n + cut), 0));
+        }
+        // A chunk being written, as JDK 17 and 25 write it: byte 64 of the header a generation (1
+        // when the chunk begins, 0 once finished), the size 68 and no constant pool or metadata
+        // until the first flush, while the file already holds the metadata event. After the
+        // recording's chunk it is left out (exit 0); alone it is refused (exit 1).
+        byte[] begun = Arrays.copyOf(recording, 8_131);
+        ByteBuffer.wrap(begun).putLong(8, 68).putLong(16, 0).putLong(24, 0).put(64, (byte) 1);
+        all.add(new Mutant("second-chunk-being-written", concat(recording, begun), 0));
+        all.add(new Mutant("only-chunk-being-written", begun, 1));
+        // Flushed (generation 2, sound up to its size), then events written since the flush: the
+        // same.
+        byte[] flushed = recording.clone();
+        flushed[64] = 2;
+        byte[] tail = Arrays.copyOfRange(recording, 227_913, 229_000);
+        all.add(new Mutant("second-chunk-flushed-then-written", concat(recording, concat(flushed, tail)), 0));
+        all.add(new Mutant("only-chunk-flushed-then-written", concat(flushed, tail), 1));
+        // Not a cut: bytes that are no chunk header after the chunk, and a header whose size no
+        // chunk has (more than 2 GiB): refused as before.
         all.add(new Mutant("appended-garbage",
-                concat(recording, "FLR\0 and then nothing".getBytes(StandardCharsets.ISO_8859_1))));
-        all.add(new Mutant("two-chunks-second-damaged", concat(recording, header(Long.MAX_VALUE, 8, 16))));
+                concat(recording, "FLR\0 and then nothing".getBytes(StandardCharsets.ISO_8859_1)), 1));
+        all.add(new Mutant("two-chunks-second-damaged", concat(recording, header(Long.MAX_VALUE, 8, 16)), 1));
+        // Damage inside a complete chunk that is not the last: refused, whatever follows.
+        byte[] damagedFirst = recording.clone();
+        ByteBuffer.wrap(damagedFirst).putLong(16, 0x00ff_0000_0000_0000L);
+        all.add(new Mutant("first-of-two-damaged-second-truncated",
+                concat(damagedFirst, Arrays.copyOf(recording, n / 2)), 1));
+        // A damaged chunk whose header says it is being written, a sound one after it: damage.
+        byte[] damagedWriting = damagedFirst.clone();
+        damagedWriting[64] = 2;
+        all.add(new Mutant("middle-of-three-damaged-being-written",
+                concat(recording, concat(damagedWriting, recording)), 1));
         // Header fields (chunk size at 8, constant pool offset at 16, metadata offset at 24).
         all.add(field("chunk-size-huge", 8, Long.MAX_VALUE));
         all.add(field("chunk-size-negative", 8, -1));
