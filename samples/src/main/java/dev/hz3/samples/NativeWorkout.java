@@ -125,7 +125,11 @@ public final class NativeWorkout {
         } catch (IllegalArgumentException e) {
             boolean help = "help".equals(e.getMessage());
             // README, "Command lines": help on stdout, a usage error on stderr.
-            (help ? System.out : System.err).println(help ? USAGE : "NativeWorkout: " + e.getMessage() + "\n" + USAGE);
+            if (help) {
+                System.out.println(USAGE);
+            } else {
+                System.err.println("NativeWorkout: " + e.getMessage() + "\n" + USAGE);
+            }
             System.exit(help ? 0 : 2);
             return;
         }

@@ -40,7 +40,8 @@ class CommandLineTest {
         calls = dir.resolve("calls.txt");
         fakeJdk = Files.createDirectories(dir.resolve("jdk/bin")).getParent();
         fakeBin = Files.createDirectories(dir.resolve("bin"));
-        script(fakeJdk.resolve("bin/java"), "echo \"java $*\" >> '" + calls + "'\nexec '" + REAL_JAVA + "' \"$@\"");
+        script(fakeJdk.resolve("bin/java"),
+                "echo \"java $*\" >> '" + calls + "'\nexec '" + REAL_JAVA + "' \"$@\"");
         script(fakeBin.resolve("mvn"), "echo \"mvn $*\" >> '" + calls + "'\nexit 1");
         demoOut = Files.createDirectories(dir.resolve("demo"));
     }
@@ -153,9 +154,22 @@ class CommandLineTest {
 
     @Test
     void setupAndTest() throws Exception {
-        nothingStarted(help("setup-help", "setup: what the build and the tests need", bin("setup"), "--help"));
+        nothingStarted(help("setup-help", "setup: what the build and the tests need",
+                bin("setup"), "--help"));
         nothingStarted(usageError("setup-bad", "setup: unknown argument '--frob'", bin("setup"), "--frob"));
         nothingStarted(help("test-help", "hz3-test: every test", bin("hz3-test"), "--help"));
+    }
+
+    /** The samples, started by hand with java. */
+    @Test
+    void samples() throws Exception {
+        String java = fakeJdk.resolve("bin/java").toString();
+        String cp = Child.sampleClasses().toString();
+        help("sample-help", "usage: Steady ", java, "-cp", cp, "dev.hz3.samples.Steady", "--help");
+        help("workout-help", "usage: NativeWorkout ", java, "-cp", cp, "dev.hz3.samples.NativeWorkout",
+                "-h");
+        usageError("sample-bad", "Steady: --size must be in 1..65536, got 0 (see --help)", java, "-cp", cp,
+                "dev.hz3.samples.Steady", "--size", "0");
     }
 
     /** java -jar hz3-agent.jar: its commands, their help and usage errors. */
@@ -174,7 +188,8 @@ class CommandLineTest {
         }
         runs.add(help("agent-help", usage, java, "-jar", jar, "--help"));
         runs.add(help("agent-help-word", usage, java, "-jar", jar, "help"));
-        runs.add(help("agent-run-help", "usage: java -jar hz3-agent.jar run ", java, "-jar", jar, "run", "--help"));
+        runs.add(help("agent-run-help", "usage: java -jar hz3-agent.jar run ", java, "-jar", jar,
+                "run", "--help"));
         runs.add(help("agent-run-opts-help", "usage: java -jar hz3-agent.jar run ", java, "-jar", jar,
                 "run", "--help", "--", "-version"));
         runs.add(help("agent-attach-help", "usage: java -jar hz3-agent.jar attach ", java, "-jar", jar,
@@ -184,7 +199,8 @@ class CommandLineTest {
         runs.add(usageError("agent-run-option", "hz3-agent run: unknown option 'frob=1': known options"
                 + " are period, top, scanBudget, purgeDelay, epochInterval, record, jfc, log",
                 java, "-jar", jar, "run", "frob=1", "--", "-version"));
-        runs.add(usageError("agent-attach-none", "hz3-agent attach: no process id", java, "-jar", jar, "attach"));
+        runs.add(usageError("agent-attach-none", "hz3-agent attach: no process id", java, "-jar", jar,
+                "attach"));
         runs.add(usageError("agent-attach-pid", "hz3-agent attach: expected a process id, got 'me'",
                 java, "-jar", jar, "attach", "me"));
         // Each ran in the one JVM of the command itself: no java started for the program.

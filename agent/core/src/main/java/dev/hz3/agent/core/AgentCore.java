@@ -157,8 +157,8 @@ public final class AgentCore {
             return 0;
         }
         if (rest.length > 0) {
-            return usageError("hz3-agent " + cmd + ": takes no arguments, got " + Log.quote(String.join(" ", rest)),
-                    usage());
+            return usageError("hz3-agent " + cmd + ": takes no arguments, got "
+                    + Log.quote(String.join(" ", rest)), usage());
         }
         action.run();
         return 0;

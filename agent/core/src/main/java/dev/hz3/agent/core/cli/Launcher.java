@@ -50,14 +50,16 @@ public final class Launcher {
             javaArgs = args;
         } else {
             if (dash > 1) {
-                return AgentCore.usageError("hz3-agent run: expected at most one OPTIONS word before --, got "
-                        + Log.quote(String.join(" ", Arrays.copyOf(args, dash))), USAGE);
+                return AgentCore.usageError("hz3-agent run: expected at most one OPTIONS word"
+                        + " before --, got " + Log.quote(String.join(" ", Arrays.copyOf(args, dash))),
+                        USAGE);
             }
             agentOptions = dash == 1 ? args[0] : null;
             javaArgs = Arrays.copyOfRange(args, dash + 1, args.length);
         }
         if (javaArgs.length == 0) {
-            return AgentCore.usageError("hz3-agent run: nothing to run (JAVA-ARGS such as -jar app.jar)", USAGE);
+            return AgentCore.usageError(
+                    "hz3-agent run: nothing to run (JAVA-ARGS such as -jar app.jar)", USAGE);
         }
         if (agentOptions != null) {
             // The agent would name a bad option and go on without it; here nothing has started.
