@@ -9,7 +9,9 @@
  * seq=: the one an agent named with hz3_obs_snapshot_for_report as its
  * recording ended (taken=named), or else one taken at exit (taken=exit).
  * It is printed as hz3's own tags, for the scripts that read them, plus
- * [HZ3_S135_FRAG_OBS], one line per tier.
+ * [HZ3_S135_FRAG_OBS], one line per tier with the census's field names
+ * (pages_total, pages_untouched, pages_decommitted, pages_empty, pages_full,
+ * pages_partial, occ_*, ...). docs/observation.md explains every tag in words.
  * hz3's keys in our design (docs: README, "The exit report"):
  *   HZ3_S62_OBSERVE      small tier: dtor_calls = thread heaps given back,
  *                        scanned_segs = segments read, candidate_segs =
@@ -185,7 +187,10 @@ size_t _hz3_report_format(const struct hz3_snapshot *s, char *buf, size_t size, 
     kv(&o, "avg_full", total_pages ? full_pages * 1000 / total_pages : 0);
     put(&o, "\n");
 
-    static const char *const states[] = { "untouched", "decommitted", "empty", "full", "partial" };
+    /* The census's own names (struct hz3_tier_census in include/hz3.h, and so the JFR
+     * fields pagesUntouched, ...): keep in sync with samples' Recordings.exitReport. */
+    static const char *const states[] = { "pages_untouched", "pages_decommitted", "pages_empty",
+                                          "pages_full", "pages_partial" };
     static const char *const occ[] = { "occ_0", "occ_1_25", "occ_25_50", "occ_50_75", "occ_75_100" };
     for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) {
         const struct hz3_tier_census *tc = &s->tier[t];

@@ -92,6 +92,21 @@ int main(int argc, char **argv)
         CHECK_MSG(count(err, "[HZ3_S135_FRAG_OBS] tier=") == 6, "max %s: FRAG_OBS lines %d", maxes[m],
                   count(err, "[HZ3_S135_FRAG_OBS] tier="));
         CHECK(field(err, "tier=small", "pages_total") > 0 && field(err, "tier=small", "live_objects") > 0);
+        /* The tier lines use the census's field names, and their five states add up. */
+        for (unsigned t = 0; t < 5; t++) {
+            static const char *const tiers[] = { "tier=small", "tier=sub4k", "tier=medium", "tier=large", "tier=free" };
+            long sum = 0;
+            static const char *const states[] = { "pages_untouched", "pages_decommitted", "pages_empty",
+                                                  "pages_full", "pages_partial" };
+            for (unsigned k = 0; k < 5; k++) {
+                long v = field(err, tiers[t], states[k]);
+                CHECK_MSG(v >= 0, "%s: no %s=", tiers[t], states[k]);
+                sum += v;
+            }
+            CHECK_MSG(sum == field(err, tiers[t], "pages_total"), "%s: states add up to %ld", tiers[t], sum);
+            CHECK_MSG(field(err, tiers[t], "untouched") == -1 && field(err, tiers[t], "partial") == -1,
+                      "%s: a bare state name", tiers[t]);
+        }
         CHECK(field(err, "tier=sub4k", "live_objects") > 0);
         CHECK(field(err, "[HZ3_S62_OBSERVE]", "used_pages") > 0);
         CHECK(field(err, "[HZ3_RETENTION_OBS]", "arena_used_bytes") > 0);

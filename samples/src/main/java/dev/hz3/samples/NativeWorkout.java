@@ -124,7 +124,12 @@ public final class NativeWorkout {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             boolean help = "help".equals(e.getMessage());
-            System.err.println(help ? USAGE : "NativeWorkout: " + e.getMessage() + "\n" + USAGE);
+            // README, "Command lines": help on stdout, a usage error on stderr.
+            if (help) {
+                System.out.println(USAGE);
+            } else {
+                System.err.println("NativeWorkout: " + e.getMessage() + "\n" + USAGE);
+            }
             System.exit(help ? 0 : 2);
             return;
         }

@@ -25,6 +25,9 @@ record SampleOptions(int sizeMib, double seconds, int rounds, int threads,
         }
     }
 
+    /** As the first argument: check the others and exit (0, or 2 with the line). */
+    static final String CHECK_ARGS = "--check-args";
+
     /** Upper bound of {@code --size}: every sample keeps its native memory under this. */
     static final int MAX_SIZE_MIB = 64 << 10;
 
@@ -83,8 +86,16 @@ record SampleOptions(int sizeMib, double seconds, int rounds, int threads,
      */
     static SampleOptions parseOrExit(String name, String usage, String[] args, Defaults d,
             boolean bothCount) {
+        // --check-args: what bin/hz3-demo runs first, in a plain JVM, so that a bad argument
+        // replaces no recording: parse, then exit 0 saying nothing (or as below).
+        boolean checkOnly = args.length > 0 && args[0].equals(CHECK_ARGS);
         try {
-            return parse(args, d, bothCount);
+            SampleOptions o = parse(checkOnly ? java.util.Arrays.copyOfRange(args, 1, args.length) : args,
+                    d, bothCount);
+            if (checkOnly) {
+                System.exit(0);
+            }
+            return o;
         } catch (HelpRequested h) {
             System.out.print(usage);
             System.out.flush();
@@ -106,6 +117,7 @@ record SampleOptions(int sizeMib, double seconds, int rounds, int threads,
                 with <name> one of idle-before-start (only with --idle-before), work-start,
                 work-end (all workers done and every native block of the sample freed),
                 idle-end (only with --idle-after). Bad arguments: one line on stderr, exit 2.
+                  --check-args      (first) check the other arguments and exit 0 without running
                 """;
     }
 

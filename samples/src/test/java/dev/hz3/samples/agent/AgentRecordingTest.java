@@ -139,12 +139,16 @@ class AgentRecordingTest {
             Map<String, Long> line = report.get(t);
             RecordedEvent ev = snaps.get(lastSeq).get(t);
             assertEquals(exitSeq, line.get("seq"), "one census in the exit report");
-            assertEquals(line.get("pages_total"), line.get("untouched") + line.get("decommitted")
-                    + line.get("empty") + line.get("full") + line.get("partial"), "exit report tier " + t);
+            assertEquals(line.get("pages_total"), line.get("pages_untouched")
+                    + line.get("pages_decommitted") + line.get("pages_empty") + line.get("pages_full")
+                    + line.get("pages_partial"), "exit report tier " + t);
             assertEquals(line.get("pages_total"), ev.getLong("pagesTotal"), "pages_total, tier " + t);
-            assertEquals(line.get("partial"), ev.getLong("pagesPartial"), "partial, tier " + t);
-            assertEquals(line.get("empty"), ev.getLong("pagesEmpty"), "empty, tier " + t);
-            assertEquals(line.get("full"), ev.getLong("pagesFull"), "full, tier " + t);
+            assertEquals(line.get("pages_partial"), ev.getLong("pagesPartial"), "partial, tier " + t);
+            assertEquals(line.get("pages_empty"), ev.getLong("pagesEmpty"), "empty, tier " + t);
+            assertEquals(line.get("pages_full"), ev.getLong("pagesFull"), "full, tier " + t);
+            assertEquals(line.get("pages_decommitted"), ev.getLong("pagesDecommitted"),
+                    "decommitted, tier " + t);
+            assertEquals(line.get("pages_untouched"), ev.getLong("pagesUntouched"), "untouched, tier " + t);
             assertEquals(line.get("occ_1_25"), ev.getLong("occ1to25"), "occ_1_25, tier " + t);
             assertEquals(line.get("cand_decommit_pages"), ev.getLong("candDecommitPages"), "cand, tier " + t);
             assertEquals(line.get("live_objects"), ev.getLong("liveObjects"), "live objects, tier " + t);

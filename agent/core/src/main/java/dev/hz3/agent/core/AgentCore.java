@@ -110,32 +110,27 @@ public final class AgentCore {
         }
     }
 
-    /** java -jar hz3-agent.jar COMMAND ...: returns the exit code. */
+    /**
+     * java -jar hz3-agent.jar COMMAND ...: returns the exit code. The convention of every hz3
+     * command (README, "Command lines"): --help prints the usage on stdout and exits 0; a usage
+     * error (no command, an unknown one, a bad argument) is one line and the usage on stderr,
+     * exit 2, and starts nothing.
+     */
     public static int main(String agentJar, String privateDir, String[] args) {
-        String cmd = args.length == 0 ? "help" : args[0];
-        String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
+        if (args.length == 0) {
+            return usageError("hz3-agent: no command", usage());
+        }
+        String cmd = args[0];
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
         try {
             return switch (cmd) {
                 case "run" -> Launcher.run(Path.of(agentJar), rest);
                 case "attach" -> Attacher.attach(Path.of(agentJar), Path.of(privateDir), rest);
-                case "jfc" -> {
-                    System.out.print(Recorder.hz3JfcText());
-                    yield 0;
-                }
-                case "version", "--version" -> {
-                    System.out.println("hz3-agent " + version() + " (needs libhz3 "
-                            + Recorder.REQUIRED_HZ3 + " or newer)");
-                    yield 0;
-                }
-                case "help", "-h", "--help" -> {
-                    System.out.print(usage());
-                    yield 0;
-                }
-                default -> {
-                    System.err.println("hz3-agent: unknown command " + Log.quote(cmd));
-                    System.err.print(usage());
-                    yield 2;
-                }
+                case "jfc" -> noArguments(cmd, rest, () -> System.out.print(Recorder.hz3JfcText()));
+                case "version", "--version" -> noArguments(cmd, rest, () -> System.out.println(
+                        "hz3-agent " + version() + " (needs libhz3 " + Recorder.REQUIRED_HZ3 + " or newer)"));
+                case "help", "-h", "--help" -> noArguments(cmd, rest, () -> System.out.print(usage()));
+                default -> usageError("hz3-agent: unknown command " + Log.quote(cmd), usage());
             };
         } catch (Throwable t) {
             System.err.println(Log.escape("hz3-agent " + cmd + ": " + Log.describe(t)));
@@ -143,7 +138,38 @@ public final class AgentCore {
         }
     }
 
-    static String usage() {
+    /** Whether an argument asks for help. */
+    public static boolean isHelp(String arg) {
+        return arg.equals("-h") || arg.equals("--help");
+    }
+
+    /** A usage error: the line (it names its command) and the usage on stderr; returns 2. */
+    public static int usageError(String line, String usage) {
+        System.err.println(Log.escape(line));
+        System.err.print(usage);
+        return 2;
+    }
+
+    /** A command that takes no arguments: --help is the usage, anything else a usage error. */
+    private static int noArguments(String cmd, String[] rest, Action action) throws Exception {
+        if (rest.length == 1 && isHelp(rest[0])) {
+            System.out.print(usage());
+            return 0;
+        }
+        if (rest.length > 0) {
+            return usageError("hz3-agent " + cmd + ": takes no arguments, got "
+                    + Log.quote(String.join(" ", rest)), usage());
+        }
+        action.run();
+        return 0;
+    }
+
+    private interface Action {
+        void run() throws Exception;
+    }
+
+    /** The usage of every command; `COMMAND --help` prints that command's own. */
+    public static String usage() {
         return """
                 usage: java -jar hz3-agent.jar COMMAND
                   run [OPTIONS] -- JAVA-ARGS   start java with libhz3.so preloaded and this agent
@@ -152,11 +178,13 @@ public final class AgentCore {
                   attach PID purge             give free memory back now (malloc_trim under glibc)
                   attach PID stop              stop the agent's events in that JVM
                   jfc                          print hz3.jfc (JFR settings for the hz3 events)
-                  version
+                  version                      print the agent's version
+                  help                         print this (also -h, --help; COMMAND --help for one command)
                 as an agent: -javaagent:hz3-agent.jar[=OPTIONS]
                 OPTIONS: comma-separated key=value: period=1s top=5 scanBudget=64 purgeDelay=500ms
                   epochInterval=200ms record=FILE.jfr jfc=default|profile|none|FILE log=info
                   (see docs/agent.md)
+                exit status: 0 done (run: java's own status), 1 failed, 2 usage error (nothing started)
                 """;
     }
 

@@ -1,5 +1,6 @@
 package dev.hz3.agent.core.cli;
 
+import dev.hz3.agent.core.AgentCore;
 import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.Options;
 import java.io.File;
@@ -46,11 +47,28 @@ public final class Attacher {
     private Attacher() {
     }
 
+    static final String USAGE = """
+            usage: java -jar hz3-agent.jar attach PID [OPTIONS]
+                   java -jar hz3-agent.jar attach PID snapshot|purge|stop
+            Loads the hz3 agent into the running JVM PID (same user, or root) and starts its events
+            there; attached again, changes its options. OPTIONS: key=value words, e.g.
+            record=/tmp/app.jfr top=10 (see docs/agent.md).
+              snapshot   a census now (a hz3.GlibcHeap sample when hz3 is not that JVM's malloc)
+              purge      give free memory back now (malloc_trim under glibc)
+              stop       stop the agent's events in that JVM
+            The agent's answer is printed here. Exit status: 0 done, 1 failed (no such process, not a
+            JVM, attach refused), 2 a bad option (named; that JVM goes on with the others) or a usage
+            error (nothing attached).
+            """;
+
     public static int attach(Path agentJar, Path privateDir, String[] args) throws Exception {
+        if (List.of(args).stream().anyMatch(AgentCore::isHelp)) {
+            System.out.print(USAGE);
+            return 0;
+        }
         if (args.length < 1 || !args[0].matches("\\d{1,10}")) {
-            System.err.println(ME + "expected a process id: java -jar hz3-agent.jar"
-                    + " attach PID [OPTIONS | snapshot | purge | stop]");
-            return 2;
+            return AgentCore.usageError(ME + (args.length < 1 ? "no process id"
+                    : "expected a process id, got " + Log.quote(args[0])), USAGE);
         }
         String pid = args[0];
         Path proc = Path.of("/proc", pid);

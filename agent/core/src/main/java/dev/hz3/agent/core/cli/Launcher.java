@@ -2,6 +2,8 @@ package dev.hz3.agent.core.cli;
 
 import dev.hz3.agent.core.AgentCore;
 import dev.hz3.agent.core.Log;
+import dev.hz3.agent.core.Options;
+import dev.hz3.agent.core.RecordFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,25 +24,49 @@ public final class Launcher {
     private Launcher() {
     }
 
+    static final String USAGE = """
+            usage: java -jar hz3-agent.jar run [OPTIONS] -- JAVA-ARGS
+                   java -jar hz3-agent.jar run JAVA-ARGS
+            Starts this JVM's java with libhz3.so preloaded and the hz3 agent on (-javaagent, with
+            OPTIONS), every JAVA-ARG passed to it as given; exits with its status.
+              OPTIONS    the agent's options, one word: key=value,key=value (see docs/agent.md)
+              JAVA-ARGS  java's arguments, e.g. -XX:StartFlightRecording:filename=rec.jfr -jar app.jar
+                         (after --, even --help goes to java)
+            libhz3.so comes from $HZ3_LIB, else beside the agent jar, else native-hz3/target/lib/.
+            Exit status: java's; 1 when java cannot be started; 2 for a usage error (nothing started).
+            """;
+
     public static int run(Path agentJar, String[] args) throws IOException, InterruptedException {
         int dash = Arrays.asList(args).indexOf("--");
+        // Help is asked for before "--", or as the first word without one; after it, it is java's.
+        List<String> ours = Arrays.asList(args).subList(0, dash < 0 ? Math.min(1, args.length) : dash);
+        if (ours.stream().anyMatch(AgentCore::isHelp)) {
+            System.out.print(USAGE);
+            return 0;
+        }
         String agentOptions = null;
         String[] javaArgs;
         if (dash < 0) {
             javaArgs = args;
         } else {
             if (dash > 1) {
-                System.err.println("hz3-agent run: expected at most one OPTIONS word before --,"
-                        + " got " + Log.quote(String.join(" ", Arrays.copyOf(args, dash))));
-                return 2;
+                return AgentCore.usageError("hz3-agent run: expected at most one OPTIONS word"
+                        + " before --, got " + Log.quote(String.join(" ", Arrays.copyOf(args, dash))),
+                        USAGE);
             }
             agentOptions = dash == 1 ? args[0] : null;
             javaArgs = Arrays.copyOfRange(args, dash + 1, args.length);
         }
         if (javaArgs.length == 0) {
-            System.err.println("hz3-agent run: nothing to run: java -jar hz3-agent.jar run"
-                    + " [OPTIONS] -- JAVA-ARGS (e.g. -jar app.jar)");
-            return 2;
+            return AgentCore.usageError(
+                    "hz3-agent run: nothing to run (JAVA-ARGS such as -jar app.jar)", USAGE);
+        }
+        if (agentOptions != null) {
+            // The agent would name a bad option and go on without it; here nothing has started.
+            List<String> errors = RecordFiles.check(Options.parse(agentOptions)).errors();
+            if (!errors.isEmpty()) {
+                return AgentCore.usageError("hz3-agent run: " + String.join("; ", errors), USAGE);
+            }
         }
         String platform = Platform.problem();
         if (platform != null) {
