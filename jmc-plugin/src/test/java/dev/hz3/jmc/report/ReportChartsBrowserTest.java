@@ -45,6 +45,7 @@ class ReportChartsBrowserTest {
     static Map<String, Object> hz3;
     static Map<String, Object> glibc;
     static String glibcPage;
+    static String glibcSummary;
 
     @BeforeAll
     static void makeReports() throws Exception {
@@ -121,11 +122,14 @@ class ReportChartsBrowserTest {
     @SuppressWarnings("unchecked")
     static Map<String, Object> probe(Path rec, String name) throws Exception {
         Path html = OUT.resolve(name + ".html");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Hz3Report.run(new String[] {rec.toString(), html.toString()},
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        if (name.equals("glibc")) {
+            glibcSummary = out.toString(StandardCharsets.UTF_8);
+        }
         String page = Files.readString(html);
         String probe;
         try (var in = ReportChartsBrowserTest.class.getResourceAsStream("chart-probe.js")) {
@@ -303,5 +307,8 @@ class ReportChartsBrowserTest {
         assertFalse(text.contains("tier"), text);
         assertTrue(text.contains("glibc heap"), text);
         assertTrue(glibcPage.contains("<title>Native memory report"));
+        // The summary too, but for the tool's own name on its first line.
+        String summary = glibcSummary.substring(glibcSummary.indexOf('\n') + 1).toLowerCase(Locale.ROOT);
+        assertFalse(summary.contains("hz3") || summary.contains("tier"), glibcSummary);
     }
 }
