@@ -195,6 +195,19 @@ class ReportChartsBrowserTest {
                 List.of("tier-small", "tier-free", "reclaim", "process", "nmt")), map(hz3.get("charts")).keySet().toString());
     }
 
+    /** One cursor: set on one chart at mid-recording, every chart shows it at the same time. */
+    @Test
+    void oneCursorForAllCharts() {
+        for (Map<String, Object> p : List.of(hz3, glibc)) {
+            Map<String, Object> at = map(p.get("cursorAt"));
+            assertEquals(map(p.get("charts")).keySet(), at.keySet());
+            for (Map.Entry<String, Object> e : at.entrySet()) {
+                assertNotNull(e.getValue(), e.getKey() + ": no cursor");
+                assertEquals(num(p.get("durationS")) / 2, num(e.getValue()), num(p.get("durationS")) / 100, e.getKey());
+            }
+        }
+    }
+
     /** The test's own arithmetic: a step of 2^k bytes, the smallest that reaches max in 5 steps. */
     static List<String> binaryTicks(double max) {
         if (max <= 0) {

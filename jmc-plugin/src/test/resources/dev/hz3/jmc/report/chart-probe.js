@@ -36,6 +36,17 @@ window.addEventListener('load', function () {
       });
       out.charts[id] = c;
     });
+    // The shared cursor: put it on one chart at the middle of the time axis; every chart's follows.
+    var ids = Object.keys(charts);
+    if (ids.length > 0) {
+      var src = charts[ids[0]];
+      src.setCursor({ left: src.valToPos(out.durationS / 2, 'x'), top: 20 }, true, true);
+      out.cursorAt = {};
+      ids.forEach(function (id) {
+        var u = charts[id];
+        out.cursorAt[id] = u.cursor.left >= 0 ? u.posToVal(u.cursor.left, 'x') : null;
+      });
+    }
     var table = document.getElementById('tiers');
     out.tierCells = Array.prototype.map.call(table ? table.querySelectorAll(
       'td[data-field=residentBytes], td[data-field=liveBytes], td[data-field=tailWasteBytes]') : [], function (td) {
