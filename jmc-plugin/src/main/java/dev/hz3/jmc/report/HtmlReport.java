@@ -251,7 +251,7 @@ public final class HtmlReport {
             h.append("<p class=\"note\">RSS over time: the JVM's ").append(JdkMemory.RESIDENT_SET_SIZE)
                     .append(" events (").append(jdk.rss().t().length).append(").</p>\n");
         }
-        if (jdk.containerLimit() >= 0 || !jdk.containerUsage().isEmpty()) {
+        if (jdk.inContainer()) {
             h.append("<p class=\"note\" id=\"container\">Container memory limit (")
                     .append(JdkMemory.CONTAINER_CONFIGURATION).append("): ")
                     .append(jdk.containerLimit() > 0 ? esc(bytes(jdk.containerLimit())) : "no limit").append(".</p>\n");

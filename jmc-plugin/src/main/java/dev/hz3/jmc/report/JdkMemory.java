@@ -19,9 +19,12 @@ import dev.hz3.jmc.census.Fields;
  * recording's start (jdk.ResidentSetSize every second in the default settings, JDK 21+), which
  * hz3.ProcessMemory may not be. NMT events exist on JDK 20+ with -XX:NativeMemoryTracking, the
  * container events only when the JVM runs under a cgroup with limits.
+ *
+ * <p>containerLimit is the last jdk.ContainerConfiguration's memoryLimit: -1 when it sets none (as
+ * the JDK writes it), and when the recording has no such event; inContainer tells the two apart.
  */
-public record JdkMemory(Series rss, Series containerUsage, long containerLimit, Series nmtCommitted,
-        Map<String, Series> nmtByType) {
+public record JdkMemory(Series rss, boolean inContainer, Series containerUsage, long containerLimit,
+        Series nmtCommitted, Map<String, Series> nmtByType) {
 
     static final String RESIDENT_SET_SIZE = "jdk.ResidentSetSize";
     static final String NATIVE_MEMORY_USAGE = "jdk.NativeMemoryUsage";
@@ -68,7 +71,7 @@ public record JdkMemory(Series rss, Series containerUsage, long containerLimit, 
                 .filter(e -> e.getValue().max() > 0)
                 .sorted(Comparator.comparingLong((Map.Entry<String, Series> e) -> e.getValue().max()).reversed())
                 .limit(NMT_TYPES).forEach(e -> types.put(e.getKey(), e.getValue()));
-        return new JdkMemory(rss, usage, containerLimit, nmt, types);
+        return new JdkMemory(rss, !limit.isEmpty() || !usage.isEmpty(), usage, containerLimit, nmt, types);
     }
 
     private static Series series(IItemCollection items, String type, String field) {
