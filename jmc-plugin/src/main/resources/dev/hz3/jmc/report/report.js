@@ -143,7 +143,12 @@
         points: s.mark ? { show: true, size: 9, width: 2, fill: '#ffffff', stroke: '#1d2330' } : { show: false, size: 4 }
       };
       if (s.mark) { o.paths = function () { return null; }; }
-      if (stackedBand) { o.fill = s.color; }
+      if (stackedBand) {
+        o.fill = s.color;
+        // A band of one sample has no area: show its top as a point.
+        o.points = { show: function (u, sidx) { return u.data[sidx].filter(function (x) { return x != null; }).length <= 1; },
+          size: 8, fill: s.color };
+      }
       if (!stackedBand && !s.mark) {
         // Lines with few points still show each point.
         o.points = { show: function (u, sidx) { return u.data[sidx].filter(function (x) { return x != null; }).length <= 60; },
