@@ -172,7 +172,8 @@
       width: W, height: H,
       // Right padding: half the widest time label, so the last one is not cut.
       padding: [10, 28, 0, 0],
-      cursor: { sync: { key: 'hz3', setSeries: false } },
+      // No drag-zoom: every chart keeps the recording's whole time range.
+      cursor: { sync: { key: 'hz3', setSeries: false }, drag: { x: false, y: false } },
       legend: { live: true },
       scales: {
         x: { time: false, range: function () { return [0, DUR]; } },
