@@ -35,8 +35,9 @@ import dev.hz3.jmc.census.TierCensus;
 
 /**
  * Writes the report as one HTML page with everything inline: CSS, the data as JSON in
- * {@code <script type="application/json" id="hz3-report-data">}, and the script that draws the
- * charts from it. Tables are written here, not by the script, so they read without it.
+ * {@code <script type="application/json" id="hz3-report-data">}, uPlot (the charting library, from
+ * its webjar on the class path, with its license) and the script that draws the charts with it.
+ * Tables are written here, not by the script, so they read without it.
  *
  * <p>Every number taken from an event sits in a cell that says where it came from:
  * {@code data-event} (type id), {@code data-field}, {@code data-key} (which event: seqLast and
@@ -52,21 +53,26 @@ public final class HtmlReport {
     }
 
     public static String render(ReportModel m) {
-        StringBuilder h = new StringBuilder(64 * 1024);
+        StringBuilder h = new StringBuilder(256 * 1024);
         h.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
                 .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-                .append("<title>hz3 report: ").append(esc(m.fileName())).append("</title>\n<style>\n")
-                .append(resource("report.css")).append("</style>\n</head>\n<body>\n");
+                .append("<title>").append(m.onGlibc() ? "Native memory report: " : "hz3 report: ")
+                .append(esc(m.fileName())).append("</title>\n<style>\n").append(UPlot.NOTICE)
+                .append(UPlot.css()).append("\n").append(resource("report.css")).append("</style>\n</head>\n<body>\n");
         header(h, m);
         h.append("<main>\n<div id=\"hz3-errors\"></div>\n");
         rules(h, m);
-        tiers(h, m);
-        classes(h, m);
-        reclaim(h, m);
+        if (!m.onGlibc()) {
+            tiers(h, m);
+            classes(h, m);
+            reclaim(h, m);
+        }
         process(h, m);
+        nmt(h, m);
         glibc(h, m);
         h.append("</main>\n<script type=\"application/json\" id=\"").append(DATA_ID).append("\">")
-                .append(Json.write(data(m))).append("</script>\n<script>\n").append(resource("report.js"))
+                .append(Json.write(data(m))).append("</script>\n<script>\n").append(UPlot.NOTICE)
+                .append(UPlot.js()).append("\n</script>\n<script>\n").append(resource("report.js"))
                 .append("</script>\n</body>\n</html>\n");
         return h.toString();
     }
@@ -74,7 +80,8 @@ public final class HtmlReport {
     // ---- sections
 
     private static void header(StringBuilder h, ReportModel m) {
-        h.append("<header>\n<h1>hz3 native heap report</h1>\n<div class=\"meta\">").append(esc(m.fileName()));
+        h.append("<header>\n<h1>").append(m.onGlibc() ? "Native memory report" : "hz3 native heap report")
+                .append("</h1>\n<div class=\"meta\">").append(esc(m.fileName()));
         if (m.endMillis() > m.startMillis()) {
             h.append(" &middot; ").append(esc(utc(m.startMillis()))).append(" to ").append(esc(utc(m.endMillis())))
                     .append(" (").append(esc(seconds(m.endMillis() - m.startMillis()))).append(')');
@@ -87,10 +94,12 @@ public final class HtmlReport {
             h.append(" &middot; malloc ").append(esc(malloc)).append(' ')
                     .append(esc(m.recording().allocator().mallocVersion()));
         }
-        h.append(" &middot; ").append(m.recording().censuses().size()).append(" hz3 snapshots");
-        String consistency = m.recording().consistencyNote();
-        if (!consistency.isEmpty()) {
-            h.append(" (").append(esc(consistency)).append(')');
+        if (!m.onGlibc()) {
+            h.append(" &middot; ").append(m.recording().censuses().size()).append(" hz3 snapshots");
+            String note = m.recording().consistencyNote();
+            if (!note.isEmpty()) {
+                h.append(" (").append(esc(note)).append(')');
+            }
         }
         h.append("</div>\n");
         if (!m.note().isEmpty()) {
@@ -102,8 +111,14 @@ public final class HtmlReport {
     private static void rules(StringBuilder h, ReportModel m) {
         h.append("<h2>Findings</h2>\n<table id=\"rules\">\n<tr><th>Severity</th><th class=\"num\">Score</th>")
                 .append("<th>Rule</th><th>Result</th></tr>\n");
+        int notApplicable = 0;
         for (IResult r : m.results()) {
             Severity s = r.getSeverity();
+            if (m.onGlibc() && s == Severity.NA) {
+                // The rules that read the allocator's census say only that it is missing.
+                notApplicable++;
+                continue;
+            }
             h.append("<tr data-rule=\"").append(esc(r.getRule().getId())).append("\"><td><span class=\"sev sev-")
                     .append(s.name().toLowerCase(Locale.ROOT)).append("\">").append(esc(severityName(s)))
                     .append("</span></td><td class=\"num\">").append(esc(score(r))).append("</td><td>")
@@ -117,6 +132,11 @@ public final class HtmlReport {
             h.append("</td></tr>\n");
         }
         h.append("</table>\n");
+        if (notApplicable > 0) {
+            h.append("<p class=\"note\">").append(notApplicable)
+                    .append(notApplicable == 1 ? " rule reads" : " rules read")
+                    .append(" a page census that glibc's malloc does not keep: not shown.</p>\n");
+        }
     }
 
     private static void tiers(StringBuilder h, ReportModel m) {
@@ -131,17 +151,24 @@ public final class HtmlReport {
         h.append("<p class=\"note\">Snapshot ").append(census.seqLast()).append(" at ")
                 .append(esc(offset(m, census.timeNanos()))).append(", the one with the most partial pages. ")
                 .append("Pages are 4 KiB; the occupancy buckets count resident pages by how full their span is.</p>\n");
-        h.append("<div class=\"scroll\"><table id=\"tiers\">\n<tr><th>Tier</th><th class=\"num\">Resident pages</th>")
+        tierGlossary(h);
+        // Bytes first, then pages: at 1000 px the byte columns must show without scrolling.
+        h.append("<div class=\"scroll\"><table id=\"tiers\" class=\"wrap\">\n<tr><th>Tier</th><th class=\"num\">Resident</th>")
+                .append("<th class=\"num\">Live</th><th class=\"num\">Tail waste</th><th class=\"num\">Occupancy</th>")
+                .append("<th class=\"num\">Resident pages</th>")
                 .append("<th class=\"num\">Empty</th><th class=\"num\">Partial</th><th class=\"num\">Full</th>");
         for (String label : Hz3Attributes.OCC_BUCKET_LABELS) {
             h.append("<th class=\"num\">").append(esc(label)).append("</th>");
         }
-        h.append("<th class=\"num\">Decommit candidates</th><th class=\"num\">Resident</th>")
-                .append("<th class=\"num\">Live</th><th class=\"num\">Tail waste</th><th class=\"num\">Occupancy</th></tr>\n");
+        h.append("<th class=\"num\">Decommit candidates</th></tr>\n");
         for (TierCensus t : census.tiers()) {
             String key = "seqLast=" + t.seqLast() + ";tier=" + t.tier();
             Cells row = new Cells(h, TierOccupancy.TYPE, key);
             h.append("<tr><td>").append(esc(t.tier())).append("</td>");
+            row.bytes(TierOccupancy.RESIDENT_BYTES, t.residentBytes());
+            row.bytes(TierOccupancy.LIVE_BYTES, t.liveBytes());
+            row.bytes(TierOccupancy.TAIL_WASTE_BYTES, t.tailWasteBytes());
+            row.percent(TierOccupancy.OCCUPANCY, t.occupancy());
             h.append("<td class=\"num\" title=\"empty + partial + full\">").append(count(t.residentPages()))
                     .append("</td>");
             row.count(TierOccupancy.PAGES_EMPTY, t.pagesEmpty());
@@ -151,13 +178,27 @@ public final class HtmlReport {
                 row.count(Hz3Attributes.OCC_BUCKETS.get(b), t.occ()[b]);
             }
             row.count(TierOccupancy.CAND_DECOMMIT_PAGES, t.candDecommitPages());
-            row.bytes(TierOccupancy.RESIDENT_BYTES, t.residentBytes());
-            row.bytes(TierOccupancy.LIVE_BYTES, t.liveBytes());
-            row.bytes(TierOccupancy.TAIL_WASTE_BYTES, t.tailWasteBytes());
-            row.percent(TierOccupancy.OCCUPANCY, t.occupancy());
             h.append("</tr>\n");
         }
         h.append("</table></div>\n<div class=\"charts\" id=\"chart-tiers\"></div>\n");
+    }
+
+    /** One plain sentence per tier (native-hz3/include/hz3.h says the same at enum hz3_tier). */
+    static final String[][] TIERS = {
+            {"small", "objects up to 1 KiB, many to a span of 1 to 4 pages."},
+            {"sub4k", "objects of 1 to 3.5 KiB, several to a span of up to 8 pages."},
+            {"medium", "objects of whole pages up to 32 KiB, one to a run of pages."},
+            {"large", "bigger objects: up to 1004 KiB each in a run of pages inside a segment, beyond that "
+                    + "in a mapping of their own (counted in bytes, not pages)."},
+            {"free", "pages of hz3's segments that belong to no span: nothing lives there, and the empty ones "
+                    + "are returned to the system after the purge delay."}};
+
+    private static void tierGlossary(StringBuilder h) {
+        h.append("<ul class=\"tiers-glossary\">\n");
+        for (String[] t : TIERS) {
+            h.append("<li><b>").append(t[0]).append("</b>: ").append(esc(t[1])).append("</li>\n");
+        }
+        h.append("</ul>\n");
     }
 
     private static void classes(StringBuilder h, ReportModel m) {
@@ -209,12 +250,23 @@ public final class HtmlReport {
     private static void process(StringBuilder h, ReportModel m) {
         h.append("<h2>Process memory</h2>\n");
         List<ProcessMemorySample> pm = m.recording().processMemory();
+        JdkMemory jdk = m.jdk();
+        if (!jdk.rss().isEmpty()) {
+            h.append("<p class=\"note\">RSS over time: the JVM's ").append(JdkMemory.RESIDENT_SET_SIZE)
+                    .append(" events (").append(jdk.rss().t().length).append(").</p>\n");
+        }
+        if (jdk.inContainer()) {
+            h.append("<p class=\"note\" id=\"container\">Container memory limit (")
+                    .append(JdkMemory.CONTAINER_CONFIGURATION).append("): ")
+                    .append(jdk.containerLimit() > 0 ? esc(bytes(jdk.containerLimit())) : "no limit").append(".</p>\n");
+        }
         if (pm.isEmpty()) {
-            h.append("<p class=\"empty\">No hz3.ProcessMemory events in this recording.</p>\n");
+            h.append("<p class=\"empty\">No hz3.ProcessMemory events in this recording: no breakdown of RSS.</p>\n");
         } else {
             ProcessMemorySample last = pm.get(pm.size() - 1);
-            h.append("<p class=\"note\">Last sample, at ").append(esc(offset(m, last.timeNanos())))
-                    .append(". Java heap, thread stacks, hz3, file mappings and other mappings add up to RSS; ")
+            h.append("<p class=\"note\">Last sample of ").append(pm.size()).append(", at ")
+                    .append(esc(offset(m, last.timeNanos()))).append(". Java heap, thread stacks, ")
+                    .append(m.onGlibc() ? "" : "hz3, ").append("file mappings and other mappings add up to RSS; ")
                     .append("the JVM's own accounts (other JVM memory, direct buffers) overlap them.</p>\n")
                     .append("<table id=\"process\">\n<tr><th>Part</th><th class=\"num\">Bytes</th></tr>\n");
             Cells row = new Cells(h, ProcessMemory.TYPE, "last");
@@ -225,13 +277,32 @@ public final class HtmlReport {
                     {ProcessMemory.DIRECT_BUFFERS, "Direct buffers (JVM's account)"},
                     {ProcessMemory.CGROUP_USAGE, "Cgroup usage"}, {ProcessMemory.CGROUP_LIMIT, "Cgroup limit"}};
             for (String[] p : parts) {
+                if (m.onGlibc() && p[0].equals(ProcessMemory.HZ3)) {
+                    continue;
+                }
                 h.append("<tr><td>").append(esc(p[1])).append("</td>");
-                row.bytes(p[0], processValue(last, p[0]));
+                if (p[0].equals(ProcessMemory.CGROUP_LIMIT) && last.cgroupLimit() == 0) {
+                    // The agent writes 0 when the cgroup sets no limit (memory.max "max").
+                    row.shown(p[0], 0, "no limit");
+                } else {
+                    row.bytes(p[0], processValue(last, p[0]));
+                }
                 h.append("</tr>\n");
             }
             h.append("</table>\n");
         }
         h.append("<div class=\"charts\" id=\"chart-process\"></div>\n");
+    }
+
+    private static void nmt(StringBuilder h, ReportModel m) {
+        if (m.jdk().nmtCommitted().isEmpty() && m.jdk().nmtByType().isEmpty()) {
+            return;
+        }
+        h.append("<h2>JVM native memory (NMT)</h2>\n<p class=\"note\">Committed bytes by the JVM's Native Memory ")
+                .append("Tracking (").append(JdkMemory.NATIVE_MEMORY_USAGE_TOTAL).append(", and ")
+                .append(JdkMemory.NATIVE_MEMORY_USAGE).append(" for the ").append(JdkMemory.NMT_TYPES)
+                .append(" largest categories): the JVM's own account, which overlaps the parts above.</p>\n")
+                .append("<div class=\"charts\" id=\"chart-nmt\"></div>\n");
     }
 
     private static void glibc(StringBuilder h, ReportModel m) {
@@ -265,7 +336,8 @@ public final class HtmlReport {
 
     private static Map<String, Object> data(ReportModel m) {
         Map<String, Object> d = new LinkedHashMap<>();
-        d.put("version", 1);
+        d.put("version", 2);
+        d.put("glibcMode", m.onGlibc());
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("file", m.fileName());
         rec.put("startMs", m.startMillis());
@@ -291,6 +363,7 @@ public final class HtmlReport {
             t.put("tier", name);
             t.put("t", series(ts, x -> millis(x.timeNanos())));
             t.put("seq", series(ts, TierCensus::seqLast));
+            t.put("consistent", ts.stream().map(TierCensus::consistent).toList());
             for (int b = 0; b < Hz3Attributes.OCC_BUCKETS.size(); b++) {
                 int bucket = b;
                 t.put(Hz3Attributes.OCC_BUCKETS.get(b), series(ts, x -> x.occ()[bucket]));
@@ -322,15 +395,37 @@ public final class HtmlReport {
         Map<String, Object> reclaim = new LinkedHashMap<>();
         reclaim.put("t", series(censuses, c -> millis(c.timeNanos())));
         reclaim.put("seq", series(censuses, Census::seqLast));
+        reclaim.put("consistent", censuses.stream().map(Census::consistent).toList());
         reclaim.put("candidateBytes", series(censuses, Census::candidateBytes));
         reclaim.put("hz3ResidentBytes", series(censuses, Census::residentBytes));
         d.put("reclaim", reclaim);
 
         List<ProcessMemorySample> pm = m.recording().processMemory();
+        // RSS from the JVM's own samples where it has them: every second from the recording's start.
+        JdkMemory jdk = m.jdk();
         Map<String, Object> rss = new LinkedHashMap<>();
-        rss.put("t", series(pm, p -> millis(p.timeNanos())));
-        rss.put("rss", series(pm, ProcessMemorySample::rss));
+        if (!jdk.rss().isEmpty()) {
+            rss.put("source", JdkMemory.RESIDENT_SET_SIZE);
+            rss.put("t", jdk.rss().t());
+            rss.put("rss", jdk.rss().v());
+        } else {
+            rss.put("source", ProcessMemory.TYPE);
+            rss.put("t", series(pm, p -> millis(p.timeNanos())));
+            rss.put("rss", series(pm, ProcessMemorySample::rss));
+        }
         d.put("rss", rss);
+        Map<String, Object> container = new LinkedHashMap<>();
+        container.put("t", jdk.containerUsage().t());
+        container.put("usage", jdk.containerUsage().v());
+        container.put("limit", jdk.containerLimit());
+        d.put("container", container);
+        Map<String, Object> nmt = new LinkedHashMap<>();
+        nmt.put("t", jdk.nmtCommitted().t());
+        nmt.put("committed", jdk.nmtCommitted().v());
+        List<Object> nmtTypes = new ArrayList<>();
+        jdk.nmtByType().forEach((type, s) -> nmtTypes.add(Map.of("type", type, "t", s.t(), "committed", s.v())));
+        nmt.put("types", nmtTypes);
+        d.put("nmt", nmt);
         Map<String, Object> process = new LinkedHashMap<>();
         process.put("t", series(pm, p -> millis(p.timeNanos())));
         for (String part : ProcessMemory.RSS_PARTS) {
@@ -339,6 +434,7 @@ public final class HtmlReport {
         d.put("process", process);
         d.put("processParts", ProcessMemory.RSS_PARTS);
         d.put("processLabels", List.of("Java heap", "Thread stacks", "hz3", "File mappings", "Other mappings"));
+        d.put("cgroupLimit", pm.isEmpty() ? -1 : pm.get(pm.size() - 1).cgroupLimit());
 
         List<GlibcSample> gl = m.recording().glibc();
         if (!gl.isEmpty()) {
@@ -406,6 +502,12 @@ public final class HtmlReport {
             return h.append("<td class=\"").append(cls).append("\" data-event=\"").append(esc(event))
                     .append("\" data-field=\"").append(esc(field)).append("\" data-key=\"").append(esc(key))
                     .append("\" data-value=\"").append(esc(value)).append('"');
+        }
+
+        /** A byte field whose value reads as words: the exact value stays in data-value and title. */
+        void shown(String field, long v, String words) {
+            open(field, Long.toString(v), "num").append(" title=\"").append(count(v)).append(" bytes\">")
+                    .append(esc(words)).append("</td>");
         }
 
         void count(String field, long v) {

@@ -28,6 +28,7 @@ import java.util.logging.Logger;
 import org.openjdk.jmc.common.item.IItemCollection;
 import org.openjdk.jmc.flightrecorder.JfrLoaderToolkit;
 import org.openjdk.jmc.flightrecorder.rules.IResult;
+import org.openjdk.jmc.flightrecorder.rules.Severity;
 
 import dev.hz3.jmc.census.Census;
 import dev.hz3.jmc.census.ProcessMemorySample;
@@ -308,10 +309,12 @@ public final class Hz3Report {
             meta.append(", malloc ").append(m.recording().allocator().malloc()).append(' ')
                     .append(m.recording().allocator().mallocVersion());
         }
-        meta.append(", ").append(m.recording().censuses().size()).append(" hz3 snapshots");
-        String note = m.recording().consistencyNote();
-        if (!note.isEmpty()) {
-            meta.append(" (").append(note).append(')');
+        if (!m.onGlibc()) {
+            meta.append(", ").append(m.recording().censuses().size()).append(" hz3 snapshots");
+            String note = m.recording().consistencyNote();
+            if (!note.isEmpty()) {
+                meta.append(" (").append(note).append(')');
+            }
         }
         line(out, meta.toString());
         Optional<Census> c = m.tableCensus();
@@ -334,12 +337,16 @@ public final class Hz3Report {
         List<ProcessMemorySample> pm = m.recording().processMemory();
         if (!pm.isEmpty()) {
             ProcessMemorySample p = pm.get(pm.size() - 1);
-            line(out, String.format(Locale.ROOT, "  RSS %s: Java heap %s, hz3 %s, stacks %s, files %s, other %s",
-                    HtmlReport.bytes(p.rss()), HtmlReport.bytes(p.javaHeap()), HtmlReport.bytes(p.hz3()),
+            line(out, String.format(Locale.ROOT, "  RSS %s: Java heap %s, %sstacks %s, files %s, other %s",
+                    HtmlReport.bytes(p.rss()), HtmlReport.bytes(p.javaHeap()),
+                    m.onGlibc() ? "" : "hz3 " + HtmlReport.bytes(p.hz3()) + ", ",
                     HtmlReport.bytes(p.threadStacks()), HtmlReport.bytes(p.fileMappings()),
                     HtmlReport.bytes(p.otherMappings())));
         }
         for (IResult r : m.results()) {
+            if (m.onGlibc() && r.getSeverity() == Severity.NA) {
+                continue; // the rules that read hz3's census: the page leaves them out too
+            }
             line(out, String.format(Locale.ROOT, "  %-8s %s: %s", HtmlReport.severityName(r.getSeverity()),
                     r.getRule().getName(), r.getSummary() == null ? "" : r.getSummary()));
         }

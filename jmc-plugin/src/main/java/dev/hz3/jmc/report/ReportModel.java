@@ -18,12 +18,12 @@ import dev.hz3.jmc.census.Hz3Recording;
 import dev.hz3.jmc.rules.Hz3Rules;
 
 /**
- * Everything the report shows, read once from a recording: the hz3 events, the rule results, the
- * recording's time span and the JVM's version; and a note on what of the file was left out ("" when
- * all of it was read).
+ * Everything the report shows, read once from a recording: the hz3 events, the JDK's memory
+ * events, the rule results, the recording's time span and the JVM's version; and a note on what of
+ * the file was left out ("" when all of it was read).
  */
-public record ReportModel(String fileName, Hz3Recording recording, List<IResult> results, long startMillis,
-        long endMillis, String jvmVersion, String note) {
+public record ReportModel(String fileName, Hz3Recording recording, JdkMemory jdk, List<IResult> results,
+        long startMillis, long endMillis, String jvmVersion, String note) {
 
     /** Reads items and runs the hz3 rules on them (default preferences). */
     public static ReportModel of(String fileName, IItemCollection items) {
@@ -36,7 +36,7 @@ public record ReportModel(String fileName, Hz3Recording recording, List<IResult>
         List<IResult> results = Hz3Rules.evaluate(items, null);
         IQuantity start = items.hasItems() ? RulesToolkit.getEarliestStartTime(items) : null;
         IQuantity end = items.hasItems() ? RulesToolkit.getLatestEndTime(items) : null;
-        return new ReportModel(fileName, recording, results,
+        return new ReportModel(fileName, recording, JdkMemory.of(items), results,
                 start == null ? 0 : start.clampedLongValueIn(UnitLookup.EPOCH_MS),
                 end == null ? 0 : end.clampedLongValueIn(UnitLookup.EPOCH_MS), jvmVersion(items), note);
     }
@@ -48,6 +48,16 @@ public record ReportModel(String fileName, Hz3Recording recording, List<IResult>
     public Optional<Census> tableCensus() {
         return recording.trustedCensuses().stream()
                 .max(Comparator.comparingLong(Census::pagesPartial).thenComparingLong(Census::timeNanos));
+    }
+
+    /**
+     * The JVM ran on glibc's malloc, not hz3: the agent said so, or it recorded glibc's heap and
+     * no census. The page then speaks of native memory and malloc, never of hz3 or its tiers.
+     */
+    public boolean onGlibc() {
+        String malloc = recording.allocator().malloc();
+        return malloc.equals("glibc")
+                || (malloc.isEmpty() && recording.censuses().isEmpty() && !recording.glibc().isEmpty());
     }
 
     private static String jvmVersion(IItemCollection items) {

@@ -235,7 +235,7 @@ class HtmlReportBrowserTest {
     void everyChartSeriesWasDrawn() {
         Map<String, Object> d = data();
         Map<String, Integer> drawn = new LinkedHashMap<>();
-        Matcher m = Pattern.compile("<(polygon|polyline|rect)\\b[^>]*?data-series=\"([^\"]+)\"[^>]*?(?:data-points|data-value)=\"([^\"]+)\"")
+        Matcher m = Pattern.compile("<(span|rect)\\b[^>]*?data-series=\"([^\"]+)\"[^>]*?(?:data-points|data-value)=\"([^\"]+)\"")
                 .matcher(dom);
         while (m.find()) {
             drawn.put(m.group(2), (int) Double.parseDouble(m.group(3)));
