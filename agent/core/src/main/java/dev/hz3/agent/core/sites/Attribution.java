@@ -79,8 +79,9 @@ public final class Attribution {
             instrumenter = Instrumenter.install(inst);
             replaceSampler(s);
             Log.info("native attribution on: one sample per " + n + " bytes allocated through"
-                    + " Unsafe, direct buffers, Deflater and Inflater; " + instrumenter.advised.size()
-                    + " JDK classes advised in " + (System.nanoTime() - t0) / 1_000_000 + " ms."
+                    + " Unsafe, direct buffers, Deflater and Inflater; advised "
+                    + instrumenter.advised.size() + " loaded JDK classes in "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms (the others as they load)."
                     + " Mallocs inside native libraries and pinned pages per site need hz3 (a later"
                     + " slice)");
         } catch (Throwable t) {

@@ -7,13 +7,17 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.hz3.agent.core.Log;
 import java.lang.instrument.Instrumentation;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import net.bytebuddy.ByteBuddy;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 import net.bytebuddy.asm.Advice;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.dynamic.scaffold.TypeValidation;
 import net.bytebuddy.utility.JavaModule;
 
 /**
@@ -46,9 +50,14 @@ final class Instrumenter {
                 Log.warn("native attribution: cannot advise " + type + ": " + Log.describe(t));
             }
         };
-        transformer = new AgentBuilder.Default()
+        transformer = new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
                 .disableClassFormatChanges()
                 .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+                // Retransform the advised classes already loaded, found by name: not a walk
+                // over every loaded class.
+                .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(
+                        loaded(inst)))
+                .with(AgentBuilder.DescriptionStrategy.Default.POOL_ONLY)
                 .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                 .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
                 .with(listener)
@@ -70,6 +79,18 @@ final class Instrumenter {
                         .visit(Advice.to(Advices.NewInflater.class).on(isConstructor()))
                         .visit(Advice.to(Advices.EndZStream.class).on(named("run"))))
                 .installOn(inst);
+    }
+
+    /** The advised classes loaded now (jdk.internal.misc.Unsafe always is). */
+    private static Class<?>[] loaded(Instrumentation inst) {
+        Set<String> names = Set.of(UNSAFE, DEFLATER_REF, INFLATER_REF);
+        List<Class<?>> found = new ArrayList<>();
+        for (Class<?> c : inst.getAllLoadedClasses()) {
+            if (c.getClassLoader() == null && names.contains(c.getName())) {
+                found.add(c);
+            }
+        }
+        return found.toArray(new Class<?>[0]);
     }
 
     static Instrumenter install(Instrumentation inst) {

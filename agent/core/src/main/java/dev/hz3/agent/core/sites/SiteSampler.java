@@ -39,6 +39,8 @@ final class SiteSampler extends NativeAllocHooks {
 
     private static final StackWalker WALKER = StackWalker.getInstance();
     private static final int MAX_DEPTH = 64;
+    private static final String SELF = SiteSampler.class.getName();
+    private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
     private static final class PerThread {
         long countdown;
@@ -121,7 +123,7 @@ final class SiteSampler extends NativeAllocHooks {
 
     /**
      * The site of the allocation being sampled: the first frame outside the JDK (and outside
-     * this agent), and the JDK method it called; when every frame is the JDK's, the first frame
+     * this sampler), and the JDK method it called; when every frame is the JDK's, the first frame
      * past the allocation machinery (Unsafe, the buffers, zlib's streams, the FFM internals).
      */
     private Site siteOf(int kind) {
@@ -132,8 +134,8 @@ final class SiteSampler extends NativeAllocHooks {
             for (var it = frames.limit(MAX_DEPTH).iterator(); it.hasNext(); ) {
                 StackWalker.StackFrame f = it.next();
                 String cn = f.getClassName();
-                if (cn.startsWith("dev.hz3.agent.")) {
-                    continue;
+                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(HOOKS)) {
+                    continue;   // this sampler, the hook's dispatch
                 }
                 if (!isJdk(cn)) {
                     return new String[] {describe(f), entry == null ? "" : entry,
