@@ -65,7 +65,9 @@ public final class Attribution {
                 Log.info("native attribution: sampleBytes is now " + n + " bytes; the "
                         + dropped + " live samples taken at " + sampler.sampleBytes()
                         + " are dropped");
-                replaceSampler(new SiteSampler(n, top));
+                SiteSampler s = new SiteSampler(n, top);
+                s.warmUp();
+                replaceSampler(s);
                 return;
             }
             if (inst == null) {
