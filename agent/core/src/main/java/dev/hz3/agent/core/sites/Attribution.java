@@ -167,7 +167,7 @@ public final class Attribution {
         }
         try (JarFile check = new JarFile(jar.toFile())) {
             JarEntry e = check.getJarEntry(BOOT_CLASS.replace('.', '/') + ".class");
-            if (e == null || check.getInputStream(e).readAllBytes().length != bytes.length) {
+            if (e == null || !java.util.Arrays.equals(check.getInputStream(e).readAllBytes(), bytes)) {
                 throw new IOException(jar + " does not hold " + BOOT_CLASS);
             }
         }
