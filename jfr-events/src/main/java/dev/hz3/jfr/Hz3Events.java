@@ -42,16 +42,29 @@ public final class Hz3Events {
     public static final String PROCESS_MEMORY = NAME_PREFIX + "ProcessMemory";
     public static final String ALLOCATOR_INFO = NAME_PREFIX + "AllocatorInfo";
     public static final String GLIBC_HEAP = NAME_PREFIX + "GlibcHeap";
+    public static final String NATIVE_ALLOCATION_SAMPLE = NAME_PREFIX + "NativeAllocationSample";
+    public static final String NATIVE_SITE = NAME_PREFIX + "NativeSite";
 
     /** Every hz3 event type id. */
     public static final List<String> ALL = List.of(EPOCH, SNAPSHOT, TIER_OCCUPANCY,
-            PARTIAL_SIZE_CLASS, RETENTION, PROCESS_MEMORY, ALLOCATOR_INFO, GLIBC_HEAP);
+            PARTIAL_SIZE_CLASS, RETENTION, PROCESS_MEMORY, ALLOCATOR_INFO, GLIBC_HEAP,
+            NATIVE_ALLOCATION_SAMPLE, NATIVE_SITE);
 
     /** The event classes, in the order of {@link #ALL}. */
     public static final List<Class<? extends jdk.jfr.Event>> CLASSES = List.of(EpochEvent.class,
             SnapshotEvent.class, TierOccupancyEvent.class, PartialSizeClassEvent.class,
             RetentionEvent.class, ProcessMemoryEvent.class, AllocatorInfoEvent.class,
-            GlibcHeapEvent.class);
+            GlibcHeapEvent.class, NativeAllocationSampleEvent.class, NativeSiteEvent.class);
+
+    /** The events that carry a stack trace: the code that commits them is what they describe. */
+    public static final List<String> WITH_STACK_TRACE = List.of(NATIVE_ALLOCATION_SAMPLE);
+
+    /**
+     * The {@code kind} of hz3.NativeAllocationSample and hz3.NativeSite, by the agent's kind
+     * number (keep in sync with dev.hz3.agent.boot.NativeAllocHooks).
+     */
+    public static final List<String> NATIVE_KINDS = List.of(
+            "unsafe", "direct buffer", "memory segment", "deflater", "inflater");
 
     /** The page size hz3 is built for (and refuses to run without). */
     public static final long PAGE_SIZE = 4096;

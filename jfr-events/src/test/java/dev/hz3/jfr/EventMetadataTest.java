@@ -39,8 +39,10 @@ class EventMetadataTest {
                 assertNotNull(f.getLabel(), t.getName() + "." + f.getName() + " label");
                 assertNotNull(f.getDescription(), t.getName() + "." + f.getName() + " description");
             }
-            // No stack traces: these events describe the process, not the code that commits them.
-            assertFalse(t.getSettingDescriptors().stream()
+            // No stack traces: these events describe the process, not the code that commits
+            // them; but for the samples of native attribution, whose stack is the point.
+            assertEquals(Hz3Events.WITH_STACK_TRACE.contains(t.getName()),
+                    t.getSettingDescriptors().stream()
                     .anyMatch(s -> s.getName().equals("stackTrace")
                             && s.getDefaultValue().equals("true")), t.getName());
         }

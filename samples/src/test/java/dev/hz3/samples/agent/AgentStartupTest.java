@@ -45,7 +45,7 @@ class AgentStartupTest {
                 "hz3-agent: bad option 'top=x': expected a whole number 1..64",
                 "hz3-agent: bad option 'period=soon': expected a duration 0ms..1h, e.g. 500ms, 2s or 1m",
                 "hz3-agent: unknown option 'frob=1': known options are period, top, scanBudget,"
-                        + " purgeDelay, epochInterval, record, jfc, log"),
+                        + " purgeDelay, epochInterval, record, jfc, log, attribution, sampleBytes, sites"),
                 c.err().lines().toList(), c::toString);
     }
 

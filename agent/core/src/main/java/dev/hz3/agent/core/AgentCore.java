@@ -43,6 +43,7 @@ public final class AgentCore {
                 Log.warn("'" + o.action().name().toLowerCase() + "' is for attach; ignored at start-up");
             }
             Recorder.get(Path.of(privateDir)).install(o, false);
+            attribution(o, o, inst, privateDir);
         } catch (Throwable t) {
             Log.error("not started: " + Log.describe(t));
         }
@@ -78,6 +79,7 @@ public final class AgentCore {
                     } else {
                         r.install(r.options().with(o), true);
                     }
+                    attribution(o, r.options(), inst, privateDir);
                     Log.info(r.recordingStatus());
                     // record= passed the checks, yet JFR refused it: as bad as a bad record=
                     yield o.has(Options.Key.RECORD) && !r.ownRecordingRunning() ? 2 : 0;
@@ -85,6 +87,9 @@ public final class AgentCore {
                 case SNAPSHOT -> r.snapshotNow();
                 case PURGE -> r.purgeNow();
                 case STOP -> {
+                    if (attributionUsed) {
+                        dev.hz3.agent.core.sites.Attribution.off(inst);
+                    }
                     if (r.installed()) {
                         yield r.stop();
                     }
@@ -107,6 +112,22 @@ public final class AgentCore {
                     Log.warn("cannot write the attach reply " + reply + ": " + Log.describe(e));
                 }
             }
+        }
+    }
+
+    /** Whether native attribution was ever asked for: until then its classes stay unloaded. */
+    private static boolean attributionUsed;
+
+    /**
+     * Native attribution (dev.hz3.agent.core.sites), only when given asks for it: with it off,
+     * none of its classes, nor Byte Buddy, is loaded. inEffect holds the options after given.
+     */
+    private static void attribution(Options given, Options inEffect, Instrumentation inst,
+            String privateDir) {
+        if (attributionUsed || given.has(Options.Key.ATTRIBUTION)
+                || given.has(Options.Key.SAMPLE_BYTES) || given.has(Options.Key.SITES)) {
+            attributionUsed = true;
+            dev.hz3.agent.core.sites.Attribution.apply(inEffect, inst, Path.of(privateDir));
         }
     }
 

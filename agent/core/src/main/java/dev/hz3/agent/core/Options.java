@@ -32,6 +32,9 @@ public final class Options {
         RECORD("record", "a file name for a recording the agent starts, e.g. record=app.jfr", ""),
         JFC("jfc", "default, profile, none or a .jfc file: the JDK settings that record= adds to hz3's", "default"),
         LOG("log", "off, error, warn, info or debug", "info"),
+        ATTRIBUTION("attribution", "on or off (native attribution: sampled stacks of Unsafe, direct buffer and zlib allocations)", "off"),
+        SAMPLE_BYTES("sampleBytes", "a byte count 1k..1g, e.g. 512k or 1m (mean bytes between two samples)", "512k"),
+        SITES("sites", "a whole number 1..100 (sites per hz3.NativeSite period)", "10"),
         REPLY("reply", "a file the attach command reads (set by attach)", "");
 
         public final String key;
@@ -137,6 +140,16 @@ public final class Options {
             case TOP -> {
                 return wholeNumber(value, 1, 64) ? null : k.allowed;
             }
+            case SITES -> {
+                return wholeNumber(value, 1, 100) ? null : k.allowed;
+            }
+            case ATTRIBUTION -> {
+                return value.equalsIgnoreCase("on") || value.equalsIgnoreCase("off") ? null : k.allowed;
+            }
+            case SAMPLE_BYTES -> {
+                long b = byteCount(value);
+                return b < 1024 || b > (1L << 30) ? k.allowed : null;
+            }
             case SCAN_BUDGET -> {
                 return wholeNumber(value, 0, 1 << 20) ? null : k.allowed;
             }
@@ -163,6 +176,24 @@ public final class Options {
         }
         long n = Long.parseLong(v);
         return n >= lo && n <= hi;
+    }
+
+    private static final Pattern BYTES =
+            Pattern.compile("(\\d{1,10})\\s*([kmg]?)b?", Pattern.CASE_INSENSITIVE);
+
+    /** Bytes of "4096", "512k", "1m", "1g" (binary units); -1 if bad. */
+    static long byteCount(String v) {
+        Matcher m = BYTES.matcher(v);
+        if (!m.matches()) {
+            return -1;
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2).toLowerCase(Locale.ROOT)) {
+            case "k" -> n << 10;
+            case "m" -> n << 20;
+            case "g" -> n << 30;
+            default -> n;
+        };
     }
 
     /** Milliseconds of "500ms", "2s", "1m", "1h" or a bare number of milliseconds; -1 if bad. */
@@ -212,6 +243,10 @@ public final class Options {
 
     public long ms(Key k) {
         return durationMs(get(k));
+    }
+
+    public long bytes(Key k) {
+        return byteCount(get(k));
     }
 
     public int integer(Key k) {

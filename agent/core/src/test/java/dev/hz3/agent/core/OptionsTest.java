@@ -47,12 +47,27 @@ class OptionsTest {
                 "bad option 'scanBudget=-1': expected a whole number 0..1048576 (segments the census"
                         + " reads per epoch; 0: no sweeps)",
                 "unknown option 'frob=1': known options are period, top, scanBudget, purgeDelay,"
-                        + " epochInterval, record, jfc, log",
+                        + " epochInterval, record, jfc, log, attribution, sampleBytes, sites",
                 "bad option 'jump': expected key=value or one of start, snapshot, purge, stop"),
                 o.errors());
         assertEquals(5, o.integer(Options.Key.TOP));
         assertEquals(1000, o.ms(Options.Key.PERIOD));
         o.errors().forEach(e -> assertFalse(e.contains("\n")));
+    }
+
+    @Test
+    void attributionOptions() {
+        Options o = Options.parse("attribution=on,sampleBytes=1m,sites=3");
+        assertTrue(o.errors().isEmpty(), o.errors()::toString);
+        assertEquals(1 << 20, o.bytes(Options.Key.SAMPLE_BYTES));
+        assertEquals(512 * 1024, Options.parse("").bytes(Options.Key.SAMPLE_BYTES));
+        assertEquals("off", Options.parse("").get(Options.Key.ATTRIBUTION));
+        assertEquals(List.of("bad option 'attribution=yes': expected on or off (native attribution:"
+                + " sampled stacks of Unsafe, direct buffer and zlib allocations)",
+                "bad option 'sampleBytes=10': expected a byte count 1k..1g, e.g. 512k or 1m (mean"
+                + " bytes between two samples)",
+                "bad option 'sites=0': expected a whole number 1..100 (sites per hz3.NativeSite period)"),
+                Options.parse("attribution=yes,sampleBytes=10,sites=0").errors());
     }
 
     @Test

@@ -1,0 +1,56 @@
+package dev.hz3.agent.boot;
+
+/**
+ * The one class of the agent that JDK classes see. Native attribution inlines advice into
+ * {@code jdk.internal.misc.Unsafe} and {@code java.util.zip}'s stream references; that advice
+ * calls the static methods here, so this class must be visible from the bootstrap class loader:
+ * the agent appends a jar holding only this class to the bootstrap search path when attribution
+ * is first turned on (never otherwise), and fills {@link #current} with its sampler.
+ *
+ * <p>It imports nothing but the JDK and holds no state but the slot: with the slot empty
+ * (attribution off) an advised call costs one volatile read. Nothing here may throw or allocate.
+ * The kind numbers index {@code dev.hz3.jfr.Hz3Events.NATIVE_KINDS}: keep them in sync.
+ */
+public abstract class NativeAllocHooks {
+
+    public static final int KIND_UNSAFE = 0;
+    public static final int KIND_DIRECT_BUFFER = 1;
+    public static final int KIND_MEMORY_SEGMENT = 2;
+    public static final int KIND_DEFLATER = 3;
+    public static final int KIND_INFLATER = 4;
+
+    /**
+     * Nominal bytes of a zlib stream, which its Java object cannot know: zlib's documented
+     * memory use at the JDK's settings (windowBits 15, memLevel 8) plus its state structs.
+     * Deflate: window 64 KiB + prev 64 KiB + head 64 KiB + pending 64 KiB + about 6 KiB.
+     * Inflate: window 32 KiB (allocated on first use) + about 7 KiB of state.
+     */
+    public static final long DEFLATER_BYTES = 4 * 65_536 + 6_144;
+    public static final long INFLATER_BYTES = 32_768 + 7_168;
+
+    /** The agent's sampler while attribution is on; null when off. */
+    public static volatile NativeAllocHooks current;
+
+    protected NativeAllocHooks() {
+    }
+
+    /** A block of bytes at address, just allocated (address 0: the call failed or was empty). */
+    public static void alloc(long address, long bytes, int kind) {
+        NativeAllocHooks h = current;
+        if (h != null && address != 0) {
+            h.onAlloc(address, bytes, kind);
+        }
+    }
+
+    /** The block at address is about to be freed. */
+    public static void free(long address) {
+        NativeAllocHooks h = current;
+        if (h != null && address != 0) {
+            h.onFree(address);
+        }
+    }
+
+    protected abstract void onAlloc(long address, long bytes, int kind);
+
+    protected abstract void onFree(long address);
+}

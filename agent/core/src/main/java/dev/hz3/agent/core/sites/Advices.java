@@ -1,0 +1,82 @@
+package dev.hz3.agent.core.sites;
+
+import dev.hz3.agent.boot.NativeAllocHooks;
+import net.bytebuddy.asm.Advice;
+
+/**
+ * The advice native attribution inlines into JDK classes. Each body is one call to
+ * {@link NativeAllocHooks} (the only class it may touch: the advised classes are loaded by the
+ * bootstrap loader), and suppresses whatever that throws, so an advised JDK method behaves as
+ * before whatever the agent does. Byte Buddy copies these bodies; the classes are never run.
+ *
+ * <p>Where each allocation passes once: {@code sun.misc.Unsafe} delegates to
+ * {@code jdk.internal.misc.Unsafe} (JDK 17 and later), and so do {@code DirectByteBuffer}'s
+ * constructor and its {@code Deallocator}, so only {@code jdk.internal.misc.Unsafe} is advised,
+ * and the sampler tells a direct buffer from its stack. A zlib stream is advised where its
+ * native address is known once: its {@code ZStreamRef}'s constructor (one per Deflater or
+ * Inflater, however their constructors chain) and its {@code run()} (reached from {@code end()}
+ * and from the cleaner; it clears the address, so a second run frees nothing).
+ */
+final class Advices {
+
+    private Advices() {
+    }
+
+    /** jdk.internal.misc.Unsafe.allocateMemory(long): the block it returns. */
+    static final class Allocate {
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        static void exit(@Advice.Argument(0) long bytes, @Advice.Return long address) {
+            NativeAllocHooks.alloc(address, bytes, NativeAllocHooks.KIND_UNSAFE);
+        }
+    }
+
+    /**
+     * jdk.internal.misc.Unsafe.reallocateMemory(long, long): the old block is forgotten before
+     * the call (so its address cannot be reused meanwhile), the new one counted after.
+     */
+    static final class Reallocate {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static void enter(@Advice.Argument(0) long address) {
+            NativeAllocHooks.free(address);
+        }
+
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        static void exit(@Advice.Argument(1) long bytes, @Advice.Return long address) {
+            NativeAllocHooks.alloc(address, bytes, NativeAllocHooks.KIND_UNSAFE);
+        }
+    }
+
+    /** jdk.internal.misc.Unsafe.freeMemory(long), before the block is freed. */
+    static final class Free {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static void enter(@Advice.Argument(0) long address) {
+            NativeAllocHooks.free(address);
+        }
+    }
+
+    /** Deflater$DeflaterZStreamRef(Deflater, long address). */
+    static final class NewDeflater {
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        static void exit(@Advice.Argument(1) long address) {
+            NativeAllocHooks.alloc(address, NativeAllocHooks.DEFLATER_BYTES,
+                    NativeAllocHooks.KIND_DEFLATER);
+        }
+    }
+
+    /** Inflater$InflaterZStreamRef(Inflater, long address). */
+    static final class NewInflater {
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        static void exit(@Advice.Argument(1) long address) {
+            NativeAllocHooks.alloc(address, NativeAllocHooks.INFLATER_BYTES,
+                    NativeAllocHooks.KIND_INFLATER);
+        }
+    }
+
+    /** {Deflater,Inflater}$*ZStreamRef.run() (synchronized): the address it is about to end. */
+    static final class EndZStream {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static void enter(@Advice.FieldValue("address") long address) {
+            NativeAllocHooks.free(address);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package dev.hz3.agent.core.sites;
+
+import dev.hz3.agent.core.Log;
+import dev.hz3.agent.core.Options;
+import dev.hz3.jfr.NativeSiteEvent;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.instrument.Instrumentation;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.zip.CRC32;
+import jdk.jfr.FlightRecorder;
+
+/**
+ * Native attribution on and off (agent options {@code attribution=on|off}, {@code sampleBytes=},
+ * {@code sites=}), at start-up or by attach.
+ *
+ * <p>Class loaders. The advice is inlined into JDK classes of the bootstrap loader, so what it
+ * calls must be visible there: {@code dev.hz3.agent.boot.NativeAllocHooks}, which the core's jar
+ * does not carry as a class (a copy of it in the agent's loader would be a second, unrelated
+ * class). Its bytes ride in the core's jar as a resource; turning attribution on the first time
+ * writes them into a one-class jar in the agent's private directory and appends that to the
+ * bootstrap search path. The agent's loader (parent: the platform loader, then the bootstrap)
+ * then resolves {@code NativeAllocHooks} to that very class, which {@link SiteSampler} extends
+ * and fills the slot of. Byte Buddy is touched only by {@link Instrumenter}, loaded only here,
+ * only when attribution is turned on: with attribution off no class of this package is loaded.
+ */
+public final class Attribution {
+
+    static final String BOOT_CLASS = "dev.hz3.agent.boot.NativeAllocHooks";
+    /** Where the core's jar keeps the boot class's bytes (not loadable from there). */
+    static final String BOOT_RESOURCE = "META-INF/hz3-boot/dev/hz3/agent/boot/NativeAllocHooks.class";
+
+    private static Instrumenter instrumenter;
+    private static SiteSampler sampler;
+    private static Runnable hook;
+
+    private Attribution() {
+    }
+
+    /** Applies the options in effect: turns attribution on, off, or changes its settings. */
+    public static synchronized void apply(Options o, Instrumentation inst, Path privateDir) {
+        boolean on = o.get(Options.Key.ATTRIBUTION).equalsIgnoreCase("on");
+        try {
+            if (!on) {
+                off(inst);
+                return;
+            }
+            long n = o.bytes(Options.Key.SAMPLE_BYTES);
+            int top = o.integer(Options.Key.SITES);
+            if (sampler != null && sampler.sampleBytes() == n) {
+                sampler.setTopSites(top);
+                return;
+            }
+            if (sampler != null) {
+                int dropped = sampler.liveCount();
+                sampler.deactivate();
+                Log.info("native attribution: sampleBytes is now " + n + " bytes; the "
+                        + dropped + " live samples taken at " + sampler.sampleBytes()
+                        + " are dropped");
+                SiteSampler s = new SiteSampler(n, top);
+                s.warmUp();
+                replaceSampler(s);
+                return;
+            }
+            if (inst == null) {
+                Log.error("native attribution: no Instrumentation: cannot advise the JDK");
+                return;
+            }
+            long t0 = System.nanoTime();
+            bootClassVisible(inst, privateDir);
+            SiteSampler s = new SiteSampler(n, top);
+            s.warmUp();
+            instrumenter = Instrumenter.install(inst);
+            replaceSampler(s);
+            Log.info("native attribution on: one sample per " + n + " bytes allocated through"
+                    + " Unsafe, direct buffers, Deflater and Inflater; advised "
+                    + instrumenter.advised.size() + " loaded JDK classes in "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms (the others as they load)."
+                    + " Mallocs inside native libraries and pinned pages per site need hz3 (a later"
+                    + " slice)");
+        } catch (Throwable t) {
+            Log.error("native attribution not started: " + Log.describe(t));
+            off(inst);
+        }
+    }
+
+    /** Turns attribution off (option attribution=off, and attach stop); nothing when off. */
+    public static synchronized void off(Instrumentation inst) {
+        if (sampler == null && instrumenter == null) {
+            return;
+        }
+        int dropped = 0;
+        if (sampler != null) {
+            dropped = sampler.liveCount();
+            sampler.deactivate();
+            sampler.clear();
+            sampler = null;
+        }
+        if (hook != null) {
+            FlightRecorder.removePeriodicEvent(hook);
+            hook = null;
+        }
+        int removed = 0;
+        if (instrumenter != null) {
+            removed = instrumenter.remove(inst);
+            instrumenter = null;
+        }
+        Log.info("native attribution off: advice removed from " + removed + " JDK classes; "
+                + dropped + " live samples dropped");
+    }
+
+    private static void replaceSampler(SiteSampler s) {
+        s.activate();
+        sampler = s;
+        if (hook == null) {
+            hook = () -> {
+                SiteSampler now = sampler;
+                if (now != null) {
+                    try {
+                        now.commitSites();
+                    } catch (Throwable t) {
+                        Log.debug("periodic NativeSite: " + Log.describe(t));
+                    }
+                }
+            };
+            FlightRecorder.addPeriodicEvent(NativeSiteEvent.class, hook);
+        }
+    }
+
+    /** Puts NativeAllocHooks on the bootstrap search path, once per JVM. */
+    private static void bootClassVisible(Instrumentation inst, Path privateDir) throws IOException {
+        if (bootLoaded()) {
+            return;
+        }
+        byte[] bytes;
+        try (InputStream in = Attribution.class.getClassLoader().getResourceAsStream(BOOT_RESOURCE)) {
+            if (in == null) {
+                throw new IOException("the agent has no " + BOOT_RESOURCE);
+            }
+            bytes = in.readAllBytes();
+        }
+        CRC32 crc = new CRC32();
+        crc.update(bytes);
+        Path jar = privateDir.resolve(String.format("hz3-boot-%08x.jar", crc.getValue()));
+        if (!Files.isRegularFile(jar, LinkOption.NOFOLLOW_LINKS)) {
+            Path tmp = Files.createTempFile(privateDir, "hz3-boot", ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try {
+                try (OutputStream out = Files.newOutputStream(tmp);
+                        JarOutputStream j = new JarOutputStream(out)) {
+                    j.putNextEntry(new JarEntry(BOOT_CLASS.replace('.', '/') + ".class"));
+                    j.write(bytes);
+                    j.closeEntry();
+                }
+                Files.move(tmp, jar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        try (JarFile check = new JarFile(jar.toFile())) {
+            JarEntry e = check.getJarEntry(BOOT_CLASS.replace('.', '/') + ".class");
+            if (e == null || !java.util.Arrays.equals(check.getInputStream(e).readAllBytes(), bytes)) {
+                throw new IOException(jar + " does not hold " + BOOT_CLASS);
+            }
+        }
+        inst.appendToBootstrapClassLoaderSearch(new JarFile(jar.toFile()));
+        if (!bootLoaded()) {
+            throw new IOException(BOOT_CLASS + " is not visible from the bootstrap loader");
+        }
+    }
+
+    private static boolean bootLoaded() {
+        try {
+            return Class.forName(BOOT_CLASS, false, null).getClassLoader() == null;
+        } catch (ClassNotFoundException e) {
+            return false;
+        }
+    }
+}

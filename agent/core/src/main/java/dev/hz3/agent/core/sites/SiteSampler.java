@@ -1,0 +1,290 @@
+package dev.hz3.agent.core.sites;
+
+import dev.hz3.agent.boot.NativeAllocHooks;
+import dev.hz3.agent.core.Log;
+import dev.hz3.jfr.Hz3Events;
+import dev.hz3.jfr.NativeAllocationSampleEvent;
+import dev.hz3.jfr.NativeSiteEvent;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Samples native allocations by bytes and keeps the sampled blocks until they are freed.
+ *
+ * <p>Sampling, as jemalloc's {@code lg_prof_sample} and async-profiler's {@code nativemem=N}:
+ * sample points fall on the stream of bytes a thread allocates as a Poisson process of mean
+ * interval {@code sampleBytes} (N). Each thread counts down the bytes to its next point, drawn
+ * from an exponential distribution; an allocation of s bytes that reaches the point is sampled,
+ * which happens with probability p(s) = 1 - exp(-s/N), and the countdown is drawn again. An
+ * unsampled call is a thread-local read and a subtraction: no allocation, no lock.
+ *
+ * <p>Estimator: a sample of s bytes weighs w = s / p(s) (Horvitz-Thompson: the expected sum of
+ * weights over a site's allocations is their bytes, whatever their sizes). A site's live bytes
+ * are estimated by the sum of the weights of its samples not freed yet; the relative error of
+ * that sum is about 1/sqrt(live samples) for blocks much smaller than N, and 0 for blocks much
+ * larger (they are always sampled and weigh their size).
+ *
+ * <p>A sampled call walks its stack (to name its site), remembers the block, and commits
+ * hz3.NativeAllocationSample in the allocating thread, so JFR records the stack itself. A call
+ * from inside the sampler itself (JFR or the stack walk allocating natively) is not sampled.
+ */
+final class SiteSampler extends NativeAllocHooks {
+
+    /** Most distinct sites kept; later new ones count under one "(other sites)" site. */
+    static final int MAX_SITES = 10_000;
+
+    private static final StackWalker WALKER = StackWalker.getInstance();
+    private static final int MAX_DEPTH = 64;
+    private static final String SELF = SiteSampler.class.getName();
+    private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
+
+    private static final class PerThread {
+        long countdown;
+        boolean busy;
+    }
+
+    private final double mean;
+    private final ThreadLocal<PerThread> perThread;
+    private final LiveSamples live = new LiveSamples();
+    private final Map<String, Site> sites = new ConcurrentHashMap<>();
+    private volatile int topSites;
+    private volatile boolean failed;
+
+    SiteSampler(long sampleBytes, int topSites) {
+        this.mean = sampleBytes;
+        this.topSites = topSites;
+        this.perThread = ThreadLocal.withInitial(() -> {
+            PerThread t = new PerThread();
+            t.countdown = nextInterval();
+            return t;
+        });
+    }
+
+    long sampleBytes() {
+        return (long) mean;
+    }
+
+    void setTopSites(int n) {
+        topSites = n;
+    }
+
+    /** Bytes to the next sample point: exponential with mean N, at least 1. */
+    private long nextInterval() {
+        double u = ThreadLocalRandom.current().nextDouble();   // [0, 1)
+        return 1 + (long) (-Math.log(1 - u) * mean);
+    }
+
+    /** Weight of a sample of size bytes: size / (1 - exp(-size / N)). */
+    static double weight(long size, double mean) {
+        double p = -Math.expm1(-(double) size / mean);
+        return p <= 0 ? mean : size / p;
+    }
+
+    @Override
+    protected void onAlloc(long address, long bytes, int kind) {
+        PerThread t = perThread.get();
+        if ((t.countdown -= bytes) > 0 || t.busy) {
+            return;
+        }
+        t.busy = true;
+        try {
+            t.countdown = nextInterval();
+            sampled(address, bytes, kind);
+        } catch (Throwable e) {
+            failedOnce(e);
+        } finally {
+            t.busy = false;
+        }
+    }
+
+    @Override
+    protected void onFree(long address) {
+        live.remove(address);
+    }
+
+    private void sampled(long address, long bytes, int kind) {
+        Site site = siteOf(kind);
+        double w = weight(bytes, mean);
+        live.put(new Sample(address, bytes, w, site, System.nanoTime()));
+        NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
+        if (e.shouldCommit()) {
+            e.address = address;
+            e.size = bytes;
+            e.weight = Math.round(w);
+            e.kind = site.kind;
+            e.site = site.site;
+            e.commit();
+        }
+    }
+
+    /**
+     * The site of the allocation being sampled: the first frame outside the JDK (and outside
+     * this sampler), and the JDK method it called; when every frame is the JDK's, the first frame
+     * past the allocation machinery (Unsafe, the buffers, zlib's streams, the FFM internals).
+     */
+    private Site siteOf(int kind) {
+        String[] found = WALKER.walk(frames -> {
+            String entry = null;
+            String firstJdk = null;
+            int k = kind;
+            for (var it = frames.limit(MAX_DEPTH).iterator(); it.hasNext(); ) {
+                StackWalker.StackFrame f = it.next();
+                String cn = f.getClassName();
+                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(HOOKS)) {
+                    continue;   // this sampler, the hook's dispatch
+                }
+                if (!isJdk(cn)) {
+                    return new String[] {describe(f), entry == null ? "" : entry,
+                        Integer.toString(k)};
+                }
+                if (k == KIND_UNSAFE && cn.equals("java.nio.DirectByteBuffer")) {
+                    k = KIND_DIRECT_BUFFER;
+                } else if (k == KIND_UNSAFE && cn.startsWith("jdk.internal.foreign.")) {
+                    k = KIND_MEMORY_SEGMENT;
+                }
+                if (firstJdk == null && !isMachinery(cn)) {
+                    firstJdk = describe(f);
+                }
+                entry = cn + "." + f.getMethodName();
+            }
+            return new String[] {firstJdk == null ? "(unknown)" : firstJdk, "",
+                Integer.toString(k)};
+        });
+        int k = Integer.parseInt(found[2]);
+        String kindName = Hz3Events.NATIVE_KINDS.get(k);
+        String key = kindName + '|' + found[1] + '|' + found[0];
+        Site s = sites.get(key);
+        if (s == null) {
+            if (sites.size() >= MAX_SITES) {
+                key = kindName + "||(other sites)";
+                found[0] = "(other sites)";
+                found[1] = "";
+            }
+            final String[] f = found;
+            s = sites.computeIfAbsent(key, x -> new Site(x, f[0], f[1], kindName));
+        }
+        return s;
+    }
+
+    static boolean isJdk(String cn) {
+        return cn.startsWith("java.") || cn.startsWith("javax.") || cn.startsWith("jdk.")
+                || cn.startsWith("sun.") || cn.startsWith("com.sun.");
+    }
+
+    private static boolean isMachinery(String cn) {
+        return cn.equals("jdk.internal.misc.Unsafe") || cn.equals("sun.misc.Unsafe")
+                || cn.startsWith("java.nio.DirectByteBuffer") || cn.equals("java.nio.ByteBuffer")
+                || cn.equals("java.nio.Bits") || cn.startsWith("java.util.zip.Deflater")
+                || cn.startsWith("java.util.zip.Inflater") || cn.startsWith("jdk.internal.foreign.");
+    }
+
+    private static String describe(StackWalker.StackFrame f) {
+        return f.getClassName() + "." + f.getMethodName() + ":" + f.getLineNumber();
+    }
+
+    private void failedOnce(Throwable e) {
+        if (!failed) {
+            failed = true;
+            Log.warn("native attribution: a sampled call failed: " + Log.describe(e) + " (said once)");
+        }
+    }
+
+    /** Per site: estimated live bytes, live samples, oldest live sample's nanoTime. */
+    static final class Tally {
+        final Site site;
+        double liveBytes;
+        long samples;
+        long oldest = Long.MAX_VALUE;
+
+        Tally(Site site) {
+            this.site = site;
+        }
+    }
+
+    /** Every site with live samples, by estimated live bytes, largest first. */
+    List<Tally> tally() {
+        Map<Site, Tally> by = new HashMap<>();
+        for (Sample s : live.all()) {
+            Tally t = by.computeIfAbsent(s.site, Tally::new);
+            t.liveBytes += s.weight;
+            t.samples++;
+            t.oldest = Math.min(t.oldest, s.nanoTime);
+        }
+        List<Tally> out = new ArrayList<>(by.values());
+        out.sort((a, b) -> Double.compare(b.liveBytes, a.liveBytes));
+        return out;
+    }
+
+    /** The periodic hook of hz3.NativeSite: the top sites now, and their growth. */
+    void commitSites() {
+        if (!new NativeSiteEvent().isEnabled()) {
+            return;
+        }
+        List<Tally> all = tally();
+        long now = System.nanoTime();
+        Map<Site, Double> liveNow = new HashMap<>();
+        for (Tally t : all) {
+            liveNow.put(t.site, t.liveBytes);
+        }
+        int n = Math.min(topSites, all.size());
+        for (int i = 0; i < n; i++) {
+            Tally t = all.get(i);
+            NativeSiteEvent e = new NativeSiteEvent();
+            e.rank = i + 1;
+            e.site = t.site.site;
+            e.kind = t.site.kind;
+            e.entry = t.site.entry;
+            e.liveBytes = Math.round(t.liveBytes);
+            e.liveSamples = t.samples;
+            e.oldestAge = now - t.oldest;
+            e.growthBytes = Math.round(t.liveBytes - t.site.lastLive);
+            e.sampleBytes = (long) mean;
+            e.commit();
+        }
+        for (Site s : sites.values()) {
+            s.lastLive = liveNow.getOrDefault(s, 0.0);
+        }
+    }
+
+    /** Fills the hooks' slot: advised calls reach this sampler from now on. */
+    void activate() {
+        NativeAllocHooks.current = this;
+    }
+
+    /** Empties the slot (when it is this sampler): advised calls do nothing from now on. */
+    void deactivate() {
+        if (NativeAllocHooks.current == this) {
+            NativeAllocHooks.current = null;
+        }
+    }
+
+    /**
+     * Loads and initialises what a sampled call uses, before any advised call can reach it: a
+     * class first loaded inside Unsafe.allocateMemory, perhaps under a class-loading lock of
+     * the thread that allocates, could deadlock.
+     */
+    void warmUp() {
+        Site s = siteOf(KIND_UNSAFE);
+        live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
+        live.remove(1);
+        new NativeAllocationSampleEvent().shouldCommit();
+        new NativeSiteEvent().isEnabled();
+        tally();
+        perThread.get();
+        sites.clear();
+    }
+
+    /** Live samples now (for the status line). */
+    int liveCount() {
+        return live.all().size();
+    }
+
+    void clear() {
+        live.clear();
+        sites.clear();
+    }
+}

@@ -1,0 +1,64 @@
+package dev.hz3.jfr;
+
+import jdk.jfr.Category;
+import jdk.jfr.DataAmount;
+import jdk.jfr.Description;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.Period;
+import jdk.jfr.StackTrace;
+import jdk.jfr.Timespan;
+
+/**
+ * The top sites by estimated live native bytes, one event per site per period. A site's live
+ * bytes are the sum of the weights of its samples not yet freed (see hz3.NativeAllocationSample),
+ * an unbiased estimate of the bytes it allocated and has not freed.
+ */
+@Name(Hz3Events.NATIVE_SITE)
+@Label("hz3 Native Site")
+@Category({Hz3Events.CATEGORY_ROOT, Hz3Events.CATEGORY_HZ3})
+@Description("A Java call site holding native memory (Unsafe, direct buffers, zlib streams), estimated from the live samples")
+@StackTrace(false)
+@Period("10 s")
+public class NativeSiteEvent extends jdk.jfr.Event {
+
+    @Label("Rank")
+    @Description("1 for the site with the most estimated live bytes")
+    public int rank;
+
+    @Label("Site")
+    @Description("The first frame outside the JDK (Class.method:line)")
+    public String site;
+
+    @Label("Kind")
+    @Description("unsafe, direct buffer, memory segment, deflater or inflater")
+    public String kind;
+
+    @Label("Entry")
+    @Description("The JDK method the site called (e.g. java.nio.ByteBuffer.allocateDirect)")
+    public String entry;
+
+    @Label("Live")
+    @Description("Estimated bytes allocated at this site and not freed: the sum of its live samples' weights")
+    @DataAmount
+    public long liveBytes;
+
+    @Label("Live Samples")
+    @Description("Samples from this site not freed yet")
+    public long liveSamples;
+
+    @Label("Oldest Live Sample Age")
+    @Description("Age of the oldest sample from this site not freed yet")
+    @Timespan
+    public long oldestAge;
+
+    @Label("Growth")
+    @Description("Change of the estimated live bytes since this site's previous hz3.NativeSite (0 the first time)")
+    @DataAmount
+    public long growthBytes;
+
+    @Label("Sample Interval")
+    @Description("Mean bytes between two samples (agent option sampleBytes)")
+    @DataAmount
+    public long sampleBytes;
+}
