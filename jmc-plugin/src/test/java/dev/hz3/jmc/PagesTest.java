@@ -143,7 +143,6 @@ class PagesTest {
             Map<String, IAttribute<?>> cols = columns(f);
             List<String> fieldsNamed = new ArrayList<>();
 
-            assertEquals(Hz3Attributes.TOPIC, state.getChild("topic").getAttribute("value"), id);
             IState lac = state.getChild("listAndChart");
             assertNotNull(lac, id + " has no listAndChart preset");
             IState list = lac.getChild("listSettings");
@@ -209,6 +208,35 @@ class PagesTest {
             }
         }
         assertTrue(problems.isEmpty(), String.join("\n", problems));
+    }
+
+    /**
+     * JMC lists a result on every page naming its rule's topic and marks the page with the worst
+     * severity there, N/A above WARNING: each hz3 rule's result belongs on one page (the one it is
+     * about), no tier page repeats it, and the glibc rule (N/A on hz3 recordings) is on none.
+     */
+    @Test
+    void eachRuleResultIsOnOnePageAndGlibcOnNone() {
+        Map<String, List<String>> pagesOfTopic = new HashMap<>();
+        for (IState page : allPages()) {
+            for (IState t : page.getChild("state").getChildren("topic")) {
+                pagesOfTopic.computeIfAbsent(t.getAttribute("value"), k -> new ArrayList<>())
+                        .add(page.getAttribute("id"));
+            }
+        }
+        Map<String, String> expected = Map.of(
+                "Hz3NativeHeapFragmentation", "dev.hz3.jmc.nativeheap",
+                "Hz3ReturnableNativeMemory", "dev.hz3.jmc.nativeheap",
+                "Hz3SizeClassHotSpots", "dev.hz3.jmc.partialsizeclasses");
+        for (org.openjdk.jmc.flightrecorder.rules.IRule r : dev.hz3.jmc.rules.Hz3Rules.all()) {
+            List<String> on = pagesOfTopic.getOrDefault(r.getTopic(), List.of());
+            if (r.getId().equals("Hz3GlibcHeap")) {
+                assertTrue(on.isEmpty(), "glibc's N/A would hide warnings on " + on);
+            } else {
+                assertEquals(List.of(expected.get(r.getId())), on, r.getId());
+            }
+        }
+        assertEquals(Set.of(Hz3Attributes.TOPIC_NATIVE_HEAP, Hz3Attributes.TOPIC_SIZE_CLASSES), pagesOfTopic.keySet());
     }
 
     @Test
