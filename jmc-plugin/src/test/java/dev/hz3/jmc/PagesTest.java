@@ -211,6 +211,31 @@ class PagesTest {
     }
 
     /**
+     * JMC heads a list column with its field's label, cut to the column's width: the buckets were
+     * "Occupancy 0%" ... "Occupancy (75, 100%]" and all read "Occupancy", like the percentage.
+     * Every page's columns must have distinct labels, the buckets short ones.
+     */
+    @Test
+    void columnLabelsAreDistinctAndTheBucketsShort() {
+        for (IState page : allPages()) {
+            String id = page.getAttribute("id");
+            Map<String, IAttribute<?>> cols = columns(filtered(page));
+            List<String> labels = new ArrayList<>();
+            for (IState c : page.getChild("state").getChild("listAndChart").getChild("listSettings")
+                    .getChildren("column")) {
+                IAttribute<?> a = cols.get(c.getAttribute("id"));
+                labels.add(a.getName());
+                if (Hz3Attributes.OCC_BUCKETS.contains(a.getIdentifier())) {
+                    assertTrue(a.getName().length() <= 6, id + ": bucket label " + a.getName());
+                }
+            }
+            assertEquals(labels.size(), Set.copyOf(labels).size(), id + ": labels " + labels);
+        }
+        assertEquals(List.of("0%", "\u226425%", "25-50%", "50-75%", ">75%"), Hz3Attributes.OCC_BUCKETS.stream()
+                .map(f -> columns(filtered(allPages().get(0))).get(f + ":number").getName()).toList());
+    }
+
+    /**
      * JMC lists a result on every page naming its rule's topic and marks the page with the worst
      * severity there, N/A above WARNING: each hz3 rule's result belongs on one page (the one it is
      * about), no tier page repeats it, and the glibc rule (N/A on hz3 recordings) is on none.
