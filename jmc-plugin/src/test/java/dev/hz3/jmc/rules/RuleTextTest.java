@@ -52,6 +52,16 @@ class RuleTextTest {
         assertTrue(fragmentation.contains("\n- class "), fragmentation);
     }
 
+    /** JMC's own HTML report of the same results: before, it showed our markup escaped ("&lt;p&gt;"). */
+    @Test
+    void jmcsHtmlReportShowsNoMarkupOfOurs() {
+        String html = org.openjdk.jmc.flightrecorder.rules.report.html.JfrHtmlRulesReport.createReport(fragment);
+        assertTrue(html.contains("Native heap fragmentation"), "the hz3 rules ran");
+        for (String tag : List.of("p", "ul", "li", "b", "code")) {
+            assertFalse(html.contains("&lt;" + tag + "&gt;"), "escaped <" + tag + "> in JMC's report");
+        }
+    }
+
     @Test
     void thresholdsShowAsPercentages() {
         for (IRule rule : Hz3Rules.all()) {
