@@ -171,6 +171,12 @@ class PagesTest {
                 }
             }
             IState histogram = state.getChild("histogram");
+            IState sash = state.getChild("histogramSash");
+            if (sash != null) {
+                // JMC applies the weights only when there is one per part: the grouped table and the list.
+                assertNotNull(histogram, id + ": histogramSash without a histogram");
+                assertEquals(2, sash.getAttribute("weights").split(",").length, id);
+            }
             if (histogram != null) {
                 String group = histogram.getAttribute("groupBy");
                 if (cols.values().stream().noneMatch(a -> a.getIdentifier().equals(group))) {
