@@ -65,6 +65,9 @@ public class NativeHeapFragmentationRule extends AbstractRule {
     public static final TypedResult<IQuantity> PARTIAL_BYTES = RuleSupport.memoryResult("partialBytes",
             "Partial pages");
 
+    /** The buckets as the pages' columns name them (jfr-events labels of occ0 ... occ75to100). */
+    static final List<String> BUCKET_NAMES = List.of("0%", "\u226425%", "25-50%", "50-75%", ">75%");
+
     /** How many of the tier's classes the explanation names. */
     private static final int CLASSES_NAMED = 5;
     /** Classes whose share of the tier's partial pages decides "concentrated" or "spread". */
@@ -173,7 +176,7 @@ public class NativeHeapFragmentationRule extends AbstractRule {
             if (i > 0) {
                 b.append(", ");
             }
-            b.append(Hz3Attributes.OCC_BUCKET_LABELS.get(i)).append(": ").append(count(occ[i]));
+            b.append(BUCKET_NAMES.get(i)).append(": ").append(count(occ[i]));
         }
         return b.toString();
     }

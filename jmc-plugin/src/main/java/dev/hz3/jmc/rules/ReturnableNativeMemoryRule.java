@@ -168,7 +168,9 @@ public class ReturnableNativeMemoryRule extends AbstractRule {
         if (best == null) {
             long purged = purgedBetween(recording, reused);
             return ResultBuilder.createFor(this, vp).setSeverity(Severity.OK)
-                    .setSummary(Messages.format("Returnable_SUMMARY_REUSED", bytes(reused.bytes()), millisText(delay)))
+                    .setSummary(reused.bytes() >= minBytes
+                            ? Messages.format("Returnable_SUMMARY_REUSED", bytes(reused.bytes()), millisText(delay))
+                            : Messages.format("Returnable_SUMMARY_LITTLE", bytes(reused.bytes()), millisText(heldMillis)))
                     .setExplanation(RuleSupport.paragraphs(Messages.format("Returnable_REUSED_LONG",
                             RuleSupport.time(reused.first().timeNanos()), RuleSupport.time(reused.last().timeNanos()),
                             bytes(reused.bytes()), millisText(delay), millisText(interval),
