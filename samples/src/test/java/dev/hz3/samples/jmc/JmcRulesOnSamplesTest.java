@@ -86,8 +86,10 @@ class JmcRulesOnSamplesTest {
         // sweep runs), which come during the hold, after the last span has moved.
         Process f = start(hz3Java, jfc, classes, fragmentJfr, "dev.hz3.samples.Fragment", "--seconds", "7",
                 "--size", "64");
-        Process s = start(hz3Java, jfc, classes, steadyJfr, "dev.hz3.samples.Steady", "--seconds", "8");
         finish(f, "Fragment");
+        // One after the other: Steady's churn on a shared 2-core machine stretched Fragment's sweeps
+        // during its hold until none was consistent. 8 s give Steady several 2 s windows.
+        Process s = start(hz3Java, jfc, classes, steadyJfr, "dev.hz3.samples.Steady", "--seconds", "8");
         finish(s, "Steady");
         fragment = new LinkedHashMap<>();
         fragmentSummaries = new LinkedHashMap<>();
