@@ -75,24 +75,24 @@ public class PartialSizeClassEvent extends jdk.jfr.Event {
     @Description("Resident pages whose span is neither empty nor full")
     public int pagesPartial;
 
-    @Label("Occupancy 0%")
-    @Description("Resident pages with no live object")
+    @Label("0%")
+    @Description("Resident pages with no live object (the empty pages). The five occupancy buckets count every resident page, empty and full ones too: they add up to empty + partial + full")
     public int occ0;
 
-    @Label("Occupancy (0, 25%]")
+    @Label("\u226425%")
     @Description("Resident pages whose span is at most a quarter used")
     public int occ1to25;
 
-    @Label("Occupancy (25, 50%]")
+    @Label("25-50%")
     @Description("Resident pages whose span is over a quarter and at most half used")
     public int occ25to50;
 
-    @Label("Occupancy (50, 75%]")
+    @Label("50-75%")
     @Description("Resident pages whose span is over half and at most three quarters used")
     public int occ50to75;
 
-    @Label("Occupancy (75, 100%]")
-    @Description("Resident pages whose span is over three quarters used")
+    @Label(">75%")
+    @Description("Resident pages whose span is over three quarters used (full pages included)")
     public int occ75to100;
 
     @Label("Live Objects")

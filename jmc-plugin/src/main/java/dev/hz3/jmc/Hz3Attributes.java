@@ -24,8 +24,18 @@ public final class Hz3Attributes {
     /** Every hz3 event type id starts with this. */
     public static final String PREFIX = "hz3.";
 
-    /** The topic of the hz3 rules; the hz3 pages list it, so JMC marks them with the rules' severity. */
-    public static final String TOPIC = "hz3";
+    /*
+     * Rule topics. JMC lists a result on every page whose topic is the rule's, and marks a page with
+     * the highest severity among them, ranking N/A ("Ignore") above WARNING: so each topic belongs
+     * to one page, and the glibc rule, N/A on every hz3 recording, has a topic of its own that no
+     * hz3 page lists. The tier pages have none (their heap's findings are on Native Heap).
+     */
+    /** Fragmentation and returnable memory: the Native Heap (hz3) page. */
+    public static final String TOPIC_NATIVE_HEAP = "hz3.nativeheap";
+    /** Size-class hot spots: the Partial Size Classes (hz3) page. */
+    public static final String TOPIC_SIZE_CLASSES = "hz3.sizeclasses";
+    /** glibc's heap (JVMs not on hz3): no hz3 page, so its N/A never hides an hz3 warning. */
+    public static final String TOPIC_GLIBC = "hz3.glibc";
 
     /** hz3 counts pages of 4 KiB (hz3.h; the census is in pages). */
     public static final long PAGE_SIZE = 4096;
@@ -166,6 +176,17 @@ public final class Hz3Attributes {
         }
     }
 
+    /** One epoch of hz3's maintenance: what it purged, and why it ran. */
+    public static final class Epoch {
+        public static final String TYPE = PREFIX + "Epoch";
+        public static final String REASON = "reason";
+        public static final String EPOCH_START = "epochStart";
+        public static final String PAGES_PURGED = "pagesPurged";
+
+        private Epoch() {
+        }
+    }
+
     /**
      * Every event type and field named anywhere in this plug-in (rules, report, pages.xml), by
      * type. The tests check each against jfr-events.
@@ -203,6 +224,7 @@ public final class Hz3Attributes {
                 GlibcHeap.SYSTEM_BYTES));
         m.put(AllocatorInfo.TYPE, List.of(AllocatorInfo.MALLOC, AllocatorInfo.MALLOC_VERSION,
                 AllocatorInfo.HZ3_STATUS, AllocatorInfo.PURGE_DELAY, AllocatorInfo.EPOCH_INTERVAL));
+        m.put(Epoch.TYPE, List.of(Epoch.REASON, Epoch.EPOCH_START, Epoch.PAGES_PURGED));
         FIELDS = java.util.Collections.unmodifiableMap(m);
     }
 

@@ -143,7 +143,6 @@ class PagesTest {
             Map<String, IAttribute<?>> cols = columns(f);
             List<String> fieldsNamed = new ArrayList<>();
 
-            assertEquals(Hz3Attributes.TOPIC, state.getChild("topic").getAttribute("value"), id);
             IState lac = state.getChild("listAndChart");
             assertNotNull(lac, id + " has no listAndChart preset");
             IState list = lac.getChild("listSettings");
@@ -172,6 +171,12 @@ class PagesTest {
                 }
             }
             IState histogram = state.getChild("histogram");
+            IState sash = state.getChild("histogramSash");
+            if (sash != null) {
+                // JMC applies the weights only when there is one per part: the grouped table and the list.
+                assertNotNull(histogram, id + ": histogramSash without a histogram");
+                assertEquals(2, sash.getAttribute("weights").split(",").length, id);
+            }
             if (histogram != null) {
                 String group = histogram.getAttribute("groupBy");
                 if (cols.values().stream().noneMatch(a -> a.getIdentifier().equals(group))) {
@@ -209,6 +214,60 @@ class PagesTest {
             }
         }
         assertTrue(problems.isEmpty(), String.join("\n", problems));
+    }
+
+    /**
+     * JMC heads a list column with its field's label, cut to the column's width: the buckets were
+     * "Occupancy 0%" ... "Occupancy (75, 100%]" and all read "Occupancy", like the percentage.
+     * Every page's columns must have distinct labels, the buckets short ones.
+     */
+    @Test
+    void columnLabelsAreDistinctAndTheBucketsShort() {
+        for (IState page : allPages()) {
+            String id = page.getAttribute("id");
+            Map<String, IAttribute<?>> cols = columns(filtered(page));
+            List<String> labels = new ArrayList<>();
+            for (IState c : page.getChild("state").getChild("listAndChart").getChild("listSettings")
+                    .getChildren("column")) {
+                IAttribute<?> a = cols.get(c.getAttribute("id"));
+                labels.add(a.getName());
+                if (Hz3Attributes.OCC_BUCKETS.contains(a.getIdentifier())) {
+                    assertTrue(a.getName().length() <= 6, id + ": bucket label " + a.getName());
+                }
+            }
+            assertEquals(labels.size(), Set.copyOf(labels).size(), id + ": labels " + labels);
+        }
+        assertEquals(List.of("0%", "\u226425%", "25-50%", "50-75%", ">75%"), Hz3Attributes.OCC_BUCKETS.stream()
+                .map(f -> columns(filtered(allPages().get(0))).get(f + ":number").getName()).toList());
+    }
+
+    /**
+     * JMC lists a result on every page naming its rule's topic and marks the page with the worst
+     * severity there, N/A above WARNING: each hz3 rule's result belongs on one page (the one it is
+     * about), no tier page repeats it, and the glibc rule (N/A on hz3 recordings) is on none.
+     */
+    @Test
+    void eachRuleResultIsOnOnePageAndGlibcOnNone() {
+        Map<String, List<String>> pagesOfTopic = new HashMap<>();
+        for (IState page : allPages()) {
+            for (IState t : page.getChild("state").getChildren("topic")) {
+                pagesOfTopic.computeIfAbsent(t.getAttribute("value"), k -> new ArrayList<>())
+                        .add(page.getAttribute("id"));
+            }
+        }
+        Map<String, String> expected = Map.of(
+                "Hz3NativeHeapFragmentation", "dev.hz3.jmc.nativeheap",
+                "Hz3ReturnableNativeMemory", "dev.hz3.jmc.nativeheap",
+                "Hz3SizeClassHotSpots", "dev.hz3.jmc.partialsizeclasses");
+        for (org.openjdk.jmc.flightrecorder.rules.IRule r : dev.hz3.jmc.rules.Hz3Rules.all()) {
+            List<String> on = pagesOfTopic.getOrDefault(r.getTopic(), List.of());
+            if (r.getId().equals("Hz3GlibcHeap")) {
+                assertTrue(on.isEmpty(), "glibc's N/A would hide warnings on " + on);
+            } else {
+                assertEquals(List.of(expected.get(r.getId())), on, r.getId());
+            }
+        }
+        assertEquals(Set.of(Hz3Attributes.TOPIC_NATIVE_HEAP, Hz3Attributes.TOPIC_SIZE_CLASSES), pagesOfTopic.keySet());
     }
 
     @Test

@@ -14,6 +14,7 @@ import org.openjdk.jmc.common.util.TypedPreference;
 import org.openjdk.jmc.flightrecorder.JfrLoaderToolkit;
 
 import dev.hz3.jfr.AllocatorInfoEvent;
+import dev.hz3.jfr.EpochEvent;
 import dev.hz3.jfr.GlibcHeapEvent;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.PartialSizeClassEvent;
@@ -219,6 +220,20 @@ public final class SyntheticRecording implements AutoCloseable {
         e.epochInterval = epochIntervalMs;
         e.snapshotMin = 1000;
         e.agentVersion = "test";
+        e.commit();
+    }
+
+    /** An hz3.Epoch that started now, of the given reason ("timer", "slow_path", ...). */
+    public void epoch(String reason, long pagesPurged) {
+        EpochEvent e = new EpochEvent();
+        e.seq = ++seq;
+        e.reason = reason;
+        e.osThreadId = 1;
+        e.osThreadName = "hz3-epoch";
+        e.epochStart = System.currentTimeMillis();
+        e.epochDuration = 10_000;
+        e.pagesPurged = pagesPurged;
+        e.bytesPurged = pagesPurged * PAGE;
         e.commit();
     }
 

@@ -26,7 +26,7 @@ import dev.hz3.jmc.Hz3Attributes.TierOccupancy;
  * read recordings only through this.
  */
 public record Hz3Recording(List<Census> censuses, List<ProcessMemorySample> processMemory,
-        List<GlibcSample> glibc, AllocatorSettings allocator) {
+        List<GlibcSample> glibc, AllocatorSettings allocator, List<EpochSample> epochs) {
 
     public static Hz3Recording of(IItemCollection items) {
         Map<Long, List<TierCensus>> tiers = new TreeMap<>();
@@ -110,7 +110,19 @@ public record Hz3Recording(List<Census> censuses, List<ProcessMemorySample> proc
                 }
             }
         }
-        return new Hz3Recording(List.copyOf(censuses), List.copyOf(pm), List.copyOf(gl), allocator);
+        List<EpochSample> epochs = new ArrayList<>();
+        for (IItemIterable ii : items.apply(ItemFilters.type(Hz3Attributes.Epoch.TYPE))) {
+            Fields f = new Fields(ii.getType());
+            for (IItem i : ii) {
+                // epochStart is hz3's own clock (ms since 1970); the event's time is when it was delivered.
+                long start = f.count(i, Hz3Attributes.Epoch.EPOCH_START);
+                epochs.add(new EpochSample(start > 0 ? start : f.timeNanos(i), f.text(i, Hz3Attributes.Epoch.REASON),
+                        f.count(i, Hz3Attributes.Epoch.PAGES_PURGED)));
+            }
+        }
+        epochs.sort(Comparator.comparingLong(EpochSample::timeNanos));
+        return new Hz3Recording(List.copyOf(censuses), List.copyOf(pm), List.copyOf(gl), allocator,
+                List.copyOf(epochs));
     }
 
     /**
@@ -188,6 +200,11 @@ public record Hz3Recording(List<Census> censuses, List<ProcessMemorySample> proc
                 f.count(i, PartialSizeClass.CAPACITY_OBJECTS), f.bytes(i, PartialSizeClass.TAIL_WASTE_BYTES),
                 f.count(i, PartialSizeClass.CAND_DECOMMIT_PAGES), f.bytes(i, PartialSizeClass.PARTIAL_BYTES),
                 f.fraction(i, PartialSizeClass.OCCUPANCY));
+    }
+
+    /** Epochs that started in [fromNanos, toNanos]. */
+    public List<EpochSample> epochsBetween(long fromNanos, long toNanos) {
+        return epochs.stream().filter(e -> e.timeNanos() >= fromNanos && e.timeNanos() <= toNanos).toList();
     }
 
     /** The process-memory sample nearest in time to t, if any. */

@@ -125,9 +125,9 @@ public final class HtmlReport {
                     .append(esc(r.getRule().getName())).append("</td><td>").append(esc(nz(r.getSummary())));
             String explanation = nz(r.getExplanation()) + solution(r);
             if (!explanation.isEmpty()) {
-                // Explanations are our own rules' HTML, with every value from the recording escaped.
-                h.append("<details><summary>Details</summary><div class=\"explanation\">").append(explanation)
-                        .append("</div></details>");
+                // Rule texts are plain text (as JMC shows them): escaped, their line breaks kept.
+                h.append("<details><summary>Details</summary><div class=\"explanation\" style=\"white-space: pre-line\">")
+                        .append(esc(explanation)).append("</div></details>");
             }
             h.append("</td></tr>\n");
         }
@@ -593,7 +593,7 @@ public final class HtmlReport {
 
     private static String solution(IResult r) {
         String s = r.getSolution();
-        return s == null || s.isEmpty() ? "" : "<p><b>What to do:</b> " + s + "</p>";
+        return s == null || s.isEmpty() ? "" : "\n\nWhat to do: " + s;
     }
 
     private static String nz(String s) {

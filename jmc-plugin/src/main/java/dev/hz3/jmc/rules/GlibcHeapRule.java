@@ -61,7 +61,7 @@ public class GlibcHeapRule extends AbstractRule {
     private static final int TRIM_INTERVAL_JDK = 21;
 
     public GlibcHeapRule() {
-        super(RESULT_ID, Messages.get("Glibc_RULE_NAME"), Hz3Attributes.TOPIC,
+        super(RESULT_ID, Messages.get("Glibc_RULE_NAME"), Hz3Attributes.TOPIC_GLIBC,
                 List.of(KEPT_SHARE_INFO, KEPT_SHARE_WARNING, MIN_KEPT, ARENAS),
                 List.of(TypedResult.SCORE, KEPT_BYTES, KEPT_SHARE), REQUIRED_EVENTS);
     }
@@ -102,12 +102,12 @@ public class GlibcHeapRule extends AbstractRule {
                     percent(worst.keptShare())));
             String arenas = worst.arenas() >= arenaLimit
                     ? Messages.format("Glibc_MANY_ARENAS", count(worst.arenas()), count(arenaLimit)) : "";
-            b.setExplanation(state + arenas + Messages.get("Glibc_READING"));
+            b.setExplanation(RuleSupport.paragraphs(state + arenas + Messages.get("Glibc_READING")));
             b.setSolution(Messages.get("Glibc_SOLUTION") + trimAdvice(items));
         } else {
             b.setSummary(Messages.format("Glibc_SUMMARY_OK", bytes(worst.freeBytes()), count(worst.arenas()),
                     percent(worst.keptShare())));
-            b.setExplanation(state + Messages.format("Glibc_OK_LONG", bytes(minKept), percent(info)));
+            b.setExplanation(RuleSupport.paragraphs(state + Messages.format("Glibc_OK_LONG", bytes(minKept), percent(info))));
         }
         return b.addResult(TypedResult.SCORE, UnitLookup.NUMBER_UNITY.quantity(Math.max(0, worstScore)))
                 .addResult(KEPT_BYTES, RuleSupport.byteQuantity(worst.freeBytes()))

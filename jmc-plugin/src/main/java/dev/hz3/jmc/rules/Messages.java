@@ -8,7 +8,8 @@ import java.util.ResourceBundle;
 /**
  * The rules' texts, from messages.properties beside this class (MessageFormat patterns: a
  * literal apostrophe is written twice). Arguments are passed already formatted and, where they
- * come from a recording, HTML-escaped: explanations are shown as HTML by JMC.
+ * come from a recording, stripped of control characters: JMC shows every result text as plain
+ * text (markup would appear literally), so the texts are sentences and line breaks only.
  */
 final class Messages {
 

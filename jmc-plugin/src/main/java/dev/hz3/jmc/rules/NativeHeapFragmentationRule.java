@@ -2,7 +2,7 @@ package dev.hz3.jmc.rules;
 
 import static dev.hz3.jmc.rules.RuleSupport.bytes;
 import static dev.hz3.jmc.rules.RuleSupport.count;
-import static dev.hz3.jmc.rules.RuleSupport.html;
+import static dev.hz3.jmc.rules.RuleSupport.plain;
 import static dev.hz3.jmc.rules.RuleSupport.percent;
 
 import java.util.List;
@@ -37,7 +37,7 @@ import dev.hz3.jmc.census.TierCensus;
  * (both must hold): the partial share of resident pages (INFO at 50%, WARNING at 75%) and the
  * share of partial pages in the (0, 25%] bucket (INFO at 50%, WARNING at 75%). Tiers with less
  * than 4 MiB of partial pages are not scored. The worst (snapshot, tier) of the recording is the
- * result, named with its size classes.
+ * result, named with its size classes; the hot-spot rule reads the same snapshot.
  */
 public class NativeHeapFragmentationRule extends AbstractRule {
 
@@ -65,13 +65,16 @@ public class NativeHeapFragmentationRule extends AbstractRule {
     public static final TypedResult<IQuantity> PARTIAL_BYTES = RuleSupport.memoryResult("partialBytes",
             "Partial pages");
 
+    /** The buckets as the pages' columns name them (jfr-events labels of occ0 ... occ75to100). */
+    static final List<String> BUCKET_NAMES = List.of("0%", "\u226425%", "25-50%", "50-75%", ">75%");
+
     /** How many of the tier's classes the explanation names. */
     private static final int CLASSES_NAMED = 5;
     /** Classes whose share of the tier's partial pages decides "concentrated" or "spread". */
     private static final int CONCENTRATION_CLASSES = 3;
 
     public NativeHeapFragmentationRule() {
-        super(RESULT_ID, Messages.get("Fragmentation_RULE_NAME"), Hz3Attributes.TOPIC,
+        super(RESULT_ID, Messages.get("Fragmentation_RULE_NAME"), Hz3Attributes.TOPIC_NATIVE_HEAP,
                 List.of(PARTIAL_SHARE_INFO, PARTIAL_SHARE_WARNING, LOW_OCCUPANCY_INFO, LOW_OCCUPANCY_WARNING,
                         MIN_PARTIAL),
                 List.of(TypedResult.SCORE, TIER, PARTIAL_SHARE, LOW_OCCUPANCY_SHARE, PARTIAL_BYTES), REQUIRED_EVENTS);
@@ -84,46 +87,32 @@ public class NativeHeapFragmentationRule extends AbstractRule {
             return RuleSupport.notApplicable(this, vp, Messages.get("General_NO_CENSUS"),
                     Messages.get("General_NO_CENSUS_LONG"));
         }
-        double partialInfo = RuleSupport.fraction(vp, PARTIAL_SHARE_INFO);
-        double partialWarning = RuleSupport.fraction(vp, PARTIAL_SHARE_WARNING);
-        double lowInfo = RuleSupport.fraction(vp, LOW_OCCUPANCY_INFO);
-        double lowWarning = RuleSupport.fraction(vp, LOW_OCCUPANCY_WARNING);
         long minPartial = RuleSupport.bytes(vp, MIN_PARTIAL);
-
-        Census worstCensus = null;
-        TierCensus worst = null;
-        double worstScore = -1;
+        Finding finding = worst(recording, vp);
+        Census worstCensus = finding == null ? null : finding.census();
+        TierCensus worst = finding == null ? null : finding.tier();
+        double worstScore = finding == null ? -1 : finding.score();
         TierCensus largest = null;
         for (Census c : recording.trustedCensuses()) {
             for (TierCensus t : c.tiers()) {
                 if (largest == null || t.pagesPartial() > largest.pagesPartial()) {
                     largest = t;
                 }
-                if (t.pagesPartial() == 0 || t.partialBytes() < minPartial) {
-                    continue;
-                }
-                double s = Math.min(RuleSupport.score(t.partialShare(), partialInfo, partialWarning),
-                        RuleSupport.score(t.lowOccupancyShare(), lowInfo, lowWarning));
-                if (s > worstScore || (s == worstScore && t.pagesPartial() > worst.pagesPartial())) {
-                    worst = t;
-                    worstCensus = c;
-                    worstScore = s;
-                }
             }
         }
         if (worst == null) {
             long most = largest == null ? 0 : largest.partialBytes();
             String summary = most == 0 ? Messages.get("Fragmentation_NO_PARTIAL")
-                    : Messages.format("Fragmentation_BELOW_FLOOR", bytes(most), html(largest.tier()),
+                    : Messages.format("Fragmentation_BELOW_FLOOR", bytes(most), plain(largest.tier()),
                             bytes(minPartial));
             return ResultBuilder.createFor(this, vp).setSeverity(Severity.OK).setSummary(summary)
-                    .setExplanation(Messages.format("Fragmentation_BELOW_FLOOR_LONG", bytes(minPartial))
-                            + RuleSupport.consistencyText(recording))
+                    .setExplanation(RuleSupport.paragraphs(Messages.format("Fragmentation_BELOW_FLOOR_LONG", bytes(minPartial))
+                            + RuleSupport.consistencyText(recording)))
                     .addResult(TypedResult.SCORE, UnitLookup.NUMBER_UNITY.quantity(0)).build();
         }
 
         Severity severity = Severity.get(worstScore);
-        String tier = html(worst.tier());
+        String tier = plain(worst.tier());
         String summary = severity.compareTo(Severity.INFO) >= 0
                 ? Messages.format("Fragmentation_SUMMARY", tier, percent(worst.partialShare()),
                         percent(worst.lowOccupancyShare()), bytes(worst.partialBytes()))
@@ -141,12 +130,44 @@ public class NativeHeapFragmentationRule extends AbstractRule {
             explanation.append(Messages.get("Fragmentation_READING"));
             b.setSolution(Messages.get("Fragmentation_SOLUTION"));
         }
-        return b.setExplanation(explanation.toString())
+        return b.setExplanation(RuleSupport.paragraphs(explanation.toString()))
                 .addResult(TypedResult.SCORE, UnitLookup.NUMBER_UNITY.quantity(worstScore))
                 .addResult(TIER, worst.tier())
                 .addResult(PARTIAL_SHARE, RuleSupport.percentQuantity(worst.partialShare()))
                 .addResult(LOW_OCCUPANCY_SHARE, RuleSupport.percentQuantity(worst.lowOccupancyShare()))
                 .addResult(PARTIAL_BYTES, RuleSupport.byteQuantity(worst.partialBytes())).build();
+    }
+
+    /** The worst tier of the recording, the census it is in and its score. */
+    record Finding(Census census, TierCensus tier, double score) {
+    }
+
+    /**
+     * The worst (snapshot, tier) of the trusted censuses, or null when no tier holds the least
+     * amount of partial pages. The hot-spot rule names the classes of this same snapshot: one
+     * snapshot per finding, so a class never shows two sets of figures.
+     */
+    static Finding worst(Hz3Recording recording, IPreferenceValueProvider vp) {
+        double partialInfo = RuleSupport.fraction(vp, PARTIAL_SHARE_INFO);
+        double partialWarning = RuleSupport.fraction(vp, PARTIAL_SHARE_WARNING);
+        double lowInfo = RuleSupport.fraction(vp, LOW_OCCUPANCY_INFO);
+        double lowWarning = RuleSupport.fraction(vp, LOW_OCCUPANCY_WARNING);
+        long minPartial = RuleSupport.bytes(vp, MIN_PARTIAL);
+        Finding worst = null;
+        for (Census c : recording.trustedCensuses()) {
+            for (TierCensus t : c.tiers()) {
+                if (t.pagesPartial() == 0 || t.partialBytes() < minPartial) {
+                    continue;
+                }
+                double s = Math.min(RuleSupport.score(t.partialShare(), partialInfo, partialWarning),
+                        RuleSupport.score(t.lowOccupancyShare(), lowInfo, lowWarning));
+                if (worst == null || s > worst.score()
+                        || (s == worst.score() && t.pagesPartial() > worst.tier().pagesPartial())) {
+                    worst = new Finding(c, t, s);
+                }
+            }
+        }
+        return worst;
     }
 
     static String buckets(long[] occ) {
@@ -155,7 +176,7 @@ public class NativeHeapFragmentationRule extends AbstractRule {
             if (i > 0) {
                 b.append(", ");
             }
-            b.append(Hz3Attributes.OCC_BUCKET_LABELS.get(i)).append(": ").append(count(occ[i]));
+            b.append(BUCKET_NAMES.get(i)).append(": ").append(count(occ[i]));
         }
         return b.toString();
     }

@@ -14,8 +14,6 @@ import org.openjdk.jmc.flightrecorder.rules.Severity;
 import org.openjdk.jmc.flightrecorder.rules.TypedResult;
 import org.openjdk.jmc.flightrecorder.rules.util.RulesToolkit;
 
-import dev.hz3.jmc.Html;
-
 /** What the hz3 rules share: scores from thresholds, formatting, preference constructors. */
 final class RuleSupport {
 
@@ -35,7 +33,7 @@ final class RuleSupport {
 
     static TypedPreference<IQuantity> percentPreference(String id, String nameKey, double fraction) {
         return new TypedPreference<>(id, Messages.get(nameKey), Messages.get(nameKey + "_DESC"), UnitLookup.PERCENTAGE,
-                UnitLookup.PERCENT_UNITY.quantity(fraction));
+                UnitLookup.PERCENT.quantity(Math.round(fraction * 10000) / 100.0));
     }
 
     static TypedPreference<IQuantity> mebibytePreference(String id, String nameKey, long mebibytes) {
@@ -81,8 +79,9 @@ final class RuleSupport {
         return new TypedResult<>(id, name, name, UnitLookup.PLAIN_TEXT, String.class);
     }
 
+    /** A share as JMC shows percentages ("96 %", not "0.96 ×100 %"). */
     static IQuantity percentQuantity(double fraction) {
-        return UnitLookup.PERCENT_UNITY.quantity(fraction);
+        return UnitLookup.PERCENT.quantity(fraction * 100);
     }
 
     static IQuantity byteQuantity(long bytes) {
@@ -114,9 +113,17 @@ final class RuleSupport {
         return UnitLookup.EPOCH_NS.quantity(epochNanos).displayUsing(IDisplayable.AUTO);
     }
 
-    /** Escapes text from a recording for JMC's HTML explanations. */
-    static String html(String s) {
-        return Html.escape(s);
+    /**
+     * Text from a recording, fit for a result: JMC shows results as plain text, so nothing is
+     * escaped, but control characters (other than tab and line feed) become U+FFFD so that a
+     * recorded name cannot move a terminal's cursor or break a line of the report.
+     */
+    static String plain(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            b.append((c < 0x20 && c != '\t' && c != '\n') || (c >= 0x7f && c <= 0x9f) ? '\ufffd' : c);
+        }
+        return b.toString();
     }
 
     /**
@@ -131,10 +138,15 @@ final class RuleSupport {
         return aside == 0 ? "" : Messages.format("General_INCONSISTENT_SET_ASIDE", aside);
     }
 
+    /** An explanation made of paragraphs that each start with a line break, without the first one. */
+    static String paragraphs(String text) {
+        return text.strip();
+    }
+
     /** A not-applicable result: the recording lacks what the rule reads. */
     static IResult notApplicable(IRule rule, IPreferenceValueProvider vp, String summary, String explanation) {
         return ResultBuilder.createFor(rule, vp).setSeverity(Severity.NA).setSummary(summary)
-                .setExplanation(explanation).build();
+                .setExplanation(RuleSupport.paragraphs(explanation)).build();
     }
 
     static Severity severity(double score) {

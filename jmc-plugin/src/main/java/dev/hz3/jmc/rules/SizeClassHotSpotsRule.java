@@ -2,7 +2,7 @@ package dev.hz3.jmc.rules;
 
 import static dev.hz3.jmc.rules.RuleSupport.bytes;
 import static dev.hz3.jmc.rules.RuleSupport.count;
-import static dev.hz3.jmc.rules.RuleSupport.html;
+import static dev.hz3.jmc.rules.RuleSupport.plain;
 import static dev.hz3.jmc.rules.RuleSupport.percent;
 
 import java.util.Comparator;
@@ -33,8 +33,8 @@ import dev.hz3.jmc.census.Hz3Recording;
  * classes; when partial pages are spread over many classes, only a general change (packing,
  * active sets) helps.
  *
- * <p>At the snapshot with the most partial pages (at least 4 MiB of them), the top 3 classes'
- * share of all partial pages scores INFO at 50% and WARNING at 75%. Below that the result is OK
+ * <p>At the snapshot of the fragmentation rule's finding (else the one with the most partial pages;
+ * at least 4 MiB of them), the top 3 classes' share of all partial pages scores INFO at 50% and WARNING at 75%. Below that the result is OK
  * and says the partial pages are spread.
  */
 public class SizeClassHotSpotsRule extends AbstractRule {
@@ -59,7 +59,7 @@ public class SizeClassHotSpotsRule extends AbstractRule {
     public static final TypedResult<String> CLASSES = RuleSupport.textResult("classes", "Top classes");
 
     public SizeClassHotSpotsRule() {
-        super(RESULT_ID, Messages.get("HotSpots_RULE_NAME"), Hz3Attributes.TOPIC,
+        super(RESULT_ID, Messages.get("HotSpots_RULE_NAME"), Hz3Attributes.TOPIC_SIZE_CLASSES,
                 List.of(TOP_CLASSES, SHARE_INFO, SHARE_WARNING, MIN_PARTIAL),
                 List.of(TypedResult.SCORE, TOP_SHARE, CLASSES), REQUIRED_EVENTS);
     }
@@ -67,9 +67,14 @@ public class SizeClassHotSpotsRule extends AbstractRule {
     @Override
     protected IResult getResult(IItemCollection items, IPreferenceValueProvider vp, IResultValueProvider rp) {
         Hz3Recording recording = Hz3Recording.of(items);
-        Census worst = recording.trustedCensuses().stream().filter(c -> !c.classes().isEmpty())
-                .max(Comparator.comparingLong(Census::pagesPartial).thenComparingLong(Census::timeNanos))
-                .orElse(null);
+        // The snapshot of the fragmentation rule's finding (one snapshot per finding), else the one
+        // with the most partial pages.
+        NativeHeapFragmentationRule.Finding fragmentation = NativeHeapFragmentationRule.worst(recording, vp);
+        Census worst = java.util.Optional.ofNullable(fragmentation).map(NativeHeapFragmentationRule.Finding::census)
+                .filter(c -> !c.classes().isEmpty())
+                .orElseGet(() -> recording.trustedCensuses().stream().filter(c -> !c.classes().isEmpty())
+                        .max(Comparator.comparingLong(Census::pagesPartial).thenComparingLong(Census::timeNanos))
+                        .orElse(null));
         if (worst == null) {
             return RuleSupport.notApplicable(this, vp, Messages.get("HotSpots_NO_CLASSES"),
                     Messages.get("HotSpots_NO_CLASSES_LONG"));
@@ -85,13 +90,13 @@ public class SizeClassHotSpotsRule extends AbstractRule {
         long topPages = top.stream().mapToLong(ClassCensus::pagesPartial).sum();
         double share = partial == 0 ? 0 : Math.min(1.0, (double) topPages / partial);
         String names = top.stream().map(c -> Messages.format("HotSpots_CLASS_NAME", c.sizeClass(),
-                bytes(c.objectSize()), html(c.tier()))).reduce((a, b) -> a + ", " + b).orElse("-");
+                bytes(c.objectSize()), plain(c.tier()))).reduce((a, b) -> a + ", " + b).orElse("-");
 
         long partialBytes = partial * Hz3Attributes.PAGE_SIZE;
         if (partialBytes < minPartial) {
             return ResultBuilder.createFor(this, vp).setSeverity(Severity.OK)
                     .setSummary(Messages.format("HotSpots_FEW_PARTIAL", bytes(partialBytes), bytes(minPartial)))
-                    .setExplanation(Messages.get("HotSpots_FEW_PARTIAL_LONG"))
+                    .setExplanation(RuleSupport.paragraphs(Messages.get("HotSpots_FEW_PARTIAL_LONG")))
                     .addResult(TypedResult.SCORE, UnitLookup.NUMBER_UNITY.quantity(0))
                     .addResult(TOP_SHARE, RuleSupport.percentQuantity(share)).addResult(CLASSES, names).build();
         }
@@ -99,7 +104,7 @@ public class SizeClassHotSpotsRule extends AbstractRule {
         Severity severity = Severity.get(score);
         StringBuilder list = new StringBuilder();
         for (ClassCensus c : top) {
-            list.append(Messages.format("HotSpots_CLASS", c.sizeClass(), bytes(c.objectSize()), html(c.tier()),
+            list.append(Messages.format("HotSpots_CLASS", c.sizeClass(), bytes(c.objectSize()), plain(c.tier()),
                     c.spanPages(), count(c.pagesPartial()),
                     percent(partial == 0 ? 0 : (double) c.pagesPartial() / partial),
                     percent(c.lowOccupancyShare()), bytes(c.tailWasteBytes())));
@@ -109,11 +114,11 @@ public class SizeClassHotSpotsRule extends AbstractRule {
         ResultBuilder b = ResultBuilder.createFor(this, vp).setSeverity(severity);
         if (severity.compareTo(Severity.INFO) >= 0) {
             b.setSummary(Messages.format("HotSpots_SUMMARY", top.size(), percent(share), names))
-                    .setExplanation(where + Messages.get("HotSpots_READING"))
+                    .setExplanation(RuleSupport.paragraphs(where + Messages.get("HotSpots_READING")))
                     .setSolution(Messages.get("HotSpots_SOLUTION"));
         } else {
             b.setSummary(Messages.format("HotSpots_SPREAD", top.size(), percent(share), count(partial)))
-                    .setExplanation(where + Messages.get("HotSpots_SPREAD_READING"));
+                    .setExplanation(RuleSupport.paragraphs(where + Messages.get("HotSpots_SPREAD_READING")));
         }
         return b.addResult(TypedResult.SCORE, UnitLookup.NUMBER_UNITY.quantity(score))
                 .addResult(TOP_SHARE, RuleSupport.percentQuantity(share)).addResult(CLASSES, names).build();

@@ -117,7 +117,7 @@ class NativeHeapFragmentationRuleTest extends RuleTestSupport {
     }
 
     @Test
-    void theWorstSnapshotOfTheRecordingCounts() throws Exception {
+    void theSnapshotWithTheMostPartialPagesCounts() throws Exception {
         IResult r = evaluate(rule, rec -> {
             rec.census(Tier.of("small", 0, 4000, 100, 3900));
             rec.census(Tier.of("small", 4000, 10, 100, 5));

@@ -105,6 +105,68 @@ class ReturnableNativeMemoryRuleTest extends RuleTestSupport {
         assertTrue(r.getExplanation().contains("250"), "purge delay of the process: " + r.getExplanation());
     }
 
+    /**
+     * Steady reuse: empty pages in every snapshot of a window longer than hz3's purge delay plus its
+     * epoch interval, with its maintenance running. A page that stayed empty that long would have
+     * been returned, so these are freed and taken again within the delay: not a finding.
+     */
+    private IResult window(long purgeDelayMs, long epochIntervalMs, String epochReason) throws Exception {
+        return evaluate(rule, shortWindow, rec -> {
+            rec.allocator("hz3", purgeDelayMs, epochIntervalMs);
+            for (int i = 0; i < 3; i++) {
+                rec.census(List.of(Tier.of("free", 12800, 0, 0, 0), Tier.of("small", 0, 100, 1000, 50)), List.of(),
+                        100 * MIB); // 50 MiB empty of 100 MiB
+                if (epochReason != null) {
+                    SyntheticRecording.pause(30);
+                    rec.epoch(epochReason, 256);
+                }
+                SyntheticRecording.pause(120);
+            }
+        });
+    }
+
+    @Test
+    void emptyPagesReusedWithinThePurgeDelayAreNotAFinding() throws Exception {
+        IResult r = window(20, 10, null); // 150 ms windows > 20 + 10 ms
+        assertSeverity(Severity.OK, r);
+        assertScore(0, r);
+        assertTrue(r.getSummary().startsWith("hz3 reuses what is freed"), r.getSummary());
+        assertTrue(r.getExplanation().contains("takes again within the delay"), r.getExplanation());
+        assertEquals(null, r.getSolution());
+    }
+
+    @Test
+    void withTimerEpochsInTheWindowReuseIsConfirmedAndThePurgeNamed() throws Exception {
+        IResult r = window(20, 10, "timer");
+        assertSeverity(Severity.OK, r);
+        String text = r.getExplanation().replace('\u00a0', ' ');
+        assertTrue(text.matches("(?s).*ran meanwhile, returning [1-3] MiB.*"), text);
+    }
+
+    @Test
+    void memoryKeptLongerThanTheWindowByALongPurgeDelayStillWarns() throws Exception {
+        IResult r = window(60_000, 200, "timer"); // hz3 keeps these pages for a minute
+        assertSeverity(Severity.WARNING, r);
+        String text = r.getExplanation().replace('\u00a0', ' ');
+        assertTrue(text.contains("hz3 keeps a free page for 1 min"), text);
+        assertTrue(r.getSolution().contains("HZ3_PURGE_DELAY_MS") && r.getSolution().contains("System.trim_native_heap"),
+                r.getSolution());
+    }
+
+    @Test
+    void withoutAMaintenanceThreadKeptMemoryWarns() throws Exception {
+        IResult r = window(20, 0, null);
+        assertSeverity(Severity.WARNING, r);
+        assertTrue(r.getSolution().contains("HZ3_EPOCH_INTERVAL_MS above 0"), r.getSolution());
+    }
+
+    @Test
+    void whenNoTimerEpochRanInTheWindowKeptMemoryWarns() throws Exception {
+        IResult r = window(20, 10, "slow_path"); // the recording has epochs, none of the maintenance thread
+        assertSeverity(Severity.WARNING, r);
+        assertTrue(r.getExplanation().contains("ran no timer epoch"), r.getExplanation());
+    }
+
     @Test
     void tooShortARecordingIsNotApplicable() throws Exception {
         IResult r = evaluate(rule, rec -> {

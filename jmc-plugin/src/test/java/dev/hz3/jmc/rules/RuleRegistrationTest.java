@@ -60,7 +60,7 @@ class RuleRegistrationTest {
             assertTrue(r.getId().startsWith("Hz3"), r.getId());
             assertFalse(r.getName().isBlank());
             assertFalse(r.getName().contains("!"), r.getName());
-            assertEquals(Hz3Attributes.TOPIC, r.getTopic());
+            assertTrue(r.getTopic().startsWith("hz3."), r.getTopic());
             assertFalse(r.getConfigurationAttributes().isEmpty(), r.getId() + " has no preferences");
             for (TypedPreference<?> p : r.getConfigurationAttributes()) {
                 assertTrue(prefIds.add(p.getIdentifier()), "duplicate preference " + p.getIdentifier());

@@ -44,7 +44,28 @@ abstract class RuleTestSupport {
         if (r.getExplanation() != null) {
             assertTrue(!r.getExplanation().matches("(?s).*![A-Za-z_]+!.*"), "missing key: " + r.getExplanation());
         }
+        assertPlainText(r);
         return r;
+    }
+
+    /** Markup: a tag, or an HTML entity. */
+    static final java.util.regex.Pattern MARKUP = java.util.regex.Pattern
+            .compile("</?[A-Za-z][A-Za-z0-9]*(\\s[^>]*)?/?>|&(#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);");
+
+    /**
+     * JMC shows a result's summary, explanation and solution as plain text: any markup would be
+     * seen literally (issue 11: "<p>", "<ul>", "<li>" in the Results view), and so would a leading
+     * or trailing line break.
+     */
+    static void assertPlainText(IResult r) {
+        for (String text : new String[] {r.getSummary(), r.getExplanation(), r.getSolution()}) {
+            if (text == null) {
+                continue;
+            }
+            assertTrue(!MARKUP.matcher(text).find(), "markup in " + text);
+            assertEquals(text.strip(), text, "leading or trailing white space");
+            assertTrue(!text.contains("\n\n\n"), "empty lines in " + text);
+        }
     }
 
     static IResult evaluate(IRule rule, Body body) throws Exception {

@@ -43,7 +43,7 @@ class SizeClassHotSpotsRuleTest extends RuleTestSupport {
         IResult r = census(4000, 1000, 600, 399);
         assertSeverity(Severity.OK, r);
         assertTrue(r.getSummary().contains("spread"), r.getSummary());
-        assertTrue(r.getExplanation().contains("general change"), r.getExplanation());
+        assertTrue(r.getExplanation().contains("many sizes"), r.getExplanation());
     }
 
     @Test

@@ -16,8 +16,15 @@ import javax.xml.parsers.DocumentBuilderFactory;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.openjdk.jmc.common.util.IPreferenceValueProvider;
+import org.openjdk.jmc.flightrecorder.JfrLoaderToolkit;
+import org.openjdk.jmc.flightrecorder.rules.IResult;
 import org.openjdk.jmc.flightrecorder.rules.Severity;
 import org.openjdk.jmc.flightrecorder.rules.report.JfrRulesReport;
+
+import dev.hz3.jmc.census.Census;
+import dev.hz3.jmc.census.Hz3Recording;
+import dev.hz3.jmc.rules.ReturnableNativeMemoryRule;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
@@ -48,6 +55,7 @@ class JmcRulesOnSamplesTest {
     static Map<String, Severity> fragment;
     static Map<String, Severity> steady;
     static Map<String, String> fragmentSummaries;
+    static Map<String, String> steadySummaries;
 
     @BeforeAll
     static void recordAndAnalyze() throws Exception {
@@ -78,14 +86,17 @@ class JmcRulesOnSamplesTest {
         // sweep runs), which come during the hold, after the last span has moved.
         Process f = start(hz3Java, jfc, classes, fragmentJfr, "dev.hz3.samples.Fragment", "--seconds", "7",
                 "--size", "64");
-        Process s = start(hz3Java, jfc, classes, steadyJfr, "dev.hz3.samples.Steady", "--seconds", "4");
         finish(f, "Fragment");
+        // One after the other: Steady's churn on a shared 2-core machine stretched Fragment's sweeps
+        // during its hold until none was consistent. 8 s give Steady several 2 s windows.
+        Process s = start(hz3Java, jfc, classes, steadyJfr, "dev.hz3.samples.Steady", "--seconds", "8");
         finish(s, "Steady");
         fragment = new LinkedHashMap<>();
         fragmentSummaries = new LinkedHashMap<>();
         analyze(fragmentJfr, fragment, fragmentSummaries);
         steady = new LinkedHashMap<>();
-        analyze(steadyJfr, steady, new LinkedHashMap<>());
+        steadySummaries = new LinkedHashMap<>();
+        analyze(steadyJfr, steady, steadySummaries);
     }
 
     static Process start(Path hz3Java, Path jfc, Path classes, Path jfr, String main, String... args)
@@ -160,6 +171,42 @@ class JmcRulesOnSamplesTest {
         assertTrue(fragment.get(RETURNABLE).compareTo(Severity.WARNING) < 0, fragmentSummaries.get(RETURNABLE));
         assertTrue(fragment.get(HOT_SPOTS).compareTo(Severity.OK) >= 0, "judged: " + fragmentSummaries.get(HOT_SPOTS));
         assertEquals(Severity.OK, steady.get(HOT_SPOTS));
+    }
+
+    /**
+     * Steady frees and allocates the same sizes all along: its empty pages at any moment (25-35 MiB)
+     * are taken again within hz3's purge delay, which is hz3 working, not memory to return (issue 11:
+     * it was WARNING in 3 of 3 runs, advising a shorter purge delay that would only add page faults).
+     */
+    @Test
+    void steadyReusesItsMemoryAndThatIsNotAFinding() {
+        // N/A when fewer than two consistent snapshots 2 s apart came (Steady moves pages all the
+        // time, and a loaded machine stretches the sweeps): never INFO or WARNING.
+        Severity s = steady.get(RETURNABLE);
+        assertTrue(s == Severity.OK || s == Severity.NA, s + ": " + steadySummaries.get(RETURNABLE));
+        if (s == Severity.OK) {
+            assertTrue(steadySummaries.get(RETURNABLE).startsWith("hz3 re"), steadySummaries.get(RETURNABLE));
+        }
+    }
+
+    /**
+     * The same on every snapshot of Steady, the inconsistent ones too (a busy Steady moves pages
+     * in most sweeps, so the rule itself reads few): when some window of them holds the 8 MiB a
+     * finding needs, those empty pages are found reused within the purge delay, not kept.
+     */
+    @Test
+    void steadysEmptyPagesAreFoundReusedOnEverySnapshot() throws Exception {
+        Hz3Recording rec = Hz3Recording.of(JfrLoaderToolkit.loadEvents(OUT.resolve("steady.jfr").toFile()));
+        IResult r = new ReturnableNativeMemoryRule().judge(rec, rec.censuses(), IPreferenceValueProvider.DEFAULT_VALUES);
+        assertTrue(r.getSeverity() == Severity.OK || r.getSeverity() == Severity.NA, r.getSummary());
+        if (r.getSeverity() == Severity.OK) {
+            // "hz3 reuses what is freed: N MiB ..." from 8 MiB on, "hz3 returns what is freed" below.
+            assertTrue(r.getSummary().startsWith("hz3 re") && r.getExplanation().contains("takes again within the delay"),
+                    r.getSummary());
+        }
+        long mostEmpty = rec.censuses().stream().mapToLong(Census::candidateBytes).max().orElse(0);
+        System.out.println("Steady, every snapshot: " + r.getSummary() + " (most empty in one snapshot: "
+                + (mostEmpty >> 20) + " MiB)");
     }
 
     @Test
