@@ -384,10 +384,10 @@ public final class Recorder implements FlightRecorderListener {
     private void commitSnapshot(Hz3Structs.Snapshot s, String source) {
         synchronized (snapshotLock) {
             last = s;
-            // Only a consistent census satisfies the floor: while a busy heap makes every
-            // budgeted sweep inconsistent, the floor's exact census keeps one consistent
+            // Only a consistent or exact census satisfies the floor: while a busy heap makes
+            // every budgeted sweep inconsistent, the floor's exact census keeps one consistent
             // snapshot per floor period in the recording for the rules to read.
-            if (s.consistent != 0) {
+            if (s.consistent != 0 || s.exact != 0) {
                 snapshotSinceFloor = true;
             }
             SnapshotEvents.commit(s, source, options.integer(Options.Key.TOP));
@@ -397,21 +397,28 @@ public final class Recorder implements FlightRecorderListener {
     /** An exact census now, committed; null when hz3 refused. */
     private Hz3Structs.Snapshot takeSnapshot(String source) {
         // The census a chunk ends with is named for hz3's exit report: the last one a recording
-        // holds is then the very census the report prints (same seq, same numbers).
-        Hz3Structs.Snapshot s = Hz3Events.SOURCE_CHUNK.equals(source) ? Hz3Lib.snapshotForReport() : Hz3Lib.snapshot();
-        if (s != null) {
-            commitSnapshot(s, source);
+        // holds is then the very census the report prints (same seq, same numbers). Taken and
+        // committed under snapshotLock, so that the floor (JFR's periodic thread) cannot slip a
+        // census in after it while a recording ends on another thread.
+        synchronized (snapshotLock) {
+            Hz3Structs.Snapshot s = Hz3Events.SOURCE_CHUNK.equals(source) ? Hz3Lib.snapshotForReport()
+                    : Hz3Lib.snapshot();
+            if (s != null) {
+                commitSnapshot(s, source);
+            }
+            return s;
         }
-        return s;
     }
 
     // ---- periodic hooks ----
 
     private void floorHook() {
-        if (!snapshotSinceFloor && SnapshotEvents.enabled()) {
-            takeSnapshot(Hz3Events.SOURCE_PERIODIC);
+        synchronized (snapshotLock) {
+            if (!snapshotSinceFloor && SnapshotEvents.enabled()) {
+                takeSnapshot(Hz3Events.SOURCE_PERIODIC);
+            }
+            snapshotSinceFloor = false;
         }
-        snapshotSinceFloor = false;
     }
 
     /**
