@@ -49,7 +49,8 @@ public final class ProcessMemorySampler {
         this.hz3 = hz3;
     }
 
-    public void commit() {
+    /** Synchronized: JFR's periodic thread and the agent (a recording starting, stop) both call it. */
+    public synchronized void commit() {
         ProcessMemoryEvent e = new ProcessMemoryEvent();
         if (!e.isEnabled()) {
             return;
