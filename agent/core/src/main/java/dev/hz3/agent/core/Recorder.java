@@ -471,6 +471,7 @@ public final class Recorder implements FlightRecorderListener {
      */
     private void picture() {
         commitInfo();
+        sampler.commit();   // first: the process as the picture starts, before the census runs
         if (malloc.hz3 == Malloc.Hz3Status.ACTIVE) {
             if (SnapshotEvents.enabled()) {
                 takeSnapshot(Hz3Events.SOURCE_CHUNK);
@@ -479,7 +480,6 @@ public final class Recorder implements FlightRecorderListener {
         } else if (malloc.isGlibc()) {
             GlibcHeapSampler.commit();
         }
-        sampler.commit();
     }
 
     private void commitInfo() {

@@ -55,6 +55,10 @@ public final class ProcessMemorySampler {
         if (!e.isEnabled()) {
             return;
         }
+        // The event spans the reading: it starts when the sample begins, and its duration is
+        // what smaps, GC.heap_info and NMT took (the first reading in a JVM, hundreds of ms
+        // when the machine is busy, would otherwise put the sample that late).
+        e.begin();
         try {
             fill(e);
         } catch (IOException | RuntimeException ex) {
