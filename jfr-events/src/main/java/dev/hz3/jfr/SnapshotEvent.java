@@ -55,7 +55,7 @@ public class SnapshotEvent extends jdk.jfr.Event {
     public long pagesMoved;
 
     @Label("Source")
-    @Description("How the snapshot reached JFR: listener, periodic, chunk (a chunk boundary) or on demand")
+    @Description("How the snapshot reached JFR: listener, periodic, chunk (with the whole picture: a chunk boundary, the start of the recording that started the agent, or the agent's stop) or on demand")
     public String source;
 
     @Label("Size Classes")

@@ -46,7 +46,52 @@ class AgentStartupTest {
                 "hz3-agent: bad option 'period=soon': expected a duration 0ms..1h, e.g. 500ms, 2s or 1m",
                 "hz3-agent: unknown option 'frob=1': known options are period, top, scanBudget,"
                         + " purgeDelay, epochInterval, record, jfc, log, attribution, sampleBytes, sites"),
-                c.err().lines().toList(), c::toString);
+                Child.linesButHowToRecord(c.err()), c::toString);
+        assertTrue(c.err().lines().toList().get(4).startsWith("hz3-agent: hz3 0.1.0 is this JVM's malloc"),
+                c::toString);
+    }
+
+    /**
+     * Started with the agent and no recording to come (the container recipe: LD_PRELOAD and
+     * JAVA_TOOL_OPTIONS): one line says which malloc this is, what is on and how to get a
+     * recording; log=warn hides it; a recording to come (-XX:StartFlightRecording, in
+     * JAVA_TOOL_OPTIONS too) makes it needless.
+     */
+    @Test
+    void sayHowToGetARecordingWhenNoneIsToCome() throws Exception {
+        Path dir = Child.dir("startup-how-to-record");
+        String agent = "-javaagent:" + Child.AGENT_JAR + " --enable-native-access=ALL-UNNAMED";
+        List<String> plain = targetWith();
+        Child hz3 = Child.run("container", dir, plain, Map.of("LD_PRELOAD", Child.LIBHZ3.toString(),
+                "JAVA_TOOL_OPTIONS", agent));
+        assertEquals(0, hz3.exit(), hz3::toString);
+        assertEquals(List.of("Picked up JAVA_TOOL_OPTIONS: " + agent,
+                "hz3-agent: hz3 0.1.0 is this JVM's malloc (" + Child.LIBHZ3 + "); hz3 events are on, "
+                        + Child.NO_RECORDING + ", or -XX:StartFlightRecording:filename=FILE.jfr,"
+                        + "settings=default,settings=" + Child.HZ3_JFC + " (log=warn: no such line)"),
+                hz3.err().lines().toList(), hz3::toString);
+
+        Child glibc = Child.run("glibc", dir, plain, Map.of("JAVA_TOOL_OPTIONS", agent));
+        assertEquals(0, glibc.exit(), glibc::toString);
+        assertTrue(glibc.err().contains("hz3-agent: hz3 is not this JVM's malloc: malloc is glibc "),
+                glibc::toString);
+        assertTrue(glibc.err().contains("; only hz3.GlibcHeap, hz3.ProcessMemory and"
+                + " hz3.AllocatorInfo are on, " + Child.NO_RECORDING), glibc::toString);
+
+        Child quiet = Child.run("quiet", dir, plain, Map.of("LD_PRELOAD", Child.LIBHZ3.toString(),
+                "JAVA_TOOL_OPTIONS", agent, "HZ3_AGENT_OPTIONS", "log=warn"));
+        assertEquals(0, quiet.exit(), quiet::toString);
+        assertEquals(List.of("Picked up JAVA_TOOL_OPTIONS: " + agent), quiet.err().lines().toList(),
+                quiet::toString);
+
+        Path jfr = dir.resolve("rec.jfr");
+        String recording = agent + " -XX:StartFlightRecording:filename=" + jfr + ",settings=" + Child.HZ3_JFC;
+        Child rec = Child.run("recording", dir, plain, Map.of("LD_PRELOAD", Child.LIBHZ3.toString(),
+                "JAVA_TOOL_OPTIONS", recording));
+        assertEquals(0, rec.exit(), rec::toString);
+        assertFalse(rec.err().contains(Child.NO_RECORDING), rec::toString);
+        assertTrue(rec.err().contains("hz3-agent: hz3 0.1.0 is this JVM's malloc ("
+                + Child.LIBHZ3 + "); hz3 events on"), rec::toString);
     }
 
     /** LD_PRELOAD names a file that is not there: ld.so says so, the agent finds glibc. */

@@ -221,6 +221,14 @@ final class Child implements AutoCloseable {
                 + "\n--- stdout ---\n" + out() + "--- stderr ---\n" + err();
     }
 
+    /** In the agent's start-up line when no recording is to come (how to get one). */
+    static final String NO_RECORDING = "but no recording runs: add record=FILE.jfr to the agent's options";
+
+    /** stderr's lines less the agent's start-up line about getting a recording. */
+    static List<String> linesButHowToRecord(String stderr) {
+        return stderr.lines().filter(l -> !l.contains(NO_RECORDING)).toList();
+    }
+
     static String java(Path javaHome) {
         return javaHome.resolve("bin/java").toString();
     }

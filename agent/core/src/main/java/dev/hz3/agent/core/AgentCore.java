@@ -42,8 +42,15 @@ public final class AgentCore {
             if (o.action() != Options.Action.START) {
                 Log.warn("'" + o.action().name().toLowerCase() + "' is for attach; ignored at start-up");
             }
-            Recorder.get(Path.of(privateDir)).install(o, false);
+            Recorder r = Recorder.get(Path.of(privateDir));
+            r.install(o, false);
             attribution(o, o, inst, privateDir);
+            listen(agentJar, privateDir, inst);
+            if (Recorder.startupRecording()) {
+                r.nativeState();   // JNA now, not in the recording's first second
+            } else if (!o.has(Options.Key.RECORD)) {
+                r.sayHowToRecord(Path.of(agentJar));
+            }
         } catch (Throwable t) {
             Log.error("not started: " + Log.describe(t));
         }
@@ -56,6 +63,7 @@ public final class AgentCore {
      */
     public static void agentmain(String agentJar, String privateDir, String args,
             Instrumentation inst) {
+        listen(agentJar, privateDir, inst);
         Options o = Options.parse(args);
         Log.beginReply();
         RecordFiles.check(o);   // before anything starts: a bad file is exit 2, the rest goes on
@@ -129,6 +137,11 @@ public final class AgentCore {
             attributionUsed = true;
             dev.hz3.agent.core.sites.Attribution.apply(inEffect, inst, Path.of(privateDir));
         }
+    }
+
+    /** Later attaches reach this agent through its control socket, not by loading it again. */
+    private static void listen(String agentJar, String privateDir, Instrumentation inst) {
+        Control.start(Path.of(privateDir), request -> agentmain(agentJar, privateDir, request, inst));
     }
 
     /**

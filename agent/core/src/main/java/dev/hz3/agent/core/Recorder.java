@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.ParseException;
 import java.util.HashMap;
@@ -205,7 +206,7 @@ public final class Recorder implements FlightRecorderListener {
                 m = nativeState();
                 sampler = new ProcessMemorySampler(m.hz3 == Malloc.Hz3Status.ACTIVE);
                 addHook(ProcessMemoryEvent.class, sampler::commit);
-                addHook(AllocatorInfoEvent.class, this::chunkHook);
+                addHook(AllocatorInfoEvent.class, this::picture);
                 if (m.hz3 == Malloc.Hz3Status.ACTIVE) {
                     applyHz3Settings(options);
                     addHook(SnapshotEvent.class, this::floorHook);
@@ -223,6 +224,13 @@ public final class Recorder implements FlightRecorderListener {
             }
         }
         announce();
+        if (runningRecordings() > 0) {
+            // The recording that activated us (or one running before an attach) began its chunk
+            // before the hooks were added, so JFR ran no beginChunk hook for it: the picture at
+            // its start comes from here. A listener is told after JFR has applied the new
+            // recording's settings, so these commits land in it.
+            picture();
+        }
         return true;
     }
 
@@ -234,12 +242,45 @@ public final class Recorder implements FlightRecorderListener {
         }
         switch (m.hz3) {
             case ACTIVE -> Log.info(m.describe() + "; hz3 events on (" + jna + ")");
-            case ABSENT, NOT_MALLOC -> Log.warn(m.describe() + "; only "
-                    + (m.isGlibc() ? "hz3.GlibcHeap, " : "") + "hz3.ProcessMemory and"
-                    + " hz3.AllocatorInfo are on (" + jna + ")");
-            case REFUSED -> Log.warn(m.describe() + "; only hz3.ProcessMemory and"
-                    + " hz3.AllocatorInfo are on (" + jna + ")");
+            case ABSENT, NOT_MALLOC, REFUSED -> Log.warn(m.describe() + "; only "
+                    + onWithoutHz3(m) + " are on (" + jna + ")");
         }
+    }
+
+    /**
+     * Whether this JVM was started with -XX:StartFlightRecording (on its command line, in
+     * JAVA_TOOL_OPTIONS, an @argfile...): JFR starts that recording after premain returns.
+     */
+    static boolean startupRecording() {
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("-XX:StartFlightRecording")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * At start-up with no recording to come: one line saying which malloc this is, what the
+     * agent would record, and how to get a recording (as an attach says). log=warn hides it.
+     */
+    void sayHowToRecord(Path agentJar) {
+        if (Log.level().compareTo(Log.Level.INFO) < 0) {
+            return;   // quiet: no JNA for a line no one reads
+        }
+        Malloc m = nativeState();
+        Path jfc = agentJar.resolveSibling("hz3.jfc");
+        String settings = Files.isRegularFile(jfc) ? jfc.toString()
+                : "hz3.jfc (java -jar " + agentJar + " jfc > hz3.jfc)";
+        Log.info(m.describe() + "; " + (m.hz3 == Malloc.Hz3Status.ACTIVE ? "hz3 events are"
+                : "only " + onWithoutHz3(m) + " are") + " on, but no recording runs: add"
+                + " record=FILE.jfr to the agent's options, or -XX:StartFlightRecording:filename=FILE.jfr,settings=default,settings=" + settings
+                + " (log=warn: no such line)");
+    }
+
+    /** The events the agent records when hz3 is not the malloc. */
+    private static String onWithoutHz3(Malloc m) {
+        return (m.isGlibc() ? "hz3.GlibcHeap, " : "") + "hz3.ProcessMemory and hz3.AllocatorInfo";
     }
 
     /**
@@ -248,17 +289,28 @@ public final class Recorder implements FlightRecorderListener {
      */
     public int stop() {
         Recording r;
+        boolean wasActive;
         synchronized (this) {
             stopped = true;
             if (listener != null) {
                 Hz3Lib.hz3_obs_set_listener(null, null);
             }
-            removeHooks();
-            active = false;
+            wasActive = active;
             r = own;
             own = null;
         }
+        // The whole picture last, so that what happened just before the stop (a purge, say) is
+        // recorded. Stopping the agent's recording ends a chunk of every recording running, and
+        // JFR runs the everyChunk hook (picture()) for it while the hooks are still there; with
+        // no recording of its own, the agent commits the picture itself into the others.
+        if (wasActive && r == null && runningRecordings() > 0) {
+            picture();
+        }
         int exit = r != null ? stopOwn(r) : 0;
+        synchronized (this) {
+            removeHooks();
+            active = false;
+        }
         Log.info("stopped: no more hz3 events from this agent (attach again to restart)");
         return exit;
     }
@@ -422,12 +474,16 @@ public final class Recorder implements FlightRecorderListener {
     }
 
     /**
-     * At every chunk boundary (hz3.AllocatorInfo's period, everyChunk): the allocator's identity
-     * and, whatever their periods, an exact snapshot, hz3.Retention and hz3.ProcessMemory (or
-     * hz3.GlibcHeap), so that each chunk, and the end of every recording, has the whole picture.
+     * The whole picture: the allocator's identity (hz3.AllocatorInfo) and, whatever their
+     * periods, an exact snapshot, hz3.Retention and hz3.ProcessMemory (or hz3.GlibcHeap).
+     * hz3.AllocatorInfo's period is everyChunk, so JFR runs this at the start and end of every
+     * chunk: when a recording starts (or rotates), stops, or is dumped (JFR.dump, and the dump
+     * at exit, end a chunk). The agent runs it itself where JFR does not: on activation, for a
+     * recording already running, and on {@code stop} without a recording of its own.
      */
-    private void chunkHook() {
+    private void picture() {
         commitInfo();
+        sampler.commit();   // first: the process as the picture starts, before the census runs
         if (malloc.hz3 == Malloc.Hz3Status.ACTIVE) {
             if (SnapshotEvents.enabled()) {
                 takeSnapshot(Hz3Events.SOURCE_CHUNK);
@@ -436,7 +492,6 @@ public final class Recorder implements FlightRecorderListener {
         } else if (malloc.isGlibc()) {
             GlibcHeapSampler.commit();
         }
-        sampler.commit();
     }
 
     private void commitInfo() {

@@ -1,6 +1,8 @@
 package dev.hz3.agent.core.cli;
 
+import com.sun.tools.attach.VirtualMachine;
 import dev.hz3.agent.core.AgentCore;
+import dev.hz3.agent.core.Control;
 import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.Options;
 import java.io.File;
@@ -133,11 +135,14 @@ public final class Attacher {
                         + " for options here");
                 return 2;
             }
-            try {
-                ByteBuddyAgent.attach(new File(jar), pid, agentArgs);
-            } catch (RuntimeException | LinkageError e) {
-                System.err.println(ME + explain(pid, e));
-                return 1;
+            Path control = loadedAgent(pid);
+            if (control == null || !Control.send(control, agentArgs)) {
+                try {
+                    ByteBuddyAgent.attach(new File(jar), pid, agentArgs);
+                } catch (RuntimeException | LinkageError e) {
+                    System.err.println(ME + explain(pid, e));
+                    return 1;
+                }
             }
             List<String> lines = readReply(reply, t.uid);
             if (lines == null || lines.isEmpty()) {
@@ -161,6 +166,26 @@ public final class Attacher {
                 Files.deleteIfExists(reply.getParent());
                 Files.deleteIfExists(replyDir);
             }
+        }
+    }
+
+    /**
+     * The control socket of the agent loaded in pid already, from that JVM's system properties
+     * (read through the attach API, which loads no agent); null when none, or unknown. Loading
+     * the agent again would work too, but JDK 21 and later then print their four-line warning
+     * into the application's stderr every time.
+     */
+    private static Path loadedAgent(String pid) {
+        try {
+            VirtualMachine vm = VirtualMachine.attach(pid);
+            try {
+                String p = vm.getSystemProperties().getProperty(Control.PROPERTY);
+                return p == null || p.isEmpty() ? null : Path.of(p);
+            } finally {
+                vm.detach();
+            }
+        } catch (Exception | LinkageError e) {
+            return null;   // the load below says what is wrong, if anything is
         }
     }
 

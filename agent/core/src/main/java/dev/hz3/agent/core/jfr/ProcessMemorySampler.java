@@ -49,11 +49,16 @@ public final class ProcessMemorySampler {
         this.hz3 = hz3;
     }
 
-    public void commit() {
+    /** Synchronized: JFR's periodic thread and the agent (a recording starting, stop) both call it. */
+    public synchronized void commit() {
         ProcessMemoryEvent e = new ProcessMemoryEvent();
         if (!e.isEnabled()) {
             return;
         }
+        // The event spans the reading: it starts when the sample begins, and its duration is
+        // what smaps, GC.heap_info and NMT took (the first reading in a JVM, hundreds of ms
+        // when the machine is busy, would otherwise put the sample that late).
+        e.begin();
         try {
             fill(e);
         } catch (IOException | RuntimeException ex) {

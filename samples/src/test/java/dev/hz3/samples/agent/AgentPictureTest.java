@@ -1,0 +1,235 @@
+package dev.hz3.samples.agent;
+
+import static dev.hz3.samples.agent.AgentAttachTest.attach;
+import static dev.hz3.samples.agent.AgentAttachTest.stillRuns;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jdk.jfr.consumer.RecordedEvent;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A recording holds the whole picture (hz3.AllocatorInfo, hz3.ProcessMemory, a census, or
+ * hz3.GlibcHeap under glibc) from its start and at its end, however it ends: {@code attach PID
+ * stop}, {@code jcmd PID JFR.dump}, the JVM's exit; so a purge just before the end is seen.
+ * And an attach to a JVM whose agent is loaded already does not load it again: on JDK 21 and
+ * later that would print the JDK's "loaded dynamically" warning into the application's stderr.
+ */
+class AgentPictureTest {
+
+    static List<Path> jdks() throws IOException {
+        return Child.jdks();
+    }
+
+    /** AttachTarget, with no -XX:+EnableDynamicAgentLoading: the JDK warns when it should. */
+    private static Child target(Path javaHome, Path dir, boolean hz3, String... jvmArgs)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
+                "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(List.of(jvmArgs));
+        cmd.addAll(List.of("-cp", Child.testClasses().toString(), AttachTarget.class.getName()));
+        Map<String, String> env = new HashMap<>();
+        if (hz3) {
+            env.put("LD_PRELOAD", Child.LIBHZ3.toString());
+        }
+        Child t = Child.start("target", dir, cmd, env);
+        t.awaitOut("^READY pid=\\d+$");
+        return t;
+    }
+
+    /** The start of the recording's first chunk, from its header (nanoseconds since the epoch at byte 32). */
+    private static Instant recordingStart(Path jfr) throws IOException {
+        try (InputStream in = Files.newInputStream(jfr)) {
+            ByteBuffer header = ByteBuffer.wrap(in.readNBytes(40));
+            assertEquals(0x464c5200, header.getInt(0), "not a JFR file: " + jfr);
+            long nanos = header.getLong(32);
+            return Instant.ofEpochSecond(0, nanos);
+        }
+    }
+
+    /** Events of the type committed after the instant. */
+    private static List<RecordedEvent> after(List<RecordedEvent> all, String type, Instant t) {
+        return Recordings.of(all, type).stream().filter(e -> e.getStartTime().isAfter(t)).toList();
+    }
+
+    /** The whole picture is in the recording after t: hz3's census later than the purge's epoch. */
+    private static void assertPictureAfter(List<RecordedEvent> all, Instant t, boolean hz3, String where) {
+        assertFalse(after(all, "hz3.AllocatorInfo", t).isEmpty(), "no hz3.AllocatorInfo after " + t + " in " + where);
+        assertFalse(after(all, "hz3.ProcessMemory", t).isEmpty(), "no hz3.ProcessMemory after " + t + " in " + where);
+        if (!hz3) {
+            assertFalse(after(all, "hz3.GlibcHeap", t).isEmpty(), "no hz3.GlibcHeap after " + t + " in " + where);
+            return;
+        }
+        long purge = Recordings.of(all, "hz3.Epoch").stream()
+                .filter(e -> e.getString("reason").equals("purge"))
+                .mapToLong(e -> e.getLong("seq")).max().orElseThrow(() -> new AssertionError(
+                        "no hz3.Epoch of reason purge in " + where));
+        List<RecordedEvent> snaps = after(all, "hz3.Snapshot", t);
+        assertTrue(snaps.stream().anyMatch(e -> e.getLong("seqFirst") > purge),
+                () -> "no census after the purge's epoch " + purge + " in " + where + ": " + snaps);
+        assertFalse(after(all, "hz3.Retention", t).isEmpty(), "no hz3.Retention after " + t + " in " + where);
+        assertTrue(after(all, "hz3.TierOccupancy", t).size() >= Recordings.TIERS.size(), where);
+    }
+
+    /** Lines the target wrote to stderr from offset on: the agent's own, and nothing else. */
+    private static void onlyAgentLines(Child t, int from, String what) {
+        List<String> others = t.err().substring(from).lines()
+                .filter(l -> !l.startsWith("hz3-agent: ")).toList();
+        assertEquals(List.of(), others, () -> what + " wrote more than the agent's lines\n" + t);
+    }
+
+    /** (a) A recording started with the JVM has the picture within its first second. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void recordingStartedAtLaunchHasThePictureAtOnce(Path javaHome) throws Exception {
+        Path dir = Child.dir("picture-launch-" + javaHome.getFileName());
+        Path jfr = dir.resolve("launch.jfr");
+        try (Child t = target(javaHome, dir, true, "-javaagent:" + Child.AGENT_JAR,
+                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + Child.HZ3_JFC)) {
+            t.closeStdin();
+            assertEquals(0, t.waitFor(), t::toString);
+            assertFalse(t.err().contains("no recording runs"), t::toString);
+        }
+        List<RecordedEvent> all = Recordings.read(jfr);
+        Instant start = recordingStart(jfr);
+        // The process and the allocator in the first second; the census (an exact one, which
+        // takes a while on a busy machine) and hz3.Retention right after, long before any
+        // period (5 s in hz3.jfc) would have brought them.
+        for (String type : List.of("hz3.ProcessMemory", "hz3.AllocatorInfo", "hz3.Snapshot", "hz3.Retention")) {
+            RecordedEvent first = Recordings.of(all, type).stream()
+                    .filter(e -> !type.equals("hz3.Snapshot") || e.getString("source").equals("chunk"))
+                    .findFirst().orElseThrow();
+            Duration in = Duration.between(start, first.getStartTime());
+            Duration within = Duration.ofSeconds(type.startsWith("hz3.Process")
+                    || type.equals("hz3.AllocatorInfo") ? 1 : 3);
+            assertTrue(in.compareTo(within) < 0, () -> "the first " + type + " is " + in
+                    + " after the recording's start " + start);
+        }
+    }
+
+    /**
+     * (b) attach record=, purge, stop: the agent's recording ends with the picture after the
+     * purge; and every attach after the first reaches the loaded agent without loading it again
+     * (no JDK warning in the target's stderr, which on JDK 21+ the first load prints).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void attachStopEndsWithThePictureAfterAPurge(Path javaHome) throws Exception {
+        Path dir = Child.dir("picture-stop-" + javaHome.getFileName());
+        Path jfr = dir.resolve("attached.jfr");
+        Instant purged;
+        try (Child t = target(javaHome, dir, true)) {
+            Child a = attach(javaHome, dir, t, "record=" + jfr);
+            assertEquals(0, a.exit(), a::toString);
+            t.awaitErr("^hz3-agent: recording to ");
+            if (Child.feature(javaHome) >= 21) {
+                assertTrue(t.err().contains("WARNING: A Java agent has been loaded dynamically"),
+                        () -> "the first attach loads the agent: the JDK says so\n" + t);
+            }
+            stillRuns(t, 1);
+            int mark = t.err().length();
+
+            Child purge = attach(javaHome, dir, t, "purge");
+            assertEquals(0, purge.exit(), purge::toString);
+            purged = Instant.now();
+            Child stop = attach(javaHome, dir, t, "stop");
+            assertEquals(0, stop.exit(), stop::toString);
+            assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
+            // The JDK's warning comes before the agent's lines: once these are in, so would it be.
+            t.awaitErr("^hz3-agent: stopped");
+            onlyAgentLines(t, mark, "purge and stop");
+            assertTrue(t.err().substring(mark).contains("hz3-agent: purge: hz3 gave back"), t::toString);
+
+            // And after stop: the agent is still loaded, and answers the same way.
+            int mark2 = t.err().length();
+            Child again = attach(javaHome, dir, t, "snapshot");
+            assertEquals(0, again.exit(), again::toString);
+            t.awaitErr("^hz3-agent: snapshot seq=");
+            onlyAgentLines(t, mark2, "an attach after stop");
+            stillRuns(t, 2);
+            t.closeStdin();
+            assertEquals(0, t.waitFor(), t::toString);
+        }
+        assertPictureAfter(Recordings.read(jfr), purged, true, jfr.toString());
+    }
+
+    /**
+     * (c) A recording of the user's (-XX:StartFlightRecording), dumped with jcmd JFR.dump after a
+     * purge: the dump ends with the picture after it; then {@code attach stop}, with no recording
+     * of the agent's, commits the picture itself. Both attaches reach the agent of -javaagent
+     * without loading it again.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void jcmdDumpEndsWithThePictureAfterAPurge(Path javaHome) throws Exception {
+        Path dir = Child.dir("picture-dump-" + javaHome.getFileName());
+        Path dump1 = dir.resolve("dump1.jfr");
+        Path dump2 = dir.resolve("dump2.jfr");
+        String jcmd = javaHome.resolve("bin/jcmd").toString();
+        Instant purged;
+        Instant stopped;
+        try (Child t = target(javaHome, dir, true, "-javaagent:" + Child.AGENT_JAR,
+                "-XX:StartFlightRecording:name=user,settings=" + Child.HZ3_JFC)) {
+            t.awaitErr("^hz3-agent: hz3 0.1.0 is this JVM's malloc");
+            int mark = t.err().length();
+            Child purge = attach(javaHome, dir, t, "purge");
+            assertEquals(0, purge.exit(), purge::toString);
+            purged = Instant.now();
+            Child d1 = Child.run("jcmd-dump1", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
+                    "name=user", "filename=" + dump1), Map.of());
+            assertEquals(0, d1.exit(), d1::toString);
+
+            stopped = Instant.now();
+            Child stop = attach(javaHome, dir, t, "stop");
+            assertEquals(0, stop.exit(), stop::toString);
+            Child d2 = Child.run("jcmd-dump2", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
+                    "name=user", "filename=" + dump2), Map.of());
+            assertEquals(0, d2.exit(), d2::toString);
+            t.awaitErr("^hz3-agent: stopped");
+            onlyAgentLines(t, mark, "attaches to an agent loaded by -javaagent");
+            t.closeStdin();
+            assertEquals(0, t.waitFor(), t::toString);
+        }
+        assertPictureAfter(Recordings.read(dump1), purged, true, dump1.toString());
+        List<RecordedEvent> second = Recordings.read(dump2);
+        assertFalse(after(second, "hz3.AllocatorInfo", stopped).isEmpty(), "the picture at stop");
+        assertFalse(after(second, "hz3.ProcessMemory", stopped).isEmpty(), "the picture at stop");
+        assertFalse(after(second, "hz3.Snapshot", stopped).isEmpty(), "the picture at stop");
+    }
+
+    /** (d) Under glibc: the final hz3.GlibcHeap, after malloc_trim. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void glibcRecordingEndsWithTheHeapAfterATrim(Path javaHome) throws Exception {
+        Path dir = Child.dir("picture-glibc-" + javaHome.getFileName());
+        Path jfr = dir.resolve("glibc.jfr");
+        Instant trimmed;
+        try (Child t = target(javaHome, dir, false)) {
+            Child a = attach(javaHome, dir, t, "record=" + jfr);
+            assertEquals(0, a.exit(), a::toString);
+            Child purge = attach(javaHome, dir, t, "purge");
+            assertEquals(0, purge.exit(), purge::toString);
+            assertTrue(purge.out().contains("ran malloc_trim(0) instead"), purge::toString);
+            trimmed = Instant.now();
+            Child stop = attach(javaHome, dir, t, "stop");
+            assertEquals(0, stop.exit(), stop::toString);
+            assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
+            t.closeStdin();
+            assertEquals(0, t.waitFor(), t::toString);
+        }
+        assertPictureAfter(Recordings.read(jfr), trimmed, false, jfr.toString());
+    }
+}
