@@ -1,10 +1,12 @@
 package dev.hz3.samples.agent;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -101,10 +103,18 @@ class AgentAttachTest {
             assertTrue(stop.out().contains("hz3-agent: stopped"), stop::toString);
             assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
             stillRuns(t, 3);
+            byte[] written = Files.readAllBytes(jfr);
+
+            // Started again without record=: no recording of its own, so the one written at the
+            // stop is still the same file after the JVM exits.
+            Child again = attach(javaHome, dir, t, "top=5");
+            assertEquals(0, again.exit(), again::toString);
+            assertFalse(again.out().contains("recording to"), again::toString);
 
             t.closeStdin();
             assertEquals(0, t.waitFor(), t::toString);
             assertTrue(t.out().contains("BYE"));
+            assertArrayEquals(written, Files.readAllBytes(jfr), "the stopped recording was written over");
             // The target's own log says what the attaching command heard.
             assertTrue(t.err().contains("hz3-agent: hz3 0.1.0 is this JVM's malloc"), t::toString);
             assertTrue(t.err().contains("hz3-agent: bad option 'top=x'"), t::toString);

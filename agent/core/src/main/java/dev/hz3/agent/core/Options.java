@@ -270,6 +270,15 @@ public final class Options {
         return o;
     }
 
+    /** These options without k (back to its default). */
+    public Options without(Key k) {
+        Options o = new Options();
+        o.given.putAll(given);
+        o.given.remove(k);
+        o.action = action;
+        return o;
+    }
+
     /** The options given, as key=value text (what is in effect beyond the defaults). */
     public String givenText() {
         StringBuilder b = new StringBuilder();

@@ -298,6 +298,9 @@ public final class Recorder implements FlightRecorderListener {
             wasActive = active;
             r = own;
             own = null;
+            // The recording is written at this stop: a later attach that does not name record=
+            // again must not start one that would overwrite it at exit.
+            options = options.without(Options.Key.RECORD);
         }
         // The whole picture last, so that what happened just before the stop (a purge, say) is
         // recorded. Stopping the agent's recording ends a chunk of every recording running, and
