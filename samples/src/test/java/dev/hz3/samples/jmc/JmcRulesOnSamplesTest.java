@@ -199,8 +199,11 @@ class JmcRulesOnSamplesTest {
         Hz3Recording rec = Hz3Recording.of(JfrLoaderToolkit.loadEvents(OUT.resolve("steady.jfr").toFile()));
         IResult r = new ReturnableNativeMemoryRule().judge(rec, rec.censuses(), IPreferenceValueProvider.DEFAULT_VALUES);
         assertTrue(r.getSeverity() == Severity.OK || r.getSeverity() == Severity.NA, r.getSummary());
-        if (r.getSeverity() == Severity.OK) {
-            // "hz3 reuses what is freed: N MiB ..." from 8 MiB on, "hz3 returns what is freed" below.
+        // Above the rule's thresholds Steady's empty pages must be found reused ("hz3 reuses what
+        // is freed", or "at most N ... reused within the purge delay"); below them (a run that
+        // happened to hold little free memory) the plain "stayed free and resident" OK is right.
+        boolean belowThresholds = r.getSummary().contains("stayed free and resident for");
+        if (r.getSeverity() == Severity.OK && !belowThresholds) {
             assertTrue(r.getSummary().startsWith("hz3 re") && r.getExplanation().contains("takes again within the delay"),
                     r.getSummary());
         }
