@@ -40,6 +40,13 @@ import jdk.jfr.consumer.RecordingFile;
 class ReportChartsBrowserTest {
 
     static final Path OUT = HtmlReportBrowserTest.OUT.resolve("charts");
+    /**
+     * From JDK 20 (NMT) and 21 (jdk.ResidentSetSize) the JDK defines these event types itself, and
+     * JMC's parser drops a second type of the same name, so the synthetic ones cannot be made
+     * there: the checks that need them run on JDK 17 (the build's first pass) and are skipped,
+     * saying so, on later JDKs.
+     */
+    static final boolean JDK_OWNS_MEMORY_EVENTS = Runtime.version().feature() >= 20;
     static final int RSS_HZ3 = 13;
     static final int RSS_GLIBC = 7;
     static Map<String, Object> hz3;
@@ -67,10 +74,12 @@ class ReportChartsBrowserTest {
     static Path record(boolean onGlibc) throws Exception {
         Path rec;
         try (Recording jdk = new Recording(); SyntheticRecording r = SyntheticRecording.start(OUT)) {
-            for (Class<?> c : JdkEvents.CLASSES) {
-                @SuppressWarnings("unchecked")
-                Class<? extends Event> e = (Class<? extends Event>) c;
-                jdk.enable(e);
+            if (!JDK_OWNS_MEMORY_EVENTS) {
+                for (Class<?> c : JdkEvents.CLASSES) {
+                    @SuppressWarnings("unchecked")
+                    Class<? extends Event> e = (Class<? extends Event>) c;
+                    jdk.enable(e);
+                }
             }
             jdk.start();
             int rss = onGlibc ? RSS_GLIBC : RSS_HZ3;
@@ -101,11 +110,15 @@ class ReportChartsBrowserTest {
                             Tier.of("large", 0, 0, 40, 0), Tier.of("free", 200 * (3 - i), 0, 0, 0)),
                             List.of(new SizeClass(19, 1024, "small", 900 + i, 880)), (60L << 20) + i);
                     r.processMemory((300L << 20) + (i << 20), 60L << 20, 1L << 20, (100L << 20) + i, 40L << 20);
-                    JdkEvents.nmt(64L << 20, (12L << 20) + (i << 20), 3L << 20);
+                    if (!JDK_OWNS_MEMORY_EVENTS) {
+                        JdkEvents.nmt(64L << 20, (12L << 20) + (i << 20), 3L << 20);
+                    }
                 }
                 // RSS a little above the breakdown, so that the top tick is set by it.
                 for (; rssDone < rss * (i + 1) / 4; rssDone++) {
-                    JdkEvents.rss((310L << 20) + (rssDone << 19));
+                    if (!JDK_OWNS_MEMORY_EVENTS) {
+                        JdkEvents.rss((310L << 20) + (rssDone << 19));
+                    }
                     SyntheticRecording.pause(15);
                 }
                 SyntheticRecording.pause(20);
@@ -191,8 +204,11 @@ class ReportChartsBrowserTest {
                 assertEquals("hz3", c.get("syncKey"), id);
             }
         }
-        assertTrue(map(hz3.get("charts")).keySet().containsAll(
-                List.of("tier-small", "tier-free", "reclaim", "process", "nmt")), map(hz3.get("charts")).keySet().toString());
+        List<String> expected = new java.util.ArrayList<>(List.of("tier-small", "tier-free", "reclaim", "process"));
+        if (!JDK_OWNS_MEMORY_EVENTS) {
+            expected.add("nmt");
+        }
+        assertTrue(map(hz3.get("charts")).keySet().containsAll(expected), map(hz3.get("charts")).keySet().toString());
     }
 
     /** One cursor: set on one chart at mid-recording, every chart shows it at the same time. */
@@ -269,14 +285,18 @@ class ReportChartsBrowserTest {
 
     @Test
     void rssHasAPointPerJdkEvent() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(JDK_OWNS_MEMORY_EVENTS,
+                "JDK " + Runtime.version().feature() + " has its own jdk.ResidentSetSize: checked on JDK 17");
         for (Object[] p : new Object[][] {{hz3, "hz3.jfr"}, {glibc, "glibc.jfr"}}) {
             long events = RecordingFile.readAllEvents(OUT.resolve((String) p[1])).stream()
                     .filter(e -> e.getEventType().getName().equals("jdk.ResidentSetSize")).count();
             assertEquals(p[1].equals("hz3.jfr") ? RSS_HZ3 : RSS_GLIBC, events);
             Map<String, Object> points = map(chart(map(p[0]), "process").get("points"));
             assertEquals(events, (long) num(points.get("RSS")), p[1] + " " + points);
+            if (p[1].equals("hz3.jfr")) {
+                assertEquals(events, (long) num(map(chart(hz3, "reclaim").get("points")).get("process RSS")));
+            }
         }
-        assertEquals((long) RSS_HZ3, (long) num(map(chart(hz3, "reclaim").get("points")).get("process RSS")));
     }
 
     @Test
