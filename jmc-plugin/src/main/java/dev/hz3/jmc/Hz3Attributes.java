@@ -78,9 +78,8 @@ public final class Hz3Attributes {
     public static final List<String> OCC_BUCKETS = List.of(TierOccupancy.OCC_0, TierOccupancy.OCC_1_TO_25,
             TierOccupancy.OCC_25_TO_50, TierOccupancy.OCC_50_TO_75, TierOccupancy.OCC_75_TO_100);
 
-    /** How the report and the rules name the buckets. */
-    public static final List<String> OCC_BUCKET_LABELS = List.of("0%", "(0, 25%]", "(25, 50%]", "(50, 75%]",
-            "(75, 100%]");
+    /** How the report and the rules name the buckets: as JMC's columns do (the events' labels). */
+    public static final List<String> OCC_BUCKET_LABELS = List.of("0%", "\u226425%", "25-50%", "50-75%", ">75%");
 
     /** The top size classes by partial pages: struct hz3_class_census. */
     public static final class PartialSizeClass {

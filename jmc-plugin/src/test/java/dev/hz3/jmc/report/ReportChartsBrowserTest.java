@@ -304,7 +304,7 @@ class ReportChartsBrowserTest {
         // One snapshot of four is inconsistent: a hollow mark, and a gap in the lines.
         Map<String, Object> points = map(chart(hz3, "tier-small").get("points"));
         assertEquals(1L, (long) num(points.get("inconsistent snapshot (not trusted)")), points.toString());
-        assertEquals(3L, (long) num(points.get("(0, 25%]")), points.toString());
+        assertEquals(3L, (long) num(points.get("\u226425%")), points.toString());
         Map<String, Object> reclaim = map(chart(hz3, "reclaim").get("points"));
         assertEquals(1L, (long) num(reclaim.get("inconsistent: hz3 resident")), reclaim.toString());
         assertEquals(1L, (long) num(reclaim.get("inconsistent: decommit candidates")), reclaim.toString());
