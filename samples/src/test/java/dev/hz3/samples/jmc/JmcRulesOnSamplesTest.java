@@ -189,29 +189,6 @@ class JmcRulesOnSamplesTest {
         }
     }
 
-    /**
-     * The same on every snapshot of Steady, the inconsistent ones too (a busy Steady moves pages
-     * in most sweeps, so the rule itself reads few): when some window of them holds the 8 MiB a
-     * finding needs, those empty pages are found reused within the purge delay, not kept.
-     */
-    @Test
-    void steadysEmptyPagesAreFoundReusedOnEverySnapshot() throws Exception {
-        Hz3Recording rec = Hz3Recording.of(JfrLoaderToolkit.loadEvents(OUT.resolve("steady.jfr").toFile()));
-        IResult r = new ReturnableNativeMemoryRule().judge(rec, rec.censuses(), IPreferenceValueProvider.DEFAULT_VALUES);
-        assertTrue(r.getSeverity() == Severity.OK || r.getSeverity() == Severity.NA, r.getSummary());
-        // Above the rule's thresholds Steady's empty pages must be found reused ("hz3 reuses what
-        // is freed", or "at most N ... reused within the purge delay"); below them (a run that
-        // happened to hold little free memory) the plain "stayed free and resident" OK is right.
-        boolean belowThresholds = r.getSummary().contains("stayed free and resident for");
-        if (r.getSeverity() == Severity.OK && !belowThresholds) {
-            assertTrue(r.getSummary().startsWith("hz3 re") && r.getExplanation().contains("takes again within the delay"),
-                    r.getSummary());
-        }
-        long mostEmpty = rec.censuses().stream().mapToLong(Census::candidateBytes).max().orElse(0);
-        System.out.println("Steady, every snapshot: " + r.getSummary() + " (most empty in one snapshot: "
-                + (mostEmpty >> 20) + " MiB)");
-    }
-
     @Test
     void theGlibcRuleIsNotApplicableUnderHz3() {
         assertEquals(Severity.NA, fragment.get(GLIBC));
