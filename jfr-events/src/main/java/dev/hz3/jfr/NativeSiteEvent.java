@@ -61,4 +61,18 @@ public class NativeSiteEvent extends jdk.jfr.Event {
     @Description("Mean bytes between two samples (agent option sampleBytes)")
     @DataAmount
     public long sampleBytes;
+
+    @Label("Native Live")
+    @Description("Estimated live bytes that native code called from this site allocated itself (zlib's state and windows, a JNI library's buffers), from hz3's own samples; -1 when hz3 is not the malloc")
+    @DataAmount
+    public long nativeLiveBytes = -1;
+
+    @Label("Pinned Pages")
+    @Description("Partly used pages holding at least one live object sampled at this site; -1 when hz3 is not the malloc")
+    public long pinnedPages = -1;
+
+    @Label("Pinned")
+    @Description("Resident bytes of the pinned pages that no live object uses: what freeing this site's objects would let the allocator return; -1 when hz3 is not the malloc")
+    @DataAmount
+    public long pinnedBytes = -1;
 }
