@@ -34,6 +34,8 @@ public final class Hz3Attributes {
     public static final String TOPIC_NATIVE_HEAP = "hz3.nativeheap";
     /** Size-class hot spots: the Partial Size Classes (hz3) page. */
     public static final String TOPIC_SIZE_CLASSES = "hz3.sizeclasses";
+    /** Java call sites of native memory (growth, pinning): the Native Call Sites (hz3) page. */
+    public static final String TOPIC_NATIVE_SITES = "hz3.nativesites";
     /** glibc's heap (JVMs not on hz3): no hz3 page, so its N/A never hides an hz3 warning. */
     public static final String TOPIC_GLIBC = "hz3.glibc";
 
@@ -186,6 +188,40 @@ public final class Hz3Attributes {
         }
     }
 
+    /** The top Java call sites by estimated live native bytes, one event per site per period. */
+    public static final class NativeSite {
+        public static final String TYPE = PREFIX + "NativeSite";
+        public static final String RANK = "rank";
+        public static final String SITE = "site";
+        public static final String KIND = "kind";
+        public static final String ENTRY = "entry";
+        public static final String LIVE_BYTES = "liveBytes";
+        public static final String LIVE_SAMPLES = "liveSamples";
+        public static final String OLDEST_AGE = "oldestAge";
+        public static final String GROWTH_BYTES = "growthBytes";
+        public static final String SAMPLE_BYTES = "sampleBytes";
+        /** -1 (as the two below) when hz3 is not the malloc. */
+        public static final String NATIVE_LIVE_BYTES = "nativeLiveBytes";
+        public static final String PINNED_PAGES = "pinnedPages";
+        public static final String PINNED_BYTES = "pinnedBytes";
+
+        private NativeSite() {
+        }
+    }
+
+    /** One sampled native allocation from Java code, with its stack trace. */
+    public static final class NativeAllocationSample {
+        public static final String TYPE = PREFIX + "NativeAllocationSample";
+        public static final String ADDRESS = "address";
+        public static final String SIZE = "size";
+        public static final String WEIGHT = "weight";
+        public static final String KIND = "kind";
+        public static final String SITE = "site";
+
+        private NativeAllocationSample() {
+        }
+    }
+
     /**
      * Every event type and field named anywhere in this plug-in (rules, report, pages.xml), by
      * type. The tests check each against jfr-events.
@@ -224,6 +260,12 @@ public final class Hz3Attributes {
         m.put(AllocatorInfo.TYPE, List.of(AllocatorInfo.MALLOC, AllocatorInfo.MALLOC_VERSION,
                 AllocatorInfo.HZ3_STATUS, AllocatorInfo.PURGE_DELAY, AllocatorInfo.EPOCH_INTERVAL));
         m.put(Epoch.TYPE, List.of(Epoch.REASON, Epoch.EPOCH_START, Epoch.PAGES_PURGED));
+        m.put(NativeSite.TYPE, List.of(NativeSite.RANK, NativeSite.SITE, NativeSite.KIND, NativeSite.ENTRY,
+                NativeSite.LIVE_BYTES, NativeSite.LIVE_SAMPLES, NativeSite.OLDEST_AGE, NativeSite.GROWTH_BYTES,
+                NativeSite.SAMPLE_BYTES, NativeSite.NATIVE_LIVE_BYTES, NativeSite.PINNED_PAGES,
+                NativeSite.PINNED_BYTES));
+        m.put(NativeAllocationSample.TYPE, List.of(NativeAllocationSample.ADDRESS, NativeAllocationSample.SIZE,
+                NativeAllocationSample.WEIGHT, NativeAllocationSample.KIND, NativeAllocationSample.SITE));
         FIELDS = java.util.Collections.unmodifiableMap(m);
     }
 

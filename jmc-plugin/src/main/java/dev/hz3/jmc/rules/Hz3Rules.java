@@ -28,7 +28,8 @@ public final class Hz3Rules {
     /** New instances of every hz3 rule, in the order reports list them. */
     public static List<IRule> all() {
         return List.of(new NativeHeapFragmentationRule(), new ReturnableNativeMemoryRule(),
-                new SizeClassHotSpotsRule(), new GlibcHeapRule());
+                new SizeClassHotSpotsRule(), new GlibcHeapRule(), new NativeMemoryGrowthRule(),
+                new PinnedNativePagesRule());
     }
 
     /** Every hz3 rule's result on items, in the order of {@link #all()}; never throws. */

@@ -127,6 +127,20 @@ final class RuleSupport {
     }
 
     /**
+     * A method or call site as text without angle brackets, which JMC's views and the report would
+     * take for markup: "java.util.zip.Deflater.<init>" reads "new java.util.zip.Deflater",
+     * "a.B.<init>:12" reads "new a.B:12", a class initializer "a.B static init".
+     */
+    static String call(String s) {
+        String p = plain(s);
+        int at = p.indexOf(".<init>");
+        if (at > 0) {
+            return "new " + p.substring(0, at) + p.substring(at + ".<init>".length());
+        }
+        return p.replace(".<clinit>", " static init");
+    }
+
+    /**
      * What the rule left out or could not avoid: inconsistent censuses set aside because
      * consistent ones exist, or a warning that only inconsistent ones exist. Empty otherwise.
      */

@@ -90,4 +90,9 @@ abstract class RuleTestSupport {
     static void assertScore(double expected, IResult r) {
         assertEquals(expected, score(r), 1e-6, () -> "score of: " + r.getSummary());
     }
+
+    /** Text of a result with JMC's no-break spaces ("30\u00a0MiB") as plain ones, for comparing. */
+    static String readable(String s) {
+        return s == null ? null : s.replace('\u00a0', ' ').replace('\u202f', ' ');
+    }
 }
