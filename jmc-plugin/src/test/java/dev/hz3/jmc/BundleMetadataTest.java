@@ -142,7 +142,7 @@ public class BundleMetadataTest {
     }
 
     @Test
-    void pagesXmlHasTheTwoPagesUnderJvmInternals() throws Exception {
+    void pagesXmlHasTheThreePagesUnderJvmInternals() throws Exception {
         Element root = xml(RESOURCES.resolve("pages.xml")).getDocumentElement();
         assertEquals("pages", root.getTagName());
         List<Element> top = children(root, "page");
@@ -152,7 +152,7 @@ public class BundleMetadataTest {
             assertEquals(JVM_INTERNALS, p.getAttribute("parent"));
             names.add(checkPage(p, ids));
         }
-        assertEquals(List.of("Native Heap (hz3)", "Partial Size Classes (hz3)"), names);
+        assertEquals(List.of("Native Heap (hz3)", "Partial Size Classes (hz3)", "Native Call Sites (hz3)"), names);
         // The tier pages under Native Heap (hz3).
         List<String> tiers = new ArrayList<>();
         for (Element child : children(top.get(0), "page")) {

@@ -28,6 +28,8 @@ import org.openjdk.jmc.common.util.StateToolkit;
 
 import dev.hz3.jmc.SyntheticRecording.SizeClass;
 import dev.hz3.jmc.SyntheticRecording.Tier;
+import dev.hz3.jfr.NativeAllocationSampleEvent;
+import dev.hz3.jfr.NativeSiteEvent;
 import jdk.jfr.Recording;
 
 /**
@@ -43,6 +45,7 @@ class PagesTest {
     static IItemCollection items;
     static final Set<String> AGGREGATES = Set.of("SUM", "AVG", "MIN", "MAX", "STDDEVP");
     static final Map<String, Long> TIER_EVENTS = new HashMap<>();
+    static final String SITES_PAGE = "dev.hz3.jmc.nativesites";
 
     @BeforeAll
     static void load() throws Exception {
@@ -60,9 +63,43 @@ class PagesTest {
                 other.stop();
             }
             r.census(tiers, classes, -1);
+            for (int round = 0; round < 2; round++) {
+                site(1, "com.example.Cache.fill:30", "direct buffer", 64L << 20);
+                site(2, "com.example.Codec.open:12", "deflater", 8L << 20);
+                sample("com.example.Cache.fill:30", "direct buffer", 77_777);
+            }
             items = r.load();
             tiers.forEach(t -> TIER_EVENTS.put(t.name(), 3L));
         }
+    }
+
+    /** The site events of the Native Call Sites page: 4 hz3.NativeSite, 2 hz3.NativeAllocationSample. */
+    static final long SITE_EVENTS = 6;
+
+    static void site(int rank, String site, String kind, long live) {
+        NativeSiteEvent e = new NativeSiteEvent();
+        e.rank = rank;
+        e.site = site;
+        e.kind = kind;
+        e.entry = "java.nio.ByteBuffer.allocateDirect";
+        e.liveBytes = live;
+        e.liveSamples = 10;
+        e.oldestAge = 5_000_000_000L;
+        e.growthBytes = live / 4;
+        e.sampleBytes = 512 << 10;
+        e.pinnedPages = 100;
+        e.pinnedBytes = 100 * 4096;
+        e.commit();
+    }
+
+    static void sample(String site, String kind, long size) {
+        NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
+        e.address = 0x7f0000000000L;
+        e.size = size;
+        e.weight = 2 * size;
+        e.kind = kind;
+        e.site = site;
+        e.commit();
     }
 
     /** Every page element, depth first. */
@@ -111,8 +148,17 @@ class PagesTest {
                     arrays.add(ii);
                 }
             });
-            assertEquals(1, arrays.size(), id + ": JMC draws line charts only for one event array");
             long n = f.getAggregate(Aggregators.count()).longValue();
+            if (id.equals(SITES_PAGE)) {
+                // Both types, so that a selected site brings its samples' stack traces along.
+                assertEquals(SITE_EVENTS, n);
+                assertEquals(Set.of(Hz3Attributes.NativeSite.TYPE, Hz3Attributes.NativeAllocationSample.TYPE),
+                        Set.copyOf(arrays.stream().map(a -> a.getType().getIdentifier()).toList()));
+                assertEquals(null, page.getChild("state").getChild("listAndChart").getChild("chartSettings"),
+                        "two event arrays: JMC would draw no line chart");
+                continue;
+            }
+            assertEquals(1, arrays.size(), id + ": JMC draws line charts only for one event array");
             if (id.startsWith("dev.hz3.jmc.nativeheap.")) {
                 String tier = id.substring("dev.hz3.jmc.nativeheap.".length());
                 assertEquals(TIER_EVENTS.get(tier), n, id);
@@ -139,7 +185,8 @@ class PagesTest {
             String id = page.getAttribute("id");
             IState state = page.getChild("state");
             IItemCollection f = filtered(page);
-            String type = f.iterator().next().getType().getIdentifier();
+            List<String> known = new ArrayList<>();
+            f.forEach(ii -> known.addAll(Hz3Attributes.FIELDS.get(ii.getType().getIdentifier())));
             Map<String, IAttribute<?>> cols = columns(f);
             List<String> fieldsNamed = new ArrayList<>();
 
@@ -206,7 +253,6 @@ class PagesTest {
                 assertTrue(tableIds.contains(table.getAttribute("sortColumn")), id);
             }
             // Every event field a page names is one of Hz3Attributes (and so checked against jfr-events).
-            List<String> known = Hz3Attributes.FIELDS.get(type);
             for (String field : fieldsNamed) {
                 if (!field.equals("startTime") && !known.contains(field)) {
                     problems.add(id + ": field " + field + " is not in Hz3Attributes.FIELDS");
@@ -258,7 +304,9 @@ class PagesTest {
         Map<String, String> expected = Map.of(
                 "Hz3NativeHeapFragmentation", "dev.hz3.jmc.nativeheap",
                 "Hz3ReturnableNativeMemory", "dev.hz3.jmc.nativeheap",
-                "Hz3SizeClassHotSpots", "dev.hz3.jmc.partialsizeclasses");
+                "Hz3SizeClassHotSpots", "dev.hz3.jmc.partialsizeclasses",
+                "Hz3NativeMemoryGrowth", SITES_PAGE,
+                "Hz3PinnedNativePages", SITES_PAGE);
         for (org.openjdk.jmc.flightrecorder.rules.IRule r : dev.hz3.jmc.rules.Hz3Rules.all()) {
             List<String> on = pagesOfTopic.getOrDefault(r.getTopic(), List.of());
             if (r.getId().equals("Hz3GlibcHeap")) {
@@ -267,14 +315,46 @@ class PagesTest {
                 assertEquals(List.of(expected.get(r.getId())), on, r.getId());
             }
         }
-        assertEquals(Set.of(Hz3Attributes.TOPIC_NATIVE_HEAP, Hz3Attributes.TOPIC_SIZE_CLASSES), pagesOfTopic.keySet());
+        assertEquals(Set.of(Hz3Attributes.TOPIC_NATIVE_HEAP, Hz3Attributes.TOPIC_SIZE_CLASSES,
+                Hz3Attributes.TOPIC_NATIVE_SITES), pagesOfTopic.keySet());
+    }
+
+    /**
+     * What JMC's Stack Trace view and flame graph are given when a site's row of the Native Call
+     * Sites table is selected: that site's events of both types, the samples with their stacks.
+     */
+    @Test
+    void aSelectedSiteBringsItsSamplesStackTraces() {
+        IState page = allPages().stream().filter(p -> p.getAttribute("id").equals(SITES_PAGE)).findFirst()
+                .orElseThrow();
+        String group = page.getChild("state").getChild("histogram").getAttribute("groupBy");
+        IItemCollection row = filtered(page).apply(ItemFilters.equals(
+                org.openjdk.jmc.common.item.Attribute.attr(group, group,
+                        org.openjdk.jmc.common.unit.UnitLookup.PLAIN_TEXT), "com.example.Cache.fill:30"));
+        long stacks = 0;
+        long sites = 0;
+        for (IItemIterable ii : row) {
+            var trace = org.openjdk.jmc.flightrecorder.JfrAttributes.EVENT_STACKTRACE.getAccessor(ii.getType());
+            for (var item : ii) {
+                if (ii.getType().getIdentifier().equals(Hz3Attributes.NativeAllocationSample.TYPE)) {
+                    assertNotNull(trace.getMember(item), "a sample without its stack trace");
+                    assertTrue(trace.getMember(item).getFrames().stream()
+                            .anyMatch(f -> f.getMethod().getMethodName().equals("sample")), "the committing frame");
+                    stacks++;
+                } else {
+                    sites++;
+                }
+            }
+        }
+        assertEquals(2, stacks);
+        assertEquals(2, sites);
     }
 
     @Test
     void pageTitlesAreTheIssuesNames() {
         List<String> titles = List.of(pages.getChildren("page")).stream()
                 .map(p -> p.getChild("state").getAttribute("defaultName")).toList();
-        assertEquals(List.of("Native Heap (hz3)", "Partial Size Classes (hz3)"), titles);
+        assertEquals(List.of("Native Heap (hz3)", "Partial Size Classes (hz3)", "Native Call Sites (hz3)"), titles);
         assertFalse(allPages().isEmpty());
     }
 }
