@@ -31,6 +31,9 @@ public record NativeSites(List<SiteSeries> series, List<List<SiteSample>> rounds
     /** Frames of a stack kept for display, from the allocating call outwards. */
     public static final int STACK_FRAMES = 12;
 
+    /** Packages of the frames that commit a sample, left off the top of a stack shown. */
+    static final List<String> RECORDING_FRAMES = List.of("jdk.jfr.", "dev.hz3.agent.", "dev.hz3.jfr.");
+
     /** A site's most common stack (frames innermost first) and how many of its samples had it. */
     public record StackCount(List<String> frames, long samples, long siteSamples) {
     }
@@ -118,6 +121,9 @@ public record NativeSites(List<SiteSeries> series, List<List<SiteSample>> rounds
             }
             IMCMethod m = fr.getMethod();
             String type = m == null || m.getType() == null ? "?" : m.getType().getFullName();
+            if (out.isEmpty() && RECORDING_FRAMES.stream().anyMatch(type::startsWith)) {
+                continue;   // the agent's and JFR's own frames above the allocating call
+            }
             String name = m == null ? "?" : m.getMethodName();
             Integer line = fr.getFrameLineNumber();
             out.add(type + "." + name + (line != null && line >= 0 ? ":" + line : ""));

@@ -62,6 +62,7 @@ public final class HtmlReport {
         header(h, m);
         h.append("<main>\n<div id=\"hz3-errors\"></div>\n");
         rules(h, m);
+        SitesSection.html(h, m);
         if (!m.onGlibc()) {
             tiers(h, m);
             classes(h, m);
@@ -458,6 +459,7 @@ public final class HtmlReport {
             rules.add(rr);
         }
         d.put("rules", rules);
+        d.put("sites", SitesSection.data(m));
         return d;
     }
 

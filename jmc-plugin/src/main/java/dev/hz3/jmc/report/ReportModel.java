@@ -15,15 +15,16 @@ import org.openjdk.jmc.flightrecorder.rules.util.RulesToolkit;
 import dev.hz3.jmc.census.Census;
 import dev.hz3.jmc.census.Fields;
 import dev.hz3.jmc.census.Hz3Recording;
+import dev.hz3.jmc.census.NativeSites;
 import dev.hz3.jmc.rules.Hz3Rules;
 
 /**
  * Everything the report shows, read once from a recording: the hz3 events, the JDK's memory
- * events, the rule results, the recording's time span and the JVM's version; and a note on what of
+ * events, the Java call sites of native memory, the rule results, the recording's time span and the JVM's version; and a note on what of
  * the file was left out ("" when all of it was read).
  */
-public record ReportModel(String fileName, Hz3Recording recording, JdkMemory jdk, List<IResult> results,
-        long startMillis, long endMillis, String jvmVersion, String note) {
+public record ReportModel(String fileName, Hz3Recording recording, JdkMemory jdk, NativeSites sites,
+        List<IResult> results, long startMillis, long endMillis, String jvmVersion, String note) {
 
     /** Reads items and runs the hz3 rules on them (default preferences). */
     public static ReportModel of(String fileName, IItemCollection items) {
@@ -36,7 +37,7 @@ public record ReportModel(String fileName, Hz3Recording recording, JdkMemory jdk
         List<IResult> results = Hz3Rules.evaluate(items, null);
         IQuantity start = items.hasItems() ? RulesToolkit.getEarliestStartTime(items) : null;
         IQuantity end = items.hasItems() ? RulesToolkit.getLatestEndTime(items) : null;
-        return new ReportModel(fileName, recording, JdkMemory.of(items), results,
+        return new ReportModel(fileName, recording, JdkMemory.of(items), NativeSites.of(items), results,
                 start == null ? 0 : start.clampedLongValueIn(UnitLookup.EPOCH_MS),
                 end == null ? 0 : end.clampedLongValueIn(UnitLookup.EPOCH_MS), jvmVersion(items), note);
     }

@@ -260,6 +260,14 @@
     DUR = Math.max(0.001, (DATA.recording.endMs - DATA.recording.startMs) / 1000);
     var INCONSISTENT = 'inconsistent snapshot (not trusted)';
 
+    var sitesBox = document.getElementById('chart-sites');
+    if (sitesBox && DATA.sites.length > 0) {
+      timeChart({ id: 'sites', box: sitesBox, title: 'Live native bytes per Java call site (estimated)',
+        yTitle: 'bytes', bytes: true, series: DATA.sites.map(function (s, i) {
+          return { name: s.name, key: 'site.' + i, t: s.t, values: s.live, color: LINE_COLORS[i % LINE_COLORS.length] };
+        }) });
+    }
+
     var tierBox = document.getElementById('chart-tiers');
     if (tierBox) {
       DATA.tiers.forEach(function (tier) {

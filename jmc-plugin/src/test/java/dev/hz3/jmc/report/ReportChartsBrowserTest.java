@@ -134,7 +134,13 @@ class ReportChartsBrowserTest {
     /** Writes the report, runs the probe on a copy of it at 1000 px and returns what it found. */
     @SuppressWarnings("unchecked")
     static Map<String, Object> probe(Path rec, String name) throws Exception {
-        Path html = OUT.resolve(name + ".html");
+        return probe(rec, name, OUT);
+    }
+
+    /** As {@link #probe(Path, String)}, the pages in out; the caller deletes NAME-probe.html. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> probe(Path rec, String name, Path dir) throws Exception {
+        Path html = dir.resolve(name + ".html");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Hz3Report.run(new String[] {rec.toString(), html.toString()},
@@ -149,7 +155,7 @@ class ReportChartsBrowserTest {
             probe = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         int end = page.lastIndexOf("</body>");
-        Path probed = OUT.resolve(name + "-probe.html");
+        Path probed = dir.resolve(name + "-probe.html");
         Files.writeString(probed, page.substring(0, end) + "<script>\n" + probe + "</script>\n" + page.substring(end));
         Chromium.Run run = Chromium.run(List.of("--dump-dom", "--virtual-time-budget=3000", "--window-size=1000,3000"),
                 probed);
@@ -343,5 +349,15 @@ class ReportChartsBrowserTest {
         // The summary too, but for the tool's own name on its first line.
         String summary = glibcSummary.substring(glibcSummary.indexOf('\n') + 1).toLowerCase(Locale.ROOT);
         assertFalse(summary.contains("hz3") || summary.contains("tier"), glibcSummary);
+    }
+
+    /** No hz3.NativeSite events: the section says how to get them; glibc's page leaves it out. */
+    @Test
+    void withoutSiteEventsTheSitesSectionSaysHowToGetThem() {
+        String text = (String) hz3.get("text");
+        assertTrue(text.contains("This recording has no Java call sites (hz3.NativeSite events): native attribution"
+                + " was off."), text);
+        assertTrue(text.contains("HZ3_AGENT_OPTIONS=attribution=on"), text);
+        assertFalse(((String) glibc.get("text")).contains("Java call sites"), "left out of glibc's page");
     }
 }
