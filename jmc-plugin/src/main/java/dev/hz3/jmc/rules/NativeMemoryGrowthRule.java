@@ -5,7 +5,6 @@ import static dev.hz3.jmc.rules.RuleSupport.plain;
 
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 
 import org.openjdk.jmc.common.IDisplayable;
 import org.openjdk.jmc.common.item.IItemCollection;
