@@ -64,13 +64,12 @@ public final class RecordFiles {
 
     /** Null when a recording can be written to value (a path), else why not. */
     static String recordProblem(String value) {
-        Path p;
-        try {
-            p = Path.of(value).toAbsolutePath().normalize();
-        } catch (InvalidPathException e) {
-            return "not a file name (" + e.getReason() + ")";
+        Named n = Named.of(value);
+        if (n.problem != null) {
+            return n.problem;
         }
-        String shown = shown(value, p);
+        Path p = n.path;
+        String shown = n.shown;
         Path dir = p.getParent();
         if (dir == null || Files.isDirectory(p)) {
             return shown + " is a directory; name a file in it, e.g. record="
@@ -125,13 +124,12 @@ public final class RecordFiles {
                         + Log.describe(e) + ")";
             }
         }
-        Path p;
-        try {
-            p = Path.of(value).toAbsolutePath().normalize();
-        } catch (InvalidPathException e) {
-            return "not a file name (" + e.getReason() + ")";
+        Named n = Named.of(value);
+        if (n.problem != null) {
+            return n.problem;
         }
-        String shown = shown(value, p);
+        Path p = n.path;
+        String shown = n.shown;
         if (!Files.exists(p)) {
             return shown + " does not exist";
         }
@@ -226,9 +224,20 @@ public final class RecordFiles {
         }
     }
 
-    /** "it" when the value given is the absolute path p, else p (quoted). */
-    private static String shown(String value, Path p) {
-        return p.toString().equals(value) ? "it" : Log.quote(p.toString());
+    /**
+     * A file name as given in an option: its absolute path, and how a message names it ("it"
+     * when the value was that absolute path already, else the path quoted); or, when the value
+     * is no file name, the problem.
+     */
+    private record Named(Path path, String shown, String problem) {
+        static Named of(String value) {
+            try {
+                Path p = Path.of(value).toAbsolutePath().normalize();
+                return new Named(p, p.toString().equals(value) ? "it" : Log.quote(p.toString()), null);
+            } catch (InvalidPathException e) {
+                return new Named(null, null, "not a file name (" + e.getReason() + ")");
+            }
+        }
     }
 
     /** What kind of file p is, for a message: "a directory", "a character device", ... */
