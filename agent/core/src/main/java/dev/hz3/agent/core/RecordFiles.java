@@ -45,12 +45,18 @@ public final class RecordFiles {
     private RecordFiles() {
     }
 
-    /** Rejects (see {@link Options#reject}) a record= or jfc= whose file will not do. */
+    /** Rejects (see {@link Options#reject}) a record=, dump= or jfc= whose file will not do. */
     public static Options check(Options o) {
         if (o.has(Options.Key.RECORD)) {
             String problem = recordProblem(o.get(Options.Key.RECORD));
             if (problem != null) {
                 o.reject(Options.Key.RECORD, problem);
+            }
+        }
+        if (o.has(Options.Key.DUMP)) {
+            String problem = dumpProblem(o.get(Options.Key.DUMP));
+            if (problem != null) {
+                o.reject(Options.Key.DUMP, problem);
             }
         }
         if (o.has(Options.Key.JFC)) {
@@ -78,6 +84,42 @@ public final class RecordFiles {
         if (Files.exists(p) && !Files.isRegularFile(p)) {
             return shown + " is " + kind(p) + ", not a regular file";
         }
+        String problem = directoryProblem(dir, shown);
+        if (problem != null) {
+            return problem;
+        }
+        if (Files.exists(p)) {
+            try (FileChannel c = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                // opened for writing, not truncated: JFR may replace it
+            } catch (IOException e) {
+                return "cannot write " + shown + " (" + reason(e) + ")";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Null when a dump can be written to value: a new file (nothing there, not even a link)
+     * in a directory where files can be created; else why not.
+     */
+    static String dumpProblem(String value) {
+        Named n = Named.of(value);
+        if (n.problem != null) {
+            return n.problem;
+        }
+        Path dir = n.path.getParent();
+        if (dir == null || Files.isDirectory(n.path, LinkOption.NOFOLLOW_LINKS)) {
+            return n.shown + " is a directory; name a new file in it";
+        }
+        if (Files.exists(n.path, LinkOption.NOFOLLOW_LINKS)) {
+            return n.shown + " exists (" + (Files.isSymbolicLink(n.path) ? "a symbolic link"
+                    : kind(n.path)) + "): a dump is written only to a new file";
+        }
+        return directoryProblem(dir, n.shown);
+    }
+
+    /** Null when files can be created in dir (shown names the file for a message). */
+    private static String directoryProblem(Path dir, String shown) {
         if (!Files.exists(dir)) {
             return "the directory " + Log.quote(dir.toString()) + " does not exist";
         }
@@ -96,13 +138,6 @@ public final class RecordFiles {
             Files.delete(Files.createTempFile(dir, ".hz3-agent-probe-", ".tmp"));
         } catch (IOException e) {
             return "cannot create files in " + Log.quote(dir.toString()) + " (" + reason(e) + ")";
-        }
-        if (Files.exists(p)) {
-            try (FileChannel c = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                // opened for writing, not truncated: JFR may replace it
-            } catch (IOException e) {
-                return "cannot write " + shown + " (" + reason(e) + ")";
-            }
         }
         return null;
     }

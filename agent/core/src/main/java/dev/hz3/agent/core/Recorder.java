@@ -101,6 +101,7 @@ public final class Recorder implements FlightRecorderListener {
         if (eager || runningRecordings() > 0) {
             activate();
         }
+        own.rebound(o);
         if (o.has(Options.Key.RECORD)) {
             own.start(o);
         }
@@ -121,6 +122,7 @@ public final class Recorder implements FlightRecorderListener {
             Log.info("options updated: " + newer.givenText() + " (in effect: "
                     + merged.effectiveText() + ")");
         }
+        own.rebound(newer);
         if (newer.has(Options.Key.RECORD)) {
             own.start(merged);
         }
@@ -389,6 +391,11 @@ public final class Recorder implements FlightRecorderListener {
     /** attach PID purge. */
     public int purgeNow() {
         return OnDemand.purge(this);
+    }
+
+    /** attach PID dump=FILE. */
+    public int dumpNow(String file) {
+        return own.dump(file);
     }
 
     /** Whether the agent's own recording (record=) is running. */
