@@ -11,7 +11,7 @@
 # dumps; each must still hold the window since the last: see MAXSIZE), MAXAGE (30m), MAXSIZE
 # (4m: the workload writes about 0.3 MiB a minute, so the size bound is reached in ~15 min and
 # holds ~13 min), CHUNK (1m, JFR's maxchunksize: the repository may exceed maxsize by the chunk
-# being written), THREADS (2), RATE
+# that ended last and the one being written), THREADS (2), RATE
 # (100 rounds/s per thread), SIZE (32 MiB in flight), SPAWN_EVERY (10 s), FIT_FROM (fraction of
 # the run after which the slopes are fitted, 0.5), RESULTS_DIR (bench/results), OUT (the raw
 # directory; default RESULTS_DIR/raw-agent-soak-UTC), REPORT (RESULTS_DIR/agent-soak-latest.md;
@@ -203,11 +203,12 @@ cpu_total="$(awk -F'\t' 'NR > 1 && $4 != "" {c = $4} END {print c}' "$samples")"
 tot_events="$(awk -F'\t' 'NR > 1 {s += $2} END {print s + 0}' "$OUT/minutes.tsv")"
 nmin="$(awk 'NR > 1' "$minutes_rel" | wc -l)"
 jdk="$(java -version 2>&1 | head -2 | tail -1)"
-# The repository against its bound: JFR drops the oldest chunks beyond maxsize when a chunk
-# ends, so at most maxsize of ended chunks plus the chunk being written (up to maxchunksize, a
-# little more until JFR notices it is full) are on disk.
+# The repository against its bound: when a chunk ends, JFR drops the oldest ended chunks until
+# they hold at most maxsize; so on disk are at most maxsize of older chunks, the chunk that
+# ended last and the chunk being written, each about maxchunksize at this event rate (JFR ends
+# a chunk soon after it passes maxchunksize).
 maxsize_mib="$(mib "$MAXSIZE" MAXSIZE)"; chunk_mib="$(mib "$CHUNK" CHUNK)"   # as run (state.env)
-bound_kib=$(( (maxsize_mib + chunk_mib) * 1024 ))
+bound_kib=$(( (maxsize_mib + 2 * chunk_mib) * 1024 ))
 repo_max="$(awk -F'\t' 'NR > 1 && $9 != "NA" && $9 > m {m = $9} END {print m + 0}' "$samples")"
 repo_over="$(awk -F'\t' -v b="$bound_kib" 'NR > 1 && $9 != "NA" && $9 > b {n++} END {print n + 0}' "$samples")"
 final_kib="$(( $(stat -c %s "$OUT/final.jfr") / 1024 ))"
@@ -240,7 +241,7 @@ summary="$(cat <<EOF
 - git commit at the start: $commit ($dirty files changed or untracked in the tree)
 - run: ${DURATION} s; samples every ${INTERVAL} s ($((n)) taken); \`attach PID dump=FILE\` every ${DUMP_EVERY} s; slopes fitted over t >= ${fit_from_s} s (least squares, per hour)
 - recording: the agent's (record=, maxage=${MAXAGE}, maxsize=${MAXSIZE}), JFR maxchunksize=${CHUNK}
-- repository (chunk files' sizes): max ${repo_max} KiB over the samples; bound maxsize + maxchunksize = ${bound_kib} KiB; ${repo_over} of ${n} samples above it
+- repository (chunk files' sizes): max ${repo_max} KiB over the samples; bound maxsize + 2 x maxchunksize = ${bound_kib} KiB; ${repo_over} of ${n} samples above it
 - dumps: ${ndumps} written, the largest ${dump_max} KiB; final.jfr (written at exit) ${final_kib} KiB
 - command: \`$(cat "$OUT/command.txt" | sed "s|$root/||g")\`
 - workload: $load
