@@ -160,10 +160,7 @@ class AgentContinuousTest {
             assertTrue(planted.out().contains("exists (a symbolic link)"), planted::toString);
             assertEquals("not the agent's\n", Files.readString(victim));
 
-            // The application's stderr: its own line after the attaches, and nothing from them.
-            t.send("mark");
-            t.awaitErr("^MARK 1$");
-            assertEquals(List.of("MARK 1"), t.err().substring(mark).lines().toList(), t::toString);
+            AgentPictureTest.nothingFromAttaches(t, mark, "attach purge and dump");
 
             Child purge2 = attach(javaHome, dir, t, "purge");
             assertEquals(0, purge2.exit(), purge2::toString);

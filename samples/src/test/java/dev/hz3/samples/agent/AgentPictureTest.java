@@ -84,16 +84,14 @@ class AgentPictureTest {
         assertTrue(after(all, "hz3.TierOccupancy", t).size() >= Recordings.TIERS.size(), where);
     }
 
-    private static int marks;
-
     /**
      * The target's stderr from offset on holds nothing from the attaches: the application's own
      * line, written after them (so that all they wrote is in), is the only one. An attach's
      * answer goes to the attaching command only; the JDK's warning would be here.
      */
     static void nothingFromAttaches(Child t, int from, String what) throws InterruptedException {
+        String mark = "MARK " + (t.err().lines().filter(l -> l.startsWith("MARK ")).count() + 1);
         t.send("mark");
-        String mark = "MARK " + ++marks;
         t.awaitErr("^" + mark + "$");
         List<String> lines = t.err().substring(from).lines().toList();
         assertEquals(mark, lines.get(lines.size() - 1), t::toString);
