@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# bench/agent/soak.sh: the hz3 agent under a continuous recording for DURATION seconds, with
-# its memory, threads and event rate sampled over time and their slopes fitted (issue 5).
+# bench/agent/soak.sh: the hz3 agent's own continuous recording (record= bounded by maxage= and
+# maxsize=) for DURATION seconds, dumped on demand with `attach PID dump=FILE`, with the JVM's
+# memory and threads, the agent's heap, the event rate and the JFR repository's size sampled over
+# time, the slopes fitted, and the repository's size set against its bound (issues 5 and 12).
 #
 #   bash bench/agent/soak.sh                    # one hour
 #   DURATION=120 bash bench/agent/soak.sh       # a quick end-to-end check
 #
 # Knobs: DURATION (3600 s), INTERVAL (30 s between samples), DUMP_EVERY (300 s between
-# JFR.dump windows; must stay below the recording's maxage of 10 min), THREADS (2), RATE
+# dumps; each must still hold the window since the last: see MAXSIZE), MAXAGE (30m), MAXSIZE
+# (4m: the workload writes about 0.3 MiB a minute, so the size bound is reached in ~15 min and
+# holds ~13 min), CHUNK (1m, JFR's maxchunksize: the repository may exceed maxsize by the chunk
+# that ended last and the one being written), THREADS (2), RATE
 # (100 rounds/s per thread), SIZE (32 MiB in flight), SPAWN_EVERY (10 s), FIT_FROM (fraction of
 # the run after which the slopes are fitted, 0.5), RESULTS_DIR (bench/results), OUT (the raw
 # directory; default RESULTS_DIR/raw-agent-soak-UTC), REPORT (RESULTS_DIR/agent-soak-latest.md;
@@ -20,6 +25,9 @@ cd "$root"
 DURATION="${DURATION:-3600}"
 INTERVAL="${INTERVAL:-30}"
 DUMP_EVERY="${DUMP_EVERY:-300}"
+MAXAGE="${MAXAGE:-30m}"
+MAXSIZE="${MAXSIZE:-4m}"
+CHUNK="${CHUNK:-1m}"
 THREADS="${THREADS:-2}"
 RATE="${RATE:-100}"
 SIZE="${SIZE:-32}"
@@ -34,26 +42,39 @@ die() { echo "soak.sh: $*" >&2; exit 1; }
 [[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -ge 60 ]] || die "DURATION=$DURATION: need whole seconds, at least 60"
 [[ "$INTERVAL" =~ ^[0-9]+$ && "$INTERVAL" -ge 5 ]] || die "INTERVAL=$INTERVAL: need whole seconds, at least 5"
 [[ "$DUMP_EVERY" =~ ^[0-9]+$ && "$DUMP_EVERY" -ge 30 && "$DUMP_EVERY" -lt 600 ]] \
-  || die "DUMP_EVERY=$DUMP_EVERY: need 30..599 s (the recording keeps 10 min)"
+  || die "DUMP_EVERY=$DUMP_EVERY: need 30..599 s"
+mib() {   # 4m, 1g -> MiB
+  [[ "$1" =~ ^([0-9]+)([mMgG])$ ]] || die "$2=$1: need a size in m or g, e.g. 4m"
+  case "${BASH_REMATCH[2]}" in m|M) echo "${BASH_REMATCH[1]}";; *) echo $((BASH_REMATCH[1] * 1024));; esac
+}
+maxsize_mib="$(mib "$MAXSIZE" MAXSIZE)"; chunk_mib="$(mib "$CHUNK" CHUNK)"
 for f in agent/target/hz3-agent.jar agent/target/hz3.jfc native-hz3/target/lib/libhz3.so; do
   [[ -f "$f" ]] || die "$f is missing: build with mvn -B -q -DskipTests package -pl native-hz3,jfr-events,agent/core,agent"
 done
 for t in java javac jcmd; do command -v "$t" >/dev/null || die "$t not on PATH"; done
 
-mkdir -p "$OUT" bench/agent/target/classes
+mkdir -p "$OUT/bin" bench/agent/target/classes
+# The run uses copies of the agent and libhz3.so: a rebuild in the tree during the hour must not
+# replace the jar under the running JVM.
+if [[ "${ANALYZE_ONLY:-0}" != 1 ]]; then
+  cp agent/target/hz3-agent.jar native-hz3/target/lib/libhz3.so "$OUT/bin/"
+fi
+export HZ3_AGENT_JAR="$OUT/bin/hz3-agent.jar" HZ3_LIB="$OUT/bin/libhz3.so"
 javac -nowarn -XDignore.symbol.file -d bench/agent/target/classes bench/agent/SoakLoad.java bench/agent/JfrStats.java 2>"$OUT/javac.log" \
   || { cat "$OUT/javac.log" >&2; die "javac failed"; }
 
 now_ms() { date +%s%3N; }
 hz="$(getconf CLK_TCK)"
 
-jfc="$root/agent/target/hz3.jfc"
+# The agent's own recording: JDK default settings + hz3.jfc, bounded, written to final.jfr at exit.
+export HZ3_AGENT_OPTIONS="record=$OUT/final.jfr,maxage=$MAXAGE,maxsize=$MAXSIZE"
 cmd=(bin/hz3-java -Xmx256m
-  "-XX:FlightRecorderOptions:repository=$OUT/repo"
-  "-XX:StartFlightRecording:name=soak,disk=true,maxage=10m,settings=default,settings=$jfc,filename=$OUT/final.jfr"
+  "-XX:FlightRecorderOptions:repository=$OUT/repo,maxchunksize=$CHUNK"
   -cp bench/agent/target/classes SoakLoad --threads "$THREADS" --size "$SIZE" --rate "$RATE"
   --spawn-every "$SPAWN_EVERY" --seconds "$DURATION")
-if [[ "${ANALYZE_ONLY:-0}" != 1 ]]; then printf "%q " "${cmd[@]}" >"$OUT/command.txt"; echo >>"$OUT/command.txt"; fi
+if [[ "${ANALYZE_ONLY:-0}" != 1 ]]; then
+  { printf "HZ3_AGENT_OPTIONS=%q " "$HZ3_AGENT_OPTIONS"; printf "%q " "${cmd[@]}"; echo; } >"$OUT/command.txt"
+fi
 
 samples="$OUT/samples.tsv"
 if [[ "${ANALYZE_ONLY:-0}" == 1 ]]; then
@@ -93,7 +114,8 @@ sample() {
   else
     ai=NA; ab=NA; ji=NA; jb=NA
   fi
-  repo="$(du -sk "$OUT/repo" 2>/dev/null | awk '{print $1}')"
+  # the chunks' apparent size (du's blocks would count a chunk's preallocated tail)
+  repo="$(find "$OUT/repo" -name '*.jfr' -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%d", s / 1024}')"
   printf '%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(awk -v a="$t" -v b="$t0" 'BEGIN{print (a-b)/1000}')" \
     "$rss" "$thr" "$cpu" "$ai" "$ab" "$ji" "$jb" "${repo:-NA}" >>"$samples"
   { echo "# sample $n t_ms=$t"; sort "/proc/$pid/task/"*/comm 2>/dev/null | uniq -c; } >>"$OUT/threads.log"
@@ -109,11 +131,12 @@ while true; do
   if (( $(now_ms) >= next_dump )); then
     cut="$(now_ms)"
     f="$OUT/dump-$(printf %03d "$tick").jfr"
-    if timeout 120 jcmd "$pid" JFR.dump name=soak "filename=$f" >>"$OUT/jcmd.log" 2>&1 && [[ -s "$f" ]]; then
+    if timeout 120 java -jar "$HZ3_AGENT_JAR" attach "$pid" "dump=$f" >>"$OUT/dump.log" 2>&1 && [[ -s "$f" ]]; then
+      printf '%s\t%s\n' "$(basename "$f")" "$(stat -c %s "$f")" >>"$OUT/dumps.tsv"
       windows+=("$last_cut" "$cut" "$f")
       last_cut="$cut"
     else
-      echo "soak.sh: JFR.dump at $cut failed (see $OUT/jcmd.log); the next window covers it" >&2
+      echo "soak.sh: the dump at $cut failed (see $OUT/dump.log); the next window covers it" >&2
     fi
     next_dump=$((next_dump + DUMP_EVERY * 1000))
   fi
@@ -125,8 +148,8 @@ t_end="$(now_ms)"
 windows+=("$last_cut" "$((t_end + 1))" "$OUT/final.jfr")
 
 java -cp bench/agent/target/classes JfrStats soak "$OUT/minutes.tsv" "$OUT/latency.txt" "${windows[@]}"
-printf 't0=%s\nt_end=%s\nn=%s\ncommit=%q\ndirty=%s\nDURATION=%s\nINTERVAL=%s\nDUMP_EVERY=%s\n' \
-  "$t0" "$t_end" "$n" "$commit" "$dirty" "$DURATION" "$INTERVAL" "$DUMP_EVERY" >"$OUT/state.env"
+printf 't0=%s\nt_end=%s\nn=%s\ncommit=%q\ndirty=%s\nDURATION=%s\nINTERVAL=%s\nDUMP_EVERY=%s\nMAXAGE=%s\nMAXSIZE=%s\nCHUNK=%s\n' \
+  "$t0" "$t_end" "$n" "$commit" "$dirty" "$DURATION" "$INTERVAL" "$DUMP_EVERY" "$MAXAGE" "$MAXSIZE" "$CHUNK" >"$OUT/state.env"
 fi
 
 # ---- analysis ----
@@ -180,6 +203,17 @@ cpu_total="$(awk -F'\t' 'NR > 1 && $4 != "" {c = $4} END {print c}' "$samples")"
 tot_events="$(awk -F'\t' 'NR > 1 {s += $2} END {print s + 0}' "$OUT/minutes.tsv")"
 nmin="$(awk 'NR > 1' "$minutes_rel" | wc -l)"
 jdk="$(java -version 2>&1 | head -2 | tail -1)"
+# The repository against its bound: when a chunk ends, JFR drops the oldest ended chunks until
+# they hold at most maxsize; so on disk are at most maxsize of older chunks, the chunk that
+# ended last and the chunk being written, each about maxchunksize at this event rate (JFR ends
+# a chunk soon after it passes maxchunksize).
+maxsize_mib="$(mib "$MAXSIZE" MAXSIZE)"; chunk_mib="$(mib "$CHUNK" CHUNK)"   # as run (state.env)
+bound_kib=$(( (maxsize_mib + 2 * chunk_mib) * 1024 ))
+repo_max="$(awk -F'\t' 'NR > 1 && $9 != "NA" && $9 > m {m = $9} END {print m + 0}' "$samples")"
+repo_over="$(awk -F'\t' -v b="$bound_kib" 'NR > 1 && $9 != "NA" && $9 > b {n++} END {print n + 0}' "$samples")"
+final_kib="$(( $(stat -c %s "$OUT/final.jfr") / 1024 ))"
+dump_max="$(awk -F'\t' '$2 > m {m = $2} END {printf "%d", m / 1024}' "$OUT/dumps.tsv" 2>/dev/null || echo NA)"
+ndumps="$(wc -l <"$OUT/dumps.tsv" 2>/dev/null || echo 0)"
 cpu_model="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
 
 table="$(
@@ -205,7 +239,10 @@ summary="$(cat <<EOF
 - machine: $cpu_model, nproc=$(nproc), kernel $(uname -r)
 - JDK: $jdk
 - git commit at the start: $commit ($dirty files changed or untracked in the tree)
-- run: ${DURATION} s; samples every ${INTERVAL} s ($((n)) taken); JFR.dump windows every ${DUMP_EVERY} s; slopes fitted over t >= ${fit_from_s} s (least squares, per hour)
+- run: ${DURATION} s; samples every ${INTERVAL} s ($((n)) taken); \`attach PID dump=FILE\` every ${DUMP_EVERY} s; slopes fitted over t >= ${fit_from_s} s (least squares, per hour)
+- recording: the agent's (record=, maxage=${MAXAGE}, maxsize=${MAXSIZE}), JFR maxchunksize=${CHUNK}
+- repository (chunk files' sizes): max ${repo_max} KiB over the samples; bound maxsize + 2 x maxchunksize = ${bound_kib} KiB; ${repo_over} of ${n} samples above it
+- dumps: ${ndumps} written, the largest ${dump_max} KiB; final.jfr (written at exit) ${final_kib} KiB
 - command: \`$(cat "$OUT/command.txt" | sed "s|$root/||g")\`
 - workload: $load
 - JVM CPU: ${cpu_total} s user+sys over the run

@@ -115,9 +115,9 @@ class AgentAttachTest {
             assertEquals(0, t.waitFor(), t::toString);
             assertTrue(t.out().contains("BYE"));
             assertArrayEquals(written, Files.readAllBytes(jfr), "the stopped recording was written over");
-            // The target's own log says what the attaching command heard.
-            assertTrue(t.err().contains("hz3-agent: hz3 0.1.0 is this JVM's malloc"), t::toString);
-            assertTrue(t.err().contains("hz3-agent: bad option 'top=x'"), t::toString);
+            // What the attaching command heard is its own: none of it in the application's stderr.
+            assertFalse(t.err().contains("hz3-agent: hz3 0.1.0 is this JVM's malloc"), t::toString);
+            assertFalse(t.err().contains("hz3-agent: bad option 'top=x'"), t::toString);
             assertFalse(t.err().contains("Exception"), t::toString);
         }
         List<RecordedEvent> all = Recordings.read(jfr);
@@ -164,8 +164,7 @@ class AgentAttachTest {
 
             t.closeStdin();
             assertEquals(0, t.waitFor(), t::toString);
-            assertTrue(t.err().contains("hz3-agent: hz3 is not this JVM's malloc: malloc is glibc"),
-                    t::toString);
+            assertFalse(t.err().contains("hz3-agent: hz3 is not this JVM's malloc"), t::toString);
         }
         List<RecordedEvent> all = Recordings.read(jfr);
         assertFalse(Recordings.of(all, "hz3.GlibcHeap").isEmpty(), "no hz3.GlibcHeap");

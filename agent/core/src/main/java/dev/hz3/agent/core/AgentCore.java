@@ -57,15 +57,18 @@ public final class AgentCore {
     }
 
     /**
-     * Attach: start, or change options when started already, or run an action. Messages go to
-     * the target's stderr and, with reply=FILE, to the attaching command, whose exit code is
-     * the file's last line ("exit=N").
+     * Attach: start, or change options when started already, or run an action. With reply=FILE
+     * (the attach command always sets it) the messages go to the attaching command only, whose
+     * exit code is the file's last line ("exit=N"); without it, to the target's stderr.
      */
     public static void agentmain(String agentJar, String privateDir, String args,
             Instrumentation inst) {
         listen(agentJar, privateDir, inst);
         Options o = Options.parse(args);
-        Log.beginReply();
+        Options.Action asked = o.action();   // dump=FILE is the action even when FILE will not do
+        if (o.has(Options.Key.REPLY)) {
+            Log.beginReply();   // the lines go to the attaching command only
+        }
         RecordFiles.check(o);   // before anything starts: a bad file is exit 2, the rest goes on
         int exit = 0;
         try {
@@ -77,7 +80,7 @@ public final class AgentCore {
                 exit = 2;
             }
             Recorder r = Recorder.get(Path.of(privateDir));
-            int code = switch (o.action()) {
+            int code = switch (asked) {
                 case START -> {
                     if (r.installed()) {
                         r.update(o);
@@ -94,6 +97,7 @@ public final class AgentCore {
                 }
                 case SNAPSHOT -> r.snapshotNow();
                 case PURGE -> r.purgeNow();
+                case DUMP -> o.has(Options.Key.DUMP) ? r.dumpNow(o.get(Options.Key.DUMP)) : 2;
                 case STOP -> {
                     if (attributionUsed) {
                         dev.hz3.agent.core.sites.Attribution.off(inst);
@@ -210,13 +214,14 @@ public final class AgentCore {
                   attach PID [OPTIONS]         start the hz3 events in a running JVM (again: change options)
                   attach PID snapshot          a census now (a hz3.GlibcHeap sample under glibc)
                   attach PID purge             give free memory back now (malloc_trim under glibc)
+                  attach PID dump=FILE         copy the agent's recording (record=) into a new FILE now
                   attach PID stop              stop the agent's events in that JVM
                   jfc                          print hz3.jfc (JFR settings for the hz3 events)
                   version                      print the agent's version
                   help                         print this (also -h, --help; COMMAND --help for one command)
                 as an agent: -javaagent:hz3-agent.jar[=OPTIONS]
                 OPTIONS: comma-separated key=value: period=1s top=5 scanBudget=64 purgeDelay=500ms
-                  epochInterval=200ms record=FILE.jfr jfc=default|profile|none|FILE log=info
+                  epochInterval=200ms record=FILE.jfr maxage=6h maxsize=250m jfc=default|profile|none|FILE log=info
                   (see docs/agent.md)
                 exit status: 0 done (run: java's own status), 1 failed, 2 usage error (nothing started)
                 """;

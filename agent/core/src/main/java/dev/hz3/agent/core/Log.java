@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The agent's log: one line per message on the JVM's stderr, each starting "hz3-agent: ".
- * While an attach command waits for an answer, messages are also kept for its reply.
+ * While an attach command waits for an answer, its thread's messages go to its reply instead.
  */
 public final class Log {
 
@@ -62,7 +62,10 @@ public final class Log {
         msg = escape(msg);   // one message, one line, whatever it repeats
         List<String> reply = REPLY.get();
         if (reply != null && l.compareTo(Level.INFO) <= 0) {
-            reply.add(PREFIX + msg);   // the attaching command always hears warnings and results
+            // The attaching command always hears warnings and results, and it alone: the
+            // application's stderr is the application's.
+            reply.add(PREFIX + msg);
+            return;
         }
         if (level.compareTo(l) >= 0 && l != Level.OFF) {
             out.println(PREFIX + msg);

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 public final class Options {
 
     /** What an attach asks for; {@code -javaagent} always starts. */
-    public enum Action { START, SNAPSHOT, PURGE, STOP }
+    public enum Action { START, SNAPSHOT, PURGE, STOP, DUMP }
 
     /** One option: its key, what values it allows (for the error line), its default. */
     public enum Key {
@@ -35,6 +35,10 @@ public final class Options {
         ATTRIBUTION("attribution", "on or off (native attribution: sampled stacks of Unsafe, direct buffer and zlib allocations)", "off"),
         SAMPLE_BYTES("sampleBytes", "a byte count 1k..1g, e.g. 512k or 1m (mean bytes between two samples)", "512k"),
         SITES("sites", "a whole number 1..100 (sites per hz3.NativeSite period)", "10"),
+        // The agent's recording kept bounded (names as in -XX:StartFlightRecording); see OwnRecording.
+        MAXAGE("maxage", "a duration 1m..365d, e.g. 30m, 6h or 2d (the age of the oldest data record= keeps)", ""),
+        MAXSIZE("maxsize", "a byte count 1m..1024g, e.g. 100m or 2g (the most data record= keeps on disk)", ""),
+        DUMP("dump", "a new file for a copy of the agent's recording now, e.g. attach PID dump=now.jfr", ""),
         REPLY("reply", "a file the attach command reads (set by attach)", "");
 
         public final String key;
@@ -161,7 +165,15 @@ public final class Options {
                     return k.allowed;
                 }
             }
-            case RECORD, REPLY, JFC -> {
+            case MAXAGE -> {
+                long s = ageSeconds(value);
+                return s < 60 || s > 365L * 86_400 ? k.allowed : null;
+            }
+            case MAXSIZE -> {
+                long b = byteCount(value);
+                return b < (1L << 20) || b > (1L << 40) ? k.allowed : null;
+            }
+            case RECORD, REPLY, JFC, DUMP -> {
                 return value.isEmpty() ? k.allowed : null;
             }
             default -> {
@@ -193,6 +205,23 @@ public final class Options {
             case "m" -> n << 20;
             case "g" -> n << 30;
             default -> n;
+        };
+    }
+
+    private static final Pattern AGE = Pattern.compile("(\\d{1,9})\\s*(s|m|h|d)", Pattern.CASE_INSENSITIVE);
+
+    /** Seconds of "90s", "30m", "6h", "2d" (maxage: a unit is required, as JFR's); -1 if bad. */
+    static long ageSeconds(String v) {
+        Matcher m = AGE.matcher(v);
+        if (!m.matches()) {
+            return -1;
+        }
+        long n = Long.parseLong(m.group(1));
+        return n * switch (m.group(2).toLowerCase(Locale.ROOT)) {
+            case "m" -> 60;
+            case "h" -> 3600;
+            case "d" -> 86_400;
+            default -> 1;
         };
     }
 
@@ -228,8 +257,9 @@ public final class Options {
         return errors;
     }
 
+    /** The action word given; dump=FILE is the dump action. */
     public Action action() {
-        return action;
+        return action == Action.START && given.containsKey(Key.DUMP) ? Action.DUMP : action;
     }
 
     public boolean has(Key k) {
@@ -294,7 +324,7 @@ public final class Options {
     public String effectiveText() {
         StringBuilder b = new StringBuilder();
         for (Key k : Key.values()) {
-            if (k == Key.REPLY || (k == Key.RECORD && !has(k))) {
+            if (k == Key.REPLY || (k.dflt.isEmpty() && !has(k))) {
                 continue;
             }
             b.append(b.length() > 0 ? "," : "").append(k.key).append('=').append(get(k));

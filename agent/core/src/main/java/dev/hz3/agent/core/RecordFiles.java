@@ -45,12 +45,18 @@ public final class RecordFiles {
     private RecordFiles() {
     }
 
-    /** Rejects (see {@link Options#reject}) a record= or jfc= whose file will not do. */
+    /** Rejects (see {@link Options#reject}) a record=, dump= or jfc= whose file will not do. */
     public static Options check(Options o) {
         if (o.has(Options.Key.RECORD)) {
             String problem = recordProblem(o.get(Options.Key.RECORD));
             if (problem != null) {
                 o.reject(Options.Key.RECORD, problem);
+            }
+        }
+        if (o.has(Options.Key.DUMP)) {
+            String problem = dumpProblem(o.get(Options.Key.DUMP));
+            if (problem != null) {
+                o.reject(Options.Key.DUMP, problem);
             }
         }
         if (o.has(Options.Key.JFC)) {
@@ -64,13 +70,12 @@ public final class RecordFiles {
 
     /** Null when a recording can be written to value (a path), else why not. */
     static String recordProblem(String value) {
-        Path p;
-        try {
-            p = Path.of(value).toAbsolutePath().normalize();
-        } catch (InvalidPathException e) {
-            return "not a file name (" + e.getReason() + ")";
+        Named n = Named.of(value);
+        if (n.problem != null) {
+            return n.problem;
         }
-        String shown = shown(value, p);
+        Path p = n.path;
+        String shown = n.shown;
         Path dir = p.getParent();
         if (dir == null || Files.isDirectory(p)) {
             return shown + " is a directory; name a file in it, e.g. record="
@@ -79,6 +84,42 @@ public final class RecordFiles {
         if (Files.exists(p) && !Files.isRegularFile(p)) {
             return shown + " is " + kind(p) + ", not a regular file";
         }
+        String problem = directoryProblem(dir, shown);
+        if (problem != null) {
+            return problem;
+        }
+        if (Files.exists(p)) {
+            try (FileChannel c = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                // opened for writing, not truncated: JFR may replace it
+            } catch (IOException e) {
+                return "cannot write " + shown + " (" + reason(e) + ")";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Null when a dump can be written to value: a new file (nothing there, not even a link)
+     * in a directory where files can be created; else why not.
+     */
+    static String dumpProblem(String value) {
+        Named n = Named.of(value);
+        if (n.problem != null) {
+            return n.problem;
+        }
+        Path dir = n.path.getParent();
+        if (dir == null || Files.isDirectory(n.path, LinkOption.NOFOLLOW_LINKS)) {
+            return n.shown + " is a directory; name a new file in it";
+        }
+        if (Files.exists(n.path, LinkOption.NOFOLLOW_LINKS)) {
+            return n.shown + " exists (" + (Files.isSymbolicLink(n.path) ? "a symbolic link"
+                    : kind(n.path)) + "): a dump is written only to a new file";
+        }
+        return directoryProblem(dir, n.shown);
+    }
+
+    /** Null when files can be created in dir (shown names the file for a message). */
+    private static String directoryProblem(Path dir, String shown) {
         if (!Files.exists(dir)) {
             return "the directory " + Log.quote(dir.toString()) + " does not exist";
         }
@@ -97,13 +138,6 @@ public final class RecordFiles {
             Files.delete(Files.createTempFile(dir, ".hz3-agent-probe-", ".tmp"));
         } catch (IOException e) {
             return "cannot create files in " + Log.quote(dir.toString()) + " (" + reason(e) + ")";
-        }
-        if (Files.exists(p)) {
-            try (FileChannel c = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                // opened for writing, not truncated: JFR may replace it
-            } catch (IOException e) {
-                return "cannot write " + shown + " (" + reason(e) + ")";
-            }
         }
         return null;
     }
@@ -125,13 +159,12 @@ public final class RecordFiles {
                         + Log.describe(e) + ")";
             }
         }
-        Path p;
-        try {
-            p = Path.of(value).toAbsolutePath().normalize();
-        } catch (InvalidPathException e) {
-            return "not a file name (" + e.getReason() + ")";
+        Named n = Named.of(value);
+        if (n.problem != null) {
+            return n.problem;
         }
-        String shown = shown(value, p);
+        Path p = n.path;
+        String shown = n.shown;
         if (!Files.exists(p)) {
             return shown + " does not exist";
         }
@@ -226,9 +259,20 @@ public final class RecordFiles {
         }
     }
 
-    /** "it" when the value given is the absolute path p, else p (quoted). */
-    private static String shown(String value, Path p) {
-        return p.toString().equals(value) ? "it" : Log.quote(p.toString());
+    /**
+     * A file name as given in an option: its absolute path, and how a message names it ("it"
+     * when the value was that absolute path already, else the path quoted); or, when the value
+     * is no file name, the problem.
+     */
+    private record Named(Path path, String shown, String problem) {
+        static Named of(String value) {
+            try {
+                Path p = Path.of(value).toAbsolutePath().normalize();
+                return new Named(p, p.toString().equals(value) ? "it" : Log.quote(p.toString()), null);
+            } catch (InvalidPathException e) {
+                return new Named(null, null, "not a file name (" + e.getReason() + ")");
+            }
+        }
     }
 
     /** What kind of file p is, for a message: "a directory", "a character device", ... */

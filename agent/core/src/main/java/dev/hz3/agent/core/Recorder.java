@@ -1,35 +1,23 @@
 package dev.hz3.agent.core;
 
-import com.sun.jna.CallbackThreadInitializer;
-import com.sun.jna.Native;
-import com.sun.jna.Pointer;
-import dev.hz3.agent.core.jfr.EpochThreads;
 import dev.hz3.agent.core.jfr.GlibcHeapSampler;
 import dev.hz3.agent.core.jfr.ProcessMemorySampler;
 import dev.hz3.agent.core.jfr.SnapshotEvents;
 import dev.hz3.agent.core.nat.Hz3Lib;
 import dev.hz3.agent.core.nat.Hz3Structs;
 import dev.hz3.agent.core.nat.Jna;
-import dev.hz3.agent.core.nat.Libc;
 import dev.hz3.agent.core.nat.Malloc;
 import dev.hz3.jfr.AllocatorInfoEvent;
-import dev.hz3.jfr.EpochEvent;
 import dev.hz3.jfr.GlibcHeapEvent;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.ProcessMemoryEvent;
 import dev.hz3.jfr.RetentionEvent;
 import dev.hz3.jfr.SnapshotEvent;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.ParseException;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import jdk.jfr.Configuration;
 import jdk.jfr.Event;
 import jdk.jfr.FlightRecorder;
 import jdk.jfr.FlightRecorderListener;
@@ -52,6 +40,8 @@ import jdk.jfr.RecordingState;
  *       itself when the listener delivered no consistent one since its last run (the floor).</li>
  * </ul>
  * An attach activates at once; attaching again changes options; {@code stop} undoes it all.
+ * The events themselves are filled in {@link AllocatorEvents}; the agent's own recording is
+ * {@link OwnRecording}; attach's one-off actions are {@link OnDemand}.
  */
 public final class Recorder implements FlightRecorderListener {
 
@@ -61,8 +51,6 @@ public final class Recorder implements FlightRecorderListener {
     private static Recorder instance;
 
     private final Path privateDir;
-    private final EpochThreads threads = new EpochThreads();
-    private final ThreadLocal<Integer> osTid = new ThreadLocal<>();
     private final Map<Class<? extends Event>, Runnable> hooks = new LinkedHashMap<>();
 
     private volatile Options options = Options.parse("");
@@ -71,13 +59,10 @@ public final class Recorder implements FlightRecorderListener {
     private volatile boolean stopped;
     private String jna = "";
     private Malloc malloc;
-    private Hz3Lib.Listener listener;   // strongly held: hz3 keeps only its address
     private ProcessMemorySampler sampler;
-    private Recording own;
     private boolean shutdownHookAdded;
-    private volatile boolean snapshotSinceFloor;
-    private volatile Hz3Structs.Snapshot last;
-    private volatile boolean listenerFailed;
+    private final AllocatorEvents events = new AllocatorEvents(this::options);
+    private final OwnRecording own = new OwnRecording();
 
     private Recorder(Path privateDir) {
         this.privateDir = privateDir;
@@ -116,8 +101,9 @@ public final class Recorder implements FlightRecorderListener {
         if (eager || runningRecordings() > 0) {
             activate();
         }
+        own.rebound(o);
         if (o.has(Options.Key.RECORD)) {
-            startOwnRecording(o);
+            own.start(o);
         }
     }
 
@@ -136,8 +122,9 @@ public final class Recorder implements FlightRecorderListener {
             Log.info("options updated: " + newer.givenText() + " (in effect: "
                     + merged.effectiveText() + ")");
         }
+        own.rebound(newer);
         if (newer.has(Options.Key.RECORD)) {
-            startOwnRecording(merged);
+            own.start(merged);
         }
     }
 
@@ -209,9 +196,9 @@ public final class Recorder implements FlightRecorderListener {
                 addHook(AllocatorInfoEvent.class, this::picture);
                 if (m.hz3 == Malloc.Hz3Status.ACTIVE) {
                     applyHz3Settings(options);
-                    addHook(SnapshotEvent.class, this::floorHook);
-                    addHook(RetentionEvent.class, this::commitRetention);
-                    startListener();
+                    addHook(SnapshotEvent.class, events::floor);
+                    addHook(RetentionEvent.class, events::commitRetention);
+                    events.startListener();
                 } else if (m.isGlibc()) {
                     addHook(GlibcHeapEvent.class, GlibcHeapSampler::commit);
                 }
@@ -292,12 +279,9 @@ public final class Recorder implements FlightRecorderListener {
         boolean wasActive;
         synchronized (this) {
             stopped = true;
-            if (listener != null) {
-                Hz3Lib.hz3_obs_set_listener(null, null);
-            }
+            events.stopListener();
             wasActive = active;
-            r = own;
-            own = null;
+            r = own.take();
             // The recording is written at this stop: a later attach that does not name record=
             // again must not start one that would overwrite it at exit.
             options = options.without(Options.Key.RECORD);
@@ -309,7 +293,7 @@ public final class Recorder implements FlightRecorderListener {
         if (wasActive && r == null && runningRecordings() > 0) {
             picture();
         }
-        int exit = r != null ? stopOwn(r) : 0;
+        int exit = r != null ? OwnRecording.stop(r) : 0;
         synchronized (this) {
             removeHooks();
             active = false;
@@ -337,30 +321,13 @@ public final class Recorder implements FlightRecorderListener {
         hooks.clear();
     }
 
-    private void startListener() {
-        if (listener == null) {
-            listener = this::onNative;
-            // One Java thread for hz3's maintenance thread, attached once, a daemon, named.
-            Native.setCallbackThreadInitializer(listener,
-                    new CallbackThreadInitializer(true, false, "hz3-epoch"));
-        }
-        if (Hz3Lib.hz3_obs_set_listener(listener, null) != 0) {
-            Log.warn("hz3 could not start its maintenance thread: no hz3.Epoch events, and"
-                    + " snapshots only from the periodic floor");
-        }
-    }
-
     /** At exit hz3's thread must not call into a JVM that is going away. */
     private void addShutdownHook() {
         if (shutdownHookAdded) {
             return;
         }
         shutdownHookAdded = true;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (listener != null) {
-                Hz3Lib.hz3_obs_set_listener(null, null);
-            }
-        }, "hz3-agent-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(events::stopListener, "hz3-agent-shutdown"));
     }
 
     /** Sets hz3's settings for the options given (others keep hz3's HZ3_* values). */
@@ -382,99 +349,7 @@ public final class Recorder implements FlightRecorderListener {
         }
     }
 
-    // ---- hz3's listener: its maintenance thread ----
-
-    private void onNative(Pointer ctx, int kind, Pointer data) {
-        try {
-            if (stopped) {
-                return;
-            }
-            if (kind == Hz3Lib.EVENT_EPOCH) {
-                EpochEvent e = new EpochEvent();
-                if (e.isEnabled()) {
-                    commitEpoch(e, new Hz3Structs.EpochInfo(data));
-                }
-            } else if (kind == Hz3Lib.EVENT_SNAPSHOT) {
-                if (SnapshotEvents.enabled() || new RetentionEvent().isEnabled()) {
-                    Hz3Structs.Snapshot s = new Hz3Structs.Snapshot(data);
-                    commitSnapshot(s, Hz3Events.SOURCE_LISTENER);
-                }
-            }
-        } catch (Throwable t) {
-            if (!listenerFailed) {
-                listenerFailed = true;
-                Log.warn("hz3 listener: " + Log.describe(t) + " (said once)");
-            }
-        }
-    }
-
-    private void commitEpoch(EpochEvent e, Hz3Structs.EpochInfo info) {
-        Integer me = osTid.get();
-        if (me == null) {
-            me = Libc.gettid();
-            osTid.set(me);
-        }
-        String osName = info.threadName();
-        Object[] java = threads.lookup(info.os_tid, osName, me);
-        e.seq = info.seq;
-        e.reason = Hz3Events.reasonName(info.reason);
-        e.osThreadId = info.os_tid;
-        e.osThreadName = osName;
-        e.javaThreadId = (Long) java[0];
-        e.javaThreadName = (String) java[1];
-        e.epochStart = info.start_ms;
-        e.epochDuration = info.duration_ns;
-        e.pagesPurged = info.pages_purged;
-        e.bytesPurged = info.pages_purged * Hz3Events.PAGE_SIZE;
-        e.madviseCalls = info.madvise_calls;
-        e.segmentsUnmapped = info.segments_unmapped;
-        e.segmentsScanned = info.segments_scanned;
-        e.spansReclaimed = info.spans_reclaimed;
-        e.largeUnmapped = info.large_unmapped;
-        e.commit();
-    }
-
-    private final Object snapshotLock = new Object();
-
-    private void commitSnapshot(Hz3Structs.Snapshot s, String source) {
-        synchronized (snapshotLock) {
-            last = s;
-            // Only a consistent or exact census satisfies the floor: while a busy heap makes
-            // every budgeted sweep inconsistent, the floor's exact census keeps one consistent
-            // snapshot per floor period in the recording for the rules to read.
-            if (s.consistent != 0 || s.exact != 0) {
-                snapshotSinceFloor = true;
-            }
-            SnapshotEvents.commit(s, source, options.integer(Options.Key.TOP));
-        }
-    }
-
-    /** An exact census now, committed; null when hz3 refused. */
-    private Hz3Structs.Snapshot takeSnapshot(String source) {
-        // The census a chunk ends with is named for hz3's exit report: the last one a recording
-        // holds is then the very census the report prints (same seq, same numbers). Taken and
-        // committed under snapshotLock, so that the floor (JFR's periodic thread) cannot slip a
-        // census in after it while a recording ends on another thread.
-        synchronized (snapshotLock) {
-            Hz3Structs.Snapshot s = Hz3Events.SOURCE_CHUNK.equals(source) ? Hz3Lib.snapshotForReport()
-                    : Hz3Lib.snapshot();
-            if (s != null) {
-                commitSnapshot(s, source);
-            }
-            return s;
-        }
-    }
-
     // ---- periodic hooks ----
-
-    private void floorHook() {
-        synchronized (snapshotLock) {
-            if (!snapshotSinceFloor && SnapshotEvents.enabled()) {
-                takeSnapshot(Hz3Events.SOURCE_PERIODIC);
-            }
-            snapshotSinceFloor = false;
-        }
-    }
 
     /**
      * The whole picture: the allocator's identity (hz3.AllocatorInfo) and, whatever their
@@ -485,152 +360,55 @@ public final class Recorder implements FlightRecorderListener {
      * recording already running, and on {@code stop} without a recording of its own.
      */
     private void picture() {
-        commitInfo();
+        events.commitInfo(malloc, jna);
         sampler.commit();   // first: the process as the picture starts, before the census runs
         if (malloc.hz3 == Malloc.Hz3Status.ACTIVE) {
             if (SnapshotEvents.enabled()) {
-                takeSnapshot(Hz3Events.SOURCE_CHUNK);
+                events.takeSnapshot(Hz3Events.SOURCE_CHUNK);
             }
-            commitRetention();
+            events.commitRetention();
         } else if (malloc.isGlibc()) {
             GlibcHeapSampler.commit();
         }
     }
 
-    private void commitInfo() {
-        AllocatorInfoEvent e = new AllocatorInfoEvent();
-        if (!e.isEnabled()) {
-            return;
-        }
-        Malloc m = malloc;
-        e.malloc = m.name;
-        e.mallocVersion = m.version;
-        e.mallocLibrary = m.library;
-        e.hz3Status = m.hz3.text;
-        e.hz3Version = m.hz3Version;
-        String preload = System.getenv("LD_PRELOAD");
-        e.preload = preload == null ? "" : preload;
-        if (m.hz3 == Malloc.Hz3Status.ACTIVE) {
-            e.scanSegBudget = Hz3Lib.hz3_config_get("scan_seg_budget");
-            e.purgeDelay = Hz3Lib.hz3_config_get("purge_delay_ms");
-            e.epochInterval = Hz3Lib.hz3_config_get("epoch_interval_ms");
-            e.snapshotMin = Hz3Lib.hz3_config_get("snapshot_min_ms");
-            e.obs = Hz3Lib.hz3_config_get("obs") == 1;
-        }
-        e.agentVersion = AgentCore.version();
-        e.jnaVersion = Jna.jnaVersion();
-        e.options = options.effectiveText();
-        e.commit();
-    }
-
-    private void commitRetention() {
-        RetentionEvent e = new RetentionEvent();
-        if (!e.isEnabled()) {
-            return;
-        }
-        Hz3Structs.Snapshot s = last;
-        if (s == null) {
-            s = takeSnapshot(Hz3Events.SOURCE_PERIODIC);
-            if (s == null) {
-                return;
-            }
-        }
-        long freeBlocks = 0;
-        for (int c = 0; c < Math.min(s.num_classes, Hz3Structs.Snapshot.CLASSES); c++) {
-            Hz3Structs.ClassCensus cc = s.classes[c];
-            freeBlocks += Math.max(0, cc.capacity_objects - cc.live_objects)
-                    * Integer.toUnsignedLong(cc.object_size);
-        }
-        long emptyPages = 0;
-        long live = s.large_bytes;
-        for (Hz3Structs.TierCensus t : s.tier) {
-            emptyPages += t.pages[2];
-            live += t.live_bytes;
-        }
-        e.snapshotSeq = s.seq_last;
-        e.freeBlockBytes = freeBlocks;
-        e.emptyPageBytes = emptyPages * Hz3Events.PAGE_SIZE;
-        e.largeCachedBytes = s.large_cached_bytes;
-        e.cachedBytes = e.freeBlockBytes + e.emptyPageBytes + e.largeCachedBytes;
-        e.liveBytes = live;
-        e.censusResidentBytes = s.census_resident_bytes;
-        Hz3Structs.Stats st = Hz3Lib.stats();
-        if (st != null) {
-            e.segmentBytes = st.segment_bytes;
-            e.reservedBytes = st.reserved_bytes;
-            e.metaBytes = st.meta_bytes;
-            e.epochs = st.epochs;
-            e.pagesPurged = st.pages_purged;
-        }
-        long[] ranges = Hz3Lib.mappings();
-        long resident = 0;
-        for (int i = 0; i + 1 < ranges.length; i += 2) {
-            long pages = Libc.residentPages(ranges[i], ranges[i + 1], Hz3Events.PAGE_SIZE);
-            resident += Math.max(0, pages) * Hz3Events.PAGE_SIZE;
-        }
-        e.mappingsRss = resident;
-        e.commit();
-    }
-
     // ---- on demand (attach) ----
+
+    /** Whether the events are started. */
+    boolean active() {
+        return active;
+    }
+
+    AllocatorEvents events() {
+        return events;
+    }
 
     /** attach PID snapshot: returns the exit code for the attach command. */
     public int snapshotNow() {
-        Malloc m = nativeState();
-        int running = runningRecordings();
-        String where = running > 0 && active ? "recorded in " + running + " running recording(s)"
-                : "not recorded: " + (active ? "no recording is running" : "the agent is not started (attach PID to start it)");
-        if (m.hz3 == Malloc.Hz3Status.ACTIVE) {
-            Hz3Structs.Snapshot s = active ? takeSnapshot(Hz3Events.SOURCE_ON_DEMAND)
-                    : Hz3Lib.snapshot();
-            if (s == null) {
-                Log.error("snapshot: hz3 refused the census");
-                return 1;
-            }
-            Log.info(SnapshotEvents.summary(s) + "; " + where);
-            return 0;
-        }
-        if (m.isGlibc()) {
-            GlibcHeapEvent e = GlibcHeapSampler.sample();
-            if (active) {
-                e.commit();
-            }
-            Log.info(m.describe() + "; " + GlibcHeapSampler.summary(e) + "; " + where);
-            return 0;
-        }
-        Log.warn("snapshot: " + m.describe() + ", which the agent cannot read");
-        return 3;
+        return OnDemand.snapshot(this);
     }
 
     /** attach PID purge. */
     public int purgeNow() {
-        Malloc m = nativeState();
-        if (m.hz3 == Malloc.Hz3Status.ACTIVE) {
-            long pages = Hz3Lib.hz3_purge_now();
-            Log.info("purge: hz3 gave back " + pages + " pages (" + pages * Hz3Events.PAGE_SIZE / 1024
-                    + " KiB) to the OS");
-            return 0;
-        }
-        if (m.isGlibc()) {
-            int rc = Libc.mallocTrim();
-            Log.info("purge: " + m.describe() + "; ran malloc_trim(0) instead: "
-                    + (rc == 1 ? "memory was given back" : "nothing to give back"));
-            return 0;
-        }
-        Log.warn("purge: " + m.describe() + ", which the agent cannot purge");
-        return 3;
+        return OnDemand.purge(this);
+    }
+
+    /** attach PID dump=FILE. */
+    public int dumpNow(String file) {
+        return own.dump(file);
     }
 
     /** Whether the agent's own recording (record=) is running. */
-    public synchronized boolean ownRecordingRunning() {
-        return own != null;
+    public boolean ownRecordingRunning() {
+        return own.running();
     }
 
     /** One line about recordings, for the attach reply. */
     public String recordingStatus() {
         int n = runningRecordings();
-        if (own != null) {
-            return "the agent's recording is running, written to " + own.getDestination()
+        Path dest = own.destination();
+        if (dest != null) {
+            return "the agent's recording is running, written to " + dest
                     + " when it stops or the JVM exits";
         }
         if (n > 0) {
@@ -640,78 +418,8 @@ public final class Recorder implements FlightRecorderListener {
                 + " settings=/path/to/hz3.jfc) or attach again with record=FILE.jfr";
     }
 
-    // ---- the agent's own recording (record=) ----
-
-    private void startOwnRecording(Options o) {
-        synchronized (this) {
-            if (own != null) {
-                Log.info("the agent's recording is already running (" + own.getDestination() + ")");
-                return;
-            }
-        }
-        Path dest = Path.of(o.get(Options.Key.RECORD)).toAbsolutePath();
-        try {
-            Map<String, String> settings = new HashMap<>();
-            String jfc = o.get(Options.Key.JFC);
-            if (!jfc.equals("none")) {
-                settings.putAll(RecordFiles.jfc(jfc).getSettings());
-            }
-            settings.putAll(hz3Configuration().getSettings());
-            Recording r = new Recording(settings);
-            r.setName("hz3-agent");
-            r.setToDisk(true);
-            r.setDestination(dest);
-            r.setDumpOnExit(true);
-            synchronized (this) {
-                own = r;
-            }
-            r.start();
-            Log.info("recording to " + dest + " (settings " + (jfc.equals("none") ? "" : jfc + "+")
-                    + "hz3), written when it stops or the JVM exits");
-        } catch (IOException | ParseException | RuntimeException e) {
-            synchronized (this) {
-                own = null;
-            }
-            Log.error("bad option " + Log.quote("record=" + o.get(Options.Key.RECORD))
-                    + ": JFR did not start the recording: " + Log.describe(e));
-        }
-    }
-
-    /**
-     * Stops the agent's recording, which JFR writes to its destination now; says "written"
-     * only when the file is there with some bytes (JFR does not say when writing failed).
-     * Returns the attach exit code: 0, or 1 when it was not written.
-     */
-    private static int stopOwn(Recording r) {
-        Path dest = r.getDestination();
-        try {
-            r.stop();
-            r.close();
-        } catch (RuntimeException e) {
-            Log.error("recording not written to " + dest + ": " + Log.describe(e));
-            return 1;
-        }
-        String problem = RecordFiles.writtenProblem(dest);
-        if (problem != null) {
-            Log.error("recording not written to " + dest + ": " + problem);
-            return 1;
-        }
-        Log.info("recording written to " + dest);
-        return 0;
-    }
-
-    /** hz3.jfc from the events jar. */
-    public static Configuration hz3Configuration() throws IOException, ParseException {
-        try (Reader r = new InputStreamReader(
-                SnapshotEvent.class.getResourceAsStream("hz3.jfc"), StandardCharsets.UTF_8)) {
-            return Configuration.create(r);
-        }
-    }
-
     /** hz3.jfc's text. */
     public static String hz3JfcText() throws IOException {
-        try (var in = SnapshotEvent.class.getResourceAsStream("hz3.jfc")) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
+        return OwnRecording.hz3JfcText();
     }
 }

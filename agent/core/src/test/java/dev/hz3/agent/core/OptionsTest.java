@@ -47,7 +47,7 @@ class OptionsTest {
                 "bad option 'scanBudget=-1': expected a whole number 0..1048576 (segments the census"
                         + " reads per epoch; 0: no sweeps)",
                 "unknown option 'frob=1': known options are period, top, scanBudget, purgeDelay,"
-                        + " epochInterval, record, jfc, log, attribution, sampleBytes, sites",
+                        + " epochInterval, record, jfc, log, attribution, sampleBytes, sites, maxage, maxsize, dump",
                 "bad option 'jump': expected key=value or one of start, snapshot, purge, stop"),
                 o.errors());
         assertEquals(5, o.integer(Options.Key.TOP));
@@ -68,6 +68,24 @@ class OptionsTest {
                 + " bytes between two samples)",
                 "bad option 'sites=0': expected a whole number 1..100 (sites per hz3.NativeSite period)"),
                 Options.parse("attribution=yes,sampleBytes=10,sites=0").errors());
+    }
+
+    @Test
+    void recordingBounds() {
+        Options o = Options.parse("maxage=90s,maxsize=2g");
+        assertTrue(o.errors().isEmpty(), o.errors()::toString);
+        assertEquals(90, Options.ageSeconds(o.get(Options.Key.MAXAGE)));
+        assertEquals(2L << 30, o.bytes(Options.Key.MAXSIZE));
+        assertEquals(2 * 86_400, Options.ageSeconds("2d"));
+        assertEquals(List.of("bad option 'maxage=30': expected a duration 1m..365d, e.g. 30m, 6h or"
+                + " 2d (the age of the oldest data record= keeps)",
+                "bad option 'maxage=10s': expected a duration 1m..365d, e.g. 30m, 6h or 2d (the age"
+                + " of the oldest data record= keeps)",
+                "bad option 'maxsize=512k': expected a byte count 1m..1024g, e.g. 100m or 2g (the"
+                + " most data record= keeps on disk)"),
+                Options.parse("maxage=30,maxage=10s,maxsize=512k").errors());
+        assertEquals(Options.Action.DUMP, Options.parse("dump=now.jfr").action());
+        assertFalse(Options.parse("top=3").effectiveText().contains("maxsize"));
     }
 
     @Test

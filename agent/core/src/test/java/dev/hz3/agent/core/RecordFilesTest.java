@@ -36,6 +36,20 @@ class RecordFilesTest {
     }
 
     @Test
+    void dumpNeedsANewFile() throws Exception {
+        assertNull(RecordFiles.dumpProblem(dir.resolve("d.jfr").toString()));
+        Path existing = Files.writeString(dir.resolve("old.jfr"), "x");
+        assertEquals("it exists (a regular file): a dump is written only to a new file",
+                RecordFiles.dumpProblem(existing.toString()));
+        Path link = Files.createSymbolicLink(dir.resolve("link.jfr"), dir.resolve("nowhere.jfr"));
+        assertEquals("it exists (a symbolic link): a dump is written only to a new file",
+                RecordFiles.dumpProblem(link.toString()));
+        assertEquals("it is a directory; name a new file in it", RecordFiles.dumpProblem(dir.toString()));
+        assertEquals("the directory '" + dir.resolve("no") + "' does not exist",
+                RecordFiles.dumpProblem(dir.resolve("no/x.jfr").toString()));
+    }
+
+    @Test
     void jfcNeedsJdkSettingsOrAJfrSettingsFile() throws Exception {
         assertNull(RecordFiles.jfcProblem("default"));
         assertNull(RecordFiles.jfcProblem("profile"));

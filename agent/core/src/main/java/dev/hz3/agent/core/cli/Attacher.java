@@ -51,13 +51,14 @@ public final class Attacher {
 
     static final String USAGE = """
             usage: java -jar hz3-agent.jar attach PID [OPTIONS]
-                   java -jar hz3-agent.jar attach PID snapshot|purge|stop
+                   java -jar hz3-agent.jar attach PID snapshot|purge|stop|dump=FILE
             Loads the hz3 agent into the running JVM PID (same user, or root) and starts its events
             there; attached again, changes its options. OPTIONS: key=value words, e.g.
-            record=/tmp/app.jfr top=10 (see docs/agent.md).
+            record=/tmp/app.jfr,maxage=6h,maxsize=500m top=10 (see docs/agent.md).
               snapshot   a census now (a hz3.GlibcHeap sample when hz3 is not that JVM's malloc)
               purge      give free memory back now (malloc_trim under glibc)
               stop       stop the agent's events in that JVM
+              dump=FILE  copy the agent's recording (record=) into FILE, a new file, now
             The agent's answer is printed here. Exit status: 0 done, 1 failed (no such process, not a
             JVM, attach refused), 2 a bad option (named; that JVM goes on with the others) or a usage
             error (nothing attached).
