@@ -164,10 +164,10 @@ static void census_and_purge(void)
     CHECK(t_hz3()->config_set("purge_delay_ms", 500) == 0);
 }
 
-/* Many threads replacing objects of 1-16 MiB: every object keeps its own
+/* Threads replacing objects of 1-8 MiB: every object keeps its own
  * bytes (no two live objects share memory), and afterwards nothing is live. */
 #include <pthread.h>
-enum { THREADS = 4, SLOTS = 6, ROUNDS = 300 };
+enum { THREADS = 4, SLOTS = 6, ROUNDS = 120 };
 static void *churn(void *arg)
 {
     uint64_t r = (uintptr_t)arg;
@@ -181,7 +181,7 @@ static void *churn(void *arg)
             ok &= holds(slot[k], size[k], tag[k]);
             free(slot[k]);
         }
-        size[k] = MIB + t_rand(&r) % (15 * MIB);
+        size[k] = MIB + t_rand(&r) % (7 * MIB);
         tag[k] = (unsigned char)(1 + t_rand(&r) % 250);
         fill(slot[k] = malloc(size[k]), size[k], tag[k]);
     }
