@@ -115,7 +115,7 @@ int main(int argc, char **argv)
     }
     uint64_t ops = cfg.iters * cfg.threads;
     printf("RESULT bench=%s mode=local threads=%u iters=%" PRIu64 " ws=%u min=%" PRIu64 " max=%" PRIu64
-           " seed=0x%" PRIx64 " ops=%" PRIu64 " secs=%.6f ops_per_sec=%.0f\n",
+           " seed=0x%" PRIx64 " ops=%" PRIu64 " secs=%.6f ops_per_sec=%.3f\n",
            cfg.name, cfg.threads, cfg.iters, cfg.ws, cfg.min, cfg.max, cfg.seed, ops, secs,
            secs > 0 ? (double)ops / secs : 0.0);
     free(tid);
