@@ -6,9 +6,10 @@
 # Environment overrides (all optional):
 #   REPS=5                 repetitions; the table reports medians over them
 #   ALLOCATORS="glibc jemalloc mimalloc tcmalloc hz3"   (run order within a rep)
-#   SCENARIOS="dist_app dist_app_max2048 mixed dist_app_t2 xthread"
+#   SCENARIOS="dist_app dist_app_max2048 mixed dist_app_t2 xthread"   (also: large_churn large_churn_t2)
 #   ITERS=20000000         iterations per thread of the slot-loop scenarios
 #   XTHREAD_ITERS=10000000 mallocs per producer in the xthread scenario
+#   LARGE_ITERS=300        buffer replacements per thread of the large_churn scenarios
 #   INTERVAL_MS=50         RSS sampling interval
 #   RUN_TIMEOUT_S=300      a single run is killed (and counted failed) after this
 #   HZ3_LIB=...            hz3 library (default native-hz3/target/lib/libhz3.so)
@@ -28,6 +29,7 @@ ALLOCATORS=${ALLOCATORS:-"glibc jemalloc mimalloc tcmalloc hz3"}
 SCENARIOS=${SCENARIOS:-"dist_app dist_app_max2048 mixed dist_app_t2 xthread"}
 ITERS=${ITERS:-20000000}
 XTHREAD_ITERS=${XTHREAD_ITERS:-10000000}
+LARGE_ITERS=${LARGE_ITERS:-300}
 INTERVAL_MS=${INTERVAL_MS:-50}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-300}
 HZ3_LIB=${HZ3_LIB:-$REPO_ROOT/native-hz3/target/lib/libhz3.so}
@@ -149,11 +151,16 @@ scenario_cmd() {
         dist_app_t2) CMD=("$t/dist_app" --threads 2 "$ITERS" 400 16 32768) ;;
         # One producer/consumer pair: every free is a remote (cross-thread) free.
         xthread) CMD=("$t/dist_app" --xthread --threads 2 "$XTHREAD_ITERS" 400 16 32768) ;;
+        # Big buffers replaced at random (64 KiB-64 MiB, log-uniform, 16 per thread, every page
+        # written): the JVM's direct buffers. Not in the default list: it needs about 150 MiB
+        # per thread.
+        large_churn) CMD=("$t/large_churn" "$LARGE_ITERS" 16 65536 67108864) ;;
+        large_churn_t2) CMD=("$t/large_churn" --threads 2 "$LARGE_ITERS" 16 65536 67108864) ;;
         *) return 1 ;;
     esac
 }
 for s in "${SCEN_LIST[@]}"; do
-    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed dist_app_t2 xthread)"
+    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed dist_app_t2 xthread large_churn large_churn_t2)"
 done
 
 # ---------------------------------------------------------------- runs

@@ -30,8 +30,11 @@ const char *hz3_version(void);
 /* Tiers, as used in reports: small (objects up to 1 KiB in spans of 1-4
  * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (page-multiple
  * classes up to 32 KiB, one object per run of pages), large (above: up to
- * 1004 KiB a run of its own page count inside a segment, beyond that one
- * mapping per object). */
+ * 1004 KiB a run of its own page count inside a segment, beyond that an
+ * extent of pages of its own outside segments). A freed large extent stays
+ * resident for reuse (large_cached, large_cached_bytes), at most
+ * max(64 MiB, half the live large bytes) of them, and is unmapped once it
+ * stayed unused for purge_delay_ms, or by a purge. */
 enum hz3_tier { HZ3_TIER_SMALL = 0, HZ3_TIER_SUB4K = 1, HZ3_TIER_MEDIUM = 2, HZ3_TIER_LARGE = 3 };
 
 /* Totals of the allocator, cheap enough to call at any time (one walk over
@@ -46,10 +49,10 @@ struct hz3_stats {
     uint64_t segment_bytes;     /* segments_active x segment size */
     uint64_t span_pages;        /* pages handed to spans (small/sub4k/medium) */
     uint64_t free_pages;        /* pages free inside active segments */
-    uint64_t large_count;       /* live large objects */
-    uint64_t large_bytes;       /* their mapped bytes */
-    uint64_t large_cached;      /* cached large mappings */
-    uint64_t large_cached_bytes;
+    uint64_t large_count;       /* live large objects (above 1004 KiB) */
+    uint64_t large_bytes;       /* the bytes of their extents */
+    uint64_t large_cached;      /* freed large extents kept for reuse */
+    uint64_t large_cached_bytes; /* their bytes (resident as far as they were written) */
     uint64_t heaps_live;        /* thread heaps in use */
     uint64_t heaps_created;     /* heap structs ever created (reused after thread exit) */
     uint64_t threads_exited;    /* thread heaps given back at thread exit */
@@ -97,8 +100,9 @@ int hz3_owns(const void *p);
  * Tiers: small, sub4k and medium hold the pages of spans of their classes;
  * large holds the pages of runs (large objects inside segments, no class);
  * the census adds HZ3_TIER_FREE for segment pages that are in no span.
- * Large objects in mappings of their own are counted as objects and bytes
- * (large_count, large_bytes, large_resident_bytes).
+ * Large objects in extents of their own are counted as objects and bytes
+ * (large_count, large_bytes); large_resident_bytes is the resident part of
+ * their extents and of the cached free extents, each page once.
  *
  * What a purge returns: hz3_purge_now() or malloc_trim() on any thread
  * decommits, per tier, cand_decommit_pages, plus cand_header_pages (headers
@@ -108,8 +112,8 @@ int hz3_owns(const void *p);
  * leaves held_empty_pages: empty pages of the span each thread allocates
  * from right now (its current span per class); their own threads give
  * those back on their next slow path or when they end. Hence, over all
- * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large mappings (large_cached_bytes) are
- * unmapped too.
+ * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large extents (large_cached_bytes) are
+ * unmapped too; their resident pages are in large_resident_bytes.
  *
  * Resident means what the kernel charges to the process (smaps Rss): a
  * page of a segment header that was only ever read maps the kernel's

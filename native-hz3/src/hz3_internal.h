@@ -122,6 +122,7 @@ void _hz3_pool_after_fork_child(void);
 void _hz3_pool_stats(struct hz3_stats *st);
 size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_pool_owns(uintptr_t p);
+unsigned _hz3_pool_index_errors(hz3_segment_t *seg);   /* pool lock held: free runs missing from the index */
 
 /* ---- span.c: spans of a heap ---- */
 void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls);

@@ -19,8 +19,9 @@
  *   run       an object above HZ3_MEDIUM_MAX that fits a segment: a span of
  *             its own page count (class HZ3_CLASS_RUN), straight from the
  *             page pool, no syscall (JVM direct buffers live here).
- *   large     objects above HZ3_RUN_MAX: one mapping each, outside
- *             segments, with a bounded cache of freed mappings.
+ *   large     objects above HZ3_RUN_MAX: an extent of pages each, outside
+ *             segments; freed extents stay resident in a cache (best fit,
+ *             split and merged) until purge_delay_ms or its bound.
  *
  * Where free blocks live (the design note behind the census)
  *   Free objects stay in their own span, never in a per-thread cache away
@@ -120,11 +121,14 @@
 #ifndef HZ3_FREE_SEGS_KEEP
 #define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */
 #endif
-#ifndef HZ3_LARGE_CACHE_BYTES
-#define HZ3_LARGE_CACHE_BYTES (4u << 20) /* freed large mappings kept for reuse (each at most a quarter) */
+#ifndef HZ3_LARGE_CACHE_MIN_BYTES
+#define HZ3_LARGE_CACHE_MIN_BYTES ((size_t)64 << 20) /* freed large extents kept for reuse: at least this, */
+#endif
+#ifndef HZ3_LARGE_CACHE_LIVE_SHIFT
+#define HZ3_LARGE_CACHE_LIVE_SHIFT 1   /* or up to live large bytes >> this (a half), if more */
 #endif
 #ifndef HZ3_LARGE_CACHE_SLOTS
-#define HZ3_LARGE_CACHE_SLOTS 32
+#define HZ3_LARGE_CACHE_SLOTS 64       /* at most this many free extents */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
@@ -228,8 +232,8 @@ typedef struct hz3_span_list { hz3_span_t *first, *last; } hz3_span_list_t;
 typedef struct hz3_segment {
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
     uint8_t header_written;             /* bit k: header page k written since the slot was mapped */
-    struct hz3_segment *next_avail;     /* pool.avail: segments with free pages */
-    bool in_avail;
+    bool in_avail;                      /* has free pages */
+    uint8_t bin_kind;                   /* which bins of the free-page index its runs are in (segment.c) */
     bool runs;                          /* holds runs (large objects), not class spans */
     uint16_t free_pages;
     uint16_t dirty_free_pages;          /* free pages that may be resident */

@@ -81,6 +81,8 @@ static void check_segment(hz3_segment_t *seg, void *arg)
     if (dirty_free != seg->dirty_free_pages)
         VIOLATION(ck, "segment %p: dirty_free_pages %u but %u free pages dirty", (void *)seg, seg->dirty_free_pages,
                   dirty_free);
+    unsigned unindexed = _hz3_pool_index_errors(seg);
+    if (unindexed) VIOLATION(ck, "segment %p: %u free runs not in the free-page index", (void *)seg, unindexed);
     if (seg->in_avail != (seg->free_pages > 0))
         VIOLATION(ck, "segment %p: on the avail list %d with %u free pages", (void *)seg, seg->in_avail, seg->free_pages);
 }
