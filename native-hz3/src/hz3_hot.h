@@ -71,9 +71,9 @@ static inline bool _hz3_free_fast(void *p)
              * it: the generic path tells the two apart by looking on the
              * span's lists). */
             if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (_hz3_is_block_start(s, off) && !_hz3_key_found(b)))) {
-                b->next = s->free;
+                b->next = s->local_free;
                 _hz3_key_set(b);
-                s->free = b;
+                s->local_free = b;
                 unsigned used = _hz3_used_get(s) - 1;
                 _hz3_used_set(s, used);
                 if (HZ3_UNLIKELY(used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);

@@ -124,7 +124,7 @@ size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_pool_owns(uintptr_t p);
 
 /* ---- span.c: spans of a heap ---- */
-void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls);
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size);  /* size: as asked (sampling) */
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
 /* True when b is on the span's local free list or its thread_free list.
