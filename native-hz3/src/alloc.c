@@ -18,6 +18,14 @@ static void *alloc_class(hz3_heap_t *h, unsigned cls, size_t size)
 {
     hz3_span_t *s = h->cur[cls];
     hz3_block_t *b = s->free;
+    /* free ran dry: the blocks the owner freed since wait on local_free
+     * (hz3_types.h). Taking them over needs no lock (both lists are the
+     * owner's, and no purge takes a current span); with sampling on, the
+     * slow path does it, to cut the list at the next sample. */
+    if (!b && s->local_free && !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
+        b = s->local_free;
+        s->local_free = NULL;
+    }
     if (HZ3_LIKELY(b != NULL)) {
         s->free = b->next;
         _hz3_key_clear(b);

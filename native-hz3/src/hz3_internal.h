@@ -47,6 +47,7 @@ typedef struct hz3_options {
     bool on_error_warn;    /* HZ3_ON_ERROR=warn: report a bad pointer and go on */
     bool obs;              /* HZ3_OBS=1: exit report */
     const char *obs_file;  /* HZ3_OBS_FILE=path: report to path.PID instead of stderr */
+    uint64_t sample_bytes; /* HZ3_SAMPLE_BYTES=N: sampling on from the start (hz3_sampling_set) */
 } hz3_options_t;
 extern hz3_options_t _hz3_opt;
 void _hz3_options_init(void);

@@ -95,5 +95,6 @@ __attribute__((constructor)) static void hz3_constructor(void)
     _hz3_heap_register_key();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (_hz3_opt.obs) atexit(_hz3_report_at_exit);
+    if (_hz3_opt.sample_bytes) hz3_sampling_set(_hz3_opt.sample_bytes);
     atomic_store(&_hz3_constructed, true);
 }

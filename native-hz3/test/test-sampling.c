@@ -498,8 +498,37 @@ static void test_threads(void)
     api.set(RATE_MEAN);
 }
 
+/* HZ3_SAMPLE_BYTES turns sampling on from the start; a bad value is named
+ * on one line and sampling stays off. */
+static int env_case(uint64_t mean)
+{
+    load_api();
+    for (int i = 0; i < 100000; i++) free(malloc(100));   /* class 112 B */
+    struct hz3_sampling_stats st;
+    api.stats(&st);
+    if (st.mean_bytes != mean) return 3;
+    double p = mean ? prob(112, (double)mean) : 0, expect = 100000 * p, sd = t_sqrt(100000 * p * (1 - p));
+    return t_abs((double)st.samples_taken - expect) <= 5 * sd ? 0 : 4;
+}
+
+static void test_env(const char *self)
+{
+    static char err[4096];
+    char *good_argv[] = { (char *)self, "case", "env", "65536", NULL };
+    char *bad_argv[] = { (char *)self, "case", "env", "0", NULL };
+    char *good[] = { "HZ3_SAMPLE_BYTES=65536", NULL }, *bad[] = { "HZ3_SAMPLE_BYTES=12", NULL };
+    int st = t_run(good_argv, good, err, sizeof err);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0 && err[0] == 0, "status %d, stderr: %s", st, err);
+    st = t_run(bad_argv, bad, err, sizeof err);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+                  strstr(err, "hz3: ignoring HZ3_SAMPLE_BYTES='12': allowed values are 0 (off) or 1024..") &&
+                  strchr(err, '\n') == err + strlen(err) - 1,
+              "status %d, stderr: %s", st, err);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "case") && !strcmp(argv[2], "env")) return env_case(strtoull(argv[3], NULL, 10));
     if (argc == 3 && !strcmp(argv[1], "case")) {
         if (!strcmp(argv[2], "double-sampled")) return double_case(false);
         if (!strcmp(argv[2], "double-sampled-span-tagged")) return double_case(true);
@@ -519,6 +548,7 @@ int main(int argc, char **argv)
     if (len > 0) {
         self[len] = 0;
         test_double_free(self);
+        test_env(self);
     }
     struct hz3_sampling_stats st;
     api.stats(&st);
