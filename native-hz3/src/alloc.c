@@ -21,10 +21,20 @@ static void *alloc_class(hz3_heap_t *h, unsigned cls, size_t size)
     /* free ran dry: the blocks the owner freed since wait on local_free
      * (hz3_types.h). Taking them over needs no lock (both lists are the
      * owner's, and no purge takes a current span); with sampling on, the
-     * slow path does it, to cut the list at the next sample. */
-    if (!b && s->local_free && !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
-        b = s->local_free;
+     * list is cut at the next sample. */
+    if (!b && s->local_free) {
+        b = s->free = s->local_free;
         s->local_free = NULL;
+        uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed);
+        if (mean) {
+            /* the whole list before the class's next sample point: charge it
+             * and go on (span.c's sample_slow, the usual case inline) */
+            uint64_t bytes = (uint64_t)(s->extended - _hz3_used_get(s)) * _hz3_classes[cls].size;
+            if (h->sample_gen != atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed) ||
+                bytes > h->sample_left[cls])
+                return _hz3_span_pop_sampled(h, s, cls, size, mean);
+            h->sample_left[cls] -= bytes;
+        }
     }
     if (HZ3_LIKELY(b != NULL)) {
         s->free = b->next;

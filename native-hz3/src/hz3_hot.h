@@ -25,6 +25,13 @@ static inline void *_hz3_malloc_fast(size_t size)
          * current span, so they too go to the slow path. */
         hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
         hz3_block_t *b = s->free;
+        /* free ran dry: take over the blocks freed since (local_free, see
+         * hz3_types.h) unless sampling is on, which cuts lists in
+         * alloc.c. On the miss branch only. */
+        if (HZ3_UNLIKELY(b == NULL) && s->local_free && !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
+            b = s->local_free;
+            s->local_free = NULL;
+        }
         if (HZ3_LIKELY(b != NULL)) {
             s->free = b->next;
             _hz3_key_clear(b);

@@ -124,8 +124,14 @@ void _hz3_pool_stats(struct hz3_stats *st);
 size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_pool_owns(uintptr_t p);
 
+/* ---- sample.c (the rest in sample.h) ---- */
+extern _Atomic uint64_t _hz3_sample_mean;      /* mean bytes between samples; 0: off */
+
 /* ---- span.c: spans of a heap ---- */
 void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size);  /* size: as asked (sampling) */
+/* Sampling on: pops the current span's free list, just refilled from
+ * local_free without the slow path, and cuts it at the next sample. */
+void *_hz3_span_pop_sampled(hz3_heap_t *h, hz3_span_t *s, unsigned cls, size_t size, uint64_t mean);
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
 /* True when b is on the span's local free list or its thread_free list.

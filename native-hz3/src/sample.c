@@ -60,7 +60,7 @@ typedef struct thread_sampling {
 static HZ3_TLS thread_sampling_t tl;
 
 _Atomic uint64_t _hz3_sample_mean;
-static _Atomic uint64_t sample_gen;
+_Atomic uint64_t _hz3_sample_gen;
 static _Atomic bool ready;
 static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t _hz3_site_census_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -230,14 +230,10 @@ static void pending_note(uint64_t addr, uint64_t site)
 
 /* ---- what the slow paths and the generic free call ---- */
 
-uint64_t *_hz3_sample_left(hz3_heap_t *h, unsigned cls, uint64_t mean)
+void _hz3_sample_redraw(hz3_heap_t *h, uint64_t mean)
 {
-    uint64_t gen = atomic_load_explicit(&sample_gen, memory_order_relaxed);
-    if (h->sample_gen != gen) {
-        for (unsigned c = 0; c < HZ3_MAX_CLASSES; c++) h->sample_left[c] = _hz3_sample_interval(mean);
-        h->sample_gen = gen;
-    }
-    return &h->sample_left[cls];
+    for (unsigned c = 0; c < HZ3_MAX_CLASSES; c++) h->sample_left[c] = _hz3_sample_interval(mean);
+    h->sample_gen = atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed);
 }
 
 void _hz3_sample_take(void *p, size_t size, uint64_t charged, unsigned cls, hz3_span_t *s, uint64_t mean)
@@ -275,7 +271,7 @@ void _hz3_sample_big(void *p, size_t size)
 {
     uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_acquire);
     if (!mean || !p) return;
-    uint64_t gen = atomic_load_explicit(&sample_gen, memory_order_relaxed);
+    uint64_t gen = atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed);
     if (tl.big_gen != gen) {
         tl.big_left = _hz3_sample_interval(mean);
         tl.big_gen = gen;
@@ -394,7 +390,7 @@ HZ3_EXPORT int hz3_sampling_set(uint64_t mean_bytes)
     if (mean_bytes != 0 && (mean_bytes < 1024 || mean_bytes > ((uint64_t)1 << 40))) return -1;
     _hz3_ensure_init();
     if (mean_bytes && !setup()) return -1;
-    atomic_fetch_add_explicit(&sample_gen, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&_hz3_sample_gen, 1, memory_order_relaxed);
     atomic_store_explicit(&_hz3_sample_mean, mean_bytes, memory_order_release);
     return 0;
 }

@@ -9,11 +9,11 @@
 
 #pragma GCC visibility push(hidden)
 
-extern _Atomic uint64_t _hz3_sample_mean;      /* mean interval in bytes; 0: off */
 
-/* Bytes of class cls the heap allocates before its next sample point (a
- * fresh draw for every class after hz3_sampling_set). */
-uint64_t *_hz3_sample_left(hz3_heap_t *h, unsigned cls, uint64_t mean);
+/* h->sample_left is drawn afresh for every class when h->sample_gen falls
+ * behind _hz3_sample_gen (after hz3_sampling_set). */
+extern _Atomic uint64_t _hz3_sample_gen;
+void _hz3_sample_redraw(hz3_heap_t *h, uint64_t mean);
 /* An exponential interval of the given mean, in bytes. */
 uint64_t _hz3_sample_interval(uint64_t mean);
 /* Records p (size bytes asked, charged bytes counted against the interval)

@@ -237,10 +237,12 @@ use:
  * that the malloc after the cut comes back here. The blocks cut off wait
  * on local_free. The count charged is what the fast path will pop: it
  * pops the whole list before this class comes back here. */
-static void sample_slow(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint64_t mean)
+static inline void sample_slow(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint64_t mean)
 {
     uint64_t sz = _hz3_classes[cls].size;
-    uint64_t *left = _hz3_sample_left(h, cls, mean);
+    if (HZ3_UNLIKELY(h->sample_gen != atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed)))
+        _hz3_sample_redraw(h, mean);
+    uint64_t *left = &h->sample_left[cls];
     if (*left < sz) {
         size_t off;
         _hz3_sample_take(p, size, sz, cls, _hz3_span_of(p, &off), mean);
@@ -250,18 +252,22 @@ static void sample_slow(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint6
     }
     hz3_span_t *s = h->cur[cls];
     if (s == &_hz3_span_sentinel || !s->free) return;
-    uint64_t fit = *left / sz;                 /* blocks before the next point */
     uint64_t n;                                /* blocks on the free list */
-    if (!s->local_free) {
+    if (HZ3_LIKELY(!s->local_free)) {
         n = s->extended - _hz3_used_get(s);
+        if (n * sz <= *left) {                 /* the usual case: no point in it */
+            *left -= n * sz;
+            return;
+        }
     } else {
         n = 0;
-        for (hz3_block_t *b = s->free; b && n <= fit; b = b->next) n++;
+        for (hz3_block_t *b = s->free; b && n * sz <= *left; b = b->next) n++;
+        if (n * sz <= *left) {
+            *left -= n * sz;
+            return;
+        }
     }
-    if (fit >= n) {
-        *left -= n * sz;
-        return;
-    }
+    uint64_t fit = *left / sz;                 /* blocks before the next point: fewer than n */
     *left -= fit * sz;
     hz3_block_t *rest;
     if (fit == 0) {
@@ -279,6 +285,13 @@ static void sample_slow(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint6
         tail->next = s->local_free;
     }
     s->local_free = rest;
+}
+
+void *_hz3_span_pop_sampled(hz3_heap_t *h, hz3_span_t *s, unsigned cls, size_t size, uint64_t mean)
+{
+    void *p = pop(s);
+    sample_slow(h, cls, p, size, mean);
+    return p;
 }
 
 void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size)
