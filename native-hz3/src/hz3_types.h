@@ -35,16 +35,22 @@
  *   so at any moment
  *     live = used - |thread_free|                  (exact, no hot-path counter)
  *     used + |free| + |local_free| + (capacity - extended) == capacity   (owner's view)
- *   When free runs dry the slow path collects thread_free onto local_free
- *   and takes local_free as the new free list (mimalloc's split). The fast
- *   paths cost what they cost with one list, and every span reaches the
- *   slow path at least once per `capacity` mallocs: that is where sampling
- *   (sample.c) works without a test on the fast path.
+ *   When free runs dry the malloc that finds it so takes local_free as the
+ *   new free list (mimalloc's split): inline on the miss branch of the
+ *   fast path when sampling is off, in alloc.c when it is on; when both
+ *   are empty, the slow path collects thread_free and refills. The fast
+ *   paths are the same instructions as with one list, and a list is handed
+ *   out at least once per `capacity` mallocs from a span: that is where
+ *   sampling (sample.c) works without a test on the fast path. The price:
+ *   a local free is reused only after the current list runs dry (callgrind,
+ *   bench/RESULTS.md: about 2 instructions more per malloc on dist_app).
  *
  * Sampled objects (sample.c)
- *   When sampling is on, the slow path hands a class's fast path a free
- *   list cut to the blocks that fit before the class's next sample point;
- *   the malloc after them comes back to the slow path and is the sample.
+ *   When sampling is on, every list handed to a class's fast path is
+ *   charged against the bytes left before the class's next sample point
+ *   (h->sample_left, exponential intervals), and cut to the blocks that
+ *   fit before it (the rest waits on local_free); the malloc after them
+ *   finds the list empty and is the sample (span.c's sample_slow).
  *   While a span holds a live sample its owner word carries tag bit 0
  *   (owner | HZ3_OWNER_SAMPLED): the fast free's owner compare fails, so
  *   every free of the span goes to the generic path, which looks the
