@@ -9,6 +9,8 @@
 #   SCENARIOS="dist_app dist_app_max2048 mixed dist_app_t2 xthread"
 #   ITERS=20000000         iterations per thread of the slot-loop scenarios
 #   XTHREAD_ITERS=10000000 mallocs per producer in the xthread scenario
+#   LARSON_ITERS=2000000   iterations (a free and a malloc) per thread of larson, larson_32k
+#   (also known: dist_app_t4 larson larson_32k, not in the default list)
 #   INTERVAL_MS=50         RSS sampling interval
 #   RUN_TIMEOUT_S=300      a single run is killed (and counted failed) after this
 #   HZ3_LIB=...            hz3 library (default native-hz3/target/lib/libhz3.so)
@@ -28,6 +30,7 @@ ALLOCATORS=${ALLOCATORS:-"glibc jemalloc mimalloc tcmalloc hz3"}
 SCENARIOS=${SCENARIOS:-"dist_app dist_app_max2048 mixed dist_app_t2 xthread"}
 ITERS=${ITERS:-20000000}
 XTHREAD_ITERS=${XTHREAD_ITERS:-10000000}
+LARSON_ITERS=${LARSON_ITERS:-2000000}
 INTERVAL_MS=${INTERVAL_MS:-50}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-300}
 HZ3_LIB=${HZ3_LIB:-$REPO_ROOT/native-hz3/target/lib/libhz3.so}
@@ -149,11 +152,17 @@ scenario_cmd() {
         dist_app_t2) CMD=("$t/dist_app" --threads 2 "$ITERS" 400 16 32768) ;;
         # One producer/consumer pair: every free is a remote (cross-thread) free.
         xthread) CMD=("$t/dist_app" --xthread --threads 2 "$XTHREAD_ITERS" 400 16 32768) ;;
+        # Four independent threads (more threads than this machine's cores).
+        dist_app_t4) CMD=("$t/dist_app" --threads 4 "$ITERS" 400 16 32768) ;;
+        # A larson-like server: 4 threads pass their arrays of objects around,
+        # so about two frees in three are cross-thread, in random order.
+        larson) CMD=("$t/larson" --threads 4 "$LARSON_ITERS" 1000 16 4096) ;;
+        larson_32k) CMD=("$t/larson" --threads 4 "$LARSON_ITERS" 1000 16 32768) ;;
         *) return 1 ;;
     esac
 }
 for s in "${SCEN_LIST[@]}"; do
-    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed dist_app_t2 xthread)"
+    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed dist_app_t2 xthread dist_app_t4 larson larson_32k)"
 done
 
 # ---------------------------------------------------------------- runs
