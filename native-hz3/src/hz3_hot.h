@@ -56,10 +56,12 @@ static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
     return off * c->divisible < c->divisible && off < c->blocks_end;
 }
 
-/* The local free, and the remote one into the thread's batch (remote.c);
- * false sends the caller to _hz3_free_generic (foreign and bad pointers,
+/* The local free, and the remote one into the thread's batch (remote.c,
+ * which itself sends what it cannot check to _hz3_free_generic); false
+ * sends the caller to _hz3_free_generic (foreign and bad pointers,
  * suspected double frees, NULL). */
-static inline bool _hz3_free_fast(void *p)
+/* Always inlined into free, whose caller __builtin_return_address names. */
+static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
 {
     if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {
         size_t off;
@@ -82,7 +84,10 @@ static inline bool _hz3_free_fast(void *p)
                 return true;
             }
         } else {
-            return _hz3_free_remote_fast(h, s, p, off);
+            /* A tail call with the pointer alone (it finds span and heap
+             * again): the local path keeps no register for it. */
+            _hz3_free_remote_fast(p, __builtin_return_address(0));
+            return true;
         }
     }
     return false;

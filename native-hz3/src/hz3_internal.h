@@ -146,11 +146,11 @@ void _hz3_abandoned_unlock(void);
 void _hz3_abandoned_after_fork_child(void);
 
 /* ---- remote.c: batches of frees for other threads' spans ---- */
-/* The free fast path's remote half: true when b was a valid block of s
- * (a span h does not own) and is now in h's batch; false sends the caller
- * to _hz3_free_generic (bad pointers, double frees, capacity-1 spans, a
- * thread with no heap). */
-bool _hz3_free_remote_fast(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b, size_t off);
+/* The free fast path's remote half, for p in a segment, in a span this
+ * thread does not own: a valid block goes into the thread's batch; the
+ * rest (bad pointers, double frees, capacity-1 spans) to
+ * _hz3_free_generic, naming caller. */
+void _hz3_free_remote_fast(void *p, const void *caller);
 void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b);  /* b checked */
 void _hz3_remote_flush(hz3_heap_t *h);          /* owner: push every group */
 /* The owner, on its allocation slow paths: the batch's age is counted in

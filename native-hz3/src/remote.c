@@ -89,15 +89,20 @@ static inline void add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
 
 void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b) { add(h, s, b); }
 
-bool _hz3_free_remote_fast(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b, size_t off)
+void _hz3_free_remote_fast(void *p, const void *caller)
 {
+    size_t off;
+    hz3_span_t *s = _hz3_span_of(p, &off);
+    hz3_block_t *b = p;
     /* The generic free takes what this does not check itself: pages in no
      * span, capacity-1 spans and runs (given back whole), interior
      * pointers and blocks that carry the free key. */
-    if (s->kind != HZ3_SPAN_HEAD || s->capacity <= 1 || off >= (size_t)s->pages << HZ3_PAGE_SHIFT) return false;
-    if (HZ3_FREE_CHECKS && (!_hz3_is_block_start(s, off) || _hz3_key_found(b))) return false;
-    add(h, s, b);
-    return true;
+    if (HZ3_UNLIKELY(s->kind != HZ3_SPAN_HEAD || s->capacity <= 1 || off >= (size_t)s->pages << HZ3_PAGE_SHIFT ||
+                     (HZ3_FREE_CHECKS && (!_hz3_is_block_start(s, off) || _hz3_key_found(b))))) {
+        _hz3_free_generic(b, caller, "free");
+        return;
+    }
+    add(_hz3_tl_heap, s, b);
 }
 
 /* Whether b is in h's group for s: a bounded walk that follows only blocks

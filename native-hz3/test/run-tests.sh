@@ -41,6 +41,7 @@ run "test-threads [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-threads
 run "test-wrong [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-wrong"
 run "test-purge-idle [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-purge-idle"
 run "test-consistent [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-consistent"
+run "test-remote [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-remote"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "test-exports" "$here/test/test-exports.sh" "$release"
