@@ -59,8 +59,8 @@ static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
 /* The local free, and the remote one into the thread's batch (remote.c,
  * which itself sends what it cannot check to _hz3_free_generic); false
  * sends the caller to _hz3_free_generic (foreign and bad pointers,
- * suspected double frees, NULL). */
-/* Always inlined into free, whose caller __builtin_return_address names. */
+ * suspected double frees, NULL). Always inlined into free, even in the
+ * debug build: __builtin_return_address then names free's caller. */
 static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
 {
     if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {

@@ -41,7 +41,6 @@ void _hz3_remote_flush(hz3_heap_t *h)
     for (uint64_t m = rb->slots_used; m; m &= m - 1) flush_group(rb, (unsigned)__builtin_ctzll(m));
 }
 
-
 /* A block for a span whose group is not in its slot, or a full batch. */
 static HZ3_NOINLINE void add_slow(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
 {
