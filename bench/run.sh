@@ -7,10 +7,11 @@
 #   REPS=5                 repetitions; the table reports medians over them
 #   ALLOCATORS="glibc jemalloc mimalloc tcmalloc hz3"   (run order within a rep; also
 #                          hz3-sampled: hz3 with allocation sampling on, HZ3_SAMPLE_BYTES below)
-#   SCENARIOS="dist_app dist_app_max2048 mixed dist_app_t2 xthread"   (also: large_churn large_churn_t2)
+#   SCENARIOS="dist_app dist_app_max2048 mixed dist_app_t2 xthread"   (also: large_churn large_churn_t2 dist_app_t4 larson larson_32k)
 #   ITERS=20000000         iterations per thread of the slot-loop scenarios
 #   XTHREAD_ITERS=10000000 mallocs per producer in the xthread scenario
 #   LARGE_ITERS=300        buffer replacements per thread of the large_churn scenarios
+#   LARSON_ITERS=2000000   iterations (a free and a malloc) per thread of larson, larson_32k
 #   INTERVAL_MS=50         RSS sampling interval
 #   RUN_TIMEOUT_S=300      a single run is killed (and counted failed) after this
 #   HZ3_LIB=...            hz3 library (default native-hz3/target/lib/libhz3.so)
@@ -31,6 +32,7 @@ SCENARIOS=${SCENARIOS:-"dist_app dist_app_max2048 mixed dist_app_t2 xthread"}
 ITERS=${ITERS:-20000000}
 XTHREAD_ITERS=${XTHREAD_ITERS:-10000000}
 LARGE_ITERS=${LARGE_ITERS:-300}
+LARSON_ITERS=${LARSON_ITERS:-2000000}
 INTERVAL_MS=${INTERVAL_MS:-50}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-300}
 HZ3_LIB=${HZ3_LIB:-$REPO_ROOT/native-hz3/target/lib/libhz3.so}
@@ -158,11 +160,17 @@ scenario_cmd() {
         # per thread.
         large_churn) CMD=("$t/large_churn" "$LARGE_ITERS" 16 65536 67108864) ;;
         large_churn_t2) CMD=("$t/large_churn" --threads 2 "$LARGE_ITERS" 16 65536 67108864) ;;
+        # Four independent threads (more threads than this machine's cores).
+        dist_app_t4) CMD=("$t/dist_app" --threads 4 "$ITERS" 400 16 32768) ;;
+        # A larson-like server: 4 threads pass their arrays of objects around,
+        # so about two frees in three are cross-thread, in random order.
+        larson) CMD=("$t/larson" --threads 4 "$LARSON_ITERS" 1000 16 4096) ;;
+        larson_32k) CMD=("$t/larson" --threads 4 "$LARSON_ITERS" 1000 16 32768) ;;
         *) return 1 ;;
     esac
 }
 for s in "${SCEN_LIST[@]}"; do
-    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed dist_app_t2 xthread large_churn large_churn_t2)"
+    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed dist_app_t2 xthread large_churn large_churn_t2 dist_app_t4 larson larson_32k)"
 done
 
 # ---------------------------------------------------------------- runs

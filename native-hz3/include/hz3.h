@@ -95,7 +95,14 @@ int hz3_owns(const void *p);
  * so occ_0 + ... + occ_75_100 = empty + partial + full.
  *
  * "Live" means handed to the application and not yet freed: an object on a
- * free list or in a queue of remote frees is not live.
+ * free list or in a queue of remote frees is not live. One exception: an
+ * object freed by a thread other than the one that allocates from its
+ * span waits in that thread's small remote batch (at most 64 objects per
+ * thread, pushed to the span with one atomic per span) and counts as live
+ * until pushed. A thread pushes its batch when it fills, on its allocation
+ * slow paths once it is old, when the thread ends, and before any census,
+ * snapshot or purge that thread takes itself; a thread that stays idle
+ * keeps its batch (and the spans its objects are in) until it runs again.
  *
  * Tiers: small, sub4k and medium hold the pages of spans of their classes;
  * large holds the pages of runs (large objects inside segments, no class);

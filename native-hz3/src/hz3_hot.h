@@ -7,7 +7,8 @@
  * unless sampling is on; a local free is a segment-map
  * test, a span lookup, an owner compare, the free-key compare, the
  * start-of-object check and a push with the key (one test for "empty or
- * was full").
+ * was full"). A free of another thread's block leaves after the owner
+ * compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, medium and large objects, bad
  * pointers) is out of line in span.c, large.c and alloc.c.
@@ -64,9 +65,12 @@ static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
     return off * c->divisible < c->divisible && off < c->blocks_end;
 }
 
-/* The local free; false sends the caller to _hz3_free_generic (remote
- * frees, foreign and bad pointers, NULL). */
-static inline bool _hz3_free_fast(void *p)
+/* The local free, and the remote one into the thread's batch (remote.c,
+ * which itself sends what it cannot check to _hz3_free_generic); false
+ * sends the caller to _hz3_free_generic (foreign and bad pointers,
+ * suspected double frees, NULL). Always inlined into free, even in the
+ * debug build: __builtin_return_address then names free's caller. */
+static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
 {
     if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {
         size_t off;
@@ -88,6 +92,11 @@ static inline bool _hz3_free_fast(void *p)
                 if (HZ3_UNLIKELY(used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
                 return true;
             }
+        } else {
+            /* A tail call with the pointer alone (it finds span and heap
+             * again): the local path keeps no register for it. */
+            _hz3_free_remote_fast(p, __builtin_return_address(0));
+            return true;
         }
     }
     return false;

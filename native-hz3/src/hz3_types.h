@@ -30,7 +30,7 @@
  *     local_free    blocks the owner's free pushes (no atomics)
  *     thread_free   blocks freed by other threads: a tagged atomic word
  *                   holding the list head, the list length and a 2-bit
- *                   notify state; one CAS per remote free
+ *                   notify state; one CAS per chain pushed
  *   and a counter `used`, kept by the owner:
  *     used = blocks handed out - blocks freed locally - remote frees collected
  *   so at any moment
@@ -59,6 +59,22 @@
  *   (_hz3_owner_of); writers that change the owner keep it (atomic and/or).
  *   A span whose live count reaches 0 holds no object anywhere, so its pages
  *   can go back at once: nothing of it sits in some other cache.
+ *
+ * Remote batches (remote.c)
+ *   A thread that frees a block of a span it does not own does not push it
+ *   at once: it keeps it in its heap's remote batch, chained per target span
+ *   (HZ3_REMOTE_SLOTS groups, at most HZ3_REMOTE_BATCH blocks in all), and
+ *   pushes each group onto its span's thread_free with one CAS. Until then
+ *   the block is still counted in its span's used and is on no list, so
+ *     live = used - |thread_free|  counts it as live,
+ *   and a span with a block in some batch is never empty: no owner, purge,
+ *   decay or reclaim of abandoned spans gives it back meanwhile. A thread
+ *   flushes its batch when it is full, when a group's slot is wanted by
+ *   another span, on the HZ3_REMOTE_BATCH_AGE-th allocation slow path of
+ *   its thread since the oldest block went in (no clock: the slow paths
+ *   count the age), before any epoch it runs (census, purge, snapshot) and
+ *   when it ends. An idle thread's batch waits for it: at most
+ *   HZ3_REMOTE_BATCH blocks per thread count as live after being freed.
  *
  * Size classes (see size_class.c for the measurement behind the spacing)
  *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.
@@ -151,6 +167,15 @@
 #endif
 #ifndef HZ3_LARGE_CACHE_SLOTS
 #define HZ3_LARGE_CACHE_SLOTS 64       /* at most this many free extents */
+#endif
+#ifndef HZ3_REMOTE_BATCH
+#define HZ3_REMOTE_BATCH 64            /* blocks a thread holds freed for other threads' spans before pushing them */
+#endif
+#ifndef HZ3_REMOTE_SLOTS
+#define HZ3_REMOTE_SLOTS 64            /* target spans a remote batch groups by (a power of two) */
+#endif
+#ifndef HZ3_REMOTE_BATCH_AGE
+#define HZ3_REMOTE_BATCH_AGE 64        /* a batch is pushed at the latest on its thread's 64th allocation slow path */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
@@ -306,6 +331,22 @@ typedef struct hz3_class {
     uint8_t tier;         /* enum hz3_tier */
 } hz3_class_t;
 
+/* ---- remote batches (see above) ---- */
+typedef struct hz3_remote_group {
+    hz3_span_t *span;           /* NULL: slot unused */
+    hz3_block_t *head, *tail;   /* chained through next, most recent first */
+    uint32_t count;
+} hz3_remote_group_t;
+
+typedef struct hz3_remote_batch {
+    uint32_t blocks;            /* in all groups, <= HZ3_REMOTE_BATCH */
+    uint32_t age;               /* allocation slow paths since the oldest block went in */
+    uint64_t slots_used;        /* bit k: group[k] holds blocks */
+    hz3_remote_group_t group[HZ3_REMOTE_SLOTS];  /* indexed by a hash of the span */
+} hz3_remote_batch_t;
+_Static_assert(HZ3_REMOTE_SLOTS <= 64 && (HZ3_REMOTE_SLOTS & (HZ3_REMOTE_SLOTS - 1)) == 0,
+               "slots_used is a 64-bit mask indexed by a masked hash");
+
 /* ---- thread heaps ---- */
 /* Lock order: epoch_lock > heaps_lock > heap->lock > abandoned_lock, large_lock
  * > pool_lock > meta_lock. An owner never holds its heap lock while it
@@ -326,6 +367,7 @@ typedef struct hz3_heap {
      * sample point, drawn afresh when sample_gen falls behind the global one */
     uint64_t sample_gen;
     uint64_t sample_left[HZ3_MAX_CLASSES];
+    hz3_remote_batch_t remote;                 /* owner-only; read (never changed) by a double-free check */
 } hz3_heap_t;
 
 #endif /* HZ3_TYPES_H */

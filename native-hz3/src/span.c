@@ -1,7 +1,8 @@
 /*
  * span.c: a heap's spans: refill when the current span runs dry, frees that
  * empty a span or bring it back from the full list, frees from other
- * threads, and giving everything back when a thread ends.
+ * threads (pushed in chains by remote.c), and giving everything back when a
+ * thread ends.
  *
  * Notification protocol for full spans (thread_free state bits)
  *   The owner moves a span with no free block to heap->full and sets NOTIFY.
@@ -44,9 +45,14 @@ static unsigned collect(hz3_span_t *s)
     unsigned n = hz3_tf_count(old);
     __atomic_store_n(&s->used, (uint16_t)(_hz3_used_get(s) - n), __ATOMIC_RELEASE);
     atomic_store_explicit(&s->seq, (uint16_t)(seq + 2), memory_order_release);
-    hz3_block_t *head = hz3_tf_ptr(old), *tail = head;
-    for (unsigned i = 1; i < n; i++) tail = tail->next;
-    tail->next = s->local_free;
+    hz3_block_t *head = hz3_tf_ptr(old);
+    if (s->local_free) {
+        /* Walking the list touches every block, lines the freeing threads
+         * wrote last: only when there is a list to append it to. */
+        hz3_block_t *tail = head;
+        for (unsigned i = 1; i < n; i++) tail = tail->next;
+        tail->next = s->local_free;
+    }
     s->local_free = head;
     return n;
 }
@@ -299,6 +305,7 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size)
     /* Slow paths are where epochs start (before the heap lock: an epoch
      * may purge, which takes every heap's lock), and where a heap acts on
      * a maintenance request. */
+    _hz3_remote_flush_if_old(h);
     _hz3_epoch_tick();
     _hz3_heap_lock(h);
     void *p = alloc_slow_locked(h, cls);
@@ -357,7 +364,9 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
     _hz3_heap_unlock(h);
 }
 
-/* A free from a thread that does not own the span. */
+/* A free from a thread that does not own the span, after the generic
+ * free's checks: capacity-1 spans go straight back, other blocks into the
+ * calling thread's remote batch (remote.c). */
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
 {
     if (s->capacity == 1) {
@@ -366,13 +375,19 @@ void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
         _hz3_pool_give(s);
         return;
     }
-    _hz3_key_set(b);
+    _hz3_remote_batch_add(_hz3_tl_heap, s, b);
+}
+
+/* Pushes a chain of n blocks (head..tail, keyed) onto the span's
+ * thread_free with one CAS, and tells the owner if the span was full. */
+void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, unsigned n)
+{
     uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed), next;
     unsigned state;
     do {
         state = hz3_tf_state(old);
-        b->next = hz3_tf_ptr(old);
-        next = hz3_tf_make(b, hz3_tf_count(old) + 1, state == HZ3_TF_NOTIFY ? HZ3_TF_NOTIFYING : state);
+        tail->next = hz3_tf_ptr(old);
+        next = hz3_tf_make(head, hz3_tf_count(old) + n, state == HZ3_TF_NOTIFY ? HZ3_TF_NOTIFYING : state);
     } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, next, memory_order_acq_rel,
                                                     memory_order_relaxed));
     if (state != HZ3_TF_NOTIFY) return;
@@ -406,7 +421,9 @@ bool _hz3_span_has_free(hz3_span_t *s, const hz3_block_t *b)
     if (list_has(s, __atomic_load_n(&s->free, __ATOMIC_RELAXED), s->capacity, b)) return true;
     if (list_has(s, __atomic_load_n(&s->local_free, __ATOMIC_RELAXED), s->capacity, b)) return true;
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
-    return list_has(s, hz3_tf_ptr(tf), s->capacity, b);
+    if (list_has(s, hz3_tf_ptr(tf), s->capacity, b)) return true;
+    /* freed by some thread that has not pushed it yet */
+    return _hz3_heaps_remote_has(s, b);
 }
 
 static void release_span(hz3_span_t *s)
