@@ -395,10 +395,10 @@ void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, 
      * drained this span from its delayed list. */
     hz3_heap_t *h = (hz3_heap_t *)((uintptr_t)atomic_load_explicit(&s->owner, memory_order_acquire) &
                                    ~HZ3_OWNER_SAMPLED);
-    hz3_span_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
+    hz3_span_t *first = atomic_load_explicit(&h->delayed, memory_order_relaxed);
     do {
-        *_hz3_delayed_link(s) = head;
-    } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, s, memory_order_release,
+        *_hz3_delayed_link(s) = first;
+    } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &first, s, memory_order_release,
                                                     memory_order_relaxed));
 }
 
