@@ -85,6 +85,9 @@ static void join_span(hz3_site_entry_t *e)
 
 HZ3_EXPORT size_t hz3_site_census(struct hz3_site_stat *out, size_t max)
 {
+    /* Blocks this thread freed for other threads' spans count as live until
+     * pushed (remote.c): push them, so that its own census sees them free. */
+    _hz3_remote_flush(_hz3_tl_heap);
     pthread_mutex_lock(&_hz3_site_census_lock);
     if (!entries) {
         entries = _hz3_meta_alloc(HZ3_SAMPLE_CAPACITY * sizeof *entries);
