@@ -17,9 +17,10 @@
  * at least --maps-at-ms after the exec, to show which libraries the process
  * really has mapped. After the child exits it prints
  *
- *   RSS_SERIES samples=N maxrss_kb=H
+ *   RSS_SERIES samples=N maxrss_kb=H cpu_ms=C
  *
- * (maxrss_kb is the kernel's peak from wait4) and returns the child's exit
+ * (maxrss_kb is the kernel's peak from wait4, cpu_ms the CPU time, user and
+ * system, of the whole process: all its threads, from wait4) and returns the child's exit
  * status (128+signal if it was killed). --timeout-s SIGKILLs the child after
  * that long. As with ../src/rss_sampler.c, wrap CMD with exec-style tools
  * (`env VAR=x prog`), not forking ones, or the wrapper is what gets sampled.
@@ -220,7 +221,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "rss_series: error writing %s\n", out_path);
         return 125;
     }
-    printf("RSS_SERIES samples=%ld maxrss_kb=%ld\n", samples, ru.ru_maxrss);
+    long long cpu_ms = ((long long)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+                       ((long long)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+    printf("RSS_SERIES samples=%ld maxrss_kb=%ld cpu_ms=%lld\n", samples, ru.ru_maxrss, cpu_ms);
     fflush(stdout);
     if (WIFEXITED(status))
         return WEXITSTATUS(status);

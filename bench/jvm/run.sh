@@ -151,7 +151,7 @@ RAWDIR=$RESULTS_DIR/raw-jvm-$STAMP
 mkdir -p "$RAWDIR"
 RUNS=$RAWDIR/runs.tsv
 SERIES=$RAWDIR/series.tsv
-printf 'rep\tallocator\tstatus\texit\trounds\tbaseline_kb\twork_mean_kb\twork_peak_kb\tafter_min_kb\tend_kb\tfallback_ms\twork_samples\tmaxrss_kb\n' >"$RUNS"
+printf 'rep\tallocator\tstatus\texit\trounds\tbaseline_kb\twork_mean_kb\twork_peak_kb\tafter_min_kb\tend_kb\tfallback_ms\twork_samples\tafter_2s_kb\tmaxrss_kb\twork_ms\tcpu_ms\n' >"$RUNS"
 printf 'rep\tallocator\tt_ms_from_work_start\trss_kb\tphase\n' >"$SERIES"
 
 read -r -a JVM_OPT_LIST <<<"$JVM_OPTS"
@@ -196,16 +196,17 @@ analyse() {
             if (phase == "work") { wsum += kb; wn++; if (kb > wpeak) wpeak = kb }
             if (phase == "idle-after") {
                 after[++an] = t; afterkb[an] = kb
+                if (a2 == "" && t - we >= 2000) a2 = kb
                 if (amin == "" || kb < amin) amin = kb
                 endkb = kb
             }
         }
         END {
-            if (!ok || wn == 0 || an == 0) { print "NA\tNA\tNA\tNA\tNA\tNA\tNA\tNA"; exit }
+            if (!ok || wn == 0 || an == 0) { print "NA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA"; exit }
             base = bn > 0 ? bsum / bn : phrss["work-start"]
             limit = base * (1 + pct / 100); fb = -1
             for (i = 1; i <= an; i++) if (afterkb[i] <= limit) { fb = after[i] - we; break }
-            printf "%s\t%.0f\t%.0f\t%d\t%d\t%d\t%d\t%d\n", (rounds == "" ? "NA" : rounds), base, wsum / wn, wpeak, amin, endkb, fb, wn
+            printf "%s\t%.0f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%s\n", (rounds == "" ? "NA" : rounds), base, wsum / wn, wpeak, amin, endkb, fb, wn, (a2 == "" ? "NA" : a2)
         }' "$4"
 }
 
@@ -254,6 +255,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
 
         row=$(analyse "$rep" "$a" "$base.out" "$base.rss.tsv")
         maxrss=$(sed -n 's/^RSS_SERIES .*maxrss_kb=\([0-9]*\).*/\1/p' "$base.out")
+        cpu=$(sed -n 's/^RSS_SERIES .*cpu_ms=\([0-9]*\).*/\1/p' "$base.out")
+        work=$(sed -n "s/^$SAMPLE: .* work_ms=\\([0-9]*\\) .*/\\1/p" "$base.out" | tail -n 1)
         status=ok
         if [[ $rc != 0 || $row == NA* ]] || ! grep -q "^$SAMPLE: .* verified$" "$base.out"; then
             status=fail
@@ -261,7 +264,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
             log "FAILED rep=$rep allocator=$a exit=$rc; stderr tail:"
             tail -n 5 "$base.err" >&2
         fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$a" "$status" "$rc" "$row" "${maxrss:-NA}" >>"$RUNS"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$a" "$status" "$rc" "$row" "${maxrss:-NA}" "${work:-NA}" "${cpu:-NA}" >>"$RUNS"
         if [[ $status == ok ]]; then
             log "rep $rep/$REPS $a: $(awk -F'\t' '{ printf "rounds %s, baseline %.0f MiB, work mean %.0f / peak %.0f MiB, end %.0f MiB, %s",
                 $1, $2 / 1024, $3 / 1024, $4 / 1024, $6 / 1024, ($7 < 0 ? "not back to baseline" : "back to baseline after " $7 " ms") }' <<<"$row")"
@@ -280,6 +283,9 @@ awk -F'\t' 'NR > 1 && $3 == "ok" {
         print $2 "\twork_peak\t" $8; print $2 "\tafter_min\t" $9; print $2 "\tend\t" $10
         print $2 "\tretained\t" ($10 - $6); print $2 "\tfallback\t" ($11 < 0 ? 1e18 : $11)
         print $2 "\tfell_back\t" ($11 < 0 ? 0 : 1)
+        if ($13 != "NA") print $2 "\tafter_2s\t" $13
+        if ($15 != "NA") print $2 "\twork_ms\t" $15
+        if ($16 != "NA") print $2 "\tcpu_ms\t" $16
     }' "$RUNS" |
     sort -t "$(printf '\t')" -k1,1 -k2,2 -k3,3g |
     awk -F'\t' '
@@ -330,7 +336,10 @@ if [[ $SAMPLE == Churn ]]; then REPORT=$RESULTS_DIR/jvm-latest.md; else REPORT=$
     echo "native block it allocated; *end − baseline*: what the process still holds. *back to baseline*:"
     echo "time from work-end to the first sample within ${FALLBACK_PCT}% of the baseline (median over the reps, a rep"
     echo "that never got there counting as infinite), and in how many reps that happened. *rounds*: work"
-    echo "done in the fixed time, all threads together (a Churn round: one zip round trip + 4 direct buffers)."
+    echo "done, all threads together (a Churn round: one zip round trip + 4 direct buffers). *RSS 2 s after*:"
+    echo "the first sample 2 s or more after work-end. *work s*: the sample's own work time (work_ms, wall"
+    echo "clock; with --rounds, the time the fixed work took). *CPU s*: user + system CPU of the whole JVM"
+    echo "process over its life (wait4), start-up and idle phases included."
     echo
     awk -F'\t' -v allocs="${ALLOC_LIST[*]}" -v runs="$RUNS" -v idle="$IDLE_AFTER" '
         BEGIN {
@@ -343,19 +352,21 @@ if [[ $SAMPLE == Churn ]]; then REPORT=$RESULTS_DIR/jvm-latest.md; else REPORT=$
             }
         }
         { med[$1, $2] = $3; cnt[$1, $2] = $4; sum[$1, $2] = $5 }
-        function mib(x) { return sprintf("%.1f", x / 1024) }
+        function mib(x) { return x == "" ? "NA" : sprintf("%.1f", x / 1024) }
+        function sec(x) { return x == "" ? "NA" : sprintf("%.2f", x / 1000) }
         END {
-            print "| allocator | ok runs | rounds | baseline MiB | work mean MiB | work peak MiB | after min MiB | end MiB | end − baseline MiB | back to baseline |"
-            print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+            print "| allocator | ok runs | rounds | work s | CPU s | baseline MiB | work mean MiB | work peak MiB | RSS 2 s after MiB | after min MiB | end MiB | end − baseline MiB | back to baseline |"
+            print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
             for (j = 1; j <= na; j++) {
                 a = A[j]; okn = good[a] + 0; tot = total[a] + 0
-                if (okn == 0) { printf "| %s | 0/%d | FAIL | | | | | | | |\n", a, tot; continue }
+                if (okn == 0) { printf "| %s | 0/%d | FAIL | | | | | | | | | | |\n", a, tot; continue }
                 fb = med[a, "fallback"]; k = sum[a, "fell_back"]
                 back = (fb >= 1e17) ? sprintf("not within %s s (%d/%d reps)", idle, k, okn) \
                                     : sprintf("%.2f s (%d/%d reps)", fb / 1000, k, okn)
-                printf "| %s | %d/%d | %.0f | %s | %s | %s | %s | %s | %+.1f | %s |\n", a, okn, tot,
-                    med[a, "rounds"], mib(med[a, "baseline"]), mib(med[a, "work_mean"]), mib(med[a, "work_peak"]),
-                    mib(med[a, "after_min"]), mib(med[a, "end"]), med[a, "retained"] / 1024, back
+                printf "| %s | %d/%d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %+.1f | %s |\n", a, okn, tot,
+                    med[a, "rounds"], sec(med[a, "work_ms"]), sec(med[a, "cpu_ms"]),
+                    mib(med[a, "baseline"]), mib(med[a, "work_mean"]), mib(med[a, "work_peak"]),
+                    mib(med[a, "after_2s"]), mib(med[a, "after_min"]), mib(med[a, "end"]), med[a, "retained"] / 1024, back
             }
         }' "$MED"
     if ((failures > 0)); then

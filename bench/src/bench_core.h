@@ -471,7 +471,7 @@ static void bench_parse(bench_cfg *cfg, int argc, char **argv)
     }
 }
 
-static int bench_main(bench_cfg *cfg)
+static inline int bench_main(bench_cfg *cfg)
 {
     if (cfg->dist.nb == 0) {
         fprintf(stderr, "bench: empty size distribution for [%" PRIu64 ", %" PRIu64 "]\n",

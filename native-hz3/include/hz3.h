@@ -30,8 +30,11 @@ const char *hz3_version(void);
 /* Tiers, as used in reports: small (objects up to 1 KiB in spans of 1-4
  * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (page-multiple
  * classes up to 32 KiB, one object per run of pages), large (above: up to
- * 1004 KiB a run of its own page count inside a segment, beyond that one
- * mapping per object). */
+ * 1004 KiB a run of its own page count inside a segment, beyond that an
+ * extent of pages of its own outside segments). A freed large extent stays
+ * resident for reuse (large_cached, large_cached_bytes), at most
+ * max(64 MiB, half the live large bytes) of them, and is unmapped once it
+ * stayed unused for purge_delay_ms, or by a purge. */
 enum hz3_tier { HZ3_TIER_SMALL = 0, HZ3_TIER_SUB4K = 1, HZ3_TIER_MEDIUM = 2, HZ3_TIER_LARGE = 3 };
 
 /* Totals of the allocator, cheap enough to call at any time (one walk over
@@ -46,10 +49,10 @@ struct hz3_stats {
     uint64_t segment_bytes;     /* segments_active x segment size */
     uint64_t span_pages;        /* pages handed to spans (small/sub4k/medium) */
     uint64_t free_pages;        /* pages free inside active segments */
-    uint64_t large_count;       /* live large objects */
-    uint64_t large_bytes;       /* their mapped bytes */
-    uint64_t large_cached;      /* cached large mappings */
-    uint64_t large_cached_bytes;
+    uint64_t large_count;       /* live large objects (above 1004 KiB) */
+    uint64_t large_bytes;       /* the bytes of their extents */
+    uint64_t large_cached;      /* freed large extents kept for reuse */
+    uint64_t large_cached_bytes; /* their bytes (resident as far as they were written) */
     uint64_t heaps_live;        /* thread heaps in use */
     uint64_t heaps_created;     /* heap structs ever created (reused after thread exit) */
     uint64_t threads_exited;    /* thread heaps given back at thread exit */
@@ -92,13 +95,21 @@ int hz3_owns(const void *p);
  * so occ_0 + ... + occ_75_100 = empty + partial + full.
  *
  * "Live" means handed to the application and not yet freed: an object on a
- * free list or in a queue of remote frees is not live.
+ * free list or in a queue of remote frees is not live. One exception: an
+ * object freed by a thread other than the one that allocates from its
+ * span waits in that thread's small remote batch (at most 64 objects per
+ * thread, pushed to the span with one atomic per span) and counts as live
+ * until pushed. A thread pushes its batch when it fills, on its allocation
+ * slow paths once it is old, when the thread ends, and before any census,
+ * snapshot or purge that thread takes itself; a thread that stays idle
+ * keeps its batch (and the spans its objects are in) until it runs again.
  *
  * Tiers: small, sub4k and medium hold the pages of spans of their classes;
  * large holds the pages of runs (large objects inside segments, no class);
  * the census adds HZ3_TIER_FREE for segment pages that are in no span.
- * Large objects in mappings of their own are counted as objects and bytes
- * (large_count, large_bytes, large_resident_bytes).
+ * Large objects in extents of their own are counted as objects and bytes
+ * (large_count, large_bytes); large_resident_bytes is the resident part of
+ * their extents and of the cached free extents, each page once.
  *
  * What a purge returns: hz3_purge_now() or malloc_trim() on any thread
  * decommits, per tier, cand_decommit_pages, plus cand_header_pages (headers
@@ -108,8 +119,8 @@ int hz3_owns(const void *p);
  * leaves held_empty_pages: empty pages of the span each thread allocates
  * from right now (its current span per class); their own threads give
  * those back on their next slow path or when they end. Hence, over all
- * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large mappings (large_cached_bytes) are
- * unmapped too.
+ * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large extents (large_cached_bytes) are
+ * unmapped too; their resident pages are in large_resident_bytes.
  *
  * Resident means what the kernel charges to the process (smaps Rss): a
  * page of a segment header that was only ever read maps the kernel's
@@ -281,6 +292,101 @@ int64_t hz3_config_get(const char *name);
  * allocator's invariants; returns the number of violations (each printed
  * to stderr). */
 uint64_t hz3_debug_validate(void);
+
+/* ==== Sampled allocations and the Java call sites that made them ====
+ *
+ * Off by default. hz3_sampling_set(N) samples allocations by bytes: the
+ * points where a sample is taken fall at exponential intervals of mean N
+ * bytes over the stream of bytes each thread allocates, so an object of
+ * s bytes is sampled with probability 1 - exp(-s/N), and its weight (the
+ * bytes it stands for) is its requested size divided by that probability:
+ * the sum of the weights of the live samples is an unbiased estimate of the
+ * live bytes (about N per sample for objects much smaller than N). The
+ * fast paths of malloc and free are the same whether sampling is on or
+ * off: the slow path hands each size class a free list that runs dry where
+ * the next sample falls. Objects and mappings above 32 KiB are counted on
+ * their own slow paths.
+ *
+ * Call sites: every thread has a slot (hz3_site_slot). A caller (the Java
+ * agent) writes a site value into slot->site around a call; every sample
+ * the thread takes meanwhile records that value, including the mallocs a
+ * library makes inside the call (zlib's state inside a Deflater, a JNI
+ * library's buffers). 0 means no site. When the recorded site is not 0,
+ * hz3 increments slot->sampled, so the caller learns after the call
+ * whether anything was sampled inside it, and only then pays for naming
+ * the site: hz3_site_rename relabels the samples taken under a temporary
+ * value (a fresh token per call, bit 63 set by convention) to a lasting
+ * site id. A rename from the thread that took the samples costs a few
+ * table look-ups; one from another thread scans the table.
+ *
+ * A sampled object stays in a side table until it is freed, from any
+ * thread. The table holds at most HZ3_SAMPLE_CAPACITY live samples (in 16
+ * shards by address, each at most a sixteenth: a shard that is full drops
+ * the sample and counts it in table_dropped); at the default mean of 512
+ * KiB that is about 6 GiB of sampled live memory.
+ *
+ * Cost: the fast paths of malloc and free are the same instructions with
+ * sampling off or on. With it on, a list handed out is charged to the
+ * class's next sample point on the malloc that finds the list empty (a
+ * few instructions more there), and every free into a span that holds a
+ * live sample goes through the generic free, which looks it up in the
+ * table. Measured counts: bench/RESULTS.md.
+ * Keep in sync with: jfr-events (hz3.NativeSite), docs/observation.md.
+ */
+#define HZ3_SAMPLE_CAPACITY 12288
+
+/* 0 turns sampling off (samples still live stay until freed);
+ * otherwise the mean interval in bytes, at least 1 KiB and at most
+ * 2^40. Returns 0, or -1 on bad input. The environment variable
+ * HZ3_SAMPLE_BYTES=N does the same at start-up. */
+int hz3_sampling_set(uint64_t mean_bytes);
+
+struct hz3_site_slot { volatile uint64_t site; volatile uint64_t sampled; };
+/* The calling thread's slot, valid for the thread's life. */
+struct hz3_site_slot *hz3_site_slot(void);
+
+/* Relabels every live sample whose site is `from`; samples taken later
+ * under `from` keep it. Returns the number relabelled. A token (bit 63
+ * set) is looked for among the last samples the calling thread took under
+ * tokens, and the whole table is scanned only when the thread took more
+ * than it remembers (8) before renaming; any other `from` scans the table. */
+int hz3_site_rename(uint64_t from, uint64_t to);
+
+/* Per site, over its live samples:
+ *   live_samples, live_bytes_est (sum of weights), oldest_age_ms (age of
+ *   its oldest live sample);
+ *   pinned_pages: resident pages of the spans that hold at least one live
+ *   sample of the site and are partly used (neither full nor empty);
+ *   pinned_bytes: the bytes of those pages that no live object uses, i.e.
+ *   what hz3 could return if the objects on them were freed.
+ * A span holding live samples of two sites counts for each of them, so
+ * pinned figures of different sites may overlap. Objects above the span
+ * tiers (mappings of their own) pin no pages. */
+struct hz3_site_stat { uint64_t site, live_samples, live_bytes_est, oldest_age_ms, pinned_pages, pinned_bytes; };
+/* Fills up to max sites, biggest live_bytes_est first; returns the number
+ * of sites with live samples (may exceed max). */
+size_t hz3_site_census(struct hz3_site_stat *out, size_t max);
+
+/* One sample as taken: the object's address, requested size, weight
+ * (bytes it stands for), site, time (ms since 1970), tier (enum hz3_tier)
+ * and size class (UINT32_MAX for objects above the span tiers). */
+struct hz3_sample_rec { uint64_t addr, size, weight, site, time_ms; uint32_t tier, cls; };
+/* The samples taken since the last call, oldest first, from a bounded ring
+ * (HZ3_SAMPLE_RING records: samples that found it full are counted in
+ * ring_dropped). Returns how many were written (at most max; the rest
+ * wait for the next call). */
+#define HZ3_SAMPLE_RING 4096
+size_t hz3_samples_take(struct hz3_sample_rec *out, size_t max);
+
+struct hz3_sampling_stats {
+    uint64_t mean_bytes;        /* 0: off */
+    uint64_t samples_taken;     /* since the process started */
+    uint64_t samples_live;      /* in the side table now */
+    uint64_t table_dropped;     /* samples not kept: the side table was full */
+    uint64_t ring_dropped;      /* records hz3_samples_take lost: the ring was full */
+    uint64_t samples_freed;
+};
+void hz3_sampling_stats_get(struct hz3_sampling_stats *out);
 
 #ifdef __cplusplus
 }

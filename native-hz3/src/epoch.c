@@ -165,6 +165,9 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
 uint64_t _hz3_epoch_run(enum hz3_epoch_reason reason, struct hz3_snapshot *full)
 {
     _hz3_ensure_init();
+    /* What this thread freed for other threads' spans is counted as live
+     * until pushed: push it, so that its own census and purge see it free. */
+    _hz3_remote_flush(_hz3_tl_heap);
     tl_in_epoch = true;
     pthread_mutex_lock(&epoch_lock);
     return epoch_locked(reason, full);

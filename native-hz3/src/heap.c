@@ -17,6 +17,7 @@ hz3_heap_t _hz3_heap_empty = {
     .cur = { [0 ... HZ3_MAX_CLASSES - 1] = &_hz3_span_sentinel },
 };
 HZ3_TLS hz3_heap_t *_hz3_tl_heap = &_hz3_heap_empty;
+static HZ3_TLS bool tl_heap_ended;  /* this thread's heap went back: make no other */
 
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static hz3_heap_t *heap_free;
@@ -68,11 +69,27 @@ uint64_t _hz3_heaps_give_empty(void)
     return n;
 }
 
+/* The double-free check of the generic free: a rare path (the block
+ * carries the free key), so it may take heaps_lock and look everywhere. */
+bool _hz3_heaps_remote_has(const hz3_span_t *s, const hz3_block_t *b)
+{
+    bool found = false;
+    pthread_mutex_lock(&heaps_lock);
+    for (hz3_heap_t *h = heap_all; h && !found; h = h->next_all)
+        if (h->live) found = _hz3_remote_batch_has(h, s, b);
+    pthread_mutex_unlock(&heaps_lock);
+    return found;
+}
+
 static void heap_thread_exit(void *arg)
 {
     hz3_heap_t *h = arg;
+    /* First the blocks this thread freed for others: some may be of spans
+     * it adopted since, which release_all then collects. */
+    _hz3_remote_flush(h);
     _hz3_heap_release_all(h);
     _hz3_tl_heap = &_hz3_heap_empty;
+    tl_heap_ended = true;
     pthread_mutex_lock(&heaps_lock);
     h->live = false;
     h->next_free = heap_free;
@@ -127,6 +144,15 @@ hz3_heap_t *_hz3_heap_init_thread(void)
     _hz3_tl_heap = h;
     if (atomic_load(&heap_key_ready)) pthread_setspecific(heap_key, h);
     return h;
+}
+
+/* A thread's first free for another thread's span gives it a heap (a
+ * consumer that never allocates still batches), unless the thread is
+ * ending: a heap made after its destructor ran would never be given back. */
+hz3_heap_t *_hz3_heap_for_remote(void)
+{
+    if (tl_heap_ended) return NULL;
+    return _hz3_heap_init_thread();
 }
 
 void _hz3_heaps_stats(struct hz3_stats *st)

@@ -2,10 +2,13 @@
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
  * Budget: a small or sub4k malloc is a table lookup, two loads, a pop (one
- * test) and one store (the free key cleared); a local free is a segment-map
+ * test) and one store (the free key cleared); when the span's list runs
+ * dry, the miss branch takes over the blocks freed since (local_free)
+ * unless sampling is on; a local free is a segment-map
  * test, a span lookup, an owner compare, the free-key compare, the
  * start-of-object check and a push with the key (one test for "empty or
- * was full").
+ * was full"). A free of another thread's block leaves after the owner
+ * compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, medium and large objects, bad
  * pointers) is out of line in span.c, large.c and alloc.c.
@@ -25,6 +28,13 @@ static inline void *_hz3_malloc_fast(size_t size)
          * current span, so they too go to the slow path. */
         hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
         hz3_block_t *b = s->free;
+        /* free ran dry: take over the blocks freed since (local_free, see
+         * hz3_types.h) unless sampling is on, which cuts lists in
+         * alloc.c. On the miss branch only. */
+        if (HZ3_UNLIKELY(b == NULL) && s->local_free && !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
+            b = s->local_free;
+            s->local_free = NULL;
+        }
         if (HZ3_LIKELY(b != NULL)) {
             s->free = b->next;
             _hz3_key_clear(b);
@@ -55,9 +65,12 @@ static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
     return off * c->divisible < c->divisible && off < c->blocks_end;
 }
 
-/* The local free; false sends the caller to _hz3_free_generic (remote
- * frees, foreign and bad pointers, NULL). */
-static inline bool _hz3_free_fast(void *p)
+/* The local free, and the remote one into the thread's batch (remote.c,
+ * which itself sends what it cannot check to _hz3_free_generic); false
+ * sends the caller to _hz3_free_generic (foreign and bad pointers,
+ * suspected double frees, NULL). Always inlined into free, even in the
+ * debug build: __builtin_return_address then names free's caller. */
+static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
 {
     if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {
         size_t off;
@@ -71,14 +84,19 @@ static inline bool _hz3_free_fast(void *p)
              * it: the generic path tells the two apart by looking on the
              * span's lists). */
             if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (_hz3_is_block_start(s, off) && !_hz3_key_found(b)))) {
-                b->next = s->free;
+                b->next = s->local_free;
                 _hz3_key_set(b);
-                s->free = b;
+                s->local_free = b;
                 unsigned used = _hz3_used_get(s) - 1;
                 _hz3_used_set(s, used);
                 if (HZ3_UNLIKELY(used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
                 return true;
             }
+        } else {
+            /* A tail call with the pointer alone (it finds span and heap
+             * again): the local path keeps no register for it. */
+            _hz3_free_remote_fast(p, __builtin_return_address(0));
+            return true;
         }
     }
     return false;

@@ -47,6 +47,7 @@ typedef struct hz3_options {
     bool on_error_warn;    /* HZ3_ON_ERROR=warn: report a bad pointer and go on */
     bool obs;              /* HZ3_OBS=1: exit report */
     const char *obs_file;  /* HZ3_OBS_FILE=path: report to path.PID instead of stderr */
+    uint64_t sample_bytes; /* HZ3_SAMPLE_BYTES=N: sampling on from the start (hz3_sampling_set) */
 } hz3_options_t;
 extern hz3_options_t _hz3_opt;
 void _hz3_options_init(void);
@@ -122,15 +123,24 @@ void _hz3_pool_after_fork_child(void);
 void _hz3_pool_stats(struct hz3_stats *st);
 size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_pool_owns(uintptr_t p);
+unsigned _hz3_pool_index_errors(hz3_segment_t *seg);   /* pool lock held: free runs missing from the index */
+
+/* ---- sample.c (the rest in sample.h) ---- */
+extern _Atomic uint64_t _hz3_sample_mean;      /* mean bytes between samples; 0: off */
 
 /* ---- span.c: spans of a heap ---- */
-void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls);
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size);  /* size: as asked (sampling) */
+/* Sampling on: pops the current span's free list, just refilled from
+ * local_free without the slow path, and cuts it at the next sample. */
+void *_hz3_span_pop_sampled(hz3_heap_t *h, hz3_span_t *s, unsigned cls, size_t size, uint64_t mean);
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
-void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
-/* True when b is on the span's local free list or its thread_free list.
- * Exact for the owner (and an abandoned span); another thread's walk is
- * bounded and only follows pointers to blocks of the span, so it is
- * memory-safe, but it may miss b while the owner pops concurrently. */
+void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);   /* checked already; batched */
+void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, unsigned n);
+/* True when b is on the span's local free list, its thread_free list or in
+ * some thread's remote batch. Exact for the owner (and an abandoned span)
+ * and in the caller's own batch; another thread's walk is bounded and only
+ * follows pointers to blocks of the span, so it is memory-safe, but it may
+ * miss b while the owner pops concurrently. */
 bool _hz3_span_has_free(hz3_span_t *s, const hz3_block_t *b);
 void _hz3_heap_drain_delayed(hz3_heap_t *h);
 void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
@@ -142,6 +152,22 @@ extern _Atomic uint64_t _hz3_decay_gen;         /* bumped by timer epochs */
 void _hz3_abandoned_lock(void);
 void _hz3_abandoned_unlock(void);
 void _hz3_abandoned_after_fork_child(void);
+
+/* ---- remote.c: batches of frees for other threads' spans ---- */
+/* The free fast path's remote half, for p in a segment, in a span this
+ * thread does not own: a valid block goes into the thread's batch; the
+ * rest (bad pointers, double frees, capacity-1 spans) to
+ * _hz3_free_generic, naming caller. */
+void _hz3_free_remote_fast(void *p, const void *caller);
+void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b);  /* b checked */
+void _hz3_remote_flush(hz3_heap_t *h);          /* owner: push every group */
+/* The owner, on its allocation slow paths: the batch's age is counted in
+ * them (reading a clock there cost more than the batching saved). */
+static inline void _hz3_remote_flush_if_old(hz3_heap_t *h)
+{
+    if (HZ3_UNLIKELY(h->remote.blocks != 0) && ++h->remote.age >= HZ3_REMOTE_BATCH_AGE) _hz3_remote_flush(h);
+}
+bool _hz3_remote_batch_has(const hz3_heap_t *h, const hz3_span_t *s, const hz3_block_t *b);
 
 /* ---- heap.c: thread heaps ---- */
 /* The heap lock: a spin lock, since its owner takes it on every slow path
@@ -157,12 +183,14 @@ static inline void _hz3_heap_unlock(hz3_heap_t *h) { atomic_store_explicit(&h->l
 extern hz3_heap_t _hz3_heap_empty;
 extern HZ3_TLS hz3_heap_t *_hz3_tl_heap;
 hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */
+hz3_heap_t *_hz3_heap_for_remote(void);         /* a heap for a thread that has none; NULL once it ended */
 void _hz3_heap_register_key(void);
 void _hz3_heaps_lock(void);
 void _hz3_heaps_unlock(void);
 void _hz3_heaps_after_fork_child(void);
 void _hz3_heaps_stats(struct hz3_stats *st);
 uint64_t _hz3_heaps_give_empty(void);           /* every live heap's; returns spans given back */
+bool _hz3_heaps_remote_has(const hz3_span_t *s, const hz3_block_t *b); /* in any live heap's remote batch */
 
 /* ---- run.c ---- */
 void *_hz3_run_alloc(size_t size, bool zero);    /* HZ3_MEDIUM_MAX < size <= HZ3_RUN_MAX */

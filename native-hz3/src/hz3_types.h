@@ -19,23 +19,62 @@
  *   run       an object above HZ3_MEDIUM_MAX that fits a segment: a span of
  *             its own page count (class HZ3_CLASS_RUN), straight from the
  *             page pool, no syscall (JVM direct buffers live here).
- *   large     objects above HZ3_RUN_MAX: one mapping each, outside
- *             segments, with a bounded cache of freed mappings.
+ *   large     objects above HZ3_RUN_MAX: an extent of pages each, outside
+ *             segments; freed extents stay resident in a cache (best fit,
+ *             split and merged) until purge_delay_ms or its bound.
  *
  * Where free blocks live (the design note behind the census)
  *   Free objects stay in their own span, never in a per-thread cache away
  *   from it (free-list sharding, as mimalloc does). A span has
- *     free          blocks freed by, and handed out to, its owner (no atomics)
+ *     free          blocks the owner's malloc pops (no atomics)
+ *     local_free    blocks the owner's free pushes (no atomics)
  *     thread_free   blocks freed by other threads: a tagged atomic word
  *                   holding the list head, the list length and a 2-bit
- *                   notify state; one CAS per remote free
+ *                   notify state; one CAS per chain pushed
  *   and a counter `used`, kept by the owner:
  *     used = blocks handed out - blocks freed locally - remote frees collected
  *   so at any moment
  *     live = used - |thread_free|                  (exact, no hot-path counter)
- *     used + |free| + (capacity - extended) == capacity   (owner's view)
+ *     used + |free| + |local_free| + (capacity - extended) == capacity   (owner's view)
+ *   When free runs dry the malloc that finds it so takes local_free as the
+ *   new free list (mimalloc's split): inline on the miss branch of the
+ *   fast path when sampling is off, in alloc.c when it is on; when both
+ *   are empty, the slow path collects thread_free and refills. The fast
+ *   paths are the same instructions as with one list, and a list is handed
+ *   out at least once per `capacity` mallocs from a span: that is where
+ *   sampling (sample.c) works without a test on the fast path. The price:
+ *   a local free is reused only after the current list runs dry (callgrind,
+ *   bench/RESULTS.md: about 2 instructions more per malloc on dist_app).
+ *
+ * Sampled objects (sample.c)
+ *   When sampling is on, every list handed to a class's fast path is
+ *   charged against the bytes left before the class's next sample point
+ *   (h->sample_left, exponential intervals), and cut to the blocks that
+ *   fit before it (the rest waits on local_free); the malloc after them
+ *   finds the list empty and is the sample (span.c's sample_slow).
+ *   While a span holds a live sample its owner word carries tag bit 0
+ *   (owner | HZ3_OWNER_SAMPLED): the fast free's owner compare fails, so
+ *   every free of the span goes to the generic path, which looks the
+ *   block up in the side table. Every reader of owner masks the tag
+ *   (_hz3_owner_of); writers that change the owner keep it (atomic and/or).
  *   A span whose live count reaches 0 holds no object anywhere, so its pages
  *   can go back at once: nothing of it sits in some other cache.
+ *
+ * Remote batches (remote.c)
+ *   A thread that frees a block of a span it does not own does not push it
+ *   at once: it keeps it in its heap's remote batch, chained per target span
+ *   (HZ3_REMOTE_SLOTS groups, at most HZ3_REMOTE_BATCH blocks in all), and
+ *   pushes each group onto its span's thread_free with one CAS. Until then
+ *   the block is still counted in its span's used and is on no list, so
+ *     live = used - |thread_free|  counts it as live,
+ *   and a span with a block in some batch is never empty: no owner, purge,
+ *   decay or reclaim of abandoned spans gives it back meanwhile. A thread
+ *   flushes its batch when it is full, when a group's slot is wanted by
+ *   another span, on the HZ3_REMOTE_BATCH_AGE-th allocation slow path of
+ *   its thread since the oldest block went in (no clock: the slow paths
+ *   count the age), before any epoch it runs (census, purge, snapshot) and
+ *   when it ends. An idle thread's batch waits for it: at most
+ *   HZ3_REMOTE_BATCH blocks per thread count as live after being freed.
  *
  * Size classes (see size_class.c for the measurement behind the spacing)
  *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.
@@ -120,11 +159,23 @@
 #ifndef HZ3_FREE_SEGS_KEEP
 #define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */
 #endif
-#ifndef HZ3_LARGE_CACHE_BYTES
-#define HZ3_LARGE_CACHE_BYTES (4u << 20) /* freed large mappings kept for reuse (each at most a quarter) */
+#ifndef HZ3_LARGE_CACHE_MIN_BYTES
+#define HZ3_LARGE_CACHE_MIN_BYTES ((size_t)64 << 20) /* freed large extents kept for reuse: at least this, */
+#endif
+#ifndef HZ3_LARGE_CACHE_LIVE_SHIFT
+#define HZ3_LARGE_CACHE_LIVE_SHIFT 1   /* or up to live large bytes >> this (a half), if more */
 #endif
 #ifndef HZ3_LARGE_CACHE_SLOTS
-#define HZ3_LARGE_CACHE_SLOTS 32
+#define HZ3_LARGE_CACHE_SLOTS 64       /* at most this many free extents */
+#endif
+#ifndef HZ3_REMOTE_BATCH
+#define HZ3_REMOTE_BATCH 64            /* blocks a thread holds freed for other threads' spans before pushing them */
+#endif
+#ifndef HZ3_REMOTE_SLOTS
+#define HZ3_REMOTE_SLOTS 64            /* target spans a remote batch groups by (a power of two) */
+#endif
+#ifndef HZ3_REMOTE_BATCH_AGE
+#define HZ3_REMOTE_BATCH_AGE 64        /* a batch is pushed at the latest on its thread's 64th allocation slow path */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
@@ -193,11 +244,16 @@ enum hz3_span_where {     /* which list of its owner the span is on */
 
 struct hz3_heap;
 
+/* The span entry is one cache line (the fast paths touch only it). Room for
+ * local_free came from the link on the owner's delayed list, which only the
+ * notify path (a remote free into a full span) and the owner's drain use:
+ * it lives in the segment header (hz3_segment_t.delayed_next). */
 typedef struct hz3_span {
     union {
-        hz3_block_t *free;              /* span head: owner-only local free list */
+        hz3_block_t *free;              /* span head: the owner's malloc pops here */
         uint64_t freed_ms;              /* free page: when it went back to the pool */
     };
+    hz3_block_t *local_free;            /* span head: the owner's free pushes here */
     uint16_t used;                      /* see the equations above */
     uint16_t capacity;                  /* blocks in the span */
     uint16_t extended;                  /* blocks carved from fresh memory so far */
@@ -209,10 +265,19 @@ typedef struct hz3_span {
     uint8_t page_flags;                 /* per page: HZ3_PAGE_DIRTY | HZ3_PAGE_PURGED */
     _Atomic uint16_t seq;               /* odd while the owner moves remote frees into used */
     _Atomic uintptr_t thread_free;      /* tagged word, see above */
-    _Atomic(struct hz3_heap *) owner;   /* NULL when free or abandoned */
+    _Atomic(struct hz3_heap *) owner;   /* NULL when free or abandoned; | HZ3_OWNER_SAMPLED */
     struct hz3_span *next, *prev;       /* the list named by `where` */
-    struct hz3_span *delayed_next;      /* link on owner->delayed while notifying */
 } hz3_span_t;
+
+#define HZ3_OWNER_SAMPLED ((uintptr_t)1)  /* owner tag: the span holds a live sample */
+static inline struct hz3_heap *_hz3_owner_of(hz3_span_t *s)
+{
+    return (struct hz3_heap *)((uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed) & ~HZ3_OWNER_SAMPLED);
+}
+static inline bool _hz3_owner_tagged(hz3_span_t *s)
+{
+    return (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed) & HZ3_OWNER_SAMPLED;
+}
 
 /* Per-page flags, kept in the page's span entry (under the pool lock).
  * The census asks the kernel which pages are resident (mincore) and uses
@@ -228,14 +293,17 @@ typedef struct hz3_span_list { hz3_span_t *first, *last; } hz3_span_list_t;
 typedef struct hz3_segment {
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
     uint8_t header_written;             /* bit k: header page k written since the slot was mapped */
-    struct hz3_segment *next_avail;     /* pool.avail: segments with free pages */
-    bool in_avail;
+    bool in_avail;                      /* has free pages */
+    uint8_t bin_kind;                   /* which bins of the free-page index its runs are in (segment.c) */
     bool runs;                          /* holds runs (large objects), not class spans */
     uint16_t free_pages;
     uint16_t dirty_free_pages;          /* free pages that may be resident */
     uint64_t whole_free_since_ms;       /* when the segment last became wholly free */
     uint64_t freemap[HZ3_SEG_PAGES / 64];  /* bit set = page free */
     uint64_t dirtymap[HZ3_SEG_PAGES / 64]; /* bit set = page free and maybe resident (reused first) */
+    /* per span head: link on its owner's delayed list while notifying. On
+     * header page 0, which every active segment has written. */
+    struct hz3_span *delayed_next[HZ3_SEG_PAGES];
     /* one entry per page; metadata pages unused. 64-aligned, so that no
      * entry straddles two header pages. */
     _Alignas(64) hz3_span_t spans[HZ3_SEG_PAGES];
@@ -243,6 +311,15 @@ typedef struct hz3_segment {
 
 _Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
 _Static_assert(sizeof(hz3_segment_t) <= HZ3_SEG_META_PAGES * 4096, "segment header must fit its pages");
+_Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)0)->delayed_next) <= 4096,
+               "delayed links stay on header page 0, always written");
+
+/* The link of span s on its owner's delayed list. */
+static inline struct hz3_span **_hz3_delayed_link(hz3_span_t *s)
+{
+    hz3_segment_t *seg = (hz3_segment_t *)((uintptr_t)s & ~(uintptr_t)HZ3_SEG_MASK);
+    return &seg->delayed_next[s - seg->spans];
+}
 
 /* ---- size classes ---- */
 typedef struct hz3_class {
@@ -253,6 +330,22 @@ typedef struct hz3_class {
     uint16_t capacity;    /* blocks per span */
     uint8_t tier;         /* enum hz3_tier */
 } hz3_class_t;
+
+/* ---- remote batches (see above) ---- */
+typedef struct hz3_remote_group {
+    hz3_span_t *span;           /* NULL: slot unused */
+    hz3_block_t *head, *tail;   /* chained through next, most recent first */
+    uint32_t count;
+} hz3_remote_group_t;
+
+typedef struct hz3_remote_batch {
+    uint32_t blocks;            /* in all groups, <= HZ3_REMOTE_BATCH */
+    uint32_t age;               /* allocation slow paths since the oldest block went in */
+    uint64_t slots_used;        /* bit k: group[k] holds blocks */
+    hz3_remote_group_t group[HZ3_REMOTE_SLOTS];  /* indexed by a hash of the span */
+} hz3_remote_batch_t;
+_Static_assert(HZ3_REMOTE_SLOTS <= 64 && (HZ3_REMOTE_SLOTS & (HZ3_REMOTE_SLOTS - 1)) == 0,
+               "slots_used is a 64-bit mask indexed by a masked hash");
 
 /* ---- thread heaps ---- */
 /* Lock order: epoch_lock > heaps_lock > heap->lock > abandoned_lock, large_lock
@@ -270,6 +363,11 @@ typedef struct hz3_heap {
     _Atomic uint32_t lock;                     /* the lists above (_hz3_heap_lock); never taken by the fast path */
     uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
+    /* sampling (sample.c): bytes of each class to allocate before its next
+     * sample point, drawn afresh when sample_gen falls behind the global one */
+    uint64_t sample_gen;
+    uint64_t sample_left[HZ3_MAX_CLASSES];
+    hz3_remote_batch_t remote;                 /* owner-only; read (never changed) by a double-free check */
 } hz3_heap_t;
 
 #endif /* HZ3_TYPES_H */

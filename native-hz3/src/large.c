@@ -1,13 +1,33 @@
 /*
- * large.c: objects above HZ3_MEDIUM_MAX, one mapping each.
+ * large.c: objects above HZ3_RUN_MAX (1004 KiB), each in an extent of
+ * pages of its own outside segments.
  *
  * A 64-byte header sits just before the object (so the default alignment is
  * 64); every live object is also in a hash set, which is how free() knows a
- * pointer is ours and is the start of an object. Freed mappings of the
- * plain kind (no extra alignment) are kept in a small cache, bounded in
- * slots and bytes, and reused for a request of the same rounded size.
- * Mapping sizes round up to 8 steps per power of two (at most 12.5% of
- * address space; the untouched tail costs no memory).
+ * pointer is ours and is the start of an object.
+ *
+ * Freed extents are kept, resident, in a cache of free extents and handed
+ * out again without a syscall (the JVM frees and allocates direct buffers of
+ * 1-64 MiB all the time; a fresh mapping costs an mmap, a munmap and a page
+ * fault per page). The cache is a small array searched whole under the lock
+ * (at most HZ3_LARGE_CACHE_SLOTS entries, against objects of a MiB or more):
+ *   - a request takes the smallest cached extent that fits (best fit); an
+ *     extent much bigger than the request is split, the rest stays cached;
+ *   - when no cached extent is big enough, the biggest one grows to the
+ *     request (mremap: one syscall that keeps its resident pages, where a
+ *     fresh mapping would fault in every page);
+ *   - a freed extent merges with cached extents next to it in the address
+ *     space (pieces of one split mapping find each other again);
+ *   - the cache holds at most max(HZ3_LARGE_CACHE_MIN_BYTES, live large
+ *     bytes >> HZ3_LARGE_CACHE_LIVE_SHIFT): the oldest extents are unmapped
+ *     to make room, and an extent bigger than the bound is unmapped at once;
+ *   - an epoch unmaps extents that stayed unused for purge_delay_ms (all of
+ *     them on hz3_purge_now / malloc_trim).
+ * Extents never overlap, so the census reads the residency of every live
+ * and cached extent (mincore) and counts each page once; hz3_mappings
+ * lists them all. A split extent is a part of a kernel mapping: munmap and
+ * mremap work on parts. Fresh mappings round up to 8 steps per power of
+ * two (at most 12.5% of address space; the untouched tail costs no memory).
  */
 #include <errno.h>
 #include <string.h>
@@ -18,20 +38,20 @@
 
 typedef struct large_hdr {
     uint64_t magic;
-    uint8_t *map;
+    uint8_t *map;            /* the object's extent */
     size_t map_size;
     size_t usable;
-    bool plain;              /* object at map + HDR: reusable from the cache */
+    bool plain;              /* object at map + HDR */
 } large_hdr_t;
 _Static_assert(sizeof(large_hdr_t) <= HDR, "header must fit");
 
-typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } cache_slot_t;
+typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } extent_t;
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t *table;           /* open addressing; 0 empty, 1 deleted */
 static size_t table_cap, table_used, table_live;
 static size_t live_bytes;
-static cache_slot_t cache[HZ3_LARGE_CACHE_SLOTS];
+static extent_t cache[HZ3_LARGE_CACHE_SLOTS];   /* free extents, unordered */
 static size_t cache_n, cache_bytes;
 
 void _hz3_large_lock(void) { pthread_mutex_lock(&large_lock); }
@@ -97,6 +117,90 @@ static void table_erase(size_t *slot)
     table_live--;
 }
 
+/* ---- the cache of free extents (under large_lock) ---- */
+
+static void cache_remove(size_t i)
+{
+    cache_bytes -= cache[i].size;
+    cache[i] = cache[--cache_n];
+}
+
+/* Takes need bytes from the smallest cached extent that holds them, into
+ * *got; false when none does. The rest of a much bigger extent (an eighth
+ * of the request or more) stays cached; a smaller rest goes with the
+ * object, which is as cheap as keeping it and splits no mapping for it. */
+static bool cache_take(size_t need, extent_t *got)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < cache_n; i++)
+        if (cache[i].size >= need && (best == SIZE_MAX || cache[i].size < cache[best].size)) best = i;
+    if (best == SIZE_MAX) return false;
+    extent_t *e = &cache[best];
+    if (e->size - need >= need / 8) {
+        *got = (extent_t){ e->map, need, e->since_ms };
+        e->map += need;
+        e->size -= need;
+        cache_bytes -= need;
+    } else {
+        *got = *e;
+        cache_remove(best);
+    }
+    return true;
+}
+
+/* Removes the biggest cached extent into *got; false when the cache is empty. */
+static bool cache_take_biggest(extent_t *got)
+{
+    if (!cache_n) return false;
+    size_t best = 0;
+    for (size_t i = 1; i < cache_n; i++)
+        if (cache[i].size > cache[best].size) best = i;
+    *got = cache[best];
+    cache_remove(best);
+    return true;
+}
+
+static size_t cache_limit(void)
+{
+    size_t scaled = live_bytes >> HZ3_LARGE_CACHE_LIVE_SHIFT;
+    return scaled > HZ3_LARGE_CACHE_MIN_BYTES ? scaled : HZ3_LARGE_CACHE_MIN_BYTES;
+}
+
+/* Caches the free extent e, merged with its cached neighbours. Extents the
+ * cache gives up (the oldest ones, to stay within its bound, or the merged
+ * extent itself when it is bigger than the bound) go to out[] for the
+ * caller to unmap after the lock is released; returns how many. */
+static size_t cache_put(extent_t e, extent_t *out)
+{
+    for (size_t i = 0; i < cache_n;) {
+        if (cache[i].map + cache[i].size == e.map) {
+            e.map = cache[i].map;
+            e.size += cache[i].size;
+        } else if (e.map + e.size == cache[i].map) {
+            e.size += cache[i].size;
+        } else {
+            i++;
+            continue;
+        }
+        cache_remove(i);   /* moves the last slot to i: look at i again */
+    }
+    size_t limit = cache_limit(), n = 0;
+    if (e.size > limit) {
+        out[n++] = e;
+        return n;
+    }
+    while (cache_n == HZ3_LARGE_CACHE_SLOTS || cache_bytes + e.size > limit) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < cache_n; i++)
+            if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
+        out[n++] = cache[oldest];
+        cache_remove(oldest);
+    }
+    cache[cache_n++] = e;
+    cache_bytes += e.size;
+    return n;
+}
+
 void *_hz3_large_alloc(size_t size, size_t align, bool zero)
 {
     _hz3_epoch_tick();
@@ -107,50 +211,60 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     bool plain = align <= HDR;
     size_t off = plain ? HDR : _hz3_align_up(HDR, align);
     size_t map_size = plain ? round_map_size(off + size) : _hz3_align_up(off + size + align, HZ3_PAGE_SIZE);
-    uint8_t *map = NULL;
+    extent_t e = { NULL, map_size, 0 };
     bool fresh = true;
 
-    pthread_mutex_lock(&large_lock);
+    extent_t small = { NULL, 0, 0 };
     if (plain) {
-        for (size_t i = cache_n; i-- > 0;) {
-            if (cache[i].size != map_size) continue;
-            map = cache[i].map;
-            cache[i] = cache[--cache_n];
-            cache_bytes -= map_size;
+        pthread_mutex_lock(&large_lock);
+        fresh = !cache_take(map_size, &e) && !cache_take_biggest(&small);
+        pthread_mutex_unlock(&large_lock);
+    }
+    if (small.map) {
+        /* No cached extent is big enough: grow the biggest one. mremap
+         * moves its resident pages instead of a fresh mapping's faults
+         * (it fails on an extent merged from two kernel mappings). */
+        if ((e.map = _hz3_os_remap(small.map, small.size, map_size))) {
             fresh = false;
-            break;
+        } else {
+            extent_t gone[HZ3_LARGE_CACHE_SLOTS + 1];
+            pthread_mutex_lock(&large_lock);
+            size_t n = cache_put(small, gone);
+            pthread_mutex_unlock(&large_lock);
+            for (size_t i = 0; i < n; i++) _hz3_os_unmap(gone[i].map, gone[i].size);
+            fresh = true;
         }
     }
-    pthread_mutex_unlock(&large_lock);
 
-    if (!map && !(map = plain ? _hz3_os_map(map_size) : _hz3_os_map_aligned(map_size, HZ3_PAGE_SIZE))) {
+    if (fresh && !(e.map = plain ? _hz3_os_map(map_size) : _hz3_os_map_aligned(map_size, HZ3_PAGE_SIZE))) {
         errno = ENOMEM;
         return NULL;
     }
-    uint8_t *obj = plain ? map + HDR : (uint8_t *)_hz3_align_up((uintptr_t)map + HDR, align);
+    uint8_t *obj = plain ? e.map + HDR : (uint8_t *)_hz3_align_up((uintptr_t)e.map + HDR, align);
     large_hdr_t *h = hdr_of(obj);
     h->magic = LARGE_MAGIC;
-    h->map = map;
-    h->map_size = map_size;
-    h->usable = (size_t)(map + map_size - obj);
+    h->map = e.map;
+    h->map_size = e.size;
+    h->usable = (size_t)(e.map + e.size - obj);
     h->plain = plain;
     if (zero && !fresh) memset(obj, 0, size);
 
     pthread_mutex_lock(&large_lock);
-    bool ok = table_insert((uintptr_t)obj);
-    if (ok) live_bytes += map_size;
-    pthread_mutex_unlock(&large_lock);
-    if (!ok) {
-        _hz3_os_unmap(map, map_size);
+    if (!table_insert((uintptr_t)obj)) {   /* no memory for a bigger table */
+        pthread_mutex_unlock(&large_lock);
+        _hz3_os_unmap(e.map, e.size);
         errno = ENOMEM;
         return NULL;
     }
+    live_bytes += e.size;
+    pthread_mutex_unlock(&large_lock);
     return obj;
 }
 
 bool _hz3_large_free(void *p)
 {
     _hz3_epoch_tick();
+    extent_t gone[HZ3_LARGE_CACHE_SLOTS + 1];
     pthread_mutex_lock(&large_lock);
     size_t *slot = table_find((uintptr_t)p);
     if (!slot) {
@@ -160,29 +274,11 @@ bool _hz3_large_free(void *p)
     table_erase(slot);
     _hz3_freed_note(p);
     large_hdr_t *h = hdr_of(p);
-    uint8_t *map = h->map;
-    size_t map_size = h->map_size;
-    live_bytes -= map_size;
-    bool cached = false;
-    if (h->plain && map_size <= HZ3_LARGE_CACHE_BYTES / 4) {
-        /* Evict the oldest slots until the new one fits. */
-        while (cache_n && (cache_n == HZ3_LARGE_CACHE_SLOTS || cache_bytes + map_size > HZ3_LARGE_CACHE_BYTES)) {
-            cache_slot_t old = cache[0];
-            memmove(&cache[0], &cache[1], (cache_n - 1) * sizeof cache[0]);
-            cache_n--;
-            cache_bytes -= old.size;
-            pthread_mutex_unlock(&large_lock);
-            _hz3_os_unmap(old.map, old.size);
-            pthread_mutex_lock(&large_lock);
-        }
-        if (cache_n < HZ3_LARGE_CACHE_SLOTS && cache_bytes + map_size <= HZ3_LARGE_CACHE_BYTES) {
-            cache[cache_n++] = (cache_slot_t){ map, map_size, _hz3_now_ms() };
-            cache_bytes += map_size;
-            cached = true;
-        }
-    }
+    extent_t e = { h->map, h->map_size, _hz3_now_ms() };
+    live_bytes -= e.size;
+    size_t n = cache_put(e, gone);
     pthread_mutex_unlock(&large_lock);
-    if (!cached) _hz3_os_unmap(map, map_size);
+    for (size_t i = 0; i < n; i++) _hz3_os_unmap(gone[i].map, gone[i].size);
     return true;
 }
 
@@ -230,21 +326,19 @@ void *_hz3_large_realloc(void *p, size_t size)
     return map + HDR;
 }
 
-/* Unmaps cached mappings that stayed unused for delay_ms (all with 0). */
+/* Unmaps cached extents that stayed unused for delay_ms (all with 0). */
 void _hz3_large_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
     pthread_mutex_lock(&large_lock);
-    size_t kept = 0;
-    for (size_t i = 0; i < cache_n; i++) {
-        if (now_ms - cache[i].since_ms >= delay_ms) {
-            cache_bytes -= cache[i].size;
+    for (size_t i = 0; i < cache_n;) {
+        if (delay_ms == 0 || now_ms >= cache[i].since_ms + delay_ms) {
             _hz3_os_unmap(cache[i].map, cache[i].size);
             info->large_unmapped++;
+            cache_remove(i);
         } else {
-            cache[kept++] = cache[i];
+            i++;
         }
     }
-    cache_n = kept;
     pthread_mutex_unlock(&large_lock);
 }
 

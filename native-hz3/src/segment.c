@@ -6,9 +6,26 @@
  * Invariants (under pool_lock)
  *   - a page of an active segment is free  <=>  its freemap bit is set
  *     <=>  its span entry has kind HZ3_SPAN_NONE and owner NULL;
- *   - seg->free_pages == popcount(seg->freemap), and the segment is on
- *     pool.avail  <=>  free_pages > 0;
+ *   - seg->free_pages == popcount(seg->freemap), and seg->in_avail  <=>
+ *     free_pages > 0;
  *   - the segmap bit of a segment is set  <=>  it is active.
+ *
+ * The index of free pages (best fit without a scan)
+ *   The free pages of a segment fall into maximal runs of one dirtiness:
+ *   dirty runs (maximal runs of dirtymap bits: free, maybe resident) and
+ *   clean runs (free, not resident). Each run is a node: the span entry of
+ *   its first page holds its length in `pages` and its links in next/prev
+ *   (a free page's entry uses them for nothing else). Nodes sit in bins by
+ *   exact length, one set of bins per segment kind (class spans, runs, or
+ *   wholly free, which serves either) and dirtiness, with a bitmap of the
+ *   bins that are not empty: a request of n pages takes the shortest run
+ *   of at least n pages in one bitmap search, dirty runs of its own kind
+ *   first, then dirty wholly free segments, then the same for clean runs
+ *   (reusing resident pages costs no fault and no new memory). A request
+ *   splits its run (the rest stays a node), a give merges with the dirty
+ *   runs next to it. A segment changing kind, or a purge turning dirty
+ *   pages clean, relinks that segment's nodes from its bitmaps.
+ *   seg->bin_kind names the bins its nodes are in.
  * A wholly free segment beyond HZ3_FREE_SEGS_KEEP is decommitted and its
  * slot in the reservation is reused later (the address space is kept).
  */
@@ -19,9 +36,15 @@
 uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+enum { KIND_CLASS = 0, KIND_RUN = 1, KIND_WHOLE = 2, KINDS = 3 };   /* seg->bin_kind */
+typedef struct {
+    hz3_span_t *first[HZ3_SEG_PAGES];      /* by run length */
+    uint64_t nonempty[HZ3_SEG_PAGES / 64];
+} bins_t;
+
 static struct {
     hz3_segment_t *segments;      /* all active segments */
-    hz3_segment_t *avail;         /* active segments with free pages (next_avail) */
+    bins_t bins[KINDS][2];        /* [kind][dirty] */
     hz3_reservation_t *reservations;
     uint64_t nreservations, reserved_bytes;
     uint64_t nsegments, nfree_whole;
@@ -78,21 +101,82 @@ static hz3_reservation_t *reserve(void)
     return NULL;
 }
 
-static void avail_push(hz3_segment_t *seg)
+static bool map_bit(const uint64_t *map, unsigned i) { return (map[i >> 6] >> (i & 63)) & 1; }
+
+/* The first index at or after i whose bit in map equals `set`; HZ3_SEG_PAGES if none. */
+static unsigned next_bit(const uint64_t *map, unsigned i, bool set)
 {
-    if (seg->in_avail) return;
-    seg->in_avail = true;
-    seg->next_avail = pool.avail;
-    pool.avail = seg;
+    while (i < HZ3_SEG_PAGES) {
+        uint64_t w = set ? map[i >> 6] : ~map[i >> 6];
+        w &= ~(uint64_t)0 << (i & 63);
+        if (w) return (i & ~63u) + (unsigned)__builtin_ctzll(w);
+        i = (i & ~63u) + 64;
+    }
+    return HZ3_SEG_PAGES;
 }
 
-static void avail_remove(hz3_segment_t *seg)
+/* The first index of the run of set bits that ends at i (bit i set). */
+static unsigned run_start(const uint64_t *map, unsigned i)
 {
-    if (!seg->in_avail) return;
-    hz3_segment_t **pp = &pool.avail;
-    while (*pp != seg) pp = &(*pp)->next_avail;
-    *pp = seg->next_avail;
-    seg->in_avail = false;
+    for (;;) {
+        uint64_t clear = ~map[i >> 6] & (~(uint64_t)0 >> (63 - (i & 63)));   /* clear bits at or below i */
+        if (clear) return (i & ~63u) + 64 - (unsigned)__builtin_clzll(clear);
+        if (i < 64) return 0;
+        i = (i & ~63u) - 1;
+    }
+}
+
+static void bin_link(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty)
+{
+    bins_t *b = &pool.bins[seg->bin_kind][dirty];
+    hz3_span_t *e = &seg->spans[idx];
+    header_mark(seg, idx, 1);
+    e->pages = (uint16_t)len;
+    e->prev = NULL;
+    e->next = b->first[len];
+    if (e->next) e->next->prev = e;
+    b->first[len] = e;
+    b->nonempty[len >> 6] |= (uint64_t)1 << (len & 63);
+}
+
+/* Unlinks the node of the free run starting at idx; its dirtiness is read
+ * from the dirty map, which has not changed since it was linked. */
+static void bin_unlink(hz3_segment_t *seg, unsigned idx)
+{
+    hz3_span_t *e = &seg->spans[idx];
+    unsigned len = e->pages;
+    bins_t *b = &pool.bins[seg->bin_kind][map_bit(seg->dirtymap, idx)];
+    if (e->prev) e->prev->next = e->next; else b->first[len] = e->next;
+    if (e->next) e->next->prev = e->prev;
+    e->next = e->prev = NULL;
+    if (!b->first[len]) b->nonempty[len >> 6] &= ~((uint64_t)1 << (len & 63));
+}
+
+/* Calls fn for every maximal free run of one dirtiness in the segment. */
+static void each_free_run(hz3_segment_t *seg, void (*fn)(hz3_segment_t *, unsigned idx, unsigned len, bool dirty))
+{
+    uint64_t clean[HZ3_SEG_PAGES / 64];
+    for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++) clean[w] = seg->freemap[w] & ~seg->dirtymap[w];
+    for (int dirty = 0; dirty <= 1; dirty++) {
+        const uint64_t *map = dirty ? seg->dirtymap : clean;
+        for (unsigned i = next_bit(map, 0, true); i < HZ3_SEG_PAGES;) {
+            unsigned end = next_bit(map, i, false);
+            fn(seg, i, end - i, dirty);
+            i = next_bit(map, end, true);
+        }
+    }
+}
+
+static void unlink_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty) { bin_unlink(seg, idx); }
+static void link_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty) { bin_link(seg, idx, len, dirty); }
+static void seg_unlink_all(hz3_segment_t *seg) { each_free_run(seg, unlink_run); }
+static void seg_link_all(hz3_segment_t *seg) { each_free_run(seg, link_run); }
+
+/* The shortest free run of at least n pages in bins b, or NULL. */
+static hz3_span_t *bins_find(const bins_t *b, unsigned n)
+{
+    unsigned len = next_bit(b->nonempty, n, true);
+    return len < HZ3_SEG_PAGES ? b->first[len] : NULL;
 }
 
 static hz3_segment_t *segment_new(void)
@@ -115,14 +199,18 @@ static hz3_segment_t *segment_new(void)
     pool.segments = seg;
     pool.nsegments++;
     pool.free_pages += HZ3_SEG_USABLE_PAGES;
-    avail_push(seg);
+    pool.nfree_whole++;
+    seg->in_avail = true;
+    seg->bin_kind = KIND_WHOLE;
+    bin_link(seg, HZ3_SEG_META_PAGES, HZ3_SEG_USABLE_PAGES, false);
     segmap_set((uintptr_t)seg, true);
     return seg;
 }
 
 static void segment_free(hz3_segment_t *seg)
 {
-    avail_remove(seg);
+    seg_unlink_all(seg);
+    seg->in_avail = false;
     if (seg->prev) seg->prev->next = seg->next; else pool.segments = seg->next;
     if (seg->next) seg->next->prev = seg->prev;
     pool.nsegments--;
@@ -141,32 +229,6 @@ static void segment_free(hz3_segment_t *seg)
     _hz3_os_decommit(seg, HZ3_SEG_SIZE);
 }
 
-/* The first index at or after i whose bit in map equals `set`; HZ3_SEG_PAGES if none. */
-static unsigned next_bit(const uint64_t *map, unsigned i, bool set)
-{
-    while (i < HZ3_SEG_PAGES) {
-        uint64_t w = set ? map[i >> 6] : ~map[i >> 6];
-        w &= ~(uint64_t)0 << (i & 63);
-        if (w) return (i & ~63u) + (unsigned)__builtin_ctzll(w);
-        i = (i & ~63u) + 64;
-    }
-    return HZ3_SEG_PAGES;
-}
-
-/* First fit of n pages set in map; -1 if none. Walks runs of set bits a
- * word at a time: cost grows with the number of runs, not with n. */
-static int find_run_in(const uint64_t *map, unsigned n)
-{
-    for (unsigned i = next_bit(map, 0, true); i < HZ3_SEG_PAGES;) {
-        unsigned end = next_bit(map, i, false);
-        if (end - i >= n) return (int)i;
-        i = next_bit(map, end, true);
-    }
-    return -1;
-}
-
-static int find_run(const hz3_segment_t *seg, unsigned n) { return find_run_in(seg->freemap, n); }
-
 static void map_set(uint64_t *map, unsigned idx, unsigned n, bool on)
 {
     for (unsigned i = idx; i < idx + n; i++) {
@@ -182,50 +244,60 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
     return _hz3_pool_take_pages(cls, _hz3_classes[cls].pages, owner);
 }
 
+/* The shortest fitting free run for a span of the kind: see "The index of
+ * free pages" above for the order. */
+static hz3_span_t *find_free_run(unsigned kind, unsigned pages)
+{
+    hz3_span_t *e;
+    for (int dirty = 1; dirty >= 0; dirty--)
+        if ((e = bins_find(&pool.bins[kind][dirty], pages)) || (e = bins_find(&pool.bins[KIND_WHOLE][dirty], pages)))
+            return e;
+    return NULL;
+}
+
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner)
 {
     const hz3_class_t *c = &_hz3_classes[cls];
-    pthread_mutex_lock(&pool_lock);
-    hz3_segment_t *seg;
-    int idx = -1;
-    /* Pages that may still be resident first: reusing them costs no fault
-     * and no new memory. */
     /* Runs and class spans keep to segments of their own kind: small spans
      * scattered among big runs would leave no room for the next big run. A
      * wholly free segment serves either kind. */
     bool runs = cls == HZ3_CLASS_RUN;
-    for (seg = pool.avail; seg; seg = seg->next_avail)
-        if ((seg->runs == runs || seg->free_pages == HZ3_SEG_USABLE_PAGES) && seg->dirty_free_pages >= pages &&
-            (idx = find_run_in(seg->dirtymap, pages)) >= 0)
-            break;
-    if (!seg)
-        for (seg = pool.avail; seg; seg = seg->next_avail)
-            if ((seg->runs == runs || seg->free_pages == HZ3_SEG_USABLE_PAGES) && seg->free_pages >= pages &&
-                (idx = find_run(seg, pages)) >= 0)
-                break;
-    if (!seg) {
-        seg = segment_new();
-        if (!seg) {
+    unsigned kind = runs ? KIND_RUN : KIND_CLASS;
+    pthread_mutex_lock(&pool_lock);
+    hz3_span_t *node = find_free_run(kind, pages);
+    if (!node) {
+        if (!segment_new()) {
             pthread_mutex_unlock(&pool_lock);
             errno = ENOMEM;
             return NULL;
         }
-        idx = HZ3_SEG_META_PAGES;
-    } else if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
-        pool.nfree_whole--;   /* a kept free segment is in use again */
+        node = find_free_run(kind, pages);
+    }
+    hz3_segment_t *seg = _hz3_segment_of(node);
+    unsigned idx = (unsigned)(node - seg->spans), len = node->pages;
+    bool whole = seg->bin_kind == KIND_WHOLE;
+    if (whole) {
+        /* The segment takes the kind: its runs move to that kind's bins. */
+        seg_unlink_all(seg);
+        pool.nfree_whole--;
+    } else {
+        bin_unlink(seg, idx);
     }
     seg->runs = runs;
-    freemap_set(seg, (unsigned)idx, pages, false);
-    map_set(seg->dirtymap, (unsigned)idx, pages, false);
+    seg->bin_kind = (uint8_t)kind;
+    freemap_set(seg, idx, pages, false);
+    map_set(seg->dirtymap, idx, pages, false);
     seg->free_pages = (uint16_t)(seg->free_pages - pages);
-    if (seg->free_pages == 0) avail_remove(seg);
+    seg->in_avail = seg->free_pages > 0;
     pool.free_pages -= pages;
     pool.span_pages += pages;
+    if (whole) seg_link_all(seg);
+    else if (len > pages) bin_link(seg, idx + pages, len - pages, map_bit(seg->dirtymap, idx + pages));
 
     /* The span is complete before the lock is released: the census reads
      * span entries under this lock. */
     hz3_span_t *s = &seg->spans[idx];
-    header_mark(seg, (unsigned)idx, pages);
+    header_mark(seg, idx, pages);
     changed(pages);
     for (unsigned i = 0; i < pages; i++) {
         if (s[i].page_flags & HZ3_PAGE_DIRTY) seg->dirty_free_pages--;
@@ -244,7 +316,8 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     s->extended = 0;
     s->cls = (uint8_t)cls;
     _hz3_where_set(s, HZ3_WHERE_NONE);
-    s->next = s->prev = s->delayed_next = NULL;
+    s->next = s->prev = NULL;
+    s->local_free = NULL;
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     atomic_store_explicit(&s->owner, owner, memory_order_release);
     pthread_mutex_unlock(&pool_lock);
@@ -257,6 +330,22 @@ void _hz3_pool_give(hz3_span_t *s)
     unsigned idx = (unsigned)(s - seg->spans), pages = s->pages;
     uint64_t now = _hz3_now_ms();
     pthread_mutex_lock(&pool_lock);
+    bool whole = seg->free_pages + pages == HZ3_SEG_USABLE_PAGES;
+    /* The dirty runs next to it merge with it; a segment that becomes
+     * wholly free moves all its runs to the bins of either kind. */
+    unsigned start = idx, end = idx + pages;
+    if (whole) {
+        seg_unlink_all(seg);
+    } else {
+        if (idx > HZ3_SEG_META_PAGES && map_bit(seg->dirtymap, idx - 1)) {
+            start = run_start(seg->dirtymap, idx - 1);
+            bin_unlink(seg, start);
+        }
+        if (end < HZ3_SEG_PAGES && map_bit(seg->dirtymap, end)) {
+            bin_unlink(seg, end);
+            end += seg->spans[end].pages;
+        }
+    }
     header_mark(seg, idx, pages);
     changed(pages);
     for (unsigned i = 0; i < pages; i++) {
@@ -275,12 +364,16 @@ void _hz3_pool_give(hz3_span_t *s)
     map_set(seg->dirtymap, idx, pages, true);
     seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages + pages);
     seg->free_pages = (uint16_t)(seg->free_pages + pages);
+    seg->in_avail = true;
     pool.free_pages += pages;
     pool.span_pages -= pages;
-    avail_push(seg);
-    if (seg->free_pages == HZ3_SEG_USABLE_PAGES) {
+    if (whole) {
         seg->whole_free_since_ms = now;
         pool.nfree_whole++;
+        seg->bin_kind = KIND_WHOLE;
+        seg_link_all(seg);
+    } else {
+        bin_link(seg, start, end - start, true);
     }
     pthread_mutex_unlock(&pool_lock);
 }
@@ -332,7 +425,10 @@ void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *
             pool.nfree_whole--;
             segment_free(seg);
         } else if (seg->dirty_free_pages) {
+            /* Pages turn from dirty to clean: the runs are relinked. */
+            seg_unlink_all(seg);
             info->pages_purged += segment_decommit_free(seg, before, &info->madvise_calls);
+            seg_link_all(seg);
         }
         seg = next;
     }
@@ -403,4 +499,28 @@ bool _hz3_pool_owns(uintptr_t p)
         found = p >= r->base && p < r->base + ((uintptr_t)r->nsegs << HZ3_SEG_SHIFT);
     pthread_mutex_unlock(&pool_lock);
     return found;
+}
+
+/* ---- for the invariant walker ---- */
+typedef struct { unsigned bad; } index_check_t;
+static index_check_t index_check;
+
+static void check_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty)
+{
+    const hz3_span_t *e = &seg->spans[idx];
+    const bins_t *b = &pool.bins[seg->bin_kind][dirty];
+    bool linked = e->pages == len && ((b->nonempty[len >> 6] >> (len & 63)) & 1) &&
+                  (e->prev ? e->prev->next == e : b->first[len] == e);
+    if (!linked) index_check.bad++;
+}
+
+/* Free runs of the segment whose node is missing from the index (its
+ * length, bin or links wrong); the caller holds the pool lock. */
+unsigned _hz3_pool_index_errors(hz3_segment_t *seg)
+{
+    index_check.bad = 0;
+    unsigned kind = seg->free_pages == HZ3_SEG_USABLE_PAGES ? KIND_WHOLE : seg->runs ? KIND_RUN : KIND_CLASS;
+    if (seg->bin_kind != kind) index_check.bad++;
+    each_free_run(seg, check_run);
+    return index_check.bad;
 }

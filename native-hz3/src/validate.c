@@ -47,7 +47,8 @@ static void check_segment(hz3_segment_t *seg, void *arg)
             if (e->page_flags & HZ3_PAGE_DIRTY) dirty_free++;
             if (dirty_bit != !!(e->page_flags & HZ3_PAGE_DIRTY))
                 VIOLATION(ck, "segment %p page %u: dirty map and page flags disagree", (void *)seg, i);
-            if (e->kind != HZ3_SPAN_NONE || atomic_load_explicit(&e->owner, memory_order_relaxed))
+            /* unmasked: a sample tag left on a free page is a violation too */
+            if (e->kind != HZ3_SPAN_NONE || atomic_load_explicit(&e->owner, memory_order_relaxed) != NULL)
                 VIOLATION(ck, "segment %p page %u free but kind %u / owned", (void *)seg, i, e->kind);
             i++;
             continue;
@@ -81,6 +82,8 @@ static void check_segment(hz3_segment_t *seg, void *arg)
     if (dirty_free != seg->dirty_free_pages)
         VIOLATION(ck, "segment %p: dirty_free_pages %u but %u free pages dirty", (void *)seg, seg->dirty_free_pages,
                   dirty_free);
+    unsigned unindexed = _hz3_pool_index_errors(seg);
+    if (unindexed) VIOLATION(ck, "segment %p: %u free runs not in the free-page index", (void *)seg, unindexed);
     if (seg->in_avail != (seg->free_pages > 0))
         VIOLATION(ck, "segment %p: on the avail list %d with %u free pages", (void *)seg, seg->in_avail, seg->free_pages);
 }

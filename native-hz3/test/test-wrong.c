@@ -58,6 +58,16 @@ static void *xt_free_a(void *arg)
     free(xt_a);
     return NULL;
 }
+/* The second free while the first one waits in the freeing thread's remote
+ * batch (that thread is parked, so nothing pushes the batch meanwhile). */
+static pthread_barrier_t xt_freed, xt_go;
+static void *xt_free_a_and_park(void *arg)
+{
+    free(xt_a);
+    pthread_barrier_wait(&xt_freed);
+    pthread_barrier_wait(&xt_go);
+    return NULL;
+}
 static bool double_cross_thread(const char *how)
 {
     xt_a = malloc(64);
@@ -72,6 +82,14 @@ static bool double_cross_thread(const char *how)
         free(xt_a);
         free(xt_b);
         pthread_create(&t, NULL, xt_free_a, NULL);
+        pthread_join(t, NULL);
+    } else if (!strcmp(how, "batched")) {    /* the owner, while the remote free is batched */
+        pthread_barrier_init(&xt_freed, NULL, 2);
+        pthread_barrier_init(&xt_go, NULL, 2);
+        pthread_create(&t, NULL, xt_free_a_and_park, NULL);
+        pthread_barrier_wait(&xt_freed);
+        free(xt_a);
+        pthread_barrier_wait(&xt_go);
         pthread_join(t, NULL);
     } else {                                 /* remote, then the owner */
         pthread_create(&t, NULL, xt_free_a, NULL);
@@ -189,6 +207,7 @@ int main(int argc, char **argv)
         { "double-thread-remote", "free", "double free" },
         { "double-thread-owner-then-remote", "free", "double free" },
         { "double-thread-remote-then-owner", "free", "double free" },
+        { "double-thread-batched", "free", "double free" },
         { "realloc-stack", "realloc", "not allocated by hz3" },
         { "usable-interior", "malloc_usable_size", "not the start of an object" },
     };

@@ -1,0 +1,123 @@
+/*
+ * remote.c: frees of blocks whose span another thread owns, batched per
+ * target span (the rules are in hz3_types.h, "Remote batches").
+ *
+ * Why batch: the push onto a span's thread_free is a CAS on the span
+ * entry's cache line, which the owner writes on every malloc and free of
+ * the span. Pushed one block at a time, that line crossed between cores on
+ * every remote free; a group of n blocks of one span crosses it once.
+ *
+ * The batch is a small direct-mapped table: a span's group sits in the slot
+ * its address hashes to; a span that finds its slot taken pushes the other
+ * span's group first. Blocks are chained through their first word and carry
+ * the free key, as on any free list, so a second free of a batched block is
+ * found by the generic free (_hz3_span_has_free asks every heap's batch).
+ * Everything here is the batch owner's, except that a double-free check on
+ * another thread reads the groups: the fields it reads are written with
+ * relaxed atomic stores (plain moves on x86-64).
+ */
+#include "hz3_hot.h"
+
+static inline unsigned slot_of(const hz3_span_t *s)
+{
+    /* entry index within the header, mixed with the segment's address */
+    uintptr_t x = (uintptr_t)s >> 6;
+    x ^= x >> (HZ3_SEG_SHIFT - 6);
+    return (unsigned)x & (HZ3_REMOTE_SLOTS - 1);
+}
+
+static void flush_group(hz3_remote_batch_t *rb, unsigned k)
+{
+    hz3_remote_group_t *g = &rb->group[k];
+    _hz3_span_push_remote(g->span, g->head, g->tail, g->count);
+    rb->blocks -= g->count;
+    rb->slots_used &= ~((uint64_t)1 << k);
+    __atomic_store_n(&g->span, NULL, __ATOMIC_RELAXED);
+}
+
+void _hz3_remote_flush(hz3_heap_t *h)
+{
+    hz3_remote_batch_t *rb = &h->remote;
+    for (uint64_t m = rb->slots_used; m; m &= m - 1) flush_group(rb, (unsigned)__builtin_ctzll(m));
+}
+
+/* A block for a span whose group is not in its slot, or a full batch. */
+static HZ3_NOINLINE void add_slow(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
+{
+    if (HZ3_UNLIKELY(h == &_hz3_heap_empty) && (h = _hz3_heap_for_remote()) == NULL) {
+        /* A thread past its end (or out of memory) has no batch: push at once. */
+        _hz3_span_push_remote(s, b, b, 1);
+        return;
+    }
+    hz3_remote_batch_t *rb = &h->remote;
+    unsigned k = slot_of(s);
+    hz3_remote_group_t *g = &rb->group[k];
+    if (g->span == s) {
+        b->next = g->head;
+    } else {
+        if (g->span) flush_group(rb, k);
+        if (rb->blocks == 0) rb->age = 0;
+        b->next = NULL;
+        g->tail = b;
+        g->count = 0;
+        __atomic_store_n(&g->span, s, __ATOMIC_RELAXED);
+        rb->slots_used |= (uint64_t)1 << k;
+    }
+    __atomic_store_n(&g->head, b, __ATOMIC_RELAXED);
+    g->count++;
+    if (++rb->blocks >= HZ3_REMOTE_BATCH) _hz3_remote_flush(h);
+}
+
+/* The common case inline: the span's group is in its slot and the batch
+ * has room. The shared empty heap's slots are all unused, so a thread with
+ * no heap yet always goes to add_slow. */
+static inline void add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
+{
+    _hz3_key_set(b);
+    hz3_remote_batch_t *rb = &h->remote;
+    hz3_remote_group_t *g = &rb->group[slot_of(s)];
+    if (HZ3_LIKELY(g->span == s && rb->blocks < HZ3_REMOTE_BATCH - 1)) {
+        b->next = g->head;
+        __atomic_store_n(&g->head, b, __ATOMIC_RELAXED);
+        g->count++;
+        rb->blocks++;
+        return;
+    }
+    add_slow(h, s, b);
+}
+
+void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b) { add(h, s, b); }
+
+void _hz3_free_remote_fast(void *p, const void *caller)
+{
+    size_t off;
+    hz3_span_t *s = _hz3_span_of(p, &off);
+    hz3_block_t *b = p;
+    /* The generic free takes what this does not check itself: pages in no
+     * span, capacity-1 spans and runs (given back whole), interior
+     * pointers, blocks that carry the free key, and spans holding a
+     * sampled object (owner tagged: the side table must hear of the free,
+     * and the owner's own frees of such a span arrive here too). */
+    if (HZ3_UNLIKELY(s->kind != HZ3_SPAN_HEAD || s->capacity <= 1 || _hz3_owner_tagged(s) || off >= (size_t)s->pages << HZ3_PAGE_SHIFT ||
+                     (HZ3_FREE_CHECKS && (!_hz3_is_block_start(s, off) || _hz3_key_found(b))))) {
+        _hz3_free_generic(b, caller, "free");
+        return;
+    }
+    add(_hz3_tl_heap, s, b);
+}
+
+/* Whether b is in h's group for s: a bounded walk that follows only blocks
+ * of s, so that a group changing under another thread's look is safe. */
+bool _hz3_remote_batch_has(const hz3_heap_t *h, const hz3_span_t *s, const hz3_block_t *b)
+{
+    const hz3_remote_group_t *g = &h->remote.group[slot_of(s)];
+    if (__atomic_load_n(&g->span, __ATOMIC_RELAXED) != s) return false;
+    uintptr_t start = (uintptr_t)_hz3_span_start(s);
+    const hz3_block_t *x = __atomic_load_n(&g->head, __ATOMIC_RELAXED);
+    for (unsigned i = 0; x && i < HZ3_REMOTE_BATCH; i++) {
+        if (x == b) return true;
+        if ((uintptr_t)x < start || !_hz3_is_block_start(s, (uintptr_t)x - start)) return false;
+        x = __atomic_load_n(&x->next, __ATOMIC_RELAXED);
+    }
+    return false;
+}
