@@ -36,12 +36,17 @@ class NativeAttributionTest {
 
     /** hz3.jfc with hz3.NativeSite at the end of the recording: the state the app exits with. */
     static Path jfc(Path dir) throws IOException {
+        return jfc(dir, "endChunk");
+    }
+
+    /** hz3.jfc with hz3.NativeSite's period set to period. */
+    static Path jfc(Path dir, String period) throws IOException {
         String jfc = Files.readString(Child.HZ3_JFC);
         String site = "<event name=\"hz3.NativeSite\">";
         int at = jfc.indexOf(site);
         assertTrue(at > 0, "hz3.NativeSite in hz3.jfc");
         jfc = jfc.substring(0, at) + jfc.substring(at).replaceFirst(
-                "<setting name=\"period\">[^<]*</setting>", "<setting name=\"period\">endChunk</setting>");
+                "<setting name=\"period\">[^<]*</setting>", "<setting name=\"period\">" + period + "</setting>");
         return Files.writeString(dir.resolve("attribution.jfc"), jfc);
     }
 

@@ -124,7 +124,7 @@ public final class AgentCore {
     }
 
     /** Whether native attribution was ever asked for: until then its classes stay unloaded. */
-    private static boolean attributionUsed;
+    private static volatile boolean attributionUsed;
 
     /**
      * Native attribution (dev.hz3.agent.core.sites), only when given asks for it: with it off,
@@ -136,6 +136,16 @@ public final class AgentCore {
                 || given.has(Options.Key.SAMPLE_BYTES) || given.has(Options.Key.SITES)) {
             attributionUsed = true;
             dev.hz3.agent.core.sites.Attribution.apply(inEffect, inst, Path.of(privateDir));
+        }
+    }
+
+    /**
+     * Recorder's whole picture (every chunk's start and end) calls this: hz3.NativeSite then,
+     * when attribution was ever turned on; otherwise nothing of it is loaded.
+     */
+    static void nativeSitesAtChunk() {
+        if (attributionUsed) {
+            dev.hz3.agent.core.sites.Attribution.atChunk();
         }
     }
 

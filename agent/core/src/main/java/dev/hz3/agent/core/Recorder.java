@@ -495,6 +495,7 @@ public final class Recorder implements FlightRecorderListener {
         } else if (malloc.isGlibc()) {
             GlibcHeapSampler.commit();
         }
+        AgentCore.nativeSitesAtChunk();
     }
 
     private void commitInfo() {

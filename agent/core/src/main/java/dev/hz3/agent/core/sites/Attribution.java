@@ -39,7 +39,7 @@ public final class Attribution {
     static final String BOOT_RESOURCE = "META-INF/hz3-boot/dev/hz3/agent/boot/NativeAllocHooks.class";
 
     private static Instrumenter instrumenter;
-    private static SiteSampler sampler;
+    private static volatile SiteSampler sampler;
     private static Runnable hook;
 
     private Attribution() {
@@ -115,6 +115,17 @@ public final class Attribution {
         }
         Log.info("native attribution off: advice removed from " + removed + " JDK classes; "
                 + dropped + " live samples dropped");
+    }
+
+    /**
+     * hz3.NativeSite at a chunk's start and end (the agent's whole picture, see Recorder), so a
+     * recording shorter than the event's period, or dumped before it, has its sites too.
+     */
+    public static void atChunk() {
+        SiteSampler s = sampler;
+        if (s != null) {
+            s.commitSites();
+        }
     }
 
     private static void replaceSampler(SiteSampler s) {

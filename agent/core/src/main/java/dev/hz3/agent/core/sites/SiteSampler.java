@@ -7,8 +7,10 @@ import dev.hz3.jfr.NativeAllocationSampleEvent;
 import dev.hz3.jfr.NativeSiteEvent;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -219,35 +221,56 @@ final class SiteSampler extends NativeAllocHooks {
         return out;
     }
 
-    /** The periodic hook of hz3.NativeSite: the top sites now, and their growth. */
-    void commitSites() {
+    /**
+     * hz3.NativeSite now: the union of the top {@code sites} by estimated live bytes, by growth
+     * since the previous hz3.NativeSite and by pinned bytes (hz3 only), so that a site growing
+     * from small, or pinning pages with few bytes, is named although others hold more. Run by
+     * the event's periodic hook and at every chunk's end (a recording's stop, a dump), so a
+     * recording shorter than the period has its sites too.
+     */
+    synchronized void commitSites() {
         if (!new NativeSiteEvent().isEnabled()) {
             return;
         }
-        List<Tally> all = tally();
+        List<Tally> byLive = tally();
         long now = System.nanoTime();
-        Map<Site, Double> liveNow = new HashMap<>();
-        for (Tally t : all) {
-            liveNow.put(t.site, t.liveBytes);
+        int n = topSites;
+        Set<Tally> chosen = new LinkedHashSet<>(byLive.subList(0, Math.min(n, byLive.size())));
+        List<Tally> byGrowth = new ArrayList<>(byLive);
+        byGrowth.sort((a, b) -> Double.compare(growth(b), growth(a)));
+        for (Tally t : byGrowth.subList(0, Math.min(n, byGrowth.size()))) {
+            if (growth(t) > 0) {
+                chosen.add(t);
+            }
         }
-        int n = Math.min(topSites, all.size());
-        for (int i = 0; i < n; i++) {
-            Tally t = all.get(i);
+        Map<Site, Integer> rank = new HashMap<>();
+        for (int i = 0; i < byLive.size(); i++) {
+            rank.put(byLive.get(i).site, i + 1);
+        }
+        for (Tally t : chosen) {
             NativeSiteEvent e = new NativeSiteEvent();
-            e.rank = i + 1;
+            e.rank = rank.get(t.site);
             e.site = t.site.site;
             e.kind = t.site.kind;
             e.entry = t.site.entry;
             e.liveBytes = Math.round(t.liveBytes);
             e.liveSamples = t.samples;
             e.oldestAge = now - t.oldest;
-            e.growthBytes = Math.round(t.liveBytes - t.site.lastLive);
+            e.growthBytes = Math.round(growth(t));
             e.sampleBytes = (long) mean;
             e.commit();
+        }
+        Map<Site, Double> liveNow = new HashMap<>();
+        for (Tally t : byLive) {
+            liveNow.put(t.site, t.liveBytes);
         }
         for (Site s : sites.values()) {
             s.lastLive = liveNow.getOrDefault(s, 0.0);
         }
+    }
+
+    private static double growth(Tally t) {
+        return t.liveBytes - t.site.lastLive;
     }
 
     /** Fills the hooks' slot: advised calls reach this sampler from now on. */
