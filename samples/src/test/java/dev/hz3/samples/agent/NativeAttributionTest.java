@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Native attribution (agent option attribution=on) in child JVMs under glibc, on each JDK: the
  * samples of {@link NativeSitesApp} are attributed to the methods that allocated, the estimated
- * live bytes per site are within 20% of what the app keeps, freed sites hold nothing; with the
+ * live bytes per site are within 20% of what the app keeps, freed sites hold nothing, each
+ * sample's stack starts at the advised JDK method (no frame of the agent's); with the
  * option absent nothing is sampled and no class of Byte Buddy or of attribution is loaded; an
  * attach turns it on, and off again.
  */
@@ -29,6 +30,13 @@ class NativeAttributionTest {
     /** zlib's nominal deflate stream (dev.hz3.agent.boot.NativeAllocHooks.DEFLATER_BYTES). */
     static final long DEFLATER_BYTES = 4 * 65_536 + 6_144;
     static final String APP = NativeSitesApp.class.getName();
+
+    /** The advised JDK method each kind's sample stack starts at. */
+    static final Map<String, String> TOP_FRAME = Map.of(
+            "unsafe", "jdk.internal.misc.Unsafe.allocateMemory",
+            "direct buffer", "jdk.internal.misc.Unsafe.allocateMemory",
+            "deflater", "java.util.zip.Deflater$DeflaterZStreamRef.<init>",
+            "inflater", "java.util.zip.Inflater$InflaterZStreamRef.<init>");
 
     static List<Path> jdks() throws IOException {
         return Child.jdks();
@@ -112,6 +120,12 @@ class NativeAttributionTest {
             assertTrue(fp < 0 || (size >= fp && size < fp + 8), () -> method + " size " + size);
             assertTrue(e.getString("site").startsWith(APP + "." + method + ":"), e::toString);
             assertTrue(e.getLong("weight") >= size, e::toString);
+            // The stack starts at the advised JDK method: no frame of the agent's on it.
+            RecordedFrame top = e.getStackTrace().getFrames().get(0);
+            assertEquals(TOP_FRAME.get(e.getString("kind")), top.getMethod().getType().getName()
+                    + "." + top.getMethod().getName(), e::toString);
+            assertTrue(e.getStackTrace().getFrames().stream().noneMatch(
+                    f -> f.getMethod().getType().getName().startsWith("dev.hz3.agent.")), e::toString);
             counts.merge(method, 1, Integer::sum);
         }
         assertEquals(expect.keySet(), counts.keySet(), () -> "samples per method: " + counts);

@@ -34,12 +34,15 @@ public abstract class NativeAllocHooks {
     protected NativeAllocHooks() {
     }
 
-    /** A block of bytes at address, just allocated (address 0: the call failed or was empty). */
-    public static void alloc(long address, long bytes, int kind) {
+    /**
+     * A block of bytes at address, just allocated (address 0: the call failed or was empty).
+     * Returns null, or when the block is sampled its hz3.NativeAllocationSample, filled, for the
+     * advice to commit itself: JFR's stack trace then starts at the advised JDK method, with no
+     * frame of the agent's on top.
+     */
+    public static Object alloc(long address, long bytes, int kind) {
         NativeAllocHooks h = current;
-        if (h != null && address != 0) {
-            h.onAlloc(address, bytes, kind);
-        }
+        return h != null && address != 0 ? h.onAlloc(address, bytes, kind) : null;
     }
 
     /** The block at address is about to be freed. */
@@ -50,7 +53,8 @@ public abstract class NativeAllocHooks {
         }
     }
 
-    protected abstract void onAlloc(long address, long bytes, int kind);
+    /** The event to commit (a jdk.jfr.Event), or null when not sampled. */
+    protected abstract Object onAlloc(long address, long bytes, int kind);
 
     protected abstract void onFree(long address);
 }

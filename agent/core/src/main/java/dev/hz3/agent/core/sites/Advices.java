@@ -1,13 +1,20 @@
 package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.boot.NativeAllocHooks;
+import jdk.jfr.Event;
 import net.bytebuddy.asm.Advice;
 
 /**
  * The advice native attribution inlines into JDK classes. Each body is one call to
- * {@link NativeAllocHooks} (the only class it may touch: the advised classes are loaded by the
- * bootstrap loader), and suppresses whatever that throws, so an advised JDK method behaves as
- * before whatever the agent does. Byte Buddy copies these bodies; the classes are never run.
+ * {@link NativeAllocHooks} (the only class of the agent's it may touch: the advised classes are
+ * loaded by the bootstrap loader), and suppresses whatever that throws, so an advised JDK method
+ * behaves as before whatever the agent does. Byte Buddy copies these bodies; the classes are
+ * never run.
+ *
+ * <p>A sampled allocation's event is committed here, in the advised method, not in the sampler:
+ * JFR's stack trace starts at its caller, so the top frame is the JDK's entry point (say
+ * {@code Unsafe.allocateMemory}) and the stacks aggregate in JMC without the agent's frames. It
+ * is called through {@code jdk.jfr.Event}, which java.base is made to read (see Instrumenter).
  *
  * <p>Where each allocation passes once: {@code sun.misc.Unsafe} delegates to
  * {@code jdk.internal.misc.Unsafe} (JDK 17 and later), and so do {@code DirectByteBuffer}'s
@@ -26,7 +33,10 @@ final class Advices {
     static final class Allocate {
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Argument(0) long bytes, @Advice.Return long address) {
-            NativeAllocHooks.alloc(address, bytes, NativeAllocHooks.KIND_UNSAFE);
+            Object sample = NativeAllocHooks.alloc(address, bytes, NativeAllocHooks.KIND_UNSAFE);
+            if (sample != null) {
+                ((Event) sample).commit();
+            }
         }
     }
 
@@ -42,7 +52,10 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Argument(1) long bytes, @Advice.Return long address) {
-            NativeAllocHooks.alloc(address, bytes, NativeAllocHooks.KIND_UNSAFE);
+            Object sample = NativeAllocHooks.alloc(address, bytes, NativeAllocHooks.KIND_UNSAFE);
+            if (sample != null) {
+                ((Event) sample).commit();
+            }
         }
     }
 
@@ -58,8 +71,11 @@ final class Advices {
     static final class NewDeflater {
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Argument(1) long address) {
-            NativeAllocHooks.alloc(address, NativeAllocHooks.DEFLATER_BYTES,
+            Object sample = NativeAllocHooks.alloc(address, NativeAllocHooks.DEFLATER_BYTES,
                     NativeAllocHooks.KIND_DEFLATER);
+            if (sample != null) {
+                ((Event) sample).commit();
+            }
         }
     }
 
@@ -67,8 +83,11 @@ final class Advices {
     static final class NewInflater {
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Argument(1) long address) {
-            NativeAllocHooks.alloc(address, NativeAllocHooks.INFLATER_BYTES,
+            Object sample = NativeAllocHooks.alloc(address, NativeAllocHooks.INFLATER_BYTES,
                     NativeAllocHooks.KIND_INFLATER);
+            if (sample != null) {
+                ((Event) sample).commit();
+            }
         }
     }
 

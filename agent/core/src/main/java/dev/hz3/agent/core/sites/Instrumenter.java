@@ -9,6 +9,7 @@ import dev.hz3.agent.core.Log;
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import net.bytebuddy.ByteBuddy;
@@ -94,6 +95,13 @@ final class Instrumenter {
     }
 
     static Instrumenter install(Instrumentation inst) {
+        // The advice commits events through jdk.jfr.Event from java.base, which does not read
+        // jdk.jfr. Reads are only ever added, so this stays after attribution is off (harmless).
+        Module base = Object.class.getModule();
+        Module jfr = jdk.jfr.Event.class.getModule();
+        if (!base.canRead(jfr)) {
+            inst.redefineModule(base, Set.of(jfr), Map.of(), Map.of(), Set.of(), Map.of());
+        }
         return new Instrumenter(inst);
     }
 

@@ -30,9 +30,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * that sum is about 1/sqrt(live samples) for blocks much smaller than N, and 0 for blocks much
  * larger (they are always sampled and weigh their size).
  *
- * <p>A sampled call walks its stack (to name its site), remembers the block, and commits
- * hz3.NativeAllocationSample in the allocating thread, so JFR records the stack itself. A call
- * from inside the sampler itself (JFR or the stack walk allocating natively) is not sampled.
+ * <p>A sampled call walks its stack (to name its site), remembers the block, and hands its
+ * hz3.NativeAllocationSample to the advice, which commits it in the allocating thread: JFR
+ * records the stack itself, from the advised JDK method down. A call from inside the sampler
+ * itself (JFR or the stack walk allocating natively) is not sampled.
  */
 final class SiteSampler extends NativeAllocHooks {
 
@@ -87,17 +88,18 @@ final class SiteSampler extends NativeAllocHooks {
     }
 
     @Override
-    protected void onAlloc(long address, long bytes, int kind) {
+    protected Object onAlloc(long address, long bytes, int kind) {
         PerThread t = perThread.get();
         if ((t.countdown -= bytes) > 0 || t.busy) {
-            return;
+            return null;
         }
         t.busy = true;
         try {
             t.countdown = nextInterval();
-            sampled(address, bytes, kind);
+            return sampled(address, bytes, kind);
         } catch (Throwable e) {
             failedOnce(e);
+            return null;
         } finally {
             t.busy = false;
         }
@@ -108,19 +110,21 @@ final class SiteSampler extends NativeAllocHooks {
         live.remove(address);
     }
 
-    private void sampled(long address, long bytes, int kind) {
+    /** Keeps the sample; returns its event for the advice to commit, or null when not recorded. */
+    private NativeAllocationSampleEvent sampled(long address, long bytes, int kind) {
         Site site = siteOf(kind);
         double w = weight(bytes, mean);
         live.put(new Sample(address, bytes, w, site, System.nanoTime()));
         NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
-        if (e.shouldCommit()) {
-            e.address = address;
-            e.size = bytes;
-            e.weight = Math.round(w);
-            e.kind = site.kind;
-            e.site = site.site;
-            e.commit();
+        if (!e.shouldCommit()) {
+            return null;
         }
+        e.address = address;
+        e.size = bytes;
+        e.weight = Math.round(w);
+        e.kind = site.kind;
+        e.site = site.site;
+        return e;
     }
 
     /**
