@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,9 +23,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Native attribution (agent option attribution=on) in child JVMs under glibc, on each JDK: the
  * samples of {@link NativeSitesApp} are attributed to the methods that allocated, the estimated
  * live bytes per site are within 20% of what the app keeps, freed sites hold nothing, each
- * sample's stack starts at the advised JDK method (no frame of the agent's); with the
- * option absent nothing is sampled and no class of Byte Buddy or of attribution is loaded; an
- * attach turns it on, and off again.
+ * sample's stack starts at the advised JDK method (no frame of the agent's); with the option
+ * absent nothing is sampled, no class of Byte Buddy or of attribution is loaded and Byte Buddy's
+ * jar is not even unpacked; an attach turns it on, and off again.
  */
 class NativeAttributionTest {
 
@@ -68,6 +70,28 @@ class NativeAttributionTest {
         return cmd;
     }
 
+    /**
+     * A private XDG_RUNTIME_DIR of the test's own (mode 0700), so that the agent extracts its jars
+     * into dir/xdg/hz3-agent/BUILD/ and the test can see which.
+     */
+    static Map<String, String> privateXdg(Path dir) throws IOException {
+        Path xdg = Files.createDirectory(dir.resolve("xdg"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        return Map.of("XDG_RUNTIME_DIR", xdg.toString());
+    }
+
+    /** The names of the files the agent extracted under a privateXdg (one build's directory). */
+    static List<String> extracted(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir.resolve("xdg/hz3-agent"))) {
+            return s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** Byte Buddy's own jar (not byte-buddy-agent's, which attach uses). */
+    static boolean isByteBuddy(String file) {
+        return file.matches("byte-buddy-\\d.*\\.jar");
+    }
+
     /** The app's method that made the allocation: the first frame outside the JDK and the agent. */
     static String allocatingMethod(RecordedEvent e) {
         for (RecordedFrame f : e.getStackTrace().getFrames()) {
@@ -89,9 +113,12 @@ class NativeAttributionTest {
                 "-javaagent:" + Child.AGENT_JAR + "=attribution=on",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
                 "-cp", Child.testClasses().toString(), APP);
-        Child c = Child.run("app", dir, cmd, Map.of());
+        Child c = Child.run("app", dir, cmd, privateXdg(dir));
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("DONE workload"), c::toString);
+        List<String> files = extracted(dir);
+        assertTrue(files.stream().anyMatch(NativeAttributionTest::isByteBuddy),
+                () -> "Byte Buddy extracted with attribution on: " + files);
         assertTrue(c.err().matches("(?s).*hz3-agent: native attribution on: one sample per 524288"
                 + " bytes .*need hz3 \\(a later slice\\)\n.*"), c::toString);
 
@@ -174,9 +201,13 @@ class NativeAttributionTest {
                 "-Xlog:class+load=info:file=" + classes,
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
                 "-cp", Child.testClasses().toString(), APP);
-        Child c = Child.run("app", dir, cmd, Map.of());
+        Child c = Child.run("app", dir, cmd, privateXdg(dir));
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.err().contains("hz3-agent: hz3 is not this JVM's malloc"), c::toString);
+        // Byte Buddy (4.6 MB) is not even unpacked; the agent's other jars are.
+        List<String> files = extracted(dir);
+        assertTrue(files.stream().anyMatch(f -> f.startsWith("hz3-agent-core")), files::toString);
+        assertTrue(files.stream().noneMatch(NativeAttributionTest::isByteBuddy), files::toString);
         assertFalse(c.err().contains("attribution"), c::toString);
         // The boot path is untouched (the JVM would warn that CDS is limited).
         assertFalse(c.err().contains("bootstrap classpath has been appended"), c::toString);
