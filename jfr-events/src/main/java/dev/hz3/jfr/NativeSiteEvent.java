@@ -19,7 +19,7 @@ import jdk.jfr.Timespan;
 @Name(Hz3Events.NATIVE_SITE)
 @Label("hz3 Native Site")
 @Category({Hz3Events.CATEGORY_ROOT, Hz3Events.CATEGORY_HZ3})
-@Description("A Java call site holding native memory (Unsafe, direct buffers, zlib streams), estimated from the live samples")
+@Description("A Java call site holding native memory (Unsafe, direct buffers, zlib streams, JNA Memory), estimated from the live samples")
 @StackTrace(false)
 @Period("10 s")
 public class NativeSiteEvent extends jdk.jfr.Event {
@@ -33,7 +33,7 @@ public class NativeSiteEvent extends jdk.jfr.Event {
     public String site;
 
     @Label("Kind")
-    @Description("unsafe, direct buffer, memory segment, deflater or inflater")
+    @Description("unsafe, direct buffer, memory segment, deflater, inflater or jna memory (the application's com.sun.jna.Memory)")
     public String kind;
 
     @Label("Entry")

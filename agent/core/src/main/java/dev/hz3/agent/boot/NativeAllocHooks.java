@@ -18,6 +18,7 @@ public abstract class NativeAllocHooks {
     public static final int KIND_MEMORY_SEGMENT = 2;
     public static final int KIND_DEFLATER = 3;
     public static final int KIND_INFLATER = 4;
+    public static final int KIND_JNA_MEMORY = 5;
 
     /**
      * Nominal bytes of a zlib stream, which its Java object cannot know: zlib's documented

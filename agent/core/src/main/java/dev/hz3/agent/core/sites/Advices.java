@@ -91,6 +91,28 @@ final class Advices {
         }
     }
 
+    /**
+     * The application's com.sun.jna.Memory.malloc(long), through which every Memory(size) is
+     * allocated (JNA 5): the block it returns.
+     */
+    static final class JnaMalloc {
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        static void exit(@Advice.Argument(0) long bytes, @Advice.Return long address) {
+            Object sample = NativeAllocHooks.alloc(address, bytes, NativeAllocHooks.KIND_JNA_MEMORY);
+            if (sample != null) {
+                ((Event) sample).commit();
+            }
+        }
+    }
+
+    /** com.sun.jna.Memory.free(long), from close(), dispose() and the cleaner: before the free. */
+    static final class JnaFree {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static void enter(@Advice.Argument(0) long address) {
+            NativeAllocHooks.free(address);
+        }
+    }
+
     /** {Deflater,Inflater}$*ZStreamRef.run() (synchronized): the address it is about to end. */
     static final class EndZStream {
         @Advice.OnMethodEnter(suppress = Throwable.class)

@@ -81,7 +81,7 @@ public final class Attribution {
             instrumenter = Instrumenter.install(inst);
             replaceSampler(s);
             Log.info("native attribution on: one sample per " + n + " bytes allocated through"
-                    + " Unsafe, direct buffers, Deflater and Inflater; advised "
+                    + " Unsafe, direct buffers, Deflater, Inflater and JNA Memory; advised "
                     + instrumenter.advised.size() + " loaded JDK classes in "
                     + (System.nanoTime() - t0) / 1_000_000 + " ms (the others as they load)."
                     + " Mallocs inside native libraries and pinned pages per site need hz3 (a later"

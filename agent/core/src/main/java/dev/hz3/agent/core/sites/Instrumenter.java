@@ -1,8 +1,11 @@
 package dev.hz3.agent.core.sites;
 
+import static net.bytebuddy.matcher.ElementMatchers.is;
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.none;
+import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.hz3.agent.core.Log;
@@ -32,6 +35,9 @@ final class Instrumenter {
     static final String UNSAFE = "jdk.internal.misc.Unsafe";
     static final String DEFLATER_REF = "java.util.zip.Deflater$DeflaterZStreamRef";
     static final String INFLATER_REF = "java.util.zip.Inflater$InflaterZStreamRef";
+    static final String JNA_MEMORY = "com.sun.jna.Memory";
+    /** The agent's loader, whose JNA is the agent's own: not advised. */
+    private static final ClassLoader OWN_LOADER = Instrumenter.class.getClassLoader();
 
     private final ResettableClassFileTransformer transformer;
     /** Classes advised now (those loaded when installed, and those loaded since). */
@@ -79,6 +85,13 @@ final class Instrumenter {
                 .transform((b, type, loader, module, pd) -> b
                         .visit(Advice.to(Advices.NewInflater.class).on(isConstructor()))
                         .visit(Advice.to(Advices.EndZStream.class).on(named("run"))))
+                // The application's JNA, in whatever loader has it; never the agent's own copy.
+                .type(named(JNA_MEMORY), not(is(OWN_LOADER)))
+                .transform((b, type, loader, module, pd) -> b
+                        .visit(Advice.to(Advices.JnaMalloc.class)
+                                .on(named("malloc").and(isStatic()).and(takesArguments(long.class))))
+                        .visit(Advice.to(Advices.JnaFree.class)
+                                .on(named("free").and(isStatic()).and(takesArguments(long.class)))))
                 .installOn(inst);
     }
 
@@ -87,7 +100,9 @@ final class Instrumenter {
         Set<String> names = Set.of(UNSAFE, DEFLATER_REF, INFLATER_REF);
         List<Class<?>> found = new ArrayList<>();
         for (Class<?> c : inst.getAllLoadedClasses()) {
-            if (c.getClassLoader() == null && names.contains(c.getName())) {
+            ClassLoader l = c.getClassLoader();
+            if ((l == null && names.contains(c.getName()))
+                    || (l != null && l != OWN_LOADER && c.getName().equals(JNA_MEMORY))) {
                 found.add(c);
             }
         }

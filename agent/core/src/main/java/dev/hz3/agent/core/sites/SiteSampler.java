@@ -176,6 +176,10 @@ final class SiteSampler extends NativeAllocHooks {
         return s;
     }
 
+    /**
+     * Frames of the allocation's machinery, skipped to find its site: the JDK's and, for a JNA
+     * Memory, JNA's (com.sun.jna, under com.sun.), so the site is the application's caller.
+     */
     static boolean isJdk(String cn) {
         return cn.startsWith("java.") || cn.startsWith("javax.") || cn.startsWith("jdk.")
                 || cn.startsWith("sun.") || cn.startsWith("com.sun.");
@@ -185,7 +189,8 @@ final class SiteSampler extends NativeAllocHooks {
         return cn.equals("jdk.internal.misc.Unsafe") || cn.equals("sun.misc.Unsafe")
                 || cn.startsWith("java.nio.DirectByteBuffer") || cn.equals("java.nio.ByteBuffer")
                 || cn.equals("java.nio.Bits") || cn.startsWith("java.util.zip.Deflater")
-                || cn.startsWith("java.util.zip.Inflater") || cn.startsWith("jdk.internal.foreign.");
+                || cn.startsWith("java.util.zip.Inflater") || cn.startsWith("jdk.internal.foreign.")
+                || cn.startsWith("com.sun.jna.");
     }
 
     private static String describe(StackWalker.StackFrame f) {
