@@ -5,7 +5,8 @@
 # Usage: bash bench/run.sh
 # Environment overrides (all optional):
 #   REPS=5                 repetitions; the table reports medians over them
-#   ALLOCATORS="glibc jemalloc mimalloc tcmalloc hz3"   (run order within a rep)
+#   ALLOCATORS="glibc jemalloc mimalloc tcmalloc hz3"   (run order within a rep; also
+#                          hz3-sampled: hz3 with allocation sampling on, HZ3_SAMPLE_BYTES below)
 #   SCENARIOS="dist_app dist_app_max2048 mixed dist_app_t2 xthread"
 #   ITERS=20000000         iterations per thread of the slot-loop scenarios
 #   XTHREAD_ITERS=10000000 mallocs per producer in the xthread scenario
@@ -32,6 +33,7 @@ INTERVAL_MS=${INTERVAL_MS:-50}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-300}
 HZ3_LIB=${HZ3_LIB:-$REPO_ROOT/native-hz3/target/lib/libhz3.so}
 HZ3_BUILD=${HZ3_BUILD:-1}
+HZ3_SAMPLE_BYTES=${HZ3_SAMPLE_BYTES:-524288}   # mean bytes between samples for hz3-sampled
 RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
 
 # An inherited LD_PRELOAD would leak into the sampler and every run; each run
@@ -79,12 +81,12 @@ read -r -a SCEN_LIST <<<"$SCENARIOS"
 missing=()
 for a in "${ALLOC_LIST[@]}"; do
     case $a in
-        glibc | hz3) ;;
+        glibc | hz3 | hz3-sampled) ;;
         jemalloc | mimalloc | tcmalloc)
             pkg=$(peer_pkg "$a")
             pkg_installed "$pkg" || missing+=("$pkg")
             ;;
-        *) die "unknown allocator '$a' (known: glibc jemalloc mimalloc tcmalloc hz3)" ;;
+        *) die "unknown allocator '$a' (known: glibc jemalloc mimalloc tcmalloc hz3 hz3-sampled)" ;;
     esac
 done
 if ((${#missing[@]} > 0)); then
@@ -115,7 +117,7 @@ make -s -C "$BENCH_DIR" >&2
 HZ3_NOTE=""
 kept=()
 for a in "${ALLOC_LIST[@]}"; do
-    if [[ $a == hz3 ]]; then
+    if [[ $a == hz3 || $a == hz3-sampled ]]; then
         if [[ $HZ3_BUILD == 1 && -f $REPO_ROOT/native-hz3/Makefile ]]; then
             log "building hz3 (make -C native-hz3); set HZ3_BUILD=0 to skip"
             make -s -C "$REPO_ROOT/native-hz3" >&2 ||
@@ -127,7 +129,7 @@ for a in "${ALLOC_LIST[@]}"; do
             HZ3_NOTE="hz3 was requested but $HZ3_LIB did not exist, so it is not in this table."
             continue
         fi
-        LIB[hz3]=$HZ3_LIB
+        LIB[$a]=$HZ3_LIB
     fi
     kept+=("$a")
 done
@@ -186,7 +188,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
             # LD_PRELOAD goes through `env`, which execs in place: only the
             # benchmark (same pid, so the sampler sees it) gets the allocator,
             # never the sampler itself.
-            if [[ -n ${LIB[$a]} ]]; then
+            if [[ $a == hz3-sampled ]]; then
+                pre=(env "LD_PRELOAD=${LIB[$a]}" "HZ3_SAMPLE_BYTES=$HZ3_SAMPLE_BYTES")
+            elif [[ -n ${LIB[$a]} ]]; then
                 pre=(env "LD_PRELOAD=${LIB[$a]}")
             else
                 pre=(env -u LD_PRELOAD)
@@ -205,9 +209,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
             seen=$(sed -n 's/^MALLOC=//p' <<<"$out" | head -n 1)
             from=$(sed -n 's/^MALLOC_SYMBOL_FROM=//p' <<<"$out" | head -n 1)
             if [[ -n $seen || $rc == 0 ]]; then
-                [[ $seen == "$a" ]] ||
+                [[ $seen == "${a%-sampled}" ]] ||
                     die "allocator mismatch in scenario $s: expected MALLOC=$a, the process reported MALLOC=${seen:-<nothing>} (LD_PRELOAD='${LIB[$a]}'). Aborting the whole run."
-                if [[ $a == glibc ]]; then want=/libc.so; else want=/lib$a; fi
+                if [[ $a == glibc ]]; then want=/libc.so; else want=/lib${a%-sampled}; fi
                 [[ $from == *"$want"* ]] ||
                     die "allocator mismatch in scenario $s: $a is mapped but malloc resolves to '$from'. Aborting the whole run."
             fi
@@ -278,6 +282,7 @@ REPORT=$RESULTS_DIR/latest.md
         case $a in
             glibc) printf ' glibc %s (no preload);' "$(ver libc6)" ;;
             hz3) printf ' hz3 %s;' "${LIB[hz3]}" ;;
+            hz3-sampled) printf ' hz3-sampled: hz3 with HZ3_SAMPLE_BYTES=%s;' "$HZ3_SAMPLE_BYTES" ;;
             *) printf ' %s %s (%s);' "$a" "$(ver "$(peer_pkg "$a")")" "${LIB[$a]}" ;;
         esac
     done

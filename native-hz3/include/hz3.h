@@ -282,6 +282,101 @@ int64_t hz3_config_get(const char *name);
  * to stderr). */
 uint64_t hz3_debug_validate(void);
 
+/* ==== Sampled allocations and the Java call sites that made them ====
+ *
+ * Off by default. hz3_sampling_set(N) samples allocations by bytes: the
+ * points where a sample is taken fall at exponential intervals of mean N
+ * bytes over the stream of bytes each thread allocates, so an object of
+ * s bytes is sampled with probability 1 - exp(-s/N), and its weight (the
+ * bytes it stands for) is its requested size divided by that probability:
+ * the sum of the weights of the live samples is an unbiased estimate of the
+ * live bytes (about N per sample for objects much smaller than N). The
+ * fast paths of malloc and free are the same whether sampling is on or
+ * off: the slow path hands each size class a free list that runs dry where
+ * the next sample falls. Objects and mappings above 32 KiB are counted on
+ * their own slow paths.
+ *
+ * Call sites: every thread has a slot (hz3_site_slot). A caller (the Java
+ * agent) writes a site value into slot->site around a call; every sample
+ * the thread takes meanwhile records that value, including the mallocs a
+ * library makes inside the call (zlib's state inside a Deflater, a JNI
+ * library's buffers). 0 means no site. When the recorded site is not 0,
+ * hz3 increments slot->sampled, so the caller learns after the call
+ * whether anything was sampled inside it, and only then pays for naming
+ * the site: hz3_site_rename relabels the samples taken under a temporary
+ * value (a fresh token per call, bit 63 set by convention) to a lasting
+ * site id. A rename from the thread that took the samples costs a few
+ * table look-ups; one from another thread scans the table.
+ *
+ * A sampled object stays in a side table until it is freed, from any
+ * thread. The table holds at most HZ3_SAMPLE_CAPACITY live samples (in 16
+ * shards by address, each at most a sixteenth: a shard that is full drops
+ * the sample and counts it in table_dropped); at the default mean of 512
+ * KiB that is about 6 GiB of sampled live memory.
+ *
+ * Cost: the fast paths of malloc and free are the same instructions with
+ * sampling off or on. With it on, a list handed out is charged to the
+ * class's next sample point on the malloc that finds the list empty (a
+ * few instructions more there), and every free into a span that holds a
+ * live sample goes through the generic free, which looks it up in the
+ * table. Measured counts: bench/RESULTS.md.
+ * Keep in sync with: jfr-events (hz3.NativeSite), docs/observation.md.
+ */
+#define HZ3_SAMPLE_CAPACITY 12288
+
+/* 0 turns sampling off (samples still live stay until freed);
+ * otherwise the mean interval in bytes, at least 1 KiB and at most
+ * 2^40. Returns 0, or -1 on bad input. The environment variable
+ * HZ3_SAMPLE_BYTES=N does the same at start-up. */
+int hz3_sampling_set(uint64_t mean_bytes);
+
+struct hz3_site_slot { volatile uint64_t site; volatile uint64_t sampled; };
+/* The calling thread's slot, valid for the thread's life. */
+struct hz3_site_slot *hz3_site_slot(void);
+
+/* Relabels every live sample whose site is `from`; samples taken later
+ * under `from` keep it. Returns the number relabelled. A token (bit 63
+ * set) is looked for among the last samples the calling thread took under
+ * tokens, and the whole table is scanned only when the thread took more
+ * than it remembers (8) before renaming; any other `from` scans the table. */
+int hz3_site_rename(uint64_t from, uint64_t to);
+
+/* Per site, over its live samples:
+ *   live_samples, live_bytes_est (sum of weights), oldest_age_ms (age of
+ *   its oldest live sample);
+ *   pinned_pages: resident pages of the spans that hold at least one live
+ *   sample of the site and are partly used (neither full nor empty);
+ *   pinned_bytes: the bytes of those pages that no live object uses, i.e.
+ *   what hz3 could return if the objects on them were freed.
+ * A span holding live samples of two sites counts for each of them, so
+ * pinned figures of different sites may overlap. Objects above the span
+ * tiers (mappings of their own) pin no pages. */
+struct hz3_site_stat { uint64_t site, live_samples, live_bytes_est, oldest_age_ms, pinned_pages, pinned_bytes; };
+/* Fills up to max sites, biggest live_bytes_est first; returns the number
+ * of sites with live samples (may exceed max). */
+size_t hz3_site_census(struct hz3_site_stat *out, size_t max);
+
+/* One sample as taken: the object's address, requested size, weight
+ * (bytes it stands for), site, time (ms since 1970), tier (enum hz3_tier)
+ * and size class (UINT32_MAX for objects above the span tiers). */
+struct hz3_sample_rec { uint64_t addr, size, weight, site, time_ms; uint32_t tier, cls; };
+/* The samples taken since the last call, oldest first, from a bounded ring
+ * (HZ3_SAMPLE_RING records: samples that found it full are counted in
+ * ring_dropped). Returns how many were written (at most max; the rest
+ * wait for the next call). */
+#define HZ3_SAMPLE_RING 4096
+size_t hz3_samples_take(struct hz3_sample_rec *out, size_t max);
+
+struct hz3_sampling_stats {
+    uint64_t mean_bytes;        /* 0: off */
+    uint64_t samples_taken;     /* since the process started */
+    uint64_t samples_live;      /* in the side table now */
+    uint64_t table_dropped;     /* samples not kept: the side table was full */
+    uint64_t ring_dropped;      /* records hz3_samples_take lost: the ring was full */
+    uint64_t samples_freed;
+};
+void hz3_sampling_stats_get(struct hz3_sampling_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

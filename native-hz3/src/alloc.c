@@ -8,22 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hz3_hot.h"
+#include "sample.h"
 
 #define CALLER __builtin_return_address(0)
 
 /* ---- out-of-line paths ---- */
 
-static void *alloc_class(hz3_heap_t *h, unsigned cls)
+static void *alloc_class(hz3_heap_t *h, unsigned cls, size_t size)
 {
     hz3_span_t *s = h->cur[cls];
     hz3_block_t *b = s->free;
+    /* free ran dry: the blocks the owner freed since wait on local_free
+     * (hz3_types.h). Taking them over needs no lock (both lists are the
+     * owner's, and no purge takes a current span); with sampling on, the
+     * list is cut at the next sample. */
+    if (!b && s->local_free) {
+        b = s->free = s->local_free;
+        s->local_free = NULL;
+        uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed);
+        if (mean) {
+            /* the whole list before the class's next sample point: charge it
+             * and go on (span.c's sample_slow, the usual case inline) */
+            uint64_t bytes = (uint64_t)(s->extended - _hz3_used_get(s)) * _hz3_classes[cls].size;
+            if (h->sample_gen != atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed) ||
+                bytes > h->sample_left[cls])
+                return _hz3_span_pop_sampled(h, s, cls, size, mean);
+            h->sample_left[cls] -= bytes;
+        }
+    }
     if (HZ3_LIKELY(b != NULL)) {
         s->free = b->next;
         _hz3_key_clear(b);
         _hz3_used_set(s, _hz3_used_get(s) + 1);
         return b;
     }
-    void *p = _hz3_span_alloc_slow(h, cls);
+    void *p = _hz3_span_alloc_slow(h, cls, size);
     if (!p) errno = ENOMEM;
     return p;
 }
@@ -35,15 +54,25 @@ static hz3_heap_t *heap_or_init(void)
     return h;
 }
 
+/* Objects above the span classes: sampling counts them here, on their own
+ * slow path (sample.c). */
+static void *alloc_big(size_t size, size_t align, bool zero)
+{
+    void *p = align <= HZ3_PAGE_SIZE && size <= HZ3_RUN_MAX ? _hz3_run_alloc(size, zero)
+                                                          : _hz3_large_alloc(size, align, zero);
+    if (HZ3_UNLIKELY(atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0)) _hz3_sample_big(p, size);
+    return p;
+}
+
 HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
 {
-    if (size > HZ3_MEDIUM_MAX) return size <= HZ3_RUN_MAX ? _hz3_run_alloc(size, zero) : _hz3_large_alloc(size, 0, zero);
+    if (size > HZ3_MEDIUM_MAX) return alloc_big(size, 0, zero);
     hz3_heap_t *h = heap_or_init();
     if (!h) {
         errno = ENOMEM;
         return NULL;
     }
-    void *p = alloc_class(h, _hz3_class_of(size));
+    void *p = alloc_class(h, _hz3_class_of(size), size);
     if (p && zero) memset(p, 0, size);
     return p;
 }
@@ -58,18 +87,21 @@ static void *alloc_aligned(size_t align, size_t size)
             errno = ENOMEM;
             return NULL;
         }
-        return alloc_class(h, (unsigned)cls);
+        return alloc_class(h, (unsigned)cls, size);
     }
-    if (align <= HZ3_PAGE_SIZE && size <= HZ3_RUN_MAX) return _hz3_run_alloc(size, false);  /* runs start on a page */
-    return _hz3_large_alloc(size, align, false);
+    return alloc_big(size, align, false);   /* runs start on a page */
 }
 
-/* Frees a block the checks below found valid. */
+/* Frees a block the checks below found valid. A span tagged as holding a
+ * live sample sends every free here (hz3_types.h): forget the sample
+ * first, if this is one. */
 static void free_checked(hz3_span_t *s, hz3_block_t *b, hz3_heap_t *h)
 {
-    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == h) {
-        b->next = s->free;
-        s->free = b;
+    if (HZ3_UNLIKELY(_hz3_owner_tagged(s))) _hz3_sample_forget(s, b);
+    if (_hz3_owner_of(s) == h) {
+        b->next = s->local_free;
+        _hz3_key_set(b);
+        s->local_free = b;
         unsigned used = _hz3_used_get(s) - 1;
         _hz3_used_set(s, used);
         if (used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL) _hz3_free_local_slow(h, s);
@@ -105,8 +137,8 @@ static hz3_span_t *find_object(void *p, const void *caller, const char *fn, bool
      * lists is free already (a double free that is not the latest free,
      * or one from another thread). Runs are not keyed. */
     hz3_block_t *b = p;
-    bool mine = atomic_load_explicit(&s->owner, memory_order_relaxed) == _hz3_tl_heap;
-    if ((mine && b == s->free) || hz3_tf_ptr(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == b ||
+    bool mine = _hz3_owner_of(s) == _hz3_tl_heap;
+    if ((mine && (b == s->free || b == s->local_free)) || hz3_tf_ptr(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == b ||
         (s->cls != HZ3_CLASS_RUN && _hz3_key_found(b) && _hz3_span_has_free(s, b))) {
         _hz3_bad_pointer(fn, p, freed, caller);
         return NULL;
@@ -120,6 +152,7 @@ HZ3_NOINLINE void _hz3_free_generic(void *p, const void *caller, const char *fn)
     bool large;
     hz3_span_t *s = find_object(p, caller, fn, true, &large);
     if (large) {
+        if (HZ3_UNLIKELY(_hz3_sample_mappings_live())) _hz3_sample_forget(NULL, p);
         _hz3_large_free(p);
         return;
     }
@@ -172,6 +205,7 @@ HZ3_EXPORT void *HZ3_SYM(realloc)(void *p, size_t size)
     if (!usable) return NULL;   /* reported (HZ3_ON_ERROR=warn) */
     if (usable > HZ3_RUN_MAX) {
         void *q = _hz3_large_realloc(p, size);
+        if (q && q != p) _hz3_sample_moved(p, q, size);
         if (q) return q;
     } else if (size <= usable && size > usable / 2) {
         return p;   /* same class or close enough: keep it */

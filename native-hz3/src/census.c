@@ -13,6 +13,7 @@
  */
 #include <string.h>
 #include "hz3_internal.h"
+#include "sample.h"
 
 static unsigned occ_bucket(uint64_t live, uint64_t cap)
 {
@@ -23,7 +24,7 @@ static unsigned occ_bucket(uint64_t live, uint64_t cap)
     return HZ3_OCC_75_100;
 }
 
-static unsigned span_live(hz3_span_t *s)
+unsigned _hz3_span_live(hz3_span_t *s)
 {
     for (unsigned spins = 0;; spins++) {
         uint16_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
@@ -114,7 +115,7 @@ void _hz3_census_visit(hz3_segment_t *seg, void *arg)
         bool run = e->cls == HZ3_CLASS_RUN;
         struct hz3_tier_census *t = &snap->tier[cl->tier];
         struct hz3_class_census *c = run ? NULL : &snap->classes[e->cls];
-        unsigned live = span_live(e), cap = e->capacity, pages = e->pages;
+        unsigned live = _hz3_span_live(e), cap = e->capacity, pages = e->pages;
         uint64_t size = run ? (uint64_t)pages * HZ3_PAGE_SIZE : cl->size;
         uint64_t waste = (uint64_t)pages * HZ3_PAGE_SIZE - (uint64_t)cap * size;
         t->spans++;

@@ -25,6 +25,13 @@ static inline void *_hz3_malloc_fast(size_t size)
          * current span, so they too go to the slow path. */
         hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
         hz3_block_t *b = s->free;
+        /* free ran dry: take over the blocks freed since (local_free, see
+         * hz3_types.h) unless sampling is on, which cuts lists in
+         * alloc.c. On the miss branch only. */
+        if (HZ3_UNLIKELY(b == NULL) && s->local_free && !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
+            b = s->local_free;
+            s->local_free = NULL;
+        }
         if (HZ3_LIKELY(b != NULL)) {
             s->free = b->next;
             _hz3_key_clear(b);
@@ -71,9 +78,9 @@ static inline bool _hz3_free_fast(void *p)
              * it: the generic path tells the two apart by looking on the
              * span's lists). */
             if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (_hz3_is_block_start(s, off) && !_hz3_key_found(b)))) {
-                b->next = s->free;
+                b->next = s->local_free;
                 _hz3_key_set(b);
-                s->free = b;
+                s->local_free = b;
                 unsigned used = _hz3_used_get(s) - 1;
                 _hz3_used_set(s, used);
                 if (HZ3_UNLIKELY(used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);

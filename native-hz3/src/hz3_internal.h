@@ -47,6 +47,7 @@ typedef struct hz3_options {
     bool on_error_warn;    /* HZ3_ON_ERROR=warn: report a bad pointer and go on */
     bool obs;              /* HZ3_OBS=1: exit report */
     const char *obs_file;  /* HZ3_OBS_FILE=path: report to path.PID instead of stderr */
+    uint64_t sample_bytes; /* HZ3_SAMPLE_BYTES=N: sampling on from the start (hz3_sampling_set) */
 } hz3_options_t;
 extern hz3_options_t _hz3_opt;
 void _hz3_options_init(void);
@@ -123,8 +124,14 @@ void _hz3_pool_stats(struct hz3_stats *st);
 size_t _hz3_pool_mappings(uint64_t *out, size_t max_pairs);
 bool _hz3_pool_owns(uintptr_t p);
 
+/* ---- sample.c (the rest in sample.h) ---- */
+extern _Atomic uint64_t _hz3_sample_mean;      /* mean bytes between samples; 0: off */
+
 /* ---- span.c: spans of a heap ---- */
-void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls);
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size);  /* size: as asked (sampling) */
+/* Sampling on: pops the current span's free list, just refilled from
+ * local_free without the slow path, and cuts it at the next sample. */
+void *_hz3_span_pop_sampled(hz3_heap_t *h, hz3_span_t *s, unsigned cls, size_t size, uint64_t mean);
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);
 /* True when b is on the span's local free list or its thread_free list.

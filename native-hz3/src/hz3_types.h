@@ -25,7 +25,8 @@
  * Where free blocks live (the design note behind the census)
  *   Free objects stay in their own span, never in a per-thread cache away
  *   from it (free-list sharding, as mimalloc does). A span has
- *     free          blocks freed by, and handed out to, its owner (no atomics)
+ *     free          blocks the owner's malloc pops (no atomics)
+ *     local_free    blocks the owner's free pushes (no atomics)
  *     thread_free   blocks freed by other threads: a tagged atomic word
  *                   holding the list head, the list length and a 2-bit
  *                   notify state; one CAS per remote free
@@ -33,7 +34,28 @@
  *     used = blocks handed out - blocks freed locally - remote frees collected
  *   so at any moment
  *     live = used - |thread_free|                  (exact, no hot-path counter)
- *     used + |free| + (capacity - extended) == capacity   (owner's view)
+ *     used + |free| + |local_free| + (capacity - extended) == capacity   (owner's view)
+ *   When free runs dry the malloc that finds it so takes local_free as the
+ *   new free list (mimalloc's split): inline on the miss branch of the
+ *   fast path when sampling is off, in alloc.c when it is on; when both
+ *   are empty, the slow path collects thread_free and refills. The fast
+ *   paths are the same instructions as with one list, and a list is handed
+ *   out at least once per `capacity` mallocs from a span: that is where
+ *   sampling (sample.c) works without a test on the fast path. The price:
+ *   a local free is reused only after the current list runs dry (callgrind,
+ *   bench/RESULTS.md: about 2 instructions more per malloc on dist_app).
+ *
+ * Sampled objects (sample.c)
+ *   When sampling is on, every list handed to a class's fast path is
+ *   charged against the bytes left before the class's next sample point
+ *   (h->sample_left, exponential intervals), and cut to the blocks that
+ *   fit before it (the rest waits on local_free); the malloc after them
+ *   finds the list empty and is the sample (span.c's sample_slow).
+ *   While a span holds a live sample its owner word carries tag bit 0
+ *   (owner | HZ3_OWNER_SAMPLED): the fast free's owner compare fails, so
+ *   every free of the span goes to the generic path, which looks the
+ *   block up in the side table. Every reader of owner masks the tag
+ *   (_hz3_owner_of); writers that change the owner keep it (atomic and/or).
  *   A span whose live count reaches 0 holds no object anywhere, so its pages
  *   can go back at once: nothing of it sits in some other cache.
  *
@@ -193,11 +215,16 @@ enum hz3_span_where {     /* which list of its owner the span is on */
 
 struct hz3_heap;
 
+/* The span entry is one cache line (the fast paths touch only it). Room for
+ * local_free came from the link on the owner's delayed list, which only the
+ * notify path (a remote free into a full span) and the owner's drain use:
+ * it lives in the segment header (hz3_segment_t.delayed_next). */
 typedef struct hz3_span {
     union {
-        hz3_block_t *free;              /* span head: owner-only local free list */
+        hz3_block_t *free;              /* span head: the owner's malloc pops here */
         uint64_t freed_ms;              /* free page: when it went back to the pool */
     };
+    hz3_block_t *local_free;            /* span head: the owner's free pushes here */
     uint16_t used;                      /* see the equations above */
     uint16_t capacity;                  /* blocks in the span */
     uint16_t extended;                  /* blocks carved from fresh memory so far */
@@ -209,10 +236,19 @@ typedef struct hz3_span {
     uint8_t page_flags;                 /* per page: HZ3_PAGE_DIRTY | HZ3_PAGE_PURGED */
     _Atomic uint16_t seq;               /* odd while the owner moves remote frees into used */
     _Atomic uintptr_t thread_free;      /* tagged word, see above */
-    _Atomic(struct hz3_heap *) owner;   /* NULL when free or abandoned */
+    _Atomic(struct hz3_heap *) owner;   /* NULL when free or abandoned; | HZ3_OWNER_SAMPLED */
     struct hz3_span *next, *prev;       /* the list named by `where` */
-    struct hz3_span *delayed_next;      /* link on owner->delayed while notifying */
 } hz3_span_t;
+
+#define HZ3_OWNER_SAMPLED ((uintptr_t)1)  /* owner tag: the span holds a live sample */
+static inline struct hz3_heap *_hz3_owner_of(hz3_span_t *s)
+{
+    return (struct hz3_heap *)((uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed) & ~HZ3_OWNER_SAMPLED);
+}
+static inline bool _hz3_owner_tagged(hz3_span_t *s)
+{
+    return (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed) & HZ3_OWNER_SAMPLED;
+}
 
 /* Per-page flags, kept in the page's span entry (under the pool lock).
  * The census asks the kernel which pages are resident (mincore) and uses
@@ -236,6 +272,9 @@ typedef struct hz3_segment {
     uint64_t whole_free_since_ms;       /* when the segment last became wholly free */
     uint64_t freemap[HZ3_SEG_PAGES / 64];  /* bit set = page free */
     uint64_t dirtymap[HZ3_SEG_PAGES / 64]; /* bit set = page free and maybe resident (reused first) */
+    /* per span head: link on its owner's delayed list while notifying. On
+     * header page 0, which every active segment has written. */
+    struct hz3_span *delayed_next[HZ3_SEG_PAGES];
     /* one entry per page; metadata pages unused. 64-aligned, so that no
      * entry straddles two header pages. */
     _Alignas(64) hz3_span_t spans[HZ3_SEG_PAGES];
@@ -243,6 +282,15 @@ typedef struct hz3_segment {
 
 _Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
 _Static_assert(sizeof(hz3_segment_t) <= HZ3_SEG_META_PAGES * 4096, "segment header must fit its pages");
+_Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)0)->delayed_next) <= 4096,
+               "delayed links stay on header page 0, always written");
+
+/* The link of span s on its owner's delayed list. */
+static inline struct hz3_span **_hz3_delayed_link(hz3_span_t *s)
+{
+    hz3_segment_t *seg = (hz3_segment_t *)((uintptr_t)s & ~(uintptr_t)HZ3_SEG_MASK);
+    return &seg->delayed_next[s - seg->spans];
+}
 
 /* ---- size classes ---- */
 typedef struct hz3_class {
@@ -270,6 +318,10 @@ typedef struct hz3_heap {
     _Atomic uint32_t lock;                     /* the lists above (_hz3_heap_lock); never taken by the fast path */
     uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
+    /* sampling (sample.c): bytes of each class to allocate before its next
+     * sample point, drawn afresh when sample_gen falls behind the global one */
+    uint64_t sample_gen;
+    uint64_t sample_left[HZ3_MAX_CLASSES];
 } hz3_heap_t;
 
 #endif /* HZ3_TYPES_H */

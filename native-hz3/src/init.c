@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include "hz3_internal.h"
+#include "sample.h"
 
 _Atomic int _hz3_initialized;
 _Atomic bool _hz3_constructed;   /* the constructor has run: threads may be started */
@@ -59,6 +60,7 @@ static void fork_prepare(void)
 {
     _hz3_epoch_lock();
     _hz3_heaps_lock();
+    _hz3_samples_lock_all();
     _hz3_abandoned_lock();
     _hz3_large_lock();
     _hz3_pool_lock();
@@ -71,6 +73,7 @@ static void fork_parent(void)
     _hz3_pool_unlock();
     _hz3_large_unlock();
     _hz3_abandoned_unlock();
+    _hz3_samples_unlock_all();
     _hz3_heaps_unlock();
     _hz3_epoch_unlock();
 }
@@ -81,6 +84,7 @@ static void fork_child(void)
     _hz3_pool_after_fork_child();
     _hz3_large_after_fork_child();
     _hz3_abandoned_after_fork_child();
+    _hz3_samples_after_fork_child();
     _hz3_heaps_after_fork_child();
     _hz3_epoch_after_fork_child();
 }
@@ -91,5 +95,6 @@ __attribute__((constructor)) static void hz3_constructor(void)
     _hz3_heap_register_key();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (_hz3_opt.obs) atexit(_hz3_report_at_exit);
+    if (_hz3_opt.sample_bytes) hz3_sampling_set(_hz3_opt.sample_bytes);
     atomic_store(&_hz3_constructed, true);
 }

@@ -85,6 +85,11 @@ void _hz3_options_init(void)
         if (!strcmp(v, "warn")) _hz3_opt.on_error_warn = true;
         else if (strcmp(v, "abort") != 0) bad_value("HZ3_ON_ERROR", v, "abort (the default) or warn");
     }
+    _hz3_opt.sample_bytes = read_u64("HZ3_SAMPLE_BYTES", 0, 0, (uint64_t)1 << 40, "0 (off) or 1024..1099511627776 (mean bytes between samples)");
+    if (_hz3_opt.sample_bytes && _hz3_opt.sample_bytes < 1024) {
+        bad_value("HZ3_SAMPLE_BYTES", getenv("HZ3_SAMPLE_BYTES"), "0 (off) or 1024..1099511627776 (mean bytes between samples)");
+        _hz3_opt.sample_bytes = 0;
+    }
     _hz3_opt.obs = read_bool("HZ3_OBS", false);
     v = getenv("HZ3_OBS_FILE");
     _hz3_opt.obs_file = v && *v ? v : NULL;

@@ -244,7 +244,8 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     s->extended = 0;
     s->cls = (uint8_t)cls;
     _hz3_where_set(s, HZ3_WHERE_NONE);
-    s->next = s->prev = s->delayed_next = NULL;
+    s->next = s->prev = NULL;
+    s->local_free = NULL;
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     atomic_store_explicit(&s->owner, owner, memory_order_release);
     pthread_mutex_unlock(&pool_lock);

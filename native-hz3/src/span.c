@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include "hz3_hot.h"
+#include "sample.h"
 
 hz3_span_t _hz3_span_sentinel;   /* no free block, no owner: forces the slow path */
 
@@ -29,7 +30,7 @@ void _hz3_abandoned_after_fork_child(void) { pthread_mutex_init(&abandoned_lock,
 
 static inline void cpu_relax(void) { __builtin_ia32_pause(); }
 
-/* Moves the remote frees onto the local list. Returns how many. */
+/* Moves the remote frees onto local_free. Returns how many. */
 static unsigned collect(hz3_span_t *s)
 {
     uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
@@ -45,8 +46,8 @@ static unsigned collect(hz3_span_t *s)
     atomic_store_explicit(&s->seq, (uint16_t)(seq + 2), memory_order_release);
     hz3_block_t *head = hz3_tf_ptr(old), *tail = head;
     for (unsigned i = 1; i < n; i++) tail = tail->next;
-    tail->next = s->free;
-    s->free = head;
+    tail->next = s->local_free;
+    s->local_free = head;
     return n;
 }
 
@@ -77,8 +78,8 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
 {
     hz3_span_t *s = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
     while (s) {
-        hz3_span_t *next = s->delayed_next;
-        s->delayed_next = NULL;
+        hz3_span_t *next = *_hz3_delayed_link(s);
+        *_hz3_delayed_link(s) = NULL;
         if (s->where == HZ3_WHERE_FULL) {
             _hz3_list_remove(&h->full[s->cls], s);
             _hz3_where_set(s, HZ3_WHERE_AVAIL);
@@ -104,6 +105,20 @@ static void extend(hz3_span_t *s)
     s->extended = s->capacity;
 }
 
+/* Gives the span a free list to pop if it has any free block: remote frees
+ * join local_free, local_free becomes the free list once free is dry (the
+ * split of hz3_types.h), and blocks never carved come last. */
+static bool refill(hz3_span_t *s)
+{
+    collect(s);
+    if (!s->free) {
+        s->free = s->local_free;
+        s->local_free = NULL;
+    }
+    if (!s->free && s->extended < s->capacity) extend(s);
+    return s->free != NULL;
+}
+
 static inline void *pop(hz3_span_t *s)
 {
     hz3_block_t *b = s->free;
@@ -119,7 +134,7 @@ static void *single_take(hz3_span_t *s)
 {
     _hz3_where_set(s, HZ3_WHERE_NONE);
     _hz3_used_set(s, 1);
-    s->free = NULL;
+    s->free = s->local_free = NULL;
     if (s->extended == 0) s->extended = 1;
     hz3_block_t *b = (hz3_block_t *)_hz3_span_start(s);
     _hz3_key_clear(b);
@@ -144,7 +159,8 @@ static hz3_span_t *adopt(hz3_heap_t *h, unsigned cls)
     pthread_mutex_unlock(&abandoned_lock);
     if (!s) return NULL;
     _hz3_where_set(s, HZ3_WHERE_NONE);
-    atomic_store_explicit(&s->owner, h, memory_order_release);
+    /* an abandoned span's owner is NULL, keeping the sample tag */
+    __atomic_fetch_or((uintptr_t *)&s->owner, (uintptr_t)h, __ATOMIC_RELEASE);
     set_state(s, HZ3_TF_NEVER, HZ3_TF_NORMAL);
     return s;
 }
@@ -161,16 +177,13 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 
     hz3_span_t *s = h->cur[cls];
     if (s != &_hz3_span_sentinel) {
-        if (collect(s) || s->extended < s->capacity) {
-            if (!s->free) extend(s);
-            return pop(s);
-        }
+        if (refill(s)) return pop(s);
         h->cur[cls] = &_hz3_span_sentinel;
         if (set_notify(s)) move_to_full(h, s);
         else if (hz3_tf_state(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == HZ3_TF_NOTIFYING)
             move_to_full(h, s);   /* already queued on delayed: comes back from there */
         else {                    /* remote frees arrived meanwhile */
-            collect(s);
+            refill(s);
             h->cur[cls] = s;
             return pop(s);
         }
@@ -187,24 +200,22 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
             }
             if (h->empty_kept[cls]) h->empty_kept[cls]--;
         }
-        collect(s);
-        if (s->free || s->extended < s->capacity) goto use;
+        if (refill(s)) goto use;
         if (set_notify(s) ||
             hz3_tf_state(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == HZ3_TF_NOTIFYING) {
             move_to_full(h, s);
             continue;
         }
-        collect(s);
+        refill(s);
         goto use;
     }
 
     /* Spans left by ended threads (never singles: a live single is on no
      * list, an empty one was given back). */
     while ((s = adopt(h, cls)) != NULL) {
-        collect(s);
-        if (s->free || s->extended < s->capacity) goto use;
+        if (refill(s)) goto use;
         if (set_notify(s)) { move_to_full(h, s); continue; }
-        collect(s);
+        refill(s);
         goto use;
     }
 
@@ -214,12 +225,76 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 
 use:
     if (c->capacity == 1) return single_take(s);
-    if (!s->free) extend(s);
+    if (!s->free) refill(s);
     h->cur[cls] = s;
     return pop(s);
 }
 
-void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
+/* When sampling is on: p, just taken for a malloc of `size` bytes of class
+ * cls, is charged against the class's bytes before its next sample point
+ * (and is the sample if that point falls inside it); the free list the
+ * fast path pops next is then cut where the following point falls, so
+ * that the malloc after the cut comes back here. The blocks cut off wait
+ * on local_free. The count charged is what the fast path will pop: it
+ * pops the whole list before this class comes back here. */
+static inline void sample_slow(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint64_t mean)
+{
+    uint64_t sz = _hz3_classes[cls].size;
+    if (HZ3_UNLIKELY(h->sample_gen != atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed)))
+        _hz3_sample_redraw(h, mean);
+    uint64_t *left = &h->sample_left[cls];
+    if (*left < sz) {
+        size_t off;
+        _hz3_sample_take(p, size, sz, cls, _hz3_span_of(p, &off), mean);
+        *left = _hz3_sample_interval(mean);
+    } else {
+        *left -= sz;
+    }
+    hz3_span_t *s = h->cur[cls];
+    if (s == &_hz3_span_sentinel || !s->free) return;
+    uint64_t n;                                /* blocks on the free list */
+    if (HZ3_LIKELY(!s->local_free)) {
+        n = s->extended - _hz3_used_get(s);
+        if (n * sz <= *left) {                 /* the usual case: no point in it */
+            *left -= n * sz;
+            return;
+        }
+    } else {
+        n = 0;
+        for (hz3_block_t *b = s->free; b && n * sz <= *left; b = b->next) n++;
+        if (n * sz <= *left) {
+            *left -= n * sz;
+            return;
+        }
+    }
+    uint64_t fit = *left / sz;                 /* blocks before the next point: fewer than n */
+    *left -= fit * sz;
+    hz3_block_t *rest;
+    if (fit == 0) {
+        rest = s->free;
+        s->free = NULL;
+    } else {
+        hz3_block_t *last = s->free;
+        for (uint64_t i = 1; i < fit; i++) last = last->next;
+        rest = last->next;
+        last->next = NULL;
+    }
+    if (s->local_free) {
+        hz3_block_t *tail = rest;
+        while (tail->next) tail = tail->next;
+        tail->next = s->local_free;
+    }
+    s->local_free = rest;
+}
+
+void *_hz3_span_pop_sampled(hz3_heap_t *h, hz3_span_t *s, unsigned cls, size_t size, uint64_t mean)
+{
+    void *p = pop(s);
+    sample_slow(h, cls, p, size, mean);
+    return p;
+}
+
+void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size)
 {
     /* Slow paths are where epochs start (before the heap lock: an epoch
      * may purge, which takes every heap's lock), and where a heap acts on
@@ -227,6 +302,8 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
     _hz3_epoch_tick();
     _hz3_heap_lock(h);
     void *p = alloc_slow_locked(h, cls);
+    uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_acquire);
+    if (HZ3_UNLIKELY(mean != 0) && p) sample_slow(h, cls, p, size, mean);
     _hz3_heap_unlock(h);
     return p;
 }
@@ -239,7 +316,7 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls)
  * span is still the one it freed into.) */
 static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
 {
-    if (atomic_load_explicit(&s->owner, memory_order_relaxed) != h) return;
+    if (_hz3_owner_of(s) != h) return;
     unsigned cls = s->cls;
     if (s->capacity == 1) {
         /* Keep a few pages of empty singles for the next malloc of the class. */
@@ -301,10 +378,11 @@ void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
     if (state != HZ3_TF_NOTIFY) return;
     /* We turned NOTIFY into NOTIFYING: the owner cannot go away until it has
      * drained this span from its delayed list. */
-    hz3_heap_t *h = atomic_load_explicit(&s->owner, memory_order_acquire);
+    hz3_heap_t *h = (hz3_heap_t *)((uintptr_t)atomic_load_explicit(&s->owner, memory_order_acquire) &
+                                   ~HZ3_OWNER_SAMPLED);
     hz3_span_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
     do {
-        s->delayed_next = head;
+        *_hz3_delayed_link(s) = head;
     } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, s, memory_order_release,
                                                     memory_order_relaxed));
 }
@@ -326,6 +404,7 @@ static bool list_has(const hz3_span_t *s, const hz3_block_t *head, unsigned max,
 bool _hz3_span_has_free(hz3_span_t *s, const hz3_block_t *b)
 {
     if (list_has(s, __atomic_load_n(&s->free, __ATOMIC_RELAXED), s->capacity, b)) return true;
+    if (list_has(s, __atomic_load_n(&s->local_free, __ATOMIC_RELAXED), s->capacity, b)) return true;
     uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
     return list_has(s, hz3_tf_ptr(tf), s->capacity, b);
 }
@@ -337,7 +416,7 @@ static void release_span(hz3_span_t *s)
         return;
     }
     _hz3_where_set(s, HZ3_WHERE_ABANDONED);
-    atomic_store_explicit(&s->owner, NULL, memory_order_release);
+    __atomic_fetch_and((uintptr_t *)&s->owner, HZ3_OWNER_SAMPLED, __ATOMIC_RELEASE);   /* NULL, tag kept */
     pthread_mutex_lock(&abandoned_lock);
     _hz3_list_push_back(&abandoned[s->cls], s);
     atomic_fetch_add_explicit(&abandoned_count[s->cls], 1, memory_order_relaxed);
@@ -351,7 +430,7 @@ static void set_never(hz3_heap_t *h, hz3_span_t *s)
     for (;;) {
         if (hz3_tf_state(old) == HZ3_TF_NOTIFYING) {
             hz3_span_t *d = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
-            for (; d; d = d->delayed_next) set_state(d, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
+            for (; d; d = *_hz3_delayed_link(d)) set_state(d, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
             cpu_relax();
             old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
             continue;
@@ -465,15 +544,15 @@ uint64_t _hz3_heap_give_empty(hz3_heap_t *h)
     uintptr_t tf;
     hz3_span_t *d = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
     while (d) {
-        hz3_span_t *next = d->delayed_next;
+        hz3_span_t *next = *_hz3_delayed_link(d);
         if (d->where != HZ3_WHERE_NONE && empty_now(d, &tf)) {
-            d->delayed_next = NULL;
+            *_hz3_delayed_link(d) = NULL;
             purge_span(h, d);
             n++;
         } else {
             hz3_span_t *head = atomic_load_explicit(&h->delayed, memory_order_relaxed);
             do {
-                d->delayed_next = head;
+                *_hz3_delayed_link(d) = head;
             } while (!atomic_compare_exchange_weak_explicit(&h->delayed, &head, d, memory_order_release,
                                                             memory_order_relaxed));
         }

@@ -41,6 +41,12 @@ run "test-threads [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-threads
 run "test-wrong [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-wrong"
 run "test-purge-idle [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-purge-idle"
 run "test-consistent [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-consistent"
+run "test-sampling [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-sampling"
+# The same behaviour with allocation sampling on (one sample per 4 KiB):
+# spans holding samples send their frees down the generic path.
+run "test-stress [sampling]" env LD_PRELOAD="$debug" HZ3_SAMPLE_BYTES=4096 "$here/$out/test/test-stress" 4 1 2
+run "test-wrong [sampling]" env LD_PRELOAD="$release" HZ3_SAMPLE_BYTES=4096 "$here/$out/test/test-wrong"
+run "test-census [sampling]" env LD_PRELOAD="$release" HZ3_SAMPLE_BYTES=4096 "$here/$out/test/test-census"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "test-exports" "$here/test/test-exports.sh" "$release"

@@ -1,0 +1,46 @@
+/*
+ * sample.h: sampled allocations (sample.c), as the slow paths and the
+ * generic free see them. The public side is in include/hz3.h.
+ */
+#ifndef HZ3_SAMPLE_H
+#define HZ3_SAMPLE_H
+
+#include "hz3_internal.h"
+
+#pragma GCC visibility push(hidden)
+
+
+/* h->sample_left is drawn afresh for every class when h->sample_gen falls
+ * behind _hz3_sample_gen (after hz3_sampling_set). */
+extern _Atomic uint64_t _hz3_sample_gen;
+void _hz3_sample_redraw(hz3_heap_t *h, uint64_t mean);
+/* An exponential interval of the given mean, in bytes. */
+uint64_t _hz3_sample_interval(uint64_t mean);
+/* Records p (size bytes asked, charged bytes counted against the interval)
+ * as a sample of the calling thread's site; s is its span (tagged while it
+ * holds a live sample), NULL for an object in a mapping of its own. */
+void _hz3_sample_take(void *p, size_t size, uint64_t charged, unsigned cls, hz3_span_t *s, uint64_t mean);
+/* Objects above the span classes (runs and mappings): counted here, by
+ * their own slow path, against a per-thread interval. */
+void _hz3_sample_big(void *p, size_t size);
+/* The generic free of p, in tagged span s (or NULL: a mapping of its own):
+ * forgets p's sample if it has one, and untags s when it was its last. */
+void _hz3_sample_forget(hz3_span_t *s, const void *p);
+/* True while a sample of an object in a mapping of its own is live. */
+bool _hz3_sample_mappings_live(void);
+/* A large object moved by realloc keeps its sample. */
+void _hz3_sample_moved(const void *from, const void *to, size_t size);
+
+/* The site census (site_census.c): live samples copied out, then joined
+ * to their spans under the pool lock. */
+typedef struct hz3_site_entry { uint64_t addr, site, weight, time_ms, span, pin_pages, pin_bytes; } hz3_site_entry_t;
+size_t _hz3_samples_copy(hz3_site_entry_t *out);   /* room for HZ3_SAMPLE_CAPACITY; returns how many */
+unsigned _hz3_span_live(hz3_span_t *s);             /* census.c: used - |thread_free|, consistent */
+extern pthread_mutex_t _hz3_site_census_lock;      /* one site census at a time */
+
+void _hz3_samples_lock_all(void);
+void _hz3_samples_unlock_all(void);
+void _hz3_samples_after_fork_child(void);
+
+#pragma GCC visibility pop
+#endif /* HZ3_SAMPLE_H */
