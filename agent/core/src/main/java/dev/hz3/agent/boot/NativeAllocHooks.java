@@ -19,6 +19,7 @@ public abstract class NativeAllocHooks {
     public static final int KIND_DEFLATER = 3;
     public static final int KIND_INFLATER = 4;
     public static final int KIND_JNA_MEMORY = 5;
+    public static final int KIND_NATIVE_CALL = 6;
 
     /**
      * Nominal bytes of a zlib stream, which its Java object cannot know: zlib's documented
@@ -52,6 +53,31 @@ public abstract class NativeAllocHooks {
         if (h != null && address != 0) {
             h.onFree(address);
         }
+    }
+
+    /**
+     * Under hz3 only: the mallocs this thread makes from now until {@link #exit} (zlib's inside a
+     * Deflater's constructor, a JNI library's) are the current call's. Returns what exit needs
+     * (0: nothing was marked).
+     */
+    public static int enter() {
+        NativeAllocHooks h = current;
+        return h != null ? h.onEnter() : 0;
+    }
+
+    /** Ends what {@link #enter} returned mark for; kind names the call for its site. */
+    public static void exit(int mark, int kind) {
+        NativeAllocHooks h = current;
+        if (h != null && mark != 0) {
+            h.onExit(mark, kind);
+        }
+    }
+
+    protected int onEnter() {
+        return 0;
+    }
+
+    protected void onExit(int mark, int kind) {
     }
 
     /** The event to commit (a jdk.jfr.Event), or null when not sampled. */

@@ -2,6 +2,7 @@ package dev.hz3.agent.core;
 
 import dev.hz3.agent.core.cli.Attacher;
 import dev.hz3.agent.core.cli.Launcher;
+import dev.hz3.agent.core.nat.Malloc;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
@@ -133,9 +134,12 @@ public final class AgentCore {
     private static void attribution(Options given, Options inEffect, Instrumentation inst,
             String privateDir) {
         if (attributionUsed || given.has(Options.Key.ATTRIBUTION)
-                || given.has(Options.Key.SAMPLE_BYTES) || given.has(Options.Key.SITES)) {
+                || given.has(Options.Key.SAMPLE_BYTES) || given.has(Options.Key.SITES)
+                || given.has(Options.Key.NATIVE_METHODS)) {
             attributionUsed = true;
-            dev.hz3.agent.core.sites.Attribution.apply(inEffect, inst, Path.of(privateDir));
+            boolean hz3 = inEffect.get(Options.Key.ATTRIBUTION).equalsIgnoreCase("on")
+                    && Recorder.get(Path.of(privateDir)).nativeState().hz3 == Malloc.Hz3Status.ACTIVE;
+            dev.hz3.agent.core.sites.Attribution.apply(inEffect, inst, Path.of(privateDir), hz3);
         }
     }
 

@@ -113,6 +113,70 @@ final class Advices {
         }
     }
 
+    /**
+     * Under hz3: the mallocs inside jdk.internal.misc.Unsafe.allocateMemory/reallocateMemory
+     * belong to the call's site (its pages, pinned or not, are the site's).
+     */
+    static final class MarkUnsafe {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static int enter() {
+            return NativeAllocHooks.enter();
+        }
+
+        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
+        static void exit(@Advice.Enter int mark) {
+            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_UNSAFE);
+        }
+    }
+
+    /**
+     * Under hz3: zlib's own mallocs inside Deflater(int, boolean) (its state, window, hash
+     * chains and pending buffer), which Java never sees, belong to the constructor's caller. A
+     * constructor cannot catch what it throws: a mark left by one is cleared by the thread's
+     * next outermost mark (see SiteSampler.onEnter).
+     */
+    static final class MarkDeflater {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static int enter() {
+            return NativeAllocHooks.enter();
+        }
+
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        static void exit(@Advice.Enter int mark) {
+            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_DEFLATER);
+        }
+    }
+
+    /** Under hz3: zlib's mallocs inside Inflater(boolean), as {@link MarkDeflater}. */
+    static final class MarkInflater {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static int enter() {
+            return NativeAllocHooks.enter();
+        }
+
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        static void exit(@Advice.Enter int mark) {
+            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_INFLATER);
+        }
+    }
+
+    /**
+     * Under hz3, agent option nativeMethods=: wraps a native method the user named (through the
+     * JVM's native-method prefix: the original is renamed, this wrapper calls it), so that what
+     * the native library mallocs inside belongs to the Java call's site.
+     */
+    static final class MarkNative {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static int enter() {
+            return NativeAllocHooks.enter();
+        }
+
+        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
+        static void exit(@Advice.Enter int mark) {
+            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_NATIVE_CALL);
+        }
+    }
+
     /** {Deflater,Inflater}$*ZStreamRef.run() (synchronized): the address it is about to end. */
     static final class EndZStream {
         @Advice.OnMethodEnter(suppress = Throwable.class)

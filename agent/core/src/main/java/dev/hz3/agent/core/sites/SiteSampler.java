@@ -2,6 +2,7 @@ package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.boot.NativeAllocHooks;
 import dev.hz3.agent.core.Log;
+import dev.hz3.agent.core.nat.Hz3Sites;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.NativeAllocationSampleEvent;
 import dev.hz3.jfr.NativeSiteEvent;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Samples native allocations by bytes and keeps the sampled blocks until they are freed.
@@ -43,6 +45,7 @@ final class SiteSampler extends NativeAllocHooks {
     private static final StackWalker WALKER = StackWalker.getInstance();
     private static final int MAX_DEPTH = 64;
     private static final String SELF = SiteSampler.class.getName();
+    private static final String MARKS = Hz3Marks.class.getName();
     private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
     private static final class PerThread {
@@ -54,17 +57,28 @@ final class SiteSampler extends NativeAllocHooks {
     private final ThreadLocal<PerThread> perThread;
     private final LiveSamples live = new LiveSamples();
     private final Map<String, Site> sites = new ConcurrentHashMap<>();
+    private final Map<Long, Site> byId = new ConcurrentHashMap<>();
+    /** Never reused in a JVM: hz3 keeps the ids of samples relabelled by an earlier sampler. */
+    private static final AtomicLong nextSiteId = new AtomicLong();
+    /** Under hz3: the calls whose own mallocs hz3 attributes; null under another malloc. */
+    private final Hz3Marks marks;
     private volatile int topSites;
     private volatile boolean failed;
 
-    SiteSampler(long sampleBytes, int topSites) {
+    /** hz3: hz3 is the malloc (its samples and census are joined to the sites). */
+    SiteSampler(long sampleBytes, int topSites, boolean hz3) {
         this.mean = sampleBytes;
         this.topSites = topSites;
+        this.marks = hz3 ? new Hz3Marks(kind -> siteOf(kind).id) : null;
         this.perThread = ThreadLocal.withInitial(() -> {
             PerThread t = new PerThread();
             t.countdown = nextInterval();
             return t;
         });
+    }
+
+    boolean hz3() {
+        return marks != null;
     }
 
     long sampleBytes() {
@@ -106,6 +120,18 @@ final class SiteSampler extends NativeAllocHooks {
     }
 
     @Override
+    protected int onEnter() {
+        return marks == null ? 0 : marks.enter();
+    }
+
+    @Override
+    protected void onExit(int mark, int kind) {
+        if (marks != null) {
+            marks.exit(mark, kind);
+        }
+    }
+
+    @Override
     protected void onFree(long address) {
         live.remove(address);
     }
@@ -140,8 +166,9 @@ final class SiteSampler extends NativeAllocHooks {
             for (var it = frames.limit(MAX_DEPTH).iterator(); it.hasNext(); ) {
                 StackWalker.StackFrame f = it.next();
                 String cn = f.getClassName();
-                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(HOOKS)) {
-                    continue;   // this sampler, the hook's dispatch
+                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(MARKS)
+                        || cn.startsWith(MARKS + "$") || cn.equals(HOOKS)) {
+                    continue;   // this sampler, its marks, the hook's dispatch
                 }
                 if (!isJdk(cn)) {
                     return new String[] {describe(f), entry == null ? "" : entry,
@@ -171,7 +198,11 @@ final class SiteSampler extends NativeAllocHooks {
                 found[1] = "";
             }
             final String[] f = found;
-            s = sites.computeIfAbsent(key, x -> new Site(x, f[0], f[1], kindName));
+            s = sites.computeIfAbsent(key, x -> {
+                Site n = new Site(nextSiteId.incrementAndGet(), x, f[0], f[1], kindName);
+                byId.put(n.id, n);
+                return n;
+            });
         }
         return s;
     }
@@ -210,6 +241,10 @@ final class SiteSampler extends NativeAllocHooks {
         double liveBytes;
         long samples;
         long oldest = Long.MAX_VALUE;
+        /** From hz3's census (0 when hz3 has no live sample of the site). */
+        long nativeLiveBytes;
+        long pinnedPages;
+        long pinnedBytes;
 
         Tally(Site site) {
             this.site = site;
@@ -244,12 +279,24 @@ final class SiteSampler extends NativeAllocHooks {
         List<Tally> byLive = tally();
         long now = System.nanoTime();
         int n = topSites;
+        if (marks != null) {
+            joinHz3(byLive, now);
+        }
         Set<Tally> chosen = new LinkedHashSet<>(byLive.subList(0, Math.min(n, byLive.size())));
         List<Tally> byGrowth = new ArrayList<>(byLive);
         byGrowth.sort((a, b) -> Double.compare(growth(b), growth(a)));
         for (Tally t : byGrowth.subList(0, Math.min(n, byGrowth.size()))) {
             if (growth(t) > 0) {
                 chosen.add(t);
+            }
+        }
+        if (marks != null) {
+            List<Tally> byPinned = new ArrayList<>(byLive);
+            byPinned.sort((a, b) -> Long.compare(b.pinnedBytes, a.pinnedBytes));
+            for (Tally t : byPinned.subList(0, Math.min(n, byPinned.size()))) {
+                if (t.pinnedBytes > 0) {
+                    chosen.add(t);
+                }
             }
         }
         Map<Site, Integer> rank = new HashMap<>();
@@ -267,6 +314,11 @@ final class SiteSampler extends NativeAllocHooks {
             e.oldestAge = now - t.oldest;
             e.growthBytes = Math.round(growth(t));
             e.sampleBytes = (long) mean;
+            if (marks != null) {
+                e.nativeLiveBytes = t.nativeLiveBytes;
+                e.pinnedPages = t.pinnedPages;
+                e.pinnedBytes = t.pinnedBytes;
+            }
             e.commit();
         }
         Map<Site, Double> liveNow = new HashMap<>();
@@ -275,6 +327,37 @@ final class SiteSampler extends NativeAllocHooks {
         }
         for (Site s : sites.values()) {
             s.lastLive = liveNow.getOrDefault(s, 0.0);
+        }
+    }
+
+    /**
+     * hz3's census per site joined to the tallies: its estimate of the live bytes sampled inside
+     * the site's calls and the pages they pin. A site hz3 holds samples for but the agent's own
+     * sampler does not (its Java-visible blocks all freed, zlib's still live) is added, its Java
+     * estimate 0. hz3's site 0 (mallocs outside any marked call) and tokens not yet relabelled
+     * are not a Java site: left out.
+     */
+    private void joinHz3(List<Tally> byLive, long now) {
+        long[] c = Hz3Sites.census();
+        Map<Site, Tally> bySite = new HashMap<>();
+        for (Tally t : byLive) {
+            bySite.put(t.site, t);
+        }
+        for (int i = 0; i + Hz3Sites.STAT_WORDS <= c.length; i += Hz3Sites.STAT_WORDS) {
+            Site s = byId.get(c[i + Hz3Sites.STAT_SITE]);
+            if (s == null) {
+                continue;
+            }
+            Tally t = bySite.get(s);
+            if (t == null) {
+                t = new Tally(s);
+                t.oldest = now - c[i + Hz3Sites.STAT_OLDEST_AGE_MS] * 1_000_000;
+                bySite.put(s, t);
+                byLive.add(t);
+            }
+            t.nativeLiveBytes = c[i + Hz3Sites.STAT_LIVE_BYTES];
+            t.pinnedPages = c[i + Hz3Sites.STAT_PINNED_PAGES];
+            t.pinnedBytes = c[i + Hz3Sites.STAT_PINNED_BYTES];
         }
     }
 
@@ -300,6 +383,10 @@ final class SiteSampler extends NativeAllocHooks {
      * the thread that allocates, could deadlock.
      */
     void warmUp() {
+        if (marks != null) {
+            marks.warmUp();
+            Hz3Sites.census();
+        }
         Site s = siteOf(KIND_UNSAFE);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
@@ -308,6 +395,7 @@ final class SiteSampler extends NativeAllocHooks {
         tally();
         perThread.get();
         sites.clear();
+        byId.clear();
     }
 
     /** Live samples now (for the status line). */
@@ -318,5 +406,6 @@ final class SiteSampler extends NativeAllocHooks {
     void clear() {
         live.clear();
         sites.clear();
+        byId.clear();
     }
 }
