@@ -2,7 +2,9 @@
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
  * Budget: a small or sub4k malloc is a table lookup, two loads, a pop (one
- * test) and one store (the free key cleared); a local free is a segment-map
+ * test) and one store (the free key cleared); when the span's list runs
+ * dry, the miss branch takes over the blocks freed since (local_free)
+ * unless sampling is on; a local free is a segment-map
  * test, a span lookup, an owner compare, the free-key compare, the
  * start-of-object check and a push with the key (one test for "empty or
  * was full").

@@ -108,7 +108,7 @@ static void extend(hz3_span_t *s)
 /* Gives the span a free list to pop if it has any free block: remote frees
  * join local_free, local_free becomes the free list once free is dry (the
  * split of hz3_types.h), and blocks never carved come last. */
-static bool refill(hz3_span_t *s)
+static inline __attribute__((always_inline)) bool refill(hz3_span_t *s)
 {
     collect(s);
     if (!s->free) {

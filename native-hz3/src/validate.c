@@ -47,6 +47,7 @@ static void check_segment(hz3_segment_t *seg, void *arg)
             if (e->page_flags & HZ3_PAGE_DIRTY) dirty_free++;
             if (dirty_bit != !!(e->page_flags & HZ3_PAGE_DIRTY))
                 VIOLATION(ck, "segment %p page %u: dirty map and page flags disagree", (void *)seg, i);
+            /* unmasked: a sample tag left on a free page is a violation too */
             if (e->kind != HZ3_SPAN_NONE || atomic_load_explicit(&e->owner, memory_order_relaxed) != NULL)
                 VIOLATION(ck, "segment %p page %u free but kind %u / owned", (void *)seg, i, e->kind);
             i++;

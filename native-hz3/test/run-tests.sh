@@ -49,6 +49,7 @@ run "test-wrong [sampling]" env LD_PRELOAD="$release" HZ3_SAMPLE_BYTES=4096 "$he
 run "test-census [sampling]" env LD_PRELOAD="$release" HZ3_SAMPLE_BYTES=4096 "$here/$out/test/test-census"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
+run "tsan-stress [sampling]" env HZ3_SAMPLE_BYTES=4096 TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "test-exports" "$here/test/test-exports.sh" "$release"
 
 echo "native-hz3: $passed passed, $failed failed"
