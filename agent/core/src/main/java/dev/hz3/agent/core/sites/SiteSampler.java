@@ -7,11 +7,10 @@ import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.NativeAllocationSampleEvent;
 import dev.hz3.jfr.NativeSiteEvent;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -265,104 +264,22 @@ final class SiteSampler extends NativeAllocHooks {
         return out;
     }
 
-    /**
-     * hz3.NativeSite now: the union of the top {@code sites} by estimated live bytes, by growth
-     * since the previous hz3.NativeSite and by pinned bytes (hz3 only), so that a site growing
-     * from small, or pinning pages with few bytes, is named although others hold more. Run by
-     * the event's periodic hook and at every chunk's end (a recording's stop, a dump), so a
-     * recording shorter than the period has its sites too.
-     */
+    /** hz3.NativeSite now (see {@link SiteReport}); one at a time. */
     synchronized void commitSites() {
-        if (!new NativeSiteEvent().isEnabled()) {
-            return;
-        }
-        List<Tally> byLive = tally();
-        long now = System.nanoTime();
-        int n = topSites;
-        if (marks != null) {
-            joinHz3(byLive, now);
-        }
-        Set<Tally> chosen = new LinkedHashSet<>(byLive.subList(0, Math.min(n, byLive.size())));
-        List<Tally> byGrowth = new ArrayList<>(byLive);
-        byGrowth.sort((a, b) -> Double.compare(growth(b), growth(a)));
-        for (Tally t : byGrowth.subList(0, Math.min(n, byGrowth.size()))) {
-            if (growth(t) > 0) {
-                chosen.add(t);
-            }
-        }
-        if (marks != null) {
-            List<Tally> byPinned = new ArrayList<>(byLive);
-            byPinned.sort((a, b) -> Long.compare(b.pinnedBytes, a.pinnedBytes));
-            for (Tally t : byPinned.subList(0, Math.min(n, byPinned.size()))) {
-                if (t.pinnedBytes > 0) {
-                    chosen.add(t);
-                }
-            }
-        }
-        Map<Site, Integer> rank = new HashMap<>();
-        for (int i = 0; i < byLive.size(); i++) {
-            rank.put(byLive.get(i).site, i + 1);
-        }
-        for (Tally t : chosen) {
-            NativeSiteEvent e = new NativeSiteEvent();
-            e.rank = rank.get(t.site);
-            e.site = t.site.site;
-            e.kind = t.site.kind;
-            e.entry = t.site.entry;
-            e.liveBytes = Math.round(t.liveBytes);
-            e.liveSamples = t.samples;
-            e.oldestAge = now - t.oldest;
-            e.growthBytes = Math.round(growth(t));
-            e.sampleBytes = (long) mean;
-            if (marks != null) {
-                e.nativeLiveBytes = t.nativeLiveBytes;
-                e.pinnedPages = t.pinnedPages;
-                e.pinnedBytes = t.pinnedBytes;
-            }
-            e.commit();
-        }
-        Map<Site, Double> liveNow = new HashMap<>();
-        for (Tally t : byLive) {
-            liveNow.put(t.site, t.liveBytes);
-        }
-        for (Site s : sites.values()) {
-            s.lastLive = liveNow.getOrDefault(s, 0.0);
-        }
+        SiteReport.commit(this);
     }
 
-    /**
-     * hz3's census per site joined to the tallies: its estimate of the live bytes sampled inside
-     * the site's calls and the pages they pin. A site hz3 holds samples for but the agent's own
-     * sampler does not (its Java-visible blocks all freed, zlib's still live) is added, its Java
-     * estimate 0. hz3's site 0 (mallocs outside any marked call) and tokens not yet relabelled
-     * are not a Java site: left out.
-     */
-    private void joinHz3(List<Tally> byLive, long now) {
-        long[] c = Hz3Sites.census();
-        Map<Site, Tally> bySite = new HashMap<>();
-        for (Tally t : byLive) {
-            bySite.put(t.site, t);
-        }
-        for (int i = 0; i + Hz3Sites.STAT_WORDS <= c.length; i += Hz3Sites.STAT_WORDS) {
-            Site s = byId.get(c[i + Hz3Sites.STAT_SITE]);
-            if (s == null) {
-                continue;
-            }
-            Tally t = bySite.get(s);
-            if (t == null) {
-                t = new Tally(s);
-                t.oldest = now - c[i + Hz3Sites.STAT_OLDEST_AGE_MS] * 1_000_000;
-                bySite.put(s, t);
-                byLive.add(t);
-            }
-            t.nativeLiveBytes = c[i + Hz3Sites.STAT_LIVE_BYTES];
-            t.pinnedPages = c[i + Hz3Sites.STAT_PINNED_PAGES];
-            t.pinnedBytes = c[i + Hz3Sites.STAT_PINNED_BYTES];
-        }
+    int topSites() {
+        return topSites;
     }
 
-    private static double growth(Tally t) {
-        return t.liveBytes - t.site.lastLive;
+    /** The site hz3 knows by id, or null (a token not relabelled, site 0, another sampler's). */
+    Site byId(long id) {
+        return byId.get(id);
+    }
+
+    Collection<Site> sites() {
+        return sites.values();
     }
 
     /** Fills the hooks' slot: advised calls reach this sampler from now on. */
