@@ -3,8 +3,6 @@ package dev.hz3.agent;
 import java.lang.instrument.Instrumentation;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -13,7 +11,8 @@ import java.util.List;
  * does as little as possible and depends on nothing but the JDK: it extracts the agent's core
  * and its dependencies (JNA, Byte Buddy's attach, the hz3 events), carried as inner jars under
  * META-INF/hz3/lib/, into a private directory ({@link PrivateDir}), loads them in a class loader
- * of their own whose parent is the platform class loader, and calls the core reflectively.
+ * of their own whose parent is the platform class loader ({@link AgentLoader}: it adds Byte Buddy
+ * only when first needed), and calls the core reflectively.
  * So the application never sees the agent's JNA, nor the agent the application's.
  *
  * <p>Nothing here throws into the JVM: a failure is one line on stderr and the JVM goes on.
@@ -69,13 +68,7 @@ public final class Hz3Agent {
             Path jar = agentJar();
             privateDir = PrivateDir.forAgent(jar);
             List<Path> jars = PrivateDir.extractInnerJars(jar, privateDir);
-            URL[] urls = new URL[jars.size()];
-            for (int i = 0; i < urls.length; i++) {
-                urls[i] = jars.get(i).toUri().toURL();
-            }
-            ClassLoader loader = new URLClassLoader("hz3-agent", urls,
-                    ClassLoader.getPlatformClassLoader());
-            core = Class.forName(CORE, true, loader);
+            core = Class.forName(CORE, true, new AgentLoader(jars, jar, privateDir));
         }
         return core;
     }

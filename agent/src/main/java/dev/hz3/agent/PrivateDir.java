@@ -173,8 +173,30 @@ final class PrivateDir {
         return FileChannel.open(dir.resolve(IN_USE), options, PosixFilePermissions.asFileAttribute(OWNER_RW));
     }
 
-    /** Extracts the inner jars (or reuses checked copies); their paths, in jar order. */
+    /**
+     * Extracts the inner jars the agent needs from the start (or reuses checked copies); their
+     * paths, in jar order. Those {@link #deferred} are left for {@link #extractDeferredJars}.
+     */
     static List<Path> extractInnerJars(Path agentJar, Path dir) throws IOException {
+        return extract(agentJar, dir, false);
+    }
+
+    /** Extracts the deferred inner jars (Byte Buddy), as {@link #extractInnerJars} does the others. */
+    static List<Path> extractDeferredJars(Path agentJar, Path dir) throws IOException {
+        return extract(agentJar, dir, true);
+    }
+
+    /**
+     * Whether an inner jar is extracted only when first needed: Byte Buddy itself (4.6 MB, used
+     * only by native attribution), not byte-buddy-agent (attach).
+     */
+    static boolean deferred(String jarName) {
+        return DEFERRED.matcher(jarName).matches();
+    }
+
+    private static final Pattern DEFERRED = Pattern.compile("byte-buddy-\\d[^/]*\\.jar");
+
+    private static List<Path> extract(Path agentJar, Path dir, boolean deferred) throws IOException {
         long uid = uid();
         List<Path> out = new ArrayList<>();
         try (JarFile jar = new JarFile(agentJar.toFile())) {
@@ -183,7 +205,8 @@ final class PrivateDir {
                 JarEntry e = entries.nextElement();
                 String name = e.getName();
                 if (!name.startsWith(INNER) || !name.endsWith(".jar")
-                        || name.indexOf('/', INNER.length()) >= 0) {
+                        || name.indexOf('/', INNER.length()) >= 0
+                        || deferred(name.substring(INNER.length())) != deferred) {
                     continue;
                 }
                 Path target = dir.resolve(name.substring(INNER.length()));
@@ -209,7 +232,8 @@ final class PrivateDir {
             }
         }
         if (out.isEmpty()) {
-            throw new IOException(agentJar + " has no " + INNER + "*.jar: not a complete agent jar");
+            throw new IOException(agentJar + " has no " + INNER + (deferred ? "byte-buddy-" : "")
+                    + "*.jar: not a complete agent jar");
         }
         return out;
     }

@@ -64,7 +64,8 @@ public final class Hz3Events {
      * number (keep in sync with dev.hz3.agent.boot.NativeAllocHooks).
      */
     public static final List<String> NATIVE_KINDS = List.of(
-            "unsafe", "direct buffer", "memory segment", "deflater", "inflater");
+            "unsafe", "direct buffer", "memory segment", "deflater", "inflater", "jna memory",
+            "native call");
 
     /** The page size hz3 is built for (and refuses to run without). */
     public static final long PAGE_SIZE = 4096;

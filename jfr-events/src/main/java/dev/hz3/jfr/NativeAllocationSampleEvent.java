@@ -17,7 +17,7 @@ import jdk.jfr.Unsigned;
 @Name(Hz3Events.NATIVE_ALLOCATION_SAMPLE)
 @Label("hz3 Native Allocation Sample")
 @Category({Hz3Events.CATEGORY_ROOT, Hz3Events.CATEGORY_HZ3})
-@Description("A sampled native allocation from Java code (Unsafe, direct buffer, Deflater, Inflater), with its stack trace")
+@Description("A sampled native allocation from Java code (Unsafe, direct buffer, Deflater, Inflater, JNA Memory), with its stack trace")
 @StackTrace(true)
 public class NativeAllocationSampleEvent extends jdk.jfr.Event {
 
@@ -37,7 +37,7 @@ public class NativeAllocationSampleEvent extends jdk.jfr.Event {
     public long weight;
 
     @Label("Kind")
-    @Description("unsafe, direct buffer, memory segment, deflater or inflater")
+    @Description("unsafe, direct buffer, memory segment, deflater, inflater or jna memory (the application's com.sun.jna.Memory)")
     public String kind;
 
     @Label("Site")

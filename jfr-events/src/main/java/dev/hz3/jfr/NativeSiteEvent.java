@@ -10,20 +10,22 @@ import jdk.jfr.StackTrace;
 import jdk.jfr.Timespan;
 
 /**
- * The top sites by estimated live native bytes, one event per site per period. A site's live
- * bytes are the sum of the weights of its samples not yet freed (see hz3.NativeAllocationSample),
- * an unbiased estimate of the bytes it allocated and has not freed.
+ * The top sites, one event per site, every period and at every chunk's start and end (so a
+ * recording's end, a dump): the union of the top N (agent option {@code sites=}) by estimated
+ * live native bytes, by growth since the previous hz3.NativeSite, and by pinned bytes (hz3 only).
+ * A site's live bytes are the sum of the weights of its samples not yet freed (see
+ * hz3.NativeAllocationSample), an unbiased estimate of the bytes it allocated and has not freed.
  */
 @Name(Hz3Events.NATIVE_SITE)
 @Label("hz3 Native Site")
 @Category({Hz3Events.CATEGORY_ROOT, Hz3Events.CATEGORY_HZ3})
-@Description("A Java call site holding native memory (Unsafe, direct buffers, zlib streams), estimated from the live samples")
+@Description("A Java call site holding native memory (Unsafe, direct buffers, zlib streams, JNA Memory), estimated from the live samples")
 @StackTrace(false)
 @Period("10 s")
 public class NativeSiteEvent extends jdk.jfr.Event {
 
     @Label("Rank")
-    @Description("1 for the site with the most estimated live bytes")
+    @Description("The site's place by estimated live bytes among all sites (1: the most); a site named for its growth or pinned bytes may rank below the top N")
     public int rank;
 
     @Label("Site")
@@ -31,7 +33,7 @@ public class NativeSiteEvent extends jdk.jfr.Event {
     public String site;
 
     @Label("Kind")
-    @Description("unsafe, direct buffer, memory segment, deflater or inflater")
+    @Description("unsafe, direct buffer, memory segment, deflater, inflater or jna memory (the application's com.sun.jna.Memory)")
     public String kind;
 
     @Label("Entry")

@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,9 +22,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Native attribution (agent option attribution=on) in child JVMs under glibc, on each JDK: the
  * samples of {@link NativeSitesApp} are attributed to the methods that allocated, the estimated
- * live bytes per site are within 20% of what the app keeps, freed sites hold nothing; with the
- * option absent nothing is sampled and no class of Byte Buddy or of attribution is loaded; an
- * attach turns it on, and off again.
+ * live bytes per site are within 20% of what the app keeps, freed sites hold nothing, each
+ * sample's stack starts at the advised JDK method (no frame of the agent's); with the option
+ * absent nothing is sampled, no class of Byte Buddy or of attribution is loaded and Byte Buddy's
+ * jar is not even unpacked; an attach turns it on, and off again.
  */
 class NativeAttributionTest {
 
@@ -30,18 +33,30 @@ class NativeAttributionTest {
     static final long DEFLATER_BYTES = 4 * 65_536 + 6_144;
     static final String APP = NativeSitesApp.class.getName();
 
+    /** The advised JDK method each kind's sample stack starts at. */
+    static final Map<String, String> TOP_FRAME = Map.of(
+            "unsafe", "jdk.internal.misc.Unsafe.allocateMemory",
+            "direct buffer", "jdk.internal.misc.Unsafe.allocateMemory",
+            "deflater", "java.util.zip.Deflater$DeflaterZStreamRef.<init>",
+            "inflater", "java.util.zip.Inflater$InflaterZStreamRef.<init>");
+
     static List<Path> jdks() throws IOException {
         return Child.jdks();
     }
 
     /** hz3.jfc with hz3.NativeSite at the end of the recording: the state the app exits with. */
     static Path jfc(Path dir) throws IOException {
+        return jfc(dir, "endChunk");
+    }
+
+    /** hz3.jfc with hz3.NativeSite's period set to period. */
+    static Path jfc(Path dir, String period) throws IOException {
         String jfc = Files.readString(Child.HZ3_JFC);
         String site = "<event name=\"hz3.NativeSite\">";
         int at = jfc.indexOf(site);
         assertTrue(at > 0, "hz3.NativeSite in hz3.jfc");
         jfc = jfc.substring(0, at) + jfc.substring(at).replaceFirst(
-                "<setting name=\"period\">[^<]*</setting>", "<setting name=\"period\">endChunk</setting>");
+                "<setting name=\"period\">[^<]*</setting>", "<setting name=\"period\">" + period + "</setting>");
         return Files.writeString(dir.resolve("attribution.jfc"), jfc);
     }
 
@@ -53,6 +68,28 @@ class NativeAttributionTest {
         }
         cmd.addAll(List.of(more));
         return cmd;
+    }
+
+    /**
+     * A private XDG_RUNTIME_DIR of the test's own (mode 0700), so that the agent extracts its jars
+     * into dir/xdg/hz3-agent/BUILD/ and the test can see which.
+     */
+    static Map<String, String> privateXdg(Path dir) throws IOException {
+        Path xdg = Files.createDirectory(dir.resolve("xdg"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        return Map.of("XDG_RUNTIME_DIR", xdg.toString());
+    }
+
+    /** The names of the files the agent extracted under a privateXdg (one build's directory). */
+    static List<String> extracted(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir.resolve("xdg/hz3-agent"))) {
+            return s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** Byte Buddy's own jar (not byte-buddy-agent's, which attach uses). */
+    static boolean isByteBuddy(String file) {
+        return file.matches("byte-buddy-\\d.*\\.jar");
     }
 
     /** The app's method that made the allocation: the first frame outside the JDK and the agent. */
@@ -76,11 +113,17 @@ class NativeAttributionTest {
                 "-javaagent:" + Child.AGENT_JAR + "=attribution=on",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
                 "-cp", Child.testClasses().toString(), APP);
-        Child c = Child.run("app", dir, cmd, Map.of());
+        Child c = Child.run("app", dir, cmd, privateXdg(dir));
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("DONE workload"), c::toString);
+        List<String> files = extracted(dir);
+        assertTrue(files.stream().anyMatch(NativeAttributionTest::isByteBuddy),
+                () -> "Byte Buddy extracted with attribution on: " + files);
+        // Under glibc the line says plainly what needs hz3.
         assertTrue(c.err().matches("(?s).*hz3-agent: native attribution on: one sample per 524288"
-                + " bytes .*need hz3 \\(a later slice\\)\n.*"), c::toString);
+                + " bytes .*Mallocs made inside native libraries \\(zlib's own, JNI libraries'\\)"
+                + " and the pages each site pins are not seen: they need hz3 as the malloc\n.*"),
+                c::toString);
 
         List<RecordedEvent> all = Recordings.read(jfr);
         List<RecordedEvent> samples = Recordings.of(all, "hz3.NativeAllocationSample");
@@ -107,6 +150,12 @@ class NativeAttributionTest {
             assertTrue(fp < 0 || (size >= fp && size < fp + 8), () -> method + " size " + size);
             assertTrue(e.getString("site").startsWith(APP + "." + method + ":"), e::toString);
             assertTrue(e.getLong("weight") >= size, e::toString);
+            // The stack starts at the advised JDK method: no frame of the agent's on it.
+            RecordedFrame top = e.getStackTrace().getFrames().get(0);
+            assertEquals(TOP_FRAME.get(e.getString("kind")), top.getMethod().getType().getName()
+                    + "." + top.getMethod().getName(), e::toString);
+            assertTrue(e.getStackTrace().getFrames().stream().noneMatch(
+                    f -> f.getMethod().getType().getName().startsWith("dev.hz3.agent.")), e::toString);
             counts.merge(method, 1, Integer::sum);
         }
         assertEquals(expect.keySet(), counts.keySet(), () -> "samples per method: " + counts);
@@ -155,9 +204,13 @@ class NativeAttributionTest {
                 "-Xlog:class+load=info:file=" + classes,
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
                 "-cp", Child.testClasses().toString(), APP);
-        Child c = Child.run("app", dir, cmd, Map.of());
+        Child c = Child.run("app", dir, cmd, privateXdg(dir));
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.err().contains("hz3-agent: hz3 is not this JVM's malloc"), c::toString);
+        // Byte Buddy (4.6 MB) is not even unpacked; the agent's other jars are.
+        List<String> files = extracted(dir);
+        assertTrue(files.stream().anyMatch(f -> f.startsWith("hz3-agent-core")), files::toString);
+        assertTrue(files.stream().noneMatch(NativeAttributionTest::isByteBuddy), files::toString);
         assertFalse(c.err().contains("attribution"), c::toString);
         // The boot path is untouched (the JVM would warn that CDS is limited).
         assertFalse(c.err().contains("bootstrap classpath has been appended"), c::toString);

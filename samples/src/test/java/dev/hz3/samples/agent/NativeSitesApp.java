@@ -16,7 +16,8 @@ import sun.misc.Unsafe;
  * buffers; keepD keeps Deflaters; churnC and churnE free everything they allocate (direct
  * buffers freed at once through their cleaner, Inflaters ended). Then prints DONE and exits,
  * or, with {@code serve}, prints READY and runs the command of each stdin line
- * ({@code workload}, {@code attached}, {@code detached}), answering "DONE command".
+ * ({@code workload}, {@code keepB}, {@code growF}, {@code attached}, {@code detached}),
+ * answering "DONE command".
  */
 public final class NativeSitesApp {
 
@@ -28,6 +29,8 @@ public final class NativeSitesApp {
     static final int CHURN_C_BYTES = 55_555;
     static final int CHURN_C_COUNT = 3000;
     static final int CHURN_E_COUNT = 2000;
+    static final int GROW_F_BYTES = 2_000_003;
+    static final int GROW_F_COUNT = 20;
     static final int PHASE_BYTES = 99_991;
     static final int PHASE_COUNT = 500;
 
@@ -64,6 +67,8 @@ public final class NativeSitesApp {
                 churnC();
                 churnE();
             }
+            case "keepB" -> keepB();
+            case "growF" -> growF();
             case "attached" -> attached();
             case "detached" -> detached();
             default -> System.out.println("unknown command " + command);
@@ -85,6 +90,13 @@ public final class NativeSitesApp {
     static void keepD() {
         for (int i = 0; i < KEEP_D_COUNT; i++) {
             KEPT.add(new Deflater());
+        }
+    }
+
+    /** Unsafe blocks large enough to be nearly always sampled, kept: a site that grows late. */
+    static void growF() {
+        for (int i = 0; i < GROW_F_COUNT; i++) {
+            ADDRESSES.add(UNSAFE.allocateMemory(GROW_F_BYTES));
         }
     }
 

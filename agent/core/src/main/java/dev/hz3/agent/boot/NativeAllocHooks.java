@@ -18,6 +18,8 @@ public abstract class NativeAllocHooks {
     public static final int KIND_MEMORY_SEGMENT = 2;
     public static final int KIND_DEFLATER = 3;
     public static final int KIND_INFLATER = 4;
+    public static final int KIND_JNA_MEMORY = 5;
+    public static final int KIND_NATIVE_CALL = 6;
 
     /**
      * Nominal bytes of a zlib stream, which its Java object cannot know: zlib's documented
@@ -34,12 +36,15 @@ public abstract class NativeAllocHooks {
     protected NativeAllocHooks() {
     }
 
-    /** A block of bytes at address, just allocated (address 0: the call failed or was empty). */
-    public static void alloc(long address, long bytes, int kind) {
+    /**
+     * A block of bytes at address, just allocated (address 0: the call failed or was empty).
+     * Returns null, or when the block is sampled its hz3.NativeAllocationSample, filled, for the
+     * advice to commit itself: JFR's stack trace then starts at the advised JDK method, with no
+     * frame of the agent's on top.
+     */
+    public static Object alloc(long address, long bytes, int kind) {
         NativeAllocHooks h = current;
-        if (h != null && address != 0) {
-            h.onAlloc(address, bytes, kind);
-        }
+        return h != null && address != 0 ? h.onAlloc(address, bytes, kind) : null;
     }
 
     /** The block at address is about to be freed. */
@@ -50,7 +55,33 @@ public abstract class NativeAllocHooks {
         }
     }
 
-    protected abstract void onAlloc(long address, long bytes, int kind);
+    /**
+     * Under hz3 only: the mallocs this thread makes from now until {@link #exit} (zlib's inside a
+     * Deflater's constructor, a JNI library's) are the current call's. Returns what exit needs
+     * (0: nothing was marked).
+     */
+    public static int enter() {
+        NativeAllocHooks h = current;
+        return h != null ? h.onEnter() : 0;
+    }
+
+    /** Ends what {@link #enter} returned mark for; kind names the call for its site. */
+    public static void exit(int mark, int kind) {
+        NativeAllocHooks h = current;
+        if (h != null && mark != 0) {
+            h.onExit(mark, kind);
+        }
+    }
+
+    protected int onEnter() {
+        return 0;
+    }
+
+    protected void onExit(int mark, int kind) {
+    }
+
+    /** The event to commit (a jdk.jfr.Event), or null when not sampled. */
+    protected abstract Object onAlloc(long address, long bytes, int kind);
 
     protected abstract void onFree(long address);
 }

@@ -2,6 +2,7 @@ package dev.hz3.agent.core;
 
 import dev.hz3.agent.core.cli.Attacher;
 import dev.hz3.agent.core.cli.Launcher;
+import dev.hz3.agent.core.nat.Malloc;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
@@ -128,7 +129,7 @@ public final class AgentCore {
     }
 
     /** Whether native attribution was ever asked for: until then its classes stay unloaded. */
-    private static boolean attributionUsed;
+    private static volatile boolean attributionUsed;
 
     /**
      * Native attribution (dev.hz3.agent.core.sites), only when given asks for it: with it off,
@@ -137,9 +138,22 @@ public final class AgentCore {
     private static void attribution(Options given, Options inEffect, Instrumentation inst,
             String privateDir) {
         if (attributionUsed || given.has(Options.Key.ATTRIBUTION)
-                || given.has(Options.Key.SAMPLE_BYTES) || given.has(Options.Key.SITES)) {
+                || given.has(Options.Key.SAMPLE_BYTES) || given.has(Options.Key.SITES)
+                || given.has(Options.Key.NATIVE_METHODS)) {
             attributionUsed = true;
-            dev.hz3.agent.core.sites.Attribution.apply(inEffect, inst, Path.of(privateDir));
+            boolean hz3 = inEffect.get(Options.Key.ATTRIBUTION).equalsIgnoreCase("on")
+                    && Recorder.get(Path.of(privateDir)).nativeState().hz3 == Malloc.Hz3Status.ACTIVE;
+            dev.hz3.agent.core.sites.Attribution.apply(inEffect, inst, Path.of(privateDir), hz3);
+        }
+    }
+
+    /**
+     * Recorder's whole picture (every chunk's start and end) calls this: hz3.NativeSite then,
+     * when attribution was ever turned on; otherwise nothing of it is loaded.
+     */
+    static void nativeSitesAtChunk() {
+        if (attributionUsed) {
+            dev.hz3.agent.core.sites.Attribution.atChunk();
         }
     }
 

@@ -35,6 +35,7 @@ public final class Options {
         ATTRIBUTION("attribution", "on or off (native attribution: sampled stacks of Unsafe, direct buffer and zlib allocations)", "off"),
         SAMPLE_BYTES("sampleBytes", "a byte count 1k..1g, e.g. 512k or 1m (mean bytes between two samples)", "512k"),
         SITES("sites", "a whole number 1..100 (sites per hz3.NativeSite period)", "10"),
+        NATIVE_METHODS("nativeMethods", "classes or packages (pkg.*) separated by ':' whose native methods hz3 attributes the mallocs of, e.g. org.rocksdb.*:com.example.Lib", ""),
         // The agent's recording kept bounded (names as in -XX:StartFlightRecording); see OwnRecording.
         MAXAGE("maxage", "a duration 1m..365d, e.g. 30m, 6h or 2d (the age of the oldest data record= keeps)", ""),
         MAXSIZE("maxsize", "a byte count 1m..1024g, e.g. 100m or 2g (the most data record= keeps on disk)", ""),
@@ -150,6 +151,9 @@ public final class Options {
             case ATTRIBUTION -> {
                 return value.equalsIgnoreCase("on") || value.equalsIgnoreCase("off") ? null : k.allowed;
             }
+            case NATIVE_METHODS -> {
+                return value.matches(NATIVE_NAMES) ? null : k.allowed;
+            }
             case SAMPLE_BYTES -> {
                 long b = byteCount(value);
                 return b < 1024 || b > (1L << 30) ? k.allowed : null;
@@ -181,6 +185,10 @@ public final class Options {
             }
         }
     }
+
+    /** nativeMethods=: class names, or package names ending in .*, separated by ':'. */
+    private static final String NATIVE_NAMES =
+            "[\\p{L}_$][\\p{L}\\p{N}_$.]*(\\.\\*)?(:[\\p{L}_$][\\p{L}\\p{N}_$.]*(\\.\\*)?)*";
 
     private static boolean wholeNumber(String v, long lo, long hi) {
         if (!v.matches("\\d{1,10}")) {

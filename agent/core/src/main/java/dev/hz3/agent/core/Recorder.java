@@ -370,6 +370,7 @@ public final class Recorder implements FlightRecorderListener {
         } else if (malloc.isGlibc()) {
             GlibcHeapSampler.commit();
         }
+        AgentCore.nativeSitesAtChunk();
     }
 
     // ---- on demand (attach) ----

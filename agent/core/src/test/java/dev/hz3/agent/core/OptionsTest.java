@@ -47,7 +47,8 @@ class OptionsTest {
                 "bad option 'scanBudget=-1': expected a whole number 0..1048576 (segments the census"
                         + " reads per epoch; 0: no sweeps)",
                 "unknown option 'frob=1': known options are period, top, scanBudget, purgeDelay,"
-                        + " epochInterval, record, jfc, log, attribution, sampleBytes, sites, maxage, maxsize, dump",
+                        + " epochInterval, record, jfc, log, attribution, sampleBytes, sites,"
+                        + " nativeMethods, maxage, maxsize, dump",
                 "bad option 'jump': expected key=value or one of start, snapshot, purge, stop"),
                 o.errors());
         assertEquals(5, o.integer(Options.Key.TOP));
@@ -68,6 +69,8 @@ class OptionsTest {
                 + " bytes between two samples)",
                 "bad option 'sites=0': expected a whole number 1..100 (sites per hz3.NativeSite period)"),
                 Options.parse("attribution=yes,sampleBytes=10,sites=0").errors());
+        assertTrue(Options.parse("nativeMethods=org.rocksdb.*:com.example.Lib$Inner").errors().isEmpty());
+        assertEquals(1, Options.parse("nativeMethods=org.rocksdb;rm -rf").errors().size());
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.Options;
+import dev.hz3.agent.core.nat.Hz3Sites;
 import dev.hz3.jfr.NativeSiteEvent;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,6 +13,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
@@ -39,14 +41,19 @@ public final class Attribution {
     static final String BOOT_RESOURCE = "META-INF/hz3-boot/dev/hz3/agent/boot/NativeAllocHooks.class";
 
     private static Instrumenter instrumenter;
-    private static SiteSampler sampler;
+    private static volatile SiteSampler sampler;
     private static Runnable hook;
 
     private Attribution() {
     }
 
-    /** Applies the options in effect: turns attribution on, off, or changes its settings. */
-    public static synchronized void apply(Options o, Instrumentation inst, Path privateDir) {
+    /**
+     * Applies the options in effect: turns attribution on, off, or changes its settings. hz3:
+     * hz3 is this JVM's malloc, so it samples too (what native code mallocs inside the advised
+     * calls, and the pages sites pin).
+     */
+    public static synchronized void apply(Options o, Instrumentation inst, Path privateDir,
+            boolean hz3) {
         boolean on = o.get(Options.Key.ATTRIBUTION).equalsIgnoreCase("on");
         try {
             if (!on) {
@@ -65,9 +72,12 @@ public final class Attribution {
                 Log.info("native attribution: sampleBytes is now " + n + " bytes; the "
                         + dropped + " live samples taken at " + sampler.sampleBytes()
                         + " are dropped");
-                SiteSampler s = new SiteSampler(n, top);
+                SiteSampler s = new SiteSampler(n, top, sampler.hz3());
                 s.warmUp();
                 replaceSampler(s);
+                if (s.hz3()) {
+                    Hz3Sites.hz3_sampling_set(n);
+                }
                 return;
             }
             if (inst == null) {
@@ -76,20 +86,48 @@ public final class Attribution {
             }
             long t0 = System.nanoTime();
             bootClassVisible(inst, privateDir);
-            SiteSampler s = new SiteSampler(n, top);
+            String hz3Missing = null;
+            if (hz3) {
+                try {
+                    Hz3Sites.bind();
+                } catch (Throwable t) {
+                    hz3Missing = "this libhz3 cannot sample (" + Log.describe(t) + ")";
+                    hz3 = false;
+                }
+            }
+            SiteSampler s = new SiteSampler(n, top, hz3);
             s.warmUp();
-            instrumenter = Instrumenter.install(inst);
+            List<String> natives = nativeNames(o);
+            if (!natives.isEmpty() && !hz3) {
+                Log.warn("native attribution: nativeMethods= needs hz3 as the malloc (only hz3 sees"
+                        + " what a native method mallocs): ignored");
+            }
+            instrumenter = Instrumenter.install(inst, hz3, natives);
             replaceSampler(s);
-            Log.info("native attribution on: one sample per " + n + " bytes allocated through"
-                    + " Unsafe, direct buffers, Deflater and Inflater; advised "
-                    + instrumenter.advised.size() + " loaded JDK classes in "
-                    + (System.nanoTime() - t0) / 1_000_000 + " ms (the others as they load)."
-                    + " Mallocs inside native libraries and pinned pages per site need hz3 (a later"
-                    + " slice)");
+            if (hz3 && Hz3Sites.hz3_sampling_set(n) != 0) {
+                Log.warn("native attribution: hz3 refused to sample every " + n + " bytes");
+            }
+            String line = "native attribution on: one sample per " + n + " bytes allocated through"
+                    + " Unsafe, direct buffers, Deflater, Inflater and JNA Memory; advised "
+                    + instrumenter.advised.size() + " loaded classes in "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms (the others as they load)";
+            if (hz3) {
+                Log.info(line + "; hz3 samples too: the mallocs inside those calls (zlib's own)"
+                        + " and the pages each site pins");
+            } else {
+                Log.info(line + ". Mallocs made inside native libraries (zlib's own, JNI"
+                        + " libraries') and the pages each site pins are not seen: they need hz3"
+                        + " as the malloc" + (hz3Missing == null ? "" : ", and " + hz3Missing));
+            }
         } catch (Throwable t) {
             Log.error("native attribution not started: " + Log.describe(t));
             off(inst);
         }
+    }
+
+    private static List<String> nativeNames(Options o) {
+        String v = o.get(Options.Key.NATIVE_METHODS);
+        return v.isEmpty() ? List.of() : List.of(v.split(":"));
     }
 
     /** Turns attribution off (option attribution=off, and attach stop); nothing when off. */
@@ -99,6 +137,9 @@ public final class Attribution {
         }
         int dropped = 0;
         if (sampler != null) {
+            if (sampler.hz3()) {
+                Hz3Sites.hz3_sampling_set(0);
+            }
             dropped = sampler.liveCount();
             sampler.deactivate();
             sampler.clear();
@@ -115,6 +156,17 @@ public final class Attribution {
         }
         Log.info("native attribution off: advice removed from " + removed + " JDK classes; "
                 + dropped + " live samples dropped");
+    }
+
+    /**
+     * hz3.NativeSite at a chunk's start and end (the agent's whole picture, see Recorder), so a
+     * recording shorter than the event's period, or dumped before it, has its sites too.
+     */
+    public static void atChunk() {
+        SiteSampler s = sampler;
+        if (s != null) {
+            s.commitSites();
+        }
     }
 
     private static void replaceSampler(SiteSampler s) {

@@ -1,14 +1,21 @@
 package dev.hz3.agent.core.sites;
 
+import static net.bytebuddy.matcher.ElementMatchers.is;
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.isNative;
+import static net.bytebuddy.matcher.ElementMatchers.isStatic;
+import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
+import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.none;
+import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.hz3.agent.core.Log;
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import net.bytebuddy.ByteBuddy;
@@ -18,6 +25,8 @@ import net.bytebuddy.asm.Advice;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.dynamic.scaffold.TypeValidation;
+import net.bytebuddy.implementation.SuperMethodCall;
+import net.bytebuddy.matcher.ElementMatcher;
 import net.bytebuddy.utility.JavaModule;
 
 /**
@@ -31,12 +40,21 @@ final class Instrumenter {
     static final String UNSAFE = "jdk.internal.misc.Unsafe";
     static final String DEFLATER_REF = "java.util.zip.Deflater$DeflaterZStreamRef";
     static final String INFLATER_REF = "java.util.zip.Inflater$InflaterZStreamRef";
+    static final String JNA_MEMORY = "com.sun.jna.Memory";
+    static final String DEFLATER = "java.util.zip.Deflater";
+    static final String INFLATER = "java.util.zip.Inflater";
+    /** The agent's loader, whose JNA is the agent's own: not advised. */
+    private static final ClassLoader OWN_LOADER = Instrumenter.class.getClassLoader();
+
+    /** The prefix of a wrapped native method's renamed original. */
+    static final String NATIVE_PREFIX = "hz3$native$";
 
     private final ResettableClassFileTransformer transformer;
+    private final ResettableClassFileTransformer nativeTransformer;
     /** Classes advised now (those loaded when installed, and those loaded since). */
     final Set<String> advised = ConcurrentHashMap.newKeySet();
 
-    private Instrumenter(Instrumentation inst) {
+    private Instrumenter(Instrumentation inst, boolean hz3, List<String> nativeNames) {
         AgentBuilder.Listener listener = new AgentBuilder.Listener.Adapter() {
             @Override
             public void onTransformation(TypeDescription type, ClassLoader loader,
@@ -50,26 +68,31 @@ final class Instrumenter {
                 Log.warn("native attribution: cannot advise " + type + ": " + Log.describe(t));
             }
         };
-        transformer = new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
+        AgentBuilder.Identified.Extendable builder = new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
                 .disableClassFormatChanges()
                 .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
                 // Retransform the advised classes already loaded, found by name: not a walk
                 // over every loaded class.
                 .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(
-                        loaded(inst)))
+                        loaded(inst, hz3)))
                 .with(AgentBuilder.DescriptionStrategy.Default.POOL_ONLY)
                 .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                 .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
                 .with(listener)
                 .ignore(none())   // the default ignores the bootstrap loader's classes
                 .type(named(UNSAFE))
-                .transform((b, type, loader, module, pd) -> b
-                        .visit(Advice.to(Advices.Allocate.class)
-                                .on(named("allocateMemory").and(takesArguments(long.class))))
-                        .visit(Advice.to(Advices.Reallocate.class)
-                                .on(named("reallocateMemory").and(takesArguments(long.class, long.class))))
-                        .visit(Advice.to(Advices.Free.class)
-                                .on(named("freeMemory").and(takesArguments(long.class)))))
+                .transform((b, type, loader, module, pd) -> {
+                    DynamicType.Builder<?> u = b
+                            .visit(Advice.to(Advices.Allocate.class)
+                                    .on(named("allocateMemory").and(takesArguments(long.class))))
+                            .visit(Advice.to(Advices.Reallocate.class)
+                                    .on(named("reallocateMemory").and(takesArguments(long.class, long.class))))
+                            .visit(Advice.to(Advices.Free.class)
+                                    .on(named("freeMemory").and(takesArguments(long.class))));
+                    return !hz3 ? u : u.visit(Advice.to(Advices.MarkUnsafe.class)
+                            .on(named("allocateMemory").and(takesArguments(long.class))
+                                    .or(named("reallocateMemory").and(takesArguments(long.class, long.class)))));
+                })
                 .type(named(DEFLATER_REF))
                 .transform((b, type, loader, module, pd) -> b
                         .visit(Advice.to(Advices.NewDeflater.class).on(isConstructor()))
@@ -78,29 +101,95 @@ final class Instrumenter {
                 .transform((b, type, loader, module, pd) -> b
                         .visit(Advice.to(Advices.NewInflater.class).on(isConstructor()))
                         .visit(Advice.to(Advices.EndZStream.class).on(named("run"))))
+                // The application's JNA, in whatever loader has it; never the agent's own copy.
+                .type(named(JNA_MEMORY), not(is(OWN_LOADER)))
+                .transform((b, type, loader, module, pd) -> b
+                        .visit(Advice.to(Advices.JnaMalloc.class)
+                                .on(named("malloc").and(isStatic()).and(takesArguments(long.class))))
+                        .visit(Advice.to(Advices.JnaFree.class)
+                                .on(named("free").and(isStatic()).and(takesArguments(long.class)))));
+        if (hz3) {
+            // zlib's own mallocs, which only hz3 sees, happen inside these constructors.
+            builder = builder
+                    .type(named(DEFLATER))
+                    .transform((b, type, loader, module, pd) -> b
+                            .visit(Advice.to(Advices.MarkDeflater.class)
+                                    .on(isConstructor().and(takesArguments(int.class, boolean.class)))))
+                    .type(named(INFLATER))
+                    .transform((b, type, loader, module, pd) -> b
+                            .visit(Advice.to(Advices.MarkInflater.class)
+                                    .on(isConstructor().and(takesArguments(boolean.class)))));
+        }
+        transformer = builder.installOn(inst);
+        nativeTransformer = hz3 && !nativeNames.isEmpty() ? wrapNatives(inst, nativeNames, listener) : null;
+    }
+
+    /**
+     * nativeMethods=: every native method of the classes named (or of the packages named pkg.*)
+     * is wrapped, through the JVM's native-method prefix, in {@link Advices.MarkNative}. Wrapping
+     * adds a method (the renamed native one), which a class already loaded cannot gain: only
+     * classes loaded from now on are wrapped (so the option belongs at start-up).
+     */
+    private static ResettableClassFileTransformer wrapNatives(Instrumentation inst,
+            List<String> names, AgentBuilder.Listener listener) {
+        if (!inst.isNativeMethodPrefixSupported()) {
+            Log.warn("native attribution: this JVM cannot wrap native methods (no native-method"
+                    + " prefix): nativeMethods= ignored");
+            return null;
+        }
+        ElementMatcher.Junction<TypeDescription> types = none();
+        for (String n : names) {
+            types = types.or(n.endsWith(".*") ? nameStartsWith(n.substring(0, n.length() - 1))
+                    : named(n));
+        }
+        return new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
+                .enableNativeMethodPrefix(NATIVE_PREFIX)
+                .with(AgentBuilder.RedefinitionStrategy.DISABLED)
+                .with(AgentBuilder.TypeStrategy.Default.REBASE)
+                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+                .with(listener)
+                .ignore(nameStartsWith("dev.hz3.agent.").or(isSynthetic()))
+                .type(types, not(is(OWN_LOADER)))
+                .transform((b, type, loader, module, pd) -> b.method(isNative())
+                        .intercept(Advice.to(Advices.MarkNative.class).wrap(SuperMethodCall.INSTANCE)))
                 .installOn(inst);
     }
 
     /** The advised classes loaded now (jdk.internal.misc.Unsafe always is). */
-    private static Class<?>[] loaded(Instrumentation inst) {
-        Set<String> names = Set.of(UNSAFE, DEFLATER_REF, INFLATER_REF);
+    private static Class<?>[] loaded(Instrumentation inst, boolean hz3) {
+        Set<String> names = hz3 ? Set.of(UNSAFE, DEFLATER_REF, INFLATER_REF, DEFLATER, INFLATER)
+                : Set.of(UNSAFE, DEFLATER_REF, INFLATER_REF);
         List<Class<?>> found = new ArrayList<>();
         for (Class<?> c : inst.getAllLoadedClasses()) {
-            if (c.getClassLoader() == null && names.contains(c.getName())) {
+            ClassLoader l = c.getClassLoader();
+            if ((l == null && names.contains(c.getName()))
+                    || (l != null && l != OWN_LOADER && c.getName().equals(JNA_MEMORY))) {
                 found.add(c);
             }
         }
         return found.toArray(new Class<?>[0]);
     }
 
-    static Instrumenter install(Instrumentation inst) {
-        return new Instrumenter(inst);
+    /** hz3: hz3 is the malloc, and the calls whose own mallocs it attributes are marked too. */
+    static Instrumenter install(Instrumentation inst, boolean hz3, List<String> nativeNames) {
+        // The advice commits events through jdk.jfr.Event from java.base, which does not read
+        // jdk.jfr. Reads are only ever added, so this stays after attribution is off (harmless).
+        Module base = Object.class.getModule();
+        Module jfr = jdk.jfr.Event.class.getModule();
+        if (!base.canRead(jfr)) {
+            inst.redefineModule(base, Set.of(jfr), Map.of(), Map.of(), Set.of(), Map.of());
+        }
+        return new Instrumenter(inst, hz3, nativeNames);
     }
 
     /** Removes the advice: the advised classes are retransformed back. */
     int remove(Instrumentation inst) {
         int n = advised.size();
         transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+        if (nativeTransformer != null) {
+            // Wrapped classes keep their wrappers, which do nothing with attribution off.
+            nativeTransformer.reset(inst, AgentBuilder.RedefinitionStrategy.DISABLED);
+        }
         advised.clear();
         return n;
     }

@@ -6,13 +6,16 @@ package dev.hz3.agent.core.sites;
  * sampler; {@code lastLive} is the estimate of the previous hz3.NativeSite, for its growth.
  */
 final class Site {
+    /** The id hz3 knows this site by (its samples are relabelled to it): 1, 2, ... */
+    final long id;
     final String key;
     final String site;
     final String entry;
     final String kind;
     double lastLive;
 
-    Site(String key, String site, String entry, String kind) {
+    Site(long id, String key, String site, String entry, String kind) {
+        this.id = id;
         this.key = key;
         this.site = site;
         this.entry = entry;

@@ -2,15 +2,18 @@ package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.boot.NativeAllocHooks;
 import dev.hz3.agent.core.Log;
+import dev.hz3.agent.core.nat.Hz3Sites;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.NativeAllocationSampleEvent;
 import dev.hz3.jfr.NativeSiteEvent;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Samples native allocations by bytes and keeps the sampled blocks until they are freed.
@@ -28,9 +31,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * that sum is about 1/sqrt(live samples) for blocks much smaller than N, and 0 for blocks much
  * larger (they are always sampled and weigh their size).
  *
- * <p>A sampled call walks its stack (to name its site), remembers the block, and commits
- * hz3.NativeAllocationSample in the allocating thread, so JFR records the stack itself. A call
- * from inside the sampler itself (JFR or the stack walk allocating natively) is not sampled.
+ * <p>A sampled call walks its stack (to name its site), remembers the block, and hands its
+ * hz3.NativeAllocationSample to the advice, which commits it in the allocating thread: JFR
+ * records the stack itself, from the advised JDK method down. A call from inside the sampler
+ * itself (JFR or the stack walk allocating natively) is not sampled.
  */
 final class SiteSampler extends NativeAllocHooks {
 
@@ -40,6 +44,7 @@ final class SiteSampler extends NativeAllocHooks {
     private static final StackWalker WALKER = StackWalker.getInstance();
     private static final int MAX_DEPTH = 64;
     private static final String SELF = SiteSampler.class.getName();
+    private static final String MARKS = Hz3Marks.class.getName();
     private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
     private static final class PerThread {
@@ -51,17 +56,28 @@ final class SiteSampler extends NativeAllocHooks {
     private final ThreadLocal<PerThread> perThread;
     private final LiveSamples live = new LiveSamples();
     private final Map<String, Site> sites = new ConcurrentHashMap<>();
+    private final Map<Long, Site> byId = new ConcurrentHashMap<>();
+    /** Never reused in a JVM: hz3 keeps the ids of samples relabelled by an earlier sampler. */
+    private static final AtomicLong nextSiteId = new AtomicLong();
+    /** Under hz3: the calls whose own mallocs hz3 attributes; null under another malloc. */
+    private final Hz3Marks marks;
     private volatile int topSites;
     private volatile boolean failed;
 
-    SiteSampler(long sampleBytes, int topSites) {
+    /** hz3: hz3 is the malloc (its samples and census are joined to the sites). */
+    SiteSampler(long sampleBytes, int topSites, boolean hz3) {
         this.mean = sampleBytes;
         this.topSites = topSites;
+        this.marks = hz3 ? new Hz3Marks(kind -> siteOf(kind).id) : null;
         this.perThread = ThreadLocal.withInitial(() -> {
             PerThread t = new PerThread();
             t.countdown = nextInterval();
             return t;
         });
+    }
+
+    boolean hz3() {
+        return marks != null;
     }
 
     long sampleBytes() {
@@ -85,19 +101,32 @@ final class SiteSampler extends NativeAllocHooks {
     }
 
     @Override
-    protected void onAlloc(long address, long bytes, int kind) {
+    protected Object onAlloc(long address, long bytes, int kind) {
         PerThread t = perThread.get();
         if ((t.countdown -= bytes) > 0 || t.busy) {
-            return;
+            return null;
         }
         t.busy = true;
         try {
             t.countdown = nextInterval();
-            sampled(address, bytes, kind);
+            return sampled(address, bytes, kind);
         } catch (Throwable e) {
             failedOnce(e);
+            return null;
         } finally {
             t.busy = false;
+        }
+    }
+
+    @Override
+    protected int onEnter() {
+        return marks == null ? 0 : marks.enter();
+    }
+
+    @Override
+    protected void onExit(int mark, int kind) {
+        if (marks != null) {
+            marks.exit(mark, kind);
         }
     }
 
@@ -106,19 +135,21 @@ final class SiteSampler extends NativeAllocHooks {
         live.remove(address);
     }
 
-    private void sampled(long address, long bytes, int kind) {
+    /** Keeps the sample; returns its event for the advice to commit, or null when not recorded. */
+    private NativeAllocationSampleEvent sampled(long address, long bytes, int kind) {
         Site site = siteOf(kind);
         double w = weight(bytes, mean);
         live.put(new Sample(address, bytes, w, site, System.nanoTime()));
         NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
-        if (e.shouldCommit()) {
-            e.address = address;
-            e.size = bytes;
-            e.weight = Math.round(w);
-            e.kind = site.kind;
-            e.site = site.site;
-            e.commit();
+        if (!e.shouldCommit()) {
+            return null;
         }
+        e.address = address;
+        e.size = bytes;
+        e.weight = Math.round(w);
+        e.kind = site.kind;
+        e.site = site.site;
+        return e;
     }
 
     /**
@@ -134,8 +165,9 @@ final class SiteSampler extends NativeAllocHooks {
             for (var it = frames.limit(MAX_DEPTH).iterator(); it.hasNext(); ) {
                 StackWalker.StackFrame f = it.next();
                 String cn = f.getClassName();
-                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(HOOKS)) {
-                    continue;   // this sampler, the hook's dispatch
+                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(MARKS)
+                        || cn.startsWith(MARKS + "$") || cn.equals(HOOKS)) {
+                    continue;   // this sampler, its marks, the hook's dispatch
                 }
                 if (!isJdk(cn)) {
                     return new String[] {describe(f), entry == null ? "" : entry,
@@ -165,11 +197,19 @@ final class SiteSampler extends NativeAllocHooks {
                 found[1] = "";
             }
             final String[] f = found;
-            s = sites.computeIfAbsent(key, x -> new Site(x, f[0], f[1], kindName));
+            s = sites.computeIfAbsent(key, x -> {
+                Site n = new Site(nextSiteId.incrementAndGet(), x, f[0], f[1], kindName);
+                byId.put(n.id, n);
+                return n;
+            });
         }
         return s;
     }
 
+    /**
+     * Frames of the allocation's machinery, skipped to find its site: the JDK's and, for a JNA
+     * Memory, JNA's (com.sun.jna, under com.sun.), so the site is the application's caller.
+     */
     static boolean isJdk(String cn) {
         return cn.startsWith("java.") || cn.startsWith("javax.") || cn.startsWith("jdk.")
                 || cn.startsWith("sun.") || cn.startsWith("com.sun.");
@@ -179,7 +219,8 @@ final class SiteSampler extends NativeAllocHooks {
         return cn.equals("jdk.internal.misc.Unsafe") || cn.equals("sun.misc.Unsafe")
                 || cn.startsWith("java.nio.DirectByteBuffer") || cn.equals("java.nio.ByteBuffer")
                 || cn.equals("java.nio.Bits") || cn.startsWith("java.util.zip.Deflater")
-                || cn.startsWith("java.util.zip.Inflater") || cn.startsWith("jdk.internal.foreign.");
+                || cn.startsWith("java.util.zip.Inflater") || cn.startsWith("jdk.internal.foreign.")
+                || cn.startsWith("com.sun.jna.");
     }
 
     private static String describe(StackWalker.StackFrame f) {
@@ -199,6 +240,10 @@ final class SiteSampler extends NativeAllocHooks {
         double liveBytes;
         long samples;
         long oldest = Long.MAX_VALUE;
+        /** From hz3's census (0 when hz3 has no live sample of the site). */
+        long nativeLiveBytes;
+        long pinnedPages;
+        long pinnedBytes;
 
         Tally(Site site) {
             this.site = site;
@@ -219,35 +264,22 @@ final class SiteSampler extends NativeAllocHooks {
         return out;
     }
 
-    /** The periodic hook of hz3.NativeSite: the top sites now, and their growth. */
-    void commitSites() {
-        if (!new NativeSiteEvent().isEnabled()) {
-            return;
-        }
-        List<Tally> all = tally();
-        long now = System.nanoTime();
-        Map<Site, Double> liveNow = new HashMap<>();
-        for (Tally t : all) {
-            liveNow.put(t.site, t.liveBytes);
-        }
-        int n = Math.min(topSites, all.size());
-        for (int i = 0; i < n; i++) {
-            Tally t = all.get(i);
-            NativeSiteEvent e = new NativeSiteEvent();
-            e.rank = i + 1;
-            e.site = t.site.site;
-            e.kind = t.site.kind;
-            e.entry = t.site.entry;
-            e.liveBytes = Math.round(t.liveBytes);
-            e.liveSamples = t.samples;
-            e.oldestAge = now - t.oldest;
-            e.growthBytes = Math.round(t.liveBytes - t.site.lastLive);
-            e.sampleBytes = (long) mean;
-            e.commit();
-        }
-        for (Site s : sites.values()) {
-            s.lastLive = liveNow.getOrDefault(s, 0.0);
-        }
+    /** hz3.NativeSite now (see {@link SiteReport}); one at a time. */
+    synchronized void commitSites() {
+        SiteReport.commit(this);
+    }
+
+    int topSites() {
+        return topSites;
+    }
+
+    /** The site hz3 knows by id, or null (a token not relabelled, site 0, another sampler's). */
+    Site byId(long id) {
+        return byId.get(id);
+    }
+
+    Collection<Site> sites() {
+        return sites.values();
     }
 
     /** Fills the hooks' slot: advised calls reach this sampler from now on. */
@@ -268,6 +300,10 @@ final class SiteSampler extends NativeAllocHooks {
      * the thread that allocates, could deadlock.
      */
     void warmUp() {
+        if (marks != null) {
+            marks.warmUp();
+            Hz3Sites.census();
+        }
         Site s = siteOf(KIND_UNSAFE);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
@@ -276,6 +312,7 @@ final class SiteSampler extends NativeAllocHooks {
         tally();
         perThread.get();
         sites.clear();
+        byId.clear();
     }
 
     /** Live samples now (for the status line). */
@@ -286,5 +323,6 @@ final class SiteSampler extends NativeAllocHooks {
     void clear() {
         live.clear();
         sites.clear();
+        byId.clear();
     }
 }

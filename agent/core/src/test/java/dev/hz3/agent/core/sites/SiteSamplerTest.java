@@ -20,7 +20,7 @@ class SiteSamplerTest {
         LiveSamples t = new LiveSamples();
         Map<Long, Sample> ref = new HashMap<>();
         Random r = new Random(7);
-        Site site = new Site("k", "s", "e", "unsafe");
+        Site site = new Site(1, "k", "s", "e", "unsafe");
         for (int i = 0; i < 200_000; i++) {
             long a = 16L * (1 + r.nextInt(5_000));   // collisions and reuse, as malloc's
             if (r.nextBoolean()) {
@@ -51,7 +51,7 @@ class SiteSamplerTest {
     /** Kept blocks of mixed sizes are estimated within 10%; freed ones leave nothing. */
     @Test
     void estimatesLiveBytesPerSite() {
-        SiteSampler sampler = new SiteSampler(512 * 1024, 10);
+        SiteSampler sampler = new SiteSampler(512 * 1024, 10, false);
         long kept = keep(sampler);
         churn(sampler);
         List<SiteSampler.Tally> tally = sampler.tally();

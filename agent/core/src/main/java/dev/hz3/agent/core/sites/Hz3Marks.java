@@ -1,0 +1,86 @@
+package dev.hz3.agent.core.sites;
+
+import dev.hz3.agent.core.nat.Hz3Sites;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntToLongFunction;
+
+/**
+ * Under hz3: tells hz3 which call its mallocs belong to (hz3.h, "Sampled allocations and the Java
+ * call sites that made them"). Each thread has a slot in hz3, two words (site, sampled), which
+ * this class reaches through a direct buffer made once per thread (no Unsafe, no JNA call per
+ * use). Around an advised call:
+ * <ul>
+ *   <li>enter writes a fresh token (bit 63 set) into slot.site, keeping the old value and
+ *       slot.sampled; every sample hz3 takes in this thread meanwhile records the token (zlib's
+ *       mallocs inside a Deflater's constructor among them), and hz3 counts it in slot.sampled;</li>
+ *   <li>exit puts the old value back and, only when slot.sampled moved, names the call's site
+ *       (its stack walk) and has hz3 relabel the token's samples to that site's id.</li>
+ * </ul>
+ * An unsampled call costs a thread-local read and four accesses to the slot; nothing allocates.
+ * Calls nest up to {@value #DEPTH} deep (deeper ones are not marked); an exit unwinds any inner
+ * mark left by a constructor that threw.
+ */
+final class Hz3Marks {
+
+    static final int DEPTH = 8;
+    private static final long TOKEN = 1L << 63;
+    private static final AtomicLong THREADS = new AtomicLong();
+
+    private static final class PerThread {
+        final ByteBuffer slot = Hz3Sites.slot();
+        /** Token bits 40..62: the thread; 0..39: its calls. */
+        final long thread = (THREADS.incrementAndGet() & 0x7f_ffff) << 40;
+        long calls;
+        int depth;
+        boolean busy;
+        final long[] saved = new long[DEPTH];
+        final long[] sampledAt = new long[DEPTH];
+    }
+
+    private final ThreadLocal<PerThread> perThread = ThreadLocal.withInitial(PerThread::new);
+    /** The site id of a call of the given kind, named from the current stack. */
+    private final IntToLongFunction siteId;
+
+    Hz3Marks(IntToLongFunction siteId) {
+        this.siteId = siteId;
+    }
+
+    int enter() {
+        PerThread t = perThread.get();
+        if (t.busy || t.depth >= DEPTH) {
+            return 0;
+        }
+        int d = t.depth;
+        // Outermost, the slot must hold 0: anything else is a mark a throwing constructor left.
+        t.saved[d] = d == 0 ? 0 : t.slot.getLong(0);
+        t.sampledAt[d] = t.slot.getLong(8);
+        t.slot.putLong(0, TOKEN | t.thread | (t.calls++ & 0xff_ffff_ffffL));
+        t.depth = d + 1;
+        return d + 1;
+    }
+
+    void exit(int mark, int kind) {
+        PerThread t = perThread.get();
+        int d = mark - 1;
+        if (d >= t.depth) {
+            return;   // unwound already by an outer exit
+        }
+        long token = t.slot.getLong(0);
+        t.slot.putLong(0, t.saved[d]);
+        t.depth = d;
+        if (t.slot.getLong(8) != t.sampledAt[d] && !t.busy && token < 0) {
+            t.busy = true;
+            try {
+                Hz3Sites.hz3_site_rename(token, siteId.applyAsLong(kind));
+            } finally {
+                t.busy = false;
+            }
+        }
+    }
+
+    /** Warms this thread's slot up (JNA, the buffer), before any advised call can need it. */
+    void warmUp() {
+        perThread.get();
+    }
+}
