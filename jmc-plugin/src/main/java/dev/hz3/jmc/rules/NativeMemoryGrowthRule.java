@@ -129,6 +129,8 @@ public class NativeMemoryGrowthRule extends AbstractRule {
             case "deflater", "inflater" -> "Growth_ADVICE_ZLIB";
             case "direct buffer" -> "Growth_ADVICE_BUFFER";
             case "memory segment" -> "Growth_ADVICE_SEGMENT";
+            case "jna memory" -> "Growth_ADVICE_JNA";
+            case "native call" -> "Growth_ADVICE_NATIVE";
             default -> "Growth_ADVICE_UNSAFE";
         };
     }
