@@ -35,6 +35,7 @@ public final class Options {
         ATTRIBUTION("attribution", "on or off (native attribution: sampled stacks of Unsafe, direct buffer and zlib allocations)", "off"),
         SAMPLE_BYTES("sampleBytes", "a byte count 1k..1g, e.g. 512k or 1m (mean bytes between two samples)", "512k"),
         SITES("sites", "a whole number 1..100 (sites per hz3.NativeSite period)", "10"),
+        METRICS("metrics", "[HOST:]PORT, e.g. 9464 or 0.0.0.0:9464 (a Prometheus endpoint; host 127.0.0.1 unless given)", ""),
         REPLY("reply", "a file the attach command reads (set by attach)", "");
 
         public final String key;
@@ -160,6 +161,10 @@ public final class Options {
                 } catch (IllegalArgumentException e) {
                     return k.allowed;
                 }
+            }
+            case METRICS -> {
+                return dev.hz3.agent.core.metrics.MetricsAddress.problem(value) == null ? null
+                        : k.allowed + ": " + dev.hz3.agent.core.metrics.MetricsAddress.problem(value);
             }
             case RECORD, REPLY, JFC -> {
                 return value.isEmpty() ? k.allowed : null;
@@ -294,7 +299,7 @@ public final class Options {
     public String effectiveText() {
         StringBuilder b = new StringBuilder();
         for (Key k : Key.values()) {
-            if (k == Key.REPLY || (k == Key.RECORD && !has(k))) {
+            if (k == Key.REPLY || ((k == Key.RECORD || k == Key.METRICS) && !has(k))) {
                 continue;
             }
             b.append(b.length() > 0 ? "," : "").append(k.key).append('=').append(get(k));

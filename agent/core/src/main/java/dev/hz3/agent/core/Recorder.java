@@ -7,6 +7,7 @@ import dev.hz3.agent.core.jfr.EpochThreads;
 import dev.hz3.agent.core.jfr.GlibcHeapSampler;
 import dev.hz3.agent.core.jfr.ProcessMemorySampler;
 import dev.hz3.agent.core.jfr.SnapshotEvents;
+import dev.hz3.agent.core.metrics.CensusFeed;
 import dev.hz3.agent.core.nat.Hz3Lib;
 import dev.hz3.agent.core.nat.Hz3Structs;
 import dev.hz3.agent.core.nat.Jna;
@@ -395,7 +396,7 @@ public final class Recorder implements FlightRecorderListener {
                     commitEpoch(e, new Hz3Structs.EpochInfo(data));
                 }
             } else if (kind == Hz3Lib.EVENT_SNAPSHOT) {
-                if (SnapshotEvents.enabled() || new RetentionEvent().isEnabled()) {
+                if (SnapshotEvents.enabled() || new RetentionEvent().isEnabled() || CensusFeed.wanted()) {
                     Hz3Structs.Snapshot s = new Hz3Structs.Snapshot(data);
                     commitSnapshot(s, Hz3Events.SOURCE_LISTENER);
                 }
@@ -439,6 +440,7 @@ public final class Recorder implements FlightRecorderListener {
     private void commitSnapshot(Hz3Structs.Snapshot s, String source) {
         synchronized (snapshotLock) {
             last = s;
+            CensusFeed.publish(s);   // the metrics endpoint reads the same census
             // Only a consistent or exact census satisfies the floor: while a busy heap makes
             // every budgeted sweep inconsistent, the floor's exact census keeps one consistent
             // snapshot per floor period in the recording for the rules to read.
