@@ -47,7 +47,7 @@ class OptionsTest {
                 "bad option 'scanBudget=-1': expected a whole number 0..1048576 (segments the census"
                         + " reads per epoch; 0: no sweeps)",
                 "unknown option 'frob=1': known options are period, top, scanBudget, purgeDelay,"
-                        + " epochInterval, record, jfc, log, attribution, sampleBytes, sites",
+                        + " epochInterval, record, jfc, log, attribution, sampleBytes, sites, metrics",
                 "bad option 'jump': expected key=value or one of start, snapshot, purge, stop"),
                 o.errors());
         assertEquals(5, o.integer(Options.Key.TOP));

@@ -34,9 +34,11 @@ public record MetricsAddress(String host, int port) {
         if (host.isEmpty()) {
             throw new IllegalArgumentException("no host before ':'");
         }
+        if (port.isEmpty()) {
+            throw new IllegalArgumentException("no port");
+        }
         if (!port.matches("\\d{1,5}") || Integer.parseInt(port) > 65535) {
-            throw new IllegalArgumentException("port " + (port.isEmpty() ? "missing" : "'" + port + "'")
-                    + " is not 0..65535");
+            throw new IllegalArgumentException("port '" + port + "' is not 0..65535");
         }
         return new MetricsAddress(host, Integer.parseInt(port));
     }
