@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class PrometheusFleetTest {
 
-    static final int SECONDS = 40;
+    static final int SECONDS = 60;
     static final int TOP = 3;
     static final String CENSUS_SERIES = "hz3_tier_pages_bytes|hz3_tier_occupancy_bytes|hz3_tier_live_bytes"
             + "|hz3_partial_class_bytes|hz3_partial_class_object_size_bytes|hz3_census_seq";
@@ -36,18 +36,16 @@ class PrometheusFleetTest {
             ports.put(job, ChildJvm.freePort());
         }
         String run = "--seconds " + SECONDS;
-        try (ChildJvm fragment = ChildJvm.java("fragment", dir, true, agent(ports.get("fragment"), dir, "fragment"),
-                        jar, "dev.hz3.samples.Fragment", ("--size 96 " + run).split(" "));
-                ChildJvm steady = ChildJvm.java("steady", dir, true, agent(ports.get("steady"), dir, "steady"),
-                        jar, "dev.hz3.samples.Steady", ("--size 16 " + run).split(" "));
-                ChildJvm glibc = ChildJvm.java("glibc", dir, false, "metrics=" + ports.get("glibc"),
-                        jar, "dev.hz3.samples.Steady", ("--size 16 " + run).split(" "))) {
-            Map<String, ChildJvm> jvms = Map.of("fragment", fragment, "steady", steady, "glibc", glibc);
+        // One after the other, each up before the next starts: a busy machine starts three JVMs
+        // at once slowly.
+        try (ChildJvm fragment = started(ChildJvm.java("fragment", dir, true, agent(ports.get("fragment"), dir,
+                        "fragment"), jar, "dev.hz3.samples.Fragment", ("--size 96 " + run).split(" ")), ports.get("fragment"));
+                ChildJvm steady = started(ChildJvm.java("steady", dir, true, agent(ports.get("steady"), dir, "steady"),
+                        jar, "dev.hz3.samples.Steady", ("--size 16 " + run).split(" ")), ports.get("steady"));
+                ChildJvm glibc = started(ChildJvm.java("glibc", dir, false, "metrics=" + ports.get("glibc"),
+                        jar, "dev.hz3.samples.Steady", ("--size 16 " + run).split(" ")), ports.get("glibc"))) {
             Map<String, String> targets = new LinkedHashMap<>();
-            for (var e : ports.entrySet()) {
-                jvms.get(e.getKey()).awaitOutput("metrics at http://127.0.0.1:" + e.getValue() + "/metrics");
-                targets.put(e.getKey(), "127.0.0.1:" + e.getValue());
-            }
+            ports.forEach((job, port) -> targets.put(job, "127.0.0.1:" + port));
             Map<Long, Map<String, Double>> fragmentCensus;
             Map<Long, Map<String, Double>> steadyCensus;
             try (Prometheus prometheus = Prometheus.start(dir, targets)) {
@@ -68,6 +66,17 @@ class PrometheusFleetTest {
                 Map<String, Double> stored = e.getValue().get(seq);
                 recorded.assertSameAs(seq, k -> stored.getOrDefault(k, Double.NaN), TOP, e.getKey());
             }
+        }
+    }
+
+    /** j, once its endpoint listens at port. */
+    private static ChildJvm started(ChildJvm j, int port) throws Exception {
+        try {
+            j.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
+            return j;
+        } catch (Throwable t) {
+            j.close();
+            throw t;
         }
     }
 

@@ -7,10 +7,12 @@ import dev.hz3.agent.core.nat.Hz3Structs;
 import dev.hz3.agent.core.nat.Malloc;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.util.List;
 
 /**
  * What one scrape returns: which malloc this is, the process's memory, and the allocator's
- * figures (hz3's latest census and totals, or glibc's heap). A scrape does no census of its
+ * figures (hz3's latest census and totals, or glibc's heap), and native attribution's top sites
+ * when it is on ({@link SiteFeed}). A scrape does no census of its
  * own while the agent's listener delivers them; only when none arrived for a while (hz3's
  * maintenance thread off: epochInterval=0) does it take one, at most once per that while.
  */
@@ -38,7 +40,7 @@ final class AgentCollector implements MultiCollector {
     public MetricSnapshots collect() {
         Families f = new Families();
         f.info("hz3_allocator", "The malloc of this process (hz3_status: active, absent, not the"
-                + " malloc, refused)", "malloc", malloc.name, "version", malloc.version,
+                + " malloc, refused)").add("malloc", malloc.name, "version", malloc.version,
                 "hz3_status", malloc.hz3.text);
         ProcessMetrics.add(f, process.sample());
         if (malloc.hz3 == Malloc.Hz3Status.ACTIVE) {
@@ -49,6 +51,10 @@ final class AgentCollector implements MultiCollector {
             Hz3Metrics.totals(f);
         } else if (malloc.isGlibc()) {
             GlibcMetrics.add(f, GlibcHeapSampler.sample());
+        }
+        List<SiteFeed.Site> sites = SiteFeed.sites();
+        if (sites != null) {
+            SiteMetrics.add(f, sites, top);
         }
         return f.build();
     }

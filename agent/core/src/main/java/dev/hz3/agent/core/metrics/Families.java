@@ -64,12 +64,28 @@ final class Families {
         snapshots.add(() -> s);
     }
 
-    /** An info family: name without {@code _info}; one sample of value 1 with these labels. */
-    void info(String name, String help, String... labels) {
-        InfoSnapshot s = InfoSnapshot.builder().name(name).help(help)
-                .dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder().labels(Labels.of(labels)).build())
-                .build();
-        snapshots.add(() -> s);
+    /** One info family (name without {@code _info}): samples of value 1, told apart by their labels. */
+    final class Info {
+        private final InfoSnapshot.Builder builder;
+        private boolean any;
+
+        private Info(String name, String help) {
+            builder = InfoSnapshot.builder().name(name).help(help);
+        }
+
+        /** Adds one sample; labels are name, value, name, value... */
+        Info add(String... labels) {
+            if (!any) {
+                any = true;
+                snapshots.add(() -> builder.build());
+            }
+            builder.dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder().labels(Labels.of(labels)).build());
+            return this;
+        }
+    }
+
+    Info info(String name, String help) {
+        return new Info(name, help);
     }
 
     MetricSnapshots build() {
