@@ -9,7 +9,9 @@
 # metrics=PORT, in alternating order within each rep (s n, then n s, ...):
 #   s  scraped: curl fetches /metrics every INTERVAL seconds while the JVM runs
 #   n  not scraped: the endpoint listens, nobody asks
-# CPU is the whole process's user+sys (/usr/bin/time); the cost is the ratio of the medians.
+# CPU is the whole process's user+sys (/usr/bin/time); the cost is the ratio of the medians, and,
+# within each scraped run, the CPU of the agent's "hz3-metrics" thread (it serves every scrape)
+# as a share of the process's: the same run's figure, steadier than two runs on a busy machine.
 # Knobs: REPS (5), ROUNDS (3000), THREADS (4), INTERVAL (5), HEAP (-Xmx512m).
 set -euo pipefail
 
@@ -30,21 +32,34 @@ out="$(mktemp -d "${TMPDIR:-/tmp}/scrape-cost.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-run_one() {   # run_one CFG REP: prints "cfg user+sys scrapes"
+hz="$(getconf CLK_TCK)"
+thread_cpu() {   # thread_cpu PID NAME: utime+stime ticks of PID's thread NAME (0 if none)
+  local t
+  for t in /proc/"$1"/task/*; do
+    if [[ "$(cat "$t/comm" 2>/dev/null)" == "$2" ]]; then awk '{print $14 + $15}' "$t/stat"; return; fi
+  done
+  echo 0
+}
+
+run_one() {   # run_one CFG REP: prints "cfg user+sys scrapes metrics-thread-cpu-s"
   local cfg="$1" p; p="$(port)"
   env LD_PRELOAD="$root/native-hz3/target/lib/libhz3.so" /usr/bin/time -f '%U %S' -o "$out/time" \
     java "$HEAP" "-javaagent:$root/agent/target/hz3-agent.jar=metrics=$p,log=warn" \
     -cp samples/target/classes dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" \
     >"$out/$cfg.out" 2>"$out/$cfg.err" &
-  local tpid=$! scrapes=0
+  local tpid=$! scrapes=0 jpid="" ticks=0 t
   if [[ "$cfg" == s ]]; then
     while kill -0 "$tpid" 2>/dev/null; do
-      curl -sf -o /dev/null "http://127.0.0.1:$p/metrics" && scrapes=$((scrapes + 1)) || true
+      if curl -sf -o /dev/null "http://127.0.0.1:$p/metrics"; then
+        scrapes=$((scrapes + 1))
+        [[ -n "$jpid" ]] || jpid="$(pgrep -P "$tpid" | head -1 || true)"
+        if [[ -n "$jpid" ]]; then t="$(thread_cpu "$jpid" hz3-metrics)"; ((t > ticks)) && ticks=$t; fi
+      fi
       sleep "$INTERVAL"
     done
   fi
   wait "$tpid" || die "$cfg: java exited with $? (see $out/$cfg.err)"
-  awk -v c="$cfg" -v n="$scrapes" '{printf "%s %.2f %d\n", c, $1 + $2, n}' "$out/time"
+  awk -v c="$cfg" -v n="$scrapes" -v m="$ticks" -v hz="$hz" '{printf "%s %.2f %d %.2f\n", c, $1 + $2, n, m / hz}' "$out/time"
 }
 
 echo "scrape-cost.sh: $(date -u +%FT%TZ) $(git rev-parse --short HEAD) load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -56,4 +71,8 @@ med() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] +
 s="$(awk '$1 == "s" {print $2}' "$out/raw" | med)"
 n="$(awk '$1 == "n" {print $2}' "$out/raw" | med)"
 k="$(awk '$1 == "s" {t += $3} END {print t}' "$out/raw")"
-echo "median CPU s: scraped $s, not scraped $n; ratio $(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.4f", a / b}') ($k scrapes in all); load $(cut -d' ' -f1-3 /proc/loadavg)"
+share="$(awk '$1 == "s" {print $4 / $2}' "$out/raw" | med)"
+per="$(awk '$1 == "s" {m += $4; n += $3} END {printf "%.1f", n ? m * 1000 / n : 0}' "$out/raw")"
+echo "median CPU s: scraped $s, not scraped $n; ratio $(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.4f", a / b}') ($k scrapes in all)"
+echo "hz3-metrics thread: $per ms CPU per scrape; median share of the scraped run's CPU $(awk -v x="$share" 'BEGIN {printf "%.2f%%", x * 100}')"
+echo "load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
 
 /**
  * A real Prometheus server (Debian's package, installed by bin/setup --test) on 127.0.0.1 and a
- * free port, with a generated configuration that scrapes the given targets every 3 s (a scrape
- * reads /proc/self/smaps: on a busy machine that takes a second) and
+ * free port, with a generated configuration that scrapes the given targets every 5 s (a scrape
+ * reads /proc/self/smaps: on a very busy machine that takes seconds) and
  * loads the shipped rules. Its storage is a directory under the tests' temporary directory,
  * removed on close, with the server stopped.
  */
@@ -57,9 +57,9 @@ final class Prometheus implements AutoCloseable {
         Path storage = Files.createTempDirectory(ChildJvm.TMP, "prometheus-");
         StringBuilder config = new StringBuilder("""
                 global:
-                  scrape_interval: 3s
-                  scrape_timeout: 3s
-                  evaluation_interval: 3s
+                  scrape_interval: 5s
+                  scrape_timeout: 5s
+                  evaluation_interval: 5s
                 rule_files:
                   - %s
                 scrape_configs:

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class PrometheusFleetTest {
 
-    static final int SECONDS = 60;
+    static final int SECONDS = 90;
     static final int TOP = 3;
     static final String CENSUS_SERIES = "hz3_tier_pages_bytes|hz3_tier_occupancy_bytes|hz3_tier_live_bytes"
             + "|hz3_partial_class_bytes|hz3_partial_class_object_size_bytes|hz3_census_seq";
@@ -49,10 +49,10 @@ class PrometheusFleetTest {
             Map<Long, Map<String, Double>> fragmentCensus;
             Map<Long, Map<String, Double>> steadyCensus;
             try (Prometheus prometheus = Prometheus.start(dir, targets)) {
-                prometheus.awaitQuery("count by (job) (hz3_live_bytes)", r -> r.size() == 3, 30);
+                prometheus.awaitQuery("count by (job) (hz3_live_bytes)", r -> r.size() == 3, 60);
                 // The README's fleet query, raw and through the shipped recording rule.
                 for (String q : List.of("sum by (job) (hz3_free_bytes)", "instance:hz3_free_bytes:sum")) {
-                    prometheus.awaitQuery(q, r -> r.size() == 3 && first(r).contains("\"job\":\"fragment\""), 40);
+                    prometheus.awaitQuery(q, r -> r.size() == 3 && first(r).contains("\"job\":\"fragment\""), 60);
                 }
                 fragmentCensus = censusAsStored(prometheus, "fragment");
                 steadyCensus = censusAsStored(prometheus, "steady");
@@ -105,9 +105,9 @@ class PrometheusFleetTest {
     private static Map<Long, Map<String, Double>> censusAsStored(Prometheus p, String job) throws Exception {
         String selector = "{job=\"" + job + "\",__name__=~\"" + CENSUS_SERIES + "\"}";
         p.awaitQuery("count(count_values(\"t\", timestamp(" + selector + ")))",
-                r -> r.size() == 1 && r.get(0)[1].equals("1"), 30);
+                r -> r.size() == 1 && r.get(0)[1].equals("1"), 60);
         p.awaitQuery("count(" + selector + ")", r -> r.size() == 1
-                && Integer.parseInt(r.get(0)[1]) >= 5 * 11 + 2 * TOP + 1, 30);
+                && Integer.parseInt(r.get(0)[1]) >= 5 * 11 + 2 * TOP + 1, 60);
         // One scrape: the same evaluation time for the values and for the check that they share a timestamp.
         String at = "&time=" + (System.currentTimeMillis() / 1000.0 - 1);
         Map<String, Double> values = new HashMap<>();

@@ -3,6 +3,7 @@ package dev.hz3.agent.core.metrics;
 import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.nat.Malloc;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.exporter.httpserver.HttpErrorHandlingPolicy;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.util.concurrent.ExecutorService;
@@ -55,8 +56,13 @@ public final class MetricsEndpoint {
         });
         CensusFeed.want(true);
         try {
+            // A failed scrape (the scraper hung up, say) is the scraper's business, not the
+            // application's: a debug line, instead of the client's stack trace on stderr.
             server = HTTPServer.builder().hostname(a.host()).port(a.port()).registry(registry)
-                    .executorService(ex).buildAndStart();
+                    .executorService(ex).errorHandlingPolicy(HttpErrorHandlingPolicy.builder()
+                            .errorReporter(e -> Log.debug("metrics: a scrape failed: " + Log.describe(e)))
+                            .build())
+                    .buildAndStart();
         } catch (IOException | RuntimeException e) {
             CensusFeed.want(false);
             ex.shutdownNow();
