@@ -2,6 +2,7 @@ package dev.hz3.samples.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -110,6 +111,36 @@ class MetricsEndpointTest {
             assertEquals(List.of("hz3-agent: bad option 'metrics=" + taken.getLocalPort()
                     + "': cannot listen on 127.0.0.1:" + taken.getLocalPort()
                     + ": BindException: Address already in use; no metrics endpoint"), lines, app::toString);
+        }
+    }
+
+    /** attach PID metrics=PORT starts the endpoint in a running JVM; attach PID stop closes it. */
+    @Test
+    void attachStartsAndStopsTheEndpoint() throws Exception {
+        Path dir = ChildJvm.dir("endpoint-attach");
+        int port = ChildJvm.freePort();
+        try (ChildJvm app = ChildJvm.java("app", dir, true, "log=info",
+                ChildJvm.BASEDIR.resolve("target/test-classes").toString(), MetricsApp.class.getName())) {
+            app.awaitOutput("READY");
+            assertEquals(0, attach(dir, "attach-start", app, "metrics=" + port, "top=" + TOP));
+            app.send("classes " + (TOP + 1));
+            app.awaitOutput("CLASSES " + (TOP + 1));
+            Scrape s = censusAfter(port, -1);
+            assertTrue(s.value("hz3_live_bytes") > 0, s.text());
+            assertEquals(0, attach(dir, "attach-stop", app, "stop"));
+            assertThrows(java.net.ConnectException.class, () -> Scrape.of(port));
+            app.send("exit");
+            assertEquals(0, app.waitFor(), app::toString);
+        }
+    }
+
+    private static int attach(Path dir, String name, ChildJvm app, String... options) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin",
+                "java").toString(), "-Djava.io.tmpdir=" + ChildJvm.TMP, "-jar", ChildJvm.AGENT_JAR.toString(),
+                "attach", Long.toString(app.pid())));
+        cmd.addAll(List.of(options));
+        try (ChildJvm a = ChildJvm.start(name, dir, cmd, java.util.Map.of())) {
+            return a.waitFor();
         }
     }
 

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 
 /**
  * A real Prometheus server (Debian's package, installed by bin/setup --test) on 127.0.0.1 and a
- * free port, with a generated configuration that scrapes the given targets every 5 s (a scrape
+ * free port, with a generated configuration that scrapes the given targets every 10 s (a scrape
  * reads /proc/self/smaps: on a very busy machine that takes seconds) and
  * loads the shipped rules. Its storage is a directory under the tests' temporary directory,
  * removed on close, with the server stopped.
@@ -57,9 +57,9 @@ final class Prometheus implements AutoCloseable {
         Path storage = Files.createTempDirectory(ChildJvm.TMP, "prometheus-");
         StringBuilder config = new StringBuilder("""
                 global:
-                  scrape_interval: 5s
-                  scrape_timeout: 5s
-                  evaluation_interval: 5s
+                  scrape_interval: 10s
+                  scrape_timeout: 10s
+                  evaluation_interval: 10s
                 rule_files:
                   - %s
                 scrape_configs:
@@ -129,7 +129,14 @@ final class Prometheus implements AutoCloseable {
         } while (System.nanoTime() < deadline);
         StringBuilder b = new StringBuilder();
         r.forEach(x -> b.append(x[0]).append(" = ").append(x[1]).append('\n'));
-        fail("'" + promql + "' did not get there in " + seconds + " s; last result:\n" + b + server);
+        String targets;
+        try {
+            targets = Scrape.get("http://127.0.0.1:" + port + "/api/v1/targets");
+        } catch (IOException e) {
+            targets = e.toString();
+        }
+        fail("'" + promql + "' did not get there in " + seconds + " s; last result:\n" + b + "targets: "
+                + targets + "\n" + server);
         return r;
     }
 
