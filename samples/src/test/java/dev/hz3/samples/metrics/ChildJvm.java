@@ -74,6 +74,20 @@ final class ChildJvm implements AutoCloseable {
         return start(name, testDir, cmd, hz3 ? Map.of("LD_PRELOAD", LIBHZ3.toString()) : Map.of());
     }
 
+    /**
+     * Removes the agent's private directories (hz3-agent-UID) that the child JVMs made in the
+     * tests' temporary directory (their java.io.tmpdir); called once they have all ended.
+     */
+    static void removeAgentDirs() throws IOException {
+        try (var dirs = Files.newDirectoryStream(TMP, "hz3-agent-*")) {
+            for (Path d : dirs) {
+                try (var s = Files.walk(d)) {
+                    s.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
+    }
+
     /** A port free on the loopback now (the agent or server about to listen on it takes it). */
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

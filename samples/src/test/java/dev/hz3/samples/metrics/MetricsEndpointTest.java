@@ -18,6 +18,7 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,6 +27,11 @@ import org.junit.jupiter.api.Test;
  * are those of the census the JVM recorded under the same sequence number.
  */
 class MetricsEndpointTest {
+
+    @AfterEach
+    void removeAgentDirs() throws Exception {
+        ChildJvm.removeAgentDirs();
+    }
 
     static final int TOP = 3;
     /**

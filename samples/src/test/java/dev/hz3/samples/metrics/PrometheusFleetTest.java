@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,6 +22,11 @@ import org.junit.jupiter.api.Test;
  * Bounded: the JVMs end by themselves after SECONDS, the server is stopped at the end.
  */
 class PrometheusFleetTest {
+
+    @AfterEach
+    void removeAgentDirs() throws Exception {
+        ChildJvm.removeAgentDirs();
+    }
 
     static final int SECONDS = 120;
     static final int TOP = 3;
