@@ -46,7 +46,7 @@ class AgentStartupTest {
                 "hz3-agent: bad option 'period=soon': expected a duration 0ms..1h, e.g. 500ms, 2s or 1m",
                 "hz3-agent: unknown option 'frob=1': known options are period, top, scanBudget,"
                         + " purgeDelay, epochInterval, record, jfc, log, attribution, sampleBytes, sites,"
-                        + " nativeMethods, maxage, maxsize, dump"),
+                        + " nativeMethods, maxage, maxsize, dump, metrics"),
                 Child.linesButHowToRecord(c.err()), c::toString);
         assertTrue(c.err().lines().toList().get(4).startsWith("hz3-agent: hz3 0.1.0 is this JVM's malloc"),
                 c::toString);

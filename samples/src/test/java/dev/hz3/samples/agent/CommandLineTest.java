@@ -198,7 +198,7 @@ class CommandLineTest {
                 + " app.jar)", java, "-jar", jar, "run"));
         runs.add(usageError("agent-run-option", "hz3-agent run: unknown option 'frob=1': known options"
                 + " are period, top, scanBudget, purgeDelay, epochInterval, record, jfc, log, attribution,"
-                + " sampleBytes, sites, nativeMethods, maxage, maxsize, dump",
+                + " sampleBytes, sites, nativeMethods, maxage, maxsize, dump, metrics",
                 java, "-jar", jar, "run", "frob=1", "--", "-version"));
         runs.add(usageError("agent-attach-none", "hz3-agent attach: no process id", java, "-jar", jar,
                 "attach"));

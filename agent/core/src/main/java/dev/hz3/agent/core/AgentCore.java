@@ -46,10 +46,11 @@ public final class AgentCore {
             Recorder r = Recorder.get(Path.of(privateDir));
             r.install(o, false);
             attribution(o, o, inst, privateDir);
+            metrics(o, o, r);
             listen(agentJar, privateDir, inst);
             if (Recorder.startupRecording()) {
                 r.nativeState();   // JNA now, not in the recording's first second
-            } else if (!o.has(Options.Key.RECORD)) {
+            } else if (!o.has(Options.Key.RECORD) && !metricsUsed) {
                 r.sayHowToRecord(Path.of(agentJar));
             }
         } catch (Throwable t) {
@@ -92,6 +93,7 @@ public final class AgentCore {
                         r.install(r.options().with(o), true);
                     }
                     attribution(o, r.options(), inst, privateDir);
+                    metrics(o, r.options(), r);
                     Log.info(r.recordingStatus());
                     // record= passed the checks, yet JFR refused it: as bad as a bad record=
                     yield o.has(Options.Key.RECORD) && !r.ownRecordingRunning() ? 2 : 0;
@@ -102,6 +104,9 @@ public final class AgentCore {
                 case STOP -> {
                     if (attributionUsed) {
                         dev.hz3.agent.core.sites.Attribution.off(inst);
+                    }
+                    if (metricsUsed) {
+                        dev.hz3.agent.core.metrics.MetricsEndpoint.stop();
                     }
                     if (r.installed()) {
                         yield r.stop();
@@ -155,6 +160,24 @@ public final class AgentCore {
         if (attributionUsed) {
             dev.hz3.agent.core.sites.Attribution.atChunk();
         }
+    }
+
+    /** Whether the metrics endpoint was ever asked for: until then no Prometheus class is loaded. */
+    private static boolean metricsUsed;
+
+    /**
+     * The metrics endpoint (dev.hz3.agent.core.metrics), when an option asks for it or changes
+     * what it serves. It activates the agent, recording or not: the census it serves comes from
+     * hz3's listener, which activation starts.
+     */
+    private static void metrics(Options given, Options inEffect, Recorder r) {
+        if (!given.has(Options.Key.METRICS) && !(metricsUsed && inEffect.has(Options.Key.METRICS))) {
+            return;
+        }
+        metricsUsed = true;
+        r.activate();
+        dev.hz3.agent.core.metrics.MetricsEndpoint.start(inEffect.get(Options.Key.METRICS),
+                r.nativeState(), inEffect.integer(Options.Key.TOP), inEffect.ms(Options.Key.PERIOD));
     }
 
     /** Later attaches reach this agent through its control socket, not by loading it again. */
@@ -236,6 +259,7 @@ public final class AgentCore {
                 as an agent: -javaagent:hz3-agent.jar[=OPTIONS]
                 OPTIONS: comma-separated key=value: period=1s top=5 scanBudget=64 purgeDelay=500ms
                   epochInterval=200ms record=FILE.jfr maxage=6h maxsize=250m jfc=default|profile|none|FILE log=info
+                  metrics=[HOST:]PORT (a Prometheus endpoint, 127.0.0.1 unless a host is given)
                   (see docs/agent.md)
                 exit status: 0 done (run: java's own status), 1 failed, 2 usage error (nothing started)
                 """;

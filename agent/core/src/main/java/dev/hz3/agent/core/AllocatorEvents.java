@@ -1,5 +1,6 @@
 package dev.hz3.agent.core;
 
+import dev.hz3.agent.core.metrics.CensusFeed;
 import com.sun.jna.CallbackThreadInitializer;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
@@ -73,7 +74,7 @@ final class AllocatorEvents {
                     commitEpoch(e, new Hz3Structs.EpochInfo(data));
                 }
             } else if (kind == Hz3Lib.EVENT_SNAPSHOT) {
-                if (SnapshotEvents.enabled() || new RetentionEvent().isEnabled()) {
+                if (SnapshotEvents.enabled() || new RetentionEvent().isEnabled() || CensusFeed.wanted()) {
                     Hz3Structs.Snapshot s = new Hz3Structs.Snapshot(data);
                     commitSnapshot(s, Hz3Events.SOURCE_LISTENER);
                 }
@@ -117,6 +118,7 @@ final class AllocatorEvents {
     private void commitSnapshot(Hz3Structs.Snapshot s, String source) {
         synchronized (snapshotLock) {
             last = s;
+            CensusFeed.publish(s);   // the metrics endpoint reads the same census
             // Only a consistent or exact census satisfies the floor: while a busy heap makes
             // every budgeted sweep inconsistent, the floor's exact census keeps one consistent
             // snapshot per floor period in the recording for the rules to read.

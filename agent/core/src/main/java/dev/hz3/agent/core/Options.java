@@ -40,6 +40,7 @@ public final class Options {
         MAXAGE("maxage", "a duration 1m..365d, e.g. 30m, 6h or 2d (the age of the oldest data record= keeps)", ""),
         MAXSIZE("maxsize", "a byte count 1m..1024g, e.g. 100m or 2g (the most data record= keeps on disk)", ""),
         DUMP("dump", "a new file for a copy of the agent's recording now, e.g. attach PID dump=now.jfr", ""),
+        METRICS("metrics", "[HOST:]PORT, e.g. 9464 or 0.0.0.0:9464 (a Prometheus endpoint; host 127.0.0.1 unless given)", ""),
         REPLY("reply", "a file the attach command reads (set by attach)", "");
 
         public final String key;
@@ -176,6 +177,10 @@ public final class Options {
             case MAXSIZE -> {
                 long b = byteCount(value);
                 return b < (1L << 20) || b > (1L << 40) ? k.allowed : null;
+            }
+            case METRICS -> {
+                return dev.hz3.agent.core.metrics.MetricsAddress.problem(value) == null ? null
+                        : k.allowed + ": " + dev.hz3.agent.core.metrics.MetricsAddress.problem(value);
             }
             case RECORD, REPLY, JFC, DUMP -> {
                 return value.isEmpty() ? k.allowed : null;

@@ -48,7 +48,7 @@ class OptionsTest {
                         + " reads per epoch; 0: no sweeps)",
                 "unknown option 'frob=1': known options are period, top, scanBudget, purgeDelay,"
                         + " epochInterval, record, jfc, log, attribution, sampleBytes, sites,"
-                        + " nativeMethods, maxage, maxsize, dump",
+                        + " nativeMethods, maxage, maxsize, dump, metrics",
                 "bad option 'jump': expected key=value or one of start, snapshot, purge, stop"),
                 o.errors());
         assertEquals(5, o.integer(Options.Key.TOP));

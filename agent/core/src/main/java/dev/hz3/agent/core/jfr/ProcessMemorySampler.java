@@ -67,6 +67,17 @@ public final class ProcessMemorySampler {
         e.commit();
     }
 
+    /** A sample that is not committed (the metrics endpoint's); a field it cannot read stays 0. */
+    public synchronized ProcessMemoryEvent sample() {
+        ProcessMemoryEvent e = new ProcessMemoryEvent();
+        try {
+            fill(e);
+        } catch (IOException | RuntimeException ex) {
+            // as in commit()
+        }
+        return e;
+    }
+
     void fill(ProcessMemoryEvent e) throws IOException {
         List<Mapping> maps = readSmaps();
         long[] heap = heapRange();

@@ -1,0 +1,158 @@
+package dev.hz3.samples.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real Prometheus server (Debian's package, installed by bin/setup --test) on 127.0.0.1 and a
+ * free port, with a generated configuration that scrapes the given targets every 10 s (a scrape
+ * reads /proc/self/smaps: on a very busy machine that takes seconds) and
+ * loads the shipped rules. Its storage is a directory under the tests' temporary directory,
+ * removed on close, with the server stopped.
+ */
+final class Prometheus implements AutoCloseable {
+
+    static final Path RULES = ChildJvm.ROOT.resolve("prometheus/hz3-rules.yml");
+
+    final int port;
+    private final ChildJvm server;
+    private final Path storage;
+
+    private Prometheus(int port, ChildJvm server, Path storage) {
+        this.port = port;
+        this.server = server;
+        this.storage = storage;
+    }
+
+    static String promtool() {
+        return binary("promtool");
+    }
+
+    /** /usr/bin/NAME (Debian's prometheus package); the test fails, saying how to install it, without it. */
+    static String binary(String name) {
+        Path p = Path.of("/usr/bin", name);
+        if (!Files.isExecutable(p)) {
+            fail(p + " is missing: bin/setup --test installs it (apt-get install prometheus)");
+        }
+        return p.toString();
+    }
+
+    /** Starts the server scraping jobs (job name to host:port) and waits until it is ready. */
+    static Prometheus start(Path testDir, Map<String, String> jobs) throws IOException, InterruptedException {
+        int port = ChildJvm.freePort();
+        Path storage = Files.createTempDirectory(ChildJvm.TMP, "prometheus-");
+        StringBuilder config = new StringBuilder("""
+                global:
+                  scrape_interval: 10s
+                  scrape_timeout: 10s
+                  evaluation_interval: 10s
+                rule_files:
+                  - %s
+                scrape_configs:
+                """.formatted(RULES));
+        jobs.forEach((job, target) -> config.append("""
+                  - job_name: %s
+                    static_configs:
+                      - targets: ['%s']
+                """.formatted(job, target)));
+        Path yml = Files.writeString(Files.createDirectories(testDir.resolve("prometheus"))
+                .resolve("prometheus.yml"), config);
+        ChildJvm server = ChildJvm.start("prometheus", testDir, List.of(binary("prometheus"),
+                "--config.file=" + yml, "--storage.tsdb.path=" + storage,
+                "--web.listen-address=127.0.0.1:" + port, "--web.console.templates=" + storage,
+                "--web.console.libraries=" + storage), Map.of());
+        Prometheus p = new Prometheus(port, server, storage);
+        p.awaitReady();
+        return p;
+    }
+
+    private void awaitReady() throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (!server.alive()) {
+                fail("prometheus ended\n" + server);
+            }
+            try {
+                Scrape.get("http://127.0.0.1:" + port + "/-/ready");
+                return;
+            } catch (IOException notYet) {
+                pause();
+            }
+        }
+        fail("prometheus not ready in 60 s\n" + server);
+    }
+
+    /** An instant query's result: each series' labels (as "a":"b",... JSON text) and value. */
+    List<String[]> query(String promql) throws IOException, InterruptedException {
+        return query(promql, "");
+    }
+
+    /** The same at a time (params: "&time=SECONDS"). */
+    List<String[]> query(String promql, String params) throws IOException, InterruptedException {
+        String body = Scrape.get("http://127.0.0.1:" + port + "/api/v1/query?query="
+                + URLEncoder.encode(promql, StandardCharsets.UTF_8) + params);
+        assertTrue(body.contains("\"status\":\"success\""), body);
+        List<String[]> out = new ArrayList<>();
+        Matcher m = Pattern.compile("\\{\"metric\":\\{([^}]*)\\},\"value\":\\[[0-9.]+,\"([^\"]+)\"\\]\\}")
+                .matcher(body);
+        while (m.find()) {
+            out.add(new String[] {m.group(1), m.group(2)});
+        }
+        return out;
+    }
+
+    /** Queries until the result passes test (deadline: seconds); that result. */
+    List<String[]> awaitQuery(String promql, Predicate<List<String[]>> test, int seconds)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        List<String[]> r;
+        do {
+            r = query(promql);
+            if (test.test(r)) {
+                return r;
+            }
+            pause();
+        } while (System.nanoTime() < deadline);
+        StringBuilder b = new StringBuilder();
+        r.forEach(x -> b.append(x[0]).append(" = ").append(x[1]).append('\n'));
+        String targets;
+        try {
+            targets = Scrape.get("http://127.0.0.1:" + port + "/api/v1/targets");
+        } catch (IOException e) {
+            targets = e.toString();
+        }
+        fail("'" + promql + "' did not get there in " + seconds + " s; last result:\n" + b + "targets: "
+                + targets + "\n" + server);
+        return r;
+    }
+
+    /** Between two polls of a condition (each poll has a deadline). */
+    static void pause() {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        try {
+            server.terminate();
+        } finally {
+            try (var s = Files.walk(storage)) {
+                s.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}
