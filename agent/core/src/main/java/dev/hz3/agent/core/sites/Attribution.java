@@ -1,5 +1,6 @@
 package dev.hz3.agent.core.sites;
 
+import dev.hz3.agent.core.metrics.SiteFeed;
 import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.Options;
 import dev.hz3.agent.core.nat.Hz3Sites;
@@ -144,6 +145,7 @@ public final class Attribution {
             sampler.deactivate();
             sampler.clear();
             sampler = null;
+            SiteFeed.source(null);
         }
         if (hook != null) {
             FlightRecorder.removePeriodicEvent(hook);
@@ -185,6 +187,10 @@ public final class Attribution {
             };
             FlightRecorder.addPeriodicEvent(NativeSiteEvent.class, hook);
         }
+        SiteFeed.source(() -> {
+            SiteSampler now = sampler;
+            return now == null ? List.of() : SiteReport.forMetrics(now);
+        });
     }
 
     /** Puts NativeAllocHooks on the bootstrap search path, once per JVM. */

@@ -1,5 +1,6 @@
 package dev.hz3.agent.core.sites;
 
+import dev.hz3.agent.core.metrics.SiteFeed;
 import dev.hz3.agent.core.nat.Hz3Sites;
 import dev.hz3.agent.core.sites.SiteSampler.Tally;
 import dev.hz3.jfr.NativeSiteEvent;
@@ -114,6 +115,24 @@ final class SiteReport {
             t.pinnedPages = c[i + Hz3Sites.STAT_PINNED_PAGES];
             t.pinnedBytes = c[i + Hz3Sites.STAT_PINNED_BYTES];
         }
+    }
+
+    /**
+     * The sites as the metrics endpoint serves them (its top N by live and by growing bytes):
+     * live bytes are the Java-visible estimate plus, under hz3, what the native code called
+     * from the site allocated itself; growth is since the previous hz3.NativeSite.
+     */
+    static List<SiteFeed.Site> forMetrics(SiteSampler sampler) {
+        List<Tally> tallies = sampler.tally();
+        if (sampler.hz3()) {
+            joinHz3(sampler, tallies, System.nanoTime());
+        }
+        List<SiteFeed.Site> out = new ArrayList<>(tallies.size());
+        for (Tally t : tallies) {
+            double live = t.liveBytes + Math.max(0, t.nativeLiveBytes);
+            out.add(new SiteFeed.Site(t.site.site, t.site.kind, live, growth(t)));
+        }
+        return out;
     }
 
     private static double growth(Tally t) {
