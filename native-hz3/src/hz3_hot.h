@@ -1,14 +1,15 @@
 /*
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
- * Budget: a small or sub4k malloc is a table lookup, two loads, a pop (one
- * test) and one store (the free key cleared); a local free is a segment-map
+ * Budget: a malloc of any class (small, sub4k, medium: up to 32 KiB) is a
+ * table lookup, two loads, a pop (one test) and one store (the free key
+ * cleared); a local free is a segment-map
  * test, a span lookup, an owner compare, the free-key compare, the
  * start-of-object check and a push with the key (one test for "empty or
  * was full").
  * No lock, no atomic read-modify-write, no counter kept for observation.
- * Everything else (refill, remote frees, medium and large objects, bad
- * pointers) is out of line in span.c, large.c and alloc.c.
+ * Everything else (refill, remote frees, runs and large objects, bad
+ * pointers) is out of line in span.c, run.c, large.c and alloc.c.
  */
 #ifndef HZ3_HOT_H
 #define HZ3_HOT_H
@@ -18,11 +19,10 @@
 static inline void *_hz3_malloc_fast(size_t size)
 {
     hz3_heap_t *h = _hz3_tl_heap;
-    if (HZ3_LIKELY(size <= 4096)) {
-        /* Small and sub4k classes. Before initialisation the table reads
-         * class 0 and every heap is the empty one, whose spans have no
-         * free block: the slow path. Capacity-1 classes never have a
-         * current span, so they too go to the slow path. */
+    if (HZ3_LIKELY(size <= HZ3_MEDIUM_MAX)) {
+        /* Every size class. Before initialisation the table reads class 0
+         * and every heap is the empty one, whose spans have no free block:
+         * the slow path. */
         hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
         hz3_block_t *b = s->free;
         if (HZ3_LIKELY(b != NULL)) {
