@@ -43,7 +43,8 @@
  *   sub4k   1025..3584 B, same spacing; spans of 1-8 pages holding at least
  *           8 blocks, with a tail waste of at most 1/8 of the span.
  *   medium  3585..32768 B, same spacing (4096, 5120, ... 32768); spans of
- *           8-64 pages holding 8 blocks, no tail waste.
+ *           16-128 pages holding 16 blocks, no tail waste, carved one block
+ *           at a time.
  *   All three are served alike: the fast path pops from the current span of
  *   the class (one table lookup for every size up to HZ3_MEDIUM_MAX), and
  *   every class holds at least 2 blocks per span. Runs (class

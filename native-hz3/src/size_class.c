@@ -19,13 +19,15 @@
  * they hold HZ3_SMALL_MIN_CAPACITY blocks. Sub4k classes take the fewest
  * pages (up to 8) that hold HZ3_SUB4K_MIN_CAPACITY blocks with a tail waste
  * of at most 1/8 of the span: 1536 B fits 8 in 3 pages with nothing left
- * over. Medium classes hold HZ3_MEDIUM_MIN_CAPACITY blocks (8: 32 KiB
- * blocks in 64-page spans); every medium size is a multiple of 1 KiB, so
- * 4 blocks fill whole pages and a capacity that is a multiple of 4 has no
- * tail waste. Their spans are carved lazily (span.c, extend), so the pages
- * of blocks never handed out stay untouched. bench/RESULTS.md has the
- * measurements of 4, 8 and 16. Every class holds at least 2 blocks; only
- * runs (class HZ3_CLASS_RUN) hold one.
+ * over. Medium classes hold HZ3_MEDIUM_MIN_CAPACITY blocks (16: 4 KiB
+ * blocks in 16-page spans, 32 KiB blocks in 128-page spans); every medium
+ * size is a multiple of 1 KiB, so 4 blocks fill whole pages and a capacity
+ * that is a multiple of 4 has no tail waste. Their spans are carved one
+ * block at a time (span.c, extend), so the pages of blocks never handed out
+ * stay untouched. bench/RESULTS.md has the measurements of 4, 8, 16 and 28
+ * blocks: fewer refill far more often when a class has few live objects,
+ * more pin more memory behind one live object. Every class holds at least
+ * 2 blocks; only runs (class HZ3_CLASS_RUN) hold one.
  */
 #include "hz3_internal.h"
 
