@@ -251,6 +251,7 @@ typedef struct hz3_segment {
 } hz3_segment_t;
 
 _Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
+_Static_assert(HZ3_SUB4K_MAX_PAGES * 4096u >= 2 * HZ3_SUB4K_MAX, "a sub4k span holds at least 2 blocks");
 _Static_assert(HZ3_MEDIUM_MIN_CAPACITY >= 2 && HZ3_MEDIUM_MIN_CAPACITY <= 256 &&
                HZ3_MEDIUM_MIN_CAPACITY * HZ3_MEDIUM_MAX <= HZ3_SEG_USABLE_PAGES * 4096u,
                "a medium span holds 2..256 blocks (thread_free's count) and fits a segment");

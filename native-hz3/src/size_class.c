@@ -46,8 +46,11 @@ static void add_class(uint32_t size)
         c->pages = 1;
         while (c->pages < 4 && c->pages * HZ3_PAGE_SIZE / size < HZ3_SMALL_MIN_CAPACITY) c->pages++;
     } else if (size <= HZ3_SUB4K_MAX) {
+        /* If no length meets the waste bound, the longest: a span of one
+         * block would be taken for a run, which a free from another thread
+         * gives straight back to the pool (span.c). */
         c->tier = HZ3_TIER_SUB4K;
-        c->pages = 1;
+        c->pages = HZ3_SUB4K_MAX_PAGES;
         for (uint16_t p = 1; p <= HZ3_SUB4K_MAX_PAGES; p++) {
             uint32_t bytes = p * HZ3_PAGE_SIZE, waste = bytes % size;
             if (waste * 8 <= bytes && bytes / size >= HZ3_SUB4K_MIN_CAPACITY) { c->pages = p; break; }
