@@ -47,12 +47,16 @@ static inline hz3_span_t *_hz3_span_of(const void *p, size_t *off_in_span)
     return &seg->spans[head];
 }
 
-/* True when off is the start of one of the span's blocks: a multiply and
- * two compares, no divide. */
+/* True when off is the start of one of the span's blocks carved so far
+ * (medium spans are carved lazily: a block past `extended` was never
+ * handed out). One multiply gives both halves: the low one is below
+ * divisible exactly when off is a multiple of the size, the high one is
+ * off / size (exact for offsets below 2^32). */
 static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
 {
-    const hz3_class_t *c = &_hz3_classes[s->cls];
-    return off * c->divisible < c->divisible && off < c->blocks_end;
+    uint64_t divisible = _hz3_classes[s->cls].divisible;
+    unsigned __int128 m = (unsigned __int128)off * divisible;
+    return (uint64_t)m < divisible && (uint64_t)(m >> 64) < __atomic_load_n(&s->extended, __ATOMIC_RELAXED);
 }
 
 /* The local free; false sends the caller to _hz3_free_generic (remote

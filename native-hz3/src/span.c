@@ -103,10 +103,11 @@ static void extend(hz3_span_t *s)
     for (unsigned i = end; i-- > s->extended;) {
         hz3_block_t *b = (hz3_block_t *)(start + (size_t)i * c->size);
         b->next = head;
+        _hz3_key_set(b);   /* free: a free of it before it is handed out is caught */
         head = b;
     }
     s->free = head;
-    s->extended = (uint16_t)end;
+    __atomic_store_n(&s->extended, (uint16_t)end, __ATOMIC_RELAXED);
 }
 
 static inline void *pop(hz3_span_t *s)
