@@ -13,6 +13,8 @@ import sun.misc.Unsafe;
  *   <li>{@code classes N}: N more size classes touched: in each, 2 MiB of blocks of one size
  *       (sizes 16, 32, 48... in turn), 1 in 16 kept and the rest freed, so the class has partial
  *       pages; answers {@code CLASSES total}.</li>
+ *   <li>{@code keep MIB}: MIB MiB more in blocks of 64 KiB from {@link #keepAtSite}, all kept
+ *       (one call site holding memory, for native attribution); answers {@code KEPT bytes}.</li>
  *   <li>{@code exit}: frees everything and exits 0 (a recording is written at exit).</li>
  * </ul>
  */
@@ -33,12 +35,25 @@ public final class MetricsApp {
                     touchClass(16 * ++classes);
                 }
                 System.out.println("CLASSES " + classes);
+            } else if (w[0].equals("keep")) {
+                System.out.println("KEPT " + keepAtSite(Integer.parseInt(w[1])));
             } else if (w[0].equals("exit")) {
                 break;
             }
         }
         kept.forEach(U::freeMemory);
         System.out.println("BYE");
+    }
+
+    private static long keepAtSite(int mib) {
+        long bytes = 0;
+        for (int i = 0; i < mib * 16; i++) {
+            long b = U.allocateMemory(65_536);
+            U.setMemory(b, 65_536, (byte) 1);
+            kept.add(b);
+            bytes += 65_536;
+        }
+        return bytes;
     }
 
     private static void touchClass(int size) {

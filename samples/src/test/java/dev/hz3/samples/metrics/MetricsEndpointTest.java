@@ -80,6 +80,53 @@ class MetricsEndpointTest {
         }
     }
 
+    /**
+     * With native attribution on, the endpoint serves the top sites: the site that keeps 48 MiB
+     * is rank 1 by name, its live bytes within 20% of what it keeps (sampled every 64 KiB: about
+     * 768 samples, 4 standard deviations), and no rank beyond top=.
+     */
+    @Test
+    void attributionServesTheTopSitesByRank() throws Exception {
+        Path dir = ChildJvm.dir("endpoint-sites");
+        int port = ChildJvm.freePort();
+        try (ChildJvm app = ChildJvm.java("app", dir, true, "metrics=" + port + ",top=" + TOP
+                + ",attribution=on,sampleBytes=64k", ChildJvm.BASEDIR.resolve("target/test-classes").toString(),
+                MetricsApp.class.getName())) {
+            app.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
+            app.awaitOutput("native attribution on");
+            app.awaitOutput("READY");
+            app.send("keep 48");
+            app.awaitOutput("KEPT " + (48L << 20));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            Scrape s;
+            String first;
+            do {
+                s = Scrape.of(port);
+                first = s.series().keySet().stream()
+                        .filter(k -> k.startsWith("hz3_site_info{") && k.contains("rank=\"1\""))
+                        .findFirst().orElse("");
+                if (first.contains("MetricsApp.keepAtSite")) {
+                    break;
+                }
+                Prometheus.pause();
+            } while (System.nanoTime() < deadline);
+            assertTrue(first.contains("MetricsApp.keepAtSite"), "rank 1 is not the keeping site: " + first
+                    + "\n" + s.text());
+            double live = s.value("hz3_site_live_bytes{rank=\"1\"}");
+            double kept = 48L << 20;
+            assertTrue(Math.abs(live - kept) <= 0.2 * kept, "rank 1 live " + live + " vs kept " + kept);
+            for (String key : s.series().keySet()) {
+                Matcher rank = Pattern.compile("rank=\"(\\d+)\"").matcher(key);
+                if (key.startsWith("hz3_site") && rank.find()) {
+                    assertTrue(Integer.parseInt(rank.group(1)) <= TOP, key);
+                }
+            }
+            assertEquals("", promtoolCheckMetrics(s.text()));
+            app.send("exit");
+            assertEquals(0, app.waitFor(), app::toString);
+        }
+    }
+
     @Test
     void glibcServesTheSameNamesWhereTheyMeanTheSame() throws Exception {
         Path dir = ChildJvm.dir("endpoint-glibc");

@@ -119,8 +119,10 @@ final class SiteReport {
 
     /**
      * The sites as the metrics endpoint serves them (its top N by live and by growing bytes):
-     * live bytes are the Java-visible estimate plus, under hz3, what the native code called
-     * from the site allocated itself; growth is since the previous hz3.NativeSite.
+     * live bytes are the larger of the two estimates, Java's and (under hz3) hz3's own samples
+     * of the mallocs inside the site's calls. Not their sum: for Unsafe both count the same
+     * blocks, and for zlib Java's figure is a nominal size that hz3 measures. Growth is since
+     * the previous hz3.NativeSite.
      */
     static List<SiteFeed.Site> forMetrics(SiteSampler sampler) {
         List<Tally> tallies = sampler.tally();
@@ -129,7 +131,7 @@ final class SiteReport {
         }
         List<SiteFeed.Site> out = new ArrayList<>(tallies.size());
         for (Tally t : tallies) {
-            double live = t.liveBytes + Math.max(0, t.nativeLiveBytes);
+            double live = Math.max(t.liveBytes, t.nativeLiveBytes);
             out.add(new SiteFeed.Site(t.site.site, t.site.kind, live, growth(t)));
         }
         return out;
