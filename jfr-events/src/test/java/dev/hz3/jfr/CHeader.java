@@ -57,7 +57,8 @@ public final class CHeader {
         while (s.find()) {
             List<Field> fields = new ArrayList<>();
             for (String decl : s.group(2).split(";")) {
-                decl = decl.trim().replaceAll("\\s+", " ");
+                // volatile says how C reads a field, not what the field is: a mirror ignores it
+                decl = decl.trim().replaceAll("\\s+", " ").replaceAll("\\bvolatile ", "");
                 if (decl.isEmpty()) {
                     continue;
                 }
