@@ -4,11 +4,10 @@
  * Budget: a malloc of any class (small, sub4k, medium: up to 32 KiB) is a
  * table lookup, two loads, a pop (one test) and one store (the free key
  * cleared); when the span's list runs dry, the miss branch takes over the
- * blocks freed since (local_free) unless sampling is on; a local free is a
- * segment-map
- * test, a span lookup, an owner compare, the free-key compare, the
- * start-of-object check and a push with the key (one test for "empty or
- * was full"). A free of another thread's block leaves after the owner
+ * blocks freed since (local_free) unless sampling is on. A local free is a
+ * segment-map test, a span lookup, an owner compare, the free-key compare,
+ * the start-of-object check and a push with the key (one test for "empty
+ * or was full"). A free of another thread's block leaves after the owner
  * compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
