@@ -25,7 +25,8 @@ final class ChildJvm implements AutoCloseable {
     static final Path ROOT = BASEDIR.getParent();
     static final Path LIBHZ3 = ROOT.resolve("native-hz3/target/lib/libhz3.so");
     static final Path AGENT_JAR = ROOT.resolve("agent/target/hz3-agent.jar");
-    static final Path SAMPLES_JAR = BASEDIR.resolve("target/hz3-samples.jar");
+    /** The samples' classes: tests run before Maven packages the module's jar. */
+    static final Path SAMPLES_CLASSES = BASEDIR.resolve("target/classes");
     static final Path TMP = Path.of(System.getProperty("java.io.tmpdir"));
     static final long TIMEOUT_SECONDS = 120;
 

@@ -36,7 +36,7 @@ class PrometheusFleetTest {
     @Test
     void seriesArriveWithTheCensusValuesAndTheFleetQueryRanksTheFragmentedJvmFirst() throws Exception {
         Path dir = ChildJvm.dir("fleet");
-        String jar = ChildJvm.SAMPLES_JAR.toString();
+        String classes = ChildJvm.SAMPLES_CLASSES.toString();
         Map<String, Integer> ports = new LinkedHashMap<>();
         for (String job : List.of("fragment", "steady", "glibc")) {
             ports.put(job, ChildJvm.freePort());
@@ -45,11 +45,11 @@ class PrometheusFleetTest {
         // One after the other, each up before the next starts: a busy machine starts three JVMs
         // at once slowly.
         try (ChildJvm fragment = started(ChildJvm.java("fragment", dir, true, agent(ports.get("fragment"), dir,
-                        "fragment"), jar, "dev.hz3.samples.Fragment", ("--threads 2 --size 96 " + run).split(" ")), ports.get("fragment"));
+                        "fragment"), classes, "dev.hz3.samples.Fragment", ("--threads 2 --size 96 " + run).split(" ")), ports.get("fragment"));
                 ChildJvm steady = started(ChildJvm.java("steady", dir, true, agent(ports.get("steady"), dir, "steady"),
-                        jar, "dev.hz3.samples.Steady", ("--threads 1 --size 16 " + run).split(" ")), ports.get("steady"));
+                        classes, "dev.hz3.samples.Steady", ("--threads 1 --size 16 " + run).split(" ")), ports.get("steady"));
                 ChildJvm glibc = started(ChildJvm.java("glibc", dir, false, "metrics=" + ports.get("glibc"),
-                        jar, "dev.hz3.samples.Steady", ("--threads 1 --size 16 " + run).split(" ")), ports.get("glibc"))) {
+                        classes, "dev.hz3.samples.Steady", ("--threads 1 --size 16 " + run).split(" ")), ports.get("glibc"))) {
             Map<String, String> targets = new LinkedHashMap<>();
             ports.forEach((job, port) -> targets.put(job, "127.0.0.1:" + port));
             Map<Long, Map<String, Double>> fragmentCensus;
