@@ -232,22 +232,30 @@ static void *maintenance_main(void *arg)
     tl_is_maint = true;
     tl_in_epoch = true;   /* this thread's own slow paths never start epochs */
     pthread_mutex_lock(&maint_lock);
+    /* The timer's deadline survives wake-ups (each epoch wakes this thread
+     * to deliver its events): a busy process, whose slow paths run epochs
+     * more often than the interval, must still get its timer epochs, which
+     * alone give back idle heaps' kept spans. */
+    struct timespec until;
+    bool due = true;
     for (;;) {
-        uint64_t interval = _hz3_cfg.epoch_interval_ms ? _hz3_cfg.epoch_interval_ms : 1000;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(interval / 1000);
-        until.tv_nsec += (long)(interval % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
+        if (due) {
+            uint64_t interval = _hz3_cfg.epoch_interval_ms ? _hz3_cfg.epoch_interval_ms : 1000;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += (time_t)(interval / 1000);
+            until.tv_nsec += (long)(interval % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
         }
         int rc = 0;
         while (!maint_wake && rc == 0) rc = pthread_cond_timedwait(&maint_cond, &maint_lock, &until);
         bool woken = maint_wake;
         maint_wake = false;
+        due = !woken;
         pthread_mutex_unlock(&maint_lock);
-        if (!woken && _hz3_cfg.epoch_interval_ms) _hz3_epoch_run(HZ3_EPOCH_TIMER, NULL);
+        if (due && _hz3_cfg.epoch_interval_ms) _hz3_epoch_run(HZ3_EPOCH_TIMER, NULL);
         deliver();
         pthread_mutex_lock(&maint_lock);
     }

@@ -156,7 +156,7 @@ class JmcRulesOnSamplesTest {
     void fragmentIsFragmentedAndSteadyIsNot() {
         assertEquals(Severity.WARNING, fragment.get(FRAGMENTATION), fragmentSummaries.get(FRAGMENTATION));
         assertTrue(fragmentSummaries.get(FRAGMENTATION).contains("small tier"), fragmentSummaries.get(FRAGMENTATION));
-        assertEquals(Severity.OK, steady.get(FRAGMENTATION));
+        assertEquals(Severity.OK, steady.get(FRAGMENTATION), steadySummaries.get(FRAGMENTATION));
     }
 
     /** Fragment's memory is pinned by survivors, not returnable; its partial pages matter, Steady's do not. */
@@ -164,7 +164,7 @@ class JmcRulesOnSamplesTest {
     void fragmentsMemoryIsStuckNotReturnable() {
         assertTrue(fragment.get(RETURNABLE).compareTo(Severity.WARNING) < 0, fragmentSummaries.get(RETURNABLE));
         assertTrue(fragment.get(HOT_SPOTS).compareTo(Severity.OK) >= 0, "judged: " + fragmentSummaries.get(HOT_SPOTS));
-        assertEquals(Severity.OK, steady.get(HOT_SPOTS));
+        assertEquals(Severity.OK, steady.get(HOT_SPOTS), steadySummaries.get(HOT_SPOTS));
     }
 
     /**
