@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -88,7 +86,7 @@ class Hz3AttributionTest {
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("DONE strdup " + JnaNativeCallApp.DUP_COUNT), c::toString);
 
-        Map<String, RecordedEvent> sites = lastSites(jfr, app);
+        Map<String, RecordedEvent> sites = Recordings.lastSites(jfr, app);
         RecordedEvent s = sites.get("keepS");
         assertTrue(s != null, () -> "no hz3.NativeSite for keepS: " + sites);
         assertEquals("native call", s.getString("kind"), s::toString);
@@ -100,22 +98,6 @@ class Hz3AttributionTest {
     }
 
     static Map<String, RecordedEvent> lastSites(Path jfr) throws IOException {
-        return lastSites(jfr, APP);
-    }
-
-    /** The app's sites in the recording's last hz3.NativeSite, by method. */
-    static Map<String, RecordedEvent> lastSites(Path jfr, String app) throws IOException {
-        List<RecordedEvent> sites = Recordings.of(Recordings.read(jfr), "hz3.NativeSite");
-        Instant last = sites.stream().filter(e -> e.getInt("rank") == 1)
-                .map(RecordedEvent::getStartTime).max(Instant::compareTo)
-                .orElseThrow(() -> new AssertionError("no hz3.NativeSite in " + jfr));
-        Map<String, RecordedEvent> by = new TreeMap<>();
-        for (RecordedEvent e : sites) {
-            if (!e.getStartTime().isBefore(last) && e.getString("site").startsWith(app + ".")) {
-                String s = e.getString("site").substring(app.length() + 1);
-                by.put(s.substring(0, s.indexOf(':')), e);
-            }
-        }
-        return by;
+        return Recordings.lastSites(jfr, APP);
     }
 }

@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -27,20 +25,8 @@ class NativeSitesAtChunkTest {
         return Child.jdks();
     }
 
-    /** The app's sites in the last hz3.NativeSite of a recording, by method (keepB, growF ...). */
     static Map<String, RecordedEvent> lastSites(Path jfr) throws IOException {
-        List<RecordedEvent> sites = Recordings.of(Recordings.read(jfr), "hz3.NativeSite");
-        Instant last = sites.stream().filter(e -> e.getInt("rank") == 1)
-                .map(RecordedEvent::getStartTime).max(Instant::compareTo)
-                .orElseThrow(() -> new AssertionError("no hz3.NativeSite in " + jfr));
-        Map<String, RecordedEvent> by = new TreeMap<>();
-        for (RecordedEvent e : sites) {
-            if (!e.getStartTime().isBefore(last) && e.getString("site").startsWith(APP + ".")) {
-                String s = e.getString("site").substring(APP.length() + 1);
-                by.put(s.substring(0, s.indexOf(':')), e);
-            }
-        }
-        return by;
+        return Recordings.lastSites(jfr, APP);
     }
 
     static void assertNear(long expected, RecordedEvent e) {

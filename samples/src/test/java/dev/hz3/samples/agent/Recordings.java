@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -124,5 +125,21 @@ final class Recordings {
             }
         }
         return new double[] {partial, inUse == 0 ? 1 : weighted / inUse};
+    }
+
+    /** The app's sites in the recording's last hz3.NativeSite, by method (keepB, growF ...). */
+    static Map<String, RecordedEvent> lastSites(Path jfr, String app) throws IOException {
+        List<RecordedEvent> sites = Recordings.of(Recordings.read(jfr), "hz3.NativeSite");
+        Instant last = sites.stream().filter(e -> e.getInt("rank") == 1)
+                .map(RecordedEvent::getStartTime).max(Instant::compareTo)
+                .orElseThrow(() -> new AssertionError("no hz3.NativeSite in " + jfr));
+        Map<String, RecordedEvent> by = new TreeMap<>();
+        for (RecordedEvent e : sites) {
+            if (!e.getStartTime().isBefore(last) && e.getString("site").startsWith(app + ".")) {
+                String s = e.getString("site").substring(app.length() + 1);
+                by.put(s.substring(0, s.indexOf(':')), e);
+            }
+        }
+        return by;
     }
 }
