@@ -142,7 +142,7 @@ final class OwnRecording {
                     + " (e.g. attach PID record=app.jfr,maxage=6h,maxsize=500m)");
             return 1;
         }
-        Path dest = Path.of(value).toAbsolutePath().normalize();
+        Path dest = RecordFiles.absolute(value);   // checked by RecordFiles.check
         Path tmp = null;
         try {
             tmp = Files.createTempFile(dest.getParent(), ".hz3-dump-", ".jfr");

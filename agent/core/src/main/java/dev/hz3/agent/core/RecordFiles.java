@@ -267,12 +267,20 @@ public final class RecordFiles {
     private record Named(Path path, String shown, String problem) {
         static Named of(String value) {
             try {
-                Path p = Path.of(value).toAbsolutePath().normalize();
+                Path p = absolute(value);
                 return new Named(p, p.toString().equals(value) ? "it" : Log.quote(p.toString()), null);
             } catch (InvalidPathException e) {
                 return new Named(null, null, "not a file name (" + e.getReason() + ")");
             }
         }
+    }
+
+    /**
+     * The file an option's value names, absolute and normalized, as every check and write here
+     * takes it; InvalidPathException when the value is no file name (a checked value is one).
+     */
+    static Path absolute(String value) {
+        return Path.of(value).toAbsolutePath().normalize();
     }
 
     /** What kind of file p is, for a message: "a directory", "a character device", ... */
