@@ -23,14 +23,10 @@ public final class NativeCache {
             32) of native memory. The cache fills during the first third of the run; after that
             one request in 50 misses, and a miss ends the least recently used session's Deflater
             and reuses its buffer.
-              --idle-before S   sleep S seconds before the work
-              --idle-after S    sleep S seconds after it (the cache is still held)
-            Phase lines on stdout: PHASE <name> t_ms=<ms since 1970> rss_kb=<VmRSS>, with <name>
-            idle-before-start, work-start, work-end, idle-end. Bad arguments: one line on stderr,
-            exit 2.
-            """;
+            """ + SampleOptions.heldUsage("the cache");
 
-    static final SampleOptions.Defaults DEFAULTS = new SampleOptions.Defaults(32, 10, 0, 0);
+    static final SampleOptions.Defaults DEFAULTS = new SampleOptions.Defaults(32, 10,
+            SampleOptions.Defaults.TIMED_ONLY, 0);
 
     static final int BUFFER_BYTES = 256 << 10;
     /** zlib's deflate state at the JDK's settings (window, hash chains, pending buffer). */

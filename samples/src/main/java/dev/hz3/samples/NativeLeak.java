@@ -24,14 +24,10 @@ public final class NativeLeak {
             memory a second: each request compresses with a new java.util.zip.Deflater that is
             kept and never ended, and keeps a 256 KiB direct buffer. A pool of 512 KiB scratch
             buffers, borrowed and returned by every request, is the part that does not grow.
-              --idle-before S   sleep S seconds before the work
-              --idle-after S    sleep S seconds after it (the leak is still held)
-            Phase lines on stdout: PHASE <name> t_ms=<ms since 1970> rss_kb=<VmRSS>, with <name>
-            idle-before-start, work-start, work-end, idle-end. Bad arguments: one line on stderr,
-            exit 2.
-            """;
+            """ + SampleOptions.heldUsage("the leak");
 
-    static final SampleOptions.Defaults DEFAULTS = new SampleOptions.Defaults(8, 10, 0, 0);
+    static final SampleOptions.Defaults DEFAULTS = new SampleOptions.Defaults(8, 10,
+            SampleOptions.Defaults.TIMED_ONLY, 0);
 
     /** Bytes of each kept direct buffer. */
     static final int REPLY_BYTES = 256 << 10;

@@ -3,17 +3,23 @@ package dev.hz3.samples;
 import java.util.Locale;
 
 /**
- * The command line shared by {@link Churn}, {@link Fragment} and {@link Steady}.
+ * The command line shared by {@link Churn}, {@link Fragment}, {@link Steady}, {@link NativeLeak}
+ * and {@link NativeCache}.
  *
- * <p>Each sample passes its defaults and says whether it takes {@code --threads}. A bad
- * argument becomes one line on stderr and exit status 2; {@code --help} prints the sample's
- * usage on stdout and exits 0. So a harness can tell a typo from a crash by the status alone.
+ * <p>Each sample passes its defaults and says whether it takes {@code --threads} and
+ * {@code --rounds}. A bad argument becomes one line on stderr and exit status 2; {@code --help}
+ * prints the sample's usage on stdout and exits 0. So a harness can tell a typo from a crash by
+ * the status alone.
  */
 record SampleOptions(int sizeMib, double seconds, int rounds, int threads,
         double idleBeforeSeconds, double idleAfterSeconds, boolean exitThreads) {
 
-    /** Per-sample defaults; {@code threads == 0} means the sample takes no {@code --threads}. */
+    /**
+     * Per-sample defaults; {@code threads == 0} means the sample takes no {@code --threads},
+     * {@code rounds == TIMED_ONLY} that it takes no {@code --rounds} (it runs for a time only).
+     */
     record Defaults(int sizeMib, double seconds, int rounds, int threads) {
+        static final int TIMED_ONLY = -1;
     }
 
     /** Thrown for {@code --help}: not an error. */
@@ -55,6 +61,9 @@ record SampleOptions(int sizeMib, double seconds, int rounds, int threads,
                     }
                 }
                 case "--rounds" -> {
+                    if (d.rounds() == Defaults.TIMED_ONLY) {
+                        throw new IllegalArgumentException("--rounds does not apply here");
+                    }
                     rounds = intIn(args, ++i, 1, Integer.MAX_VALUE);
                     if (!bothCount) {
                         seconds = 0;
@@ -119,6 +128,21 @@ record SampleOptions(int sizeMib, double seconds, int rounds, int threads,
                 idle-end (only with --idle-after). Bad arguments: one line on stderr, exit 2.
                   --check-args      (first) check the other arguments and exit 0 without running
                 """;
+    }
+
+    /**
+     * The usage lines of a sample that still holds its native memory after the work
+     * ({@link NativeLeak}, {@link NativeCache}), after its own; held names that memory.
+     */
+    static String heldUsage(String held) {
+        return """
+                  --idle-before S   sleep S seconds before the work
+                  --idle-after S    sleep S seconds after it (%s is still held)
+                Phase lines on stdout: PHASE <name> t_ms=<ms since 1970> rss_kb=<VmRSS>, with <name>
+                idle-before-start, work-start, work-end, idle-end. Bad arguments: one line on stderr,
+                exit 2.
+                  --check-args      (first) check the other arguments and exit 0 without running
+                """.formatted(held);
     }
 
     private static String value(String[] args, int i) {

@@ -170,6 +170,12 @@ class CommandLineTest {
                 "-h");
         usageError("sample-bad", "Steady: --size must be in 1..65536, got 0 (see --help)", java, "-cp", cp,
                 "dev.hz3.samples.Steady", "--size", "0");
+        // NativeLeak and NativeCache run for a time: --rounds is refused, not taken as 1 tick.
+        usageError("leak-rounds", "NativeLeak: --rounds does not apply here (see --help)", java, "-cp",
+                cp, "dev.hz3.samples.NativeLeak", "--rounds", "3");
+        usageError("leak-threads", "NativeLeak: --threads does not apply here (see --help)", java, "-cp",
+                cp, "dev.hz3.samples.NativeLeak", "--threads", "2");
+        help("cache-help", "usage: NativeCache ", java, "-cp", cp, "dev.hz3.samples.NativeCache", "-h");
     }
 
     /** java -jar hz3-agent.jar: its commands, their help and usage errors. */
