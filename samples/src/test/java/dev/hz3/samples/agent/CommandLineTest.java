@@ -110,7 +110,8 @@ class CommandLineTest {
         nothingStarted(help("demo-help", "usage: bin/hz3-demo", bin("hz3-demo"), "--help"));
         nothingStarted(help("demo-h", "usage: bin/hz3-demo", bin("hz3-demo"), "-h"));
         nothingStarted(usageError("demo-sample", "hz3-demo: unknown sample 'Fragmnet': expected"
-                + " Churn, Fragment or Steady (then its arguments)", bin("hz3-demo"), "Fragmnet"));
+                + " Churn, Fragment, Steady, NativeLeak or NativeCache (then its arguments)",
+                bin("hz3-demo"), "Fragmnet"));
         nothingStarted(usageError("demo-option", "hz3-demo: unknown option '--seconds'",
                 bin("hz3-demo"), "--seconds", "3"));
 
@@ -119,7 +120,10 @@ class CommandLineTest {
         for (Run r : List.of(
                 help("demo-sample-help", "usage: Fragment ", bin("hz3-demo"), "Fragment", "--help"),
                 usageError("demo-sample-bad", "Churn: unknown argument '--frob' (see --help)",
-                        bin("hz3-demo"), "Churn", "--seconds", "1", "--frob"))) {
+                        bin("hz3-demo"), "Churn", "--seconds", "1", "--frob"),
+                help("demo-leak-help", "usage: NativeLeak ", bin("hz3-demo"), "NativeLeak", "--help"),
+                usageError("demo-cache-bad", "NativeCache: --rounds does not apply here (see --help)",
+                        bin("hz3-demo"), "NativeCache", "--rounds", "3"))) {
             assertEquals(1, r.calls().size(), r::toString);
             assertTrue(r.calls().get(0).matches("java -cp \\S+ dev\\.hz3\\.samples\\.\\w+ --check-args .*"),
                     r::toString);
