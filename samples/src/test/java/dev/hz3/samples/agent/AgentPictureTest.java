@@ -100,6 +100,38 @@ class AgentPictureTest {
                 () -> what + " wrote into the application's stderr\n" + t);
     }
 
+    /** attach PID record=jfr: the agent's own recording starts. */
+    static void startRecording(Path javaHome, Path dir, Child t, Path jfr) throws Exception {
+        Child a = attach(javaHome, dir, t, "record=" + jfr);
+        assertEquals(0, a.exit(), a::toString);
+        assertTrue(a.out().contains("hz3-agent: recording to "), a::toString);
+    }
+
+    /**
+     * attach PID purge, then attach PID stop, which writes the agent's recording to jfr: the
+     * end of tests (b) and (d). purgeSays is in the purge's answer (hz3's or glibc's); returns
+     * when the purge was done.
+     */
+    static Instant purgeThenStop(Path javaHome, Path dir, Child t, Path jfr, String purgeSays)
+            throws Exception {
+        Child purge = attach(javaHome, dir, t, "purge");
+        assertEquals(0, purge.exit(), purge::toString);
+        Instant purged = Instant.now();
+        Child stop = attach(javaHome, dir, t, "stop");
+        assertEquals(0, stop.exit(), stop::toString);
+        assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
+        assertTrue(purge.out().contains(purgeSays), purge::toString);
+        return purged;
+    }
+
+    /** jcmd PID JFR.dump of the recording named user, into file. */
+    static void jcmdDump(Path javaHome, Path dir, Child t, Path file) throws Exception {
+        String jcmd = javaHome.resolve("bin/jcmd").toString();
+        Child d = Child.run("jcmd-" + file.getFileName(), dir, List.of(jcmd, Long.toString(t.pid()),
+                "JFR.dump", "name=user", "filename=" + file), Map.of());
+        assertEquals(0, d.exit(), d::toString);
+    }
+
     /** (a) A recording started with the JVM has the picture within its first second. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("jdks")
@@ -141,9 +173,7 @@ class AgentPictureTest {
         Path jfr = dir.resolve("attached.jfr");
         Instant purged;
         try (Child t = target(javaHome, dir, true)) {
-            Child a = attach(javaHome, dir, t, "record=" + jfr);
-            assertEquals(0, a.exit(), a::toString);
-            assertTrue(a.out().contains("hz3-agent: recording to "), a::toString);
+            startRecording(javaHome, dir, t, jfr);
             if (Child.feature(javaHome) >= 21) {
                 // the first attach loads the agent: the JDK says so
                 t.awaitErr("WARNING: A Java agent has been loaded dynamically");
@@ -151,13 +181,7 @@ class AgentPictureTest {
             stillRuns(t, 1);
             int mark = t.err().length();
 
-            Child purge = attach(javaHome, dir, t, "purge");
-            assertEquals(0, purge.exit(), purge::toString);
-            purged = Instant.now();
-            Child stop = attach(javaHome, dir, t, "stop");
-            assertEquals(0, stop.exit(), stop::toString);
-            assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
-            assertTrue(purge.out().contains("hz3-agent: purge: hz3 gave back"), purge::toString);
+            purged = purgeThenStop(javaHome, dir, t, jfr, "hz3-agent: purge: hz3 gave back");
             nothingFromAttaches(t, mark, "purge and stop");
 
             // And after stop: the agent is still loaded, and answers the same way.
@@ -185,7 +209,6 @@ class AgentPictureTest {
         Path dir = Child.dir("picture-dump-" + javaHome.getFileName());
         Path dump1 = dir.resolve("dump1.jfr");
         Path dump2 = dir.resolve("dump2.jfr");
-        String jcmd = javaHome.resolve("bin/jcmd").toString();
         Instant purged;
         Instant stopped;
         try (Child t = target(javaHome, dir, true, "-javaagent:" + Child.AGENT_JAR,
@@ -195,16 +218,12 @@ class AgentPictureTest {
             Child purge = attach(javaHome, dir, t, "purge");
             assertEquals(0, purge.exit(), purge::toString);
             purged = Instant.now();
-            Child d1 = Child.run("jcmd-dump1", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
-                    "name=user", "filename=" + dump1), Map.of());
-            assertEquals(0, d1.exit(), d1::toString);
+            jcmdDump(javaHome, dir, t, dump1);
 
             stopped = Instant.now();
             Child stop = attach(javaHome, dir, t, "stop");
             assertEquals(0, stop.exit(), stop::toString);
-            Child d2 = Child.run("jcmd-dump2", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
-                    "name=user", "filename=" + dump2), Map.of());
-            assertEquals(0, d2.exit(), d2::toString);
+            jcmdDump(javaHome, dir, t, dump2);
             nothingFromAttaches(t, mark, "attaches to an agent loaded by -javaagent");
             t.closeStdin();
             assertEquals(0, t.waitFor(), t::toString);
@@ -224,15 +243,8 @@ class AgentPictureTest {
         Path jfr = dir.resolve("glibc.jfr");
         Instant trimmed;
         try (Child t = target(javaHome, dir, false)) {
-            Child a = attach(javaHome, dir, t, "record=" + jfr);
-            assertEquals(0, a.exit(), a::toString);
-            Child purge = attach(javaHome, dir, t, "purge");
-            assertEquals(0, purge.exit(), purge::toString);
-            assertTrue(purge.out().contains("ran malloc_trim(0) instead"), purge::toString);
-            trimmed = Instant.now();
-            Child stop = attach(javaHome, dir, t, "stop");
-            assertEquals(0, stop.exit(), stop::toString);
-            assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
+            startRecording(javaHome, dir, t, jfr);
+            trimmed = purgeThenStop(javaHome, dir, t, jfr, "ran malloc_trim(0) instead");
             t.closeStdin();
             assertEquals(0, t.waitFor(), t::toString);
         }

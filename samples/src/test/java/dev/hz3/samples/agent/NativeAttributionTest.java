@@ -87,6 +87,19 @@ class NativeAttributionTest {
         }
     }
 
+    /**
+     * APP run to its end with the agent's jar extracted under a privateXdg, recording to jfr with
+     * {@link #jfc(Path)}: jvmOptions are -javaagent and any others. It must exit 0.
+     */
+    static Child recordedRun(Path javaHome, Path dir, Path jfr, String... jvmOptions) throws Exception {
+        List<String> cmd = java(javaHome, jvmOptions);
+        cmd.addAll(List.of("-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
+                "-cp", Child.testClasses().toString(), APP));
+        Child c = Child.run("app", dir, cmd, privateXdg(dir));
+        assertEquals(0, c.exit(), c::toString);
+        return c;
+    }
+
     /** Byte Buddy's own jar (not byte-buddy-agent's, which attach uses). */
     static boolean isByteBuddy(String file) {
         return file.matches("byte-buddy-\\d.*\\.jar");
@@ -109,12 +122,7 @@ class NativeAttributionTest {
     void samplesAndLiveBytesPerSite(Path javaHome) throws Exception {
         Path dir = Child.dir("attribution-" + javaHome.getFileName());
         Path jfr = dir.resolve("attribution.jfr");
-        List<String> cmd = java(javaHome,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on",
-                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
-                "-cp", Child.testClasses().toString(), APP);
-        Child c = Child.run("app", dir, cmd, privateXdg(dir));
-        assertEquals(0, c.exit(), c::toString);
+        Child c = recordedRun(javaHome, dir, jfr, "-javaagent:" + Child.AGENT_JAR + "=attribution=on");
         assertTrue(c.out().contains("DONE workload"), c::toString);
         List<String> files = extracted(dir);
         assertTrue(files.stream().anyMatch(NativeAttributionTest::isByteBuddy),
@@ -200,12 +208,8 @@ class NativeAttributionTest {
         Path dir = Child.dir("attribution-off-" + javaHome.getFileName());
         Path jfr = dir.resolve("off.jfr");
         Path classes = dir.resolve("classes.txt");
-        List<String> cmd = java(javaHome, "-javaagent:" + Child.AGENT_JAR,
-                "-Xlog:class+load=info:file=" + classes,
-                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
-                "-cp", Child.testClasses().toString(), APP);
-        Child c = Child.run("app", dir, cmd, privateXdg(dir));
-        assertEquals(0, c.exit(), c::toString);
+        Child c = recordedRun(javaHome, dir, jfr, "-javaagent:" + Child.AGENT_JAR,
+                "-Xlog:class+load=info:file=" + classes);
         assertTrue(c.err().contains("hz3-agent: hz3 is not this JVM's malloc"), c::toString);
         // Byte Buddy (4.6 MB) is not even unpacked; the agent's other jars are.
         List<String> files = extracted(dir);
