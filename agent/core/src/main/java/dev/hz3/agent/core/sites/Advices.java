@@ -125,7 +125,12 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_UNSAFE);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_UNSAFE);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 
@@ -143,7 +148,12 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_DEFLATER);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_DEFLATER);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 
@@ -156,7 +166,35 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_INFLATER);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_INFLATER);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
+        }
+    }
+
+    /**
+     * Under hz3: zlib allocates an inflate stream's window (32 KiB at the JDK's windowBits) at the
+     * first Inflater.inflate that produces output (or setDictionary), not in the constructor: the
+     * mallocs inside those calls belong to the call's site. The call may throw
+     * (DataFormatException): the mark is cleared then too.
+     */
+    static final class MarkInflate {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static int enter() {
+            return NativeAllocHooks.enter();
+        }
+
+        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
+        static void exit(@Advice.Enter int mark) {
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_INFLATER);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 
@@ -173,7 +211,12 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_NATIVE_CALL);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_NATIVE_CALL);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 
