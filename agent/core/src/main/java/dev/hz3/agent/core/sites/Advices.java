@@ -11,7 +11,9 @@ import net.bytebuddy.asm.Advice;
  * behaves as before whatever the agent does. Byte Buddy copies these bodies; the classes are
  * never run.
  *
- * <p>A sampled allocation's event is committed here, in the advised method, not in the sampler:
+ * <p>A sampled allocation's event is committed here, in the advised method, not in the sampler
+ * (the agent's samples at the entry points, and under hz3 those hz3 took inside a marked call,
+ * which its exit returns):
  * JFR's stack trace starts at its caller, so the top frame is the JDK's entry point (say
  * {@code Unsafe.allocateMemory}) and the stacks aggregate in JMC without the agent's frames. It
  * is called through {@code jdk.jfr.Event}, which java.base is made to read (see Instrumenter).
