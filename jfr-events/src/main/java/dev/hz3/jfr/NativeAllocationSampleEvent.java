@@ -6,6 +6,7 @@ import jdk.jfr.Description;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
+import jdk.jfr.Timestamp;
 import jdk.jfr.Unsigned;
 
 /**
@@ -13,6 +14,11 @@ import jdk.jfr.Unsigned;
  * stream), committed in the allocating thread so that JFR records its Java stack. The agent
  * samples about one allocation per {@code sampleBytes} bytes (agent option); {@code weight} is
  * the bytes this sample stands for, so summing weights estimates the bytes allocated.
+ *
+ * <p>Two sources, told apart by {@code source}: "agent", the block Java saw at the entry point
+ * (sampled by the agent, under any malloc), and "hz3", a malloc hz3 itself sampled inside the
+ * call (zlib's state and window, a JNI library's buffers), with its tier and size class. Both
+ * sample the same bytes where Java sees the malloc (Unsafe): sum the weights of one source.
  */
 @Name(Hz3Events.NATIVE_ALLOCATION_SAMPLE)
 @Label("hz3 Native Allocation Sample")
@@ -43,4 +49,25 @@ public class NativeAllocationSampleEvent extends jdk.jfr.Event {
     @Label("Site")
     @Description("The first frame outside the JDK (Class.method:line), where the allocation is attributed")
     public String site;
+
+    @Label("Source")
+    @Description("agent: the block Java saw at the entry point, sampled by the agent; hz3: a malloc hz3 sampled inside the call (zlib's, a JNI library's), with tier and size class")
+    public String source;
+
+    @Label("Tier")
+    @Description("hz3's tier of the block (small, sub4k, medium, large); empty for the agent's samples")
+    public String tier;
+
+    @Label("Size Class")
+    @Description("hz3's size class index of the block; -1 above the span tiers and for the agent's samples")
+    public int sizeClass;
+
+    @Label("Allocation Time")
+    @Description("When hz3 took the sample (the event is committed when the call returns)")
+    @Timestamp(Timestamp.MILLISECONDS_SINCE_EPOCH)
+    public long allocationTime;
+
+    @Label("Records Lost")
+    @Description("hz3 samples lost before this one since attribution started: hz3's ring of samples was full, or a sample's call never returned to claim it; they still count in hz3.NativeSite")
+    public long recordsLost;
 }

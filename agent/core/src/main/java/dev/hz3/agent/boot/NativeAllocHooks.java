@@ -65,19 +65,22 @@ public abstract class NativeAllocHooks {
         return h != null ? h.onEnter() : 0;
     }
 
-    /** Ends what {@link #enter} returned mark for; kind names the call for its site. */
-    public static void exit(int mark, int kind) {
+    /**
+     * Ends what {@link #enter} returned mark for; kind names the call for its site. Returns null,
+     * or the hz3.NativeAllocationSample events (jdk.jfr.Event) of the mallocs hz3 sampled inside
+     * the call, for the advice to commit itself, as {@link #alloc}'s.
+     */
+    public static Object[] exit(int mark, int kind) {
         NativeAllocHooks h = current;
-        if (h != null && mark != 0) {
-            h.onExit(mark, kind);
-        }
+        return h != null && mark != 0 ? h.onExit(mark, kind) : null;
     }
 
     protected int onEnter() {
         return 0;
     }
 
-    protected void onExit(int mark, int kind) {
+    protected Object[] onExit(int mark, int kind) {
+        return null;
     }
 
     /** The event to commit (a jdk.jfr.Event), or null when not sampled. */

@@ -12,7 +12,9 @@ import java.nio.ByteOrder;
  * attribution runs under hz3, so that the rest of the agent still binds to a libhz3 without them.
  * The structs are read as arrays of 64-bit words (keep in sync with hz3.h):
  * {@code hz3_site_stat} is {@value #STAT_WORDS} words (site, live_samples, live_bytes_est,
- * oldest_age_ms, pinned_pages, pinned_bytes), {@code hz3_site_slot} two (site, sampled).
+ * oldest_age_ms, pinned_pages, pinned_bytes), {@code hz3_site_slot} two (site, sampled),
+ * {@code hz3_sample_rec} {@value #REC_WORDS} (addr, size, weight, site, time_ms, then tier in the
+ * low and cls in the high half of the last word), {@code hz3_sampling_stats} {@value #STATS_WORDS}.
  */
 public final class Hz3Sites {
 
@@ -23,6 +25,16 @@ public final class Hz3Sites {
     public static final int STAT_OLDEST_AGE_MS = 3;
     public static final int STAT_PINNED_PAGES = 4;
     public static final int STAT_PINNED_BYTES = 5;
+
+    public static final int REC_WORDS = 6;
+    public static final int REC_ADDR = 0;
+    public static final int REC_SIZE = 1;
+    public static final int REC_WEIGHT = 2;
+    public static final int REC_SITE = 3;
+    public static final int REC_TIME_MS = 4;
+    public static final int REC_TIER_CLS = 5;
+    public static final int STATS_WORDS = 6;
+    public static final int STATS_RING_DROPPED = 4;
 
     private static boolean bound;
 
@@ -44,6 +56,10 @@ public final class Hz3Sites {
     public static native int hz3_site_rename(long from, long to);
 
     public static native long hz3_site_census(long[] out, long max);
+
+    public static native long hz3_samples_take(long[] out, long max);
+
+    public static native void hz3_sampling_stats_get(long[] out);
 
     /**
      * The calling thread's slot as a buffer over its two words (site, sampled), in native order:

@@ -11,7 +11,9 @@ import net.bytebuddy.asm.Advice;
  * behaves as before whatever the agent does. Byte Buddy copies these bodies; the classes are
  * never run.
  *
- * <p>A sampled allocation's event is committed here, in the advised method, not in the sampler:
+ * <p>A sampled allocation's event is committed here, in the advised method, not in the sampler
+ * (the agent's samples at the entry points, and under hz3 those hz3 took inside a marked call,
+ * which its exit returns):
  * JFR's stack trace starts at its caller, so the top frame is the JDK's entry point (say
  * {@code Unsafe.allocateMemory}) and the stacks aggregate in JMC without the agent's frames. It
  * is called through {@code jdk.jfr.Event}, which java.base is made to read (see Instrumenter).
@@ -125,7 +127,12 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_UNSAFE);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_UNSAFE);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 
@@ -143,7 +150,12 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_DEFLATER);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_DEFLATER);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 
@@ -156,7 +168,35 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_INFLATER);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_INFLATER);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
+        }
+    }
+
+    /**
+     * Under hz3: zlib allocates an inflate stream's window (32 KiB at the JDK's windowBits) at the
+     * first Inflater.inflate that produces output (or setDictionary), not in the constructor: the
+     * mallocs inside those calls belong to the call's site. The call may throw
+     * (DataFormatException): the mark is cleared then too.
+     */
+    static final class MarkInflate {
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        static int enter() {
+            return NativeAllocHooks.enter();
+        }
+
+        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
+        static void exit(@Advice.Enter int mark) {
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_INFLATER);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 
@@ -173,7 +213,12 @@ final class Advices {
 
         @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
         static void exit(@Advice.Enter int mark) {
-            NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_NATIVE_CALL);
+            Object[] samples = NativeAllocHooks.exit(mark, NativeAllocHooks.KIND_NATIVE_CALL);
+            if (samples != null) {
+                for (Object e : samples) {
+                    ((Event) e).commit();
+                }
+            }
         }
     }
 

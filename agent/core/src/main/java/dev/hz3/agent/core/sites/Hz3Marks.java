@@ -3,7 +3,7 @@ package dev.hz3.agent.core.sites;
 import dev.hz3.agent.core.nat.Hz3Sites;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.IntToLongFunction;
+import java.util.function.IntFunction;
 
 /**
  * Under hz3: tells hz3 which call its mallocs belong to (hz3.h, "Sampled allocations and the Java
@@ -15,7 +15,9 @@ import java.util.function.IntToLongFunction;
  *       slot.sampled; every sample hz3 takes in this thread meanwhile records the token (zlib's
  *       mallocs inside a Deflater's constructor among them), and hz3 counts it in slot.sampled;</li>
  *   <li>exit puts the old value back and, only when slot.sampled moved, names the call's site
- *       (its stack walk) and has hz3 relabel the token's samples to that site's id.</li>
+ *       (its stack walk), has hz3 relabel the token's samples to that site's id, and returns
+ *       their hz3.NativeAllocationSample events for the advice to commit (see
+ *       {@link Hz3Samples}). A call of the agent's own has no site: its samples go to site 0.</li>
  * </ul>
  * An unsampled call costs a thread-local read and four accesses to the slot; nothing allocates.
  * Calls nest up to {@value #DEPTH} deep (deeper ones are not marked); an exit unwinds any inner
@@ -39,11 +41,12 @@ final class Hz3Marks {
     }
 
     private final ThreadLocal<PerThread> perThread = ThreadLocal.withInitial(PerThread::new);
-    /** The site id of a call of the given kind, named from the current stack. */
-    private final IntToLongFunction siteId;
+    /** The site of a call of the given kind, named from the current stack (null: the agent's). */
+    private final IntFunction<Site> siteOf;
+    private final Hz3Samples samples = new Hz3Samples();
 
-    Hz3Marks(IntToLongFunction siteId) {
-        this.siteId = siteId;
+    Hz3Marks(IntFunction<Site> siteOf) {
+        this.siteOf = siteOf;
     }
 
     int enter() {
@@ -60,11 +63,12 @@ final class Hz3Marks {
         return d + 1;
     }
 
-    void exit(int mark, int kind) {
+    /** The events of the samples hz3 took inside the call, or null (nearly always). */
+    Object[] exit(int mark, int kind) {
         PerThread t = perThread.get();
         int d = mark - 1;
         if (d >= t.depth) {
-            return;   // unwound already by an outer exit
+            return null;   // unwound already by an outer exit
         }
         long token = t.slot.getLong(0);
         t.slot.putLong(0, t.saved[d]);
@@ -72,15 +76,24 @@ final class Hz3Marks {
         if (t.slot.getLong(8) != t.sampledAt[d] && !t.busy && token < 0) {
             t.busy = true;
             try {
-                Hz3Sites.hz3_site_rename(token, siteId.applyAsLong(kind));
+                Site site = siteOf.apply(kind);
+                Hz3Sites.hz3_site_rename(token, site == null ? 0 : site.id);
+                return samples.claim(token, site);
             } finally {
                 t.busy = false;
             }
         }
+        return null;
+    }
+
+    /** hz3's ring drained now (records outside marked calls dropped): see Hz3Samples. */
+    void drain() {
+        samples.drain();
     }
 
     /** Warms this thread's slot up (JNA, the buffer), before any advised call can need it. */
     void warmUp() {
         perThread.get();
+        samples.warmUp();
     }
 }

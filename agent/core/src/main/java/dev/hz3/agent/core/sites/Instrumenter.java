@@ -13,6 +13,7 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.hz3.agent.core.Log;
 import java.lang.instrument.Instrumentation;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -118,7 +119,13 @@ final class Instrumenter {
                     .type(named(INFLATER))
                     .transform((b, type, loader, module, pd) -> b
                             .visit(Advice.to(Advices.MarkInflater.class)
-                                    .on(isConstructor().and(takesArguments(boolean.class)))));
+                                    .on(isConstructor().and(takesArguments(boolean.class))))
+                            // The window, at the first inflate: the inflate call's site (a
+                            // stack per Inflater created would name the creating one).
+                            .visit(Advice.to(Advices.MarkInflate.class)
+                                    .on(named("inflate").or(named("setDictionary"))
+                                            .and(takesArguments(byte[].class, int.class, int.class)
+                                                    .or(takesArguments(ByteBuffer.class))))));
         }
         transformer = builder.installOn(inst);
         nativeTransformer = hz3 && !nativeNames.isEmpty() ? wrapNatives(inst, nativeNames, listener) : null;

@@ -35,13 +35,29 @@ import java.util.concurrent.atomic.AtomicLong;
  * hz3.NativeAllocationSample to the advice, which commits it in the allocating thread: JFR
  * records the stack itself, from the advised JDK method down. A call from inside the sampler
  * itself (JFR or the stack walk allocating natively) is not sampled.
+ *
+ * <p>The agent's own allocations are not a site: a sampled call whose first frame outside the JDK
+ * is the agent's (a class of its loader: its sampler of /proc/self/smaps reading a file, its
+ * metrics server, its JNA; or of its package: the loader inflating the agent's inner jars), or whose frames are all the JDK's on a thread the agent started, is dropped.
  */
 final class SiteSampler extends NativeAllocHooks {
 
     /** Most distinct sites kept; later new ones count under one "(other sites)" site. */
     static final int MAX_SITES = 10_000;
 
-    private static final StackWalker WALKER = StackWalker.getInstance();
+    private static final StackWalker WALKER =
+            StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+    /**
+     * The agent's own loader: its classes, JNA's copy and the metrics client's are the agent's
+     * (null when the core runs from the class path, as in its unit tests: the package tells).
+     */
+    private static final ClassLoader OWN_LOADER =
+            SiteSampler.class.getClassLoader() == ClassLoader.getSystemClassLoader() ? null
+                    : SiteSampler.class.getClassLoader();
+    /** The agent's classes, also those outside its loader (the bootstrap's AgentLoader). */
+    private static final String OWN_PACKAGE = "dev.hz3.agent.";
+    /** The prefix of every thread the agent starts (hz3-epoch, hz3-metrics, hz3-agent-control ...). */
+    private static final String OWN_THREADS = "hz3-";
     private static final int MAX_DEPTH = 64;
     private static final String SELF = SiteSampler.class.getName();
     private static final String MARKS = Hz3Marks.class.getName();
@@ -68,7 +84,7 @@ final class SiteSampler extends NativeAllocHooks {
     SiteSampler(long sampleBytes, int topSites, boolean hz3) {
         this.mean = sampleBytes;
         this.topSites = topSites;
-        this.marks = hz3 ? new Hz3Marks(kind -> siteOf(kind).id) : null;
+        this.marks = hz3 ? new Hz3Marks(this::siteOf) : null;
         this.perThread = ThreadLocal.withInitial(() -> {
             PerThread t = new PerThread();
             t.countdown = nextInterval();
@@ -124,10 +140,8 @@ final class SiteSampler extends NativeAllocHooks {
     }
 
     @Override
-    protected void onExit(int mark, int kind) {
-        if (marks != null) {
-            marks.exit(mark, kind);
-        }
+    protected Object[] onExit(int mark, int kind) {
+        return marks == null ? null : marks.exit(mark, kind);
     }
 
     @Override
@@ -138,6 +152,9 @@ final class SiteSampler extends NativeAllocHooks {
     /** Keeps the sample; returns its event for the advice to commit, or null when not recorded. */
     private NativeAllocationSampleEvent sampled(long address, long bytes, int kind) {
         Site site = siteOf(kind);
+        if (site == null) {
+            return null;   // the agent's own
+        }
         double w = weight(bytes, mean);
         live.put(new Sample(address, bytes, w, site, System.nanoTime()));
         NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
@@ -149,6 +166,9 @@ final class SiteSampler extends NativeAllocHooks {
         e.weight = Math.round(w);
         e.kind = site.kind;
         e.site = site.site;
+        e.source = "agent";
+        e.tier = "";
+        e.sizeClass = -1;
         return e;
     }
 
@@ -158,6 +178,11 @@ final class SiteSampler extends NativeAllocHooks {
      * past the allocation machinery (Unsafe, the buffers, zlib's streams, the FFM internals).
      */
     private Site siteOf(int kind) {
+        return siteOf(kind, false);
+    }
+
+    /** ownToo: the agent's own call is named too (only to warm the code up). */
+    private Site siteOf(int kind, boolean ownToo) {
         String[] found = WALKER.walk(frames -> {
             String entry = null;
             String firstJdk = null;
@@ -168,6 +193,10 @@ final class SiteSampler extends NativeAllocHooks {
                 if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(MARKS)
                         || cn.startsWith(MARKS + "$") || cn.equals(HOOKS)) {
                     continue;   // this sampler, its marks, the hook's dispatch
+                }
+                if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null
+                        && f.getDeclaringClass().getClassLoader() == OWN_LOADER)) {
+                    return null;   // the agent's own (its JNA's frames count, under com.sun.)
                 }
                 if (!isJdk(cn)) {
                     return new String[] {describe(f), entry == null ? "" : entry,
@@ -183,9 +212,18 @@ final class SiteSampler extends NativeAllocHooks {
                 }
                 entry = cn + "." + f.getMethodName();
             }
+            if (Thread.currentThread().getName().startsWith(OWN_THREADS)) {
+                return null;
+            }
             return new String[] {firstJdk == null ? "(unknown)" : firstJdk, "",
                 Integer.toString(k)};
         });
+        if (found == null) {
+            if (!ownToo) {
+                return null;
+            }
+            found = new String[] {"(warm-up)", "", Integer.toString(kind)};
+        }
         int k = Integer.parseInt(found[2]);
         String kindName = Hz3Events.NATIVE_KINDS.get(k);
         String key = kindName + '|' + found[1] + '|' + found[0];
@@ -266,6 +304,9 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** hz3.NativeSite now (see {@link SiteReport}); one at a time. */
     synchronized void commitSites() {
+        if (marks != null) {
+            marks.drain();   // hz3's ring, so that it does not fill between sampled calls
+        }
         SiteReport.commit(this);
     }
 
@@ -304,7 +345,8 @@ final class SiteSampler extends NativeAllocHooks {
             marks.warmUp();
             Hz3Sites.census();
         }
-        Site s = siteOf(KIND_UNSAFE);
+        siteOf(KIND_UNSAFE);
+        Site s = siteOf(KIND_UNSAFE, true);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
         new NativeAllocationSampleEvent().shouldCommit();

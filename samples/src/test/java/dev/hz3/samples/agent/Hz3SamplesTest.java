@@ -1,0 +1,206 @@
+package dev.hz3.samples.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * hz3's own samples as hz3.NativeAllocationSample events, in child JVMs with libhz3.so preloaded
+ * and attribution on, on each JDK ({@link Hz3SamplesApp}): each carries the Java stack of the call
+ * it was taken in, and the sizes, tiers and size classes the app's own arithmetic predicts; the
+ * Inflater's window, which zlib mallocs at the first inflate, belongs to that inflate call's
+ * site; and the agent's own allocations are never a site.
+ */
+class Hz3SamplesTest {
+
+    static final String APP = Hz3SamplesApp.class.getName();
+    /** zlib's inflate memory (zconf.h): 1 << windowBits (15 at the JDK's settings) ... */
+    static final long INFLATE_WINDOW = 1L << 15;
+    /** ... "plus about 7 KB" for its inflate_state (and the JDK's z_stream). */
+    static final long INFLATE_STATE = 7 * 1024;
+
+    private static final Map<Path, List<RecordedEvent>> RECORDED = new HashMap<>();
+
+    static List<Path> jdks() throws IOException {
+        return Child.jdks();
+    }
+
+    /** hz3's tier of a block of size bytes, by hz3.h's boundaries. */
+    static String tierOf(long size) {
+        return size <= 1024 ? "small" : size <= 3584 ? "sub4k" : size <= 32_768 ? "medium" : "large";
+    }
+
+    /** The workload's recording on a JDK, sampled every 32 KiB under hz3 (run once per JDK). */
+    static synchronized List<RecordedEvent> recording(Path javaHome) throws Exception {
+        List<RecordedEvent> all = RECORDED.get(javaHome);
+        if (all == null) {
+            all = run(javaHome, "hz3-samples-", "sampleBytes=32k", "work");
+            RECORDED.put(javaHome, all);
+        }
+        return all;
+    }
+
+    static List<RecordedEvent> run(Path javaHome, String name, String sampling, String mode)
+            throws Exception {
+        Path dir = Child.dir(name + javaHome.getFileName());
+        Path jfr = dir.resolve("samples.jfr");
+        List<String> cmd = NativeAttributionTest.java(javaHome,
+                "-javaagent:" + Child.AGENT_JAR + "=attribution=on,sites=100," + sampling,
+                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + NativeAttributionTest.jfc(dir),
+                "-cp", Child.testClasses().toString(), APP, mode);
+        Child c = Child.run("app", dir, cmd, Map.of("LD_PRELOAD", Child.LIBHZ3.toString()));
+        assertEquals(0, c.exit(), c::toString);
+        assertTrue(c.out().contains("DONE hz3 samples"), c::toString);
+        assertTrue(c.err().contains("; hz3 samples too"), c::toString);
+        return Recordings.read(jfr);
+    }
+
+    /** The app's method on the stack (the first frame of the app's class), or null. */
+    static String appMethod(RecordedEvent e) {
+        for (RecordedFrame f : e.getStackTrace().getFrames()) {
+            if (f.getMethod().getType().getName().equals(APP)) {
+                return f.getMethod().getName();
+            }
+        }
+        return null;
+    }
+
+    static String top(RecordedEvent e) {
+        RecordedFrame f = e.getStackTrace().getFrames().get(0);
+        return f.getMethod().getType().getName() + "." + f.getMethod().getName();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void hz3sSamplesCarryTheJavaStackSizeTierAndClass(Path javaHome) throws Exception {
+        List<RecordedEvent> all = recording(javaHome);
+        Map<String, Long> weights = new TreeMap<>();
+        Map<String, Integer> counts = new TreeMap<>();
+        Map<Long, Integer> keepUClass = new TreeMap<>();
+        Map<String, Long> others = new TreeMap<>();
+        for (RecordedEvent e : Recordings.of(all, "hz3.NativeAllocationSample")) {
+            if (!"hz3".equals(e.getString("source"))) {
+                continue;
+            }
+            String m = appMethod(e);
+            assertTrue(e.getStackTrace().getFrames().stream().noneMatch(
+                    f -> f.getMethod().getType().getName().startsWith("dev.hz3.agent.")), e::toString);
+            long size = e.getLong("size");
+            String tier = e.getString("tier");
+            assertEquals(tierOf(size), tier, e::toString);
+            assertEquals(tier.equals("large"), e.getInt("sizeClass") == -1, e::toString);
+            assertTrue(e.getLong("weight") >= size, e::toString);
+            assertTrue(e.getLong("allocationTime") > 0, e::toString);
+            assertEquals(0, e.getLong("recordsLost"), e::toString);
+            if (m == null || m.equals("compressed")) {
+                continue;   // a JDK call site (class loading, say), the input's deflate
+            }
+            assertTrue(e.getString("site").startsWith(APP + "." + m + ":"), e::toString);
+            String key = m + " " + top(e);
+            // zlib's blocks: a deflate stream's four buffers of 64 KiB, its deflate_state (5.8
+            // KiB), an inflate stream's window and inflate_state (7 KiB), the JDK's z_stream.
+            boolean expected = switch (key) {
+                case "keepU jdk.internal.misc.Unsafe.allocateMemory" -> {
+                    assertEquals("unsafe", e.getString("kind"));
+                    keepUClass.merge((long) e.getInt("sizeClass"), 1, Integer::sum);
+                    yield size == Hz3SamplesApp.KEEP_U_BYTES;
+                }
+                case "keepZ java.util.zip.Deflater.<init>" -> size == 65_536 || size < 8 * 1024;
+                case "keepI java.util.zip.Inflater.inflate" -> size == INFLATE_WINDOW;
+                case "keepI java.util.zip.Inflater.<init>" -> size < 8 * 1024;
+                default -> throw new AssertionError("a sample at " + key + ": " + e);
+            };
+            if (!expected) {
+                // The JVM's own mallocs made by the thread inside the call (an arena chunk of 32
+                // KiB while the JIT's code is linked, say: seen on 25) are the call's too.
+                others.merge(key, e.getLong("weight"), Long::sum);
+                continue;
+            }
+            weights.merge(key, e.getLong("weight"), Long::sum);
+            counts.merge(key, 1, Integer::sum);
+        }
+        assertEquals(1, keepUClass.size(), () -> "one size class for every block: " + keepUClass);
+        // Every block is kept: the weights add up to what the app allocated. keepU: 20,000 of
+        // 1,000 bytes sampled with p = 0.03 (about 600 samples, sd 4%); keepI's windows: 1,000
+        // of 32 KiB with p = 0.63 (sd 2%); 20% is 5 of them or more.
+        Map<String, Long> allocated = Map.of(
+                "keepU jdk.internal.misc.Unsafe.allocateMemory",
+                (long) Hz3SamplesApp.KEEP_U_COUNT * Hz3SamplesApp.KEEP_U_BYTES,
+                "keepI java.util.zip.Inflater.inflate", Hz3SamplesApp.KEEP_I_COUNT * INFLATE_WINDOW);
+        for (var m : allocated.entrySet()) {
+            Long w = weights.get(m.getKey());
+            assertTrue(w != null, () -> "no hz3 sample at " + m.getKey() + ": " + counts);
+            double ratio = w / (double) m.getValue();
+            assertTrue(ratio > 0.8 && ratio < 1.2, () -> m.getKey() + ": hz3's samples weigh " + w
+                    + " bytes, the app allocated " + m.getValue() + "; samples " + counts);
+        }
+        assertTrue(counts.getOrDefault("keepZ java.util.zip.Deflater.<init>", 0) > 100, counts::toString);
+        // The JVM's own in those calls varies from run to run (none to a dozen 32 KiB chunks in
+        // Inflater.<init> on 25): small beside the workload's blocks.
+        long made = weights.values().stream().mapToLong(Long::longValue).sum();
+        long other = others.values().stream().mapToLong(Long::longValue).sum();
+        assertTrue(other < 0.05 * made, () -> "blocks of sizes neither zlib nor the app make weigh "
+                + other + " bytes, theirs " + made + ": " + others);
+    }
+
+    /**
+     * The Inflater's window is malloced at its first inflate: attributed to that call's site
+     * (java.util.zip.Inflater.inflate), its state to the constructor's, and together they come
+     * to zlib's formula.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void theInflatersWindowBelongsToItsFirstInflate(Path javaHome) throws Exception {
+        List<RecordedEvent> sites = Recordings.of(recording(javaHome), "hz3.NativeSite");
+        Instant last = sites.stream().filter(e -> e.getInt("rank") == 1)
+                .map(RecordedEvent::getStartTime).max(Instant::compareTo).orElseThrow();
+        Map<String, RecordedEvent> keepI = new TreeMap<>();
+        for (RecordedEvent e : sites) {
+            if (!e.getStartTime().isBefore(last) && e.getString("site").startsWith(APP + ".keepI:")) {
+                keepI.put(e.getString("entry"), e);
+            }
+        }
+        RecordedEvent window = keepI.get("java.util.zip.Inflater.inflate");
+        RecordedEvent state = keepI.get("java.util.zip.Inflater.<init>");
+        assertTrue(window != null && state != null, () -> "keepI's sites: " + keepI);
+        assertEquals("inflater", window.getString("kind"));
+        long n = Hz3SamplesApp.KEEP_I_COUNT;
+        double w = window.getLong("nativeLiveBytes") / (double) (n * INFLATE_WINDOW);
+        assertTrue(w > 0.8 && w < 1.2, () -> "windows: " + window);
+        long both = window.getLong("nativeLiveBytes") + state.getLong("nativeLiveBytes");
+        double r = both / (double) (n * (INFLATE_WINDOW + INFLATE_STATE));
+        assertTrue(r > 0.8 && r < 1.2, () -> "hz3 estimates " + both + " bytes for " + n
+                + " Inflaters; zlib's formula says " + n * (INFLATE_WINDOW + INFLATE_STATE) + ": " + keepI);
+    }
+
+    /**
+     * The agent's own native allocations (reading /proc/self/smaps through a direct buffer at
+     * the recording's start and end, its JNA) are no site: sampled every 2 KiB, so that an 8 KiB
+     * buffer is nearly always sampled.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jdks")
+    void theAgentsOwnAllocationsAreNoSite(Path javaHome) throws Exception {
+        List<RecordedEvent> all = run(javaHome, "hz3-samples-own-", "sampleBytes=2k", "idle");
+        for (RecordedEvent e : Recordings.of(all, "hz3.NativeSite")) {
+            assertTrue(!e.getString("site").startsWith("dev.hz3.agent."), e::toString);
+        }
+        for (RecordedEvent e : Recordings.of(all, "hz3.NativeAllocationSample")) {
+            assertTrue(!e.getString("site").startsWith("dev.hz3.agent.") && e.getStackTrace()
+                    .getFrames().stream().noneMatch(f -> f.getMethod().getType().getName()
+                            .startsWith("dev.hz3.agent.")), e::toString);
+        }
+        assertTrue(!Recordings.of(all, "hz3.ProcessMemory").isEmpty(), "the agent read smaps");
+    }
+}
