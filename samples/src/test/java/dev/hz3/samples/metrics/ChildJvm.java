@@ -68,9 +68,17 @@ final class ChildJvm implements AutoCloseable {
     /** java with the agent (options), under hz3 when hz3 is true, running mainClass args. */
     static ChildJvm java(String name, Path testDir, boolean hz3, String agentOptions, String classpath,
             String mainClass, String... args) throws IOException {
+        return java(name, testDir, hz3, agentOptions, List.of(), classpath, mainClass, args);
+    }
+
+    /** The same with more JVM options (jvmOptions) before the main class. */
+    static ChildJvm java(String name, Path testDir, boolean hz3, String agentOptions, List<String> jvmOptions,
+            String classpath, String mainClass, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "-Xmx128m", "-Djava.io.tmpdir=" + TMP, "--enable-native-access=ALL-UNNAMED",
-                "-javaagent:" + AGENT_JAR + "=" + agentOptions, "-cp", classpath, mainClass));
+                "-javaagent:" + AGENT_JAR + "=" + agentOptions));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", classpath, mainClass));
         cmd.addAll(List.of(args));
         return start(name, testDir, cmd, hz3 ? Map.of("LD_PRELOAD", LIBHZ3.toString()) : Map.of());
     }

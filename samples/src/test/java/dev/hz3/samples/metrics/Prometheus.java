@@ -19,10 +19,10 @@ import java.util.regex.Pattern;
 
 /**
  * A real Prometheus server (Debian's package, installed by bin/setup --test) on 127.0.0.1 and a
- * free port, with a generated configuration that scrapes the given targets every 10 s (a scrape
- * reads /proc/self/smaps: on a very busy machine that takes seconds) and
- * loads the shipped rules. Its storage is a directory under the tests' temporary directory,
- * removed on close, with the server stopped.
+ * free port, with a generated configuration that scrapes the given targets every 10 s unless
+ * told otherwise (a scrape reads /proc/self/smaps: on a very busy machine that takes seconds) and
+ * loads the shipped rules, or the ones given. Its storage is a directory under the tests'
+ * temporary directory, removed on close, with the server stopped.
  */
 final class Prometheus implements AutoCloseable {
 
@@ -51,19 +51,28 @@ final class Prometheus implements AutoCloseable {
         return p.toString();
     }
 
+    /** The server ends by itself after this, should the test not stop it (its JVM killed). */
+    static final int LIFETIME_SECONDS = 600;
+
     /** Starts the server scraping jobs (job name to host:port) and waits until it is ready. */
     static Prometheus start(Path testDir, Map<String, String> jobs) throws IOException, InterruptedException {
+        return start(testDir, jobs, RULES, "10s", "10s");
+    }
+
+    /** The same with rules and the intervals given (scrape timeout: the scrape interval). */
+    static Prometheus start(Path testDir, Map<String, String> jobs, Path rules, String scrapeInterval,
+            String evaluationInterval) throws IOException, InterruptedException {
         int port = ChildJvm.freePort();
         Path storage = Files.createTempDirectory(ChildJvm.TMP, "prometheus-");
         StringBuilder config = new StringBuilder("""
                 global:
-                  scrape_interval: 10s
-                  scrape_timeout: 10s
-                  evaluation_interval: 10s
+                  scrape_interval: %s
+                  scrape_timeout: %s
+                  evaluation_interval: %s
                 rule_files:
                   - %s
                 scrape_configs:
-                """.formatted(RULES));
+                """.formatted(scrapeInterval, scrapeInterval, evaluationInterval, rules));
         jobs.forEach((job, target) -> config.append("""
                   - job_name: %s
                     static_configs:
@@ -71,7 +80,9 @@ final class Prometheus implements AutoCloseable {
                 """.formatted(job, target)));
         Path yml = Files.writeString(Files.createDirectories(testDir.resolve("prometheus"))
                 .resolve("prometheus.yml"), config);
-        ChildJvm server = ChildJvm.start("prometheus", testDir, List.of(binary("prometheus"),
+        // timeout passes the SIGTERM of close() on to the server.
+        ChildJvm server = ChildJvm.start("prometheus", testDir, List.of("timeout", LIFETIME_SECONDS + "s",
+                binary("prometheus"),
                 "--config.file=" + yml, "--storage.tsdb.path=" + storage,
                 "--web.listen-address=127.0.0.1:" + port, "--web.console.templates=" + storage,
                 "--web.console.libraries=" + storage), Map.of());
@@ -138,6 +149,11 @@ final class Prometheus implements AutoCloseable {
         fail("'" + promql + "' did not get there in " + seconds + " s; last result:\n" + b + "targets: "
                 + targets + "\n" + server);
         return r;
+    }
+
+    /** The body of GET path (e.g. /api/v1/alerts) from the server's HTTP API. */
+    String get(String path) throws IOException, InterruptedException {
+        return Scrape.get("http://127.0.0.1:" + port + path);
     }
 
     /** Between two polls of a condition (each poll has a deadline). */

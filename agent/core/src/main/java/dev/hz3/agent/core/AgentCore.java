@@ -65,12 +65,12 @@ public final class AgentCore {
      */
     public static void agentmain(String agentJar, String privateDir, String args,
             Instrumentation inst) {
-        listen(agentJar, privateDir, inst);
         Options o = Options.parse(args);
         Options.Action asked = o.action();   // dump=FILE is the action even when FILE will not do
         if (o.has(Options.Key.REPLY)) {
             Log.beginReply();   // the lines go to the attaching command only
         }
+        listen(agentJar, privateDir, inst);   // its warning, if any, too
         RecordFiles.check(o);   // before anything starts: a bad file is exit 2, the rest goes on
         int exit = 0;
         try {

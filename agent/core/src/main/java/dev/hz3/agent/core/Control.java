@@ -8,9 +8,14 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -28,6 +33,13 @@ import java.util.regex.Pattern;
  * writes the reply file, and answers {@value #DONE} before closing. One daemon thread,
  * "hz3-agent-control", waits for connections and serves them one at a time, as the JVM's attach
  * listener would.
+ *
+ * <p>A Unix socket's path holds at most {@value #MAX_PATH_BYTES} bytes (sun_path), and the JDK
+ * binds by path only (no bindat to a directory's descriptor). When the private directory is too
+ * deep for one (a long java.io.tmpdir), the socket goes to {@code /tmp/hz3-UID} instead: made
+ * with mode 0700, and used only while it is a real directory of this user with that mode, in a
+ * parent that no other user can rename it in (sticky, as /tmp is, or writable by its owner
+ * only). Anything else is one line, and attach loads the agent again.
  */
 public final class Control {
 
@@ -37,6 +49,13 @@ public final class Control {
     /** The longest request read: options are a few hundred bytes. */
     private static final int MAX_REQUEST = 64 * 1024;
     private static final Pattern SOCKET = Pattern.compile("control-(\\d{1,10})\\.sock");
+    /** sun_path's 108 bytes less the terminating NUL. */
+    static final int MAX_PATH_BYTES = 107;
+    /** Where the socket goes when the private directory's path is too long for one. */
+    private static final Path SHORT_BASE = Path.of("/tmp");
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
+    /** The sticky bit of a mode: only an entry's owner may rename or remove it. */
+    private static final int STICKY = 01000;
 
     private static boolean started;
 
@@ -44,18 +63,28 @@ public final class Control {
     }
 
     /**
-     * Listens for attach requests in privateDir, once per JVM; handler runs each. Never throws:
-     * without the socket (a path too long for one, say) attach loads the agent again, as before.
+     * Listens for attach requests in privateDir (or the short directory, see above), once per
+     * JVM; handler runs each. Never throws: without the socket attach loads the agent again, as
+     * before; a directory refused, or none short enough, is one warning.
      */
     static synchronized void start(Path privateDir, Consumer<String> handler) {
         if (started) {
             return;
         }
         started = true;
+        long pid = ProcessHandle.current().pid();
+        Path dir;
         try {
-            removeStale(privateDir);
-            long pid = ProcessHandle.current().pid();
-            Path path = privateDir.resolve("control-" + pid + ".sock");
+            dir = socketDir(privateDir, SHORT_BASE, uid(), pid);
+        } catch (IOException | RuntimeException e) {
+            // Ours are one line as they are; the JDK's need their type to say what failed.
+            Log.warn("no control socket, so an attach to this JVM loads the agent again: "
+                    + (e.getClass() == IOException.class ? e.getMessage() : Log.describe(e)));
+            return;
+        }
+        try {
+            removeStale(dir);
+            Path path = dir.resolve(socketName(pid));
             Files.deleteIfExists(path);   // a killed JVM's, whose pid this one has now
             ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(path));
@@ -93,6 +122,72 @@ public final class Control {
             }
         }
         return null;
+    }
+
+    private static String socketName(long pid) {
+        return "control-" + pid + ".sock";
+    }
+
+    /**
+     * The directory for pid's socket: privateDir when the socket's path fits in sun_path, else
+     * shortBase/hz3-UID, made when missing; an IOException (its message one line) when that one
+     * is not private to uid or its path is too long too.
+     */
+    static Path socketDir(Path privateDir, Path shortBase, long uid, long pid) throws IOException {
+        if (fits(privateDir.resolve(socketName(pid)))) {
+            return privateDir;
+        }
+        Path dir = shortBase.resolve("hz3-" + uid);
+        if (!fits(dir.resolve(socketName(pid)))) {
+            throw new IOException("the private directory " + privateDir + " and " + dir
+                    + " are both too deep for a socket's path (at most " + MAX_PATH_BYTES + " bytes)");
+        }
+        return ensurePrivate(dir, uid);
+    }
+
+    /** dir, made when missing; an IOException (one line) unless it and its parent are safe for uid. */
+    static Path ensurePrivate(Path dir, long uid) throws IOException {
+        Path shortBase = dir.getParent();
+        int parentMode = (Integer) Files.getAttribute(shortBase, "unix:mode");
+        long parentOwner = ((Number) Files.getAttribute(shortBase, "unix:uid")).longValue();
+        if ((parentMode & STICKY) == 0 && ((parentMode & 022) != 0 || (parentOwner != 0 && parentOwner != uid))) {
+            // Another user could rename dir away and put theirs in its place after the check.
+            throw new IOException("refusing " + shortBase + " for the control socket: other users"
+                    + " may rename what is in it (it is not sticky, and is writable by others or"
+                    + " owned by uid " + parentOwner + ")");
+        }
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+            } catch (FileAlreadyExistsException raced) {
+                // made meanwhile (by another JVM, or planted): checked below like any other
+            }
+        }
+        PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        long owner = ((Number) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS)).longValue();
+        if (a.isSymbolicLink() || !a.isDirectory() || owner != uid || !a.permissions().equals(OWNER_ONLY)) {
+            throw new IOException("refusing " + dir + " for the control socket: it must be a directory"
+                    + " of uid " + uid + " with mode 0700, and is " + (a.isSymbolicLink() ? "a symbolic link"
+                    : (a.isDirectory() ? "a directory" : "not a directory") + " of uid " + owner
+                    + " with mode " + PosixFilePermissions.toString(a.permissions())));
+        }
+        return dir;
+    }
+
+    /** Whether a socket can be bound at path: the JDK passes its bytes to sun_path as they are. */
+    static boolean fits(Path path) {
+        String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
+        return path.toString().getBytes(java.nio.charset.Charset.forName(encoding)).length <= MAX_PATH_BYTES;
+    }
+
+    /** This process's effective uid, from /proc/self/status ("Uid: real effective ..."). */
+    private static long uid() throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (l.startsWith("Uid:")) {
+                return Long.parseLong(l.substring(4).trim().split("\\s+")[1]);
+            }
+        }
+        throw new IOException("no Uid in /proc/self/status");
     }
 
     /** Sockets of JVMs that are gone (killed: no exit to remove them). */
