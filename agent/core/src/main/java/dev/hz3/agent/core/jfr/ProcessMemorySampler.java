@@ -14,8 +14,10 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,6 +45,14 @@ public final class ProcessMemorySampler {
     private final boolean hz3;
     private long[] heapRange;          // [start, end) of the Java heap, when GC.heap_info tells
     private boolean heapRangeTried;
+    private List<MemoryPoolMXBean> pools;
+    private List<BufferPoolMXBean> bufferPools;
+    private boolean nmtOn;
+    private ResidentByMaps cheap;      // the metrics endpoint's reader, made at its first sample
+    private static final int SP_REFRESH = 12;   // a minute of scrapes every 5 s
+    private final Map<Long, Long> knownSps = new HashMap<>();   // thread id -> stack pointer
+    private int liveThreads;
+    private long spReadings;
 
     /** hz3 says whether to count hz3's mappings (only when it is the malloc). */
     public ProcessMemorySampler(boolean hz3) {
@@ -67,22 +77,35 @@ public final class ProcessMemorySampler {
         e.commit();
     }
 
-    /** A sample that is not committed (the metrics endpoint's); a field it cannot read stays 0. */
+    /**
+     * A sample that is not committed (the metrics endpoint's, every few seconds): the same
+     * fields, but the Rss split comes from {@link ResidentByMaps} (no smaps reading, a fraction
+     * of its cost); a field it cannot read stays 0.
+     */
     public synchronized ProcessMemoryEvent sample() {
         ProcessMemoryEvent e = new ProcessMemoryEvent();
         try {
-            fill(e);
+            if (cheap == null) {
+                cheap = new ResidentByMaps();
+            }
+            long[] heap = heapRange();
+            cheap.fill(e, heap, knownStackPointers(), hz3Ranges());
+            accounts(e, heap != null, liveThreads);
         } catch (IOException | RuntimeException ex) {
             // as in commit()
         }
         return e;
     }
 
+    private long[] hz3Ranges() {
+        return hz3 ? dev.hz3.agent.core.nat.Hz3Lib.mappings() : new long[0];
+    }
+
     void fill(ProcessMemoryEvent e) throws IOException {
         List<Mapping> maps = readSmaps();
         long[] heap = heapRange();
         Set<Long> sps = threadStackPointers();
-        long[] hz3Ranges = hz3 ? dev.hz3.agent.core.nat.Hz3Lib.mappings() : new long[0];
+        long[] hz3Ranges = hz3Ranges();
 
         for (Mapping m : maps) {
             e.rss += m.rss;
@@ -106,10 +129,23 @@ public final class ProcessMemorySampler {
                 e.otherMappings += rss;
             }
         }
+        accounts(e, heap != null, threadCount());
+    }
 
+    /**
+     * The JVM's own accounts, the threads and the cgroup; heapKnown: GC.heap_info gave a range;
+     * threads: the process's thread count.
+     */
+    private void accounts(ProcessMemoryEvent e, boolean heapKnown, int threads) {
+        if (pools == null) {
+            // The pools and the NMT mode are fixed for the JVM's life: looked up once.
+            pools = ManagementFactory.getMemoryPoolMXBeans();
+            bufferPools = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class);
+            nmtOn = nmtOn();
+        }
         long heapCommitted = 0;
         long nonHeapCommitted = 0;
-        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+        for (MemoryPoolMXBean p : pools) {
             long c = p.getUsage() == null ? 0 : p.getUsage().getCommitted();
             if (p.getType() == MemoryType.HEAP) {
                 heapCommitted += c;
@@ -118,12 +154,12 @@ public final class ProcessMemorySampler {
             }
         }
         e.javaHeapCommitted = heapCommitted;
-        if (heap == null) {
+        if (!heapKnown) {
             // No address range from GC.heap_info (ZGC, Shenandoah): count the heap as committed.
             e.javaHeap = Math.min(heapCommitted, e.otherMappings);
             e.otherMappings -= e.javaHeap;
         }
-        long[] nmt = nmtCommitted();
+        long[] nmt = nmtOn ? nmtCommitted() : null;
         if (nmt != null) {
             e.jvmOther = Math.max(0, nmt[0] - nmt[1]);
             e.jvmOtherSource = "nmt";
@@ -131,13 +167,13 @@ public final class ProcessMemorySampler {
             e.jvmOther = nonHeapCommitted;
             e.jvmOtherSource = "non-heap pools";
         }
-        for (BufferPoolMXBean b : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+        for (BufferPoolMXBean b : bufferPools) {
             if (b.getName().equals("direct")) {
                 e.directBuffers = b.getMemoryUsed();
                 e.directBufferCount = b.getCount();
             }
         }
-        e.threads = threadCount();
+        e.threads = threads;
         cgroup(e);
     }
 
@@ -224,19 +260,59 @@ public final class ProcessMemorySampler {
         Set<Long> sps = new HashSet<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path t : tasks) {
-                try {
-                    String[] f = Files.readString(t.resolve("syscall")).trim().split("\\s+");
-                    if (f.length >= 3 && f[f.length - 2].startsWith("0x")) {
-                        sps.add(Long.parseUnsignedLong(f[f.length - 2].substring(2), 16));
-                    }
-                } catch (IOException | RuntimeException gone) {
-                    // The thread exited, or is running ("running" has no stack pointer).
+                long sp = stackPointer(t);
+                if (sp != 0) {
+                    sps.add(sp);
                 }
             }
         } catch (IOException e) {
             // No /proc/self/task: no stacks found.
         }
         return sps;
+    }
+
+    /** A thread's stack pointer from its /proc task directory; 0 when running or gone. */
+    private static long stackPointer(Path task) {
+        try {
+            String[] f = Files.readString(task.resolve("syscall")).trim().split("\\s+");
+            if (f.length >= 3 && f[f.length - 2].startsWith("0x")) {
+                return Long.parseUnsignedLong(f[f.length - 2].substring(2), 16);
+            }
+        } catch (IOException | RuntimeException gone) {
+            // The thread exited, or is running ("running" has no stack pointer).
+        }
+        return 0;
+    }
+
+    /**
+     * threadStackPointers for the metrics endpoint: a thread's stack does not move, so a stack
+     * pointer once read is kept while its thread lives, and only threads not yet caught in a
+     * system call are read again (about 2 ms a reading saved with 30 threads). A thread id the
+     * kernel gave to a new thread meanwhile could keep a pointer into a stack freed since: the
+     * whole set is read afresh every {@link #SP_REFRESH} readings.
+     */
+    private Set<Long> knownStackPointers() {
+        if (++spReadings % SP_REFRESH == 0) {
+            knownSps.clear();
+        }
+        Set<Long> alive = new HashSet<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path t : tasks) {
+                long tid = Long.parseLong(t.getFileName().toString());
+                alive.add(tid);
+                if (!knownSps.containsKey(tid)) {
+                    long sp = stackPointer(t);
+                    if (sp != 0) {
+                        knownSps.put(tid, sp);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // No /proc/self/task: no stacks found.
+        }
+        knownSps.keySet().retainAll(alive);
+        liveThreads = alive.size();
+        return new HashSet<>(knownSps.values());
     }
 
     private static int threadCount() {
@@ -280,17 +356,18 @@ public final class ProcessMemorySampler {
         return heapRange;
     }
 
-    /** NMT's [total committed, Java heap committed] in bytes when NMT is on, else null. */
-    private static long[] nmtCommitted() {
+    private static boolean nmtOn() {
         try {
             HotSpotDiagnosticMXBean hs =
                     ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            if (hs == null || hs.getVMOption("NativeMemoryTracking").getValue().equals("off")) {
-                return null;
-            }
+            return hs != null && !hs.getVMOption("NativeMemoryTracking").getValue().equals("off");
         } catch (RuntimeException e) {
-            return null;
+            return false;
         }
+    }
+
+    /** NMT's [total committed, Java heap committed] in bytes (NMT on), or null. */
+    private static long[] nmtCommitted() {
         String text = diagnosticCommand("vmNativeMemory", "summary");
         if (text == null) {
             return null;
