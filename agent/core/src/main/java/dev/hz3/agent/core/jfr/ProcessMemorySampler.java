@@ -10,14 +10,11 @@ import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,7 +24,9 @@ import javax.management.ObjectName;
 /**
  * Fills hz3.ProcessMemory: one pass over /proc/self/smaps puts each mapping's Rss in one
  * bucket (Java heap, thread stacks, hz3, files, other), so the buckets add up to the total; the
- * JVM's own accounts (NMT, memory pools, buffer pools) and the cgroup come beside them.
+ * JVM's own accounts (NMT, memory pools, buffer pools) and the cgroup come beside them. The
+ * metrics endpoint, which asks every few seconds, gets the same parts a cheaper way
+ * ({@link #sample()}, {@link ResidentByMaps}).
  */
 public final class ProcessMemorySampler {
 
@@ -49,10 +48,7 @@ public final class ProcessMemorySampler {
     private List<BufferPoolMXBean> bufferPools;
     private boolean nmtOn;
     private ResidentByMaps cheap;      // the metrics endpoint's reader, made at its first sample
-    private static final int SP_REFRESH = 12;   // a minute of scrapes every 5 s
-    private final Map<Long, Long> knownSps = new HashMap<>();   // thread id -> stack pointer
-    private int liveThreads;
-    private long spReadings;
+    private final StackPointers stacks = new StackPointers();   // the metrics endpoint's
 
     /** hz3 says whether to count hz3's mappings (only when it is the malloc). */
     public ProcessMemorySampler(boolean hz3) {
@@ -89,8 +85,8 @@ public final class ProcessMemorySampler {
                 cheap = new ResidentByMaps();
             }
             long[] heap = heapRange();
-            cheap.fill(e, heap, knownStackPointers(), hz3Ranges());
-            accounts(e, heap != null, liveThreads);
+            cheap.fill(e, heap, stacks.known(), hz3Ranges());
+            accounts(e, heap != null, stacks.threads());
         } catch (IOException | RuntimeException ex) {
             // as in commit()
         }
@@ -104,7 +100,7 @@ public final class ProcessMemorySampler {
     void fill(ProcessMemoryEvent e) throws IOException {
         List<Mapping> maps = readSmaps();
         long[] heap = heapRange();
-        Set<Long> sps = threadStackPointers();
+        Set<Long> sps = StackPointers.all();
         long[] hz3Ranges = hz3Ranges();
 
         for (Mapping m : maps) {
@@ -255,66 +251,6 @@ public final class ProcessMemorySampler {
         return digits.isEmpty() ? 0 : Long.parseLong(digits);
     }
 
-    /** Stack pointers of the process's threads that sit in a system call or are stopped. */
-    static Set<Long> threadStackPointers() {
-        Set<Long> sps = new HashSet<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path t : tasks) {
-                long sp = stackPointer(t);
-                if (sp != 0) {
-                    sps.add(sp);
-                }
-            }
-        } catch (IOException e) {
-            // No /proc/self/task: no stacks found.
-        }
-        return sps;
-    }
-
-    /** A thread's stack pointer from its /proc task directory; 0 when running or gone. */
-    private static long stackPointer(Path task) {
-        try {
-            String[] f = Files.readString(task.resolve("syscall")).trim().split("\\s+");
-            if (f.length >= 3 && f[f.length - 2].startsWith("0x")) {
-                return Long.parseUnsignedLong(f[f.length - 2].substring(2), 16);
-            }
-        } catch (IOException | RuntimeException gone) {
-            // The thread exited, or is running ("running" has no stack pointer).
-        }
-        return 0;
-    }
-
-    /**
-     * threadStackPointers for the metrics endpoint: a thread's stack does not move, so a stack
-     * pointer once read is kept while its thread lives, and only threads not yet caught in a
-     * system call are read again (about 2 ms a reading saved with 30 threads). A thread id the
-     * kernel gave to a new thread meanwhile could keep a pointer into a stack freed since: the
-     * whole set is read afresh every {@link #SP_REFRESH} readings.
-     */
-    private Set<Long> knownStackPointers() {
-        if (++spReadings % SP_REFRESH == 0) {
-            knownSps.clear();
-        }
-        Set<Long> alive = new HashSet<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path t : tasks) {
-                long tid = Long.parseLong(t.getFileName().toString());
-                alive.add(tid);
-                if (!knownSps.containsKey(tid)) {
-                    long sp = stackPointer(t);
-                    if (sp != 0) {
-                        knownSps.put(tid, sp);
-                    }
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // No /proc/self/task: no stacks found.
-        }
-        knownSps.keySet().retainAll(alive);
-        liveThreads = alive.size();
-        return new HashSet<>(knownSps.values());
-    }
-
     private static int threadCount() {
         try {
             for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
@@ -434,7 +370,7 @@ public final class ProcessMemorySampler {
     private static Long readLong(Path p) {
         try {
             String s = Files.readString(p).trim();
-            return s.matches("\\d+") ? Long.valueOf(s) : null;
+            return !s.isEmpty() && s.chars().allMatch(c -> c >= '0' && c <= '9') ? Long.valueOf(s) : null;
         } catch (IOException | RuntimeException e) {
             return null;
         }
