@@ -20,8 +20,8 @@
 # REPORT (RESULTS_DIR/agent-overhead-latest.md; none to skip). See bench/README.md.
 set -euo pipefail
 
-root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
-cd "$root"
+BENCH=overhead.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 
 REPS="${REPS:-5}"
 ROUNDS="${ROUNDS:-3000}"
@@ -33,39 +33,28 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$RESULTS_DIR/raw-agent-overhead-$stamp}"
 REPORT="${REPORT:-$RESULTS_DIR/agent-overhead-latest.md}"
 
-die() { echo "overhead.sh: $*" >&2; exit 1; }
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "REPS=$REPS: need a positive whole number"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS=$ROUNDS: need a positive whole number"
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS=$THREADS: need a positive whole number"
 read -r -a configs <<<"$CONFIGS"
 for c in "${configs[@]}"; do [[ "$c" == a || "$c" == b || "$c" == c ]] || die "CONFIGS: unknown configuration '$c' (a, b, c)"; done
-for f in agent/target/hz3-agent.jar agent/target/hz3.jfc native-hz3/target/lib/libhz3.so samples/target/classes/dev/hz3/samples/Churn.class; do
-  [[ -f "$f" ]] || die "$f is missing: build with mvn -B -q -DskipTests package -pl native-hz3,jfr-events,agent/core,agent,samples"
-done
-for t in java javac; do command -v "$t" >/dev/null || die "$t not on PATH"; done
+require_built native-hz3,jfr-events,agent/core,agent,samples agent/target/hz3-agent.jar \
+  agent/target/hz3.jfc native-hz3/target/lib/libhz3.so samples/target/classes/dev/hz3/samples/Churn.class
+require_tools java javac
 
 mkdir -p "$OUT" bench/agent/target/classes
 javac -nowarn -d bench/agent/target/classes bench/agent/JfrStats.java 2>"$OUT/javac.log" \
   || { cat "$OUT/javac.log" >&2; die "javac failed"; }
 
-# Every run uses one copy of the build, taken now: a rebuild of the tree during the runs (other
-# work on the machine) must neither change what is measured nor pull class files away.
+# Every run uses one copy of the build, taken now (copy_build says why).
 build="$OUT/build"
-mkdir -p "$build"
-cp native-hz3/target/lib/libhz3.so agent/target/hz3-agent.jar agent/target/hz3.jfc "$build/"
-cp -r samples/target/classes "$build/samples-classes"
-[[ -f "$build/samples-classes/dev/hz3/samples/Churn.class" ]] || die "copying samples/target/classes failed"
+copy_build "$build" native-hz3/target/lib/libhz3.so agent/target/hz3-agent.jar agent/target/hz3.jfc samples/target/classes
 lib="$build/libhz3.so"
 jfc="$build/hz3.jfc"
 export HZ3_LIB="$lib" HZ3_AGENT_JAR="$build/hz3-agent.jar"   # for bin/hz3-java
 # --idle-after 1: the JVM idles for a second after PHASE work-end, so the work-end readings
 # of /proc are taken while it is still whole (not during its shutdown).
-work=(-cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 1)
-
-hz="$(getconf CLK_TCK)"
-proc_cpu() {   # proc_cpu PID: utime + stime in seconds
-  awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
-}
+work=(-cp "$build/classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 1)
 
 tasks_snap() {   # tasks_snap PID: "tid<TAB>thread name<TAB>utime+stime ticks" for each thread
   awk '{ i = index($0, "("); j = 0

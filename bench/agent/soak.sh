@@ -19,8 +19,8 @@
 # See bench/README.md ("Agent overhead and soak").
 set -euo pipefail
 
-root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
-cd "$root"
+BENCH=soak.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 
 DURATION="${DURATION:-3600}"
 INTERVAL="${INTERVAL:-30}"
@@ -38,7 +38,6 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$RESULTS_DIR/raw-agent-soak-$stamp}"
 REPORT="${REPORT:-$RESULTS_DIR/agent-soak-latest.md}"
 
-die() { echo "soak.sh: $*" >&2; exit 1; }
 [[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -ge 60 ]] || die "DURATION=$DURATION: need whole seconds, at least 60"
 [[ "$INTERVAL" =~ ^[0-9]+$ && "$INTERVAL" -ge 5 ]] || die "INTERVAL=$INTERVAL: need whole seconds, at least 5"
 [[ "$DUMP_EVERY" =~ ^[0-9]+$ && "$DUMP_EVERY" -ge 30 && "$DUMP_EVERY" -lt 600 ]] \
@@ -48,23 +47,20 @@ mib() {   # 4m, 1g -> MiB
   case "${BASH_REMATCH[2]}" in m|M) echo "${BASH_REMATCH[1]}";; *) echo $((BASH_REMATCH[1] * 1024));; esac
 }
 maxsize_mib="$(mib "$MAXSIZE" MAXSIZE)"; chunk_mib="$(mib "$CHUNK" CHUNK)"
-for f in agent/target/hz3-agent.jar agent/target/hz3.jfc native-hz3/target/lib/libhz3.so; do
-  [[ -f "$f" ]] || die "$f is missing: build with mvn -B -q -DskipTests package -pl native-hz3,jfr-events,agent/core,agent"
-done
-for t in java javac jcmd; do command -v "$t" >/dev/null || die "$t not on PATH"; done
+require_built native-hz3,jfr-events,agent/core,agent agent/target/hz3-agent.jar agent/target/hz3.jfc \
+  native-hz3/target/lib/libhz3.so
+require_tools java javac jcmd
 
 mkdir -p "$OUT/bin" bench/agent/target/classes
-# The run uses copies of the agent and libhz3.so: a rebuild in the tree during the hour must not
-# replace the jar under the running JVM.
+# The run uses copies of the agent and libhz3.so (copy_build says why).
 if [[ "${ANALYZE_ONLY:-0}" != 1 ]]; then
-  cp agent/target/hz3-agent.jar native-hz3/target/lib/libhz3.so "$OUT/bin/"
+  copy_build "$OUT/bin" agent/target/hz3-agent.jar native-hz3/target/lib/libhz3.so
 fi
 export HZ3_AGENT_JAR="$OUT/bin/hz3-agent.jar" HZ3_LIB="$OUT/bin/libhz3.so"
 javac -nowarn -XDignore.symbol.file -d bench/agent/target/classes bench/agent/SoakLoad.java bench/agent/JfrStats.java 2>"$OUT/javac.log" \
   || { cat "$OUT/javac.log" >&2; die "javac failed"; }
 
 now_ms() { date +%s%3N; }
-hz="$(getconf CLK_TCK)"
 
 # The agent's own recording: JDK default settings + hz3.jfc, bounded, written to final.jfr at exit.
 export HZ3_AGENT_OPTIONS="record=$OUT/final.jfr,maxage=$MAXAGE,maxsize=$MAXSIZE"

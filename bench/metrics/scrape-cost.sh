@@ -10,69 +10,86 @@
 #   s  scraped: curl fetches /metrics every INTERVAL seconds while the JVM runs
 #   n  not scraped: the endpoint listens, nobody asks
 # CPU is the whole process's user+sys (/usr/bin/time); the cost is the ratio of the medians, and,
-# within each scraped run, the CPU of the agent's "hz3-metrics" thread (it serves every scrape)
-# as a share of the process's: the same run's figure, steadier than two runs on a busy machine.
-# Knobs: REPS (5), ROUNDS (3000), THREADS (4), INTERVAL (5), HEAP (-Xmx512m).
+# within each scraped run, the CPU of the agent's "hz3-metrics" thread (it serves every scrape,
+# read from its schedstat in ns) as a share of the process's: the same run's figure, steadier
+# than two runs on a busy machine. The first scrape (the Prometheus client's classes loaded,
+# nothing compiled) is reported apart from the warm ones that follow it.
+# Knobs: REPS (5), ROUNDS (3000), THREADS (4), INTERVAL (5), HEAP (-Xmx512m), OUT (raw directory,
+# default a temporary one removed at exit), AGENT_JAR (agent/target/hz3-agent.jar: another
+# build's agent, to compare).
 set -euo pipefail
 
-root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
-cd "$root"
+BENCH=scrape-cost.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../agent/common.sh"
 REPS="${REPS:-5}"
 ROUNDS="${ROUNDS:-3000}"
 THREADS="${THREADS:-4}"
 INTERVAL="${INTERVAL:-5}"
 HEAP="${HEAP:--Xmx512m}"
-die() { echo "scrape-cost.sh: $*" >&2; exit 1; }
-for f in agent/target/hz3-agent.jar native-hz3/target/lib/libhz3.so samples/target/classes/dev/hz3/samples/Churn.class; do
-  [[ -f "$f" ]] || die "$f is missing: build with mvn -B -q -DskipTests package"
+for v in REPS ROUNDS THREADS INTERVAL; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: need a positive whole number"
 done
-command -v curl >/dev/null || die "curl not on PATH"
+AGENT_JAR="${AGENT_JAR:-agent/target/hz3-agent.jar}"
+require_built native-hz3,jfr-events,agent/core,agent,samples "$AGENT_JAR" \
+  native-hz3/target/lib/libhz3.so samples/target/classes/dev/hz3/samples/Churn.class
+require_tools curl java python3
 
-out="$(mktemp -d "${TMPDIR:-/tmp}/scrape-cost.XXXXXX")"
-trap 'rm -rf "$out"' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+if [[ -z "${OUT:-}" ]]; then
+  OUT="$(mktemp -d "${TMPDIR:-/tmp}/scrape-cost.XXXXXX")"
+  trap 'rm -rf "$OUT"' EXIT
+fi
+mkdir -p "$OUT"
+copy_build "$OUT/build" native-hz3/target/lib/libhz3.so samples/target/classes
+cp "$AGENT_JAR" "$OUT/build/hz3-agent.jar"
 
-hz="$(getconf CLK_TCK)"
-thread_cpu() {   # thread_cpu PID NAME: utime+stime ticks of PID's thread NAME (0 if none)
-  local t
-  for t in /proc/"$1"/task/*; do
-    if [[ "$(cat "$t/comm" 2>/dev/null)" == "$2" ]]; then awk '{print $14 + $15}' "$t/stat"; return; fi
-  done
-  echo 0
-}
-
-run_one() {   # run_one CFG REP: prints "cfg user+sys scrapes metrics-thread-cpu-s"
-  local cfg="$1" p; p="$(port)"
-  env LD_PRELOAD="$root/native-hz3/target/lib/libhz3.so" /usr/bin/time -f '%U %S' -o "$out/time" \
-    java "$HEAP" "-javaagent:$root/agent/target/hz3-agent.jar=metrics=$p,log=warn" \
-    -cp samples/target/classes dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" \
-    >"$out/$cfg.out" 2>"$out/$cfg.err" &
-  local tpid=$! scrapes=0 jpid="" ticks=0 t
+run_one() {   # run_one CFG REP: prints "cfg process-cpu-s scrapes first-scrape-ms warm-ms-total load1"
+  local cfg="$1" p; p="$(free_port)"
+  local series="$OUT/$1-$2.scrapes"   # the thread's CPU (ns) after each scrape
+  : >"$series"
+  env LD_PRELOAD="$OUT/build/libhz3.so" /usr/bin/time -f '%U %S' -o "$OUT/time" \
+    java "$HEAP" "-javaagent:$OUT/build/hz3-agent.jar=metrics=$p,log=warn" \
+    -cp "$OUT/build/classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" \
+    >"$OUT/$cfg.out" 2>"$OUT/$cfg.err" &
+  local tpid=$! scrapes=0 jpid="" first=0 last=0 t
   if [[ "$cfg" == s ]]; then
     while kill -0 "$tpid" 2>/dev/null; do
       if curl -sf -o /dev/null "http://127.0.0.1:$p/metrics"; then
-        scrapes=$((scrapes + 1))
+        # A scrape counts once its thread's CPU is read after it (not when the JVM was exiting).
         [[ -n "$jpid" ]] || jpid="$(pgrep -P "$tpid" | head -1 || true)"
-        if [[ -n "$jpid" ]]; then t="$(thread_cpu "$jpid" hz3-metrics)"; ((t > ticks)) && ticks=$t; fi
+        t="$( [[ -n "$jpid" ]] && thread_cpu_ns "$jpid" hz3-metrics || echo 0)"; t="${t:-0}"
+        if ((t > 0)); then
+          scrapes=$((scrapes + 1))
+          ((scrapes == 1)) && first=$t
+          last=$t
+          echo "$t" >>"$series"
+        fi
+        sleep "$INTERVAL"
+      else
+        sleep 0.2   # not listening yet (or gone)
       fi
-      sleep "$INTERVAL"
     done
   fi
-  wait "$tpid" || die "$cfg: java exited with $? (see $out/$cfg.err)"
-  awk -v c="$cfg" -v n="$scrapes" -v m="$ticks" -v hz="$hz" '{printf "%s %.2f %d %.2f\n", c, $1 + $2, n, m / hz}' "$out/time"
+  wait "$tpid" || die "$cfg: java exited with $? (see $OUT/$cfg.err)"
+  awk -v c="$cfg" -v n="$scrapes" -v f="$first" -v l="$last" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+    '{printf "%s %.2f %d %.1f %.1f %s\n", c, $1 + $2, n, f / 1e6, (l - f) / 1e6, load}' "$OUT/time"
 }
 
 echo "scrape-cost.sh: $(date -u +%FT%TZ) $(git rev-parse --short HEAD) load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "# cfg process_cpu_s scrapes first_scrape_ms warm_scrapes_ms load1" >&2
 for ((rep = 1; rep <= REPS; rep++)); do
   if ((rep % 2)); then order=(s n); else order=(n s); fi
-  for c in "${order[@]}"; do run_one "$c" "$rep" | tee -a "$out/raw"; done
+  for c in "${order[@]}"; do run_one "$c" "$rep" | tee -a "$OUT/raw"; done
 done
 med() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-s="$(awk '$1 == "s" {print $2}' "$out/raw" | med)"
-n="$(awk '$1 == "n" {print $2}' "$out/raw" | med)"
-k="$(awk '$1 == "s" {t += $3} END {print t}' "$out/raw")"
-share="$(awk '$1 == "s" {print $4 / $2}' "$out/raw" | med)"
-per="$(awk '$1 == "s" {m += $4; n += $3} END {printf "%.1f", n ? m * 1000 / n : 0}' "$out/raw")"
-echo "median CPU s: scraped $s, not scraped $n; ratio $(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.4f", a / b}') ($k scrapes in all)"
-echo "hz3-metrics thread: $per ms CPU per scrape; median share of the scraped run's CPU $(awk -v x="$share" 'BEGIN {printf "%.2f%%", x * 100}')"
+s="$(awk '$1 == "s" {print $2}' "$OUT/raw" | med)"
+n="$(awk '$1 == "n" {print $2}' "$OUT/raw" | med)"
+echo "median process CPU s: scraped $s, not scraped $n; ratio $(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.4f", a / b}')"
+awk '$1 == "s" {k += $3; f += $4; w += $5; c += $2; r++}
+  END {printf "hz3-metrics thread: first scrape %.1f ms CPU (mean of %d runs); warm scrapes %.2f ms CPU each (%d scrapes)\n", f / r, r, w / (k - r), k - r
+       printf "share of the scraped runs CPU: all scrapes %.3f%%, warm scrapes only %.3f%%\n", (f + w) / 10 / c, w / 10 / c}' "$OUT/raw"
+# Steady state: the scrapes in the second half of each run (compiled by then), one delta each.
+for f in "$OUT"/s-*.scrapes; do
+  awk '{v[NR] = $1} END {for (i = int(NR / 2) + 1; i <= NR; i++) if (i > 1) print (v[i] - v[i - 1]) / 1e6}' "$f"
+done >"$OUT/steady"
+echo "steady scrapes (second half of each run): median $(med <"$OUT/steady") ms CPU each, $(wc -l <"$OUT/steady") scrapes"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,7 +10,6 @@ import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +24,9 @@ import javax.management.ObjectName;
 /**
  * Fills hz3.ProcessMemory: one pass over /proc/self/smaps puts each mapping's Rss in one
  * bucket (Java heap, thread stacks, hz3, files, other), so the buckets add up to the total; the
- * JVM's own accounts (NMT, memory pools, buffer pools) and the cgroup come beside them.
+ * JVM's own accounts (NMT, memory pools, buffer pools) and the cgroup come beside them. The
+ * metrics endpoint, which asks every few seconds, gets the same parts a cheaper way
+ * ({@link #sample()}, {@link ResidentByMaps}).
  */
 public final class ProcessMemorySampler {
 
@@ -43,6 +44,11 @@ public final class ProcessMemorySampler {
     private final boolean hz3;
     private long[] heapRange;          // [start, end) of the Java heap, when GC.heap_info tells
     private boolean heapRangeTried;
+    private List<MemoryPoolMXBean> pools;
+    private List<BufferPoolMXBean> bufferPools;
+    private boolean nmtOn;
+    private ResidentByMaps cheap;      // the metrics endpoint's reader, made at its first sample
+    private final StackPointers stacks = new StackPointers();   // the metrics endpoint's
 
     /** hz3 says whether to count hz3's mappings (only when it is the malloc). */
     public ProcessMemorySampler(boolean hz3) {
@@ -67,22 +73,35 @@ public final class ProcessMemorySampler {
         e.commit();
     }
 
-    /** A sample that is not committed (the metrics endpoint's); a field it cannot read stays 0. */
+    /**
+     * A sample that is not committed (the metrics endpoint's, every few seconds): the same
+     * fields, but the Rss split comes from {@link ResidentByMaps} (no smaps reading, a fraction
+     * of its cost); a field it cannot read stays 0.
+     */
     public synchronized ProcessMemoryEvent sample() {
         ProcessMemoryEvent e = new ProcessMemoryEvent();
         try {
-            fill(e);
+            if (cheap == null) {
+                cheap = new ResidentByMaps();
+            }
+            long[] heap = heapRange();
+            cheap.fill(e, heap, stacks.known(), hz3Ranges());
+            accounts(e, heap != null, stacks.threads());
         } catch (IOException | RuntimeException ex) {
             // as in commit()
         }
         return e;
     }
 
+    private long[] hz3Ranges() {
+        return hz3 ? dev.hz3.agent.core.nat.Hz3Lib.mappings() : new long[0];
+    }
+
     void fill(ProcessMemoryEvent e) throws IOException {
         List<Mapping> maps = readSmaps();
         long[] heap = heapRange();
-        Set<Long> sps = threadStackPointers();
-        long[] hz3Ranges = hz3 ? dev.hz3.agent.core.nat.Hz3Lib.mappings() : new long[0];
+        Set<Long> sps = StackPointers.all();
+        long[] hz3Ranges = hz3Ranges();
 
         for (Mapping m : maps) {
             e.rss += m.rss;
@@ -106,10 +125,23 @@ public final class ProcessMemorySampler {
                 e.otherMappings += rss;
             }
         }
+        accounts(e, heap != null, threadCount());
+    }
 
+    /**
+     * The JVM's own accounts, the threads and the cgroup; heapKnown: GC.heap_info gave a range;
+     * threads: the process's thread count.
+     */
+    private void accounts(ProcessMemoryEvent e, boolean heapKnown, int threads) {
+        if (pools == null) {
+            // The pools and the NMT mode are fixed for the JVM's life: looked up once.
+            pools = ManagementFactory.getMemoryPoolMXBeans();
+            bufferPools = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class);
+            nmtOn = nmtOn();
+        }
         long heapCommitted = 0;
         long nonHeapCommitted = 0;
-        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+        for (MemoryPoolMXBean p : pools) {
             long c = p.getUsage() == null ? 0 : p.getUsage().getCommitted();
             if (p.getType() == MemoryType.HEAP) {
                 heapCommitted += c;
@@ -118,12 +150,12 @@ public final class ProcessMemorySampler {
             }
         }
         e.javaHeapCommitted = heapCommitted;
-        if (heap == null) {
+        if (!heapKnown) {
             // No address range from GC.heap_info (ZGC, Shenandoah): count the heap as committed.
             e.javaHeap = Math.min(heapCommitted, e.otherMappings);
             e.otherMappings -= e.javaHeap;
         }
-        long[] nmt = nmtCommitted();
+        long[] nmt = nmtOn ? nmtCommitted() : null;
         if (nmt != null) {
             e.jvmOther = Math.max(0, nmt[0] - nmt[1]);
             e.jvmOtherSource = "nmt";
@@ -131,13 +163,13 @@ public final class ProcessMemorySampler {
             e.jvmOther = nonHeapCommitted;
             e.jvmOtherSource = "non-heap pools";
         }
-        for (BufferPoolMXBean b : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+        for (BufferPoolMXBean b : bufferPools) {
             if (b.getName().equals("direct")) {
                 e.directBuffers = b.getMemoryUsed();
                 e.directBufferCount = b.getCount();
             }
         }
-        e.threads = threadCount();
+        e.threads = threads;
         cgroup(e);
     }
 
@@ -219,26 +251,6 @@ public final class ProcessMemorySampler {
         return digits.isEmpty() ? 0 : Long.parseLong(digits);
     }
 
-    /** Stack pointers of the process's threads that sit in a system call or are stopped. */
-    static Set<Long> threadStackPointers() {
-        Set<Long> sps = new HashSet<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path t : tasks) {
-                try {
-                    String[] f = Files.readString(t.resolve("syscall")).trim().split("\\s+");
-                    if (f.length >= 3 && f[f.length - 2].startsWith("0x")) {
-                        sps.add(Long.parseUnsignedLong(f[f.length - 2].substring(2), 16));
-                    }
-                } catch (IOException | RuntimeException gone) {
-                    // The thread exited, or is running ("running" has no stack pointer).
-                }
-            }
-        } catch (IOException e) {
-            // No /proc/self/task: no stacks found.
-        }
-        return sps;
-    }
-
     private static int threadCount() {
         try {
             for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
@@ -280,17 +292,18 @@ public final class ProcessMemorySampler {
         return heapRange;
     }
 
-    /** NMT's [total committed, Java heap committed] in bytes when NMT is on, else null. */
-    private static long[] nmtCommitted() {
+    private static boolean nmtOn() {
         try {
             HotSpotDiagnosticMXBean hs =
                     ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            if (hs == null || hs.getVMOption("NativeMemoryTracking").getValue().equals("off")) {
-                return null;
-            }
+            return hs != null && !hs.getVMOption("NativeMemoryTracking").getValue().equals("off");
         } catch (RuntimeException e) {
-            return null;
+            return false;
         }
+    }
+
+    /** NMT's [total committed, Java heap committed] in bytes (NMT on), or null. */
+    private static long[] nmtCommitted() {
         String text = diagnosticCommand("vmNativeMemory", "summary");
         if (text == null) {
             return null;
@@ -357,7 +370,7 @@ public final class ProcessMemorySampler {
     private static Long readLong(Path p) {
         try {
             String s = Files.readString(p).trim();
-            return s.matches("\\d+") ? Long.valueOf(s) : null;
+            return !s.isEmpty() && s.chars().allMatch(c -> c >= '0' && c <= '9') ? Long.valueOf(s) : null;
         } catch (IOException | RuntimeException e) {
             return null;
         }

@@ -5,7 +5,8 @@ import dev.hz3.jfr.ProcessMemoryEvent;
 /**
  * The process's memory, as hz3.ProcessMemory splits it: the Rss in parts that add up to it
  * (so {@code sum(hz3_process_rss_bytes)} is the Rss), the JVM's own accounts beside them, and
- * the memory cgroup. Read at each scrape: one pass over /proc/self/smaps and a few MXBeans.
+ * the memory cgroup. Read at each scrape: /proc/self/maps and statm, mincore over the anonymous
+ * mappings, and a few MXBeans (ProcessMemorySampler.sample).
  */
 final class ProcessMetrics {
 

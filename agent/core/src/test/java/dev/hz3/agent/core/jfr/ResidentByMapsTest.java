@@ -1,0 +1,83 @@
+package dev.hz3.agent.core.jfr;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.jna.Memory;
+import dev.hz3.agent.core.Recorder;
+import dev.hz3.agent.core.nat.Hz3Lib;
+import dev.hz3.agent.core.nat.Jna;
+import dev.hz3.agent.core.nat.Malloc;
+import dev.hz3.jfr.ProcessMemoryEvent;
+import java.nio.ByteBuffer;
+import java.util.function.ToLongFunction;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The metrics endpoint's reading of the Rss split (/proc/self/maps, statm, mincore) against
+ * hz3.ProcessMemory's (/proc/self/smaps) in this test JVM, which runs on the preloaded libhz3.so
+ * (agent/core/pom.xml): with 48 MiB touched in hz3 (malloc'd by JNA's Memory) and 32 MiB in a
+ * direct buffer, each part of a cheap sample lies between two smaps readings taken around it,
+ * give or take a small slack (the JVM's own threads move a little memory meanwhile).
+ */
+class ResidentByMapsTest {
+
+    private static final long MIB = 1 << 20;
+    /** Slack per part: what the test JVM's threads may touch between readings, and [vdso]. */
+    private static final long SLACK = 2 * MIB;
+
+    @BeforeAll
+    static void bind() {
+        Jna.init(null);
+        assertEquals(Malloc.Hz3Status.ACTIVE, Malloc.detect(Recorder.REQUIRED_HZ3).hz3,
+                "this test JVM should run on libhz3.so (surefire's LD_PRELOAD)");
+        Hz3Lib.bind();
+    }
+
+    @Test
+    void partsMatchSmapsAndAddUpToTheRss() throws Exception {
+        Memory inHz3 = new Memory(48 * MIB);
+        ByteBuffer direct = ByteBuffer.allocateDirect((int) (32 * MIB));
+        for (long o = 0; o < inHz3.size(); o += 4096) {
+            inHz3.setByte(o, (byte) 1);
+        }
+        for (int o = 0; o < direct.capacity(); o += 4096) {
+            direct.put(o, (byte) 1);
+        }
+        ProcessMemorySampler sampler = new ProcessMemorySampler(true);
+        sampler.sample();   // the first pass loads and compiles what the later ones use
+        ProcessMemoryEvent before = smaps(sampler);
+        ProcessMemoryEvent cheap = sampler.sample();
+        ProcessMemoryEvent after = smaps(sampler);
+
+        assertEquals(cheap.rss, cheap.javaHeap + cheap.threadStacks + cheap.hz3 + cheap.fileMappings
+                + cheap.otherMappings, "the parts add up to the Rss");
+        assertTrue(cheap.hz3 >= 48 * MIB, "hz3's part holds the 48 MiB touched: " + cheap.hz3);
+        assertBetween("rss", e -> e.rss, before, cheap, after);
+        assertBetween("hz3", e -> e.hz3, before, cheap, after);
+        assertBetween("javaHeap", e -> e.javaHeap, before, cheap, after);
+        assertBetween("threadStacks", e -> e.threadStacks, before, cheap, after);
+        assertBetween("fileMappings", e -> e.fileMappings, before, cheap, after);
+        assertBetween("otherMappings", e -> e.otherMappings, before, cheap, after);
+        assertEquals(after.threads > 0, cheap.threads > 0);
+        assertEquals(before.directBuffers, cheap.directBuffers);
+        inHz3.close();
+    }
+
+    private static ProcessMemoryEvent smaps(ProcessMemorySampler sampler) throws Exception {
+        ProcessMemoryEvent e = new ProcessMemoryEvent();
+        sampler.fill(e);
+        return e;
+    }
+
+    private static void assertBetween(String part, ToLongFunction<ProcessMemoryEvent> f,
+            ProcessMemoryEvent before, ProcessMemoryEvent cheap, ProcessMemoryEvent after) {
+        long a = f.applyAsLong(before);
+        long b = f.applyAsLong(after);
+        long v = f.applyAsLong(cheap);
+        assertTrue(v >= Math.min(a, b) - SLACK && v <= Math.max(a, b) + SLACK, () -> part + ": "
+                + v / 1024 + " KiB from maps+mincore, smaps said " + a / 1024 + " KiB before and "
+                + b / 1024 + " KiB after");
+    }
+}

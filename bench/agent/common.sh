@@ -1,0 +1,54 @@
+# bench/agent/common.sh: the set-up that the JVM benches with the agent share (bench/agent/overhead.sh,
+# bench/agent/soak.sh, bench/metrics/scrape-cost.sh). Source it; it sets root (the checkout, also
+# the working directory), hz (clock ticks per second) and the functions below. Each caller sets
+# BENCH (its name, for the messages) first.
+
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
+cd "$root"
+hz="$(getconf CLK_TCK)"
+
+die() { echo "${BENCH:-bench}: $*" >&2; exit 1; }
+
+# require_built MODULES FILE...: every FILE exists, else one line naming it and the build to run
+# (mvn ... package -pl MODULES).
+require_built() {
+  local modules="$1" f; shift
+  for f in "$@"; do
+    [[ -e "$f" ]] || die "$f is missing: build with mvn -B -q -DskipTests package -pl $modules"
+  done
+}
+
+# require_tools TOOL...: every TOOL is on PATH.
+require_tools() {
+  local t
+  for t in "$@"; do command -v "$t" >/dev/null || die "$t not on PATH"; done
+}
+
+# copy_build DIR PATH...: copies each PATH (a file, or a directory whole) into DIR. The runs use
+# these copies: a rebuild of the tree during the runs (other work on the machine) must neither
+# change what is measured nor pull files away from a running JVM.
+copy_build() {
+  local dir="$1"; shift
+  mkdir -p "$dir"
+  cp -r "$@" "$dir/" || die "copying the build into $dir failed"
+}
+
+# proc_cpu PID: the process's utime + stime in seconds.
+proc_cpu() {
+  awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+# thread_cpu_ns PID NAME: nanoseconds on CPU of PID's thread named NAME (schedstat: exact, where
+# utime+stime count whole 10 ms ticks), or 0 when there is no such thread.
+thread_cpu_ns() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    if [[ "$(cat "$t/comm" 2>/dev/null)" == "$2" ]]; then cut -d' ' -f1 "$t/schedstat"; return; fi
+  done
+  echo 0
+}
+
+# free_port: a TCP port free on 127.0.0.1 now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
