@@ -291,7 +291,7 @@ class HtmlReportBrowserTest {
             } else if (v instanceof Number n) {
                 assertEquals(n.longValue(), Long.parseLong(value), where);
                 if (m.group(6).contains("bytes")) {
-                    assertTrue(m.group(6).contains("\"" + HtmlReport.count(n.longValue()) + " bytes\""), where);
+                    assertTrue(m.group(6).contains("\"" + Format.count(n.longValue()) + " bytes\""), where);
                 } else {
                     assertEquals(n.longValue(), Long.parseLong(shown.replace(",", "")), where + " as shown");
                 }
