@@ -92,6 +92,31 @@ public final class Hz3Events {
     public static final List<String> OCCUPANCY_BUCKETS = List.of(
             "0", "1_25", "25_50", "50_75", "75_100");
 
+    /*
+     * The JFR ids of the occupancy-bucket fields of hz3.TierOccupancy and hz3.PartialSizeClass
+     * (their Java fields keep the C names, occ0 ... occ75to100). JMC draws each line of a chart in
+     * a colour it derives from the field's id alone (ColorToolkit.getDistinguishableColor: the
+     * String hash picks one of 29 hues), and pages.xml cannot set one: the ids occ1to25, occ25to50
+     * and occ50to75 gave three yellow-greens. These five are 62 degrees of hue apart (olive, red,
+     * green, blue, purple); a rename must keep them apart (BucketHuesTest in jmc-plugin).
+     */
+    public static final String BUCKET_0 = "residentPagesOccupancy0";
+    public static final String BUCKET_1_25 = "residentPagesOccupancyUpto25";
+    public static final String BUCKET_25_50 = "residentPagesOccupancy25to50";
+    public static final String BUCKET_50_75 = "residentPagesOccupancy50to75";
+    public static final String BUCKET_75_100 = "residentPagesOccupancyOver75";
+
+    /** The bucket fields' ids, low to high, in the order of {@link #OCCUPANCY_BUCKETS}. */
+    public static final List<String> BUCKET_FIELDS = List.of(
+            BUCKET_0, BUCKET_1_25, BUCKET_25_50, BUCKET_50_75, BUCKET_75_100);
+
+    /**
+     * The ids the bucket fields had until 2026-12-02 (the Java field names): recordings made
+     * before carry these, and every reader falls back on them.
+     */
+    public static final List<String> BUCKET_FIELDS_BEFORE = List.of(
+            "occ0", "occ1to25", "occ25to50", "occ50to75", "occ75to100");
+
     /** Classes in struct hz3_snapshot (HZ3_CENSUS_CLASSES), the most {@code top=} may ask for. */
     public static final int CENSUS_CLASSES = 64;
 

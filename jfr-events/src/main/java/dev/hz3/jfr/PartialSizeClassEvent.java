@@ -12,7 +12,8 @@ import jdk.jfr.Unsigned;
 /**
  * One of the size classes with the most partial pages in a census (struct hz3_class_census,
  * field by field), ranked 1..N as the agent's {@code top=} asks; ties go to the lower class,
- * as in hz3's own top 5.
+ * as in hz3's own top 5. The occupancy buckets' JFR ids are not their Java names: see
+ * {@link Hz3Events#BUCKET_FIELDS}.
  */
 @Name(Hz3Events.PARTIAL_SIZE_CLASS)
 @Label("hz3 Partial Size Class")
@@ -75,22 +76,27 @@ public class PartialSizeClassEvent extends jdk.jfr.Event {
     @Description("Resident pages whose span is neither empty nor full")
     public int pagesPartial;
 
+    @Name(Hz3Events.BUCKET_0)
     @Label("0%")
     @Description("Resident pages with no live object (the empty pages). The five occupancy buckets count every resident page, empty and full ones too: they add up to empty + partial + full")
     public int occ0;
 
+    @Name(Hz3Events.BUCKET_1_25)
     @Label("\u226425%")
     @Description("Resident pages whose span is at most a quarter used")
     public int occ1to25;
 
+    @Name(Hz3Events.BUCKET_25_50)
     @Label("25-50%")
     @Description("Resident pages whose span is over a quarter and at most half used")
     public int occ25to50;
 
+    @Name(Hz3Events.BUCKET_50_75)
     @Label("50-75%")
     @Description("Resident pages whose span is over half and at most three quarters used")
     public int occ50to75;
 
+    @Name(Hz3Events.BUCKET_75_100)
     @Label(">75%")
     @Description("Resident pages whose span is over three quarters used (full pages included)")
     public int occ75to100;

@@ -14,7 +14,8 @@ import jdk.jfr.Unsigned;
  * tier holds, the occupancy buckets of its resident pages and what could be given back.
  * Invariants (hz3.h): pagesTotal = pagesUntouched + pagesDecommitted + pagesEmpty + pagesFull +
  * pagesPartial, and occ0 + occ1to25 + occ25to50 + occ50to75 + occ75to100 = pagesEmpty +
- * pagesPartial + pagesFull.
+ * pagesPartial + pagesFull. The buckets' JFR ids are not their Java names: see
+ * {@link Hz3Events#BUCKET_FIELDS}.
  */
 @Name(Hz3Events.TIER_OCCUPANCY)
 @Label("hz3 Tier Occupancy")
@@ -65,22 +66,27 @@ public class TierOccupancyEvent extends jdk.jfr.Event {
     @Description("Resident pages whose span is neither empty nor full: fragmentation")
     public int pagesPartial;
 
+    @Name(Hz3Events.BUCKET_0)
     @Label("0%")
     @Description("Resident pages with no live object (the empty pages). The five occupancy buckets count every resident page, empty and full ones too: they add up to empty + partial + full")
     public int occ0;
 
+    @Name(Hz3Events.BUCKET_1_25)
     @Label("\u226425%")
     @Description("Resident pages whose span is at most a quarter used")
     public int occ1to25;
 
+    @Name(Hz3Events.BUCKET_25_50)
     @Label("25-50%")
     @Description("Resident pages whose span is over a quarter and at most half used")
     public int occ25to50;
 
+    @Name(Hz3Events.BUCKET_50_75)
     @Label("50-75%")
     @Description("Resident pages whose span is over half and at most three quarters used")
     public int occ50to75;
 
+    @Name(Hz3Events.BUCKET_75_100)
     @Label(">75%")
     @Description("Resident pages whose span is over three quarters used (full pages included)")
     public int occ75to100;

@@ -85,12 +85,28 @@ class EventMetadataTest {
         }
     }
 
+    /** Whether cls declares the JFR field of that id (a Java field of that name or {@code @Name}). */
     private static boolean declares(Class<?> cls, String field) {
-        try {
-            // JFR adds private startTime and duration fields to event classes; ours are public.
-            return java.lang.reflect.Modifier.isPublic(cls.getDeclaredField(field).getModifiers());
-        } catch (NoSuchFieldException e) {
-            return false;
+        // JFR adds private startTime and duration fields to event classes; ours are public.
+        for (java.lang.reflect.Field f : cls.getFields()) {
+            jdk.jfr.Name n = f.getAnnotation(jdk.jfr.Name.class);
+            if (field.equals(n != null ? n.value() : f.getName())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void bucketFieldsCarryTheirIds() {
+        for (Class<?> c : java.util.List.of(TierOccupancyEvent.class, PartialSizeClassEvent.class)) {
+            EventType t = EventType.getEventType(c.asSubclass(jdk.jfr.Event.class));
+            for (String id : Hz3Events.BUCKET_FIELDS) {
+                assertNotNull(t.getField(id), t.getName() + "." + id);
+            }
+            for (String old : Hz3Events.BUCKET_FIELDS_BEFORE) {
+                assertEquals(null, t.getField(old), t.getName() + " still has " + old);
+            }
         }
     }
 }

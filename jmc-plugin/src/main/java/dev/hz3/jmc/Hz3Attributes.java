@@ -58,11 +58,12 @@ public final class Hz3Attributes {
         public static final String PAGES_EMPTY = "pagesEmpty";
         public static final String PAGES_FULL = "pagesFull";
         public static final String PAGES_PARTIAL = "pagesPartial";
-        public static final String OCC_0 = "occ0";
-        public static final String OCC_1_TO_25 = "occ1to25";
-        public static final String OCC_25_TO_50 = "occ25to50";
-        public static final String OCC_50_TO_75 = "occ50to75";
-        public static final String OCC_75_TO_100 = "occ75to100";
+        /* The occupancy buckets: ids chosen for JMC's line colours (dev.hz3.jfr.Hz3Events.BUCKET_FIELDS). */
+        public static final String OCC_0 = "residentPagesOccupancy0";
+        public static final String OCC_1_TO_25 = "residentPagesOccupancyUpto25";
+        public static final String OCC_25_TO_50 = "residentPagesOccupancy25to50";
+        public static final String OCC_50_TO_75 = "residentPagesOccupancy50to75";
+        public static final String OCC_75_TO_100 = "residentPagesOccupancyOver75";
         public static final String CAND_DECOMMIT_PAGES = "candDecommitPages";
         public static final String SPANS = "spans";
         public static final String LIVE_OBJECTS = "liveObjects";
@@ -79,6 +80,14 @@ public final class Hz3Attributes {
     /** The occupancy buckets, low to high, as fields of hz3.TierOccupancy and hz3.PartialSizeClass. */
     public static final List<String> OCC_BUCKETS = List.of(TierOccupancy.OCC_0, TierOccupancy.OCC_1_TO_25,
             TierOccupancy.OCC_25_TO_50, TierOccupancy.OCC_50_TO_75, TierOccupancy.OCC_75_TO_100);
+
+    /**
+     * The ids the buckets had in recordings made before 2026-12-02, in the order of
+     * {@link #OCC_BUCKETS}: {@link dev.hz3.jmc.census.Fields} reads a bucket by its old id where a
+     * recording lacks the new one, so every reader (rules, report) reads either.
+     */
+    public static final List<String> OCC_BUCKETS_BEFORE = List.of("occ0", "occ1to25", "occ25to50", "occ50to75",
+            "occ75to100");
 
     /** How the report and the rules name the buckets: as JMC's columns do (the events' labels). */
     public static final List<String> OCC_BUCKET_LABELS = List.of("0%", "\u226425%", "25-50%", "50-75%", ">75%");

@@ -34,6 +34,7 @@ class CensusMatchesSmapsTest {
         Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
                 "-Xint", "-XX:+UseSerialGC", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 CensusVsSmapsApp.class.getName());
         pb.environment().put("LD_PRELOAD", LIBHZ3.toString());

@@ -122,6 +122,7 @@ class JvmUnderHz3Test {
         File stderr = dir.resolve("stderr.txt").toFile();
         List<String> command = List.of(
                 javaHome.resolve("bin/java").toString(),
+                "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
                 "-Xmx256m",
                 "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
                 "--enable-native-access=ALL-UNNAMED",

@@ -13,6 +13,8 @@ import org.openjdk.jmc.common.unit.IQuantity;
 import org.openjdk.jmc.common.unit.UnitLookup;
 import org.openjdk.jmc.flightrecorder.JfrAttributes;
 
+import dev.hz3.jmc.Hz3Attributes;
+
 /**
  * Reads the fields of one event type by name, whatever content type JMC gave them.
  *
@@ -22,6 +24,8 @@ import org.openjdk.jmc.flightrecorder.JfrAttributes;
  * converting whichever value comes keeps the rules working when jfr-events changes a field between
  * {@code long} and {@code int}. A field the type does not have reads as 0 (or "" or false): an
  * older recording simply lacks it, and {@code EventNamesTest} makes sure we never misspell one.
+ * A field renamed since ({@link Hz3Attributes#OCC_BUCKETS_BEFORE}) is read under its new name
+ * from a recording that has only the old one.
  */
 public final class Fields {
 
@@ -35,6 +39,12 @@ public final class Fields {
             IMemberAccessor<?, IItem> accessor = a.getAccessor(type);
             if (accessor != null) {
                 accessors.putIfAbsent(a.getIdentifier(), accessor);
+            }
+        }
+        for (int b = 0; b < Hz3Attributes.OCC_BUCKETS.size(); b++) {
+            IMemberAccessor<?, IItem> before = accessors.get(Hz3Attributes.OCC_BUCKETS_BEFORE.get(b));
+            if (before != null) {
+                accessors.putIfAbsent(Hz3Attributes.OCC_BUCKETS.get(b), before);
             }
         }
         this.endTime = JfrAttributes.END_TIME.getAccessor(type);

@@ -227,7 +227,7 @@ public final class Hz3Report {
             Refusal r;
             if (cause instanceof OutOfMemoryError) {
                 r = new Refusal(1, rec + ": reading it needed more than the report's "
-                        + HtmlReport.bytes(Runtime.getRuntime().maxMemory())
+                        + Format.bytes(Runtime.getRuntime().maxMemory())
                         + " of memory (a damaged recording, or a very large one: HZ3_REPORT_HEAP=4g allows more)");
             } else {
                 r = new Refusal(1, rec + ": not a JFR recording that can be read (" + oneLine(cause) + ")");
@@ -301,7 +301,7 @@ public final class Hz3Report {
     static void printSummary(ReportModel m, Path rec, Path html, PrintStream out) {
         line(out, "hz3-report: " + rec);
         StringBuilder meta = new StringBuilder("  ");
-        meta.append(HtmlReport.seconds(Math.max(0, m.endMillis() - m.startMillis()))).append(" recorded");
+        meta.append(Format.seconds(Math.max(0, m.endMillis() - m.startMillis()))).append(" recorded");
         if (!m.jvmVersion().isEmpty()) {
             meta.append(", ").append(m.jvmVersion());
         }
@@ -320,7 +320,7 @@ public final class Hz3Report {
         Optional<Census> c = m.tableCensus();
         if (c.isPresent()) {
             line(out, String.format(Locale.ROOT, "  snapshot %d (+%s, most partial pages):", c.get().seqLast(),
-                    HtmlReport.seconds(HtmlReport.millis(c.get().timeNanos()) - m.startMillis())));
+                    Format.seconds(Format.millis(c.get().timeNanos()) - m.startMillis())));
             line(out, String.format(Locale.ROOT, "    %-7s %12s %12s %8s %12s %11s", "tier", "resident", "partial",
                     "<=25%", "candidates", "resident"));
             for (TierCensus t : c.get().tiers()) {
@@ -328,26 +328,26 @@ public final class Hz3Report {
                     continue;
                 }
                 line(out, String.format(Locale.ROOT, "    %-7s %12s %12s %8s %12s %11s", t.tier(),
-                        HtmlReport.count(t.residentPages()),
-                        HtmlReport.count(t.pagesPartial()), t.pagesPartial() == 0 ? "-"
+                        Format.count(t.residentPages()),
+                        Format.count(t.pagesPartial()), t.pagesPartial() == 0 ? "-"
                                 : String.format(Locale.ROOT, "%.0f%%", t.lowOccupancyShare() * 100),
-                        HtmlReport.count(t.candDecommitPages()), HtmlReport.bytes(t.residentBytes())));
+                        Format.count(t.candDecommitPages()), Format.bytes(t.residentBytes())));
             }
         }
         List<ProcessMemorySample> pm = m.recording().processMemory();
         if (!pm.isEmpty()) {
             ProcessMemorySample p = pm.get(pm.size() - 1);
             line(out, String.format(Locale.ROOT, "  RSS %s: Java heap %s, %sstacks %s, files %s, other %s",
-                    HtmlReport.bytes(p.rss()), HtmlReport.bytes(p.javaHeap()),
-                    m.onGlibc() ? "" : "hz3 " + HtmlReport.bytes(p.hz3()) + ", ",
-                    HtmlReport.bytes(p.threadStacks()), HtmlReport.bytes(p.fileMappings()),
-                    HtmlReport.bytes(p.otherMappings())));
+                    Format.bytes(p.rss()), Format.bytes(p.javaHeap()),
+                    m.onGlibc() ? "" : "hz3 " + Format.bytes(p.hz3()) + ", ",
+                    Format.bytes(p.threadStacks()), Format.bytes(p.fileMappings()),
+                    Format.bytes(p.otherMappings())));
         }
         for (IResult r : m.results()) {
             if (m.onGlibc() && r.getSeverity() == Severity.NA) {
                 continue; // the rules that read hz3's census: the page leaves them out too
             }
-            line(out, String.format(Locale.ROOT, "  %-8s %s: %s", HtmlReport.severityName(r.getSeverity()),
+            line(out, String.format(Locale.ROOT, "  %-8s %s: %s", Format.severityName(r.getSeverity()),
                     r.getRule().getName(), r.getSummary() == null ? "" : r.getSummary()));
         }
         line(out, "  report: " + html);

@@ -63,7 +63,7 @@ public record JdkMemory(Series rss, boolean inContainer, Series containerUsage, 
             Fields f = new Fields(ii.getType());
             for (IItem i : ii) {
                 byType.computeIfAbsent(f.text(i, "type"), k -> new ArrayList<>())
-                        .add(new long[] {HtmlReport.millis(f.timeNanos(i)), f.bytes(i, "committed")});
+                        .add(new long[] {Format.millis(f.timeNanos(i)), f.bytes(i, "committed")});
             }
         }
         Map<String, Series> types = new LinkedHashMap<>();
@@ -82,7 +82,7 @@ public record JdkMemory(Series rss, boolean inContainer, Series containerUsage, 
                 continue;
             }
             for (IItem i : ii) {
-                points.add(new long[] {HtmlReport.millis(f.timeNanos(i)), f.bytes(i, field)});
+                points.add(new long[] {Format.millis(f.timeNanos(i)), f.bytes(i, field)});
             }
         }
         return toSeries(points);

@@ -1,7 +1,7 @@
 package dev.hz3.jmc.report;
 
-import static dev.hz3.jmc.report.HtmlReport.millis;
-import static dev.hz3.jmc.report.HtmlReport.processValue;
+import static dev.hz3.jmc.report.Format.millis;
+import static dev.hz3.jmc.report.ProcessSection.processValue;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

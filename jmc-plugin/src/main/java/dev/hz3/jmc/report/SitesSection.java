@@ -1,9 +1,9 @@
 package dev.hz3.jmc.report;
 
-import static dev.hz3.jmc.report.HtmlReport.bytes;
-import static dev.hz3.jmc.report.HtmlReport.count;
-import static dev.hz3.jmc.report.HtmlReport.esc;
-import static dev.hz3.jmc.report.HtmlReport.millis;
+import static dev.hz3.jmc.report.Format.bytes;
+import static dev.hz3.jmc.report.Format.count;
+import static dev.hz3.jmc.report.Format.esc;
+import static dev.hz3.jmc.report.Format.millis;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -60,7 +60,7 @@ class ContainerEventsReportTest {
         if (!config.isEmpty()) {
             RecordedEvent last = config.stream().max((a, b) -> a.getEndTime().compareTo(b.getEndTime())).orElseThrow();
             long limit = last.getLong("memoryLimit");
-            String said = limit > 0 ? HtmlReport.bytes(limit) : "no limit";
+            String said = limit > 0 ? Format.bytes(limit) : "no limit";
             assertTrue(text.contains("Container memory limit (jdk.ContainerConfiguration): " + said + "."), text);
         }
         Map<String, Object> points = map(chart(probe, "process").get("points"));

@@ -120,7 +120,8 @@ class HostileRecordingTest {
         Path err = dir.resolve(name + ".err");
         Files.write(rec, bytes);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx" + heap, "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder pb = new ProcessBuilder(java, "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
+                "-Xmx" + heap, "-cp", System.getProperty("java.class.path"),
                 Hz3Report.class.getName(), rec.toString(), html.toString())
                 .redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().remove("HZ3_REPORT_TIMEOUT");

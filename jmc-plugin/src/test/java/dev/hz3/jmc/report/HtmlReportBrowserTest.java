@@ -171,8 +171,9 @@ class HtmlReportBrowserTest {
         for (Map<String, Object> t : tiers) {
             List<RecordedEvent> es = byTier.get((String) t.get("tier"));
             assertTimes(es.stream().map(HtmlReportBrowserTest::ms).toList(), t.get("t"), "t of " + t.get("tier"));
-            for (String field : List.of("occ0", "occ1to25", "occ25to50", "occ50to75", "occ75to100", "pagesPartial",
-                    "candDecommitPages", "residentBytes")) {
+            List<String> fields = new ArrayList<>(Hz3Attributes.OCC_BUCKETS);
+            fields.addAll(List.of("pagesPartial", "candDecommitPages", "residentBytes"));
+            for (String field : fields) {
                 assertEquals(es.stream().map(e -> e.getLong(field)).toList(), longs(t.get(field)),
                         t.get("tier") + "." + field);
             }
@@ -192,8 +193,10 @@ class HtmlReportBrowserTest {
         List<Map<String, Object>> rows = (List<Map<String, Object>>) d.get("classes");
         assertEquals(classes.size(), rows.size());
         for (int i = 0; i < rows.size(); i++) {
-            for (String field : List.of("rank", "sizeClass", "objectSize", "pagesPartial", "occ0", "occ1to25",
-                    "occ25to50", "occ50to75", "occ75to100", "tailWasteBytes", "partialBytes")) {
+            List<String> fields = new ArrayList<>(List.of("rank", "sizeClass", "objectSize", "pagesPartial"));
+            fields.addAll(Hz3Attributes.OCC_BUCKETS);
+            fields.addAll(List.of("tailWasteBytes", "partialBytes"));
+            for (String field : fields) {
                 assertEquals(classes.get(i).getLong(field), ((BigDecimal) rows.get(i).get(field)).longValueExact(),
                         "class row " + i + " " + field);
             }
@@ -288,7 +291,7 @@ class HtmlReportBrowserTest {
             } else if (v instanceof Number n) {
                 assertEquals(n.longValue(), Long.parseLong(value), where);
                 if (m.group(6).contains("bytes")) {
-                    assertTrue(m.group(6).contains("\"" + HtmlReport.count(n.longValue()) + " bytes\""), where);
+                    assertTrue(m.group(6).contains("\"" + Format.count(n.longValue()) + " bytes\""), where);
                 } else {
                     assertEquals(n.longValue(), Long.parseLong(shown.replace(",", "")), where + " as shown");
                 }

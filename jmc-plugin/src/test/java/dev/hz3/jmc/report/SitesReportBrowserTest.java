@@ -75,9 +75,9 @@ class SitesReportBrowserTest {
         // The leak's row: growth from the first round to the last, native live, pinned pages and bytes.
         String row = text.substring(leak, text.indexOf('\n', leak));
         long growth = leakLive(ROUNDS - 1) - leakLive(0);
-        assertTrue(row.contains("\t" + HtmlReport.bytes(growth) + "\t"), row);
-        assertTrue(row.contains("\t3.0 MiB\t" + HtmlReport.count(1200 + ROUNDS - 1) + "\t"
-                + HtmlReport.bytes((5 + ROUNDS - 1) * MIB) + "\t"), row);
+        assertTrue(row.contains("\t" + Format.bytes(growth) + "\t"), row);
+        assertTrue(row.contains("\t3.0 MiB\t" + Format.count(1200 + ROUNDS - 1) + "\t"
+                + Format.bytes((5 + ROUNDS - 1) * MIB) + "\t"), row);
         assertTrue(row.contains("\t5.0 s\t"), "oldest live sample: " + row);
         // Exact values, where a person can check them.
         assertTrue(page.contains("data-field=\"liveBytes\" data-key=\"site=" + LEAK + " (deflater);last\" data-value=\""

@@ -269,9 +269,12 @@ class AgentErrorsTest {
         }
     }
 
-    /** The files a JVM and the agent of nobody (uid 65534) keep in the temporary directory. */
+    /**
+     * The files a JVM and the agent of nobody (uid 65534) keep in its temporary directory: /tmp,
+     * the JVM's default, since nobody may not write the tests' own (and hsperfdata is always there).
+     */
     private static List<Path> othersFiles() {
-        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Path tmp = Path.of("/tmp");
         return List.of(tmp.resolve("hz3-agent-65534"), tmp.resolve("hsperfdata_nobody")).stream()
                 .filter(Files::exists).toList();
     }

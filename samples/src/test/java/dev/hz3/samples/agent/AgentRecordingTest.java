@@ -3,6 +3,7 @@ package dev.hz3.samples.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.hz3.jmc.Hz3Attributes.TierOccupancy.OCC_1_TO_25;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -149,7 +150,7 @@ class AgentRecordingTest {
             assertEquals(line.get("pages_decommitted"), ev.getLong("pagesDecommitted"),
                     "decommitted, tier " + t);
             assertEquals(line.get("pages_untouched"), ev.getLong("pagesUntouched"), "untouched, tier " + t);
-            assertEquals(line.get("occ_1_25"), ev.getLong("occ1to25"), "occ_1_25, tier " + t);
+            assertEquals(line.get("occ_1_25"), ev.getLong(OCC_1_TO_25), "occ_1_25, tier " + t);
             assertEquals(line.get("cand_decommit_pages"), ev.getLong("candDecommitPages"), "cand, tier " + t);
             assertEquals(line.get("live_objects"), ev.getLong("liveObjects"), "live objects, tier " + t);
         }

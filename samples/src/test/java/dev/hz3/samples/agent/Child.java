@@ -36,6 +36,8 @@ final class Child implements AutoCloseable {
     static final Path HZ3_JAVA = ROOT.resolve("bin/hz3-java");
     static final Path TEMURIN_25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
     static final long TIMEOUT_SECONDS = 180;
+    /** The tests' temporary directory (target/test-tmp): the child JVMs' too. */
+    static final Path TMP = Path.of(System.getProperty("java.io.tmpdir"));
 
     final String name;
     final List<String> command;
@@ -90,6 +92,7 @@ final class Child implements AutoCloseable {
 
     static Child start(String name, Path dir, List<String> command, Map<String, String> env)
             throws IOException {
+        command = withTestTmp(command);
         Path d = Files.createDirectories(dir.resolve(name));
         Files.write(d.resolve("command.txt"), List.of(String.join(" ", command)));
         ProcessBuilder pb = new ProcessBuilder(command).directory(d.toFile());
@@ -227,6 +230,30 @@ final class Child implements AutoCloseable {
     /** stderr's lines less the agent's start-up line about getting a recording. */
     static List<String> linesButHowToRecord(String stderr) {
         return stderr.lines().filter(l -> !l.contains(NO_RECORDING)).toList();
+    }
+
+    /**
+     * A java command (java, or bin/hz3-java, which passes its arguments on) with the tests'
+     * temporary directory as its java.io.tmpdir (unless it sets one), so that what the JVM keeps
+     * there (its JFR repository, the agent's private directory) is inside the build, not in /tmp;
+     * so does the JVM that {@code java -jar hz3-agent.jar run -- ARGS} starts. Other commands
+     * (setpriv, jcmd, jfr) as they are.
+     */
+    static List<String> withTestTmp(List<String> command) {
+        dev.hz3.samples.ChildTmpFiles.removeAtExit();
+        if (command.isEmpty() || !(command.get(0).endsWith("/bin/java") || command.get(0).endsWith("/bin/hz3-java"))
+                || command.stream().anyMatch(a -> a.startsWith("-Djava.io.tmpdir="))) {
+            return command;
+        }
+        String tmpdir = "-Djava.io.tmpdir=" + TMP;
+        List<String> c = new ArrayList<>(command);
+        int run = c.indexOf("run");
+        int jvmArgs = c.indexOf("--");
+        if (c.contains("-jar") && run > 0 && jvmArgs > run) {
+            c.add(jvmArgs + 1, tmpdir);
+        }
+        c.add(1, tmpdir);
+        return c;
     }
 
     static String java(Path javaHome) {

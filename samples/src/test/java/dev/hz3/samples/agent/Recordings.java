@@ -2,6 +2,11 @@ package dev.hz3.samples.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.hz3.jmc.Hz3Attributes.TierOccupancy.OCC_0;
+import static dev.hz3.jmc.Hz3Attributes.TierOccupancy.OCC_1_TO_25;
+import static dev.hz3.jmc.Hz3Attributes.TierOccupancy.OCC_25_TO_50;
+import static dev.hz3.jmc.Hz3Attributes.TierOccupancy.OCC_50_TO_75;
+import static dev.hz3.jmc.Hz3Attributes.TierOccupancy.OCC_75_TO_100;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -56,11 +61,11 @@ final class Recordings {
             long states = e.getLong("pagesUntouched") + e.getLong("pagesDecommitted")
                     + e.getLong("pagesEmpty") + e.getLong("pagesFull") + e.getLong("pagesPartial");
             assertEquals(e.getLong("pagesTotal"), states, () -> "states != total in " + e);
-            long buckets = e.getLong("occ0") + e.getLong("occ1to25") + e.getLong("occ25to50")
-                    + e.getLong("occ50to75") + e.getLong("occ75to100");
+            long buckets = e.getLong(OCC_0) + e.getLong(OCC_1_TO_25) + e.getLong(OCC_25_TO_50)
+                    + e.getLong(OCC_50_TO_75) + e.getLong(OCC_75_TO_100);
             assertEquals(e.getLong("pagesEmpty") + e.getLong("pagesPartial") + e.getLong("pagesFull"),
                     buckets, () -> "buckets != resident pages in " + e);
-            assertEquals(e.getLong("pagesEmpty"), e.getLong("occ0"), () -> "occ0 != empty in " + e);
+            assertEquals(e.getLong("pagesEmpty"), e.getLong(OCC_0), () -> "0% bucket != empty in " + e);
         }
         for (Map<String, RecordedEvent> snap : tiersBySnapshot(all).values()) {
             assertEquals(TIERS, TIERS.stream().filter(snap::containsKey).toList(),
@@ -116,8 +121,8 @@ final class Recordings {
         for (String t : List.of("small", "sub4k")) {
             RecordedEvent e = snapshot.get(t);
             partial += e.getLong("pagesPartial");
-            long[] b = {e.getLong("occ1to25"), e.getLong("occ25to50"), e.getLong("occ50to75"),
-                e.getLong("occ75to100")};
+            long[] b = {e.getLong(OCC_1_TO_25), e.getLong(OCC_25_TO_50), e.getLong(OCC_50_TO_75),
+                e.getLong(OCC_75_TO_100)};
             double[] mid = {0.125, 0.375, 0.625, 0.875};
             for (int i = 0; i < 4; i++) {
                 weighted += b[i] * mid[i];

@@ -97,6 +97,7 @@ class JmcRulesOnSamplesTest {
             throws Exception {
         Files.deleteIfExists(jfr);
         List<String> cmd = new ArrayList<>(List.of(hz3Java.toString(),
+                "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=default,settings=" + jfc, "-Xmx256m",
                 "-cp", classes.toString(), main));
         cmd.addAll(List.of(args));

@@ -20,7 +20,7 @@ final class Census {
     static final String[] STATE_FIELDS = {"pagesUntouched", "pagesDecommitted", "pagesEmpty",
         "pagesFull", "pagesPartial"};
     static final String[] BUCKETS = {"0", "1-25", "25-50", "50-75", "75-100"};
-    static final String[] BUCKET_FIELDS = {"occ0", "occ1to25", "occ25to50", "occ50to75", "occ75to100"};
+    static final List<String> BUCKET_FIELDS = dev.hz3.jmc.Hz3Attributes.OCC_BUCKETS;
     static final long PAGE = 4096;
 
     private final List<RecordedEvent> events;
@@ -52,7 +52,7 @@ final class Census {
             }
             for (int i = 0; i < BUCKETS.length; i++) {
                 String key = "hz3_tier_occupancy_bytes{occupancy=\"" + BUCKETS[i] + "\",tier=\"" + tier + "\"}";
-                assertEquals(t.getLong(BUCKET_FIELDS[i]) * PAGE, (long) s.value(key), who + " " + key);
+                assertEquals(t.getLong(BUCKET_FIELDS.get(i)) * PAGE, (long) s.value(key), who + " " + key);
             }
             String live = "hz3_tier_live_bytes{tier=\"" + tier + "\"}";
             assertEquals(t.getLong("liveBytes"), (long) s.value(live), who + " " + live);

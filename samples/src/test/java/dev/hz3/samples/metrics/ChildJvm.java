@@ -53,6 +53,13 @@ final class ChildJvm implements AutoCloseable {
 
     static ChildJvm start(String name, Path testDir, List<String> command, Map<String, String> env)
             throws IOException {
+        dev.hz3.samples.ChildTmpFiles.removeAtExit();
+        if (command.get(0).endsWith("/bin/java")
+                && command.stream().noneMatch(a -> a.startsWith("-Djava.io.tmpdir="))) {
+            // Its JFR repository and the agent's files go to the tests' directory, not /tmp.
+            command = new ArrayList<>(command);
+            command.add(1, "-Djava.io.tmpdir=" + TMP);
+        }
         Path d = Files.createDirectories(testDir.resolve(name));
         Files.write(d.resolve("command.txt"), List.of(String.join(" ", command)));
         ProcessBuilder pb = new ProcessBuilder(command).directory(d.toFile())
