@@ -44,10 +44,13 @@ public final class Verdicts {
     public static void main(String[] args) throws IOException {
         if (args.length == 3 && args[0].equals("hz3")) {
             hz3(Path.of(args[1]), args[2]);
+        } else if (args.length == 2 && args[0].equals("partial")) {
+            partial(Path.of(args[1]));
         } else if (args.length == 4 && args[0].equals("asprof")) {
             asprof(Path.of(args[1]), args[2], Long.parseLong(args[3]));
         } else {
-            System.err.println("usage: Verdicts hz3 REC.jfr PACKAGE | Verdicts asprof REC.jfr PACKAGE INTERVAL");
+            System.err.println("usage: Verdicts hz3 REC.jfr PACKAGE | Verdicts partial REC.jfr"
+                    + " | Verdicts asprof REC.jfr PACKAGE INTERVAL");
             System.exit(2);
         }
     }
@@ -88,6 +91,22 @@ public final class Verdicts {
                         e.getLong("pinnedPages"), e.getLong("pinnedBytes"), maxPinned.get(s), e.getLong("liveSamples"));
             }
         }
+    }
+
+    /**
+     * The most partly used pages of hz3's small and sub4k tiers in any one snapshot
+     * (hz3.TierOccupancy), all sites together: the reference for the per-site pinned pages, which
+     * count only the pages that hold a sampled object. Prints "partial PAGES".
+     */
+    static void partial(Path jfr) throws IOException {
+        Map<Long, Long> bySnapshot = new HashMap<>();
+        for (RecordedEvent e : RecordingFile.readAllEvents(jfr)) {
+            if (e.getEventType().getName().equals("hz3.TierOccupancy")
+                    && List.of("small", "sub4k").contains(e.getString("tier"))) {
+                bySnapshot.merge(e.getLong("seqLast"), e.getLong("pagesPartial"), Long::sum);
+            }
+        }
+        System.out.printf("partial\t%d%n", bySnapshot.values().stream().mapToLong(Long::longValue).max().orElse(0));
     }
 
     /** "dev.hz3.samples.NativeLeak.compressRequest:78", deflater -> "NativeLeak.compressRequest/deflater". */

@@ -27,7 +27,7 @@
 # mvn dependency:copy into bench/attribution/target/ (git-ignored), never committed.
 #
 # Knobs: REPS (5), CONFIGS ("a b c d e"), WORKLOADS ("Churn NativeLeak NativeCache"), THREADS (4),
-# ROUNDS (400 per thread), SECONDS_RUN (8), LEAK_MIB (16 a second), CACHE_MIB (64), INTERVAL
+# ROUNDS (150 per thread), SECONDS_RUN (8), LEAK_MIB (16 a second), CACHE_MIB (64), INTERVAL
 # (524288), PIN (1: the Fragment pass), OUT (raw directory; default
 # bench/results/raw-attribution-UTC), REPORT (bench/results/attribution-latest.md; none to skip).
 set -euo pipefail
@@ -40,7 +40,7 @@ REPS="${REPS:-5}"
 CONFIGS="${CONFIGS:-a b c d e}"
 WORKLOADS="${WORKLOADS:-Churn NativeLeak NativeCache}"
 THREADS="${THREADS:-4}"
-ROUNDS="${ROUNDS:-400}"
+ROUNDS="${ROUNDS:-150}"
 SECONDS_RUN="${SECONDS_RUN:-8}"
 LEAK_MIB="${LEAK_MIB:-16}"
 CACHE_MIB="${CACHE_MIB:-64}"

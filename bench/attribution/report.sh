@@ -145,6 +145,11 @@ if [[ -f "$out/Fragment-b-1.out" ]]; then
   echo
   awk -F'\t' '$2 == "Fragment" && $4 == "hz3" {printf "- b (hz3): %s pins at most %.1f MiB (hz3.NativeSite pinnedBytes, the most over the snapshots); %d pages pinned at the last snapshot\n", $5, $11 / 1048576, $9}
     $2 == "Fragment" && $4 == "asprof" && $5 !~ /not the app/ {printf "- c (async-profiler): %s: %d unfreed samples, %.1f MiB shown; nothing about pages\n", $5, $6, $7 / 1048576}' "$out/sites.tsv"
+  survivors="$(sed -n 's/^Fragment: .* survivors=\([0-9]*\) survivor_bytes=\([0-9]*\).*/\1 \2/p' "$out/Fragment-b-1.out")"
+  partial="$(java -cp "$root/bench/attribution/target/classes" Verdicts partial "$out/Fragment-b-1.jfr" 2>/dev/null | cut -f2 || true)"
+  echo "- the truth: $(awk -v s="$survivors" 'BEGIN {split(s, a, " "); printf "%d survivors, %.1f MiB", a[1], a[2] / 1048576}'),"\
+    "and hz3's own census (hz3.TierOccupancy, small + sub4k tiers) counts at most ${partial:-?} partly used pages"\
+    "($(awk -v p="${partial:-0}" 'BEGIN {printf "%.1f", p * 4096 / 1048576}') MiB of pages) in one snapshot"
   for f in "$out"/Fragment-b-1.report; do
     [[ -f "$f" ]] && grep -E 'Java call sites that pin' "$f" | sed -e 's/^ *//' -e 's/^/- b rule: /'
   done
