@@ -20,8 +20,8 @@
 # growth rule needs 4 points), Churn uses hz3.jfc as shipped (every 10 s).
 # Per run: /usr/bin/time's wall, user+sys and max RSS, VmRSS at PHASE work-end, the recording's
 # size; per leak/cache run the sites each tool names with their bytes (Verdicts.java), against
-# the workload's own count (its final line and zlib's memory formula); for rep 1 of a and b the
-# hz3 rules' verdicts (bin/hz3-report's summary).
+# the workload's own count (its final line and zlib's memory formula); for every b run (and rep 1
+# of a) the hz3 rules' verdicts (bin/hz3-report's summary).
 #
 # async-profiler 4.1 comes from Maven Central (tools.profiler:async-profiler) through
 # mvn dependency:copy into bench/attribution/target/ (git-ignored), never committed.
@@ -161,7 +161,7 @@ run_one() {   # run_one CONFIG WORKLOAD REP: one run; appends a row to raw.tsv
     c | e) java -cp "$here/target/classes" Verdicts asprof "$base.jfr" dev.hz3.samples "$INTERVAL" ;;
     *) true ;;
   esac | sed "s/^/$rep\t$wl\t$cfg\t/" >>"$OUT/sites.tsv"
-  if [[ "$rep" == 1 && ( "$cfg" == a || "$cfg" == b ) && "$wl" != Churn ]]; then
+  if [[ "$wl" != Churn && ( "$cfg" == b || ( "$cfg" == a && "$rep" == 1 ) ) ]]; then
     bin/hz3-report "$base.jfr" "$base.html" >"$base.report" 2>&1 || true
   fi
   if [[ "$cfg" != d && "$wl" == Churn ]]; then rm -f "$base.jfr"; fi   # the size is kept; the data is big

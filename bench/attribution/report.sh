@@ -131,6 +131,14 @@ awk -F'\t' '
         cell(p[1], p[2], "e", shown), cell(p[1], p[2], "e", est) }
   }' "$truth" "$out/sites.tsv" | sort
 echo
+echo "hz3's rule \"Native memory growth\" over every b run: WARNING in"
+for wl in NativeLeak NativeCache; do
+  n="$(ls "$out/$wl"-b-*.report 2>/dev/null | wc -l)"
+  [[ "$n" -gt 0 ]] || continue
+  w="$( (grep -l 'WARNING  Native memory growth' "$out/$wl"-b-*.report 2>/dev/null || true) | wc -l)"
+  echo "- $wl: $w of $n runs"
+done
+echo
 echo "hz3's rules on rep 1 (bin/hz3-report's summary lines for the two attribution rules):"
 echo
 for f in "$out"/Native*-[ab]-1.report; do
@@ -144,7 +152,8 @@ if [[ -f "$out/Fragment-b-1.out" ]]; then
   echo "Pinned pages (Fragment, rep 1: small blocks, 1 in 16 kept, the rest freed): what each names."
   echo
   awk -F'\t' '$2 == "Fragment" && $4 == "hz3" {printf "- b (hz3): %s pins at most %.1f MiB (hz3.NativeSite pinnedBytes, the most over the snapshots); %d pages pinned at the last snapshot\n", $5, $11 / 1048576, $9}
-    $2 == "Fragment" && $4 == "asprof" && $5 !~ /not the app/ {printf "- c (async-profiler): %s: %d unfreed samples, %.1f MiB shown; nothing about pages\n", $5, $6, $7 / 1048576}' "$out/sites.tsv"
+    $2 == "Fragment" && $4 == "asprof" && $5 !~ /not the app/ {n++; printf "- c (async-profiler): %s: %d unfreed samples, %.1f MiB shown; nothing about pages\n", $5, $6, $7 / 1048576}
+    END {if (!n) print "- c (async-profiler): no app site in its leak view (the survivors are freed before the end); it has no notion of pages"}' "$out/sites.tsv"
   survivors="$(sed -n 's/^Fragment: .* survivors=\([0-9]*\) survivor_bytes=\([0-9]*\).*/\1 \2/p' "$out/Fragment-b-1.out")"
   partial="$(java -cp "$root/bench/attribution/target/classes" Verdicts partial "$out/Fragment-b-1.jfr" 2>/dev/null | cut -f2 || true)"
   echo "- the truth: $(awk -v s="$survivors" 'BEGIN {split(s, a, " "); printf "%d survivors, %.1f MiB", a[1], a[2] / 1048576}'),"\
