@@ -133,7 +133,7 @@ awk -F'\t' '
 echo
 echo "hz3's rule \"Native memory growth\" over every b run: WARNING in"
 for wl in NativeLeak NativeCache; do
-  n="$(ls "$out/$wl"-b-*.report 2>/dev/null | wc -l)"
+  n="$( (ls "$out/$wl"-b-*.report 2>/dev/null || true) | wc -l)"
   [[ "$n" -gt 0 ]] || continue
   w="$( (grep -l 'WARNING  Native memory growth' "$out/$wl"-b-*.report 2>/dev/null || true) | wc -l)"
   echo "- $wl: $w of $n runs"
