@@ -340,8 +340,11 @@ _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)
 #define HZ3_TAG_OWNER_MASK 0xFFFFu
 #define HZ3_TAG_HEAD_SHIFT 16
 #define HZ3_TAG_CLS_SHIFT 26
-#define HZ3_TAG_IDS 0x7FFEu
-#define HZ3_TAG_SELF_NONE 0xFFFEu   /* (HZ3_TAG_IDS + 1) << 1: never a heap's number */
+#ifndef HZ3_TAG_IDS
+#define HZ3_TAG_IDS 0x7FFEu         /* a test build may lower it, to exercise heaps with no number */
+#endif
+_Static_assert(HZ3_TAG_IDS >= 1 && HZ3_TAG_IDS <= 0x7FFE, "numbers << 1 | sampled fit 16 bits, NONE too");
+#define HZ3_TAG_SELF_NONE ((HZ3_TAG_IDS + 1u) << 1)   /* never a heap's number */
 static inline uint32_t _hz3_tag_make(unsigned head, unsigned cls, unsigned owner_bits)
 {
     return (uint32_t)head << HZ3_TAG_HEAD_SHIFT | (uint32_t)cls << HZ3_TAG_CLS_SHIFT | owner_bits;
