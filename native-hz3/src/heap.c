@@ -14,6 +14,7 @@
 extern hz3_span_t _hz3_span_sentinel;
 
 hz3_heap_t _hz3_heap_empty = {
+    .tag_self = HZ3_TAG_SELF_NONE,
     .cur = { [0 ... HZ3_MAX_CLASSES - 1] = &_hz3_span_sentinel },
 };
 HZ3_TLS hz3_heap_t *_hz3_tl_heap = &_hz3_heap_empty;
@@ -119,6 +120,8 @@ hz3_heap_t *_hz3_heap_init_thread(void)
         heap_free = h->next_free;
     } else if ((h = _hz3_meta_alloc(sizeof *h)) != NULL) {
         heaps_created++;
+        h->tag_owner = heaps_created <= HZ3_TAG_IDS ? (uint16_t)(heaps_created << 1) : 0;
+        h->tag_self = h->tag_owner ? h->tag_owner : HZ3_TAG_SELF_NONE;
         h->next_all = heap_all;
         heap_all = h;
     }

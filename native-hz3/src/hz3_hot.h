@@ -4,9 +4,10 @@
  * Budget: a small or sub4k malloc is a table lookup, two loads, a pop (one
  * test) and one store (the free key cleared); when the span's list runs
  * dry, the miss branch takes over the blocks freed since (local_free)
- * unless sampling is on. A local free is a segment-map test, a span lookup,
- * an owner compare, the free-key compare, the start-of-object check and a
- * push with the key (one test for "empty or was full"). A free of another
+ * unless sampling is on. A local free is a segment-map test, the page's
+ * tag (owner, head page and class in one word), an owner compare, the
+ * start-of-object check, the free-key compare and a push with the key
+ * (one test for "empty or was full"). A free of another
  * thread's block leaves after the owner
  * compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
@@ -30,18 +31,18 @@ static inline void *_hz3_malloc_fast(size_t size)
         hz3_block_t *b = s->free;
         /* free ran dry: take over the blocks freed since (local_free, see
          * hz3_types.h) unless sampling is on, which cuts lists in
-         * alloc.c. On the miss branch only. */
-        if (HZ3_UNLIKELY(b == NULL) && s->local_free && !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
+         * alloc.c. On the miss branch only, each load once. */
+        if (HZ3_UNLIKELY(b == NULL)) {
             b = s->local_free;
+            if (b == NULL || atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
             s->local_free = NULL;
         }
-        if (HZ3_LIKELY(b != NULL)) {
-            s->free = b->next;
-            _hz3_key_clear(b);
-            _hz3_used_set(s, _hz3_used_get(s) + 1);
-            return b;
-        }
+        s->free = b->next;
+        _hz3_key_clear(b);
+        _hz3_used_inc(s);
+        return b;
     }
+slow:
     return _hz3_malloc_generic(size, false);
 }
 
@@ -64,37 +65,67 @@ static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
     const hz3_class_t *c = &_hz3_classes[s->cls];
     return off * c->divisible < c->divisible && off < c->blocks_end;
 }
+static inline bool _hz3_is_block_start_f(const hz3_free_check_t *c, size_t off)
+{
+    /* bound first: then the multiply may overwrite off (no copy kept) */
+    return off < c->blocks_end && off * c->divisible < c->divisible;
+}
+/* The free check of a page tag's class: byte 3 of the tag is class << 2,
+ * scaled by 4 in the load's address (no shift or multiply of its own). */
+static inline const hz3_free_check_t *_hz3_free_check_of(uint32_t t)
+{
+    return (const hz3_free_check_t *)((const char *)_hz3_free_check + ((size_t)(t >> 24) << 2));
+}
+
+/* The page tag of p, known to lie in a segment (hz3_types.h, "Page tags"),
+ * from p's offset in its segment (in_seg) and the segment's address. */
+static inline uint32_t _hz3_tag_at(hz3_segment_t *seg, size_t in_seg)
+{
+    return __atomic_load_n(&seg->tag[in_seg >> HZ3_PAGE_SHIFT], __ATOMIC_RELAXED);
+}
+static inline uint32_t _hz3_tag_of(const void *p)
+{
+    return _hz3_tag_at(_hz3_segment_of(p), (uintptr_t)p & HZ3_SEG_MASK);
+}
 
 /* The local free, and the remote one into the thread's batch (remote.c,
  * which itself sends what it cannot check to _hz3_free_generic); false
  * sends the caller to _hz3_free_generic (foreign and bad pointers,
- * suspected double frees, NULL). Always inlined into free, even in the
- * debug build: __builtin_return_address then names free's caller. */
+ * suspected double frees, NULL). The page's tag, not its span entry, says
+ * whose it is: a free from another thread leaves without reading the
+ * entry's line. Always inlined into free, even in the debug build:
+ * __builtin_return_address then names free's caller. */
 static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
 {
     if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {
-        size_t off;
-        hz3_span_t *s = _hz3_span_of(p, &off);
+        size_t in_seg = (uintptr_t)p & HZ3_SEG_MASK;
+        hz3_segment_t *seg = (hz3_segment_t *)((uintptr_t)p - in_seg);
+        uint32_t t = _hz3_tag_at(seg, in_seg);
         hz3_heap_t *h = _hz3_tl_heap;
-        if (HZ3_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        if (HZ3_LIKELY((uint16_t)t == h->tag_self)) {
+            unsigned head = _hz3_tag_head(t);
+            size_t off = in_seg - ((size_t)head << HZ3_PAGE_SHIFT);
+            hz3_span_t *s = &seg->spans[head];
+            /* one register for the entry: gcc would otherwise form its
+             * address twice, from the segment and from the head index */
+            __asm__("" : "+r"(s));
             hz3_block_t *b = (hz3_block_t *)p;
             /* An interior pointer is off the grid (tested first: only a
              * block start has its second word inside the block); a block
              * freed already carries the free key (or user data that equals
              * it: the generic path tells the two apart by looking on the
              * span's lists). */
-            if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (_hz3_is_block_start(s, off) && !_hz3_key_found(b)))) {
+            if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
+                           (_hz3_is_block_start_f(_hz3_free_check_of(t), off) && !_hz3_key_found(b)))) {
                 b->next = s->local_free;
                 _hz3_key_set(b);
                 s->local_free = b;
-                unsigned used = _hz3_used_get(s) - 1;
-                _hz3_used_set(s, used);
-                if (HZ3_UNLIKELY(used == 0 || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
+                if (HZ3_UNLIKELY(_hz3_used_dec(s) || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
                 return true;
             }
         } else {
-            /* A tail call with the pointer alone (it finds span and heap
-             * again): the local path keeps no register for it. */
+            /* A tail call with the pointer alone (it reads the tag again):
+             * the local path keeps no register for it. */
             _hz3_free_remote_fast(p, __builtin_return_address(0));
             return true;
         }

@@ -32,6 +32,7 @@
 extern hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
 extern uint8_t _hz3_class_of16[HZ3_SMALL_TAB_LEN];  /* (size+15)/16 -> class, size <= 4096 */
 extern unsigned _hz3_num_classes;
+extern hz3_free_check_t _hz3_free_check[HZ3_MAX_CLASSES];
 void _hz3_classes_init(void);
 static inline unsigned _hz3_class_of(size_t size)  /* size <= HZ3_MEDIUM_MAX */
 {
@@ -297,6 +298,35 @@ size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
 static inline unsigned _hz3_used_get(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_RELAXED); }
 static inline unsigned _hz3_used_acquire(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_ACQUIRE); }
 static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->used, (uint16_t)v, __ATOMIC_RELEASE); }
+/* The fast paths' change of used by one, each a single instruction on
+ * memory (addw/subw) where the load, add and release store above take
+ * four: only the owner writes used, so a read-modify-write that is not
+ * locked is atomic enough (its store is one aligned 16-bit move, which
+ * x86-64 orders after every earlier store, as a release store), and the
+ * memory clobber keeps the compiler from moving the list writes before
+ * it past it. Under ThreadSanitizer, which cannot see inside asm, and
+ * elsewhere: the plain atomics. _hz3_used_dec returns true when used
+ * reached 0. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+static inline void _hz3_used_inc(hz3_span_t *s)
+{
+    __asm__ volatile("addw $1, %0" : "+m"(*(uint16_t *)&s->used) : : "memory", "cc");
+}
+static inline bool _hz3_used_dec(hz3_span_t *s)
+{
+    bool zero;
+    __asm__ volatile("subw $1, %0" : "+m"(*(uint16_t *)&s->used), "=@ccz"(zero) : : "memory");
+    return zero;
+}
+#else
+static inline void _hz3_used_inc(hz3_span_t *s) { _hz3_used_set(s, _hz3_used_get(s) + 1); }
+static inline bool _hz3_used_dec(hz3_span_t *s)
+{
+    unsigned used = _hz3_used_get(s) - 1;
+    _hz3_used_set(s, used);
+    return used == 0;
+}
+#endif
 /* where is written by the owner (or a purging thread, both under the heap
  * lock) and read by the census under the pool lock: relaxed atomics. */
 static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }
@@ -310,6 +340,31 @@ static inline bool _hz3_entry_written(const hz3_segment_t *seg, unsigned i)
 {
     return (seg->header_written >> _hz3_entry_page(i)) & 1;
 }
+/* The page tags of a span's pages (hz3_types.h, "Page tags"). Whole
+ * words are stored only under the pool lock, while nobody else writes
+ * them; owner changes and sample marks are atomic or/and, like the
+ * entry's owner word they mirror. */
+static inline uint32_t *_hz3_tags_of(const hz3_span_t *s)
+{
+    hz3_segment_t *seg = _hz3_segment_of(s);
+    return &seg->tag[s - seg->spans];
+}
+static inline void _hz3_tags_store(hz3_span_t *s, unsigned pages, uint32_t t)
+{
+    uint32_t *tag = _hz3_tags_of(s);
+    for (unsigned i = 0; i < pages; i++) __atomic_store_n(&tag[i], t, __ATOMIC_RELAXED);
+}
+static inline void _hz3_tags_or(hz3_span_t *s, uint32_t bits)
+{
+    uint32_t *tag = _hz3_tags_of(s);
+    for (unsigned i = 0; i < s->pages; i++) __atomic_fetch_or(&tag[i], bits, __ATOMIC_RELEASE);
+}
+static inline void _hz3_tags_and(hz3_span_t *s, uint32_t mask)
+{
+    uint32_t *tag = _hz3_tags_of(s);
+    for (unsigned i = 0; i < s->pages; i++) __atomic_fetch_and(&tag[i], mask, __ATOMIC_RELEASE);
+}
+static inline unsigned _hz3_tag_owner(const hz3_heap_t *h) { return h ? h->tag_owner : 0; }
 static inline size_t _hz3_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 static inline void _hz3_list_push_front(hz3_span_list_t *l, hz3_span_t *s)
 {

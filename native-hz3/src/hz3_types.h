@@ -291,6 +291,9 @@ typedef struct hz3_span_list { hz3_span_t *first, *last; } hz3_span_list_t;
 
 /* ---- segments ---- */
 typedef struct hz3_segment {
+    /* per page: its page tag (below), the free paths' view of the page; at
+     * offset 0, so that its address is the segment's (no displacement) */
+    uint32_t tag[HZ3_SEG_PAGES];        /* read and written with __atomic builtins */
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
     uint8_t header_written;             /* bit k: header page k written since the slot was mapped */
     bool in_avail;                      /* has free pages */
@@ -314,6 +317,40 @@ _Static_assert(sizeof(hz3_segment_t) <= HZ3_SEG_META_PAGES * 4096, "segment head
 _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)0)->delayed_next) <= 4096,
                "delayed links stay on header page 0, always written");
 
+/* Page tags
+ *   The free fast paths read a page's tag instead of its span entry: the
+ *   entry's line is the one its owner writes on every malloc and free, and a
+ *   free from another thread that read it would pull it off the owner's core
+ *   (and then again for the owner's next write). A tag changes only when its
+ *   span is taken, given back, adopted, abandoned or gains or loses a sample,
+ *   so it stays shared in every core's cache. One 32-bit word per page:
+ *     bits 0-15   owner: its heap's tag_owner | HZ3_TAG_SAMPLED (as owner's tag)
+ *     bits 16-23  index of the span's head page; 0: the page is in no span
+ *     bits 26-31  class of the span (byte 3 holds class << 2)
+ *   Every page of a span carries all three. The tag mirrors the span entry
+ *   (owner, kind, head_off, cls): the entry stays the authority, and every
+ *   writer of those fields writes the tags too (validate.c checks head and
+ *   class; owner bits change just after the entry's owner word, outside
+ *   the pool lock the walker holds). A heap's tag_owner is its number << 1 for the first
+ *   HZ3_TAG_IDS heaps made and 0 for the rest and for abandoned spans; the
+ *   fast path compares with tag_self, which is tag_owner or
+ *   HZ3_TAG_SELF_NONE, a value no tag holds, so that a heap with no number
+ *   (and the shared empty heap) takes the remote path for every free. */
+#define HZ3_TAG_SAMPLED 1u
+#define HZ3_TAG_OWNER_MASK 0xFFFFu
+#define HZ3_TAG_HEAD_SHIFT 16
+#define HZ3_TAG_CLS_SHIFT 26
+#ifndef HZ3_TAG_IDS
+#define HZ3_TAG_IDS 0x7FFEu         /* a test build may lower it, to exercise heaps with no number */
+#endif
+_Static_assert(HZ3_TAG_IDS >= 1 && HZ3_TAG_IDS <= 0x7FFE, "numbers << 1 | sampled fit 16 bits, NONE too");
+#define HZ3_TAG_SELF_NONE ((HZ3_TAG_IDS + 1u) << 1)   /* never a heap's number */
+static inline uint32_t _hz3_tag_make(unsigned head, unsigned cls, unsigned owner_bits)
+{
+    return (uint32_t)head << HZ3_TAG_HEAD_SHIFT | (uint32_t)cls << HZ3_TAG_CLS_SHIFT | owner_bits;
+}
+static inline unsigned _hz3_tag_head(uint32_t t) { return (t >> HZ3_TAG_HEAD_SHIFT) & 0xFF; }
+
 /* The link of span s on its owner's delayed list. */
 static inline struct hz3_span **_hz3_delayed_link(hz3_span_t *s)
 {
@@ -330,6 +367,17 @@ typedef struct hz3_class {
     uint16_t capacity;    /* blocks per span */
     uint8_t tier;         /* enum hz3_tier */
 } hz3_class_t;
+
+/* What the free fast paths check a block against, per class: 16 bytes, so
+ * that a page tag's class byte (class << 2) indexes it with one scaled
+ * load (_hz3_free_check_of). Derived from hz3_class_t. */
+typedef struct hz3_free_check {
+    uint64_t divisible;   /* as hz3_class_t */
+    uint32_t blocks_end;
+    uint16_t capacity;
+    uint16_t unused;
+} hz3_free_check_t;
+_Static_assert(sizeof(hz3_free_check_t) == 16, "indexed by class << 4");
 
 /* ---- remote batches (see above) ---- */
 typedef struct hz3_remote_group {
@@ -352,15 +400,19 @@ _Static_assert(HZ3_REMOTE_SLOTS <= 64 && (HZ3_REMOTE_SLOTS & (HZ3_REMOTE_SLOTS -
  * > pool_lock > meta_lock. An owner never holds its heap lock while it
  * takes epoch_lock or heaps_lock. */
 typedef struct hz3_heap {
+    uint16_t tag_self;                         /* the free fast path's owner compare (page tags) */
+    uint16_t tag_owner;                        /* what this heap's spans' tags carry as owner */
     hz3_span_t *cur[HZ3_MAX_CLASSES];          /* the fast path's span per class */
     hz3_span_list_t avail[HZ3_MAX_CLASSES];
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
     uint32_t single_cache_pages;               /* pages of KEPT capacity-1 spans on avail */
-    _Atomic(hz3_span_t *) delayed;             /* spans whose remote free notified us */
+    /* written by other threads (a remote free into a full span): a line of
+     * its own, away from the lock the owner takes on every slow path */
+    _Alignas(64) _Atomic(hz3_span_t *) delayed; /* spans whose remote free notified us */
     struct hz3_heap *next_free;                /* heap pool free list */
     struct hz3_heap *next_all;                 /* every heap record ever made (heaps_lock) */
-    _Atomic uint32_t lock;                     /* the lists above (_hz3_heap_lock); never taken by the fast path */
+    _Alignas(64) _Atomic uint32_t lock;        /* the lists above (_hz3_heap_lock); never taken by the fast path */
     uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
     /* sampling (sample.c): bytes of each class to allocate before its next

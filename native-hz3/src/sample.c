@@ -263,7 +263,10 @@ void _hz3_sample_take(void *p, size_t size, uint64_t charged, unsigned cls, hz3_
         return;
     }
     spin_lock(&span_lock);
-    if (span_count_add((uintptr_t)s, 1) == 1) __atomic_fetch_or((uintptr_t *)&s->owner, HZ3_OWNER_SAMPLED, __ATOMIC_RELEASE);
+    if (span_count_add((uintptr_t)s, 1) == 1) {
+        __atomic_fetch_or((uintptr_t *)&s->owner, HZ3_OWNER_SAMPLED, __ATOMIC_RELEASE);
+        _hz3_tags_or(s, HZ3_TAG_SAMPLED);
+    }
     spin_unlock(&span_lock);
 }
 
@@ -302,8 +305,10 @@ void _hz3_sample_forget(hz3_span_t *s, const void *p)
         return;
     }
     spin_lock(&span_lock);
-    if (span_count_add((uintptr_t)s, -1) == 0)
+    if (span_count_add((uintptr_t)s, -1) == 0) {
         __atomic_fetch_and((uintptr_t *)&s->owner, ~HZ3_OWNER_SAMPLED, __ATOMIC_RELEASE);
+        _hz3_tags_and(s, ~HZ3_TAG_SAMPLED);
+    }
     spin_unlock(&span_lock);
 }
 

@@ -319,6 +319,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     s->next = s->prev = NULL;
     s->local_free = NULL;
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
+    _hz3_tags_store(s, pages, _hz3_tag_make(idx, cls, _hz3_tag_owner(owner)));
     atomic_store_explicit(&s->owner, owner, memory_order_release);
     pthread_mutex_unlock(&pool_lock);
     return s;
@@ -359,6 +360,7 @@ void _hz3_pool_give(hz3_span_t *s)
      * reading it after the free that emptied the span, when a purge on
      * another thread gives the span back. */
     atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+    _hz3_tags_store(s, pages, 0);
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
     freemap_set(seg, idx, pages, true);
     map_set(seg->dirtymap, idx, pages, true);

@@ -19,6 +19,7 @@
 #include "hz3_internal.h"
 
 hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
+hz3_free_check_t _hz3_free_check[HZ3_MAX_CLASSES];
 uint8_t _hz3_class_of16[HZ3_SMALL_TAB_LEN];
 unsigned _hz3_num_classes;
 
@@ -63,6 +64,10 @@ void _hz3_classes_init(void)
     run->blocks_end = 1;
     run->capacity = 1;
     run->tier = HZ3_TIER_LARGE;
+
+    for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++)
+        _hz3_free_check[i] = (hz3_free_check_t){_hz3_classes[i].divisible, _hz3_classes[i].blocks_end,
+                                                _hz3_classes[i].capacity, 0};
 
     unsigned c = 0;
     for (unsigned i = 0; i < HZ3_SMALL_TAB_LEN; i++) {

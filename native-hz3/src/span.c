@@ -167,6 +167,7 @@ static hz3_span_t *adopt(hz3_heap_t *h, unsigned cls)
     _hz3_where_set(s, HZ3_WHERE_NONE);
     /* an abandoned span's owner is NULL, keeping the sample tag */
     __atomic_fetch_or((uintptr_t *)&s->owner, (uintptr_t)h, __ATOMIC_RELEASE);
+    _hz3_tags_or(s, h->tag_owner);
     set_state(s, HZ3_TF_NEVER, HZ3_TF_NORMAL);
     return s;
 }
@@ -434,6 +435,7 @@ static void release_span(hz3_span_t *s)
     }
     _hz3_where_set(s, HZ3_WHERE_ABANDONED);
     __atomic_fetch_and((uintptr_t *)&s->owner, HZ3_OWNER_SAMPLED, __ATOMIC_RELEASE);   /* NULL, tag kept */
+    _hz3_tags_and(s, ~(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED));
     pthread_mutex_lock(&abandoned_lock);
     _hz3_list_push_back(&abandoned[s->cls], s);
     atomic_fetch_add_explicit(&abandoned_count[s->cls], 1, memory_order_relaxed);

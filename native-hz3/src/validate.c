@@ -50,6 +50,9 @@ static void check_segment(hz3_segment_t *seg, void *arg)
             /* unmasked: a sample tag left on a free page is a violation too */
             if (e->kind != HZ3_SPAN_NONE || atomic_load_explicit(&e->owner, memory_order_relaxed) != NULL)
                 VIOLATION(ck, "segment %p page %u free but kind %u / owned", (void *)seg, i, e->kind);
+            if (__atomic_load_n(&seg->tag[i], __ATOMIC_RELAXED) != 0)
+                VIOLATION(ck, "segment %p page %u free but tagged %#x", (void *)seg, i,
+                          __atomic_load_n(&seg->tag[i], __ATOMIC_RELAXED));
             i++;
             continue;
         }
@@ -70,6 +73,14 @@ static void check_segment(hz3_segment_t *seg, void *arg)
         if (used > e->capacity || remote > used || e->extended > e->capacity)
             VIOLATION(ck, "span %p: used %u remote %u extended %u capacity %u", (void *)e, used, remote, e->extended,
                       e->capacity);
+        /* Head and class only: they change under the pool lock, held here;
+         * owner and sample bits change with the entry's owner word, just
+         * after it, so a walk during an adoption could see them differ. */
+        uint32_t want = _hz3_tag_make(i, e->cls, 0);
+        for (unsigned k = 0; k < e->pages && i + k < HZ3_SEG_PAGES; k++) {
+            uint32_t got = __atomic_load_n(&seg->tag[i + k], __ATOMIC_RELAXED) & ~HZ3_TAG_OWNER_MASK;
+            if (got != want) VIOLATION(ck, "span %p: page %u of it tagged %#x, not %#x", (void *)e, k, got, want);
+        }
         for (unsigned k = 1; k < e->pages && i + k < HZ3_SEG_PAGES; k++) {
             hz3_span_t *p = &seg->spans[i + k];
             if (p->kind != HZ3_SPAN_CONT || p->head_off != k)
