@@ -153,8 +153,8 @@ public final class AgentCore {
     }
 
     /**
-     * Recorder's whole picture (every chunk's start and end) calls this: hz3.NativeSite then,
-     * when attribution was ever turned on; otherwise nothing of it is loaded.
+     * The whole picture (PeriodicHooks.picture, at every chunk's start and end) calls this:
+     * hz3.NativeSite then, when attribution was ever turned on; otherwise nothing of it is loaded.
      */
     static void nativeSitesAtChunk() {
         if (attributionUsed) {
