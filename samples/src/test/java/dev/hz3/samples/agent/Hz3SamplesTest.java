@@ -113,8 +113,10 @@ class Hz3SamplesTest {
             boolean expected = switch (key) {
                 case "keepU jdk.internal.misc.Unsafe.allocateMemory" -> {
                     assertEquals("unsafe", e.getString("kind"));
-                    keepUClass.merge((long) e.getInt("sizeClass"), 1, Integer::sum);
-                    yield size == Hz3SamplesApp.KEEP_U_BYTES;
+                    // the JVM's own small mallocs inside the call are the call's too (below)
+                    boolean block = size == Hz3SamplesApp.KEEP_U_BYTES;
+                    if (block) keepUClass.merge((long) e.getInt("sizeClass"), 1, Integer::sum);
+                    yield block;
                 }
                 case "keepZ java.util.zip.Deflater.<init>" -> size == 65_536 || size < 8 * 1024;
                 case "keepI java.util.zip.Inflater.inflate" -> size == INFLATE_WINDOW;
