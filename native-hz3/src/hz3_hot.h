@@ -1,17 +1,17 @@
 /*
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
- * Budget: a small or sub4k malloc is a table lookup, two loads, a pop (one
- * test) and one store (the free key cleared); when the span's list runs
- * dry, the miss branch takes over the blocks freed since (local_free)
- * unless sampling is on. A local free is a segment-map test, a span lookup,
- * an owner compare, the free-key compare, the start-of-object check and a
- * push with the key (one test for "empty or was full"). A free of another
- * thread's block leaves after the owner
+ * Budget: a malloc of any class (small, sub4k, medium: up to 32 KiB) is a
+ * table lookup, two loads, a pop (one test) and one store (the free key
+ * cleared); when the span's list runs dry, the miss branch takes over the
+ * blocks freed since (local_free) unless sampling is on. A local free is a
+ * segment-map test, a span lookup, an owner compare, the free-key compare,
+ * the start-of-object check and a push with the key (one test for "empty
+ * or was full"). A free of another thread's block leaves after the owner
  * compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
- * Everything else (refill, remote frees, medium and large objects, bad
- * pointers) is out of line in span.c, large.c and alloc.c.
+ * Everything else (refill, remote frees, runs and large objects, bad
+ * pointers) is out of line in span.c, run.c, large.c and alloc.c.
  */
 #ifndef HZ3_HOT_H
 #define HZ3_HOT_H
@@ -21,11 +21,10 @@
 static inline void *_hz3_malloc_fast(size_t size)
 {
     hz3_heap_t *h = _hz3_tl_heap;
-    if (HZ3_LIKELY(size <= 4096)) {
-        /* Small and sub4k classes. Before initialisation the table reads
-         * class 0 and every heap is the empty one, whose spans have no
-         * free block: the slow path. Capacity-1 classes never have a
-         * current span, so they too go to the slow path. */
+    if (HZ3_LIKELY(size <= HZ3_MEDIUM_MAX)) {
+        /* Every size class. Before initialisation the table reads class 0
+         * and every heap is the empty one, whose spans have no free block:
+         * the slow path. */
         hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
         hz3_block_t *b = s->free;
         /* free ran dry: take over the blocks freed since (local_free, see
@@ -57,12 +56,16 @@ static inline hz3_span_t *_hz3_span_of(const void *p, size_t *off_in_span)
     return &seg->spans[head];
 }
 
-/* True when off is the start of one of the span's blocks: a multiply and
- * two compares, no divide. */
+/* True when off is the start of one of the span's blocks carved so far
+ * (medium spans are carved lazily: a block past `extended` was never
+ * handed out). One multiply gives both halves: the low one is below
+ * divisible exactly when off is a multiple of the size, the high one is
+ * off / size (exact for offsets below 2^32). */
 static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
 {
-    const hz3_class_t *c = &_hz3_classes[s->cls];
-    return off * c->divisible < c->divisible && off < c->blocks_end;
+    uint64_t divisible = _hz3_classes[s->cls].divisible;
+    unsigned __int128 m = (unsigned __int128)off * divisible;
+    return (uint64_t)m < divisible && (uint64_t)(m >> 64) < __atomic_load_n(&s->extended, __ATOMIC_RELAXED);
 }
 
 /* The local free, and the remote one into the thread's batch (remote.c,

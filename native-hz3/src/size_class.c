@@ -10,16 +10,29 @@
  * (build with -DHZ3_STEPS_PER_DOUBLING=8). The worst internal waste of 4
  * steps is 20% (a 1025 B request in a 1280 B block), against 11% for 8.
  *
- * Span length. Small classes (<= 1024 B) use one page. Above, a span takes
- * the fewest pages (up to 3) whose tail waste is at most 1/8 of the span:
- * 1536 B fits 2 in a page with 1 KiB left over but 5 in two pages with
- * 512 B, so it takes two pages. Medium classes are page multiples holding
- * one object each: a freed medium object empties its run at once.
+ * The medium tier (3585..32768 B) goes on with HZ3_MEDIUM_STEPS_PER_DOUBLING
+ * (4: 4096, 5120, 6144, 7168, 8192, 10240, ... 32768), 13 classes where it
+ * had the 8 page multiples when each medium object was a run of its own;
+ * the worst waste drops from 50% (4097 B in 8 KiB) to 20%.
+ *
+ * Span length. Small classes (<= 1024 B) grow from one page (up to 4) until
+ * they hold HZ3_SMALL_MIN_CAPACITY blocks. Sub4k classes take the fewest
+ * pages (up to 8) that hold HZ3_SUB4K_MIN_CAPACITY blocks with a tail waste
+ * of at most 1/8 of the span: 1536 B fits 8 in 3 pages with nothing left
+ * over. Medium classes hold HZ3_MEDIUM_MIN_CAPACITY blocks (16: 4 KiB
+ * blocks in 16-page spans, 32 KiB blocks in 128-page spans); every medium
+ * size is a multiple of 1 KiB, so 4 blocks fill whole pages and a capacity
+ * that is a multiple of 4 has no tail waste. Their spans are carved one
+ * block at a time (span.c, extend), so the pages of blocks never handed out
+ * stay untouched. bench/RESULTS.md has the measurements of 4, 8, 16 and 28
+ * blocks: fewer refill far more often when a class has few live objects,
+ * more pin more memory behind one live object. Every class holds at least
+ * 2 blocks; only runs (class HZ3_CLASS_RUN) hold one.
  */
 #include "hz3_internal.h"
 
 hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
-uint8_t _hz3_class_of16[HZ3_SMALL_TAB_LEN];
+uint8_t _hz3_class_of16[HZ3_CLASS_TAB_LEN];
 unsigned _hz3_num_classes;
 
 static void add_class(uint32_t size)
@@ -33,15 +46,18 @@ static void add_class(uint32_t size)
         c->pages = 1;
         while (c->pages < 4 && c->pages * HZ3_PAGE_SIZE / size < HZ3_SMALL_MIN_CAPACITY) c->pages++;
     } else if (size <= HZ3_SUB4K_MAX) {
+        /* If no length meets the waste bound, the longest: a span of one
+         * block would be taken for a run, which a free from another thread
+         * gives straight back to the pool (span.c). */
         c->tier = HZ3_TIER_SUB4K;
-        c->pages = 1;
+        c->pages = HZ3_SUB4K_MAX_PAGES;
         for (uint16_t p = 1; p <= HZ3_SUB4K_MAX_PAGES; p++) {
             uint32_t bytes = p * HZ3_PAGE_SIZE, waste = bytes % size;
             if (waste * 8 <= bytes && bytes / size >= HZ3_SUB4K_MIN_CAPACITY) { c->pages = p; break; }
         }
     } else {
         c->tier = HZ3_TIER_MEDIUM;
-        c->pages = (uint16_t)(size / HZ3_PAGE_SIZE);
+        c->pages = (uint16_t)((HZ3_MEDIUM_MIN_CAPACITY * size + HZ3_PAGE_SIZE - 1) / HZ3_PAGE_SIZE);
     }
     c->capacity = (uint16_t)(c->pages * HZ3_PAGE_SIZE / size);
     c->blocks_end = c->capacity * size;
@@ -51,11 +67,14 @@ void _hz3_classes_init(void)
 {
     _hz3_num_classes = 0;
     for (uint32_t s = 16; s <= 128; s += 16) add_class(s);
-    for (uint32_t base = 128; base < 4096; base *= 2) {
-        uint32_t step = base / HZ3_STEPS_PER_DOUBLING;
-        for (uint32_t s = base + step; s <= 2 * base && s <= HZ3_SUB4K_MAX; s += step) add_class(s);
+    /* 16..128, then the doublings 128..4096 and 4096..HZ3_MEDIUM_MAX (3
+     * of them); the class after the last is HZ3_CLASS_RUN's slot. */
+    _Static_assert(8 + 5 * HZ3_STEPS_PER_DOUBLING + 3 * HZ3_MEDIUM_STEPS_PER_DOUBLING <= HZ3_CLASS_RUN,
+                   "too many size classes");
+    for (uint32_t base = 128; base < HZ3_MEDIUM_MAX; base *= 2) {
+        uint32_t step = base / (base < 4096 ? HZ3_STEPS_PER_DOUBLING : HZ3_MEDIUM_STEPS_PER_DOUBLING);
+        for (uint32_t s = base + step; s <= 2 * base; s += step) add_class(s);
     }
-    for (uint32_t s = 4096; s <= HZ3_MEDIUM_MAX; s += HZ3_PAGE_SIZE) add_class(s);
 
     /* Runs: one object at the span's start, so only offset 0 is a block. */
     hz3_class_t *run = &_hz3_classes[HZ3_CLASS_RUN];
@@ -65,7 +84,7 @@ void _hz3_classes_init(void)
     run->tier = HZ3_TIER_LARGE;
 
     unsigned c = 0;
-    for (unsigned i = 0; i < HZ3_SMALL_TAB_LEN; i++) {
+    for (unsigned i = 0; i < HZ3_CLASS_TAB_LEN; i++) {
         while (_hz3_classes[c].size < i * 16) c++;
         _hz3_class_of16[i] = (uint8_t)c;
     }
@@ -75,8 +94,8 @@ int _hz3_class_aligned(size_t size, size_t align)
 {
     if (size > HZ3_MEDIUM_MAX || align > HZ3_PAGE_SIZE) return -1;
     /* Spans start on a page, so a block is aligned when the class size is a
-     * multiple of the alignment, or when the span holds a single block. */
+     * multiple of the alignment (the page-multiple classes always are). */
     for (unsigned c = _hz3_class_of(size < align ? align : size); c < _hz3_num_classes; c++)
-        if (_hz3_classes[c].size % align == 0 || _hz3_classes[c].capacity == 1) return (int)c;
+        if (_hz3_classes[c].size % align == 0) return (int)c;
     return -1;
 }

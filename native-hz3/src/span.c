@@ -96,19 +96,25 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
     }
 }
 
-/* Threads every block not yet carved onto the free list, in address order. */
+/* Threads blocks not yet carved onto the free list, in address order: all
+ * of them in a small or sub4k span, HZ3_MEDIUM_EXTEND at a time in a medium
+ * one, whose pages then stay untouched until a block on them is handed out. */
 static void extend(hz3_span_t *s)
 {
-    uint32_t size = _hz3_classes[s->cls].size;
+    const hz3_class_t *c = &_hz3_classes[s->cls];
+    unsigned end = s->capacity;
+    if (HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && end - s->extended > HZ3_MEDIUM_EXTEND)
+        end = s->extended + HZ3_MEDIUM_EXTEND;
     uint8_t *start = _hz3_span_start(s);
     hz3_block_t *head = NULL;
-    for (unsigned i = s->capacity; i-- > s->extended;) {
-        hz3_block_t *b = (hz3_block_t *)(start + (size_t)i * size);
+    for (unsigned i = end; i-- > s->extended;) {
+        hz3_block_t *b = (hz3_block_t *)(start + (size_t)i * c->size);
         b->next = head;
+        _hz3_key_set(b);   /* free: a free of it before it is handed out is caught */
         head = b;
     }
     s->free = head;
-    s->extended = s->capacity;
+    __atomic_store_n(&s->extended, (uint16_t)end, __ATOMIC_RELAXED);
 }
 
 /* Gives the span a free list to pop if it has any free block: remote frees
@@ -131,19 +137,6 @@ static inline void *pop(hz3_span_t *s)
     s->free = b->next;
     _hz3_key_clear(b);
     _hz3_used_set(s, _hz3_used_get(s) + 1);
-    return b;
-}
-
-/* A capacity-1 span leaves every list while its object is live, so that a
- * free from any thread may give it straight back to the pool. */
-static void *single_take(hz3_span_t *s)
-{
-    _hz3_where_set(s, HZ3_WHERE_NONE);
-    _hz3_used_set(s, 1);
-    s->free = s->local_free = NULL;
-    if (s->extended == 0) s->extended = 1;
-    hz3_block_t *b = (hz3_block_t *)_hz3_span_start(s);
-    _hz3_key_clear(b);
     return b;
 }
 
@@ -179,7 +172,6 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         _hz3_heap_decay(h);
     }
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) _hz3_heap_drain_delayed(h);
-    const hz3_class_t *c = &_hz3_classes[cls];
 
     hz3_span_t *s = h->cur[cls];
     if (s != &_hz3_span_sentinel) {
@@ -199,13 +191,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         _hz3_list_remove(&h->avail[cls], s);
         bool kept = s->where == HZ3_WHERE_KEPT;
         _hz3_where_set(s, HZ3_WHERE_NONE);
-        if (kept) {
-            if (c->capacity == 1) {
-                h->single_cache_pages -= s->pages;
-                return single_take(s);
-            }
-            if (h->empty_kept[cls]) h->empty_kept[cls]--;
-        }
+        if (kept && h->empty_kept[cls]) h->empty_kept[cls]--;
         if (refill(s)) goto use;
         if (set_notify(s) ||
             hz3_tf_state(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == HZ3_TF_NOTIFYING) {
@@ -216,8 +202,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    /* Spans left by ended threads (never singles: a live single is on no
-     * list, an empty one was given back). */
+    /* Spans left by ended threads. */
     while ((s = adopt(h, cls)) != NULL) {
         if (refill(s)) goto use;
         if (set_notify(s)) { move_to_full(h, s); continue; }
@@ -227,10 +212,8 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 
     s = _hz3_pool_take(cls, h);
     if (!s) return NULL;
-    if (c->capacity == 1) return single_take(s);
 
 use:
-    if (c->capacity == 1) return single_take(s);
     if (!s->free) refill(s);
     h->cur[cls] = s;
     return pop(s);
@@ -325,18 +308,6 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
 {
     if (_hz3_owner_of(s) != h) return;
     unsigned cls = s->cls;
-    if (s->capacity == 1) {
-        /* Keep a few pages of empty singles for the next malloc of the class. */
-        if (h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES) {
-            h->single_cache_pages += s->pages;
-            _hz3_where_set(s, HZ3_WHERE_KEPT);
-            _hz3_list_push_front(&h->avail[cls], s);
-        } else {
-            _hz3_freed_note(_hz3_span_start(s));
-            _hz3_pool_give(s);
-        }
-        return;
-    }
     if (s->where == HZ3_WHERE_FULL) {
         _hz3_list_remove(&h->full[cls], s);
         set_state(s, HZ3_TF_NOTIFY, HZ3_TF_NORMAL);   /* NOTIFYING: delayed resets it */
@@ -512,7 +483,6 @@ void _hz3_heap_decay(hz3_heap_t *h)
         }
         h->empty_kept[cls] = 0;
     }
-    h->single_cache_pages = 0;
 }
 
 /* Whether a purge from any thread gives the span back (hz3_types.h):
@@ -532,10 +502,7 @@ static void purge_span(hz3_heap_t *h, hz3_span_t *s)
         _hz3_list_remove(&h->full[cls], s);
     } else {
         _hz3_list_remove(&h->avail[cls], s);
-        if (s->where == HZ3_WHERE_KEPT) {
-            if (s->capacity == 1) h->single_cache_pages -= s->pages;
-            else if (h->empty_kept[cls]) h->empty_kept[cls]--;
-        }
+        if (s->where == HZ3_WHERE_KEPT && h->empty_kept[cls]) h->empty_kept[cls]--;
     }
     _hz3_pool_give(s);
 }
@@ -606,7 +573,6 @@ void _hz3_heap_release_all(hz3_heap_t *h)
         release_list(h, &h->full[cls]);
         h->empty_kept[cls] = 0;
     }
-    h->single_cache_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
     _hz3_heap_unlock(h);
 }

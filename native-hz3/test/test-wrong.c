@@ -144,6 +144,15 @@ static int run_case(const char *name)
         fflush(stdout);
         free(p);
         free(p);
+    } else if (!strncmp(name, "never-handed-out-", 17)) {
+        /* The block after the first one of a fresh span: carved onto the
+         * free list (small) or not carved yet (medium), never handed out. */
+        size_t n = !strcmp(name + 17, "small") ? 48 : 20000;
+        char *o = malloc(n);
+        p = o + malloc_usable_size(o);
+        printf("%p\n", (void *)p);
+        fflush(stdout);
+        free(p);
     } else if (!strcmp(name, "double-medium")) {
         p = malloc(10000);
         printf("%p\n", (void *)p);
@@ -198,6 +207,8 @@ int main(int argc, char **argv)
         { "interior-huge", "free", "not the start of an object" },
         { "double", "free", "double free" },
         { "double-medium", "free", "double free" },
+        { "never-handed-out-small", "free", "double free" },
+        { "never-handed-out-medium", "free", "not a live object" },
         { "double-not-latest-small", "free", "double free" },
         { "double-not-latest-sub4k", "free", "double free" },
         { "double-not-latest-sub4k-single", "free", "double free" },
