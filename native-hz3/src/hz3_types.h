@@ -82,8 +82,9 @@
  *   sub4k   1025..3584 B, same spacing; spans of 1-8 pages holding at least
  *           8 blocks, with a tail waste of at most 1/8 of the span.
  *   medium  3585..32768 B, same spacing (4096, 5120, ... 32768); spans of
- *           16-128 pages holding 16 blocks, no tail waste, carved one block
- *           at a time.
+ *           16-32 pages holding 4-16 blocks (at most 128 KiB, what one
+ *           long-lived object can pin), no tail waste, carved one block at
+ *           a time.
  *   All three are served alike: the fast path pops from the current span of
  *   the class (one table lookup for every size up to HZ3_MEDIUM_MAX), and
  *   every class holds at least 2 blocks per span. Runs (class
@@ -157,8 +158,11 @@
 #ifndef HZ3_MEDIUM_STEPS_PER_DOUBLING
 #define HZ3_MEDIUM_STEPS_PER_DOUBLING 4 /* classes per power of two from 4 KiB to 32 KiB */
 #endif
-#ifndef HZ3_MEDIUM_MIN_CAPACITY
-#define HZ3_MEDIUM_MIN_CAPACITY 16     /* blocks per medium span (a multiple of 4: no tail waste) */
+#ifndef HZ3_MEDIUM_CAPACITY
+#define HZ3_MEDIUM_CAPACITY 16         /* blocks per medium span, at most */
+#endif
+#ifndef HZ3_MEDIUM_SPAN_PAGES
+#define HZ3_MEDIUM_SPAN_PAGES 32       /* a medium span's pages, at most (128 KiB: what one live object can pin) */
 #endif
 #ifndef HZ3_MEDIUM_EXTEND
 #define HZ3_MEDIUM_EXTEND 1            /* medium blocks carved per refill (0: the whole span at once) */
@@ -320,8 +324,8 @@ typedef struct hz3_segment {
 
 _Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
 _Static_assert(HZ3_SUB4K_MAX_PAGES * 4096u >= 2 * HZ3_SUB4K_MAX, "a sub4k span holds at least 2 blocks");
-_Static_assert(HZ3_MEDIUM_MIN_CAPACITY >= 2 && HZ3_MEDIUM_MIN_CAPACITY <= 256 &&
-               HZ3_MEDIUM_MIN_CAPACITY * HZ3_MEDIUM_MAX <= HZ3_SEG_USABLE_PAGES * 4096u,
+_Static_assert(HZ3_MEDIUM_CAPACITY >= 2 && HZ3_MEDIUM_CAPACITY <= 256 &&
+               HZ3_MEDIUM_SPAN_PAGES * 4096u >= 2 * HZ3_MEDIUM_MAX && HZ3_MEDIUM_SPAN_PAGES <= HZ3_SEG_USABLE_PAGES,
                "a medium span holds 2..256 blocks (thread_free's count) and fits a segment");
 _Static_assert(sizeof(hz3_segment_t) <= HZ3_SEG_META_PAGES * 4096, "segment header must fit its pages");
 _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)0)->delayed_next) <= 4096,

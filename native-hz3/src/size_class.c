@@ -19,15 +19,19 @@
  * they hold HZ3_SMALL_MIN_CAPACITY blocks. Sub4k classes take the fewest
  * pages (up to 8) that hold HZ3_SUB4K_MIN_CAPACITY blocks with a tail waste
  * of at most 1/8 of the span: 1536 B fits 8 in 3 pages with nothing left
- * over. Medium classes hold HZ3_MEDIUM_MIN_CAPACITY blocks (16: 4 KiB
- * blocks in 16-page spans, 32 KiB blocks in 128-page spans); every medium
- * size is a multiple of 1 KiB, so 4 blocks fill whole pages and a capacity
- * that is a multiple of 4 has no tail waste. Their spans are carved one
- * block at a time (span.c, extend), so the pages of blocks never handed out
- * stay untouched. bench/RESULTS.md has the measurements of 4, 8, 16 and 28
- * blocks: fewer refill far more often when a class has few live objects,
- * more pin more memory behind one live object. Every class holds at least
- * 2 blocks; only runs (class HZ3_CLASS_RUN) hold one.
+ * over. Medium classes hold up to HZ3_MEDIUM_CAPACITY blocks (16) in at
+ * most HZ3_MEDIUM_SPAN_PAGES pages (32, 128 KiB), as many as fill whole
+ * pages: 16 blocks of 4-8 KiB (16-32 pages), 12 of 10 KiB, 8 of 16 KiB, 4
+ * of 28 and 32 KiB. The page cap is what one long-lived object can pin: a
+ * JVM keeps some of its own medium objects (arena chunks, buffers) for the
+ * process's life, and 16 blocks of 32 KiB (512 KiB a span) left spans of
+ * mostly freed blocks behind each of them (bench/RESULTS.md, 2026-12-02).
+ * Their spans are carved one block at a time (span.c, extend), so the
+ * pages of blocks never handed out stay untouched. bench/RESULTS.md has
+ * the measurements of 4, 8, 16 and 28 blocks: fewer refill far more often
+ * when a class has few live objects, more pin more memory behind one live
+ * object. Every class holds at least 2 blocks; only runs (class
+ * HZ3_CLASS_RUN) hold one.
  */
 #include "hz3_internal.h"
 
@@ -56,8 +60,12 @@ static void add_class(uint32_t size)
             if (waste * 8 <= bytes && bytes / size >= HZ3_SUB4K_MIN_CAPACITY) { c->pages = p; break; }
         }
     } else {
+        /* The most blocks (up to HZ3_MEDIUM_CAPACITY) whose bytes are
+         * whole pages within HZ3_MEDIUM_SPAN_PAGES: no tail waste. */
         c->tier = HZ3_TIER_MEDIUM;
-        c->pages = (uint16_t)((HZ3_MEDIUM_MIN_CAPACITY * size + HZ3_PAGE_SIZE - 1) / HZ3_PAGE_SIZE);
+        uint32_t n = HZ3_MEDIUM_CAPACITY;
+        while (n > 2 && (n * size > HZ3_MEDIUM_SPAN_PAGES * HZ3_PAGE_SIZE || n * size % HZ3_PAGE_SIZE)) n--;
+        c->pages = (uint16_t)((n * size + HZ3_PAGE_SIZE - 1) / HZ3_PAGE_SIZE);
     }
     c->capacity = (uint16_t)(c->pages * HZ3_PAGE_SIZE / size);
     c->blocks_end = c->capacity * size;

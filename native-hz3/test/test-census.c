@@ -5,8 +5,8 @@
  * its own (its own spans) and compares the class's census before and after
  * building the heap. The cases use sizes whose spans are one page
  * (capacity = 4096 / usable size >= 16), or a medium span that the case
- * fills whole (MEDIUM_SPAN_BLOCKS blocks, as many pages as their bytes), so
- * that pages can be counted from addresses alone.
+ * fills whole (its blocks fill its pages, the length the census reports
+ * for the class), so that pages can be counted from addresses alone.
  */
 #include <dlfcn.h>
 #include <malloc.h>
@@ -17,9 +17,8 @@
 #include "test_util.h"
 
 #define PAGE 4096u
-/* Blocks in a span of a medium class (hz3_types.h, HZ3_MEDIUM_MIN_CAPACITY):
- * the medium sizes are multiples of 1 KiB, so 16 blocks fill whole pages. */
-#define MEDIUM_SPAN_BLOCKS 16u
+/* Blocks in a medium span, at most (hz3_types.h, HZ3_MEDIUM_CAPACITY). */
+#define MEDIUM_SPAN_MAX_BLOCKS 16u
 
 typedef struct {
     uint64_t pages[HZ3_PS_COUNT], occ[HZ3_OCC_COUNT], spans, live, capacity, waste, cand;
@@ -186,15 +185,15 @@ static void *case_pinned(void *arg)
  * block touched: full, then pinned by one survivor, then empty. Empty, it
  * is the span the thread allocates from, held by the thread: not a
  * candidate for a purge. */
-static void medium_expect(expect_t *e, unsigned pages, unsigned live)
+static void medium_expect(expect_t *e, unsigned pages, unsigned blocks, unsigned live)
 {
     memset(e, 0, sizeof *e);
-    unsigned state = live == 0 ? HZ3_PS_EMPTY : live == MEDIUM_SPAN_BLOCKS ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
+    unsigned state = live == 0 ? HZ3_PS_EMPTY : live == blocks ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
     e->pages[state] = pages;
-    e->occ[bucket(live, MEDIUM_SPAN_BLOCKS)] = pages;
+    e->occ[bucket(live, blocks)] = pages;
     e->live = live;
     e->spans = 1;
-    e->capacity = MEDIUM_SPAN_BLOCKS;
+    e->capacity = blocks;
 }
 
 /* after - before, field by field, as check_class compares deltas */
@@ -213,34 +212,41 @@ static expect_t expect_delta(const expect_t *now, const expect_t *was)
 
 static void *case_medium(void *arg)
 {
-    static void *m[MEDIUM_SPAN_BLOCKS];
+    static void *m[MEDIUM_SPAN_MAX_BLOCKS];
     t_snapshot(&before);
-    for (unsigned i = 0; i < MEDIUM_SPAN_BLOCKS; i++) m[i] = malloc(20000);
-    size_t usable = malloc_usable_size(m[0]);
-    for (unsigned i = 0; i < MEDIUM_SPAN_BLOCKS; i++) touch(m[i], usable);
+    void *first = malloc(20000);
+    size_t usable = malloc_usable_size(first);
+    free(first);
+    unsigned c = class_index(&before, usable);
+    CHECK_MSG(c != UINT32_MAX, "a class of %zu B", usable);
+    if (c == UINT32_MAX) return arg;
+    unsigned pages = before.classes[c].span_pages, blocks = (unsigned)(pages * PAGE / usable);
+    CHECK_MSG(blocks >= 2 && blocks <= MEDIUM_SPAN_MAX_BLOCKS && pages * PAGE == blocks * usable,
+              "a span of %u pages holds %u blocks of %zu B, with no tail waste", pages, blocks, usable);
+    if (blocks < 2 || blocks > MEDIUM_SPAN_MAX_BLOCKS) return arg;
+    for (unsigned i = 0; i < blocks; i++) m[i] = malloc(20000);
+    for (unsigned i = 0; i < blocks; i++) touch(m[i], usable);
     bool consecutive = (uintptr_t)m[0] % PAGE == 0;
-    for (unsigned i = 1; i < MEDIUM_SPAN_BLOCKS; i++) consecutive &= (char *)m[i] == (char *)m[0] + i * usable;
+    for (unsigned i = 1; i < blocks; i++) consecutive &= (char *)m[i] == (char *)m[0] + i * usable;
     CHECK_MSG(consecutive && usable >= 20000 && usable % 1024 == 0,
-              "%u blocks of %zu B from %p: one span, in address order", MEDIUM_SPAN_BLOCKS, usable, m[0]);
-    unsigned pages = (unsigned)(MEDIUM_SPAN_BLOCKS * usable / PAGE);
-    CHECK(pages * PAGE == MEDIUM_SPAN_BLOCKS * usable);   /* no tail waste */
+              "%u blocks of %zu B from %p: one span, in address order", blocks, usable, m[0]);
 
     expect_t full, pinned, empty, d;
-    medium_expect(&full, pages, MEDIUM_SPAN_BLOCKS);
+    medium_expect(&full, pages, blocks, blocks);
     t_snapshot(&after);
     check_class("medium span full", usable, &full);
 
     memcpy(&before, &after, sizeof before);
-    for (unsigned i = 1; i < MEDIUM_SPAN_BLOCKS; i++) free(m[i]);
+    for (unsigned i = 1; i < blocks; i++) free(m[i]);
     t_snapshot(&after);
-    medium_expect(&pinned, pages, 1);
+    medium_expect(&pinned, pages, blocks, 1);
     d = expect_delta(&pinned, &full);
     check_class("medium span pinned by one", usable, &d);
 
     memcpy(&before, &after, sizeof before);
     free(m[0]);
     t_snapshot(&after);
-    medium_expect(&empty, pages, 0);
+    medium_expect(&empty, pages, blocks, 0);
     d = expect_delta(&empty, &pinned);
     check_class("medium span emptied", usable, &d);
     CHECK_MSG(after.held_empty_pages - before.held_empty_pages == pages, "held +%llu, expected +%u (the current span)",

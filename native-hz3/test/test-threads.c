@@ -31,7 +31,7 @@
 #define HANDOFF 16
 #define MEDIUM_MIN 4096
 #define MEDIUM_SPREAD 20000
-/* Blocks in a span of a medium class (hz3_types.h, HZ3_MEDIUM_MIN_CAPACITY),
+/* Blocks in a span of a medium class, at most (hz3_types.h, HZ3_MEDIUM_CAPACITY),
  * and the pages of a segment that spans can use (256 less 5 header pages). */
 #define MEDIUM_SPAN_BLOCKS 16u
 #define SEGMENT_PAGES 251u
