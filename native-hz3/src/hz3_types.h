@@ -16,7 +16,7 @@
  *             zero there. Blocks are at least 16 B, so both words fit.
  *   heap      one per thread (tl_heap): for every class the current span the
  *             fast path pops from, plus lists of the thread's other spans.
- *   run       an object above HZ3_MEDIUM_MAX that fits a segment: a span of
+ *   run       an object above HZ3_MEDIUM_MAX (16 KiB) that fits a segment: a span of
  *             its own page count (class HZ3_CLASS_RUN), straight from the
  *             page pool, no syscall (JVM direct buffers live here).
  *   large     objects above HZ3_RUN_MAX: an extent of pages each, outside
@@ -81,10 +81,10 @@
  *           Spans of 1-4 pages holding at least 16 blocks.
  *   sub4k   1025..3584 B, same spacing; spans of 1-8 pages holding at least
  *           8 blocks, with a tail waste of at most 1/8 of the span.
- *   medium  3585..32768 B, same spacing (4096, 5120, ... 32768); spans of
- *           16-32 pages holding 4-16 blocks (at most 128 KiB, what one
+ *   medium  3585..16384 B, same spacing (4096, 5120, ... 16384); spans of
+ *           16-32 pages holding 8-16 blocks (at most 128 KiB, what one
  *           long-lived object can pin), no tail waste, carved one block at
- *           a time.
+ *           a time. Above 16 KiB: runs.
  *   All three are served alike: the fast path pops from the current span of
  *   the class (one table lookup for every size up to HZ3_MEDIUM_MAX), and
  *   every class holds at least 2 blocks per span. Runs (class
@@ -156,7 +156,7 @@
 #define HZ3_SUB4K_MAX_PAGES 8
 #endif
 #ifndef HZ3_MEDIUM_STEPS_PER_DOUBLING
-#define HZ3_MEDIUM_STEPS_PER_DOUBLING 4 /* classes per power of two from 4 KiB to 32 KiB */
+#define HZ3_MEDIUM_STEPS_PER_DOUBLING 4 /* classes per power of two from 4 KiB to 16 KiB */
 #endif
 #ifndef HZ3_MEDIUM_CAPACITY
 #define HZ3_MEDIUM_CAPACITY 16         /* blocks per medium span, at most */
@@ -209,11 +209,11 @@
 
 #define HZ3_SMALL_MAX 1024u    /* tiers of the size classes, all served by the fast path */
 #define HZ3_SUB4K_MAX 3584u
-#define HZ3_MEDIUM_MAX 32768u  /* above: runs and large mappings */
+#define HZ3_MEDIUM_MAX 16384u  /* above: runs and large mappings (size_class.c says why 16 KiB) */
 #define HZ3_MAX_CLASSES 64
 #define HZ3_CLASS_RUN (HZ3_MAX_CLASSES - 1)   /* spans holding one run object */
 #define HZ3_RUN_MAX ((size_t)HZ3_SEG_USABLE_PAGES << HZ3_PAGE_SHIFT) /* 1004 KiB: above, mappings */
-#define HZ3_CLASS_TAB_LEN ((HZ3_MEDIUM_MAX >> 4) + 1)   /* class by (size+15)/16: 2049 bytes */
+#define HZ3_CLASS_TAB_LEN ((HZ3_MEDIUM_MAX >> 4) + 1)   /* class by (size+15)/16: 1025 bytes */
 #define HZ3_ALIGN_MIN 16u
 
 /* ---- blocks and the tagged thread_free word ----

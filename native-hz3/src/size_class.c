@@ -10,10 +10,10 @@
  * (build with -DHZ3_STEPS_PER_DOUBLING=8). The worst internal waste of 4
  * steps is 20% (a 1025 B request in a 1280 B block), against 11% for 8.
  *
- * The medium tier (3585..32768 B) goes on with HZ3_MEDIUM_STEPS_PER_DOUBLING
- * (4: 4096, 5120, 6144, 7168, 8192, 10240, ... 32768), 13 classes where it
- * had the 8 page multiples when each medium object was a run of its own;
- * the worst waste drops from 50% (4097 B in 8 KiB) to 20%.
+ * The medium tier (3585..16384 B) goes on with HZ3_MEDIUM_STEPS_PER_DOUBLING
+ * (4: 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384), 9 classes
+ * where it had the page multiples when each medium object was a run of its
+ * own; the worst waste drops from 50% (4097 B in 8 KiB) to 20%.
  *
  * Span length. Small classes (<= 1024 B) grow from one page (up to 4) until
  * they hold HZ3_SMALL_MIN_CAPACITY blocks. Sub4k classes take the fewest
@@ -21,17 +21,24 @@
  * of at most 1/8 of the span: 1536 B fits 8 in 3 pages with nothing left
  * over. Medium classes hold up to HZ3_MEDIUM_CAPACITY blocks (16) in at
  * most HZ3_MEDIUM_SPAN_PAGES pages (32, 128 KiB), as many as fill whole
- * pages: 16 blocks of 4-8 KiB (16-32 pages), 12 of 10 KiB, 8 of 16 KiB, 4
- * of 28 and 32 KiB. The page cap is what one long-lived object can pin: a
- * JVM keeps some of its own medium objects (arena chunks, buffers) for the
- * process's life, and 16 blocks of 32 KiB (512 KiB a span) left spans of
- * mostly freed blocks behind each of them (bench/RESULTS.md, 2026-12-02).
- * Their spans are carved one block at a time (span.c, extend), so the
- * pages of blocks never handed out stay untouched. bench/RESULTS.md has
- * the measurements of 4, 8, 16 and 28 blocks: fewer refill far more often
- * when a class has few live objects, more pin more memory behind one live
- * object. Every class holds at least 2 blocks; only runs (class
- * HZ3_CLASS_RUN) hold one.
+ * pages: 16 blocks of 4-8 KiB (16-32 pages), 12 of 10 KiB, 10 of 12 KiB,
+ * 8 of 14 and 16 KiB. Their spans are carved one block at a time (span.c,
+ * extend), so the pages of blocks never handed out stay untouched.
+ * bench/RESULTS.md has the measurements of 4, 8, 16 and 28 blocks: fewer
+ * refill far more often when a class has few live objects, more pin more
+ * memory behind one live object. Every class holds at least 2 blocks; only
+ * runs (class HZ3_CLASS_RUN) hold one.
+ *
+ * Why the tier stops at 16 KiB and spans at 128 KiB (bench/RESULTS.md,
+ * 2026-12-02): a JVM keeps some of its own medium objects for long (its
+ * arena chunks are 32 KiB and 10 KiB less a few bytes, pooled and freed in
+ * bulk by a cleaner thread every 5 s), so its survivors end up spread over
+ * many spans. With 16 blocks of up to 32 KiB (spans up to 512 KiB), Steady's
+ * recording showed 18 MiB of medium pages in partial spans, 77% of the
+ * tier's resident pages; with spans capped at 128 KiB still 12 MiB, most of
+ * it the 32 KiB class, whose live objects' own pages count as partial as
+ * long as a freed neighbour shares their span. Above 16 KiB an object is a
+ * run of its own pages (one object, never partial), as above 32 KiB before.
  */
 #include "hz3_internal.h"
 
@@ -75,9 +82,9 @@ void _hz3_classes_init(void)
 {
     _hz3_num_classes = 0;
     for (uint32_t s = 16; s <= 128; s += 16) add_class(s);
-    /* 16..128, then the doublings 128..4096 and 4096..HZ3_MEDIUM_MAX (3
+    /* 16..128, then the doublings 128..4096 and 4096..HZ3_MEDIUM_MAX (2
      * of them); the class after the last is HZ3_CLASS_RUN's slot. */
-    _Static_assert(8 + 5 * HZ3_STEPS_PER_DOUBLING + 3 * HZ3_MEDIUM_STEPS_PER_DOUBLING <= HZ3_CLASS_RUN,
+    _Static_assert(8 + 5 * HZ3_STEPS_PER_DOUBLING + 2 * HZ3_MEDIUM_STEPS_PER_DOUBLING <= HZ3_CLASS_RUN,
                    "too many size classes");
     for (uint32_t base = 128; base < HZ3_MEDIUM_MAX; base *= 2) {
         uint32_t step = base / (base < 4096 ? HZ3_STEPS_PER_DOUBLING : HZ3_MEDIUM_STEPS_PER_DOUBLING);

@@ -214,7 +214,7 @@ static void *case_medium(void *arg)
 {
     static void *m[MEDIUM_SPAN_MAX_BLOCKS];
     t_snapshot(&before);
-    void *first = malloc(20000);
+    void *first = malloc(12000);
     size_t usable = malloc_usable_size(first);
     free(first);
     unsigned c = class_index(&before, usable);
@@ -224,11 +224,11 @@ static void *case_medium(void *arg)
     CHECK_MSG(blocks >= 2 && blocks <= MEDIUM_SPAN_MAX_BLOCKS && pages * PAGE == blocks * usable,
               "a span of %u pages holds %u blocks of %zu B, with no tail waste", pages, blocks, usable);
     if (blocks < 2 || blocks > MEDIUM_SPAN_MAX_BLOCKS) return arg;
-    for (unsigned i = 0; i < blocks; i++) m[i] = malloc(20000);
+    for (unsigned i = 0; i < blocks; i++) m[i] = malloc(12000);
     for (unsigned i = 0; i < blocks; i++) touch(m[i], usable);
     bool consecutive = (uintptr_t)m[0] % PAGE == 0;
     for (unsigned i = 1; i < blocks; i++) consecutive &= (char *)m[i] == (char *)m[0] + i * usable;
-    CHECK_MSG(consecutive && usable >= 20000 && usable % 1024 == 0,
+    CHECK_MSG(consecutive && usable >= 12000 && usable % 1024 == 0,
               "%u blocks of %zu B from %p: one span, in address order", blocks, usable, m[0]);
 
     expect_t full, pinned, empty, d;
