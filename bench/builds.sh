@@ -3,14 +3,15 @@
 # repetition runs every scenario once per library, in a fixed order, so a
 # slow drift of the machine hits all alike; the table gives medians of ops/s
 # and of the RSS mean. For choosing a build switch, e.g. medium span lengths:
-#   make -C native-hz3 clean && make -C native-hz3 CC="gcc -DHZ3_MEDIUM_MIN_CAPACITY=8" &&
-#   cp native-hz3/target/lib/libhz3.so /tmp/hz3-c8.so   (and so on per value)
-#   LIBS="c8=/tmp/hz3-c8.so c16=/tmp/hz3-c16.so mimalloc=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2" \
+#   make -C native-hz3 clean && make -C native-hz3 CC="gcc -DHZ3_MEDIUM_SPAN_PAGES=16" &&
+#   cp native-hz3/target/lib/libhz3.so /tmp/hz3-p16.so   (and so on per value)
+#   LIBS="p16=/tmp/hz3-p16.so p32=/tmp/hz3-p32.so mimalloc=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2" \
 #       bash bench/builds.sh
 #   LIBS     name=path pairs (required); path "glibc" means no preload
 #   REPS=5   ITERS=10000000
 #   SCENARIOS="mixed_medium mixed_all dist_app" (as in run.sh: mixed_medium
-#            = mixed ITERS 400 4096 32768, mixed_all = mixed ITERS 400 16 32768,
+#            = mixed ITERS 400 4096 32768, mixed_medium16 = ... 4096 16384,
+#            mixed_all = mixed ITERS 400 16 32768,
 #            dist_app = dist_app ITERS 400 16 32768, mixed = mixed ITERS 400 16 1024)
 # Writes bench/results/builds-latest.md.
 set -euo pipefail
@@ -26,6 +27,7 @@ unset LD_PRELOAD
 cmd_of() {
     case $1 in
         mixed_medium) echo "mixed $ITERS 400 4096 32768" ;;
+        mixed_medium16) echo "mixed $ITERS 400 4096 16384" ;;
         mixed_all) echo "mixed $ITERS 400 16 32768" ;;
         mixed) echo "mixed $ITERS 400 16 1024" ;;
         dist_app) echo "dist_app $ITERS 400 16 32768" ;;

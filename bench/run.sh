@@ -152,9 +152,11 @@ scenario_cmd() {
         dist_app_max2048) CMD=("$t/dist_app" "$ITERS" 400 16 2048) ;;
         # Uniform small sizes: pure size-class fast-path churn.
         mixed) CMD=("$t/mixed" "$ITERS" 400 16 1024) ;;
-        # Uniform medium sizes (4-32 KiB): medium churn alone.
+        # Uniform sizes of 4-32 KiB: hz3's medium tier (to 16 KiB) and, above, its runs.
         mixed_medium) CMD=("$t/mixed" "$ITERS" 400 4096 32768) ;;
-        # Uniform over every size class (16 B-32 KiB): most requests are medium.
+        # Uniform sizes of 4-16 KiB: hz3's medium tier alone.
+        mixed_medium16) CMD=("$t/mixed" "$ITERS" 400 4096 16384) ;;
+        # Uniform over 16 B-32 KiB: most requests are medium or runs in hz3.
         mixed_all) CMD=("$t/mixed" "$ITERS" 400 16 32768) ;;
         # Two independent threads, each with its own slots (thread-cache scaling).
         dist_app_t2) CMD=("$t/dist_app" --threads 2 "$ITERS" 400 16 32768) ;;
@@ -175,7 +177,7 @@ scenario_cmd() {
     esac
 }
 for s in "${SCEN_LIST[@]}"; do
-    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed mixed_medium mixed_all dist_app_t2 xthread large_churn large_churn_t2 dist_app_t4 larson larson_32k)"
+    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed mixed_medium mixed_medium16 mixed_all dist_app_t2 xthread large_churn large_churn_t2 dist_app_t4 larson larson_32k)"
 done
 
 # ---------------------------------------------------------------- runs
