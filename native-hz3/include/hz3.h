@@ -28,14 +28,17 @@ extern "C" {
 const char *hz3_version(void);
 
 /* Tiers, as used in reports: small (objects up to 1 KiB in spans of 1-4
- * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (3.5-16 KiB,
- * 8-16 objects to a span of 16-32 pages), large (above: up to 1004 KiB a run
+ * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (3.5-32 KiB:
+ * up to 16 KiB, 8-16 objects to a span of 16-32 pages; above, one object
+ * to a span of its page count), large (above: up to 1004 KiB a run
  * of its own page count inside a segment, beyond that an extent of pages of
  * its own outside segments). A freed object of the first three tiers stays
  * in its span for the next malloc of its class: it is not live, and its
  * pages count in the span's state (partial, or empty once the span holds no
- * live object). hz3 carves a medium span one object at a time, so it writes
- * no page of the span that no object has reached yet. A freed large extent
+ * live object; a thread keeps up to 512 KiB of empty one-object medium
+ * spans, counted empty, for its next mallocs). hz3 carves a medium span one
+ * object at a time, so it writes no page of the span that no object has
+ * reached yet. A freed large extent
  * stays resident for reuse (large_cached, large_cached_bytes), at most
  * max(64 MiB, half the live large bytes) of them, and is unmapped once it
  * stayed unused for purge_delay_ms, or by a purge. */
@@ -308,7 +311,7 @@ uint64_t hz3_debug_validate(void);
  * live bytes (about N per sample for objects much smaller than N). The
  * fast paths of malloc and free are the same whether sampling is on or
  * off: the slow path hands each size class a free list that runs dry where
- * the next sample falls. Objects and mappings above 16 KiB are counted on
+ * the next sample falls. Objects and mappings above 32 KiB are counted on
  * their own slow paths.
  *
  * Call sites: every thread has a slot (hz3_site_slot). A caller (the Java

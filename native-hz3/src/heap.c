@@ -133,6 +133,7 @@ hz3_heap_t *_hz3_heap_init_thread(void)
         h->full[i].first = h->full[i].last = NULL;
         h->empty_kept[i] = 0;
     }
+    h->single_cache_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
     h->next_free = NULL;
     h->decay_gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);

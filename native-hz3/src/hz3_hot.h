@@ -1,7 +1,7 @@
 /*
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
- * Budget: a malloc of any class (small, sub4k, medium: up to 16 KiB) is a
+ * Budget: a malloc of a shared class (small, sub4k, medium to 16 KiB) is a
  * table lookup, two loads, a pop (one test) and one store (the free key
  * cleared); when the span's list runs dry, the miss branch takes over the
  * blocks freed since (local_free) unless sampling is on. A local free is a

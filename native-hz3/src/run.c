@@ -1,6 +1,6 @@
 /*
  * run.c: objects too big for a size class but small enough for a segment
- * (16 KiB < size <= 1004 KiB): a span of exactly their page count, taken
+ * (32 KiB < size <= 1004 KiB): a span of exactly their page count, taken
  * from the page pool and given back to it on free, with no owner (any
  * thread's free gives it back: the generic free path finds capacity 1).
  * JVM direct buffers and zlib windows land here: no mmap, no munmap, and

@@ -10,26 +10,27 @@
  * (build with -DHZ3_STEPS_PER_DOUBLING=8). The worst internal waste of 4
  * steps is 20% (a 1025 B request in a 1280 B block), against 11% for 8.
  *
- * The medium tier (3585..16384 B) goes on with HZ3_MEDIUM_STEPS_PER_DOUBLING
- * (4: 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384), 9 classes
- * where it had the page multiples when each medium object was a run of its
- * own; the worst waste drops from 50% (4097 B in 8 KiB) to 20%.
+ * The medium tier (3585..32768 B) goes on with HZ3_MEDIUM_STEPS_PER_DOUBLING
+ * (4: 4096, 5120, 6144, 7168, 8192, 10240, ... 32768), 13 classes where it
+ * had the 8 page multiples when each medium object was a span of its own;
+ * the worst waste drops from 50% (4097 B in 8 KiB) to 20%.
  *
  * Span length. Small classes (<= 1024 B) grow from one page (up to 4) until
  * they hold HZ3_SMALL_MIN_CAPACITY blocks. Sub4k classes take the fewest
  * pages (up to 8) that hold HZ3_SUB4K_MIN_CAPACITY blocks with a tail waste
  * of at most 1/8 of the span: 1536 B fits 8 in 3 pages with nothing left
- * over. Medium classes hold up to HZ3_MEDIUM_CAPACITY blocks (16) in at
- * most HZ3_MEDIUM_SPAN_PAGES pages (32, 128 KiB), as many as fill whole
- * pages: 16 blocks of 4-8 KiB (16-32 pages), 12 of 10 KiB, 10 of 12 KiB,
- * 8 of 14 and 16 KiB. Their spans are carved one block at a time (span.c,
- * extend), so the pages of blocks never handed out stay untouched.
- * bench/RESULTS.md has the measurements of 4, 8, 16 and 28 blocks: fewer
- * refill far more often when a class has few live objects, more pin more
- * memory behind one live object. Every class holds at least 2 blocks; only
- * runs (class HZ3_CLASS_RUN) hold one.
+ * over. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
+ * HZ3_MEDIUM_CAPACITY blocks (16) in at most HZ3_MEDIUM_SPAN_PAGES pages
+ * (32, 128 KiB), as many as fill whole pages: 16 blocks of 4-8 KiB (16-32
+ * pages), 12 of 10 KiB, 10 of 12 KiB, 8 of 14 and 16 KiB. Their spans are
+ * carved one block at a time (span.c, extend), so the pages of blocks never
+ * handed out stay untouched. bench/RESULTS.md has the measurements of 4, 8,
+ * 16 and 28 blocks: fewer refill far more often when a class has few live
+ * objects, more pin more memory behind one live object. The classes above
+ * (20, 24, 28 and 32 KiB, page multiples) are singles: one object in a span
+ * of its page count, kept empty per heap for reuse (span.c).
  *
- * Why the tier stops at 16 KiB and spans at 128 KiB (bench/RESULTS.md,
+ * Why singles above 16 KiB and spans of at most 128 KiB (bench/RESULTS.md,
  * 2026-12-02): a JVM keeps some of its own medium objects for long (its
  * arena chunks are 32 KiB and 10 KiB less a few bytes, pooled and freed in
  * bulk by a cleaner thread every 5 s), so its survivors end up spread over
@@ -37,8 +38,7 @@
  * recording showed 18 MiB of medium pages in partial spans, 77% of the
  * tier's resident pages; with spans capped at 128 KiB still 12 MiB, most of
  * it the 32 KiB class, whose live objects' own pages count as partial as
- * long as a freed neighbour shares their span. Above 16 KiB an object is a
- * run of its own pages (one object, never partial), as above 32 KiB before.
+ * long as a freed neighbour shares their span. A single is never partial.
  */
 #include "hz3_internal.h"
 
@@ -68,9 +68,10 @@ static void add_class(uint32_t size)
         }
     } else {
         /* The most blocks (up to HZ3_MEDIUM_CAPACITY) whose bytes are
-         * whole pages within HZ3_MEDIUM_SPAN_PAGES: no tail waste. */
+         * whole pages within HZ3_MEDIUM_SPAN_PAGES: no tail waste. Above
+         * HZ3_MEDIUM_SHARED_MAX, a page multiple: one block. */
         c->tier = HZ3_TIER_MEDIUM;
-        uint32_t n = HZ3_MEDIUM_CAPACITY;
+        uint32_t n = size > HZ3_MEDIUM_SHARED_MAX ? 1 : HZ3_MEDIUM_CAPACITY;
         while (n > 2 && (n * size > HZ3_MEDIUM_SPAN_PAGES * HZ3_PAGE_SIZE || n * size % HZ3_PAGE_SIZE)) n--;
         c->pages = (uint16_t)((n * size + HZ3_PAGE_SIZE - 1) / HZ3_PAGE_SIZE);
     }
@@ -82,9 +83,9 @@ void _hz3_classes_init(void)
 {
     _hz3_num_classes = 0;
     for (uint32_t s = 16; s <= 128; s += 16) add_class(s);
-    /* 16..128, then the doublings 128..4096 and 4096..HZ3_MEDIUM_MAX (2
+    /* 16..128, then the doublings 128..4096 and 4096..HZ3_MEDIUM_MAX (3
      * of them); the class after the last is HZ3_CLASS_RUN's slot. */
-    _Static_assert(8 + 5 * HZ3_STEPS_PER_DOUBLING + 2 * HZ3_MEDIUM_STEPS_PER_DOUBLING <= HZ3_CLASS_RUN,
+    _Static_assert(8 + 5 * HZ3_STEPS_PER_DOUBLING + 3 * HZ3_MEDIUM_STEPS_PER_DOUBLING <= HZ3_CLASS_RUN,
                    "too many size classes");
     for (uint32_t base = 128; base < HZ3_MEDIUM_MAX; base *= 2) {
         uint32_t step = base / (base < 4096 ? HZ3_STEPS_PER_DOUBLING : HZ3_MEDIUM_STEPS_PER_DOUBLING);

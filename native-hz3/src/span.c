@@ -140,6 +140,20 @@ static inline void *pop(hz3_span_t *s)
     return b;
 }
 
+/* A single (capacity 1) leaves every list while its object is live, so
+ * that a free from any thread may give it straight back to the pool; it is
+ * never a current span. */
+static void *single_take(hz3_span_t *s)
+{
+    _hz3_where_set(s, HZ3_WHERE_NONE);
+    _hz3_used_set(s, 1);
+    s->free = s->local_free = NULL;
+    if (s->extended == 0) __atomic_store_n(&s->extended, (uint16_t)1, __ATOMIC_RELAXED);
+    hz3_block_t *b = (hz3_block_t *)_hz3_span_start(s);
+    _hz3_key_clear(b);
+    return b;
+}
+
 static void move_to_full(hz3_heap_t *h, hz3_span_t *s)
 {
     _hz3_where_set(s, HZ3_WHERE_FULL);
@@ -172,6 +186,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         _hz3_heap_decay(h);
     }
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) _hz3_heap_drain_delayed(h);
+    bool single = _hz3_classes[cls].capacity == 1;
 
     hz3_span_t *s = h->cur[cls];
     if (s != &_hz3_span_sentinel) {
@@ -191,7 +206,13 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         _hz3_list_remove(&h->avail[cls], s);
         bool kept = s->where == HZ3_WHERE_KEPT;
         _hz3_where_set(s, HZ3_WHERE_NONE);
-        if (kept && h->empty_kept[cls]) h->empty_kept[cls]--;
+        if (kept) {
+            if (single) {
+                h->single_cache_pages -= s->pages;
+                return single_take(s);
+            }
+            if (h->empty_kept[cls]) h->empty_kept[cls]--;
+        }
         if (refill(s)) goto use;
         if (set_notify(s) ||
             hz3_tf_state(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == HZ3_TF_NOTIFYING) {
@@ -202,7 +223,8 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    /* Spans left by ended threads. */
+    /* Spans left by ended threads (never singles: a live single is on no
+     * list, an empty one was given back). */
     while ((s = adopt(h, cls)) != NULL) {
         if (refill(s)) goto use;
         if (set_notify(s)) { move_to_full(h, s); continue; }
@@ -212,6 +234,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 
     s = _hz3_pool_take(cls, h);
     if (!s) return NULL;
+    if (single) return single_take(s);
 
 use:
     if (!s->free) refill(s);
@@ -308,6 +331,18 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
 {
     if (_hz3_owner_of(s) != h) return;
     unsigned cls = s->cls;
+    if (s->capacity == 1) {
+        /* Keep a few pages of empty singles for the next malloc of the class. */
+        if (h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES) {
+            h->single_cache_pages += s->pages;
+            _hz3_where_set(s, HZ3_WHERE_KEPT);
+            _hz3_list_push_front(&h->avail[cls], s);
+        } else {
+            _hz3_freed_note(_hz3_span_start(s));
+            _hz3_pool_give(s);
+        }
+        return;
+    }
     if (s->where == HZ3_WHERE_FULL) {
         _hz3_list_remove(&h->full[cls], s);
         set_state(s, HZ3_TF_NOTIFY, HZ3_TF_NORMAL);   /* NOTIFYING: delayed resets it */
@@ -336,8 +371,8 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 }
 
 /* A free from a thread that does not own the span, after the generic
- * free's checks: capacity-1 spans go straight back, other blocks into the
- * calling thread's remote batch (remote.c). */
+ * free's checks: singles go straight back (a live one is on no list),
+ * other blocks into the calling thread's remote batch (remote.c). */
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
 {
     if (s->capacity == 1) {
@@ -483,6 +518,7 @@ void _hz3_heap_decay(hz3_heap_t *h)
         }
         h->empty_kept[cls] = 0;
     }
+    h->single_cache_pages = 0;
 }
 
 /* Whether a purge from any thread gives the span back (hz3_types.h):
@@ -502,7 +538,10 @@ static void purge_span(hz3_heap_t *h, hz3_span_t *s)
         _hz3_list_remove(&h->full[cls], s);
     } else {
         _hz3_list_remove(&h->avail[cls], s);
-        if (s->where == HZ3_WHERE_KEPT && h->empty_kept[cls]) h->empty_kept[cls]--;
+        if (s->where == HZ3_WHERE_KEPT) {
+            if (s->capacity == 1) h->single_cache_pages -= s->pages;
+            else if (h->empty_kept[cls]) h->empty_kept[cls]--;
+        }
     }
     _hz3_pool_give(s);
 }
@@ -573,6 +612,7 @@ void _hz3_heap_release_all(hz3_heap_t *h)
         release_list(h, &h->full[cls]);
         h->empty_kept[cls] = 0;
     }
+    h->single_cache_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
     _hz3_heap_unlock(h);
 }

@@ -27,7 +27,7 @@
 static const struct { size_t size, count; } work[] = {
     { 24, 2000 }, { 100, 800 }, { 400, 300 }, { 1000, 120 },      /* small */
     { 1500, 80 }, { 2600, 60 }, { 3500, 40 },                     /* sub4k */
-    { 8192, 60 }, { 12000, 12 },                                  /* medium */
+    { 8192, 60 }, { 20000, 12 },                                  /* medium */
     { 100000, 3 }, { 600000, 1 },                                 /* runs */
 };
 #define WORK (sizeof work / sizeof work[0])

@@ -146,8 +146,9 @@ static int run_case(const char *name)
         free(p);
     } else if (!strncmp(name, "never-handed-out-", 17)) {
         /* The block after the first one of a fresh span: carved onto the
-         * free list (small) or not carved yet (medium), never handed out. */
-        size_t n = !strcmp(name + 17, "small") ? 48 : 20000;
+         * free list (small) or not carved yet (medium up to 16 KiB, where
+         * spans hold more than one), never handed out. */
+        size_t n = !strcmp(name + 17, "small") ? 48 : 12000;
         char *o = malloc(n);
         p = o + malloc_usable_size(o);
         printf("%p\n", (void *)p);
@@ -162,7 +163,7 @@ static int run_case(const char *name)
     } else if (!strncmp(name, "double-not-latest-", 18)) {
         static const struct { const char *tier; size_t size; } sizes[] = {
             { "small", 48 }, { "sub4k", 2000 }, { "sub4k-single", 3500 }, { "medium", 10000 },
-            { "run", 100000 }, { "large", 3 << 20 },
+            { "medium-single", 20000 }, { "run", 100000 }, { "large", 3 << 20 },
         };
         size_t i = 0;
         while (i < sizeof sizes / sizeof sizes[0] && strcmp(name + 18, sizes[i].tier)) i++;
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
         { "double-not-latest-sub4k", "free", "double free" },
         { "double-not-latest-sub4k-single", "free", "double free" },
         { "double-not-latest-medium", "free", "double free" },
+        { "double-not-latest-medium-single", "free", "double free" },
         { "double-not-latest-run", "free", "double free" },
         { "double-not-latest-large", "free", "double free" },
         { "double-thread-remote", "free", "double free" },
