@@ -215,7 +215,7 @@
 #define HZ3_VA_BITS 47                                         /* x86-64 user space */
 #define HZ3_SEGMAP_BITS ((size_t)1 << (HZ3_VA_BITS - HZ3_SEG_SHIFT)) /* 2^27 segments */
 
-#define HZ3_SMALL_MAX 1024u    /* tiers of the size classes, all served by the fast path */
+#define HZ3_SMALL_MAX 1024u    /* tiers of the size classes, all but singles served by the fast path */
 #define HZ3_SUB4K_MAX 3584u
 #define HZ3_MEDIUM_SHARED_MAX 16384u /* above: singles, one medium object per span (size_class.c says why) */
 #define HZ3_MEDIUM_MAX 32768u  /* above: runs and large mappings */

@@ -237,6 +237,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
     if (single) return single_take(s);
 
 use:
+    if (single) return single_take(s);   /* never on avail unkept or abandoned: a guard */
     if (!s->free) refill(s);
     h->cur[cls] = s;
     return pop(s);
