@@ -68,6 +68,12 @@ static void *xt_free_a_and_park(void *arg)
     pthread_barrier_wait(&xt_go);
     return NULL;
 }
+static void *xt_free_arg(void *p)
+{
+    free(p);
+    return NULL;
+}
+
 static bool double_cross_thread(const char *how)
 {
     xt_a = malloc(64);
@@ -147,13 +153,20 @@ static int run_case(const char *name)
     } else if (!strncmp(name, "never-handed-out-", 17)) {
         /* The block after the first one of a fresh span: carved onto the
          * free list (small) or not carved yet (medium up to 16 KiB, where
-         * spans hold more than one), never handed out. */
+         * spans hold more than one), never handed out; "-remote": freed by
+         * another thread, whose free path checks it from the page's tag. */
         size_t n = !strcmp(name + 17, "small") ? 48 : 12000;
         char *o = malloc(n);
         p = o + malloc_usable_size(o);
         printf("%p\n", (void *)p);
         fflush(stdout);
-        free(p);
+        if (!strcmp(name + 17, "medium-remote")) {
+            pthread_t t;
+            pthread_create(&t, NULL, xt_free_arg, p);
+            pthread_join(t, NULL);
+        } else {
+            free(p);
+        }
     } else if (!strcmp(name, "double-medium")) {
         p = malloc(10000);
         printf("%p\n", (void *)p);
@@ -210,6 +223,7 @@ int main(int argc, char **argv)
         { "double-medium", "free", "double free" },
         { "never-handed-out-small", "free", "double free" },
         { "never-handed-out-medium", "free", "not a live object" },
+        { "never-handed-out-medium-remote", "free", "not a live object" },
         { "double-not-latest-small", "free", "double free" },
         { "double-not-latest-sub4k", "free", "double free" },
         { "double-not-latest-sub4k-single", "free", "double free" },
