@@ -349,7 +349,9 @@ _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)
  *   free from another thread that read it would pull it off the owner's core
  *   (and then again for the owner's next write). A tag changes only when its
  *   span is taken, given back, adopted, abandoned or gains or loses a sample,
- *   so it stays shared in every core's cache. One 32-bit word per page:
+ *   so it stays shared in every core's cache. (A free of a medium class
+ *   carved a block at a time reads the entry too, for its carved count:
+ *   hz3_hot.h, _hz3_is_block_start_f.) One 32-bit word per page:
  *     bits 0-15   owner: its heap's tag_owner | HZ3_TAG_SAMPLED (as owner's tag)
  *     bits 16-23  index of the span's head page; 0: the page is in no span
  *     bits 26-31  class of the span (byte 3 holds class << 2)
