@@ -7,7 +7,8 @@
 #   REPS=5                 repetitions; the table reports medians over them
 #   ALLOCATORS="glibc jemalloc mimalloc tcmalloc hz3"   (run order within a rep; also
 #                          hz3-sampled: hz3 with allocation sampling on, HZ3_SAMPLE_BYTES below)
-#   SCENARIOS="dist_app dist_app_max2048 mixed dist_app_t2 xthread"   (also: large_churn large_churn_t2 dist_app_t4 larson larson_32k)
+#   SCENARIOS="dist_app dist_app_max2048 mixed mixed_medium mixed_all dist_app_t2 xthread"
+#                          (also: large_churn large_churn_t2 dist_app_t4 larson larson_32k)
 #   ITERS=20000000         iterations per thread of the slot-loop scenarios
 #   XTHREAD_ITERS=10000000 mallocs per producer in the xthread scenario
 #   LARGE_ITERS=300        buffer replacements per thread of the large_churn scenarios
@@ -28,7 +29,7 @@ REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
 REPS=${REPS:-5}
 ALLOCATORS=${ALLOCATORS:-"glibc jemalloc mimalloc tcmalloc hz3"}
-SCENARIOS=${SCENARIOS:-"dist_app dist_app_max2048 mixed dist_app_t2 xthread"}
+SCENARIOS=${SCENARIOS:-"dist_app dist_app_max2048 mixed mixed_medium mixed_all dist_app_t2 xthread"}
 ITERS=${ITERS:-20000000}
 XTHREAD_ITERS=${XTHREAD_ITERS:-10000000}
 LARGE_ITERS=${LARGE_ITERS:-300}
@@ -151,6 +152,12 @@ scenario_cmd() {
         dist_app_max2048) CMD=("$t/dist_app" "$ITERS" 400 16 2048) ;;
         # Uniform small sizes: pure size-class fast-path churn.
         mixed) CMD=("$t/mixed" "$ITERS" 400 16 1024) ;;
+        # Uniform sizes of 4-32 KiB: hz3's medium tier (to 16 KiB) and, above, its runs.
+        mixed_medium) CMD=("$t/mixed" "$ITERS" 400 4096 32768) ;;
+        # Uniform sizes of 4-16 KiB: hz3's medium tier alone.
+        mixed_medium16) CMD=("$t/mixed" "$ITERS" 400 4096 16384) ;;
+        # Uniform over 16 B-32 KiB: most requests are medium or runs in hz3.
+        mixed_all) CMD=("$t/mixed" "$ITERS" 400 16 32768) ;;
         # Two independent threads, each with its own slots (thread-cache scaling).
         dist_app_t2) CMD=("$t/dist_app" --threads 2 "$ITERS" 400 16 32768) ;;
         # One producer/consumer pair: every free is a remote (cross-thread) free.
@@ -170,7 +177,7 @@ scenario_cmd() {
     esac
 }
 for s in "${SCEN_LIST[@]}"; do
-    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed dist_app_t2 xthread large_churn large_churn_t2 dist_app_t4 larson larson_32k)"
+    scenario_cmd "$s" || die "unknown scenario '$s' (known: dist_app dist_app_max2048 mixed mixed_medium mixed_medium16 mixed_all dist_app_t2 xthread large_churn large_churn_t2 dist_app_t4 larson larson_32k)"
 done
 
 # ---------------------------------------------------------------- runs

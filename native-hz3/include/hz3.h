@@ -28,11 +28,18 @@ extern "C" {
 const char *hz3_version(void);
 
 /* Tiers, as used in reports: small (objects up to 1 KiB in spans of 1-4
- * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (page-multiple
- * classes up to 32 KiB, one object per run of pages), large (above: up to
- * 1004 KiB a run of its own page count inside a segment, beyond that an
- * extent of pages of its own outside segments). A freed large extent stays
- * resident for reuse (large_cached, large_cached_bytes), at most
+ * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (3.5-32 KiB:
+ * up to 16 KiB, 8-16 objects to a span of 16-32 pages; above, one object
+ * to a span of its page count), large (above: up to 1004 KiB a run
+ * of its own page count inside a segment, beyond that an extent of pages of
+ * its own outside segments). A freed object of the first three tiers stays
+ * in its span for the next malloc of its class: it is not live, and its
+ * pages count in the span's state (partial, or empty once the span holds no
+ * live object; a thread keeps up to 512 KiB of empty one-object medium
+ * spans, counted empty, for its next mallocs). hz3 carves a medium span one
+ * object at a time, so it writes no page of the span that no object has
+ * reached yet. A freed large extent
+ * stays resident for reuse (large_cached, large_cached_bytes), at most
  * max(64 MiB, half the live large bytes) of them, and is unmapped once it
  * stayed unused for purge_delay_ms, or by a purge. */
 enum hz3_tier { HZ3_TIER_SMALL = 0, HZ3_TIER_SUB4K = 1, HZ3_TIER_MEDIUM = 2, HZ3_TIER_LARGE = 3 };

@@ -130,7 +130,10 @@ static hz3_span_t *find_object(void *p, const void *caller, const char *fn, bool
         return NULL;
     }
     if (!_hz3_is_block_start(s, off)) {
-        _hz3_bad_pointer(fn, p, HZ3_BAD_INTERIOR, caller);
+        /* A block start the span has not carved yet was never handed out. */
+        const hz3_class_t *c = &_hz3_classes[s->cls];
+        bool on_grid = off * c->divisible < c->divisible && off < c->blocks_end;
+        _hz3_bad_pointer(fn, p, on_grid ? HZ3_BAD_NOT_LIVE : HZ3_BAD_INTERIOR, caller);
         return NULL;
     }
     /* A block that carries the free key and is on one of its span's free

@@ -1,18 +1,19 @@
 /*
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
- * Budget: a small or sub4k malloc is a table lookup, two loads, a pop (one
- * test) and one store (the free key cleared); when the span's list runs
- * dry, the miss branch takes over the blocks freed since (local_free)
- * unless sampling is on. A local free is a segment-map test, the page's
- * tag (owner, head page and class in one word), an owner compare, the
- * start-of-object check, the free-key compare and a push with the key
- * (one test for "empty or was full"). A free of another
- * thread's block leaves after the owner
+ * Budget: a malloc of a shared class (small, sub4k, medium to 16 KiB) is a
+ * table lookup, two loads, a pop (one test) and one store (the free key
+ * cleared); when the span's list runs dry, the miss branch takes over the
+ * blocks freed since (local_free) unless sampling is on. A local free is a
+ * segment-map test, the page's tag (owner, head page and class in one
+ * word), an owner compare, the start-of-object check, the free-key compare
+ * and a push with the key (one test for "empty or was full"); a medium
+ * block's start-of-object check also reads its span's carved count. A free
+ * of another thread's block leaves after the owner
  * compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
- * Everything else (refill, remote frees, medium and large objects, bad
- * pointers) is out of line in span.c, large.c and alloc.c.
+ * Everything else (refill, remote frees, runs and large objects, bad
+ * pointers) is out of line in span.c, run.c, large.c and alloc.c.
  */
 #ifndef HZ3_HOT_H
 #define HZ3_HOT_H
@@ -22,11 +23,10 @@
 static inline void *_hz3_malloc_fast(size_t size)
 {
     hz3_heap_t *h = _hz3_tl_heap;
-    if (HZ3_LIKELY(size <= 4096)) {
-        /* Small and sub4k classes. Before initialisation the table reads
-         * class 0 and every heap is the empty one, whose spans have no
-         * free block: the slow path. Capacity-1 classes never have a
-         * current span, so they too go to the slow path. */
+    if (HZ3_LIKELY(size <= HZ3_MEDIUM_MAX)) {
+        /* Every size class. Before initialisation the table reads class 0
+         * and every heap is the empty one, whose spans have no free block:
+         * the slow path. */
         hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
         hz3_block_t *b = s->free;
         /* free ran dry: take over the blocks freed since (local_free, see
@@ -58,17 +58,31 @@ static inline hz3_span_t *_hz3_span_of(const void *p, size_t *off_in_span)
     return &seg->spans[head];
 }
 
-/* True when off is the start of one of the span's blocks: a multiply and
- * two compares, no divide. */
+/* True when off is the start of one of the span's blocks carved so far
+ * (medium spans are carved lazily: a block past `extended` was never
+ * handed out). One multiply gives both halves: the low one is below
+ * divisible exactly when off is a multiple of the size, the high one is
+ * off / size (exact for offsets below 2^32). */
+static inline bool _hz3_is_block_start_c(const hz3_free_check_t *c, const hz3_span_t *s, size_t off)
+{
+    unsigned __int128 m = (unsigned __int128)off * c->divisible;
+    return (uint64_t)m < c->divisible && (uint64_t)(m >> 64) < __atomic_load_n(&s->extended, __ATOMIC_RELAXED);
+}
 static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
 {
-    const hz3_class_t *c = &_hz3_classes[s->cls];
-    return off * c->divisible < c->divisible && off < c->blocks_end;
+    return _hz3_is_block_start_c(&_hz3_free_check[s->cls], s, off);
 }
-static inline bool _hz3_is_block_start_f(const hz3_free_check_t *c, size_t off)
+/* The free paths' check, from the page tag's class alone when the class's
+ * spans are carved whole: below blocks_end every block was carved, so the
+ * span entry's line (written by its owner all the time) is not read. A
+ * lazily carved class has blocks_end 0 in the table (size_class.c) and
+ * takes the bound from the span's carved count, as does an offset past the
+ * blocks (then off / size >= capacity >= extended: refused). */
+static inline bool _hz3_is_block_start_f(const hz3_free_check_t *c, const hz3_span_t *s, size_t off)
 {
     /* bound first: then the multiply may overwrite off (no copy kept) */
-    return off < c->blocks_end && off * c->divisible < c->divisible;
+    if (HZ3_LIKELY(off < c->blocks_end)) return off * c->divisible < c->divisible;
+    return _hz3_is_block_start_c(c, s, off);
 }
 /* The free check of a page tag's class: byte 3 of the tag is class << 2,
  * scaled by 4 in the load's address (no shift or multiply of its own). */
@@ -116,7 +130,7 @@ static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
              * it: the generic path tells the two apart by looking on the
              * span's lists). */
             if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
-                           (_hz3_is_block_start_f(_hz3_free_check_of(t), off) && !_hz3_key_found(b)))) {
+                           (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
                 b->next = s->local_free;
                 _hz3_key_set(b);
                 s->local_free = b;

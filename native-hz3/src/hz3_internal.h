@@ -30,17 +30,11 @@
 
 /* ---- size_class.c ---- */
 extern hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
-extern uint8_t _hz3_class_of16[HZ3_SMALL_TAB_LEN];  /* (size+15)/16 -> class, size <= 4096 */
+extern uint8_t _hz3_class_of16[HZ3_CLASS_TAB_LEN];  /* (size+15)/16 -> class, size <= HZ3_MEDIUM_MAX */
 extern unsigned _hz3_num_classes;
 extern hz3_free_check_t _hz3_free_check[HZ3_MAX_CLASSES];
 void _hz3_classes_init(void);
-static inline unsigned _hz3_class_of(size_t size)  /* size <= HZ3_MEDIUM_MAX */
-{
-    if (size <= 4096) return _hz3_class_of16[(size + 15) >> 4];
-    /* medium classes are the last ones, one per page count */
-    unsigned pages = (unsigned)((size + HZ3_PAGE_SIZE - 1) >> HZ3_PAGE_SHIFT);
-    return _hz3_num_classes - HZ3_MEDIUM_MAX_PAGES + pages - 1;
-}
+static inline unsigned _hz3_class_of(size_t size) { return _hz3_class_of16[(size + 15) >> 4]; }  /* size <= HZ3_MEDIUM_MAX */
 int _hz3_class_aligned(size_t size, size_t align);  /* -1 when no class fits */
 
 /* ---- options.c ---- */

@@ -78,13 +78,23 @@
  *
  * Size classes (see size_class.c for the measurement behind the spacing)
  *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.
- *           One-page spans, capacity = 4096 / size.
- *   sub4k   1025..3584 B, same spacing; spans of 1-3 pages chosen so that the
- *           tail waste is at most 1/8 of the span.
- *   medium  3585..32768 B: page multiples, one object per run of pages.
- *   Spans of capacity 1 (medium and the largest sub4k class) are never on a
- *   heap list while their object is live: a free from any thread finds them
- *   complete, so no notification is needed.
+ *           Spans of 1-4 pages holding at least 16 blocks.
+ *   sub4k   1025..3584 B, same spacing; spans of 1-8 pages holding at least
+ *           8 blocks, with a tail waste of at most 1/8 of the span.
+ *   medium  3585..32768 B, same spacing (4096, 5120, ... 32768). Up to
+ *           HZ3_MEDIUM_SHARED_MAX (16 KiB): spans of 16-32 pages holding
+ *           8-16 blocks (at most 128 KiB, what one long-lived object can
+ *           pin), no tail waste, carved one block at a time. Above (20, 24,
+ *           28, 32 KiB, page multiples): singles, one object per span of its
+ *           page count, so a long-lived one pins nothing but itself.
+ *   Small, sub4k and shared medium classes are served alike: the fast path
+ *   pops from the current span of the class (one table lookup for every
+ *   size up to HZ3_MEDIUM_MAX). Singles never have a current span (the
+ *   lookup finds the sentinel: slow path) and are on no heap list while
+ *   their object is live, so a free from any thread gives one back; the
+ *   owner's slow path keeps up to HZ3_SINGLE_CACHE_PAGES of empty ones
+ *   (where KEPT, on avail) for its next mallocs. Runs (class HZ3_CLASS_RUN)
+ *   are one object too, with no owner and no cache.
  *
  * What a purge from any thread returns (hz3_purge_now, malloc_trim)
  *   A heap's lists (avail, full, empty_kept, single_cache_pages) are touched
@@ -93,7 +103,7 @@
  *   only onto spans that hold live objects. So a purge from any thread takes
  *   each live heap's lock in turn and gives back every span on its avail
  *   lists that holds no live object: empty spans the owner's slow path kept
- *   (HZ3_WHERE_KEPT: one per class, and the capacity-1 cache), and spans
+ *   (HZ3_WHERE_KEPT: one per class, and the singles' cache), and spans
  *   other threads' frees emptied (used == |thread_free|; used is stored with
  *   release, so the purge sees the owner's writes), on avail or on full and
  *   queued on heap->delayed (the purge takes the delayed list over and
@@ -150,11 +160,23 @@
 #ifndef HZ3_SUB4K_MAX_PAGES
 #define HZ3_SUB4K_MAX_PAGES 8
 #endif
+#ifndef HZ3_MEDIUM_STEPS_PER_DOUBLING
+#define HZ3_MEDIUM_STEPS_PER_DOUBLING 4 /* classes per power of two from 4 KiB to 32 KiB */
+#endif
+#ifndef HZ3_MEDIUM_CAPACITY
+#define HZ3_MEDIUM_CAPACITY 16         /* blocks per medium span, at most */
+#endif
+#ifndef HZ3_MEDIUM_SPAN_PAGES
+#define HZ3_MEDIUM_SPAN_PAGES 32       /* a medium span's pages, at most (128 KiB: what one live object can pin) */
+#endif
+#ifndef HZ3_MEDIUM_EXTEND
+#define HZ3_MEDIUM_EXTEND 1            /* medium blocks carved per refill (0: the whole span at once) */
+#endif
 #ifndef HZ3_SMALL_EMPTY_KEEP
 #define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */
 #endif
 #ifndef HZ3_SINGLE_CACHE_PAGES
-#define HZ3_SINGLE_CACHE_PAGES 128     /* pages of empty capacity-1 spans a heap keeps (512 KiB) */
+#define HZ3_SINGLE_CACHE_PAGES 128     /* pages of empty singles (medium above 16 KiB) a heap keeps (512 KiB) */
 #endif
 #ifndef HZ3_FREE_SEGS_KEEP
 #define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */
@@ -193,14 +215,14 @@
 #define HZ3_VA_BITS 47                                         /* x86-64 user space */
 #define HZ3_SEGMAP_BITS ((size_t)1 << (HZ3_VA_BITS - HZ3_SEG_SHIFT)) /* 2^27 segments */
 
-#define HZ3_SMALL_MAX 1024u    /* fast-path sizes, one-page spans */
+#define HZ3_SMALL_MAX 1024u    /* tiers of the size classes, all but singles served by the fast path */
 #define HZ3_SUB4K_MAX 3584u
-#define HZ3_MEDIUM_MAX 32768u  /* above: large */
-#define HZ3_MEDIUM_MAX_PAGES (HZ3_MEDIUM_MAX / HZ3_PAGE_SIZE)  /* 8 */
+#define HZ3_MEDIUM_SHARED_MAX 16384u /* above: singles, one medium object per span (size_class.c says why) */
+#define HZ3_MEDIUM_MAX 32768u  /* above: runs and large mappings */
 #define HZ3_MAX_CLASSES 64
 #define HZ3_CLASS_RUN (HZ3_MAX_CLASSES - 1)   /* spans holding one run object */
 #define HZ3_RUN_MAX ((size_t)HZ3_SEG_USABLE_PAGES << HZ3_PAGE_SHIFT) /* 1004 KiB: above, mappings */
-#define HZ3_SMALL_TAB_LEN ((4096u >> 4) + 1)   /* class by (size+15)/16 for size <= 4096 */
+#define HZ3_CLASS_TAB_LEN ((HZ3_MEDIUM_MAX >> 4) + 1)   /* class by (size+15)/16: 2049 bytes */
 #define HZ3_ALIGN_MIN 16u
 
 /* ---- blocks and the tagged thread_free word ----
@@ -235,7 +257,7 @@ enum hz3_span_kind {
     HZ3_SPAN_CONT = 2,   /* a later page of a span: head_off leads to the head */
 };
 enum hz3_span_where {     /* which list of its owner the span is on */
-    HZ3_WHERE_NONE = 0,   /* current span, or a live capacity-1 span, or in transit */
+    HZ3_WHERE_NONE = 0,   /* current span, or a live single, or in transit */
     HZ3_WHERE_AVAIL = 1,  /* heap->avail[cls]: has or may have free blocks */
     HZ3_WHERE_FULL = 2,   /* heap->full[cls]: no free block, thread_free in NOTIFY */
     HZ3_WHERE_KEPT = 3,   /* heap->avail[cls], empty and kept by its owner's slow path */
@@ -313,6 +335,10 @@ typedef struct hz3_segment {
 } hz3_segment_t;
 
 _Static_assert(sizeof(hz3_span_t) == 64, "span entry size is part of the header budget");
+_Static_assert(HZ3_SUB4K_MAX_PAGES * 4096u >= 2 * HZ3_SUB4K_MAX, "a sub4k span holds at least 2 blocks");
+_Static_assert(HZ3_MEDIUM_CAPACITY >= 2 && HZ3_MEDIUM_CAPACITY <= 256 &&
+               HZ3_MEDIUM_SPAN_PAGES * 4096u >= 2 * HZ3_MEDIUM_SHARED_MAX && HZ3_MEDIUM_SPAN_PAGES <= HZ3_SEG_USABLE_PAGES,
+               "a medium span holds 2..256 blocks (thread_free's count) and fits a segment");
 _Static_assert(sizeof(hz3_segment_t) <= HZ3_SEG_META_PAGES * 4096, "segment header must fit its pages");
 _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)0)->delayed_next) <= 4096,
                "delayed links stay on header page 0, always written");
@@ -323,7 +349,9 @@ _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)
  *   free from another thread that read it would pull it off the owner's core
  *   (and then again for the owner's next write). A tag changes only when its
  *   span is taken, given back, adopted, abandoned or gains or loses a sample,
- *   so it stays shared in every core's cache. One 32-bit word per page:
+ *   so it stays shared in every core's cache. (A free of a medium class
+ *   carved a block at a time reads the entry too, for its carved count:
+ *   hz3_hot.h, _hz3_is_block_start_f.) One 32-bit word per page:
  *     bits 0-15   owner: its heap's tag_owner | HZ3_TAG_SAMPLED (as owner's tag)
  *     bits 16-23  index of the span's head page; 0: the page is in no span
  *     bits 26-31  class of the span (byte 3 holds class << 2)
@@ -373,7 +401,7 @@ typedef struct hz3_class {
  * load (_hz3_free_check_of). Derived from hz3_class_t. */
 typedef struct hz3_free_check {
     uint64_t divisible;   /* as hz3_class_t */
-    uint32_t blocks_end;
+    uint32_t blocks_end;  /* as hz3_class_t; 0 for a lazily carved class (size_class.c) */
     uint16_t capacity;
     uint16_t unused;
 } hz3_free_check_t;
@@ -406,7 +434,7 @@ typedef struct hz3_heap {
     hz3_span_list_t avail[HZ3_MAX_CLASSES];
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
-    uint32_t single_cache_pages;               /* pages of KEPT capacity-1 spans on avail */
+    uint32_t single_cache_pages;               /* pages of KEPT singles on avail */
     /* written by other threads (a remote free into a full span): a line of
      * its own, away from the lock the owner takes on every slow path */
     _Alignas(64) _Atomic(hz3_span_t *) delayed; /* spans whose remote free notified us */

@@ -94,6 +94,7 @@ void _hz3_free_remote_fast(void *p, const void *caller)
     unsigned head = _hz3_tag_head(t);
     const hz3_free_check_t *c = _hz3_free_check_of(t);
     size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - ((size_t)head << HZ3_PAGE_SHIFT);
+    hz3_span_t *s = &_hz3_segment_of(p)->spans[head];
     hz3_block_t *b = p;
     /* The generic free takes what this does not check itself: pages in no
      * span, capacity-1 spans and runs (given back whole), interior
@@ -101,14 +102,15 @@ void _hz3_free_remote_fast(void *p, const void *caller)
      * sampled object (tagged: the side table must hear of the free, and
      * the owner's own frees of such a span arrive here too). All from the
      * page's tag and the class: the span entry, which its owner writes all
-     * the time, is read only when the batch is pushed. Offsets past the
-     * blocks are past blocks_end, which is within the span. */
+     * the time, is read only when the batch is pushed (or, for a lazily
+     * carved medium class, for its carved count). Offsets past the blocks
+     * are past blocks_end, which is within the span. */
     if (HZ3_UNLIKELY(head == 0 || (t & HZ3_TAG_SAMPLED) || c->capacity <= 1 ||
-                     (HZ3_FREE_CHECKS && (!_hz3_is_block_start_f(c, off) || _hz3_key_found(b))))) {
+                     (HZ3_FREE_CHECKS && (!_hz3_is_block_start_f(c, s, off) || _hz3_key_found(b))))) {
         _hz3_free_generic(b, caller, "free");
         return;
     }
-    add(_hz3_tl_heap, &_hz3_segment_of(p)->spans[head], b);
+    add(_hz3_tl_heap, s, b);
 }
 
 /* Whether b is in h's group for s: a bounded walk that follows only blocks

@@ -10,17 +10,41 @@
  * (build with -DHZ3_STEPS_PER_DOUBLING=8). The worst internal waste of 4
  * steps is 20% (a 1025 B request in a 1280 B block), against 11% for 8.
  *
- * Span length. Small classes (<= 1024 B) use one page. Above, a span takes
- * the fewest pages (up to 3) whose tail waste is at most 1/8 of the span:
- * 1536 B fits 2 in a page with 1 KiB left over but 5 in two pages with
- * 512 B, so it takes two pages. Medium classes are page multiples holding
- * one object each: a freed medium object empties its run at once.
+ * The medium tier (3585..32768 B) goes on with HZ3_MEDIUM_STEPS_PER_DOUBLING
+ * (4: 4096, 5120, 6144, 7168, 8192, 10240, ... 32768), 13 classes where it
+ * had the 8 page multiples when each medium object was a span of its own;
+ * the worst waste drops from 50% (4097 B in 8 KiB) to 20%.
+ *
+ * Span length. Small classes (<= 1024 B) grow from one page (up to 4) until
+ * they hold HZ3_SMALL_MIN_CAPACITY blocks. Sub4k classes take the fewest
+ * pages (up to 8) that hold HZ3_SUB4K_MIN_CAPACITY blocks with a tail waste
+ * of at most 1/8 of the span: 1536 B fits 8 in 3 pages with nothing left
+ * over. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
+ * HZ3_MEDIUM_CAPACITY blocks (16) in at most HZ3_MEDIUM_SPAN_PAGES pages
+ * (32, 128 KiB), as many as fill whole pages: 16 blocks of 4-8 KiB (16-32
+ * pages), 12 of 10 KiB, 10 of 12 KiB, 8 of 14 and 16 KiB. Their spans are
+ * carved one block at a time (span.c, extend), so the pages of blocks never
+ * handed out stay untouched. bench/RESULTS.md has the measurements of 4, 8,
+ * 16 and 28 blocks: fewer refill far more often when a class has few live
+ * objects, more pin more memory behind one live object. The classes above
+ * (20, 24, 28 and 32 KiB, page multiples) are singles: one object in a span
+ * of its page count, kept empty per heap for reuse (span.c).
+ *
+ * Why singles above 16 KiB and spans of at most 128 KiB (bench/RESULTS.md,
+ * 2026-12-02): a JVM keeps some of its own medium objects for long (its
+ * arena chunks are 32 KiB and 10 KiB less a few bytes, pooled and freed in
+ * bulk by a cleaner thread every 5 s), so its survivors end up spread over
+ * many spans. With 16 blocks of up to 32 KiB (spans up to 512 KiB), Steady's
+ * recording showed 18 MiB of medium pages in partial spans, 77% of the
+ * tier's resident pages; with spans capped at 128 KiB still 12 MiB, most of
+ * it the 32 KiB class, whose live objects' own pages count as partial as
+ * long as a freed neighbour shares their span. A single is never partial.
  */
 #include "hz3_internal.h"
 
 hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
 hz3_free_check_t _hz3_free_check[HZ3_MAX_CLASSES];
-uint8_t _hz3_class_of16[HZ3_SMALL_TAB_LEN];
+uint8_t _hz3_class_of16[HZ3_CLASS_TAB_LEN];
 unsigned _hz3_num_classes;
 
 static void add_class(uint32_t size)
@@ -34,15 +58,23 @@ static void add_class(uint32_t size)
         c->pages = 1;
         while (c->pages < 4 && c->pages * HZ3_PAGE_SIZE / size < HZ3_SMALL_MIN_CAPACITY) c->pages++;
     } else if (size <= HZ3_SUB4K_MAX) {
+        /* If no length meets the waste bound, the longest: a span of one
+         * block would be taken for a run, which a free from another thread
+         * gives straight back to the pool (span.c). */
         c->tier = HZ3_TIER_SUB4K;
-        c->pages = 1;
+        c->pages = HZ3_SUB4K_MAX_PAGES;
         for (uint16_t p = 1; p <= HZ3_SUB4K_MAX_PAGES; p++) {
             uint32_t bytes = p * HZ3_PAGE_SIZE, waste = bytes % size;
             if (waste * 8 <= bytes && bytes / size >= HZ3_SUB4K_MIN_CAPACITY) { c->pages = p; break; }
         }
     } else {
+        /* The most blocks (up to HZ3_MEDIUM_CAPACITY) whose bytes are
+         * whole pages within HZ3_MEDIUM_SPAN_PAGES: no tail waste. Above
+         * HZ3_MEDIUM_SHARED_MAX, a page multiple: one block. */
         c->tier = HZ3_TIER_MEDIUM;
-        c->pages = (uint16_t)(size / HZ3_PAGE_SIZE);
+        uint32_t n = size > HZ3_MEDIUM_SHARED_MAX ? 1 : HZ3_MEDIUM_CAPACITY;
+        while (n > 2 && (n * size > HZ3_MEDIUM_SPAN_PAGES * HZ3_PAGE_SIZE || n * size % HZ3_PAGE_SIZE)) n--;
+        c->pages = (uint16_t)((n * size + HZ3_PAGE_SIZE - 1) / HZ3_PAGE_SIZE);
     }
     c->capacity = (uint16_t)(c->pages * HZ3_PAGE_SIZE / size);
     c->blocks_end = c->capacity * size;
@@ -52,11 +84,14 @@ void _hz3_classes_init(void)
 {
     _hz3_num_classes = 0;
     for (uint32_t s = 16; s <= 128; s += 16) add_class(s);
-    for (uint32_t base = 128; base < 4096; base *= 2) {
-        uint32_t step = base / HZ3_STEPS_PER_DOUBLING;
-        for (uint32_t s = base + step; s <= 2 * base && s <= HZ3_SUB4K_MAX; s += step) add_class(s);
+    /* 16..128, then the doublings 128..4096 and 4096..HZ3_MEDIUM_MAX (3
+     * of them); the class after the last is HZ3_CLASS_RUN's slot. */
+    _Static_assert(8 + 5 * HZ3_STEPS_PER_DOUBLING + 3 * HZ3_MEDIUM_STEPS_PER_DOUBLING <= HZ3_CLASS_RUN,
+                   "too many size classes");
+    for (uint32_t base = 128; base < HZ3_MEDIUM_MAX; base *= 2) {
+        uint32_t step = base / (base < 4096 ? HZ3_STEPS_PER_DOUBLING : HZ3_MEDIUM_STEPS_PER_DOUBLING);
+        for (uint32_t s = base + step; s <= 2 * base; s += step) add_class(s);
     }
-    for (uint32_t s = 4096; s <= HZ3_MEDIUM_MAX; s += HZ3_PAGE_SIZE) add_class(s);
 
     /* Runs: one object at the span's start, so only offset 0 is a block. */
     hz3_class_t *run = &_hz3_classes[HZ3_CLASS_RUN];
@@ -65,12 +100,17 @@ void _hz3_classes_init(void)
     run->capacity = 1;
     run->tier = HZ3_TIER_LARGE;
 
-    for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++)
-        _hz3_free_check[i] = (hz3_free_check_t){_hz3_classes[i].divisible, _hz3_classes[i].blocks_end,
-                                                _hz3_classes[i].capacity, 0};
+    /* A class carved a few blocks at a time (span.c, extend) gets no
+     * blocks_end: its bound is each span's carved count, which the free
+     * paths then read from the span (hz3_hot.h, _hz3_is_block_start_f). */
+    for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
+        const hz3_class_t *c = &_hz3_classes[i];
+        bool lazy = HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && c->capacity > HZ3_MEDIUM_EXTEND;
+        _hz3_free_check[i] = (hz3_free_check_t){c->divisible, lazy ? 0 : c->blocks_end, c->capacity, 0};
+    }
 
     unsigned c = 0;
-    for (unsigned i = 0; i < HZ3_SMALL_TAB_LEN; i++) {
+    for (unsigned i = 0; i < HZ3_CLASS_TAB_LEN; i++) {
         while (_hz3_classes[c].size < i * 16) c++;
         _hz3_class_of16[i] = (uint8_t)c;
     }
@@ -80,8 +120,8 @@ int _hz3_class_aligned(size_t size, size_t align)
 {
     if (size > HZ3_MEDIUM_MAX || align > HZ3_PAGE_SIZE) return -1;
     /* Spans start on a page, so a block is aligned when the class size is a
-     * multiple of the alignment, or when the span holds a single block. */
+     * multiple of the alignment (the page-multiple classes always are). */
     for (unsigned c = _hz3_class_of(size < align ? align : size); c < _hz3_num_classes; c++)
-        if (_hz3_classes[c].size % align == 0 || _hz3_classes[c].capacity == 1) return (int)c;
+        if (_hz3_classes[c].size % align == 0) return (int)c;
     return -1;
 }

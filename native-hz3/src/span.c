@@ -96,19 +96,25 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
     }
 }
 
-/* Threads every block not yet carved onto the free list, in address order. */
+/* Threads blocks not yet carved onto the free list, in address order: all
+ * of them in a small or sub4k span, HZ3_MEDIUM_EXTEND at a time in a medium
+ * one, whose pages then stay untouched until a block on them is handed out. */
 static void extend(hz3_span_t *s)
 {
-    uint32_t size = _hz3_classes[s->cls].size;
+    const hz3_class_t *c = &_hz3_classes[s->cls];
+    unsigned end = s->capacity;
+    if (HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && end - s->extended > HZ3_MEDIUM_EXTEND)
+        end = s->extended + HZ3_MEDIUM_EXTEND;
     uint8_t *start = _hz3_span_start(s);
     hz3_block_t *head = NULL;
-    for (unsigned i = s->capacity; i-- > s->extended;) {
-        hz3_block_t *b = (hz3_block_t *)(start + (size_t)i * size);
+    for (unsigned i = end; i-- > s->extended;) {
+        hz3_block_t *b = (hz3_block_t *)(start + (size_t)i * c->size);
         b->next = head;
+        _hz3_key_set(b);   /* free: a free of it before it is handed out is caught */
         head = b;
     }
     s->free = head;
-    s->extended = s->capacity;
+    __atomic_store_n(&s->extended, (uint16_t)end, __ATOMIC_RELAXED);
 }
 
 /* Gives the span a free list to pop if it has any free block: remote frees
@@ -134,14 +140,15 @@ static inline void *pop(hz3_span_t *s)
     return b;
 }
 
-/* A capacity-1 span leaves every list while its object is live, so that a
- * free from any thread may give it straight back to the pool. */
+/* A single (capacity 1) leaves every list while its object is live, so
+ * that a free from any thread may give it straight back to the pool; it is
+ * never a current span. */
 static void *single_take(hz3_span_t *s)
 {
     _hz3_where_set(s, HZ3_WHERE_NONE);
     _hz3_used_set(s, 1);
     s->free = s->local_free = NULL;
-    if (s->extended == 0) s->extended = 1;
+    if (s->extended == 0) __atomic_store_n(&s->extended, (uint16_t)1, __ATOMIC_RELAXED);
     hz3_block_t *b = (hz3_block_t *)_hz3_span_start(s);
     _hz3_key_clear(b);
     return b;
@@ -180,7 +187,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         _hz3_heap_decay(h);
     }
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) _hz3_heap_drain_delayed(h);
-    const hz3_class_t *c = &_hz3_classes[cls];
+    bool single = _hz3_classes[cls].capacity == 1;
 
     hz3_span_t *s = h->cur[cls];
     if (s != &_hz3_span_sentinel) {
@@ -201,7 +208,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         bool kept = s->where == HZ3_WHERE_KEPT;
         _hz3_where_set(s, HZ3_WHERE_NONE);
         if (kept) {
-            if (c->capacity == 1) {
+            if (single) {
                 h->single_cache_pages -= s->pages;
                 return single_take(s);
             }
@@ -228,10 +235,10 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 
     s = _hz3_pool_take(cls, h);
     if (!s) return NULL;
-    if (c->capacity == 1) return single_take(s);
+    if (single) return single_take(s);
 
 use:
-    if (c->capacity == 1) return single_take(s);
+    if (single) return single_take(s);   /* never on avail unkept or abandoned: a guard */
     if (!s->free) refill(s);
     h->cur[cls] = s;
     return pop(s);
@@ -366,8 +373,8 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 }
 
 /* A free from a thread that does not own the span, after the generic
- * free's checks: capacity-1 spans go straight back, other blocks into the
- * calling thread's remote batch (remote.c). */
+ * free's checks: singles go straight back (a live one is on no list),
+ * other blocks into the calling thread's remote batch (remote.c). */
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
 {
     if (s->capacity == 1) {

@@ -4,8 +4,9 @@
  * sizes, malloc_usable_size and addresses. Each case runs on a thread of
  * its own (its own spans) and compares the class's census before and after
  * building the heap. The cases use sizes whose spans are one page
- * (capacity = 4096 / usable size >= 16), or a medium run (usable / 4096
- * pages), so that pages can be counted from addresses alone.
+ * (capacity = 4096 / usable size >= 16), or a medium span that the case
+ * fills whole (its blocks fill its pages, the length the census reports
+ * for the class), so that pages can be counted from addresses alone.
  */
 #include <dlfcn.h>
 #include <malloc.h>
@@ -16,6 +17,8 @@
 #include "test_util.h"
 
 #define PAGE 4096u
+/* Blocks in a medium span, at most (hz3_types.h, HZ3_MEDIUM_CAPACITY). */
+#define MEDIUM_SPAN_MAX_BLOCKS 16u
 
 typedef struct {
     uint64_t pages[HZ3_PS_COUNT], occ[HZ3_OCC_COUNT], spans, live, capacity, waste, cand;
@@ -177,36 +180,77 @@ static void *case_pinned(void *arg)
     return arg;
 }
 
-/* D: a medium run, live and then freed (kept by its thread, resident). */
+/* D: a medium span, filled by a thread of its own (its first span of the
+ * class, so the blocks are consecutive from the span's start) and every
+ * block touched: full, then pinned by one survivor, then empty. Empty, it
+ * is the span the thread allocates from, held by the thread: not a
+ * candidate for a purge. */
+static void medium_expect(expect_t *e, unsigned pages, unsigned blocks, unsigned live)
+{
+    memset(e, 0, sizeof *e);
+    unsigned state = live == 0 ? HZ3_PS_EMPTY : live == blocks ? HZ3_PS_FULL : HZ3_PS_PARTIAL;
+    e->pages[state] = pages;
+    e->occ[bucket(live, blocks)] = pages;
+    e->live = live;
+    e->spans = 1;
+    e->capacity = blocks;
+}
+
+/* after - before, field by field, as check_class compares deltas */
+static expect_t expect_delta(const expect_t *now, const expect_t *was)
+{
+    expect_t d;
+    for (unsigned k = 0; k < HZ3_PS_COUNT; k++) d.pages[k] = now->pages[k] - was->pages[k];
+    for (unsigned k = 0; k < HZ3_OCC_COUNT; k++) d.occ[k] = now->occ[k] - was->occ[k];
+    d.spans = now->spans - was->spans;
+    d.live = now->live - was->live;
+    d.capacity = now->capacity - was->capacity;
+    d.waste = now->waste - was->waste;
+    d.cand = now->cand - was->cand;
+    return d;
+}
+
 static void *case_medium(void *arg)
 {
+    static void *m[MEDIUM_SPAN_MAX_BLOCKS];
     t_snapshot(&before);
-    void *m = malloc(20000);
-    size_t usable = malloc_usable_size(m);
-    touch(m, usable);
+    void *first = malloc(12000);
+    size_t usable = malloc_usable_size(first);
+    free(first);
+    unsigned c = class_index(&before, usable);
+    CHECK_MSG(c != UINT32_MAX, "a class of %zu B", usable);
+    if (c == UINT32_MAX) return arg;
+    unsigned pages = before.classes[c].span_pages, blocks = (unsigned)(pages * PAGE / usable);
+    CHECK_MSG(blocks >= 2 && blocks <= MEDIUM_SPAN_MAX_BLOCKS && pages * PAGE == blocks * usable,
+              "a span of %u pages holds %u blocks of %zu B, with no tail waste", pages, blocks, usable);
+    if (blocks < 2 || blocks > MEDIUM_SPAN_MAX_BLOCKS) return arg;
+    for (unsigned i = 0; i < blocks; i++) m[i] = malloc(12000);
+    for (unsigned i = 0; i < blocks; i++) touch(m[i], usable);
+    bool consecutive = (uintptr_t)m[0] % PAGE == 0;
+    for (unsigned i = 1; i < blocks; i++) consecutive &= (char *)m[i] == (char *)m[0] + i * usable;
+    CHECK_MSG(consecutive && usable >= 12000 && usable % 1024 == 0,
+              "%u blocks of %zu B from %p: one span, in address order", blocks, usable, m[0]);
+
+    expect_t full, pinned, empty, d;
+    medium_expect(&full, pages, blocks, blocks);
     t_snapshot(&after);
-    expect_t e;
-    memset(&e, 0, sizeof e);
-    unsigned pages = (unsigned)(usable / PAGE);
-    e.spans = 1;
-    e.live = 1;
-    e.capacity = 1;
-    e.pages[HZ3_PS_FULL] = pages;
-    e.occ[HZ3_OCC_75_100] = pages;
-    CHECK(usable % PAGE == 0 && usable >= 20000);
-    check_class("medium run live", usable, &e);
+    check_class("medium span full", usable, &full);
 
     memcpy(&before, &after, sizeof before);
-    free(m);
+    for (unsigned i = 1; i < blocks; i++) free(m[i]);
     t_snapshot(&after);
-    memset(&e, 0, sizeof e);
-    e.pages[HZ3_PS_EMPTY] = pages;
-    e.pages[HZ3_PS_FULL] = (uint64_t)0 - pages;   /* deltas wrap: full went down by `pages` */
-    e.occ[HZ3_OCC_0] = pages;
-    e.occ[HZ3_OCC_75_100] = (uint64_t)0 - pages;
-    e.live = (uint64_t)0 - 1;
-    e.cand = pages;
-    check_class("medium run freed", usable, &e);
+    medium_expect(&pinned, pages, blocks, 1);
+    d = expect_delta(&pinned, &full);
+    check_class("medium span pinned by one", usable, &d);
+
+    memcpy(&before, &after, sizeof before);
+    free(m[0]);
+    t_snapshot(&after);
+    medium_expect(&empty, pages, blocks, 0);
+    d = expect_delta(&empty, &pinned);
+    check_class("medium span emptied", usable, &d);
+    CHECK_MSG(after.held_empty_pages - before.held_empty_pages == pages, "held +%llu, expected +%u (the current span)",
+              (unsigned long long)(after.held_empty_pages - before.held_empty_pages), pages);
     return arg;
 }
 

@@ -20,10 +20,10 @@
 
 #define THREADS 8
 
-/* Per thread and round: {size, count}. Small and sub4k classes leave one
- * current span and one kept empty span per class with the thread, the rest
- * goes to the page pool; medium objects are capacity-1 spans, kept by the
- * thread up to 128 pages; runs go straight back to the pool. */
+/* Per thread and round: {size, count}. Size classes (small, sub4k and
+ * medium) leave one current span and one kept empty span per class with
+ * the thread, the rest goes to the page pool; runs go straight back to the
+ * pool. */
 static const struct { size_t size, count; } work[] = {
     { 24, 2000 }, { 100, 800 }, { 400, 300 }, { 1000, 120 },      /* small */
     { 1500, 80 }, { 2600, 60 }, { 3500, 40 },                     /* sub4k */

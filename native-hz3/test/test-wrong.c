@@ -68,6 +68,12 @@ static void *xt_free_a_and_park(void *arg)
     pthread_barrier_wait(&xt_go);
     return NULL;
 }
+static void *xt_free_arg(void *p)
+{
+    free(p);
+    return NULL;
+}
+
 static bool double_cross_thread(const char *how)
 {
     xt_a = malloc(64);
@@ -144,6 +150,23 @@ static int run_case(const char *name)
         fflush(stdout);
         free(p);
         free(p);
+    } else if (!strncmp(name, "never-handed-out-", 17)) {
+        /* The block after the first one of a fresh span: carved onto the
+         * free list (small) or not carved yet (medium up to 16 KiB, where
+         * spans hold more than one), never handed out; "-remote": freed by
+         * another thread, whose free path checks it from the page's tag. */
+        size_t n = !strcmp(name + 17, "small") ? 48 : 12000;
+        char *o = malloc(n);
+        p = o + malloc_usable_size(o);
+        printf("%p\n", (void *)p);
+        fflush(stdout);
+        if (!strcmp(name + 17, "medium-remote")) {
+            pthread_t t;
+            pthread_create(&t, NULL, xt_free_arg, p);
+            pthread_join(t, NULL);
+        } else {
+            free(p);
+        }
     } else if (!strcmp(name, "double-medium")) {
         p = malloc(10000);
         printf("%p\n", (void *)p);
@@ -153,7 +176,7 @@ static int run_case(const char *name)
     } else if (!strncmp(name, "double-not-latest-", 18)) {
         static const struct { const char *tier; size_t size; } sizes[] = {
             { "small", 48 }, { "sub4k", 2000 }, { "sub4k-single", 3500 }, { "medium", 10000 },
-            { "run", 100000 }, { "large", 3 << 20 },
+            { "medium-single", 20000 }, { "run", 100000 }, { "large", 3 << 20 },
         };
         size_t i = 0;
         while (i < sizeof sizes / sizeof sizes[0] && strcmp(name + 18, sizes[i].tier)) i++;
@@ -198,10 +221,14 @@ int main(int argc, char **argv)
         { "interior-huge", "free", "not the start of an object" },
         { "double", "free", "double free" },
         { "double-medium", "free", "double free" },
+        { "never-handed-out-small", "free", "double free" },
+        { "never-handed-out-medium", "free", "not a live object" },
+        { "never-handed-out-medium-remote", "free", "not a live object" },
         { "double-not-latest-small", "free", "double free" },
         { "double-not-latest-sub4k", "free", "double free" },
         { "double-not-latest-sub4k-single", "free", "double free" },
         { "double-not-latest-medium", "free", "double free" },
+        { "double-not-latest-medium-single", "free", "double free" },
         { "double-not-latest-run", "free", "double free" },
         { "double-not-latest-large", "free", "double free" },
         { "double-thread-remote", "free", "double free" },

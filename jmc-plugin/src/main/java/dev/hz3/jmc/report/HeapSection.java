@@ -78,7 +78,7 @@ final class HeapSection {
     static final String[][] TIERS = {
             {"small", "objects up to 1 KiB, many to a span of 1 to 4 pages."},
             {"sub4k", "objects of 1 to 3.5 KiB, several to a span of up to 8 pages."},
-            {"medium", "objects of whole pages up to 32 KiB, one to a run of pages."},
+            {"medium", "objects of 3.5 to 32 KiB: up to 16 KiB 8 to 16 to a span of 16 to 32 pages, above one to a span."},
             {"large", "bigger objects: up to 1004 KiB each in a run of pages inside a segment, beyond that "
                     + "in a mapping of their own (counted in bytes, not pages)."},
             {"free", "pages of hz3's segments that belong to no span: nothing lives there, and the empty ones "
