@@ -53,6 +53,8 @@ class JmcRulesOnSamplesTest {
 
     @BeforeAll
     static void recordAndAnalyze() throws Exception {
+        // its children run the agent, whose private directory lands in the test tmpdir
+        dev.hz3.samples.ChildTmpFiles.removeAtExit();
         Path hz3Java = ROOT.resolve("bin/hz3-java");
         Path agentJar = ROOT.resolve("agent/target/hz3-agent.jar");
         Path jfc = ROOT.resolve("agent/target/hz3.jfc");
