@@ -52,3 +52,41 @@ thread_cpu_ns() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# need_counts VAR...: each named variable holds a positive whole number, else one line naming it.
+need_counts() {
+  local v
+  for v in "$@"; do [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: need a positive whole number"; done
+}
+
+# copy_agent_build SAMPLE: the agent (AGENT_JAR, default agent/target/hz3-agent.jar), hz3 and
+# samples' class SAMPLE are built; copies them into $OUT/build (hz3-agent.jar, libhz3.so,
+# classes/). OUT is the caller's raw directory: unset, a temporary one removed at exit.
+copy_agent_build() {
+  local jar="${AGENT_JAR:-agent/target/hz3-agent.jar}"
+  require_built native-hz3,jfr-events,agent/core,agent,samples "$jar" \
+    native-hz3/target/lib/libhz3.so "samples/target/classes/dev/hz3/samples/$1.class"
+  if [[ -z "${OUT:-}" ]]; then
+    OUT="$(mktemp -d "${TMPDIR:-/tmp}/$BENCH.XXXXXX")"
+    trap 'rm -rf "$OUT"' EXIT
+  fi
+  mkdir -p "$OUT"
+  copy_build "$OUT/build" native-hz3/target/lib/libhz3.so samples/target/classes
+  cp "$jar" "$OUT/build/hz3-agent.jar"
+}
+
+# median: the median of the numbers on standard input, one a line (NA when there are none).
+median() {
+  sort -g | awk '{v[NR] = $1} END {if (NR == 0) {print "NA"; exit} if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# alternate_runs REPS A B: REPS reps of the caller's `run_one CFG REP` for A and B, the order
+# swapped every rep (A B, then B A, ...) so that a drift of the machine falls on both alike;
+# each run's line goes to standard output and to $OUT/raw.
+alternate_runs() {
+  local rep c order
+  for ((rep = 1; rep <= $1; rep++)); do
+    if ((rep % 2)); then order=("$2" "$3"); else order=("$3" "$2"); fi
+    for c in "${order[@]}"; do run_one "$c" "$rep" | tee -a "$OUT/raw"; done
+  done
+}

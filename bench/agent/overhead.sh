@@ -116,7 +116,7 @@ done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- analysis ----
-med() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) {print "NA"; exit} if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
 col() {   # col CFG EXPR: one value per run of CFG (awk expression over the raw columns)
   awk -F'\t' -v c="$1" "NR > 1 && \$2 == c {printf \"%.6f\\n\", $2}" "$OUT/raw.tsv"
 }
@@ -126,14 +126,14 @@ CPUS='$6 + $7'
 CPUW='$8 * 1000 / $3'                   # CPU ms per round in the work phase
 declare -A mt mc mw
 for c in "${configs[@]}"; do
-  mt[$c]="$(col "$c" "$TPUT" | med | awk '{printf "%.1f", $1}')"
-  mc[$c]="$(col "$c" "$CPUR" | med | awk '{printf "%.4f", $1}')"
-  mw[$c]="$(col "$c" "$CPUW" | med | awk '{printf "%.4f", $1}')"
+  mt[$c]="$(col "$c" "$TPUT" | median | awk '{printf "%.1f", $1}')"
+  mc[$c]="$(col "$c" "$CPUR" | median | awk '{printf "%.4f", $1}')"
+  mw[$c]="$(col "$c" "$CPUW" | median | awk '{printf "%.4f", $1}')"
 done
 # paired ratios: b/a within each rep
 paired() {   # paired EXPR: median over reps of value(b)/value(a)
   awk -F'\t' "NR > 1 {v[\$1 \" \" \$2] = $1; r[\$1] = 1}
-    END {for (k in r) if ((k \" a\") in v && (k \" b\") in v) printf \"%.6f\\n\", v[k \" b\"] / v[k \" a\"]}" "$OUT/raw.tsv" | med | awk '{printf "%.4f", $1}'
+    END {for (k in r) if ((k \" a\") in v && (k \" b\") in v) printf \"%.6f\\n\", v[k \" b\"] / v[k \" a\"]}" "$OUT/raw.tsv" | median | awk '{printf "%.4f", $1}'
 }
 
 lat_b="NA"

@@ -26,21 +26,9 @@ ROUNDS="${ROUNDS:-3000}"
 THREADS="${THREADS:-4}"
 INTERVAL="${INTERVAL:-5}"
 HEAP="${HEAP:--Xmx512m}"
-for v in REPS ROUNDS THREADS INTERVAL; do
-  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: need a positive whole number"
-done
-AGENT_JAR="${AGENT_JAR:-agent/target/hz3-agent.jar}"
-require_built native-hz3,jfr-events,agent/core,agent,samples "$AGENT_JAR" \
-  native-hz3/target/lib/libhz3.so samples/target/classes/dev/hz3/samples/Churn.class
+need_counts REPS ROUNDS THREADS INTERVAL
 require_tools curl java python3
-
-if [[ -z "${OUT:-}" ]]; then
-  OUT="$(mktemp -d "${TMPDIR:-/tmp}/scrape-cost.XXXXXX")"
-  trap 'rm -rf "$OUT"' EXIT
-fi
-mkdir -p "$OUT"
-copy_build "$OUT/build" native-hz3/target/lib/libhz3.so samples/target/classes
-cp "$AGENT_JAR" "$OUT/build/hz3-agent.jar"
+copy_agent_build Churn
 
 run_one() {   # run_one CFG REP: prints "cfg process-cpu-s scrapes first-scrape-ms warm-ms-total load1"
   local cfg="$1" p; p="$(free_port)"
@@ -76,13 +64,9 @@ run_one() {   # run_one CFG REP: prints "cfg process-cpu-s scrapes first-scrape-
 
 echo "scrape-cost.sh: $(date -u +%FT%TZ) $(git rev-parse --short HEAD) load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "# cfg process_cpu_s scrapes first_scrape_ms warm_scrapes_ms load1" >&2
-for ((rep = 1; rep <= REPS; rep++)); do
-  if ((rep % 2)); then order=(s n); else order=(n s); fi
-  for c in "${order[@]}"; do run_one "$c" "$rep" | tee -a "$OUT/raw"; done
-done
-med() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-s="$(awk '$1 == "s" {print $2}' "$OUT/raw" | med)"
-n="$(awk '$1 == "n" {print $2}' "$OUT/raw" | med)"
+alternate_runs "$REPS" s n
+s="$(awk '$1 == "s" {print $2}' "$OUT/raw" | median)"
+n="$(awk '$1 == "n" {print $2}' "$OUT/raw" | median)"
 echo "median process CPU s: scraped $s, not scraped $n; ratio $(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.4f", a / b}')"
 awk '$1 == "s" {k += $3; f += $4; w += $5; c += $2; r++}
   END {printf "hz3-metrics thread: first scrape %.1f ms CPU (mean of %d runs); warm scrapes %.2f ms CPU each (%d scrapes)\n", f / r, r, w / (k - r), k - r
@@ -91,5 +75,5 @@ awk '$1 == "s" {k += $3; f += $4; w += $5; c += $2; r++}
 for f in "$OUT"/s-*.scrapes; do
   awk '{v[NR] = $1} END {for (i = int(NR / 2) + 1; i <= NR; i++) if (i > 1) print (v[i] - v[i - 1]) / 1e6}' "$f"
 done >"$OUT/steady"
-echo "steady scrapes (second half of each run): median $(med <"$OUT/steady") ms CPU each, $(wc -l <"$OUT/steady") scrapes"
+echo "steady scrapes (second half of each run): median $(median <"$OUT/steady") ms CPU each, $(wc -l <"$OUT/steady") scrapes"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
