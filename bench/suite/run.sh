@@ -13,7 +13,8 @@
 #   HZ3_LIB=native-hz3/target/lib/libhz3.so   HZ3_BUILD=1 (make -C native-hz3 first)
 #   RESULTS_DIR=bench/results
 # Writes RESULTS_DIR/suite-latest.md and the raw runs to RESULTS_DIR/raw-suite-<UTC>.tsv.
-# Exit status 0; 1 on a setup error, a failed run or an allocator mismatch (nothing is written).
+# Exit status 0; 1 on a setup error, a failed run or an allocator mismatch (then the report
+# is not written; the raw file keeps the runs before it).
 set -euo pipefail
 
 SUITE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
