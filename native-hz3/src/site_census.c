@@ -1,13 +1,23 @@
 /*
  * site_census.c: hz3_site_census, the live samples grouped by call site,
- * with the pages their spans pin (definitions in include/hz3.h).
+ * with an estimate of the partial pages their objects pin (definitions in
+ * include/hz3.h).
  *
- * The samples are copied out of the side table first (its locks are held
- * one shard at a time), then joined to their spans under the pool lock, so
+ * Pinning is estimated per size class. The spans that hold a sample are a
+ * small part of those a site's objects sit on: one sample stands for about
+ * weight/size objects, most of them on pages no sample touches. So each
+ * class's exact figures are read first (its partial spans' resident pages,
+ * the live blocks on them, and those pages' unused bytes), and each site
+ * gets the share of them that its estimated objects on partial spans of
+ * that class make of the class's live blocks there. The shares of a class
+ * add up to at most its partial pages, whatever the sampling noise.
+ *
+ * The samples are copied out of the side table (its locks are held one
+ * shard at a time), then joined to their spans under the pool lock, so
  * that no span is made or given back while it is read: a sample freed in
  * between finds its page free or given to another span, and pins nothing.
- * A span's pinned pages are its resident pages (mincore), its pinned bytes
- * those pages' bytes minus its live objects' bytes.
+ * The class figures come from a walk of their own just before: the two
+ * may disagree by what changed hands in between, which an estimate bears.
  */
 #include <string.h>
 #include "hz3_hot.h"
@@ -15,6 +25,16 @@
 
 static hz3_site_entry_t *entries;       /* scratch, HZ3_SAMPLE_CAPACITY; census lock held */
 static struct hz3_site_stat *stats;
+
+/* Per size class, its partly used spans (exact) and the sites' estimated
+ * objects on them; census lock held. */
+typedef struct class_pin {
+    uint64_t pages;        /* resident pages of partial spans */
+    uint64_t live;         /* live blocks on partial spans */
+    uint64_t free_bytes;   /* those pages' bytes no live block uses */
+    double objects;        /* all sites' estimated objects on partial spans */
+} class_pin_t;
+static class_pin_t pins[HZ3_MAX_CLASSES];
 
 /* In-place heap sort (no allocation inside the allocator's own API). */
 static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
@@ -48,11 +68,11 @@ static void heap_sort(void *v, size_t n, size_t sz, int (*cmp)(const void *, con
     }
 }
 
-static int by_site_then_span(const void *a, const void *b)
+static int by_site_then_class(const void *a, const void *b)
 {
     const hz3_site_entry_t *x = a, *y = b;
     if (x->site != y->site) return x->site < y->site ? -1 : 1;
-    return x->span < y->span ? -1 : x->span > y->span;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
 }
 
 static int by_live_bytes_desc(const void *a, const void *b)
@@ -62,25 +82,68 @@ static int by_live_bytes_desc(const void *a, const void *b)
     return x->site < y->site ? -1 : x->site > y->site;
 }
 
-/* The span of a live sample and, when the span is partly used, what it
- * pins; pool lock held. */
+/* A segment's partly used spans, added to their classes; pool lock held. */
+static void visit_partial(hz3_segment_t *seg, void *arg)
+{
+    unsigned char vec[HZ3_SEG_PAGES];
+    if (!_hz3_os_resident(seg, HZ3_SEG_PAGES, vec)) memset(vec, 1, sizeof vec);
+    for (unsigned i = HZ3_SEG_META_PAGES; i < HZ3_SEG_PAGES;) {
+        hz3_span_t *e = &seg->spans[i];
+        /* a free page's entry may never have been written: not read */
+        if ((seg->freemap[i >> 6] >> (i & 63) & 1) || e->kind != HZ3_SPAN_HEAD || e->pages == 0) {
+            i++;
+            continue;
+        }
+        unsigned pages = e->pages;
+        if (e->cls != HZ3_CLASS_RUN) {
+            unsigned live = _hz3_span_live(e), cap = e->capacity;
+            if (live != 0 && live < cap) {
+                uint64_t resident = 0;
+                for (unsigned k = 0; k < pages && i + k < HZ3_SEG_PAGES; k++) resident += vec[i + k] & 1;
+                uint64_t used = (uint64_t)live * _hz3_classes[e->cls].size, bytes = resident * HZ3_PAGE_SIZE;
+                class_pin_t *c = &pins[e->cls];
+                c->pages += resident;
+                c->live += live;
+                c->free_bytes += bytes > used ? bytes - used : 0;
+            }
+        }
+        i += pages;
+    }
+}
+
+/* The class of a live sample's span, and whether that span is partly
+ * used; pool lock held. */
 static void join_span(hz3_site_entry_t *e)
 {
-    e->span = e->pin_pages = e->pin_bytes = 0;
+    e->cls = UINT32_MAX;
+    e->partial = 0;
     if (!_hz3_is_segment(e->addr)) return;   /* a mapping of its own pins no span */
     size_t off;
     hz3_span_t *s = _hz3_span_of((void *)e->addr, &off);
-    if (s->kind != HZ3_SPAN_HEAD || off >= (size_t)s->pages << HZ3_PAGE_SHIFT) return;
-    e->span = (uintptr_t)s;
-    unsigned live = _hz3_span_live(s), cap = s->capacity, pages = s->pages;
-    if (live == 0 || live >= cap) return;
-    unsigned char vec[HZ3_SEG_PAGES];
-    if (!_hz3_os_resident(_hz3_span_start(s), pages, vec)) memset(vec, 1, pages);
-    uint64_t resident = 0;
-    for (unsigned k = 0; k < pages; k++) resident += vec[k] & 1;
-    uint64_t used = (uint64_t)live * _hz3_classes[s->cls].size, bytes = resident * HZ3_PAGE_SIZE;
-    e->pin_pages = resident;
-    e->pin_bytes = bytes > used ? bytes - used : 0;
+    if (s->kind != HZ3_SPAN_HEAD || off >= (size_t)s->pages << HZ3_PAGE_SHIFT || s->cls == HZ3_CLASS_RUN) return;
+    e->cls = s->cls;
+    unsigned live = _hz3_span_live(s);
+    e->partial = live != 0 && live < s->capacity;
+}
+
+/* The objects a sample stands for: its weight is its size over the
+ * probability that it was sampled. */
+static double objects_of(const hz3_site_entry_t *e)
+{
+    return e->size ? (double)e->weight / (double)e->size : 0;
+}
+
+/* A site's share of class c, for its estimated objects on partial spans:
+ * over the class's live blocks there, or over all sites' estimate when
+ * sampling noise puts that above the exact count. */
+static void add_share(struct hz3_site_stat *st, unsigned c, double objects)
+{
+    const class_pin_t *p = &pins[c];
+    double all = p->objects > (double)p->live ? p->objects : (double)p->live;
+    if (objects <= 0 || all <= 0) return;
+    double f = objects / all;
+    st->pinned_pages += (uint64_t)((double)p->pages * f + 0.5);
+    st->pinned_bytes += (uint64_t)((double)p->free_bytes * f + 0.5);
 }
 
 HZ3_EXPORT size_t hz3_site_census(struct hz3_site_stat *out, size_t max)
@@ -99,10 +162,16 @@ HZ3_EXPORT size_t hz3_site_census(struct hz3_site_stat *out, size_t max)
         }
     }
     size_t n = _hz3_samples_copy(entries);
+    memset(pins, 0, sizeof pins);
+    hz3_census_cursor_t cur;
+    memset(&cur, 0, sizeof cur);
+    _hz3_pool_census_step(&cur, UINT64_MAX, visit_partial, NULL);
     _hz3_pool_lock();
     for (size_t i = 0; i < n; i++) join_span(&entries[i]);
     _hz3_pool_unlock();
-    heap_sort(entries, n, sizeof *entries, by_site_then_span);
+    for (size_t i = 0; i < n; i++)
+        if (entries[i].partial) pins[entries[i].cls].objects += objects_of(&entries[i]);
+    heap_sort(entries, n, sizeof *entries, by_site_then_class);
 
     uint64_t now = _hz3_wall_ms();
     size_t sites = 0;
@@ -110,18 +179,22 @@ HZ3_EXPORT size_t hz3_site_census(struct hz3_site_stat *out, size_t max)
         struct hz3_site_stat *st = &stats[sites++];
         memset(st, 0, sizeof *st);
         st->site = entries[i].site;
-        uint64_t oldest = UINT64_MAX, last_span = 0;
+        uint64_t oldest = UINT64_MAX;
+        unsigned cls = UINT32_MAX;
+        double objects = 0;   /* of class cls, on partial spans */
         for (; i < n && entries[i].site == st->site; i++) {
             const hz3_site_entry_t *e = &entries[i];
             st->live_samples++;
             st->live_bytes_est += e->weight;
             if (e->time_ms < oldest) oldest = e->time_ms;
-            if (e->span && e->span != last_span) {   /* a span counts once per site */
-                st->pinned_pages += e->pin_pages;
-                st->pinned_bytes += e->pin_bytes;
+            if (e->cls != cls) {
+                if (cls != UINT32_MAX) add_share(st, cls, objects);
+                cls = e->cls;
+                objects = 0;
             }
-            last_span = e->span;
+            if (e->partial) objects += objects_of(e);
         }
+        if (cls != UINT32_MAX) add_share(st, cls, objects);
         st->oldest_age_ms = now > oldest ? now - oldest : 0;
     }
     heap_sort(stats, sites, sizeof *stats, by_live_bytes_desc);
