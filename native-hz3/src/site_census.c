@@ -3,14 +3,18 @@
  * with an estimate of the partial pages their objects pin (definitions in
  * include/hz3.h).
  *
- * Pinning is estimated per size class. The spans that hold a sample are a
- * small part of those a site's objects sit on: one sample stands for about
- * weight/size objects, most of them on pages no sample touches. So each
- * class's exact figures are read first (its partial spans' resident pages,
- * the live blocks on them, and those pages' unused bytes), and each site
- * gets the share of them that its estimated objects on partial spans of
- * that class make of the class's live blocks there. The shares of a class
- * add up to at most its partial pages, whatever the sampling noise.
+ * The spans that hold a sample are a small part of those a site's objects
+ * sit on: one sample stands for weight/size objects, most of them on pages
+ * no sample touches. So the estimate scales by each size class's exact
+ * figures, read first: its partial spans' resident pages P, the live
+ * blocks on them L, and those pages' unused bytes F. A live block on a
+ * partial span of the class holds P/L of those pages (and F/L of the
+ * unused bytes) on average; a sample on one stands for weight/size such
+ * blocks, so it adds weight/size * P/L pages to its site (Horvitz-Thompson
+ * over the blocks: unbiased, however few samples a class has). A class's
+ * figures are not capped one by one (a class with one sample would lose
+ * the rest of its pages); when noise puts the sum over all sites above the
+ * census's partial pages, every site is scaled down to it.
  *
  * The samples are copied out of the side table (its locks are held one
  * shard at a time), then joined to their spans under the pool lock, so
@@ -26,13 +30,11 @@
 static hz3_site_entry_t *entries;       /* scratch, HZ3_SAMPLE_CAPACITY; census lock held */
 static struct hz3_site_stat *stats;
 
-/* Per size class, its partly used spans (exact) and the sites' estimated
- * objects on them; census lock held. */
+/* Per size class, its partly used spans (exact); census lock held. */
 typedef struct class_pin {
     uint64_t pages;        /* resident pages of partial spans */
     uint64_t live;         /* live blocks on partial spans */
     uint64_t free_bytes;   /* those pages' bytes no live block uses */
-    double objects;        /* all sites' estimated objects on partial spans */
 } class_pin_t;
 static class_pin_t pins[HZ3_MAX_CLASSES];
 
@@ -68,11 +70,10 @@ static void heap_sort(void *v, size_t n, size_t sz, int (*cmp)(const void *, con
     }
 }
 
-static int by_site_then_class(const void *a, const void *b)
+static int by_site(const void *a, const void *b)
 {
     const hz3_site_entry_t *x = a, *y = b;
-    if (x->site != y->site) return x->site < y->site ? -1 : 1;
-    return x->cls < y->cls ? -1 : x->cls > y->cls;
+    return x->site < y->site ? -1 : x->site > y->site;
 }
 
 static int by_live_bytes_desc(const void *a, const void *b)
@@ -126,24 +127,16 @@ static void join_span(hz3_site_entry_t *e)
     e->partial = live != 0 && live < s->capacity;
 }
 
-/* The objects a sample stands for: its weight is its size over the
- * probability that it was sampled. */
-static double objects_of(const hz3_site_entry_t *e)
+/* The pages and unused bytes a live sample stands for (see the top). */
+static void pinned_by(const hz3_site_entry_t *e, double *pages, double *bytes)
 {
-    return e->size ? (double)e->weight / (double)e->size : 0;
-}
-
-/* A site's share of class c, for its estimated objects on partial spans:
- * over the class's live blocks there, or over all sites' estimate when
- * sampling noise puts that above the exact count. */
-static void add_share(struct hz3_site_stat *st, unsigned c, double objects)
-{
-    const class_pin_t *p = &pins[c];
-    double all = p->objects > (double)p->live ? p->objects : (double)p->live;
-    if (objects <= 0 || all <= 0) return;
-    double f = objects / all;
-    st->pinned_pages += (uint64_t)((double)p->pages * f + 0.5);
-    st->pinned_bytes += (uint64_t)((double)p->free_bytes * f + 0.5);
+    *pages = *bytes = 0;
+    if (!e->partial || e->size == 0) return;
+    const class_pin_t *c = &pins[e->cls];
+    if (c->live == 0) return;   /* the span filled or emptied since the class walk */
+    double blocks = (double)e->weight / (double)e->size;
+    *pages = blocks * (double)c->pages / (double)c->live;
+    *bytes = blocks * (double)c->free_bytes / (double)c->live;
 }
 
 HZ3_EXPORT size_t hz3_site_census(struct hz3_site_stat *out, size_t max)
@@ -169,9 +162,21 @@ HZ3_EXPORT size_t hz3_site_census(struct hz3_site_stat *out, size_t max)
     _hz3_pool_lock();
     for (size_t i = 0; i < n; i++) join_span(&entries[i]);
     _hz3_pool_unlock();
-    for (size_t i = 0; i < n; i++)
-        if (entries[i].partial) pins[entries[i].cls].objects += objects_of(&entries[i]);
-    heap_sort(entries, n, sizeof *entries, by_site_then_class);
+    /* the census's partial pages and unused bytes bound the sum over sites */
+    double all_pages = 0, all_bytes = 0, est_pages = 0, est_bytes = 0;
+    for (unsigned c = 0; c < HZ3_MAX_CLASSES; c++) {
+        all_pages += (double)pins[c].pages;
+        all_bytes += (double)pins[c].free_bytes;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double p, b;
+        pinned_by(&entries[i], &p, &b);
+        est_pages += p;
+        est_bytes += b;
+    }
+    double scale_pages = est_pages > all_pages ? all_pages / est_pages : 1;
+    double scale_bytes = est_bytes > all_bytes ? all_bytes / est_bytes : 1;
+    heap_sort(entries, n, sizeof *entries, by_site);
 
     uint64_t now = _hz3_wall_ms();
     size_t sites = 0;
@@ -180,21 +185,19 @@ HZ3_EXPORT size_t hz3_site_census(struct hz3_site_stat *out, size_t max)
         memset(st, 0, sizeof *st);
         st->site = entries[i].site;
         uint64_t oldest = UINT64_MAX;
-        unsigned cls = UINT32_MAX;
-        double objects = 0;   /* of class cls, on partial spans */
+        double pages = 0, bytes = 0;
         for (; i < n && entries[i].site == st->site; i++) {
             const hz3_site_entry_t *e = &entries[i];
             st->live_samples++;
             st->live_bytes_est += e->weight;
             if (e->time_ms < oldest) oldest = e->time_ms;
-            if (e->cls != cls) {
-                if (cls != UINT32_MAX) add_share(st, cls, objects);
-                cls = e->cls;
-                objects = 0;
-            }
-            if (e->partial) objects += objects_of(e);
+            double p, b;
+            pinned_by(e, &p, &b);
+            pages += p;
+            bytes += b;
         }
-        if (cls != UINT32_MAX) add_share(st, cls, objects);
+        st->pinned_pages = (uint64_t)(pages * scale_pages + 0.5);
+        st->pinned_bytes = (uint64_t)(bytes * scale_bytes + 0.5);
         st->oldest_age_ms = now > oldest ? now - oldest : 0;
     }
     heap_sort(stats, sites, sizeof *stats, by_live_bytes_desc);
