@@ -362,13 +362,19 @@ int hz3_site_rename(uint64_t from, uint64_t to);
 /* Per site, over its live samples:
  *   live_samples, live_bytes_est (sum of weights), oldest_age_ms (age of
  *   its oldest live sample);
- *   pinned_pages: resident pages of the spans that hold at least one live
- *   sample of the site and are partly used (neither full nor empty);
- *   pinned_bytes: the bytes of those pages that no live object uses, i.e.
- *   what hz3 could return if the objects on them were freed.
- * A span holding live samples of two sites counts for each of them, so
- * pinned figures of different sites may overlap. Objects above the span
- * tiers (mappings of their own) pin no pages. */
+ *   pinned_pages, pinned_bytes: ESTIMATES of the resident pages of partly
+ *   used spans (neither full nor empty) that the site's live objects sit
+ *   on, and of those pages' bytes that no live object uses (what hz3
+ *   could return if the objects on them were freed). Each live sample on
+ *   a partial span stands for weight/size blocks, and each such block for
+ *   its class's exact partial pages (and unused bytes) over the class's
+ *   exact live blocks on partial spans. Unbiased; its error falls with the
+ *   site's live samples as the live bytes' does. When noise puts the sum
+ *   over all sites (0 included) above the census's partial pages, every
+ *   site is scaled down to it; a page shared by two sites is split between
+ *   them, not counted twice.
+ * Objects above the span tiers (runs, mappings of their own) pin no
+ * pages. */
 struct hz3_site_stat { uint64_t site, live_samples, live_bytes_est, oldest_age_ms, pinned_pages, pinned_bytes; };
 /* Fills up to max sites, biggest live_bytes_est first; returns the number
  * of sites with live samples (may exceed max). */

@@ -480,7 +480,8 @@ size_t _hz3_samples_copy(hz3_site_entry_t *out)
         for (size_t j = 0; j < SHARD_SLOTS && n < HZ3_SAMPLE_CAPACITY; j++) {
             const sample_t *e = &sh->slot[j];
             if (!e->addr) continue;
-            out[n++] = (hz3_site_entry_t){ .addr = e->addr, .site = e->site, .weight = e->weight, .time_ms = e->time_ms };
+            out[n++] = (hz3_site_entry_t){ .addr = e->addr, .site = e->site, .size = e->size, .weight = e->weight,
+                                            .time_ms = e->time_ms };
         }
         spin_unlock(&sh->lock);
     }

@@ -32,8 +32,11 @@ bool _hz3_sample_mappings_live(void);
 void _hz3_sample_moved(const void *from, const void *to, size_t size);
 
 /* The site census (site_census.c): live samples copied out, then joined
- * to their spans under the pool lock. */
-typedef struct hz3_site_entry { uint64_t addr, site, weight, time_ms, span, pin_pages, pin_bytes; } hz3_site_entry_t;
+ * to their spans under the pool lock (cls and partial are the join's). */
+typedef struct hz3_site_entry {
+    uint64_t addr, site, size, weight, time_ms;
+    uint32_t cls, partial;
+} hz3_site_entry_t;
 size_t _hz3_samples_copy(hz3_site_entry_t *out);   /* room for HZ3_SAMPLE_CAPACITY; returns how many */
 unsigned _hz3_span_live(hz3_span_t *s);             /* census.c: used - |thread_free|, consistent */
 extern pthread_mutex_t _hz3_site_census_lock;      /* one site census at a time */

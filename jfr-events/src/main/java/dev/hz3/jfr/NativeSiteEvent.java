@@ -69,12 +69,12 @@ public class NativeSiteEvent extends jdk.jfr.Event {
     @DataAmount
     public long nativeLiveBytes = -1;
 
-    @Label("Pinned Pages")
-    @Description("Partly used pages holding at least one live object sampled at this site; -1 when hz3 is not the malloc")
+    @Label("Pinned Pages (Estimate)")
+    @Description("Estimated partly used resident pages that this site's live objects sit on: each live sample on such a page stands for weight/size objects, each holding its size class's partial pages per live block (exact figures from hz3's census); shared pages are split between sites; -1 when hz3 is not the malloc")
     public long pinnedPages = -1;
 
-    @Label("Pinned")
-    @Description("Resident bytes of the pinned pages that no live object uses: what freeing this site's objects would let the allocator return; -1 when hz3 is not the malloc")
+    @Label("Pinned (Estimate)")
+    @Description("Estimated bytes of the pinned pages that no live object uses, by the same scaling: what freeing this site's objects would let the allocator return; -1 when hz3 is not the malloc")
     @DataAmount
     public long pinnedBytes = -1;
 }

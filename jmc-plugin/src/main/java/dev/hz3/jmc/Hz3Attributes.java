@@ -226,6 +226,10 @@ public final class Hz3Attributes {
         public static final String WEIGHT = "weight";
         public static final String KIND = "kind";
         public static final String SITE = "site";
+        /** "agent": what Java saw at the entry point; "hz3": a malloc inside the call, sampled by hz3. */
+        public static final String SOURCE = "source";
+        public static final String TIER = "tier";
+        public static final String SIZE_CLASS = "sizeClass";
 
         private NativeAllocationSample() {
         }
@@ -274,7 +278,8 @@ public final class Hz3Attributes {
                 NativeSite.SAMPLE_BYTES, NativeSite.NATIVE_LIVE_BYTES, NativeSite.PINNED_PAGES,
                 NativeSite.PINNED_BYTES));
         m.put(NativeAllocationSample.TYPE, List.of(NativeAllocationSample.ADDRESS, NativeAllocationSample.SIZE,
-                NativeAllocationSample.WEIGHT, NativeAllocationSample.KIND, NativeAllocationSample.SITE));
+                NativeAllocationSample.WEIGHT, NativeAllocationSample.KIND, NativeAllocationSample.SITE,
+                NativeAllocationSample.SOURCE, NativeAllocationSample.TIER, NativeAllocationSample.SIZE_CLASS));
         FIELDS = java.util.Collections.unmodifiableMap(m);
     }
 

@@ -66,15 +66,22 @@ class PagesTest {
             for (int round = 0; round < 2; round++) {
                 site(1, "com.example.Cache.fill:30", "direct buffer", 64L << 20);
                 site(2, "com.example.Codec.open:12", "deflater", 8L << 20);
-                sample("com.example.Cache.fill:30", "direct buffer", 77_777);
+                sample("com.example.Cache.fill:30", "direct buffer", 77_777, "agent");
+                // hz3's samples of zlib's mallocs inside Codec.open's Deflaters, and of the same
+                // direct buffer's malloc as the agent's sample above (both sample it)
+                sample("com.example.Codec.open:12", "deflater", 65_536, "hz3");
+                sample("com.example.Cache.fill:30", "direct buffer", 77_777, "hz3");
             }
             items = r.load();
             tiers.forEach(t -> TIER_EVENTS.put(t.name(), 3L));
         }
     }
 
-    /** The site events of the Native Call Sites page: 4 hz3.NativeSite, 2 hz3.NativeAllocationSample. */
+    /** The site events of the Native Call Sites page: 4 hz3.NativeSite, 2 hz3.NativeAllocationSample of the agent's. */
     static final long SITE_EVENTS = 6;
+    /** hz3's own samples: the page below Native Call Sites. */
+    static final String HZ3_SAMPLES_PAGE = SITES_PAGE + ".hz3";
+    static final long HZ3_SAMPLES = 4;
 
     static void site(int rank, String site, String kind, long live) {
         NativeSiteEvent e = new NativeSiteEvent();
@@ -92,13 +99,20 @@ class PagesTest {
         e.commit();
     }
 
-    static void sample(String site, String kind, long size) {
+    static void sample(String site, String kind, long size, String source) {
         NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
         e.address = 0x7f0000000000L;
         e.size = size;
         e.weight = 2 * size;
         e.kind = kind;
         e.site = site;
+        e.source = source;
+        if (source.equals("hz3")) {
+            e.tier = "medium";
+            e.sizeClass = 30;
+        } else {
+            e.sizeClass = -1;
+        }
         e.commit();
     }
 
@@ -159,7 +173,10 @@ class PagesTest {
                 continue;
             }
             assertEquals(1, arrays.size(), id + ": JMC draws line charts only for one event array");
-            if (id.startsWith("dev.hz3.jmc.nativeheap.")) {
+            if (id.equals(HZ3_SAMPLES_PAGE)) {
+                assertEquals(HZ3_SAMPLES, n);
+                assertEquals(Hz3Attributes.NativeAllocationSample.TYPE, arrays.get(0).getType().getIdentifier());
+            } else if (id.startsWith("dev.hz3.jmc.nativeheap.")) {
                 String tier = id.substring("dev.hz3.jmc.nativeheap.".length());
                 assertEquals(TIER_EVENTS.get(tier), n, id);
                 assertEquals(n, items.apply(ItemFilters.and(ItemFilters.type(Hz3Attributes.TierOccupancy.TYPE),
@@ -362,6 +379,31 @@ class PagesTest {
         }
         assertEquals(2, stacks);
         assertEquals(2, sites);
+    }
+
+    /**
+     * The two sources of samples sample the same bytes where Java sees the malloc: a site's row
+     * sums the agent's alone (its weights estimate the site's live bytes), and hz3's own samples
+     * are grouped by site on the page below, never in the same sum.
+     */
+    @Test
+    void eachPageSumsTheSamplesOfOneSource() {
+        IAttribute<String> source = org.openjdk.jmc.common.item.Attribute.attr(
+                Hz3Attributes.NativeAllocationSample.SOURCE, "source", org.openjdk.jmc.common.unit.UnitLookup.PLAIN_TEXT);
+        Map<String, Set<String>> sourcesByPage = new HashMap<>();
+        for (String id : List.of(SITES_PAGE, HZ3_SAMPLES_PAGE)) {
+            IState page = allPages().stream().filter(p -> p.getAttribute("id").equals(id)).findFirst().orElseThrow();
+            Set<String> seen = new java.util.TreeSet<>();
+            for (IItemIterable ii : filtered(page).apply(ItemFilters.type(Hz3Attributes.NativeAllocationSample.TYPE))) {
+                var acc = source.getAccessor(ii.getType());
+                ii.forEach(i -> seen.add(acc.getMember(i)));
+            }
+            sourcesByPage.put(id, seen);
+        }
+        assertEquals(Map.of(SITES_PAGE, Set.of("agent"), HZ3_SAMPLES_PAGE, Set.of("hz3")), sourcesByPage);
+        IState hz3 = allPages().stream().filter(p -> p.getAttribute("id").equals(HZ3_SAMPLES_PAGE)).findFirst()
+                .orElseThrow();
+        assertEquals("site", hz3.getChild("state").getChild("histogram").getAttribute("groupBy"));
     }
 
     @Test

@@ -15,7 +15,7 @@ import jdk.jfr.Recording;
  * chooses. Arguments: the output file, then per event
  * <pre>
  *   site|KIND|ENTRY|LIVE|OLDEST_AGE_MS|NATIVE_LIVE|PINNED_PAGES|PINNED_BYTES   (rank = place in the round)
- *   sample|SITE|KIND|SIZE|WEIGHT                                             (stack: this class's frames)
+ *   sample|SITE|KIND|SIZE|WEIGHT[|SOURCE]                      (stack: this class's frames; source agent)
  *   --                                                                       (the round ends)
  * </pre>
  * where the site event's first field is the site itself (Class.method:line). Rounds are about
@@ -44,7 +44,7 @@ public final class SiteEventsJvm {
                         LockSupport.parkNanos(until - System.nanoTime());
                     }
                 } else if (f[0].equals("sample")) {
-                    allocateAt(f[1], f[2], Long.parseLong(f[3]), Long.parseLong(f[4]));
+                    allocateAt(f[1], f[2], Long.parseLong(f[3]), Long.parseLong(f[4]), f.length > 5 ? f[5] : "agent");
                 } else {
                     NativeSiteEvent e = new NativeSiteEvent();
                     e.rank = ++rank;
@@ -67,13 +67,14 @@ public final class SiteEventsJvm {
     }
 
     /** The frame the samples' stacks start from (after the JFR's own commit frames). */
-    static void allocateAt(String site, String kind, long size, long weight) {
+    static void allocateAt(String site, String kind, long size, long weight, String source) {
         NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
         e.address = 0x7f00_0000_0000L + size;
         e.size = size;
         e.weight = weight;
         e.kind = kind;
         e.site = site;
+        e.source = source;
         e.commit();
     }
 }

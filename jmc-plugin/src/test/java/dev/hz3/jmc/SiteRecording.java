@@ -34,7 +34,12 @@ public final class SiteRecording {
     }
 
     public SiteRecording sample(String site, String kind, long size, long weight) {
-        events.add(String.join("|", "sample", site, kind, Long.toString(size), Long.toString(weight)));
+        return sample(site, kind, size, weight, "agent");
+    }
+
+    /** A sample of the given source: "agent" (what Java saw) or "hz3" (a malloc inside the call). */
+    public SiteRecording sample(String site, String kind, long size, long weight, String source) {
+        events.add(String.join("|", "sample", site, kind, Long.toString(size), Long.toString(weight), source));
         return this;
     }
 

@@ -28,14 +28,20 @@ import dev.hz3.jmc.Hz3Attributes.NativeSite;
 public record NativeSites(List<SiteSeries> series, List<List<SiteSample>> rounds, Map<String, StackCount> stacks,
         long allocationSamples) {
 
+    /** hz3.NativeAllocationSample's source: what Java saw at the entry point, sampled by the agent. */
+    public static final String SOURCE_AGENT = "agent";
+
     /** Frames of a stack kept for display, from the allocating call outwards. */
     public static final int STACK_FRAMES = 12;
 
     /** Packages of the frames that commit a sample, left off the top of a stack shown. */
     static final List<String> RECORDING_FRAMES = List.of("jdk.jfr.", "dev.hz3.agent.", "dev.hz3.jfr.");
 
-    /** A site's most common stack (frames innermost first) and how many of its samples had it. */
-    public record StackCount(List<String> frames, long samples, long siteSamples) {
+    /**
+     * A site's most common stack (frames innermost first) and how many of its samples had it,
+     * among the samples of one source (hz3.NativeAllocationSample's {@code source}).
+     */
+    public record StackCount(List<String> frames, long samples, long siteSamples, String source) {
     }
 
     public boolean isEmpty() {
@@ -87,24 +93,38 @@ public record NativeSites(List<SiteSeries> series, List<List<SiteSample>> rounds
             SiteSample s = l.get(0);
             series.add(new SiteSeries(s.site(), s.kind(), s.entry(), List.copyOf(l)));
         }
+        // Stacks are counted per source: the agent's samples and hz3's sample the same bytes where
+        // Java sees the malloc (Unsafe), so a count over both would count those calls twice. A
+        // site's stack is from the agent's samples (one per sampled Java call, under any malloc),
+        // or from hz3's when the agent sampled none of its calls (a JNI library's mallocs).
         Map<String, StackCount> stacks = new HashMap<>();
         long count = 0;
-        Map<String, Map<List<String>, Long>> perSite = new HashMap<>();
+        Map<String, Map<String, Map<List<String>, Long>>> perSite = new HashMap<>();
         for (IItemIterable ii : items.apply(ItemFilters.type(NativeAllocationSample.TYPE))) {
             Fields f = new Fields(ii.getType());
             IMemberAccessor<IMCStackTrace, IItem> trace = JfrAttributes.EVENT_STACKTRACE.getAccessor(ii.getType());
+            boolean hasSource = f.has(NativeAllocationSample.SOURCE);
             for (IItem i : ii) {
                 count++;
                 String key = f.text(i, NativeAllocationSample.SITE) + " (" + f.text(i, NativeAllocationSample.KIND) + ")";
+                String source = hasSource ? f.text(i, NativeAllocationSample.SOURCE) : null;
+                if (source == null || source.isBlank()) {
+                    source = SOURCE_AGENT;   // recorded before hz3 sampled on its own
+                }
                 List<String> frames = trace == null ? List.of() : frames(trace.getMember(i));
-                perSite.computeIfAbsent(key, k -> new HashMap<>()).merge(frames, 1L, Long::sum);
+                perSite.computeIfAbsent(key, k -> new HashMap<>()).computeIfAbsent(source, k -> new HashMap<>())
+                        .merge(frames, 1L, Long::sum);
             }
         }
         for (var e : perSite.entrySet()) {
-            long total = e.getValue().values().stream().mapToLong(Long::longValue).sum();
-            var top = e.getValue().entrySet().stream().max(Map.Entry.<List<String>, Long>comparingByValue()
+            Map<String, Map<List<String>, Long>> bySource = e.getValue();
+            String source = bySource.containsKey(SOURCE_AGENT) ? SOURCE_AGENT
+                    : bySource.keySet().stream().sorted().findFirst().orElseThrow();
+            Map<List<String>, Long> counts = bySource.get(source);
+            long total = counts.values().stream().mapToLong(Long::longValue).sum();
+            var top = counts.entrySet().stream().max(Map.Entry.<List<String>, Long>comparingByValue()
                     .thenComparing(x -> String.join("\n", x.getKey()))).orElseThrow();
-            stacks.put(e.getKey(), new StackCount(top.getKey(), top.getValue(), total));
+            stacks.put(e.getKey(), new StackCount(top.getKey(), top.getValue(), total, source));
         }
         return new NativeSites(List.copyOf(series), List.copyOf(rounds), Map.copyOf(stacks), count);
     }

@@ -61,13 +61,17 @@ final class SitesSection {
                 .append(", the ").append(top.size()).append(" with the most live bytes at their last sample here. ")
                 .append("Live bytes are estimated from sampled allocations (one per ").append(esc(bytes(sampleBytes)))
                 .append(" allocated, on average); growth is from a site's first sample to its last. ")
-                .append(sites.hasPinning() ? "Pinned: the unused bytes of partly used pages that the site's live "
-                        + "objects keep resident (what freeing them would return)."
-                        : "Pinned pages are known only when hz3 is the malloc.")
+                .append(sites.hasPinning() ? "Pinned (an estimate, scaled from the site's samples by hz3's exact "
+                        + "count of partly used pages per size class): the unused bytes of partly used pages that the "
+                        + "site's live objects keep resident (what freeing them would return). "
+                        : "Pinned pages are known only when hz3 is the malloc. ")
+                .append("Stacks are counted over the agent's samples (one per sampled Java call), or hz3's own "
+                        + "samples of the mallocs inside the calls when the agent sampled none; never both, "
+                        + "since both sample the bytes Java sees.")
                 .append("</p>\n");
         h.append("<div class=\"scroll\"><table id=\"sites\" class=\"wrap\">\n<tr><th>Site</th><th>Kind</th>")
                 .append("<th class=\"num\">Live</th><th class=\"num\">Growth</th><th class=\"num\">Per minute</th>")
-                .append("<th class=\"num\">Native live</th><th class=\"num\">Pinned pages</th><th class=\"num\">Pinned</th>")
+                .append("<th class=\"num\">Native live</th><th class=\"num\">Pinned pages (est.)</th><th class=\"num\">Pinned (est.)</th>")
                 .append("<th class=\"num\">Oldest live sample</th><th>Most common stack</th></tr>\n");
         for (SiteSeries s : top) {
             SiteSample last = s.last();
@@ -92,7 +96,8 @@ final class SitesSection {
                 h.append("-");
             } else {
                 h.append("<details><summary>").append(count(st.samples())).append(" of ").append(count(st.siteSamples()))
-                        .append(st.siteSamples() == 1 ? " sample" : " samples").append("</summary><pre>");
+                        .append(' ').append(esc(st.source())).append(st.siteSamples() == 1 ? " sample" : " samples")
+                        .append("</summary><pre>");
                 for (String f : st.frames()) {
                     h.append(esc(f)).append('\n');
                 }

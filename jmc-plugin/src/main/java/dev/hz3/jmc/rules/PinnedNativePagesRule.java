@@ -27,7 +27,9 @@ import dev.hz3.jmc.census.SiteSample;
 /**
  * Java call sites whose surviving objects keep partly used pages resident (hz3.NativeSite's
  * pinnedPages and pinnedBytes, which hz3 fills in when it is the malloc): the bytes those pages
- * hold that no live object uses, which freeing the site's objects would let hz3 return.
+ * hold that no live object uses, which freeing the site's objects would let hz3 return. Both are
+ * estimates, scaled from the site's live samples by hz3's exact count of each size class's partly
+ * used pages per live block (include/hz3.h, hz3_site_stat), and the rule's text says so.
  *
  * <p>Reads one round of hz3.NativeSite events, the one with the most pinned bytes in all (one
  * moment per finding). Each site scores against its pinned bytes: INFO at 4 MiB, WARNING at

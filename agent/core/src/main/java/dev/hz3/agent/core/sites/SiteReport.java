@@ -6,6 +6,7 @@ import dev.hz3.agent.core.sites.SiteSampler.Tally;
 import dev.hz3.jfr.NativeSiteEvent;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -115,6 +116,58 @@ final class SiteReport {
             t.pinnedPages = c[i + Hz3Sites.STAT_PINNED_PAGES];
             t.pinnedBytes = c[i + Hz3Sites.STAT_PINNED_BYTES];
         }
+        foldInflaterWindows(byLive);
+    }
+
+    static final String INFLATER = "inflater";
+    static final String INFLATER_INIT = "java.util.zip.Inflater.<init>";
+
+    /** Where zlib mallocs an inflate stream's window: its first inflate that produces output. */
+    static boolean isWindowEntry(String entry) {
+        return entry.equals("java.util.zip.Inflater.inflate") || entry.equals("java.util.zip.Inflater.setDictionary");
+    }
+
+    /**
+     * An Inflater's window is sampled at the site of its first inflate, its state at the site
+     * that made it: one leak of Inflaters would show as two sites, lines apart. The window's
+     * site is folded into the creating site of the same method (Class.method; the one with the
+     * most live bytes if there are several), so that one leak is one site, named where the
+     * Inflaters are made. Naming the creating site of each window exactly would need a stack
+     * walk per Inflater made; a window inflated in another method than its Inflater was made in
+     * keeps its own site.
+     */
+    static void foldInflaterWindows(List<Tally> byLive) {
+        Map<String, Tally> made = new HashMap<>();
+        for (Tally t : byLive) {
+            if (INFLATER.equals(t.site.kind) && INFLATER_INIT.equals(t.site.entry)) {
+                made.merge(method(t.site.site), t, (a, b) -> a.liveBytes + a.nativeLiveBytes
+                        >= b.liveBytes + b.nativeLiveBytes ? a : b);
+            }
+        }
+        if (made.isEmpty()) {
+            return;
+        }
+        for (Iterator<Tally> it = byLive.iterator(); it.hasNext();) {
+            Tally w = it.next();
+            Tally m = INFLATER.equals(w.site.kind) && isWindowEntry(w.site.entry) ? made.get(method(w.site.site)) : null;
+            if (m == null) {
+                continue;
+            }
+            m.liveBytes += w.liveBytes;
+            m.samples += w.samples;
+            m.oldest = Math.min(m.oldest, w.oldest);
+            m.nativeLiveBytes += w.nativeLiveBytes;
+            m.pinnedPages += w.pinnedPages;
+            m.pinnedBytes += w.pinnedBytes;
+            it.remove();
+        }
+        byLive.sort((a, b) -> Double.compare(b.liveBytes, a.liveBytes));
+    }
+
+    /** "com.example.Codec.open" of "com.example.Codec.open:12". */
+    private static String method(String site) {
+        int colon = site.lastIndexOf(':');
+        return colon < 0 ? site : site.substring(0, colon);
     }
 
     /**
