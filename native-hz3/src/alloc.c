@@ -72,7 +72,8 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = alloc_class(h, _hz3_class_of(size), size);
+    unsigned cls = _hz3_class_of(size);
+    void *p = size > HZ3_MEDIUM_SHARED_MAX ? _hz3_single_alloc(h, cls, size) : alloc_class(h, cls, size);
     if (p && zero) memset(p, 0, size);
     return p;
 }
