@@ -136,6 +136,7 @@ void *_hz3_single_take(hz3_span_t *s);
 void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size);   /* errno set when NULL */
 void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s);                 /* h->lock held */
 void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b);
+bool _hz3_single_abandon(hz3_span_t *s);                             /* span.c: false when the class's list is full */
 void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, unsigned n);
 /* True when b is on the span's local free list, its thread_free list or in
  * some thread's remote batch. Exact for the owner (and an abandoned span)

@@ -175,6 +175,9 @@
 #ifndef HZ3_SMALL_EMPTY_KEEP
 #define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */
 #endif
+#ifndef HZ3_SINGLE_DEPOT_PAGES
+#define HZ3_SINGLE_DEPOT_PAGES 128     /* pages of empty singles per class on the abandoned lists (512 KiB), for any heap */
+#endif
 #ifndef HZ3_SINGLE_CACHE_PAGES
 #define HZ3_SINGLE_CACHE_PAGES 128     /* pages of empty singles (medium above 16 KiB) a heap keeps (512 KiB) */
 #endif

@@ -25,7 +25,17 @@
  *                only reference to it. A server whose objects are freed by
  *                other threads then reuses them where they are freed (as
  *                thread caches do), with no atomic on its owner's lines.
- *   overflow     a free into a full cache gives the span to the pool.
+ *   overflow     a free into a full cache puts the span on the abandoned
+ *                list of its class (span.c, _hz3_single_abandon), at most
+ *                HZ3_SINGLE_DEPOT_PAGES pages per class, where a malloc
+ *                that misses its heap's cache takes it (adopt) before the
+ *                page pool: heaps' caches are per class, and a class's
+ *                count of free objects drifts (a free of one class and a
+ *                malloc of another), so a heap's misses and overflows are
+ *                both common; the pool's search and bookkeeping cost about
+ *                600 instructions a span, the list a tenth of that. Every
+ *                epoch gives these back to the pool (empty abandoned
+ *                spans); past the bound, so does the free.
  *
  * Being KEPT on avail, a cached single is what it was before: an empty
  * span on its heap's lists, which a purge from any thread gives back and
@@ -80,7 +90,7 @@ void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s)
         h->single_cache_pages += s->pages;
         _hz3_where_set(s, HZ3_WHERE_KEPT);
         _hz3_list_push_front(&h->avail[s->cls], s);
-    } else {
+    } else if (!_hz3_single_abandon(s)) {
         _hz3_freed_note(_hz3_span_start(s));
         _hz3_pool_give(s);
     }
@@ -92,8 +102,7 @@ void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s)
 void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b)
 {
     hz3_heap_t *h = _hz3_tl_heap;
-    if (s->cls == HZ3_CLASS_RUN || h == &_hz3_heap_empty ||
-        h->single_cache_pages + s->pages > HZ3_SINGLE_CACHE_PAGES) {
+    if (s->cls == HZ3_CLASS_RUN) {
         _hz3_freed_note(b);
         _hz3_pool_give(s);
         return;
@@ -104,6 +113,13 @@ void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b)
     _hz3_key_set(b);
     s->local_free = b;
     _hz3_used_set(s, 0);
+    if (h == &_hz3_heap_empty || h->single_cache_pages + s->pages > HZ3_SINGLE_CACHE_PAGES) {
+        if (!_hz3_single_abandon(s)) {
+            _hz3_freed_note(b);
+            _hz3_pool_give(s);
+        }
+        return;
+    }
     /* The new owner, the sample bit kept as it is (the generic free has
      * forgotten the sample and cleared it if this was one). */
     uintptr_t old = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed);

@@ -210,8 +210,8 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    /* Spans left by ended threads (never singles: a live single is on no
-     * list, an empty one was given back). */
+    /* Spans left by ended threads, and empty singles that a heap's cache
+     * had no room for (_hz3_single_abandon). */
     while ((s = adopt(h, cls)) != NULL) {
         if (refill(s)) goto use;
         if (set_notify(s)) { move_to_full(h, s); continue; }
@@ -428,6 +428,30 @@ static void release_span(hz3_span_t *s)
     _hz3_list_push_back(&abandoned[s->cls], s);
     atomic_fetch_add_explicit(&abandoned_count[s->cls], 1, memory_order_relaxed);
     pthread_mutex_unlock(&abandoned_lock);
+}
+
+/* A single that its heap's cache has no room for (single.c): onto the
+ * abandoned list of its class, first, where the next heap that misses the
+ * class takes it (adopt) without the page pool, and where every epoch
+ * gives it back (_hz3_abandoned_reclaim: empty, it is a purge candidate).
+ * At most HZ3_SINGLE_DEPOT_PAGES pages per class; false when full. An
+ * empty single gets no remote free, so its thread_free stays NORMAL. */
+bool _hz3_single_abandon(hz3_span_t *s)
+{
+    unsigned cls = s->cls;
+    pthread_mutex_lock(&abandoned_lock);
+    if ((atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed) + 1) * s->pages > HZ3_SINGLE_DEPOT_PAGES) {
+        pthread_mutex_unlock(&abandoned_lock);
+        return false;
+    }
+    _hz3_where_set(s, HZ3_WHERE_ABANDONED);
+    __atomic_fetch_and((uintptr_t *)&s->owner, HZ3_OWNER_SAMPLED, __ATOMIC_RELEASE);   /* NULL, tag kept */
+    uint32_t *tag = _hz3_tags_of(s);
+    _hz3_tags_store(s, s->pages, __atomic_load_n(&tag[0], __ATOMIC_RELAXED) & ~(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED));
+    _hz3_list_push_front(&abandoned[cls], s);
+    atomic_fetch_add_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
+    pthread_mutex_unlock(&abandoned_lock);
+    return true;
 }
 
 /* Turns a span to NEVER; NOTIFYING first has to come through delayed. */
