@@ -137,6 +137,7 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size);   /* errno se
 void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s);                 /* h->lock held */
 void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b);
 bool _hz3_single_abandon(hz3_span_t *s);                             /* span.c: false when the class's list is full */
+hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls);     /* span.c: h->lock held; NULL when none */
 void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, unsigned n);
 /* True when b is on the span's local free list, its thread_free list or in
  * some thread's remote batch. Exact for the owner (and an abandoned span)

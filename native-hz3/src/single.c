@@ -47,7 +47,7 @@
 
 /* Hands out the span's object; s is on no list. A live single stays on
  * none, so that a free from any thread may take it (above). */
-void *_hz3_single_take(hz3_span_t *s)
+static inline void *take(hz3_span_t *s)
 {
     _hz3_where_set(s, HZ3_WHERE_NONE);
     _hz3_used_set(s, 1);
@@ -57,26 +57,33 @@ void *_hz3_single_take(hz3_span_t *s)
     _hz3_key_clear(b);
     return b;
 }
+void *_hz3_single_take(hz3_span_t *s) { return take(s); }
 
 void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
     _hz3_remote_flush_if_old(h);
     _hz3_epoch_tick();
     _hz3_heap_lock(h);
-    hz3_span_t *s = h->avail[cls].first;
-    if (HZ3_LIKELY(s != NULL) &&
-        HZ3_LIKELY(h->decay_gen == atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed)) &&
+    /* the slow path's other duties first, when due */
+    if (HZ3_LIKELY(h->decay_gen == atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed)) &&
         !atomic_load_explicit(&h->delayed, memory_order_relaxed) &&
         !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
-        /* only kept singles are on a single class's avail list */
-        h->avail[cls].first = s->next;
-        if (s->next) s->next->prev = NULL;
-        else h->avail[cls].last = NULL;
-        s->next = NULL;
-        h->single_cache_pages -= s->pages;
-        void *p = _hz3_single_take(s);
-        _hz3_heap_unlock(h);
-        return p;
+        hz3_span_t *s = h->avail[cls].first;
+        if (HZ3_LIKELY(s != NULL)) {
+            /* only kept singles are on a single class's avail list */
+            h->avail[cls].first = s->next;
+            if (s->next) s->next->prev = NULL;
+            else h->avail[cls].last = NULL;
+            s->next = NULL;
+            h->single_cache_pages -= s->pages;
+        } else {
+            s = _hz3_single_unabandon(h, cls);
+        }
+        if (HZ3_LIKELY(s != NULL)) {
+            void *p = take(s);
+            _hz3_heap_unlock(h);
+            return p;
+        }
     }
     void *p = _hz3_span_alloc_held(h, cls, size);
     if (!p) errno = ENOMEM;

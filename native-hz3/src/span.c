@@ -454,6 +454,27 @@ bool _hz3_single_abandon(hz3_span_t *s)
     return true;
 }
 
+/* The most recent single of class cls put there by _hz3_single_abandon,
+ * now h's (h->lock held), on no list; NULL when there is none. */
+hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls)
+{
+    if (!atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed)) return NULL;
+    pthread_mutex_lock(&abandoned_lock);
+    hz3_span_t *s = abandoned[cls].first;
+    if (s) {
+        _hz3_list_remove(&abandoned[cls], s);
+        atomic_fetch_sub_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&abandoned_lock);
+    if (!s) return NULL;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
+    uintptr_t sampled = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed) & HZ3_OWNER_SAMPLED;
+    atomic_store_explicit(&s->owner, (hz3_heap_t *)((uintptr_t)h | sampled), memory_order_release);
+    uint32_t *tag = _hz3_tags_of(s);
+    _hz3_tags_store(s, s->pages, __atomic_load_n(&tag[0], __ATOMIC_RELAXED) | h->tag_owner);
+    return s;
+}
+
 /* Turns a span to NEVER; NOTIFYING first has to come through delayed. */
 static void set_never(hz3_heap_t *h, hz3_span_t *s)
 {
