@@ -62,7 +62,6 @@ void *_hz3_single_take(hz3_span_t *s) { return take(s); }
 void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
     _hz3_remote_flush_if_old(h);
-    _hz3_epoch_tick();
     _hz3_heap_lock(h);
     /* the slow path's other duties first, when due */
     if (HZ3_LIKELY(h->decay_gen == atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed)) &&
@@ -85,6 +84,11 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
             return p;
         }
     }
+    /* Epochs start on slow paths, before the heap lock (an epoch may purge,
+     * which takes every heap's lock): a miss is one, a hit is not. */
+    _hz3_heap_unlock(h);
+    _hz3_epoch_tick();
+    _hz3_heap_lock(h);
     void *p = _hz3_span_alloc_held(h, cls, size);
     if (!p) errno = ENOMEM;
     return p;
