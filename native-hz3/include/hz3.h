@@ -125,7 +125,12 @@ int hz3_owns(const void *p);
  * emptied by other threads' frees), and of spans of ended threads. It
  * leaves held_empty_pages: empty pages of the span each thread allocates
  * from right now (its current span per class); their own threads give
- * those back on their next slow path or when they end. Hence, over all
+ * those back on their next slow path or when they end. A freed medium
+ * object of 20-32 KiB (one object per span) waits for reuse in the cache
+ * of the thread that freed it (whichever thread made it), or, past that
+ * cache's bound, on a list of its class that every thread takes from and
+ * every epoch empties: either way its pages are empty pages and purge
+ * candidates, not held. Hence, over all
  * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large extents (large_cached_bytes) are
  * unmapped too; their resident pages are in large_resident_bytes.
  *

@@ -66,13 +66,20 @@ static void *alloc_big(size_t size, size_t align, bool zero)
 
 HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
 {
+    /* A single's malloc comes here every time (single.c): first, and a
+     * tail call when the thread has a heap. */
+    if (size - (HZ3_MEDIUM_SHARED_MAX + 1) < HZ3_MEDIUM_MAX - HZ3_MEDIUM_SHARED_MAX && !zero) {
+        hz3_heap_t *h = _hz3_tl_heap;
+        if (HZ3_LIKELY(h != &_hz3_heap_empty)) return _hz3_single_alloc(h, _hz3_class_of(size), size);
+    }
     if (size > HZ3_MEDIUM_MAX) return alloc_big(size, 0, zero);
     hz3_heap_t *h = heap_or_init();
     if (!h) {
         errno = ENOMEM;
         return NULL;
     }
-    void *p = alloc_class(h, _hz3_class_of(size), size);
+    unsigned cls = _hz3_class_of(size);
+    void *p = size > HZ3_MEDIUM_SHARED_MAX ? _hz3_single_alloc(h, cls, size) : alloc_class(h, cls, size);
     if (p && zero) memset(p, 0, size);
     return p;
 }

@@ -125,11 +125,19 @@ extern _Atomic uint64_t _hz3_sample_mean;      /* mean bytes between samples; 0:
 
 /* ---- span.c: spans of a heap ---- */
 void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size);  /* size: as asked (sampling) */
+void *_hz3_span_alloc_held(hz3_heap_t *h, unsigned cls, size_t size);  /* the same, h->lock held; unlocks */
 /* Sampling on: pops the current span's free list, just refilled from
  * local_free without the slow path, and cuts it at the next sample. */
 void *_hz3_span_pop_sampled(hz3_heap_t *h, hz3_span_t *s, unsigned cls, size_t size, uint64_t mean);
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s);
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);   /* checked already; batched */
+/* ---- single.c: medium objects one per span ---- */
+void *_hz3_single_take(hz3_span_t *s);
+void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size);   /* errno set when NULL */
+void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s);                 /* h->lock held */
+void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b);
+bool _hz3_single_abandon(hz3_span_t *s);                             /* span.c: false when the class's list is full */
+hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls);     /* span.c: h->lock held; NULL when none */
 void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, unsigned n);
 /* True when b is on the span's local free list, its thread_free list or in
  * some thread's remote batch. Exact for the owner (and an abandoned span)

@@ -90,10 +90,12 @@
  *   Small, sub4k and shared medium classes are served alike: the fast path
  *   pops from the current span of the class (one table lookup for every
  *   size up to HZ3_MEDIUM_MAX). Singles never have a current span (the
- *   lookup finds the sentinel: slow path) and are on no heap list while
- *   their object is live, so a free from any thread gives one back; the
- *   owner's slow path keeps up to HZ3_SINGLE_CACHE_PAGES of empty ones
- *   (where KEPT, on avail) for its next mallocs. Runs (class HZ3_CLASS_RUN)
+ *   lookup finds the sentinel: a short path of their own, single.c) and
+ *   are on no heap list while their object is live, so a free from any
+ *   thread may take one: into the freeing thread's cache (where KEPT, on
+ *   avail, up to HZ3_SINGLE_CACHE_PAGES), past it onto the abandoned list
+ *   of its class (up to HZ3_SINGLE_DEPOT_PAGES per class), past that to
+ *   the page pool. Runs (class HZ3_CLASS_RUN)
  *   are one object too, with no owner and no cache.
  *
  * What a purge from any thread returns (hz3_purge_now, malloc_trim)
@@ -174,6 +176,9 @@
 #endif
 #ifndef HZ3_SMALL_EMPTY_KEEP
 #define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */
+#endif
+#ifndef HZ3_SINGLE_DEPOT_PAGES
+#define HZ3_SINGLE_DEPOT_PAGES 128     /* pages of empty singles per class on the abandoned lists (512 KiB), for any heap */
 #endif
 #ifndef HZ3_SINGLE_CACHE_PAGES
 #define HZ3_SINGLE_CACHE_PAGES 128     /* pages of empty singles (medium above 16 KiB) a heap keeps (512 KiB) */
@@ -261,7 +266,7 @@ enum hz3_span_where {     /* which list of its owner the span is on */
     HZ3_WHERE_AVAIL = 1,  /* heap->avail[cls]: has or may have free blocks */
     HZ3_WHERE_FULL = 2,   /* heap->full[cls]: no free block, thread_free in NOTIFY */
     HZ3_WHERE_KEPT = 3,   /* heap->avail[cls], empty and kept by its owner's slow path */
-    HZ3_WHERE_ABANDONED = 4, /* global abandoned list of its class */
+    HZ3_WHERE_ABANDONED = 4, /* global abandoned list of its class (an ended thread's, or an empty single) */
 };
 
 struct hz3_heap;

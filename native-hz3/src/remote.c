@@ -97,7 +97,7 @@ void _hz3_free_remote_fast(void *p, const void *caller)
     hz3_span_t *s = &_hz3_segment_of(p)->spans[head];
     hz3_block_t *b = p;
     /* The generic free takes what this does not check itself: pages in no
-     * span, capacity-1 spans and runs (given back whole), interior
+     * span, runs (given back whole), interior
      * pointers, blocks that carry the free key, and spans holding a
      * sampled object (tagged: the side table must hear of the free, and
      * the owner's own frees of such a span arrive here too). All from the
@@ -105,12 +105,20 @@ void _hz3_free_remote_fast(void *p, const void *caller)
      * the time, is read only when the batch is pushed (or, for a lazily
      * carved medium class, for its carved count). Offsets past the blocks
      * are past blocks_end, which is within the span. */
-    if (HZ3_UNLIKELY(head == 0 || (t & HZ3_TAG_SAMPLED) || c->capacity <= 1 ||
-                     (HZ3_FREE_CHECKS && (!_hz3_is_block_start_f(c, s, off) || _hz3_key_found(b))))) {
-        _hz3_free_generic(b, caller, "free");
-        return;
+    if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED) &&
+                   (!HZ3_FREE_CHECKS || (_hz3_is_block_start_f(c, s, off) && !_hz3_key_found(b))))) {
+        if (HZ3_LIKELY(c->capacity > 1)) {
+            add(_hz3_tl_heap, s, b);
+            return;
+        }
+        /* A single, checked as any block (its only block start is 0):
+         * into this thread's cache (single.c). */
+        if (t >> HZ3_TAG_CLS_SHIFT != HZ3_CLASS_RUN) {
+            _hz3_single_free_remote(s, b);
+            return;
+        }
     }
-    add(_hz3_tl_heap, s, b);
+    _hz3_free_generic(b, caller, "free");
 }
 
 /* Whether b is in h's group for s: a bounded walk that follows only blocks

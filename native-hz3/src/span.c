@@ -140,20 +140,6 @@ static inline void *pop(hz3_span_t *s)
     return b;
 }
 
-/* A single (capacity 1) leaves every list while its object is live, so
- * that a free from any thread may give it straight back to the pool; it is
- * never a current span. */
-static void *single_take(hz3_span_t *s)
-{
-    _hz3_where_set(s, HZ3_WHERE_NONE);
-    _hz3_used_set(s, 1);
-    s->free = s->local_free = NULL;
-    if (s->extended == 0) __atomic_store_n(&s->extended, (uint16_t)1, __ATOMIC_RELAXED);
-    hz3_block_t *b = (hz3_block_t *)_hz3_span_start(s);
-    _hz3_key_clear(b);
-    return b;
-}
-
 static void move_to_full(hz3_heap_t *h, hz3_span_t *s)
 {
     _hz3_where_set(s, HZ3_WHERE_FULL);
@@ -210,7 +196,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         if (kept) {
             if (single) {
                 h->single_cache_pages -= s->pages;
-                return single_take(s);
+                return _hz3_single_take(s);
             }
             if (h->empty_kept[cls]) h->empty_kept[cls]--;
         }
@@ -224,8 +210,8 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    /* Spans left by ended threads (never singles: a live single is on no
-     * list, an empty one was given back). */
+    /* Spans left by ended threads, and empty singles that a heap's cache
+     * had no room for (_hz3_single_abandon). */
     while ((s = adopt(h, cls)) != NULL) {
         if (refill(s)) goto use;
         if (set_notify(s)) { move_to_full(h, s); continue; }
@@ -235,10 +221,10 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 
     s = _hz3_pool_take(cls, h);
     if (!s) return NULL;
-    if (single) return single_take(s);
+    if (single) return _hz3_single_take(s);
 
 use:
-    if (single) return single_take(s);   /* never on avail unkept or abandoned: a guard */
+    if (single) return _hz3_single_take(s);   /* never on avail unkept or abandoned: a guard */
     if (!s->free) refill(s);
     h->cur[cls] = s;
     return pop(s);
@@ -316,6 +302,11 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size)
     _hz3_remote_flush_if_old(h);
     _hz3_epoch_tick();
     _hz3_heap_lock(h);
+    return _hz3_span_alloc_held(h, cls, size);
+}
+
+void *_hz3_span_alloc_held(hz3_heap_t *h, unsigned cls, size_t size)
+{
     void *p = alloc_slow_locked(h, cls);
     uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_acquire);
     if (HZ3_UNLIKELY(mean != 0) && p) sample_slow(h, cls, p, size, mean);
@@ -334,15 +325,7 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
     if (_hz3_owner_of(s) != h) return;
     unsigned cls = s->cls;
     if (s->capacity == 1) {
-        /* Keep a few pages of empty singles for the next malloc of the class. */
-        if (h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES) {
-            h->single_cache_pages += s->pages;
-            _hz3_where_set(s, HZ3_WHERE_KEPT);
-            _hz3_list_push_front(&h->avail[cls], s);
-        } else {
-            _hz3_freed_note(_hz3_span_start(s));
-            _hz3_pool_give(s);
-        }
+        _hz3_single_keep(h, s);
         return;
     }
     if (s->where == HZ3_WHERE_FULL) {
@@ -373,14 +356,12 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 }
 
 /* A free from a thread that does not own the span, after the generic
- * free's checks: singles go straight back (a live one is on no list),
- * other blocks into the calling thread's remote batch (remote.c). */
+ * free's checks: singles to the freeing thread's cache (single.c), other
+ * blocks into the calling thread's remote batch (remote.c). */
 void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b)
 {
     if (s->capacity == 1) {
-        /* The only object is gone: nobody holds this span on a list. */
-        _hz3_freed_note(b);
-        _hz3_pool_give(s);
+        _hz3_single_free_remote(s, b);
         return;
     }
     _hz3_remote_batch_add(_hz3_tl_heap, s, b);
@@ -447,6 +428,51 @@ static void release_span(hz3_span_t *s)
     _hz3_list_push_back(&abandoned[s->cls], s);
     atomic_fetch_add_explicit(&abandoned_count[s->cls], 1, memory_order_relaxed);
     pthread_mutex_unlock(&abandoned_lock);
+}
+
+/* A single that its heap's cache has no room for (single.c): onto the
+ * abandoned list of its class, first, where the next heap that misses the
+ * class takes it (adopt) without the page pool, and where every epoch
+ * gives it back (_hz3_abandoned_reclaim: empty, it is a purge candidate).
+ * At most HZ3_SINGLE_DEPOT_PAGES pages per class; false when full. An
+ * empty single gets no remote free, so its thread_free stays NORMAL. */
+bool _hz3_single_abandon(hz3_span_t *s)
+{
+    unsigned cls = s->cls;
+    pthread_mutex_lock(&abandoned_lock);
+    if ((atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed) + 1) * s->pages > HZ3_SINGLE_DEPOT_PAGES) {
+        pthread_mutex_unlock(&abandoned_lock);
+        return false;
+    }
+    _hz3_where_set(s, HZ3_WHERE_ABANDONED);
+    __atomic_fetch_and((uintptr_t *)&s->owner, HZ3_OWNER_SAMPLED, __ATOMIC_RELEASE);   /* NULL, tag kept */
+    uint32_t *tag = _hz3_tags_of(s);
+    _hz3_tags_store(s, s->pages, __atomic_load_n(&tag[0], __ATOMIC_RELAXED) & ~(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED));
+    _hz3_list_push_front(&abandoned[cls], s);
+    atomic_fetch_add_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
+    pthread_mutex_unlock(&abandoned_lock);
+    return true;
+}
+
+/* The most recent single of class cls put there by _hz3_single_abandon,
+ * now h's (h->lock held), on no list; NULL when there is none. */
+hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls)
+{
+    if (!atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed)) return NULL;
+    pthread_mutex_lock(&abandoned_lock);
+    hz3_span_t *s = abandoned[cls].first;
+    if (s) {
+        _hz3_list_remove(&abandoned[cls], s);
+        atomic_fetch_sub_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&abandoned_lock);
+    if (!s) return NULL;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
+    uintptr_t sampled = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed) & HZ3_OWNER_SAMPLED;
+    atomic_store_explicit(&s->owner, (hz3_heap_t *)((uintptr_t)h | sampled), memory_order_release);
+    uint32_t *tag = _hz3_tags_of(s);
+    _hz3_tags_store(s, s->pages, __atomic_load_n(&tag[0], __ATOMIC_RELAXED) | h->tag_owner);
+    return s;
 }
 
 /* Turns a span to NEVER; NOTIFYING first has to come through delayed. */

@@ -254,6 +254,83 @@ static void *case_medium(void *arg)
     return arg;
 }
 
+/* E: singles (20 KiB objects, one per span of 5 pages) of a thread of its
+ * own, every page touched; half freed by the thread itself, half by
+ * another thread, which stays alive. A freed single waits, empty, in the
+ * cache of the thread that freed it: its pages are empty and a purge
+ * candidate, not held, and a purge from this thread gives every one of
+ * them back, the other thread's too. */
+#define E_N 8
+static void *e_objects[E_N];
+static pthread_barrier_t e_freed, e_done;
+static void *free_e_second_half(void *arg)   /* and stays, with its cache, until told */
+{
+    void *own = malloc(100);   /* a heap of its own, as a thread that allocates has */
+    for (int i = E_N / 2; i < E_N; i++) free(e_objects[i]);
+    pthread_barrier_wait(&e_freed);
+    pthread_barrier_wait(&e_done);
+    free(own);
+    return arg;
+}
+static void singles_expect(expect_t *e, unsigned pages, unsigned live, unsigned empty)
+{
+    memset(e, 0, sizeof *e);
+    e->spans = live + empty;
+    e->live = live;
+    e->capacity = live + empty;
+    e->pages[HZ3_PS_FULL] = e->occ[HZ3_OCC_75_100] = (uint64_t)live * pages;
+    e->pages[HZ3_PS_EMPTY] = e->occ[HZ3_OCC_0] = e->cand = (uint64_t)empty * pages;
+}
+static void *case_singles(void *arg)
+{
+    t_snapshot(&before);
+    for (int i = 0; i < E_N; i++) touch(e_objects[i] = malloc(20000), 20000);
+    size_t usable = malloc_usable_size(e_objects[0]);
+    unsigned c = class_index(&before, usable);
+    CHECK_MSG(c != UINT32_MAX && before.classes[c].span_pages * PAGE == usable,
+              "a class of %zu B, one object per span", usable);
+    if (c == UINT32_MAX) return arg;
+    unsigned pages = before.classes[c].span_pages;
+    for (int i = 0; i < E_N; i++) touch(e_objects[i], usable);
+    expect_t e, was, d;
+    singles_expect(&e, pages, E_N, 0);
+    t_snapshot(&after);
+    check_class("singles live", usable, &e);
+
+    was = e;
+    memcpy(&before, &after, sizeof before);
+    for (int i = 0; i < E_N / 2; i++) free(e_objects[i]);
+    t_snapshot(&after);
+    singles_expect(&e, pages, E_N / 2, E_N / 2);
+    d = expect_delta(&e, &was);
+    check_class("singles half freed by their thread", usable, &d);
+
+    was = e;
+    memcpy(&before, &after, sizeof before);
+    pthread_t t;
+    pthread_barrier_init(&e_freed, NULL, 2);
+    pthread_barrier_init(&e_done, NULL, 2);
+    pthread_create(&t, NULL, free_e_second_half, NULL);
+    pthread_barrier_wait(&e_freed);
+    t_snapshot(&after);
+    singles_expect(&e, pages, 0, E_N);
+    d = expect_delta(&e, &was);
+    check_class("singles half freed by another thread", usable, &d);
+    CHECK_MSG(after.held_empty_pages == before.held_empty_pages, "held +%llu, expected +0",
+              (unsigned long long)(after.held_empty_pages - before.held_empty_pages));
+
+    was = e;
+    memcpy(&before, &after, sizeof before);
+    t_hz3()->purge_now();
+    t_snapshot(&after);
+    singles_expect(&e, pages, 0, 0);
+    d = expect_delta(&e, &was);
+    check_class("singles after a purge", usable, &d);
+    pthread_barrier_wait(&e_done);
+    pthread_join(t, NULL);
+    return arg;
+}
+
 static void run(void *(*fn)(void *))
 {
     pthread_t t;
@@ -344,6 +421,7 @@ int main(void)
     run(case_remote_emptied);
     run(case_pinned);
     run(case_medium);
+    run(case_singles);
     CHECK(t_hz3()->validate() == 0);
     ground_truth();
     return t_finish("test-census");

@@ -74,10 +74,17 @@ static void *xt_free_arg(void *p)
     return NULL;
 }
 
+/* "single-" before how: objects of 20 KiB, one per span, which a free
+ * from another thread takes into that thread's cache. */
 static bool double_cross_thread(const char *how)
 {
-    xt_a = malloc(64);
-    xt_b = malloc(64);
+    size_t size = 64;
+    if (!strncmp(how, "single-", 7)) {
+        size = 20000;
+        how += 7;
+    }
+    xt_a = malloc(size);
+    xt_b = malloc(size);
     printf("%p\n", (void *)xt_a);
     fflush(stdout);
     pthread_t t;
@@ -103,7 +110,47 @@ static bool double_cross_thread(const char *how)
         free(xt_b);
         free(xt_a);
     }
-    return next_mallocs_distinct(64);
+    return next_mallocs_distinct(size);
+}
+
+/* The pointer just past a 20 KiB object (one per span of 5 pages), onto
+ * the next page: free there ("free"), or the span of another such object
+ * freed already ("kept"); from the owner or from another thread
+ * ("-remote"). The pointer goes out with write: a printf would malloc
+ * stdout's buffer, maybe on that very page. */
+static char *past_p;
+static void *free_past_p(void *arg)   /* started before the object: pthread_create mallocs */
+{
+    pthread_barrier_wait(&xt_go);
+    free(past_p);
+    return NULL;
+}
+static char *past_single(const char *how)
+{
+    bool remote = strstr(how, "-remote") != NULL;
+    pthread_t t;
+    if (remote) {
+        pthread_barrier_init(&xt_go, NULL, 2);
+        pthread_create(&t, NULL, free_past_p, NULL);
+    }
+    char *o = malloc(20000);
+    char *p = o + malloc_usable_size(o);
+    if (!strncmp(how, "kept", 4)) {
+        char *q = malloc(20000);
+        if (q != p) return NULL;
+        free(q);
+    }
+    char line[64];
+    int n = snprintf(line, sizeof line, "%p\n", (void *)p);
+    if (write(1, line, (size_t)n) != n) return NULL;
+    if (remote) {
+        past_p = p;
+        pthread_barrier_wait(&xt_go);
+        pthread_join(t, NULL);
+    } else {
+        free(p);
+    }
+    return p;
 }
 
 /* Runs one case in this process; prints the pointer it misuses. */
@@ -167,6 +214,8 @@ static int run_case(const char *name)
         } else {
             free(p);
         }
+    } else if (!strncmp(name, "past-single-", 12)) {
+        if (!(p = past_single(name + 12))) return 7;
     } else if (!strcmp(name, "double-medium")) {
         p = malloc(10000);
         printf("%p\n", (void *)p);
@@ -235,6 +284,13 @@ int main(int argc, char **argv)
         { "double-thread-owner-then-remote", "free", "double free" },
         { "double-thread-remote-then-owner", "free", "double free" },
         { "double-thread-batched", "free", "double free" },
+        { "double-thread-single-remote", "free", "double free" },
+        { "double-thread-single-owner-then-remote", "free", "double free" },
+        { "double-thread-single-remote-then-owner", "free", "double free" },
+        { "past-single-free", "free", "not a live object" },
+        { "past-single-free-remote", "free", "not a live object" },
+        { "past-single-kept", "free", "double free" },
+        { "past-single-kept-remote", "free", "double free" },
         { "realloc-stack", "realloc", "not allocated by hz3" },
         { "usable-interior", "malloc_usable_size", "not the start of an object" },
     };
