@@ -158,7 +158,7 @@
 #define HZ3_SMALL_MAX_PAGES 4
 #endif
 #ifndef HZ3_REJOIN_SHIFT
-#define HZ3_REJOIN_SHIFT 2             /* small and sub4k: a full span rejoins avail with capacity >> this free */
+#define HZ3_REJOIN_SHIFT 2             /* sub4k: a full span rejoins avail with capacity >> this free */
 #endif
 #ifndef HZ3_SUB4K_MIN_CAPACITY
 #define HZ3_SUB4K_MIN_CAPACITY 16      /* sub4k spans: up to HZ3_SUB4K_MAX_PAGES, at most 1/8 tail waste */

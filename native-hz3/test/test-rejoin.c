@@ -1,5 +1,5 @@
 /*
- * test-rejoin.c: a full span of a small or sub4k class goes back on its
+ * test-rejoin.c: a full span of a sub4k class goes back on its
  * owner's avail list once its owner's frees have left capacity / 4 blocks
  * free in it (at least 1; span.c, _hz3_free_local_slow), not at the first
  * free: taken back for one block, it would send the next malloc straight
