@@ -154,13 +154,19 @@
 #define HZ3_FREE_CHECKS 1              /* 0: no free key, no interior/double-free checks on the fast path (bench only) */
 #endif
 #ifndef HZ3_SMALL_MIN_CAPACITY
-#define HZ3_SMALL_MIN_CAPACITY 16      /* small spans grow (to 4 pages) until they hold this many */
+#define HZ3_SMALL_MIN_CAPACITY 16      /* small spans grow (to HZ3_SMALL_MAX_PAGES) until they hold this many */
+#endif
+#ifndef HZ3_SMALL_MAX_PAGES
+#define HZ3_SMALL_MAX_PAGES 4
+#endif
+#ifndef HZ3_REJOIN_SHIFT
+#define HZ3_REJOIN_SHIFT 2             /* sub4k: a full span rejoins avail with capacity >> this free */
 #endif
 #ifndef HZ3_SUB4K_MIN_CAPACITY
-#define HZ3_SUB4K_MIN_CAPACITY 8       /* sub4k spans: up to 8 pages, at most 1/8 tail waste */
+#define HZ3_SUB4K_MIN_CAPACITY 16      /* sub4k spans: up to HZ3_SUB4K_MAX_PAGES, at most 1/8 tail waste */
 #endif
 #ifndef HZ3_SUB4K_MAX_PAGES
-#define HZ3_SUB4K_MAX_PAGES 8
+#define HZ3_SUB4K_MAX_PAGES 16
 #endif
 #ifndef HZ3_MEDIUM_STEPS_PER_DOUBLING
 #define HZ3_MEDIUM_STEPS_PER_DOUBLING 4 /* classes per power of two from 4 KiB to 32 KiB */
@@ -264,7 +270,7 @@ enum hz3_span_kind {
 enum hz3_span_where {     /* which list of its owner the span is on */
     HZ3_WHERE_NONE = 0,   /* current span, or a live single, or in transit */
     HZ3_WHERE_AVAIL = 1,  /* heap->avail[cls]: has or may have free blocks */
-    HZ3_WHERE_FULL = 2,   /* heap->full[cls]: no free block, thread_free in NOTIFY */
+    HZ3_WHERE_FULL = 2,   /* heap->full[cls]: fewer free blocks than rejoin, thread_free in NOTIFY */
     HZ3_WHERE_KEPT = 3,   /* heap->avail[cls], empty and kept by its owner's slow path */
     HZ3_WHERE_ABANDONED = 4, /* global abandoned list of its class (an ended thread's, or an empty single) */
 };
@@ -399,6 +405,7 @@ typedef struct hz3_class {
     uint16_t pages;       /* span length */
     uint16_t capacity;    /* blocks per span */
     uint8_t tier;         /* enum hz3_tier */
+    uint16_t rejoin;      /* free blocks a full span needs before its owner's free puts it on avail */
 } hz3_class_t;
 
 /* What the free fast paths check a block against, per class: 16 bytes, so

@@ -15,11 +15,27 @@
  * had the 8 page multiples when each medium object was a span of its own;
  * the worst waste drops from 50% (4097 B in 8 KiB) to 20%.
  *
- * Span length. Small classes (<= 1024 B) grow from one page (up to 4) until
- * they hold HZ3_SMALL_MIN_CAPACITY blocks. Sub4k classes take the fewest
- * pages (up to 8) that hold HZ3_SUB4K_MIN_CAPACITY blocks with a tail waste
- * of at most 1/8 of the span: 1536 B fits 8 in 3 pages with nothing left
- * over. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
+ * Span length. Small classes (<= 1024 B) grow from one page (up to
+ * HZ3_SMALL_MAX_PAGES, 4) until they hold HZ3_SMALL_MIN_CAPACITY blocks (16).
+ * Sub4k classes take the fewest pages (up to HZ3_SUB4K_MAX_PAGES, 16) that
+ * hold HZ3_SUB4K_MIN_CAPACITY blocks (16) with a tail waste of at most 1/8
+ * of the span: each of the seven holds exactly 16, in 5 (1280 B) to 14
+ * (3584 B) pages, with nothing left over. With 8 blocks (3-7 pages) a
+ * server's random-order churn (bench larson) found nearly every span full:
+ * most frees moved a span off the full list and most mallocs after one or
+ * two blocks needed the next span; 16 blocks cut larson's instructions per
+ * malloc and free by a fifth, 32 (spans up to 28 pages) by a third, at +10%
+ * and +20% peak RSS of a sub4k churn (bench/RESULTS.md, 2026-12-03).
+ *
+ * Rejoin. A full span of a sub4k class goes back on its owner's avail list
+ * when its owner's frees leave capacity >> HZ3_REJOIN_SHIFT blocks free in
+ * it (a quarter, 4; span.c, _hz3_free_local_slow), not at the first: the
+ * span taken for one block sends the next malloc back to the slow path.
+ * Against the first free, larson's instructions per malloc fell by 39%
+ * (1/8: by 19%), at up to a quarter of a full span's blocks left waiting.
+ * Small classes rejoin at the first free: a quarter there gained nothing
+ * in larson and cost dist_app about one instruction per free (the early
+ * returns), and medium spans hold at most 16 blocks. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
  * HZ3_MEDIUM_CAPACITY blocks (16) in at most HZ3_MEDIUM_SPAN_PAGES pages
  * (32, 128 KiB), as many as fill whole pages: 16 blocks of 4-8 KiB (16-32
  * pages), 12 of 10 KiB, 10 of 12 KiB, 8 of 14 and 16 KiB. Their spans are
@@ -56,7 +72,7 @@ static void add_class(uint32_t size)
         /* Enough blocks per span that the slow path stays rare. */
         c->tier = HZ3_TIER_SMALL;
         c->pages = 1;
-        while (c->pages < 4 && c->pages * HZ3_PAGE_SIZE / size < HZ3_SMALL_MIN_CAPACITY) c->pages++;
+        while (c->pages < HZ3_SMALL_MAX_PAGES && c->pages * HZ3_PAGE_SIZE / size < HZ3_SMALL_MIN_CAPACITY) c->pages++;
     } else if (size <= HZ3_SUB4K_MAX) {
         /* If no length meets the waste bound, the longest: a span of one
          * block would be taken for a run, which a free from another thread
@@ -78,6 +94,8 @@ static void add_class(uint32_t size)
     }
     c->capacity = (uint16_t)(c->pages * HZ3_PAGE_SIZE / size);
     c->blocks_end = c->capacity * size;
+    c->rejoin = 1;
+    if (c->tier == HZ3_TIER_SUB4K && (c->capacity >> HZ3_REJOIN_SHIFT) > 1) c->rejoin = c->capacity >> HZ3_REJOIN_SHIFT;
 }
 
 void _hz3_classes_init(void)

@@ -348,8 +348,17 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
     }
 }
 
+/* A full span whose free blocks are still fewer than its class's rejoin
+ * (size_class.c) stays on full, and the free returns without the lock: no
+ * other thread changes the fields read here while the span holds a live
+ * object, and one a purge gave back (emptied by remote frees) needs
+ * nothing. Its blocks wait on local_free; a remote free into it still
+ * notifies (the drain puts it on avail), and the free that empties it
+ * takes the lock as before. */
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 {
+    unsigned used = _hz3_used_get(s);
+    if (used != 0 && s->capacity - used < _hz3_classes[s->cls].rejoin) return;
     _hz3_heap_lock(h);
     free_local_slow_locked(h, s);
     _hz3_heap_unlock(h);
