@@ -1,0 +1,109 @@
+/*
+ * test-purge-churn.c: a purge keeps the working set. A process that keeps
+ * taking free memory again (runs of 64 KiB and large objects of 2 MiB,
+ * allocated, written and freed every few milliseconds) loses none of its
+ * free pages and cached large extents to epochs while it does so, not even
+ * those that stayed free longer than purge_delay_ms: it would take them
+ * again a moment later and fault them back in. Once it stops taking, epochs
+ * give all of them back within a few delays.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "test_util.h"
+
+enum {
+    DELAY = 200,          /* purge_delay_ms */
+    RUNS = 64, RUN = 64 << 10, LARGES = 8, LARGE = 2 << 20,
+    PER_ROUND = RUNS / 4, /* runs taken again per round: a round every DELAY / 10 */
+};
+static void *runs[2 * RUNS], *larges[2 * LARGES];
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void pause_ms(unsigned ms)
+{
+    struct timespec ts = { 0, (long)ms * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* Free pages a purge would decommit now, from an exact census. */
+static uint64_t candidates(void)
+{
+    static struct hz3_snapshot snap;
+    t_snapshot(&snap);
+    uint64_t n = 0;
+    for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) n += snap.tier[t].cand_decommit_pages;
+    return n;
+}
+
+int main(void)
+{
+    const t_hz3_api *hz = t_hz3();
+    CHECK(hz->config_set("epoch_interval_ms", 0) == 0);   /* only the epochs of this test */
+    CHECK(hz->config_set("purge_delay_ms", DELAY) == 0);
+
+    /* A standing set with every other object freed: free runs and cached
+     * extents that do not merge with their neighbours. */
+    for (unsigned i = 0; i < 2 * RUNS; i++) memset(runs[i] = malloc(RUN), 1, RUN);
+    for (unsigned i = 0; i < 2 * LARGES; i++) memset(larges[i] = malloc(LARGE), 1, LARGE);
+    for (unsigned i = 1; i < 2 * RUNS; i += 2) free(runs[i]);
+    for (unsigned i = 1; i < 2 * LARGES; i += 2) free(larges[i]);
+    struct hz3_stats s0 = t_stats();
+
+    /* Churn for five delays, with an epoch after every round. */
+    unsigned rounds = 0;
+    for (uint64_t end = now_ms() + 5 * DELAY; now_ms() < end; rounds++) {
+        void *q[PER_ROUND], *l = malloc(LARGE);
+        for (unsigned k = 0; k < PER_ROUND; k++) memset(q[k] = malloc(RUN), (int)k, RUN);
+        memset(l, 2, LARGE);
+        for (unsigned k = 0; k < PER_ROUND; k++) free(q[k]);
+        free(l);
+        hz->epoch_force();
+        pause_ms(DELAY / 10);
+    }
+    struct hz3_stats s1 = t_stats();
+    printf("churn: %u rounds in %u ms: %llu pages purged in %llu madvise calls, large cached %llu -> %llu KiB\n",
+           rounds, 5 * DELAY, (unsigned long long)(s1.pages_purged - s0.pages_purged),
+           (unsigned long long)(s1.madvise_calls - s0.madvise_calls), (unsigned long long)s0.large_cached_bytes >> 10,
+           (unsigned long long)s1.large_cached_bytes >> 10);
+    CHECK_MSG(s1.pages_purged == s0.pages_purged, "%llu pages purged during the churn",
+              (unsigned long long)(s1.pages_purged - s0.pages_purged));
+    CHECK_MSG(s1.madvise_calls == s0.madvise_calls, "%llu madvise calls during the churn",
+              (unsigned long long)(s1.madvise_calls - s0.madvise_calls));
+    CHECK_MSG(s1.large_cached_bytes == s0.large_cached_bytes && s0.large_cached_bytes >= (uint64_t)LARGES * LARGE,
+              "large extents cached %llu bytes before the churn, %llu after", (unsigned long long)s0.large_cached_bytes,
+              (unsigned long long)s1.large_cached_bytes);
+
+    /* The churn stops: epochs give everything back. */
+    uint64_t free_run_pages = (uint64_t)RUNS * (RUN >> 12);
+    CHECK_MSG(candidates() >= free_run_pages, "census: fewer free resident pages than the free runs");
+    uint64_t stop = now_ms(), took = 0;
+    for (uint64_t deadline = stop + 20 * DELAY; now_ms() < deadline;) {
+        hz->epoch_force();
+        if (t_stats().large_cached_bytes == 0 && candidates() < free_run_pages / 20) {
+            took = now_ms() - stop;
+            break;
+        }
+        pause_ms(DELAY / 10);
+    }
+    struct hz3_stats s2 = t_stats();
+    printf("idle: given back after %llu ms: %llu pages purged in %llu madvise calls, large cached %llu KiB\n",
+           (unsigned long long)took, (unsigned long long)(s2.pages_purged - s1.pages_purged),
+           (unsigned long long)(s2.madvise_calls - s1.madvise_calls), (unsigned long long)s2.large_cached_bytes >> 10);
+    /* A delay for the pages to become candidates and a delay and a quarter
+     * for the working set to empty, both counted from the last round. */
+    CHECK_MSG(took > 0 && took <= 4 * DELAY, "given back after %llu ms (0: not within %u ms)", (unsigned long long)took,
+              20 * DELAY);
+    CHECK(s2.pages_purged - s1.pages_purged >= free_run_pages);
+
+    for (unsigned i = 0; i < 2 * RUNS; i += 2) free(runs[i]);
+    for (unsigned i = 0; i < 2 * LARGES; i += 2) free(larges[i]);
+    CHECK(hz->validate() == 0);
+    return t_finish("test-purge-churn");
+}
