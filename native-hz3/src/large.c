@@ -44,10 +44,14 @@ typedef struct large_hdr {
     size_t map_size;
     size_t usable;
     bool plain;              /* object at map + HDR */
+    bool no_remap;           /* the extent's, kept while it is live */
 } large_hdr_t;
 _Static_assert(sizeof(large_hdr_t) <= HDR, "header must fit");
 
-typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } extent_t;
+/* no_remap: mremap failed on it (it spans kernel mappings that extents
+ * merged from: the kernel refuses to move more than one), or it holds such
+ * a part; it is still handed out, but not grown again. */
+typedef struct { uint8_t *map; size_t size; uint64_t since_ms; bool no_remap; } extent_t;
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t *table;           /* open addressing; 0 empty, 1 deleted */
@@ -140,7 +144,7 @@ static bool cache_take(size_t need, extent_t *got)
     if (best == SIZE_MAX) return false;
     extent_t *e = &cache[best];
     if (e->size - need >= need / 8) {
-        *got = (extent_t){ e->map, need, e->since_ms };
+        *got = (extent_t){ e->map, need, e->since_ms, e->no_remap };
         e->map += need;
         e->size -= need;
         cache_bytes -= need;
@@ -151,13 +155,14 @@ static bool cache_take(size_t need, extent_t *got)
     return true;
 }
 
-/* Removes the biggest cached extent into *got; false when the cache is empty. */
+/* Removes the biggest cached extent that mremap can grow into *got; false
+ * when there is none. */
 static bool cache_take_biggest(extent_t *got)
 {
-    if (!cache_n) return false;
-    size_t best = 0;
-    for (size_t i = 1; i < cache_n; i++)
-        if (cache[i].size > cache[best].size) best = i;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < cache_n; i++)
+        if (!cache[i].no_remap && (best == SIZE_MAX || cache[i].size > cache[best].size)) best = i;
+    if (best == SIZE_MAX) return false;
     *got = cache[best];
     cache_remove(best);
     return true;
@@ -179,8 +184,10 @@ static size_t cache_put(extent_t e, extent_t *out)
         if (cache[i].map + cache[i].size == e.map) {
             e.map = cache[i].map;
             e.size += cache[i].size;
+            e.no_remap |= cache[i].no_remap;
         } else if (e.map + e.size == cache[i].map) {
             e.size += cache[i].size;
+            e.no_remap |= cache[i].no_remap;
         } else {
             i++;
             continue;
@@ -214,10 +221,10 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     bool plain = align <= HDR;
     size_t off = plain ? HDR : _hz3_align_up(HDR, align);
     size_t map_size = plain ? round_map_size(off + size) : _hz3_align_up(off + size + align, HZ3_PAGE_SIZE);
-    extent_t e = { NULL, map_size, 0 };
+    extent_t e = { NULL, map_size, 0, false };
     bool fresh = true;
 
-    extent_t small = { NULL, 0, 0 };
+    extent_t small = { NULL, 0, 0, false };
     if (plain) {
         pthread_mutex_lock(&large_lock);
         fresh = !cache_take(map_size, &e) && !cache_take_biggest(&small);
@@ -231,6 +238,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
             fresh = false;
         } else {
             extent_t gone[HZ3_LARGE_CACHE_SLOTS + 1];
+            small.no_remap = true;
             pthread_mutex_lock(&large_lock);
             size_t n = cache_put(small, gone);
             pthread_mutex_unlock(&large_lock);
@@ -250,6 +258,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     h->map_size = e.size;
     h->usable = (size_t)(e.map + e.size - obj);
     h->plain = plain;
+    h->no_remap = e.no_remap;
     if (zero && !fresh) memset(obj, 0, size);
 
     pthread_mutex_lock(&large_lock);
@@ -278,7 +287,7 @@ bool _hz3_large_free(void *p)
     table_erase(slot);
     _hz3_freed_note(p);
     large_hdr_t *h = hdr_of(p);
-    extent_t e = { h->map, h->map_size, _hz3_now_ms() };
+    extent_t e = { h->map, h->map_size, _hz3_now_ms(), h->no_remap };
     live_bytes -= e.size;
     size_t n = cache_put(e, gone);
     pthread_mutex_unlock(&large_lock);
@@ -324,6 +333,7 @@ void *_hz3_large_realloc(void *p, size_t size)
     nh->map = map;
     nh->map_size = map_size;
     nh->usable = map_size - HDR;
+    nh->no_remap = false;   /* mremap made it one kernel mapping */
     live_bytes = live_bytes - old_size + map_size;
     table_insert((uintptr_t)(map + HDR));
     pthread_mutex_unlock(&large_lock);

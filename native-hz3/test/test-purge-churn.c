@@ -15,7 +15,9 @@
 enum {
     DELAY = 200,          /* purge_delay_ms */
     RUNS = 64, RUN = 64 << 10, LARGES = 8, LARGE = 2 << 20,
-    PER_ROUND = RUNS / 4, /* runs taken again per round: a round every DELAY / 10 */
+    /* Taken again per round, a round every DELAY / 10: enough that two
+     * rounds within a delay (a loaded machine) take as much as is free. */
+    PER_ROUND = RUNS / 2, LARGE_PER_ROUND = LARGES / 2,
 };
 static void *runs[2 * RUNS], *larges[2 * LARGES];
 
@@ -59,11 +61,11 @@ int main(void)
     /* Churn for five delays, with an epoch after every round. */
     unsigned rounds = 0;
     for (uint64_t end = now_ms() + 5 * DELAY; now_ms() < end; rounds++) {
-        void *q[PER_ROUND], *l = malloc(LARGE);
+        void *q[PER_ROUND], *l[LARGE_PER_ROUND];
         for (unsigned k = 0; k < PER_ROUND; k++) memset(q[k] = malloc(RUN), (int)k, RUN);
-        memset(l, 2, LARGE);
+        for (unsigned k = 0; k < LARGE_PER_ROUND; k++) memset(l[k] = malloc(LARGE), (int)k, LARGE);
         for (unsigned k = 0; k < PER_ROUND; k++) free(q[k]);
-        free(l);
+        for (unsigned k = 0; k < LARGE_PER_ROUND; k++) free(l[k]);
         hz->epoch_force();
         pause_ms(DELAY / 10);
     }
