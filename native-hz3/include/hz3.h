@@ -41,7 +41,8 @@ const char *hz3_version(void);
  * reached yet. A freed large extent
  * stays resident for reuse (large_cached, large_cached_bytes), at most
  * max(64 MiB, half the live large bytes) of them, and is unmapped once it
- * stayed unused for purge_delay_ms, or by a purge. */
+ * stayed unused for purge_delay_ms (less the bytes large mallocs took
+ * within that time, which stay cached), or by a purge. */
 enum hz3_tier { HZ3_TIER_SMALL = 0, HZ3_TIER_SUB4K = 1, HZ3_TIER_MEDIUM = 2, HZ3_TIER_LARGE = 3 };
 
 /* Totals of the allocator, cheap enough to call at any time (one walk over
@@ -288,7 +289,8 @@ int hz3_obs_set_listener(hz3_listener_fn fn, void *ctx);
 /* Configuration by name (the same names as the HZ3_* environment variables,
  * lower case, without the prefix): scan_seg_budget (segments the census
  * sweep reads per epoch, 0 = no sweeps; default 64), purge_delay_ms (how
- * long memory stays free before it is decommitted; 500), epoch_interval_ms
+ * long memory stays free before it is decommitted, as far as it exceeds
+ * what was taken again within that time; 500), epoch_interval_ms
  * (timer epochs; 0 = no maintenance thread; 200), snapshot_min_ms (at most
  * one snapshot to the listener per this; 1000), obs (exit report, 0/1). set returns 0, or -1 for an
  * unknown name or a value out of range; get returns -1 for an unknown name. */
