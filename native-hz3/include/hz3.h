@@ -41,8 +41,7 @@ const char *hz3_version(void);
  * reached yet. A freed large extent
  * stays resident for reuse (large_cached, large_cached_bytes), at most
  * max(64 MiB, half the live large bytes) of them, and is unmapped once it
- * stayed unused for purge_delay_ms (less the bytes large mallocs took
- * within that time, which stay cached), or by a purge. */
+ * stayed unused for purge_delay_ms, or by a purge. */
 enum hz3_tier { HZ3_TIER_SMALL = 0, HZ3_TIER_SUB4K = 1, HZ3_TIER_MEDIUM = 2, HZ3_TIER_LARGE = 3 };
 
 /* Totals of the allocator, cheap enough to call at any time (one walk over

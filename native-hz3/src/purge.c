@@ -3,9 +3,10 @@
  * and decommits in as few calls as the address space allows.
  *
  * A purge decommits what stayed free for purge_delay_ms, but not all of
- * it: as many free pages as the process took again within the last delay
- * stay resident (its working set; the decay of jemalloc and the "keep what
- * was reused" of others work on the same idea). A process that frees and
+ * it: as many free pages as the page pool handed out within the last delay
+ * stay resident (the process's working set; the decay of jemalloc and the
+ * "keep what was reused" of others work on the same idea; the large cache
+ * keeps none, see large.c). A process that frees and
  * allocates at a steady rate, such as a JVM replacing its direct buffers
  * and zlib windows, would otherwise pay a madvise for pages and then a
  * fault for each of them when it takes them again a moment later. Once it

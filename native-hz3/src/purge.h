@@ -1,8 +1,8 @@
 /*
- * purge.h: what the page pool's and the large cache's purges share
- * (purge.c): the working-set estimate that decides how much free memory
- * stays resident, the choice of which free pages go first, and decommits
- * batched into one madvise per contiguous range.
+ * purge.h: the page pool's purge policy (purge.c): the working-set
+ * estimate that decides how many free pages stay resident, the choice of
+ * which go first, and decommits batched into one madvise per contiguous
+ * range.
  */
 #ifndef HZ3_PURGE_H
 #define HZ3_PURGE_H

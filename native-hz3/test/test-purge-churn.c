@@ -1,11 +1,10 @@
 /*
  * test-purge-churn.c: a purge keeps the working set. A process that keeps
- * taking free memory again (runs of 64 KiB and large objects of 2 MiB,
- * allocated, written and freed every few milliseconds) loses none of its
- * free pages and cached large extents to epochs while it does so, not even
- * those that stayed free longer than purge_delay_ms: it would take them
- * again a moment later and fault them back in. Once it stops taking, epochs
- * give all of them back within a few delays.
+ * taking free pages again (runs of 64 KiB, allocated, written and freed
+ * every few milliseconds) loses none of its free pages to epochs while it
+ * does so, not even those that stayed free longer than purge_delay_ms: it
+ * would take them again a moment later and fault them back in. Once it
+ * stops taking, epochs give all of them back within a few delays.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -13,12 +12,12 @@
 
 enum {
     DELAY = 200,          /* purge_delay_ms */
-    RUNS = 64, RUN = 64 << 10, LARGES = 8, LARGE = 2 << 20,
+    RUNS = 64, RUN = 64 << 10,
     /* Taken again per round, a round every DELAY / 10: enough that two
      * rounds within a delay (a loaded machine) take as much as is free. */
-    PER_ROUND = RUNS / 2, LARGE_PER_ROUND = LARGES / 2,
+    PER_ROUND = RUNS / 2,
 };
-static void *runs[2 * RUNS], *larges[2 * LARGES];
+static void *runs[2 * RUNS];
 
 static uint64_t now_ms(void)
 {
@@ -57,37 +56,29 @@ int main(void)
     CHECK(hz->config_set("epoch_interval_ms", 0) == 0);   /* only the epochs of this test */
     CHECK(hz->config_set("purge_delay_ms", DELAY) == 0);
 
-    /* A standing set with every other object freed: free runs and cached
-     * extents that do not merge with their neighbours. */
+    /* A standing set with every other run freed: free runs that do not
+     * merge with their neighbours. */
     for (unsigned i = 0; i < 2 * RUNS; i++) runs[i] = touch(malloc(RUN), RUN);
-    for (unsigned i = 0; i < 2 * LARGES; i++) larges[i] = touch(malloc(LARGE), LARGE);
     for (unsigned i = 1; i < 2 * RUNS; i += 2) free(runs[i]);
-    for (unsigned i = 1; i < 2 * LARGES; i += 2) free(larges[i]);
     struct hz3_stats s0 = t_stats();
 
     /* Churn for five delays, with an epoch after every round. */
     unsigned rounds = 0;
     for (uint64_t end = now_ms() + 5 * DELAY; now_ms() < end; rounds++) {
-        void *q[PER_ROUND], *l[LARGE_PER_ROUND];
+        void *q[PER_ROUND];
         for (unsigned k = 0; k < PER_ROUND; k++) q[k] = touch(malloc(RUN), RUN);
-        for (unsigned k = 0; k < LARGE_PER_ROUND; k++) l[k] = touch(malloc(LARGE), LARGE);
         for (unsigned k = 0; k < PER_ROUND; k++) free(q[k]);
-        for (unsigned k = 0; k < LARGE_PER_ROUND; k++) free(l[k]);
         hz->epoch_force();
         pause_ms(DELAY / 10);
     }
     struct hz3_stats s1 = t_stats();
-    printf("churn: %u rounds in %u ms: %llu pages purged in %llu madvise calls, large cached %llu -> %llu KiB\n",
-           rounds, 5 * DELAY, (unsigned long long)(s1.pages_purged - s0.pages_purged),
-           (unsigned long long)(s1.madvise_calls - s0.madvise_calls), (unsigned long long)s0.large_cached_bytes >> 10,
-           (unsigned long long)s1.large_cached_bytes >> 10);
+    printf("churn: %u rounds in %u ms: %llu pages purged in %llu madvise calls\n", rounds, 5 * DELAY,
+           (unsigned long long)(s1.pages_purged - s0.pages_purged),
+           (unsigned long long)(s1.madvise_calls - s0.madvise_calls));
     CHECK_MSG(s1.pages_purged == s0.pages_purged, "%llu pages purged during the churn",
               (unsigned long long)(s1.pages_purged - s0.pages_purged));
     CHECK_MSG(s1.madvise_calls == s0.madvise_calls, "%llu madvise calls during the churn",
               (unsigned long long)(s1.madvise_calls - s0.madvise_calls));
-    CHECK_MSG(s1.large_cached_bytes == s0.large_cached_bytes && s0.large_cached_bytes >= (uint64_t)LARGES * LARGE,
-              "large extents cached %llu bytes before the churn, %llu after", (unsigned long long)s0.large_cached_bytes,
-              (unsigned long long)s1.large_cached_bytes);
 
     /* The churn stops: epochs give everything back. */
     uint64_t free_run_pages = (uint64_t)RUNS * (RUN >> 12);
@@ -95,16 +86,16 @@ int main(void)
     uint64_t stop = now_ms(), took = 0;
     for (uint64_t deadline = stop + 20 * DELAY; now_ms() < deadline;) {
         hz->epoch_force();
-        if (t_stats().large_cached_bytes == 0 && candidates() < free_run_pages / 20) {
+        if (candidates() < free_run_pages / 20) {
             took = now_ms() - stop;
             break;
         }
         pause_ms(DELAY / 10);
     }
     struct hz3_stats s2 = t_stats();
-    printf("idle: given back after %llu ms: %llu pages purged in %llu madvise calls, large cached %llu KiB\n",
-           (unsigned long long)took, (unsigned long long)(s2.pages_purged - s1.pages_purged),
-           (unsigned long long)(s2.madvise_calls - s1.madvise_calls), (unsigned long long)s2.large_cached_bytes >> 10);
+    printf("idle: given back after %llu ms: %llu pages purged in %llu madvise calls\n", (unsigned long long)took,
+           (unsigned long long)(s2.pages_purged - s1.pages_purged),
+           (unsigned long long)(s2.madvise_calls - s1.madvise_calls));
     /* A delay for the pages to become candidates and a delay and a quarter
      * for the working set to empty, both counted from the last round. */
     CHECK_MSG(took > 0 && took <= 4 * DELAY, "given back after %llu ms (0: not within %u ms)", (unsigned long long)took,
@@ -112,7 +103,6 @@ int main(void)
     CHECK(s2.pages_purged - s1.pages_purged >= free_run_pages);
 
     for (unsigned i = 0; i < 2 * RUNS; i += 2) free(runs[i]);
-    for (unsigned i = 0; i < 2 * LARGES; i += 2) free(larges[i]);
     CHECK(hz->validate() == 0);
     return t_finish("test-purge-churn");
 }
