@@ -293,7 +293,8 @@ int hz3_obs_set_listener(hz3_listener_fn fn, void *ctx);
 /* Configuration by name (the same names as the HZ3_* environment variables,
  * lower case, without the prefix): scan_seg_budget (segments the census
  * sweep reads per epoch, 0 = no sweeps; default 64), purge_delay_ms (how
- * long memory stays free before it is decommitted; 500), epoch_interval_ms
+ * long memory stays free before it is decommitted, as far as it exceeds
+ * what was taken again within that time; 500), epoch_interval_ms
  * (timer epochs; 0 = no maintenance thread; 200), snapshot_min_ms (at most
  * one snapshot to the listener per this; 1000), obs (exit report, 0/1). set returns 0, or -1 for an
  * unknown name or a value out of range; get returns -1 for an unknown name. */

@@ -9,8 +9,9 @@
  *     from this thread, under each heap's lock (idle threads have no slow
  *     path to do it on; see hz3_types.h for what is and is not taken);
  *   - decommits free pages and releases wholly free segments and cached
- *     large mappings that stayed unused past purge_delay_ms (MADV_DONTNEED
- *     in runs: one call per run of free pages);
+ *     large mappings that stayed unused past purge_delay_ms, beyond the
+ *     working set (what was taken again within that time: purge.c), with
+ *     one MADV_DONTNEED per contiguous range;
  *   - advances the census sweep by scan_seg_budget segments; a completed
  *     sweep becomes the snapshot handed to the listener.
  * Epochs run from allocation slow paths (every 256th, at most one per

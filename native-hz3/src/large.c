@@ -22,7 +22,9 @@
  *     bytes >> HZ3_LARGE_CACHE_LIVE_SHIFT): the oldest extents are unmapped
  *     to make room, and an extent bigger than the bound is unmapped at once;
  *   - an epoch unmaps extents that stayed unused for purge_delay_ms (all of
- *     them on hz3_purge_now / malloc_trim).
+ *     them on hz3_purge_now / malloc_trim). Unlike the page pool's purge, it
+ *     keeps no working set: on the JVM churn workload that cost 4 MiB of RSS
+ *     mean for 1% fewer faults (bench/RESULTS.md, 2026-12-03).
  * Extents never overlap, so the census reads the residency of every live
  * and cached extent (mincore) and counts each page once; hz3_mappings
  * lists them all. A split extent is a part of a kernel mapping: munmap and
@@ -42,10 +44,17 @@ typedef struct large_hdr {
     size_t map_size;
     size_t usable;
     bool plain;              /* object at map + HDR */
+    bool no_remap;           /* the extent's, kept while it is live */
+    uintptr_t origin;
 } large_hdr_t;
 _Static_assert(sizeof(large_hdr_t) <= HDR, "header must fit");
 
-typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } extent_t;
+/* origin: where the kernel mapping the extent is part of started (the
+ * pieces of one split extent share it). An extent merged from pieces of two
+ * mappings spans two kernel mappings, which mremap refuses to move: it is
+ * marked no_remap (so is one on which mremap failed), still handed out,
+ * but not grown again. */
+typedef struct { uint8_t *map; size_t size; uint64_t since_ms; uintptr_t origin; bool no_remap; } extent_t;
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t *table;           /* open addressing; 0 empty, 1 deleted */
@@ -137,7 +146,7 @@ static bool cache_take(size_t need, extent_t *got)
     if (best == SIZE_MAX) return false;
     extent_t *e = &cache[best];
     if (e->size - need >= need / 8) {
-        *got = (extent_t){ e->map, need, e->since_ms };
+        *got = (extent_t){ e->map, need, e->since_ms, e->origin, e->no_remap };
         e->map += need;
         e->size -= need;
         cache_bytes -= need;
@@ -148,13 +157,14 @@ static bool cache_take(size_t need, extent_t *got)
     return true;
 }
 
-/* Removes the biggest cached extent into *got; false when the cache is empty. */
+/* Removes the biggest cached extent that mremap can grow into *got; false
+ * when there is none. */
 static bool cache_take_biggest(extent_t *got)
 {
-    if (!cache_n) return false;
-    size_t best = 0;
-    for (size_t i = 1; i < cache_n; i++)
-        if (cache[i].size > cache[best].size) best = i;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < cache_n; i++)
+        if (!cache[i].no_remap && (best == SIZE_MAX || cache[i].size > cache[best].size)) best = i;
+    if (best == SIZE_MAX) return false;
     *got = cache[best];
     cache_remove(best);
     return true;
@@ -182,6 +192,7 @@ static size_t cache_put(extent_t e, extent_t *out)
             i++;
             continue;
         }
+        e.no_remap |= cache[i].no_remap || cache[i].origin != e.origin;
         cache_remove(i);   /* moves the last slot to i: look at i again */
     }
     size_t limit = cache_limit(), n = 0;
@@ -211,10 +222,10 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     bool plain = align <= HDR;
     size_t off = plain ? HDR : _hz3_align_up(HDR, align);
     size_t map_size = plain ? round_map_size(off + size) : _hz3_align_up(off + size + align, HZ3_PAGE_SIZE);
-    extent_t e = { NULL, map_size, 0 };
+    extent_t e = { NULL, map_size, 0, 0, false };
     bool fresh = true;
 
-    extent_t small = { NULL, 0, 0 };
+    extent_t small = { NULL, 0, 0, 0, false };
     if (plain) {
         pthread_mutex_lock(&large_lock);
         fresh = !cache_take(map_size, &e) && !cache_take_biggest(&small);
@@ -225,9 +236,11 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
          * moves its resident pages instead of a fresh mapping's faults
          * (it fails on an extent merged from two kernel mappings). */
         if ((e.map = _hz3_os_remap(small.map, small.size, map_size))) {
+            e.origin = (uintptr_t)e.map;
             fresh = false;
         } else {
             extent_t gone[HZ3_LARGE_CACHE_SLOTS + 1];
+            small.no_remap = true;
             pthread_mutex_lock(&large_lock);
             size_t n = cache_put(small, gone);
             pthread_mutex_unlock(&large_lock);
@@ -240,6 +253,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
         errno = ENOMEM;
         return NULL;
     }
+    if (fresh) e.origin = (uintptr_t)e.map;
     uint8_t *obj = plain ? e.map + HDR : (uint8_t *)_hz3_align_up((uintptr_t)e.map + HDR, align);
     large_hdr_t *h = hdr_of(obj);
     h->magic = LARGE_MAGIC;
@@ -247,6 +261,8 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     h->map_size = e.size;
     h->usable = (size_t)(e.map + e.size - obj);
     h->plain = plain;
+    h->no_remap = e.no_remap;
+    h->origin = e.origin;
     if (zero && !fresh) memset(obj, 0, size);
 
     pthread_mutex_lock(&large_lock);
@@ -274,7 +290,7 @@ bool _hz3_large_free(void *p)
     table_erase(slot);
     _hz3_freed_note(p);
     large_hdr_t *h = hdr_of(p);
-    extent_t e = { h->map, h->map_size, _hz3_now_ms() };
+    extent_t e = { h->map, h->map_size, _hz3_now_ms(), h->origin, h->no_remap };
     live_bytes -= e.size;
     size_t n = cache_put(e, gone);
     pthread_mutex_unlock(&large_lock);
@@ -295,7 +311,7 @@ void *_hz3_large_realloc(void *p, size_t size)
     /* Grow or shrink a plain mapping where it is, or move it with mremap:
      * no copy through user space. */
     large_hdr_t *h = hdr_of(p);
-    if (!h->plain || size <= HZ3_MEDIUM_MAX || size > ((size_t)1 << 46)) return NULL;
+    if (!h->plain || h->no_remap || size <= HZ3_MEDIUM_MAX || size > ((size_t)1 << 46)) return NULL;
     size_t map_size = round_map_size(HDR + size);
     pthread_mutex_lock(&large_lock);
     size_t *slot = table_find((uintptr_t)p);
@@ -320,6 +336,8 @@ void *_hz3_large_realloc(void *p, size_t size)
     nh->map = map;
     nh->map_size = map_size;
     nh->usable = map_size - HDR;
+    nh->no_remap = false;   /* mremap made it one kernel mapping */
+    nh->origin = (uintptr_t)map;
     live_bytes = live_bytes - old_size + map_size;
     table_insert((uintptr_t)(map + HDR));
     pthread_mutex_unlock(&large_lock);

@@ -28,9 +28,10 @@
  *   seg->bin_kind names the bins its nodes are in.
  * A wholly free segment beyond HZ3_FREE_SEGS_KEEP is decommitted and its
  * slot in the reservation is reused later (the address space is kept).
+ * How many free pages a purge keeps resident: see purge.c.
  */
 #include <errno.h>
-#include "hz3_internal.h"
+#include "purge.h"
 
 
 uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
@@ -49,6 +50,7 @@ static struct {
     uint64_t nreservations, reserved_bytes;
     uint64_t nsegments, nfree_whole;
     uint64_t span_pages, free_pages, freed_segments;
+    hz3_demand_t demand;          /* pages handed out, for the purge's working set */
     _Atomic uint64_t changes;     /* written under pool_lock; see _hz3_pool_changes */
 } pool;
 
@@ -207,7 +209,9 @@ static hz3_segment_t *segment_new(void)
     return seg;
 }
 
-static void segment_free(hz3_segment_t *seg)
+/* Releases a wholly free segment; its decommit joins the batch, which the
+ * caller flushes before it releases the pool lock. */
+static void segment_free(hz3_segment_t *seg, hz3_decommit_batch_t *batch)
 {
     seg_unlink_all(seg);
     seg->in_avail = false;
@@ -226,7 +230,7 @@ static void segment_free(hz3_segment_t *seg)
     }
     /* Header and pages read as zero when the slot is used again: flags
      * start over, as for a new mapping. */
-    _hz3_os_decommit(seg, HZ3_SEG_SIZE);
+    _hz3_decommit_add(batch, seg, HZ3_SEG_SIZE);
 }
 
 static void map_set(uint64_t *map, unsigned idx, unsigned n, bool on)
@@ -291,6 +295,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     seg->in_avail = seg->free_pages > 0;
     pool.free_pages -= pages;
     pool.span_pages += pages;
+    pool.demand.total += pages;
     if (whole) seg_link_all(seg);
     else if (len > pages) bin_link(seg, idx + pages, len - pages, map_bit(seg->dirtymap, idx + pages));
 
@@ -381,59 +386,97 @@ void _hz3_pool_give(hz3_span_t *s)
 }
 
 /* Decommits the free pages of a segment that may be resident and went
- * free at or before `before_ms`, one madvise per run. Returns pages
- * decommitted; adds the madvise calls to *calls. */
-static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t before_ms, uint64_t *calls)
+ * free at or before `cutoff`. A free page that is not resident between two
+ * of them joins their range (madvise costs nothing there): a range ends at
+ * a page in use or a resident page kept. Returns pages decommitted. */
+static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t cutoff, hz3_decommit_batch_t *batch)
 {
     uint64_t purged = 0;
-    unsigned i = HZ3_SEG_META_PAGES;
-    while (i < HZ3_SEG_PAGES) {
-        unsigned j = i;
-        while (j < HZ3_SEG_PAGES && (seg->freemap[j >> 6] & ((uint64_t)1 << (j & 63))) &&
-               (seg->spans[j].page_flags & HZ3_PAGE_DIRTY) && seg->spans[j].freed_ms <= before_ms) {
-            seg->spans[j].page_flags = HZ3_PAGE_PURGED;
-            seg->dirtymap[j >> 6] &= ~((uint64_t)1 << (j & 63));
-            j++;
+    unsigned first = 0, end = 0;   /* the pending range [first, end); end 0: none */
+    for (unsigned i = HZ3_SEG_META_PAGES; i <= HZ3_SEG_PAGES; i++) {
+        bool free = i < HZ3_SEG_PAGES && map_bit(seg->freemap, i);
+        bool dirty = free && map_bit(seg->dirtymap, i);
+        if (dirty && seg->spans[i].freed_ms <= cutoff) {
+            seg->spans[i].page_flags = HZ3_PAGE_PURGED;
+            seg->dirtymap[i >> 6] &= ~((uint64_t)1 << (i & 63));
+            purged++;
+            if (!end) first = i;
+            end = i + 1;
+        } else if ((!free || dirty) && end) {
+            _hz3_decommit_add(batch, (uint8_t *)seg + ((size_t)first << HZ3_PAGE_SHIFT),
+                              (size_t)(end - first) << HZ3_PAGE_SHIFT);
+            end = 0;
         }
-        if (j > i) {
-            _hz3_os_decommit((uint8_t *)seg + ((size_t)i << HZ3_PAGE_SHIFT), (size_t)(j - i) << HZ3_PAGE_SHIFT);
-            purged += j - i;
-            seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages - (j - i));
-            (*calls)++;
-        }
-        i = j + 1;
     }
+    seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages - purged);
     return purged;
 }
 
-/* Gives back what stayed free for delay_ms: free pages are decommitted,
- * wholly free segments beyond HZ3_FREE_SEGS_KEEP are released (with
- * delay_ms == 0: all of them, and every free page). A page freed a moment
- * ago in a busy segment is left alone: it would fault straight back in. */
+/* Which free pages a purge decommits: those that went free at or before
+ * *cutoff; false when it keeps them all. With delay 0, every free page.
+ * Otherwise those that stayed free for the delay, less as many of the
+ * youngest resident free pages as the pool handed out within the delay
+ * (its working set, see purge.c). */
+static bool purge_cutoff(uint64_t now_ms, uint64_t delay_ms, uint64_t *cutoff)
+{
+    if (delay_ms == 0) {
+        *cutoff = UINT64_MAX;
+        return true;
+    }
+    *cutoff = now_ms >= delay_ms ? now_ms - delay_ms : 0;
+    uint64_t keep = _hz3_demand_recent(&pool.demand, now_ms, delay_ms);
+    if (keep == 0) return true;
+    hz3_ages_t ages;
+    _hz3_ages_init(&ages, now_ms, delay_ms);
+    uint64_t dirty = 0;
+    for (hz3_segment_t *seg = pool.segments; seg; seg = seg->next) {
+        if (!seg->dirty_free_pages) continue;
+        dirty += seg->dirty_free_pages;
+        for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++)
+            for (uint64_t m = seg->dirtymap[w]; m; m &= m - 1)
+                _hz3_ages_add(&ages, seg->spans[w * 64 + (unsigned)__builtin_ctzll(m)].freed_ms, 1);
+    }
+    if (dirty <= keep) return false;
+    *cutoff = _hz3_ages_cutoff(&ages, dirty - keep);
+    return true;
+}
+
+/* Gives back what stayed free for delay_ms beyond the working set (see
+ * purge_cutoff): free pages are decommitted, wholly free segments beyond
+ * HZ3_FREE_SEGS_KEEP are released (with delay_ms == 0: all of them, and
+ * every free page). A page freed a moment ago in a busy segment is left
+ * alone: it would fault straight back in. */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
     /* delay 0: everything free now, also what a purge gave back after
      * now_ms was read (the clock is coarse). */
-    uint64_t before = delay_ms == 0 ? UINT64_MAX : now_ms >= delay_ms ? now_ms - delay_ms : 0;
+    uint64_t cutoff;
+    hz3_decommit_batch_t batch = { 0, 0, 0 };
     pthread_mutex_lock(&pool_lock);
+    if (!purge_cutoff(now_ms, delay_ms, &cutoff)) {
+        pthread_mutex_unlock(&pool_lock);
+        return;
+    }
     hz3_segment_t *seg = pool.segments;
     while (seg) {
         hz3_segment_t *next = seg->next;
-        if (seg->free_pages == HZ3_SEG_USABLE_PAGES && seg->whole_free_since_ms <= before &&
+        if (seg->free_pages == HZ3_SEG_USABLE_PAGES && seg->whole_free_since_ms <= cutoff &&
             (delay_ms == 0 || pool.nfree_whole > HZ3_FREE_SEGS_KEEP)) {
             info->pages_purged += seg->dirty_free_pages;
-            info->madvise_calls++;
             info->segments_unmapped++;
             pool.nfree_whole--;
-            segment_free(seg);
+            segment_free(seg, &batch);
         } else if (seg->dirty_free_pages) {
             /* Pages turn from dirty to clean: the runs are relinked. */
             seg_unlink_all(seg);
-            info->pages_purged += segment_decommit_free(seg, before, &info->madvise_calls);
+            info->pages_purged += segment_decommit_free(seg, cutoff, &batch);
             seg_link_all(seg);
         }
         seg = next;
     }
+    /* Released slots must read as zero before segment_new can reuse them. */
+    _hz3_decommit_flush(&batch);
+    info->madvise_calls += batch.calls;
     pthread_mutex_unlock(&pool_lock);
 }
 
