@@ -45,8 +45,14 @@ final class SiteSampler extends NativeAllocHooks {
     /** Most distinct sites kept; later new ones count under one "(other sites)" site. */
     static final int MAX_SITES = 10_000;
 
-    private static final StackWalker WALKER =
-            StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+    private static final int MAX_DEPTH = 64;
+    /**
+     * The first batch big enough for a usual allocation's stack (this sampler's frames, the
+     * JDK's, then the application's): one native fetch of frames, not several as the JDK's
+     * default first batch of 8 would need.
+     */
+    private static final StackWalker WALKER = StackWalker.getInstance(
+            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE), 32);
     /**
      * The agent's own loader: its classes, JNA's copy and the metrics client's are the agent's
      * (null when the core runs from the class path, as in its unit tests: the package tells).
@@ -58,9 +64,10 @@ final class SiteSampler extends NativeAllocHooks {
     private static final String OWN_PACKAGE = "dev.hz3.agent.";
     /** The prefix of every thread the agent starts (hz3-epoch, hz3-metrics, hz3-agent-control ...). */
     private static final String OWN_THREADS = "hz3-";
-    private static final int MAX_DEPTH = 64;
     private static final String SELF = SiteSampler.class.getName();
     private static final String MARKS = Hz3Marks.class.getName();
+    private static final String SELF_INNER = SELF + "$";
+    private static final String MARKS_INNER = MARKS + "$";
     private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
     private static final class PerThread {
@@ -190,8 +197,8 @@ final class SiteSampler extends NativeAllocHooks {
             for (var it = frames.limit(MAX_DEPTH).iterator(); it.hasNext(); ) {
                 StackWalker.StackFrame f = it.next();
                 String cn = f.getClassName();
-                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(MARKS)
-                        || cn.startsWith(MARKS + "$") || cn.equals(HOOKS)) {
+                if (cn.equals(SELF) || cn.startsWith(SELF_INNER) || cn.equals(MARKS)
+                        || cn.startsWith(MARKS_INNER) || cn.equals(HOOKS)) {
                     continue;   // this sampler, its marks, the hook's dispatch
                 }
                 if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null
