@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/attribution/cost.sh: what native attribution costs a JVM, on compare.sh's Churn workload
-# (configurations a and b there), with one or more builds of the agent side by side, so that a
-# change to attribution is measured against the build before it in the same run.
+# (configurations a and b there, but 3 s idle after the work, for the readings at work-end to be
+# taken on a loaded box before the JVM exits), with one or more builds of the agent side by
+# side, so that a change to attribution is measured against the build before it in one run.
 #
 #   bash bench/attribution/cost.sh                         # agent/target/hz3-agent.jar
 #   bash bench/attribution/cost.sh before=/tmp/old.jar after=agent/target/hz3-agent.jar
@@ -10,9 +11,12 @@
 # off no attribution class is loaded, so any build serves), then "on-LABEL" per jar
 # (attribution=on,sampleBytes=INTERVAL). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as shipped.
 # Per run: user+sys CPU of the whole process, CPU until PHASE work-start (start-up: the agent's,
-# Byte Buddy's, the JIT's meanwhile), CPU in the work phase, Churn's own work_ms, RSS peak
+# Byte Buddy's, the JIT's meanwhile), CPU in the work phase, the CPU of Churn's worker threads
+# at work-end (the work and the advice alone: unlike the process's work-phase CPU it does not
+# grow with the wall time, as the agent's and JFR's periodic threads do), the JIT's compiler
+# threads' CPU until work-end, Churn's own work_ms, RSS peak
 # (/usr/bin/time), RSS mean (VmRSS every 20 ms over the JVM's life) and metaspace used at
-# work-end (jstat -gc, from the JVM's perf data: no attach).
+# the end (jstat -gc every 200 ms from work-start, from the JVM's perf data: no attach).
 # Output: OUT/raw.tsv, and medians with ratios to "off" on stdout.
 #
 # Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), OUT (raw directory;
@@ -56,6 +60,19 @@ for l in "${labels[@]}"; do configs+=("on-$l"); done
 
 hz="$(getconf CLK_TCK)"
 proc_cpu() { awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo ""; }
+threads_cpu() {   # threads_cpu PID REGEX: CPU seconds of the JVM's threads whose name matches
+  # ("-" when none is found: the JVM exited before it was read)
+  local t sum=0 c found=0
+  for t in /proc/"$1"/task/*; do
+    if grep -Eq "$2" "$t/comm" 2>/dev/null; then
+      # utime + stime: fields 14 and 15, counted after the name, which may hold spaces
+      c="$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)"
+      sum=$((sum + c))
+      found=1
+    fi
+  done
+  if [[ "$found" == 1 ]]; then awk -v s="$sum" -v hz="$hz" 'BEGIN {printf "%.2f", s / hz}'; else echo -; fi
+}
 
 run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
   local cfg="$1" rep="$2" base="$OUT/$1-$2" agent
@@ -66,8 +83,8 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
   fi
   local cmd=(env "LD_PRELOAD=$build/libhz3.so" java -Xmx256m -XX:MaxDirectMemorySize=1g "$agent"
     -XX:StartFlightRecording:filename="$base.jfr",settings="$build/hz3.jfc"
-    -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 1)
-  local tpid jpid="" cpu0="" cpu1="" meta="" rss_sum=0 rss_n=0 r
+    -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 3)
+  local tpid jpid="" cpu0="" cpu1="" meta="" workers="" jit="" rss_sum=0 rss_n=0 r
   /usr/bin/time -f '%e %U %S %M' -o "$base.time" "${cmd[@]}" >"$base.out" 2>"$base.err" &
   tpid=$!
   while kill -0 "$tpid" 2>/dev/null; do
@@ -75,16 +92,24 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
     if [[ -n "$jpid" ]]; then
       r="$(awk '/^VmRSS:/ {print $2}' "/proc/$jpid/status" 2>/dev/null || true)"
       if [[ -n "$r" ]]; then rss_sum=$((rss_sum + r)); rss_n=$((rss_n + 1)); fi
-      if [[ -z "$cpu0" ]] && grep -q '^PHASE work-start' "$base.out"; then cpu0="$(proc_cpu "$jpid")"; fi
+      if [[ -z "$cpu0" ]] && grep -q '^PHASE work-start' "$base.out"; then
+        cpu0="$(proc_cpu "$jpid")"
+        # Metaspace from the JVM's perf data every 200 ms till it exits (jstat takes a second or
+        # more to start on a loaded box): the last line is read.
+        jstat -gc "$jpid" 200 >"$base.jstat" 2>/dev/null &
+      fi
       if [[ -n "$cpu0" && -z "$cpu1" ]] && grep -q '^PHASE work-end' "$base.out"; then
         cpu1="$(proc_cpu "$jpid")"
-        # MU: metaspace used, KB
-        meta="$(jstat -gc "$jpid" 2>/dev/null | awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "MU") c = i} NR == 2 {print $c}')"
+        workers="$(threads_cpu "$jpid" '^churn-')"
+        jit="$(threads_cpu "$jpid" '^C[12] CompilerThre')"
       fi
     fi
     sleep 0.02
   done
   wait "$tpid" || die "run $cfg-$rep failed (see $base.err)"
+  wait   # jstat ends with the JVM
+  # MU: metaspace used, KB, at jstat's last sample (the idle after work-end)
+  meta="$(awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "MU") c = i} c && $1 ~ /^[0-9]/ {m = $c} END {print m}' "$base.jstat" 2>/dev/null || true)"
   [[ -n "$cpu0" && -n "$cpu1" && -n "$meta" ]] || die "run $cfg-$rep: could not read the JVM at its PHASE lines"
   if [[ "$cfg" != off ]]; then
     grep -q "hz3 samples too" "$base.err" || die "run $cfg-$rep: attribution did not start under hz3 (see $base.err)"
@@ -92,15 +117,15 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
   local real user sys maxrss work_ms
   read -r real user sys maxrss < <(tail -1 "$base.time")
   work_ms="$(sed -n 's/^Churn: .* work_ms=\([0-9]*\).*/\1/p' "$base.out")"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$cfg" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$cfg" \
     "$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')" "$cpu0" \
-    "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')" "$work_ms" "$maxrss" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')" "$workers" "$jit" "$work_ms" "$maxrss" \
     "$((rss_sum / (rss_n > 0 ? rss_n : 1)))" "$meta" "$real" >>"$OUT/raw.tsv"
   echo "cost.sh: $cfg rep $rep: cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') startup=$cpu0 work_ms=$work_ms maxrss_kb=$maxrss meta_kb=$meta" >&2
   rm -f "$base.jfr"
 }
 
-printf 'rep\tcfg\tcpu_s\tstartup_cpu_s\twork_cpu_s\twork_ms\tmaxrss_kb\trss_mean_kb\tmetaspace_kb\treal_s\n' >"$OUT/raw.tsv"
+printf 'rep\tcfg\tcpu_s\tstartup_cpu_s\twork_cpu_s\tworkers_cpu_s\tjit_cpu_s\twork_ms\tmaxrss_kb\trss_mean_kb\tmetaspace_kb\treal_s\n' >"$OUT/raw.tsv"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 nc=${#configs[@]}
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -111,7 +136,7 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cost.sh: $REPS reps, Churn --threads $THREADS --rounds $ROUNDS, sampleBytes=$INTERVAL; load average before $load_before, after $load_after; $(java -version 2>&1 | head -1)"
 awk -F'\t' -v order="${configs[*]}" '
   NR == 1 {for (i = 3; i <= NF; i++) name[i] = $i; nf = NF; next}
-  {for (i = 3; i <= nf; i++) v[$2, i, ++n[$2, i]] = $i}
+  {for (i = 3; i <= nf; i++) if ($i ~ /^[0-9.]+$/) v[$2, i, ++n[$2, i]] = $i}   # "-": not read
   function median(c, i,   m, k, j, t, a) {
     m = n[c, i]; for (k = 1; k <= m; k++) a[k] = v[c, i, k] + 0
     for (k = 2; k <= m; k++) {t = a[k]; for (j = k - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t}
