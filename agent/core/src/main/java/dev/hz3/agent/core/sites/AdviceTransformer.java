@@ -19,9 +19,9 @@ import net.bytebuddy.pool.TypePool;
 /**
  * Inlines the advice into the few classes it names, by their exact name: a map lookup per class
  * the JVM loads, and Byte Buddy's work only for those. Byte Buddy's {@code AgentBuilder} would do
- * the same, but building one costs more than all the advising (its default strategies, its
- * Nexus for self-initialisation, a matcher run over every class loaded): in a JVM started with
- * attribution on, most of the agent's start-up CPU and about a thousand classes of metaspace.
+ * the same at a higher price (its default strategies, its Nexus for self-initialisation, its
+ * matchers run on every class loaded): in a JVM started with attribution on, about 530 more
+ * classes and a third more start-up CPU for attribution (bench/RESULTS.md, 2026-12-03).
  *
  * <p>Each class is decorated ({@code ByteBuddy.decorate}): the advice is woven into the methods
  * matched, nothing else of the class is touched (no member added, as retransformation requires),
