@@ -32,8 +32,9 @@ import jdk.jfr.FlightRecorder;
  * writes them into a one-class jar in the agent's private directory and appends that to the
  * bootstrap search path. The agent's loader (parent: the platform loader, then the bootstrap)
  * then resolves {@code NativeAllocHooks} to that very class, which {@link SiteSampler} extends
- * and fills the slot of. Byte Buddy is touched only by {@link Instrumenter}, loaded only here,
- * only when attribution is turned on: with attribution off no class of this package is loaded.
+ * and fills the slot of. Byte Buddy is touched only by {@link Instrumenter} and its transformer,
+ * loaded only here, only when attribution is turned on: with attribution off no class of this
+ * package is loaded.
  */
 public final class Attribution {
 

@@ -30,7 +30,13 @@ import java.util.Map;
 final class Hz3Samples {
 
     static final int MAX_PENDING = 4096;
-    private static final int BATCH = 512;
+    /**
+     * Records per hz3_samples_take. JNA passes the array through JNI's Get/ReleaseLongArrayElements:
+     * the JVM copies all of it into a malloc'd buffer and back on every call, whatever hz3 writes.
+     * At 512 records (24 KiB, which hz3 then gives back to the OS with a madvise) that was most of
+     * a sampled call's claim, which usually finds a record or two.
+     */
+    private static final int BATCH = 32;
 
     private final long[] buf = new long[BATCH * Hz3Sites.REC_WORDS];
     private final long[] stats = new long[Hz3Sites.STATS_WORDS];

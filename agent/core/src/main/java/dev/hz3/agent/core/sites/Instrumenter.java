@@ -15,14 +15,15 @@ import dev.hz3.agent.core.Log;
 import java.lang.instrument.Instrumentation;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import net.bytebuddy.ByteBuddy;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 import net.bytebuddy.asm.Advice;
+import net.bytebuddy.asm.AsmVisitorWrapper;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.dynamic.scaffold.TypeValidation;
@@ -31,9 +32,10 @@ import net.bytebuddy.matcher.ElementMatcher;
 import net.bytebuddy.utility.JavaModule;
 
 /**
- * The only class that uses Byte Buddy: it installs {@link Advices} into the JDK's native
- * allocation entry points (retransforming those already loaded) and removes it again. Loaded
- * only when attribution is turned on, so that a JVM without attribution does no Byte Buddy work.
+ * Installs {@link Advices} into the JDK's native allocation entry points (retransforming those
+ * already loaded) and removes it again; with {@link AdviceTransformer}, the only classes that
+ * use Byte Buddy. Loaded only when attribution is turned on, so that a JVM without attribution
+ * does no Byte Buddy work.
  */
 final class Instrumenter {
 
@@ -50,12 +52,71 @@ final class Instrumenter {
     /** The prefix of a wrapped native method's renamed original. */
     static final String NATIVE_PREFIX = "hz3$native$";
 
-    private final ResettableClassFileTransformer transformer;
+    private final AdviceTransformer transformer;
     private final ResettableClassFileTransformer nativeTransformer;
     /** Classes advised now (those loaded when installed, and those loaded since). */
-    final Set<String> advised = ConcurrentHashMap.newKeySet();
+    final Set<String> advised;
 
     private Instrumenter(Instrumentation inst, boolean hz3, List<String> nativeNames) {
+        Map<String, AsmVisitorWrapper> plans = new HashMap<>();
+        AsmVisitorWrapper unsafe = new AsmVisitorWrapper.Compound(
+                Advice.to(Advices.Allocate.class)
+                        .on(named("allocateMemory").and(takesArguments(long.class))),
+                Advice.to(Advices.Reallocate.class)
+                        .on(named("reallocateMemory").and(takesArguments(long.class, long.class))),
+                Advice.to(Advices.Free.class)
+                        .on(named("freeMemory").and(takesArguments(long.class))));
+        plans.put(UNSAFE, !hz3 ? unsafe : new AsmVisitorWrapper.Compound(unsafe,
+                Advice.to(Advices.MarkUnsafe.class)
+                        .on(named("allocateMemory").and(takesArguments(long.class))
+                                .or(named("reallocateMemory").and(takesArguments(long.class, long.class))))));
+        plans.put(DEFLATER_REF, new AsmVisitorWrapper.Compound(
+                Advice.to(Advices.NewDeflater.class).on(isConstructor()),
+                Advice.to(Advices.EndZStream.class).on(named("run"))));
+        plans.put(INFLATER_REF, new AsmVisitorWrapper.Compound(
+                Advice.to(Advices.NewInflater.class).on(isConstructor()),
+                Advice.to(Advices.EndZStream.class).on(named("run"))));
+        // The application's JNA, in whatever loader has it; never the agent's own copy.
+        plans.put(JNA_MEMORY, new AsmVisitorWrapper.Compound(
+                Advice.to(Advices.JnaMalloc.class)
+                        .on(named("malloc").and(isStatic()).and(takesArguments(long.class))),
+                Advice.to(Advices.JnaFree.class)
+                        .on(named("free").and(isStatic()).and(takesArguments(long.class)))));
+        if (hz3) {
+            // zlib's own mallocs, which only hz3 sees, happen inside these constructors.
+            plans.put(DEFLATER, Advice.to(Advices.MarkDeflater.class)
+                    .on(isConstructor().and(takesArguments(int.class, boolean.class))));
+            plans.put(INFLATER, new AsmVisitorWrapper.Compound(
+                    Advice.to(Advices.MarkInflater.class)
+                            .on(isConstructor().and(takesArguments(boolean.class))),
+                    // The window, at the first inflate: the inflate call's site (a stack per
+                    // Inflater created would name the creating one).
+                    Advice.to(Advices.MarkInflate.class)
+                            .on(named("inflate").or(named("setDictionary"))
+                                    .and(takesArguments(byte[].class, int.class, int.class)
+                                            .or(takesArguments(ByteBuffer.class))))));
+        }
+        transformer = new AdviceTransformer(plans, OWN_LOADER);
+        advised = transformer.advised;
+        inst.addTransformer(transformer, true);
+        Class<?>[] loaded = loaded(inst, plans.keySet());
+        if (loaded.length > 0) {
+            try {
+                inst.retransformClasses(loaded);
+            } catch (Throwable t) {
+                Log.warn("native attribution: cannot advise the JDK's loaded classes: " + Log.describe(t));
+            }
+        }
+        nativeTransformer = hz3 && !nativeNames.isEmpty() ? wrapNatives(inst, nativeNames) : null;
+    }
+
+    /**
+     * nativeMethods=: every native method of the classes named (or of the packages named pkg.*)
+     * is wrapped, through the JVM's native-method prefix, in {@link Advices.MarkNative}. Wrapping
+     * adds a method (the renamed native one), which a class already loaded cannot gain: only
+     * classes loaded from now on are wrapped (so the option belongs at start-up).
+     */
+    private ResettableClassFileTransformer wrapNatives(Instrumentation inst, List<String> names) {
         AgentBuilder.Listener listener = new AgentBuilder.Listener.Adapter() {
             @Override
             public void onTransformation(TypeDescription type, ClassLoader loader,
@@ -69,76 +130,6 @@ final class Instrumenter {
                 Log.warn("native attribution: cannot advise " + type + ": " + Log.describe(t));
             }
         };
-        AgentBuilder.Identified.Extendable builder = new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
-                .disableClassFormatChanges()
-                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-                // Retransform the advised classes already loaded, found by name: not a walk
-                // over every loaded class.
-                .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(
-                        loaded(inst, hz3)))
-                .with(AgentBuilder.DescriptionStrategy.Default.POOL_ONLY)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-                .with(listener)
-                .ignore(none())   // the default ignores the bootstrap loader's classes
-                .type(named(UNSAFE))
-                .transform((b, type, loader, module, pd) -> {
-                    DynamicType.Builder<?> u = b
-                            .visit(Advice.to(Advices.Allocate.class)
-                                    .on(named("allocateMemory").and(takesArguments(long.class))))
-                            .visit(Advice.to(Advices.Reallocate.class)
-                                    .on(named("reallocateMemory").and(takesArguments(long.class, long.class))))
-                            .visit(Advice.to(Advices.Free.class)
-                                    .on(named("freeMemory").and(takesArguments(long.class))));
-                    return !hz3 ? u : u.visit(Advice.to(Advices.MarkUnsafe.class)
-                            .on(named("allocateMemory").and(takesArguments(long.class))
-                                    .or(named("reallocateMemory").and(takesArguments(long.class, long.class)))));
-                })
-                .type(named(DEFLATER_REF))
-                .transform((b, type, loader, module, pd) -> b
-                        .visit(Advice.to(Advices.NewDeflater.class).on(isConstructor()))
-                        .visit(Advice.to(Advices.EndZStream.class).on(named("run"))))
-                .type(named(INFLATER_REF))
-                .transform((b, type, loader, module, pd) -> b
-                        .visit(Advice.to(Advices.NewInflater.class).on(isConstructor()))
-                        .visit(Advice.to(Advices.EndZStream.class).on(named("run"))))
-                // The application's JNA, in whatever loader has it; never the agent's own copy.
-                .type(named(JNA_MEMORY), not(is(OWN_LOADER)))
-                .transform((b, type, loader, module, pd) -> b
-                        .visit(Advice.to(Advices.JnaMalloc.class)
-                                .on(named("malloc").and(isStatic()).and(takesArguments(long.class))))
-                        .visit(Advice.to(Advices.JnaFree.class)
-                                .on(named("free").and(isStatic()).and(takesArguments(long.class)))));
-        if (hz3) {
-            // zlib's own mallocs, which only hz3 sees, happen inside these constructors.
-            builder = builder
-                    .type(named(DEFLATER))
-                    .transform((b, type, loader, module, pd) -> b
-                            .visit(Advice.to(Advices.MarkDeflater.class)
-                                    .on(isConstructor().and(takesArguments(int.class, boolean.class)))))
-                    .type(named(INFLATER))
-                    .transform((b, type, loader, module, pd) -> b
-                            .visit(Advice.to(Advices.MarkInflater.class)
-                                    .on(isConstructor().and(takesArguments(boolean.class))))
-                            // The window, at the first inflate: the inflate call's site (a
-                            // stack per Inflater created would name the creating one).
-                            .visit(Advice.to(Advices.MarkInflate.class)
-                                    .on(named("inflate").or(named("setDictionary"))
-                                            .and(takesArguments(byte[].class, int.class, int.class)
-                                                    .or(takesArguments(ByteBuffer.class))))));
-        }
-        transformer = builder.installOn(inst);
-        nativeTransformer = hz3 && !nativeNames.isEmpty() ? wrapNatives(inst, nativeNames, listener) : null;
-    }
-
-    /**
-     * nativeMethods=: every native method of the classes named (or of the packages named pkg.*)
-     * is wrapped, through the JVM's native-method prefix, in {@link Advices.MarkNative}. Wrapping
-     * adds a method (the renamed native one), which a class already loaded cannot gain: only
-     * classes loaded from now on are wrapped (so the option belongs at start-up).
-     */
-    private static ResettableClassFileTransformer wrapNatives(Instrumentation inst,
-            List<String> names, AgentBuilder.Listener listener) {
         if (!inst.isNativeMethodPrefixSupported()) {
             Log.warn("native attribution: this JVM cannot wrap native methods (no native-method"
                     + " prefix): nativeMethods= ignored");
@@ -162,15 +153,12 @@ final class Instrumenter {
                 .installOn(inst);
     }
 
-    /** The advised classes loaded now (jdk.internal.misc.Unsafe always is). */
-    private static Class<?>[] loaded(Instrumentation inst, boolean hz3) {
-        Set<String> names = hz3 ? Set.of(UNSAFE, DEFLATER_REF, INFLATER_REF, DEFLATER, INFLATER)
-                : Set.of(UNSAFE, DEFLATER_REF, INFLATER_REF);
+    /** The classes named in plans loaded now (jdk.internal.misc.Unsafe always is). */
+    private static Class<?>[] loaded(Instrumentation inst, Set<String> names) {
         List<Class<?>> found = new ArrayList<>();
         for (Class<?> c : inst.getAllLoadedClasses()) {
-            ClassLoader l = c.getClassLoader();
-            if ((l == null && names.contains(c.getName()))
-                    || (l != null && l != OWN_LOADER && c.getName().equals(JNA_MEMORY))) {
+            if (names.contains(c.getName()) && AdviceTransformer.applies(c.getName(),
+                    c.getClassLoader(), OWN_LOADER)) {
                 found.add(c);
             }
         }
@@ -192,7 +180,16 @@ final class Instrumenter {
     /** Removes the advice: the advised classes are retransformed back. */
     int remove(Instrumentation inst) {
         int n = advised.size();
-        transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+        inst.removeTransformer(transformer);
+        Class<?>[] back = loaded(inst, transformer.plannedNames());
+        if (back.length > 0) {
+            try {
+                inst.retransformClasses(back);
+            } catch (Throwable t) {
+                Log.warn("native attribution: cannot take the advice out of the JDK's classes: "
+                        + Log.describe(t));
+            }
+        }
         if (nativeTransformer != null) {
             // Wrapped classes keep their wrappers, which do nothing with attribution off.
             nativeTransformer.reset(inst, AgentBuilder.RedefinitionStrategy.DISABLED);

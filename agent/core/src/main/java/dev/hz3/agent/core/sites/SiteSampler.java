@@ -45,23 +45,16 @@ final class SiteSampler extends NativeAllocHooks {
     /** Most distinct sites kept; later new ones count under one "(other sites)" site. */
     static final int MAX_SITES = 10_000;
 
-    private static final StackWalker WALKER =
-            StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+    private static final int MAX_DEPTH = 64;
     /**
-     * The agent's own loader: its classes, JNA's copy and the metrics client's are the agent's
-     * (null when the core runs from the class path, as in its unit tests: the package tells).
+     * A first batch of frames that holds a usual allocation's stack down to its site (this
+     * sampler's frames, the JDK's, then the application's): one native fetch, not two as with
+     * the JDK's default batch. Not more: each frame of a batch is an object made per walk.
      */
-    private static final ClassLoader OWN_LOADER =
-            SiteSampler.class.getClassLoader() == ClassLoader.getSystemClassLoader() ? null
-                    : SiteSampler.class.getClassLoader();
-    /** The agent's classes, also those outside its loader (the bootstrap's AgentLoader). */
-    private static final String OWN_PACKAGE = "dev.hz3.agent.";
+    private static final StackWalker WALKER = StackWalker.getInstance(
+            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE), 16);
     /** The prefix of every thread the agent starts (hz3-epoch, hz3-metrics, hz3-agent-control ...). */
     private static final String OWN_THREADS = "hz3-";
-    private static final int MAX_DEPTH = 64;
-    private static final String SELF = SiteSampler.class.getName();
-    private static final String MARKS = Hz3Marks.class.getName();
-    private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
     private static final class PerThread {
         long countdown;
@@ -183,41 +176,13 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** ownToo: the agent's own call is named too (only to warm the code up). */
     private Site siteOf(int kind, boolean ownToo) {
-        String[] found = WALKER.walk(frames -> {
-            String entry = null;
-            String firstJdk = null;
-            int k = kind;
-            for (var it = frames.limit(MAX_DEPTH).iterator(); it.hasNext(); ) {
-                StackWalker.StackFrame f = it.next();
-                String cn = f.getClassName();
-                if (cn.equals(SELF) || cn.startsWith(SELF + "$") || cn.equals(MARKS)
-                        || cn.startsWith(MARKS + "$") || cn.equals(HOOKS)) {
-                    continue;   // this sampler, its marks, the hook's dispatch
-                }
-                if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null
-                        && f.getDeclaringClass().getClassLoader() == OWN_LOADER)) {
-                    return null;   // the agent's own (its JNA's frames count, under com.sun.)
-                }
-                if (!isJdk(cn)) {
-                    return new String[] {describe(f), entry == null ? "" : entry,
-                        Integer.toString(k)};
-                }
-                if (k == KIND_UNSAFE && cn.equals("java.nio.DirectByteBuffer")) {
-                    k = KIND_DIRECT_BUFFER;
-                } else if (k == KIND_UNSAFE && cn.startsWith("jdk.internal.foreign.")) {
-                    k = KIND_MEMORY_SEGMENT;
-                }
-                if (firstJdk == null && !isMachinery(cn)) {
-                    firstJdk = describe(f);
-                }
-                entry = cn + "." + f.getMethodName();
-            }
-            if (Thread.currentThread().getName().startsWith(OWN_THREADS)) {
-                return null;
-            }
-            return new String[] {firstJdk == null ? "(unknown)" : firstJdk, "",
-                Integer.toString(k)};
-        });
+        SiteWalk w = new SiteWalk(kind);
+        WALKER.walk(frames -> frames.limit(MAX_DEPTH).anyMatch(w));
+        String[] found = w.own || (w.site == null
+                && Thread.currentThread().getName().startsWith(OWN_THREADS)) ? null
+                : new String[] {w.site != null ? w.site : w.firstJdk == null ? "(unknown)" : w.firstJdk,
+                    w.site != null && w.entryClass != null ? w.entryClass + "." + w.entryMethod : "",
+                    Integer.toString(w.kind)};
         if (found == null) {
             if (!ownToo) {
                 return null;
@@ -242,27 +207,6 @@ final class SiteSampler extends NativeAllocHooks {
             });
         }
         return s;
-    }
-
-    /**
-     * Frames of the allocation's machinery, skipped to find its site: the JDK's and, for a JNA
-     * Memory, JNA's (com.sun.jna, under com.sun.), so the site is the application's caller.
-     */
-    static boolean isJdk(String cn) {
-        return cn.startsWith("java.") || cn.startsWith("javax.") || cn.startsWith("jdk.")
-                || cn.startsWith("sun.") || cn.startsWith("com.sun.");
-    }
-
-    private static boolean isMachinery(String cn) {
-        return cn.equals("jdk.internal.misc.Unsafe") || cn.equals("sun.misc.Unsafe")
-                || cn.startsWith("java.nio.DirectByteBuffer") || cn.equals("java.nio.ByteBuffer")
-                || cn.equals("java.nio.Bits") || cn.startsWith("java.util.zip.Deflater")
-                || cn.startsWith("java.util.zip.Inflater") || cn.startsWith("jdk.internal.foreign.")
-                || cn.startsWith("com.sun.jna.");
-    }
-
-    private static String describe(StackWalker.StackFrame f) {
-        return f.getClassName() + "." + f.getMethodName() + ":" + f.getLineNumber();
     }
 
     private void failedOnce(Throwable e) {

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# bench/attribution/cost.sh: what native attribution costs a JVM, on compare.sh's Churn workload
+# (configurations a and b there, but 3 s idle after the work, for the readings at work-end to be
+# taken on a loaded box before the JVM exits), with one or more builds of the agent side by
+# side, so that a change to attribution is measured against the build before it in one run.
+#
+#   bash bench/attribution/cost.sh                         # agent/target/hz3-agent.jar
+#   bash bench/attribution/cost.sh before=/tmp/old.jar after=agent/target/hz3-agent.jar
+#
+# Configurations, in rotation within each rep: "off" (the first jar, attribution off: with it
+# off no attribution class is loaded, so any build serves), then "on-LABEL" per jar
+# (attribution=on,sampleBytes=INTERVAL). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as shipped.
+# Per run: user+sys CPU of the whole process, CPU until PHASE work-start (start-up: the agent's,
+# Byte Buddy's, the JIT's meanwhile), CPU in the work phase, the CPU of Churn's worker threads
+# at work-end (the work and the advice alone: unlike the process's work-phase CPU it does not
+# grow with the wall time, as the agent's and JFR's periodic threads do), the JIT's compiler
+# threads' CPU until work-end, Churn's own work_ms, RSS peak
+# (/usr/bin/time), RSS mean (VmRSS every 20 ms over the JVM's life) and metaspace used at
+# the end (jstat -gc every 200 ms from work-start, from the JVM's perf data: no attach).
+# Output: OUT/raw.tsv, and medians with ratios to "off" on stdout.
+#
+# Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), OUT (raw directory;
+# default bench/results/raw-attribution-cost-UTC).
+set -euo pipefail
+
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
+cd "$root"
+
+REPS="${REPS:-7}"
+THREADS="${THREADS:-4}"
+ROUNDS="${ROUNDS:-150}"
+INTERVAL="${INTERVAL:-524288}"
+OUT="${OUT:-$root/bench/results/raw-attribution-cost-$(date -u +%Y%m%dT%H%M%SZ)}"
+
+die() { echo "cost.sh: $*" >&2; exit 1; }
+for v in REPS THREADS ROUNDS INTERVAL; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: need a positive whole number"
+done
+[[ $# -gt 0 ]] || set -- "now=agent/target/hz3-agent.jar"
+for f in agent/target/hz3.jfc native-hz3/target/lib/libhz3.so samples/target/classes/dev/hz3/samples/Churn.class; do
+  [[ -f "$f" ]] || die "$f is missing: build with make -C native-hz3 && mvn -B -q -DskipTests package -pl samples -am"
+done
+for t in java jstat; do command -v "$t" >/dev/null || die "$t not on PATH"; done
+[[ -x /usr/bin/time ]] || die "needs /usr/bin/time (apt-get install time)"
+
+# One copy of everything for every run: other work rebuilding the tree changes nothing here.
+build="$OUT/build"
+mkdir -p "$build"
+cp native-hz3/target/lib/libhz3.so agent/target/hz3.jfc "$build/"
+cp -r samples/target/classes "$build/samples-classes"
+labels=()
+for arg in "$@"; do
+  [[ "$arg" =~ ^([A-Za-z0-9_-]+)=(.+)$ ]] || die "'$arg': give LABEL=PATH-TO-AGENT-JAR"
+  [[ -f "${BASH_REMATCH[2]}" ]] || die "${BASH_REMATCH[2]}: no such agent jar"
+  cp "${BASH_REMATCH[2]}" "$build/agent-${BASH_REMATCH[1]}.jar"
+  labels+=("${BASH_REMATCH[1]}")
+done
+configs=(off)
+for l in "${labels[@]}"; do configs+=("on-$l"); done
+
+hz="$(getconf CLK_TCK)"
+proc_cpu() { awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo ""; }
+threads_cpu() {   # threads_cpu PID REGEX: CPU seconds of the JVM's threads whose name matches
+  # ("-" when none is found: the JVM exited before it was read)
+  local t sum=0 c found=0
+  for t in /proc/"$1"/task/*; do
+    if grep -Eq "$2" "$t/comm" 2>/dev/null; then
+      # utime + stime: fields 14 and 15, counted after the name, which may hold spaces
+      c="$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)"
+      sum=$((sum + c))
+      found=1
+    fi
+  done
+  if [[ "$found" == 1 ]]; then awk -v s="$sum" -v hz="$hz" 'BEGIN {printf "%.2f", s / hz}'; else echo -; fi
+}
+
+run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
+  local cfg="$1" rep="$2" base="$OUT/$1-$2" agent
+  if [[ "$cfg" == off ]]; then
+    agent="-javaagent:$build/agent-${labels[0]}.jar"
+  else
+    agent="-javaagent:$build/agent-${cfg#on-}.jar=attribution=on,sampleBytes=$INTERVAL"
+  fi
+  local cmd=(env "LD_PRELOAD=$build/libhz3.so" java -Xmx256m -XX:MaxDirectMemorySize=1g "$agent"
+    -XX:StartFlightRecording:filename="$base.jfr",settings="$build/hz3.jfc"
+    -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 3)
+  local tpid jpid="" cpu0="" cpu1="" meta="" workers="" jit="" rss_sum=0 rss_n=0 r
+  /usr/bin/time -f '%e %U %S %M' -o "$base.time" "${cmd[@]}" >"$base.out" 2>"$base.err" &
+  tpid=$!
+  while kill -0 "$tpid" 2>/dev/null; do
+    [[ -n "$jpid" ]] || jpid="$(pgrep -P "$tpid" | head -1 || true)"
+    if [[ -n "$jpid" ]]; then
+      r="$(awk '/^VmRSS:/ {print $2}' "/proc/$jpid/status" 2>/dev/null || true)"
+      if [[ -n "$r" ]]; then rss_sum=$((rss_sum + r)); rss_n=$((rss_n + 1)); fi
+      if [[ -z "$cpu0" ]] && grep -q '^PHASE work-start' "$base.out"; then
+        cpu0="$(proc_cpu "$jpid")"
+        # Metaspace from the JVM's perf data every 200 ms till it exits (jstat takes a second or
+        # more to start on a loaded box): the last line is read.
+        jstat -gc "$jpid" 200 >"$base.jstat" 2>/dev/null &
+      fi
+      if [[ -n "$cpu0" && -z "$cpu1" ]] && grep -q '^PHASE work-end' "$base.out"; then
+        cpu1="$(proc_cpu "$jpid")"
+        workers="$(threads_cpu "$jpid" '^churn-')"
+        jit="$(threads_cpu "$jpid" '^C[12] CompilerThre')"
+      fi
+    fi
+    sleep 0.02
+  done
+  wait "$tpid" || die "run $cfg-$rep failed (see $base.err)"
+  wait   # jstat ends with the JVM
+  # MU: metaspace used, KB, at jstat's last sample (the idle after work-end)
+  meta="$(awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "MU") c = i} c && $1 ~ /^[0-9]/ {m = $c} END {print m}' "$base.jstat" 2>/dev/null || true)"
+  [[ -n "$cpu0" && -n "$cpu1" && -n "$meta" ]] || die "run $cfg-$rep: could not read the JVM at its PHASE lines"
+  if [[ "$cfg" != off ]]; then
+    grep -q "hz3 samples too" "$base.err" || die "run $cfg-$rep: attribution did not start under hz3 (see $base.err)"
+  fi
+  local real user sys maxrss work_ms
+  read -r real user sys maxrss < <(tail -1 "$base.time")
+  work_ms="$(sed -n 's/^Churn: .* work_ms=\([0-9]*\).*/\1/p' "$base.out")"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$cfg" \
+    "$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')" "$cpu0" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')" "$workers" "$jit" "$work_ms" "$maxrss" \
+    "$((rss_sum / (rss_n > 0 ? rss_n : 1)))" "$meta" "$real" >>"$OUT/raw.tsv"
+  echo "cost.sh: $cfg rep $rep: cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') startup=$cpu0 work_ms=$work_ms maxrss_kb=$maxrss meta_kb=$meta" >&2
+  rm -f "$base.jfr"
+}
+
+printf 'rep\tcfg\tcpu_s\tstartup_cpu_s\twork_cpu_s\tworkers_cpu_s\tjit_cpu_s\twork_ms\tmaxrss_kb\trss_mean_kb\tmetaspace_kb\treal_s\n' >"$OUT/raw.tsv"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+nc=${#configs[@]}
+for ((rep = 1; rep <= REPS; rep++)); do
+  for ((k = 0; k < nc; k++)); do run_one "${configs[$(((rep - 1 + k) % nc))]}" "$rep"; done
+done
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "cost.sh: $REPS reps, Churn --threads $THREADS --rounds $ROUNDS, sampleBytes=$INTERVAL; load average before $load_before, after $load_after; $(java -version 2>&1 | head -1)"
+awk -F'\t' -v order="${configs[*]}" '
+  NR == 1 {for (i = 3; i <= NF; i++) name[i] = $i; nf = NF; next}
+  {for (i = 3; i <= nf; i++) if ($i ~ /^[0-9.]+$/) v[$2, i, ++n[$2, i]] = $i}   # "-": not read
+  function median(c, i,   m, k, j, t, a) {
+    m = n[c, i]; for (k = 1; k <= m; k++) a[k] = v[c, i, k] + 0
+    for (k = 2; k <= m; k++) {t = a[k]; for (j = k - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t}
+    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+  }
+  END {
+    split(order, cs, " ")
+    printf "| config |"; for (i = 3; i <= nf; i++) printf " %s |", name[i]; print ""
+    printf "|---|"; for (i = 3; i <= nf; i++) printf "---:|"; print ""
+    for (c = 1; c in cs; c++) {
+      printf "| %s |", cs[c]
+      for (i = 3; i <= nf; i++) {
+        m = median(cs[c], i); b = median("off", i)
+        if (cs[c] == "off" || b == 0) printf " %s |", m; else printf " %s (x%.3f) |", m, m / b
+      }
+      print ""
+    }
+  }' "$OUT/raw.tsv"
