@@ -40,7 +40,7 @@ static inline __attribute__((always_inline)) void *take_over_charged(hz3_heap_t 
     return b;
 }
 
-static void *alloc_class(hz3_heap_t *h, unsigned cls, size_t size)
+static inline __attribute__((always_inline)) void *alloc_class(hz3_heap_t *h, unsigned cls, size_t size)
 {
     hz3_span_t *s = h->cur[cls];
     hz3_block_t *b = s->free;
@@ -84,11 +84,11 @@ static void *alloc_big(size_t size, size_t align, bool zero)
 }
 
 /* A class's slow path, apart from the charged takeover: out of line, so
- * that _hz3_malloc_generic saves no register on its way through. */
-static HZ3_NOINLINE void *malloc_class(size_t size, unsigned cls, bool zero)
+ * that _hz3_malloc_generic saves no register on its way through, and one
+ * frame with alloc_class inside. */
+static HZ3_NOINLINE void *malloc_class(hz3_heap_t *h, unsigned cls, size_t size, bool zero)
 {
-    hz3_heap_t *h = heap_or_init();
-    if (!h) {
+    if (HZ3_UNLIKELY(h == &_hz3_heap_empty) && !(h = _hz3_heap_init_thread())) {
         errno = ENOMEM;
         return NULL;
     }
@@ -107,9 +107,10 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
     }
     if (size > HZ3_MEDIUM_MAX) return alloc_big(size, 0, zero);
     unsigned cls = _hz3_class_of(size);
-    if (zero) return malloc_class(size, cls, true);
-    void *p = take_over_charged(_hz3_tl_heap, cls);
-    return p ? p : malloc_class(size, cls, false);
+    hz3_heap_t *h = _hz3_tl_heap;
+    if (zero) return malloc_class(h, cls, size, true);
+    void *p = take_over_charged(h, cls);
+    return p ? p : malloc_class(h, cls, size, false);
 }
 
 static void *alloc_aligned(size_t align, size_t size)
