@@ -8,6 +8,7 @@
  * blocks, the others pop them. The count of samples has a known mean and
  * variance (test-sampling.c: probability 1 - e^(-s/N) per object of s
  * bytes); a takeover charged one block short would take about 40% off it.
+ * Then the same count for singles whose malloc hits the heap's cache.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,6 +21,9 @@
 #define ROUNDS 150000
 #define MAX_OBJS 65536
 #define SITE 0x115c
+#define SINGLE_SIZE (24 << 10)
+#define SINGLE_MEAN (1 << 20)
+#define SINGLE_N 40000
 
 static void *objs[MAX_OBJS];
 
@@ -109,6 +113,26 @@ int main(void)
     printf("lists: %llu samples of %llu mallocs of %zu B from lists of 1-4 blocks (span of %zu), expected %.1f\n",
            (unsigned long long)k, (unsigned long long)mallocs, sz, cap, expect);
     for (size_t i = 0; i < n; i++) free(objs[i]);
+    CHECK(t_hz3()->validate() == 0);
+
+    /* Singles (a class of one object a span): after the first, each malloc
+     * of this loop finds the span just freed in its heap's cache, and is
+     * counted there (single.c). */
+    free(malloc(SINGLE_SIZE));
+    size_t single = malloc_usable_size(objs[0] = malloc(SINGLE_SIZE));
+    free(objs[0]);
+    CHECK(set(SINGLE_MEAN) == 0);
+    slot->site = SITE;
+    before = slot->sampled;
+    for (int i = 0; i < SINGLE_N; i++) free(malloc(SINGLE_SIZE));
+    k = slot->sampled - before;
+    slot->site = 0;
+    p = 1 - t_exp_neg((double)single / SINGLE_MEAN), expect = SINGLE_N * p, sd = t_sqrt(SINGLE_N * p * (1 - p));
+    d = (double)k - expect;
+    CHECK_MSG(d <= 5 * sd && -d <= 5 * sd, "%llu samples of %d singles of %zu B at mean %d: expected %.1f +- %.1f",
+              (unsigned long long)k, SINGLE_N, single, SINGLE_MEAN, expect, 5 * sd);
+    printf("singles: %llu samples of %d mallocs of %zu B, expected %.1f\n", (unsigned long long)k, SINGLE_N, single,
+           expect);
     CHECK(t_hz3()->validate() == 0);
     return t_finish("test-sampling-lists");
 }
