@@ -14,27 +14,46 @@
 
 /* ---- out-of-line paths ---- */
 
-static void *alloc_class(hz3_heap_t *h, unsigned cls, size_t size)
+/* With sampling on, the fast path's miss branch comes here each time a
+ * span's free list runs dry (as often as every other malloc under churn):
+ * the list taken over is then charged against the blocks before the class's
+ * next sample point. Its length needs no walk: with free empty, every
+ * carved block not counted in used is on local_free (hz3_types.h). So the
+ * usual case, no point inside the list, is a few loads and stores here,
+ * with no call and no register saved; NULL sends the rest to alloc_class
+ * (a point inside it, sampling turned on or off since this heap's draw,
+ * both lists empty, the empty heap of a thread not set up). With sampling
+ * never turned on, sample_left is 0 and no list passes. */
+static inline __attribute__((always_inline)) void *take_over_charged(hz3_heap_t *h, unsigned cls)
+{
+    hz3_span_t *s = h->cur[cls];
+    hz3_block_t *b = s->local_free;
+    if (!b || s->free) return NULL;
+    uint64_t n = s->extended - _hz3_used_get(s);
+    if (h->sample_gen != atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed) || n > h->sample_left[cls])
+        return NULL;
+    h->sample_left[cls] -= n;
+    s->local_free = NULL;
+    s->free = b->next;
+    _hz3_key_clear(b);
+    _hz3_used_inc(s);
+    return b;
+}
+
+static inline __attribute__((always_inline)) void *alloc_class(hz3_heap_t *h, unsigned cls, size_t size)
 {
     hz3_span_t *s = h->cur[cls];
     hz3_block_t *b = s->free;
     /* free ran dry: the blocks the owner freed since wait on local_free
      * (hz3_types.h). Taking them over needs no lock (both lists are the
-     * owner's, and no purge takes a current span); with sampling on, the
-     * list is cut at the next sample. */
+     * owner's, and no purge takes a current span); with sampling on,
+     * _hz3_sample_charge (sample.h) charges the list and cuts it where a
+     * sample point falls inside (which take_over_charged left to here). */
     if (!b && s->local_free) {
         b = s->free = s->local_free;
         s->local_free = NULL;
         uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed);
-        if (mean) {
-            /* the whole list before the class's next sample point: charge it
-             * and go on (span.c's sample_slow, the usual case inline) */
-            uint64_t bytes = (uint64_t)(s->extended - _hz3_used_get(s)) * _hz3_classes[cls].size;
-            if (h->sample_gen != atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed) ||
-                bytes > h->sample_left[cls])
-                return _hz3_span_pop_sampled(h, s, cls, size, mean);
-            h->sample_left[cls] -= bytes;
-        }
+        if (mean) return _hz3_span_pop_sampled(h, s, cls, size, mean);
     }
     if (HZ3_LIKELY(b != NULL)) {
         s->free = b->next;
@@ -64,6 +83,20 @@ static void *alloc_big(size_t size, size_t align, bool zero)
     return p;
 }
 
+/* A class's slow path, apart from the charged takeover: out of line, so
+ * that _hz3_malloc_generic saves no register on its way through, and one
+ * frame with alloc_class inside. */
+static HZ3_NOINLINE void *malloc_class(hz3_heap_t *h, unsigned cls, size_t size, bool zero)
+{
+    if (HZ3_UNLIKELY(h == &_hz3_heap_empty) && !(h = _hz3_heap_init_thread())) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = size > HZ3_MEDIUM_SHARED_MAX ? _hz3_single_alloc(h, cls, size) : alloc_class(h, cls, size);
+    if (p && zero) memset(p, 0, size);
+    return p;
+}
+
 HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
 {
     /* A single's malloc comes here every time (single.c): first, and a
@@ -73,15 +106,11 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
         if (HZ3_LIKELY(h != &_hz3_heap_empty)) return _hz3_single_alloc(h, _hz3_class_of(size), size);
     }
     if (size > HZ3_MEDIUM_MAX) return alloc_big(size, 0, zero);
-    hz3_heap_t *h = heap_or_init();
-    if (!h) {
-        errno = ENOMEM;
-        return NULL;
-    }
     unsigned cls = _hz3_class_of(size);
-    void *p = size > HZ3_MEDIUM_SHARED_MAX ? _hz3_single_alloc(h, cls, size) : alloc_class(h, cls, size);
-    if (p && zero) memset(p, 0, size);
-    return p;
+    hz3_heap_t *h = _hz3_tl_heap;
+    if (zero) return malloc_class(h, cls, size, true);
+    void *p = take_over_charged(h, cls);
+    return p ? p : malloc_class(h, cls, size, false);
 }
 
 static void *alloc_aligned(size_t align, size_t size)

@@ -48,10 +48,10 @@
  *
  * Sampled objects (sample.c)
  *   When sampling is on, every list handed to a class's fast path is
- *   charged against the bytes left before the class's next sample point
- *   (h->sample_left, exponential intervals), and cut to the blocks that
- *   fit before it (the rest waits on local_free); the malloc after them
- *   finds the list empty and is the sample (span.c's sample_slow).
+ *   charged against the blocks left before the class's next sample point
+ *   (h->sample_left, exponential intervals in bytes), and cut to the blocks
+ *   that fit before it (the rest waits on local_free); the malloc after
+ *   them finds the list empty and is the sample (sample_list.c).
  *   While a span holds a live sample its owner word carries tag bit 0
  *   (owner | HZ3_OWNER_SAMPLED): the fast free's owner compare fails, so
  *   every free of the span goes to the generic path, which looks the
@@ -455,8 +455,9 @@ typedef struct hz3_heap {
     _Alignas(64) _Atomic uint32_t lock;        /* the lists above (_hz3_heap_lock); never taken by the fast path */
     uint64_t decay_gen;                        /* last maintenance request acted on */
     bool live;
-    /* sampling (sample.c): bytes of each class to allocate before its next
-     * sample point, drawn afresh when sample_gen falls behind the global one */
+    /* sampling (sample.h): blocks of each class to hand out before the one
+     * its next sample point falls in, drawn afresh when sample_gen falls
+     * behind the global one */
     uint64_t sample_gen;
     uint64_t sample_left[HZ3_MAX_CLASSES];
     hz3_remote_batch_t remote;                 /* owner-only; read (never changed) by a double-free check */

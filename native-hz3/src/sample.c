@@ -1,7 +1,7 @@
 /*
  * sample.c: sampled allocations, kept until freed, with the call site the
  * thread's slot named when they were taken (include/hz3.h, "Sampled
- * allocations"; the slow-path side is in span.c's sample_slow and in
+ * allocations"; the slow-path side is in sample_list.c and in
  * _hz3_sample_big below).
  *
  * The side table holds the live samples by address: open addressing with
@@ -132,6 +132,12 @@ uint64_t _hz3_sample_interval(uint64_t mean)
     return (uint64_t)(-ln_pos(u) * (double)mean);
 }
 
+uint64_t _hz3_sample_blocks(uint64_t mean, uint64_t sz)
+{
+    uint64_t b = _hz3_sample_interval(mean);
+    return sz ? b / sz : b;   /* classes past the last have size 0 and are never charged */
+}
+
 /* An object charged c bytes is sampled when a point of the Poisson process
  * of rate 1/mean falls in them: probability 1 - e^(-c/mean). Its weight is
  * its size over that probability (Horvitz-Thompson: unbiased). */
@@ -232,7 +238,7 @@ static void pending_note(uint64_t addr, uint64_t site)
 
 void _hz3_sample_redraw(hz3_heap_t *h, uint64_t mean)
 {
-    for (unsigned c = 0; c < HZ3_MAX_CLASSES; c++) h->sample_left[c] = _hz3_sample_interval(mean);
+    for (unsigned c = 0; c < HZ3_MAX_CLASSES; c++) h->sample_left[c] = _hz3_sample_blocks(mean, _hz3_classes[c].size);
     h->sample_gen = atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed);
 }
 

@@ -10,10 +10,40 @@
 #pragma GCC visibility push(hidden)
 
 
-/* h->sample_left is drawn afresh for every class when h->sample_gen falls
- * behind _hz3_sample_gen (after hz3_sampling_set). */
+/* h->sample_left[cls] counts the class's blocks still to hand out before
+ * the one its next sample point falls in (0: the next block is the
+ * sample). A point drawn b bytes ahead lies in block b / size: counting
+ * whole blocks picks the same block as counting bytes, and a list is
+ * charged with a subtraction, no multiply. Drawn afresh for every class
+ * when h->sample_gen falls behind _hz3_sample_gen (hz3_sampling_set). */
 extern _Atomic uint64_t _hz3_sample_gen;
 void _hz3_sample_redraw(hz3_heap_t *h, uint64_t mean);
+/* sample_left after a point drawn for a class of sz bytes */
+uint64_t _hz3_sample_blocks(uint64_t mean, uint64_t sz);
+
+/* Sampling on: p, just popped for a malloc of `size` bytes of class cls
+ * from a list the slow path handed over, is charged one block (and is the
+ * sample when the point falls in it); then the current span's free list,
+ * which the fast path pops next, is charged whole, or cut where the
+ * following point falls (the cut-off blocks wait on local_free, and the
+ * malloc after the cut comes back to a slow path). The whole work is in
+ * sample_list.c; the usual case, no point in p or the list, is inline. */
+void _hz3_sample_list(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint64_t mean);
+static inline void _hz3_sample_charge(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint64_t mean)
+{
+    uint64_t left = h->sample_left[cls];
+    hz3_span_t *s = h->cur[cls];
+    if (HZ3_LIKELY(h->sample_gen == atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed) && left != 0)) {
+        /* blocks on the free list: while local_free is empty, every carved
+         * block not in use (hz3_types.h); else it takes a walk, out of line */
+        uint64_t n = !s->free ? 0 : s->local_free ? UINT64_MAX : (uint64_t)(s->extended - _hz3_used_get(s));
+        if (n < left) {
+            h->sample_left[cls] = left - 1 - n;
+            return;
+        }
+    }
+    _hz3_sample_list(h, cls, p, size, mean);
+}
 /* An exponential interval of the given mean, in bytes. */
 uint64_t _hz3_sample_interval(uint64_t mean);
 /* Records p (size bytes asked, charged bytes counted against the interval)

@@ -44,6 +44,7 @@
  */
 #include <errno.h>
 #include "hz3_hot.h"
+#include "sample.h"
 
 /* Hands out the span's object; s is on no list. A live single stays on
  * none, so that a free from any thread may take it (above). */
@@ -65,8 +66,7 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
     _hz3_heap_lock(h);
     /* the slow path's other duties first, when due */
     if (HZ3_LIKELY(h->decay_gen == atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed)) &&
-        !atomic_load_explicit(&h->delayed, memory_order_relaxed) &&
-        !atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) {
+        !atomic_load_explicit(&h->delayed, memory_order_relaxed)) {
         hz3_span_t *s = h->avail[cls].first;
         if (HZ3_LIKELY(s != NULL)) {
             /* only kept singles are on a single class's avail list */
@@ -80,6 +80,9 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
         }
         if (HZ3_LIKELY(s != NULL)) {
             void *p = take(s);
+            /* counted here as on the slow path (sample.h), under the lock */
+            uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_acquire);
+            if (HZ3_UNLIKELY(mean != 0)) _hz3_sample_charge(h, cls, p, size, mean);
             _hz3_heap_unlock(h);
             return p;
         }

@@ -230,67 +230,10 @@ use:
     return pop(s);
 }
 
-/* When sampling is on: p, just taken for a malloc of `size` bytes of class
- * cls, is charged against the class's bytes before its next sample point
- * (and is the sample if that point falls inside it); the free list the
- * fast path pops next is then cut where the following point falls, so
- * that the malloc after the cut comes back here. The blocks cut off wait
- * on local_free. The count charged is what the fast path will pop: it
- * pops the whole list before this class comes back here. */
-static inline void sample_slow(hz3_heap_t *h, unsigned cls, void *p, size_t size, uint64_t mean)
-{
-    uint64_t sz = _hz3_classes[cls].size;
-    if (HZ3_UNLIKELY(h->sample_gen != atomic_load_explicit(&_hz3_sample_gen, memory_order_relaxed)))
-        _hz3_sample_redraw(h, mean);
-    uint64_t *left = &h->sample_left[cls];
-    if (*left < sz) {
-        size_t off;
-        _hz3_sample_take(p, size, sz, cls, _hz3_span_of(p, &off), mean);
-        *left = _hz3_sample_interval(mean);
-    } else {
-        *left -= sz;
-    }
-    hz3_span_t *s = h->cur[cls];
-    if (s == &_hz3_span_sentinel || !s->free) return;
-    uint64_t n;                                /* blocks on the free list */
-    if (HZ3_LIKELY(!s->local_free)) {
-        n = s->extended - _hz3_used_get(s);
-        if (n * sz <= *left) {                 /* the usual case: no point in it */
-            *left -= n * sz;
-            return;
-        }
-    } else {
-        n = 0;
-        for (hz3_block_t *b = s->free; b && n * sz <= *left; b = b->next) n++;
-        if (n * sz <= *left) {
-            *left -= n * sz;
-            return;
-        }
-    }
-    uint64_t fit = *left / sz;                 /* blocks before the next point: fewer than n */
-    *left -= fit * sz;
-    hz3_block_t *rest;
-    if (fit == 0) {
-        rest = s->free;
-        s->free = NULL;
-    } else {
-        hz3_block_t *last = s->free;
-        for (uint64_t i = 1; i < fit; i++) last = last->next;
-        rest = last->next;
-        last->next = NULL;
-    }
-    if (s->local_free) {
-        hz3_block_t *tail = rest;
-        while (tail->next) tail = tail->next;
-        tail->next = s->local_free;
-    }
-    s->local_free = rest;
-}
-
 void *_hz3_span_pop_sampled(hz3_heap_t *h, hz3_span_t *s, unsigned cls, size_t size, uint64_t mean)
 {
     void *p = pop(s);
-    sample_slow(h, cls, p, size, mean);
+    _hz3_sample_charge(h, cls, p, size, mean);
     return p;
 }
 
@@ -309,7 +252,7 @@ void *_hz3_span_alloc_held(hz3_heap_t *h, unsigned cls, size_t size)
 {
     void *p = alloc_slow_locked(h, cls);
     uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_acquire);
-    if (HZ3_UNLIKELY(mean != 0) && p) sample_slow(h, cls, p, size, mean);
+    if (HZ3_UNLIKELY(mean != 0) && p) _hz3_sample_charge(h, cls, p, size, mean);
     _hz3_heap_unlock(h);
     return p;
 }
