@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "hz3_internal.h"
+#include "sample.h"
 
 #define RING 64   /* epoch records waiting for the listener; older ones are dropped */
 
@@ -284,7 +285,11 @@ static bool start_maintenance(void)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 << 10);
     pthread_t t;
+    /* glibc allocates the thread's TLS vector here, kept while it runs: on
+     * whichever thread started it, not that thread's call site's. */
+    uint64_t site = _hz3_site_swap(0);
     bool ok = pthread_create(&t, &attr, maintenance_main, NULL) == 0;
+    _hz3_site_swap(site);
     pthread_attr_destroy(&attr);
     if (!ok) {
         pthread_mutex_lock(&maint_lock);

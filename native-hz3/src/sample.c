@@ -270,6 +270,13 @@ void _hz3_sample_take(void *p, size_t size, uint64_t charged, unsigned cls, hz3_
     spin_unlock(&span_lock);
 }
 
+uint64_t _hz3_site_swap(uint64_t site)
+{
+    uint64_t old = tl.slot.site;
+    tl.slot.site = site;
+    return old;
+}
+
 void _hz3_sample_big(void *p, size_t size)
 {
     uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_acquire);

@@ -28,6 +28,10 @@ void _hz3_sample_big(void *p, size_t size);
 void _hz3_sample_forget(hz3_span_t *s, const void *p);
 /* True while a sample of an object in a mapping of its own is live. */
 bool _hz3_sample_mappings_live(void);
+/* Sets the calling thread's site and returns the one it had. hz3 runs its
+ * own allocations on a user's thread under site 0: they are no call
+ * site's, and some (a thread's TLS vector) live as long as the process. */
+uint64_t _hz3_site_swap(uint64_t site);
 /* A large object moved by realloc keeps its sample. */
 void _hz3_sample_moved(const void *from, const void *to, size_t size);
 
