@@ -285,11 +285,11 @@ static bool start_maintenance(void)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 << 10);
     pthread_t t;
-    /* glibc allocates the thread's TLS vector here, kept while it runs: on
-     * whichever thread started it, not that thread's call site's. */
-    uint64_t site = _hz3_site_swap(0);
+    /* glibc allocates the thread's TLS vector here, on whichever user
+     * thread ticked first: hz3's own, not a sample of that thread's site. */
+    _hz3_sample_own(true);
     bool ok = pthread_create(&t, &attr, maintenance_main, NULL) == 0;
-    _hz3_site_swap(site);
+    _hz3_sample_own(false);
     pthread_attr_destroy(&attr);
     if (!ok) {
         pthread_mutex_lock(&maint_lock);

@@ -28,10 +28,11 @@ void _hz3_sample_big(void *p, size_t size);
 void _hz3_sample_forget(hz3_span_t *s, const void *p);
 /* True while a sample of an object in a mapping of its own is live. */
 bool _hz3_sample_mappings_live(void);
-/* Sets the calling thread's site and returns the one it had. hz3 runs its
- * own allocations on a user's thread under site 0: they are no call
- * site's, and some (a thread's TLS vector) live as long as the process. */
-uint64_t _hz3_site_swap(uint64_t site);
+/* Between true and false, the calling thread's allocations are hz3's own
+ * (the maintenance thread's TLS vector, which pthread_create allocates on
+ * the starting thread and which lives as long as the process): like hz3's
+ * metadata they are no sample, of no call site and in no count. */
+void _hz3_sample_own(bool own);
 /* A large object moved by realloc keeps its sample. */
 void _hz3_sample_moved(const void *from, const void *to, size_t size);
 
