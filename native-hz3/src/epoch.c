@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "hz3_internal.h"
+#include "sample.h"
 
 #define RING 64   /* epoch records waiting for the listener; older ones are dropped */
 
@@ -285,7 +286,11 @@ static bool start_maintenance(void)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 << 10);
     pthread_t t;
+    /* glibc allocates the thread's TLS vector here, on whichever user
+     * thread ticked first: hz3's own, not a sample of that thread's site. */
+    _hz3_sample_own(true);
     bool ok = pthread_create(&t, &attr, maintenance_main, NULL) == 0;
+    _hz3_sample_own(false);
     pthread_attr_destroy(&attr);
     if (!ok) {
         pthread_mutex_lock(&maint_lock);

@@ -56,6 +56,7 @@ typedef struct thread_sampling {
     uint64_t lost_site[LOST];   /* tokens whose pending entries were pushed out */
     unsigned pending_next;
     bool lost_many;             /* more than LOST of them: every token rename scans */
+    bool own;                   /* hz3's own allocations on this thread: not sampled */
 } thread_sampling_t;
 static HZ3_TLS thread_sampling_t tl;
 
@@ -244,6 +245,7 @@ void _hz3_sample_redraw(hz3_heap_t *h, uint64_t mean)
 
 void _hz3_sample_take(void *p, size_t size, uint64_t charged, unsigned cls, hz3_span_t *s, uint64_t mean)
 {
+    if (HZ3_UNLIKELY(tl.own)) return;
     uint64_t site = tl.slot.site;
     if (site) tl.slot.sampled = tl.slot.sampled + 1;
     bool in_class = s && s->cls != HZ3_CLASS_RUN;
@@ -275,6 +277,8 @@ void _hz3_sample_take(void *p, size_t size, uint64_t charged, unsigned cls, hz3_
     }
     spin_unlock(&span_lock);
 }
+
+void _hz3_sample_own(bool own) { tl.own = own; }
 
 void _hz3_sample_big(void *p, size_t size)
 {

@@ -58,6 +58,11 @@ void _hz3_sample_big(void *p, size_t size);
 void _hz3_sample_forget(hz3_span_t *s, const void *p);
 /* True while a sample of an object in a mapping of its own is live. */
 bool _hz3_sample_mappings_live(void);
+/* Between true and false, the calling thread's allocations are hz3's own
+ * (the maintenance thread's TLS vector, which pthread_create allocates on
+ * the starting thread and which lives as long as the process): like hz3's
+ * metadata they are no sample, of no call site and in no count. */
+void _hz3_sample_own(bool own);
 /* A large object moved by realloc keeps its sample. */
 void _hz3_sample_moved(const void *from, const void *to, size_t size);
 
