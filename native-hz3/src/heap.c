@@ -11,8 +11,6 @@
 #include <sched.h>
 #include "hz3_internal.h"
 
-extern hz3_span_t _hz3_span_sentinel;
-
 hz3_heap_t _hz3_heap_empty = {
     .tag_self = HZ3_TAG_SELF_NONE,
     .cur = { [0 ... HZ3_MAX_CLASSES - 1] = &_hz3_span_sentinel },

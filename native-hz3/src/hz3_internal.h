@@ -124,6 +124,7 @@ unsigned _hz3_pool_index_errors(hz3_segment_t *seg);   /* pool lock held: free r
 extern _Atomic uint64_t _hz3_sample_mean;      /* mean bytes between samples; 0: off */
 
 /* ---- span.c: spans of a heap ---- */
+extern hz3_span_t _hz3_span_sentinel;   /* no free block, no owner: forces the slow path */
 void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size);  /* size: as asked (sampling) */
 void *_hz3_span_alloc_held(hz3_heap_t *h, unsigned cls, size_t size);  /* the same, h->lock held; unlocks */
 /* Sampling on: pops the current span's free list, just refilled from
@@ -136,8 +137,8 @@ void *_hz3_single_take(hz3_span_t *s);
 void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size);   /* errno set when NULL */
 void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s);                 /* h->lock held */
 void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b);
-bool _hz3_single_abandon(hz3_span_t *s);                             /* span.c: false when the class's list is full */
-hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls);     /* span.c: h->lock held; NULL when none */
+bool _hz3_single_abandon(hz3_span_t *s);                             /* span_return.c: false when the class's list is full */
+hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls);     /* span_return.c: h->lock held; NULL when none */
 void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, unsigned n);
 /* True when b is on the span's local free list, its thread_free list or in
  * some thread's remote batch. Exact for the owner (and an abandoned span)
@@ -146,6 +147,8 @@ void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, 
  * miss b while the owner pops concurrently. */
 bool _hz3_span_has_free(hz3_span_t *s, const hz3_block_t *b);
 void _hz3_heap_drain_delayed(hz3_heap_t *h);
+/* span_return.c */
+hz3_span_t *_hz3_abandoned_adopt(hz3_heap_t *h, unsigned cls);   /* h's now, on no list; NULL when none */
 void _hz3_heap_release_all(hz3_heap_t *h);      /* thread exit: give back or abandon */
 uint64_t _hz3_abandoned_reclaim(void);           /* give back abandoned spans now empty */
 void _hz3_heap_decay(hz3_heap_t *h);            /* owner: give back what the heap keeps empty */
