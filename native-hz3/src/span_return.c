@@ -16,9 +16,9 @@ void _hz3_abandoned_lock(void) { pthread_mutex_lock(&abandoned_lock); }
 void _hz3_abandoned_unlock(void) { pthread_mutex_unlock(&abandoned_lock); }
 void _hz3_abandoned_after_fork_child(void) { pthread_mutex_init(&abandoned_lock, NULL); }
 
-/* The first span of class cls that a thread left (or an empty single that
- * a heap's cache had no room for), now h's, on no list; NULL when none. */
-hz3_span_t *_hz3_abandoned_adopt(hz3_heap_t *h, unsigned cls)
+/* The first span on class cls's abandoned list, off it and on no list;
+ * NULL when there is none. */
+static hz3_span_t *abandoned_pop(unsigned cls)
 {
     if (!atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed)) return NULL;
     pthread_mutex_lock(&abandoned_lock);
@@ -28,8 +28,16 @@ hz3_span_t *_hz3_abandoned_adopt(hz3_heap_t *h, unsigned cls)
         atomic_fetch_sub_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&abandoned_lock);
+    if (s) _hz3_where_set(s, HZ3_WHERE_NONE);
+    return s;
+}
+
+/* The first span of class cls that a thread left (or an empty single that
+ * a heap's cache had no room for), now h's, on no list; NULL when none. */
+hz3_span_t *_hz3_abandoned_adopt(hz3_heap_t *h, unsigned cls)
+{
+    hz3_span_t *s = abandoned_pop(cls);
     if (!s) return NULL;
-    _hz3_where_set(s, HZ3_WHERE_NONE);
     /* an abandoned span's owner is NULL, keeping the sample tag */
     __atomic_fetch_or((uintptr_t *)&s->owner, (uintptr_t)h, __ATOMIC_RELEASE);
     _hz3_tags_or(s, h->tag_owner);
@@ -80,16 +88,8 @@ bool _hz3_single_abandon(hz3_span_t *s)
  * now h's (h->lock held), on no list; NULL when there is none. */
 hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls)
 {
-    if (!atomic_load_explicit(&abandoned_count[cls], memory_order_relaxed)) return NULL;
-    pthread_mutex_lock(&abandoned_lock);
-    hz3_span_t *s = abandoned[cls].first;
-    if (s) {
-        _hz3_list_remove(&abandoned[cls], s);
-        atomic_fetch_sub_explicit(&abandoned_count[cls], 1, memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&abandoned_lock);
+    hz3_span_t *s = abandoned_pop(cls);
     if (!s) return NULL;
-    _hz3_where_set(s, HZ3_WHERE_NONE);
     uintptr_t sampled = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed) & HZ3_OWNER_SAMPLED;
     atomic_store_explicit(&s->owner, (hz3_heap_t *)((uintptr_t)h | sampled), memory_order_release);
     uint32_t *tag = _hz3_tags_of(s);
