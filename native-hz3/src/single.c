@@ -26,7 +26,7 @@
  *                other threads then reuses them where they are freed (as
  *                thread caches do), with no atomic on its owner's lines.
  *   overflow     a free into a full cache puts the span on the abandoned
- *                list of its class (span.c, _hz3_single_abandon), at most
+ *                list of its class (span_return.c, _hz3_single_abandon), at most
  *                HZ3_SINGLE_DEPOT_PAGES pages per class, where a malloc
  *                that misses its heap's cache takes it (adopt) before the
  *                page pool: heaps' caches are per class, and a class's
@@ -40,7 +40,7 @@
  * Being KEPT on avail, a cached single is what it was before: an empty
  * span on its heap's lists, which a purge from any thread gives back and
  * the census counts as empty and a purge candidate (include/hz3.h); decay
- * and the thread's end give them back too (span.c).
+ * and the thread's end give them back too (span_return.c).
  */
 #include <errno.h>
 #include "hz3_hot.h"

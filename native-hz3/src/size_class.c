@@ -44,7 +44,7 @@
  * 16 and 28 blocks: fewer refill far more often when a class has few live
  * objects, more pin more memory behind one live object. The classes above
  * (20, 24, 28 and 32 KiB, page multiples) are singles: one object in a span
- * of its page count, kept empty per heap for reuse (span.c).
+ * of its page count, kept empty per heap for reuse (single.c).
  *
  * Why singles above 16 KiB and spans of at most 128 KiB (bench/RESULTS.md,
  * 2026-12-02): a JVM keeps some of its own medium objects for long (its
