@@ -20,13 +20,7 @@ static void *work(void *a)
 {
     worker *w = a;
     free(w->first);
-    for (uint64_t i = 0; i < w->iters; i++) {
-        volatile unsigned char *p = suite_malloc(w->size);
-        for (uint64_t r = 0; r < w->reps; r++)
-            for (size_t b = 0; b < w->size; b++)
-                p[b]++;
-        free((void *)p);
-    }
+    suite_write_objects(w->iters, w->size, w->reps);
     return NULL;
 }
 

@@ -63,6 +63,20 @@ static inline void *suite_malloc(size_t size)
 }
 
 /* A size of log-uniform distribution in [lo, hi]: as many 16-32 B requests as 8-16 KiB ones. */
+/* The cache benchmarks' work: iters times, allocate an object of size bytes, write each of its
+ * bytes reps times, free it. Where the objects of different threads share cache lines, the
+ * writes bounce them between cores (false sharing induced by the allocator). */
+static inline void suite_write_objects(uint64_t iters, size_t size, uint64_t reps)
+{
+    for (uint64_t i = 0; i < iters; i++) {
+        volatile unsigned char *p = suite_malloc(size);
+        for (uint64_t r = 0; r < reps; r++)
+            for (size_t b = 0; b < size; b++)
+                p[b]++;
+        free((void *)p);
+    }
+}
+
 static inline size_t suite_log_uniform(bench_rng *r, size_t lo, size_t hi)
 {
     double u = (double)(bench_rng_next(r) >> 11) * 0x1.0p-53;
