@@ -16,6 +16,7 @@ hz3_heap_t _hz3_heap_empty = {
     .cur = { [0 ... HZ3_MAX_CLASSES - 1] = &_hz3_span_sentinel },
 };
 HZ3_TLS hz3_heap_t *_hz3_tl_heap = &_hz3_heap_empty;
+HZ3_TLS uint16_t _hz3_tl_tag_self = HZ3_TAG_SELF_NONE;
 static HZ3_TLS bool tl_heap_ended;  /* this thread's heap went back: make no other */
 
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -88,6 +89,7 @@ static void heap_thread_exit(void *arg)
     _hz3_remote_flush(h);
     _hz3_heap_release_all(h);
     _hz3_tl_heap = &_hz3_heap_empty;
+    _hz3_tl_tag_self = HZ3_TAG_SELF_NONE;
     tl_heap_ended = true;
     pthread_mutex_lock(&heaps_lock);
     h->live = false;
@@ -143,6 +145,7 @@ hz3_heap_t *_hz3_heap_init_thread(void)
     pthread_mutex_unlock(&heaps_lock);
     /* Set before pthread_setspecific, which may itself allocate. */
     _hz3_tl_heap = h;
+    _hz3_tl_tag_self = h->tag_self;
     if (atomic_load(&heap_key_ready)) pthread_setspecific(heap_key, h);
     return h;
 }

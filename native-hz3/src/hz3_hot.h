@@ -58,37 +58,37 @@ static inline hz3_span_t *_hz3_span_of(const void *p, size_t *off_in_span)
     return &seg->spans[head];
 }
 
-/* True when off is the start of one of the span's blocks carved so far
- * (medium spans are carved lazily: a block past `extended` was never
- * handed out). One multiply gives both halves: the low one is below
- * divisible exactly when off is a multiple of the size, the high one is
- * off / size (exact for offsets below 2^32). */
+/* True when m = off * c->divisible (hz3_types.h, hz3_free_check_t) is
+ * the offset of one of the span's blocks carved so far (medium spans are
+ * carved lazily: a block past `extended` was never handed out). */
+static inline bool _hz3_is_carved_m(const hz3_free_check_t *c, const hz3_span_t *s, uint64_t m)
+{
+    return m < (uint64_t)__atomic_load_n(&s->extended, __ATOMIC_RELAXED) * c->e;
+}
 static inline bool _hz3_is_block_start_c(const hz3_free_check_t *c, const hz3_span_t *s, size_t off)
 {
-    unsigned __int128 m = (unsigned __int128)off * c->divisible;
-    return (uint64_t)m < c->divisible && (uint64_t)(m >> 64) < __atomic_load_n(&s->extended, __ATOMIC_RELAXED);
+    return _hz3_is_carved_m(c, s, off * c->divisible);
 }
 static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
 {
     return _hz3_is_block_start_c(&_hz3_free_check[s->cls], s, off);
 }
 /* The free paths' check, from the page tag's class alone when the class's
- * spans are carved whole: below blocks_end every block was carved, so the
- * span entry's line (written by its owner all the time) is not read. A
- * lazily carved class has blocks_end 0 in the table (size_class.c) and
- * takes the bound from the span's carved count, as does an offset past the
- * blocks (then off / size >= capacity >= extended: refused). */
+ * spans are carved whole: one multiply and one compare (hz3_types.h,
+ * hz3_free_check_t), and the span entry's line (written by its owner all
+ * the time) is not read. A lazily carved class has bound 0 in the table
+ * (size_class.c) and takes the bound from the span's carved count, as does
+ * a pointer the compare refuses (a bad one: it is refused there too). */
 static inline bool _hz3_is_block_start_f(const hz3_free_check_t *c, const hz3_span_t *s, size_t off)
 {
-    /* bound first: then the multiply may overwrite off (no copy kept) */
-    if (HZ3_LIKELY(off < c->blocks_end)) return off * c->divisible < c->divisible;
-    return _hz3_is_block_start_c(c, s, off);
+    uint64_t m = off * c->divisible;
+    return HZ3_LIKELY(m < c->bound) || _hz3_is_carved_m(c, s, m);
 }
 /* The free check of a page tag's class: byte 3 of the tag is class << 2,
- * scaled by 4 in the load's address (no shift or multiply of its own). */
+ * scaled by 8 in the load's address (no shift or multiply of its own). */
 static inline const hz3_free_check_t *_hz3_free_check_of(uint32_t t)
 {
-    return (const hz3_free_check_t *)((const char *)_hz3_free_check + ((size_t)(t >> 24) << 2));
+    return (const hz3_free_check_t *)((const char *)_hz3_free_check + ((size_t)(t >> 24) << 3));
 }
 
 /* The page tag of p, known to lie in a segment (hz3_types.h, "Page tags"),
@@ -103,48 +103,64 @@ static inline uint32_t _hz3_tag_of(const void *p)
 }
 
 /* The local free, and the remote one into the thread's batch (remote.c,
- * which itself sends what it cannot check to _hz3_free_generic); false
- * sends the caller to _hz3_free_generic (foreign and bad pointers,
- * suspected double frees, NULL). The page's tag, not its span entry, says
- * whose it is: a free from another thread leaves without reading the
- * entry's line. Always inlined into free, even in the debug build:
- * __builtin_return_address then names free's caller. */
-static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
+ * which itself sends what it cannot check to _hz3_free_generic), of p in
+ * the segment that ends at `end`, past its header pages; false
+ * sends the caller to _hz3_free_generic (bad pointers, suspected double
+ * frees). caller: free's caller, NULL when inlined into free. The page's
+ * tag, not its span entry, says whose it is: a free from another thread
+ * leaves without reading the entry's line. */
+static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_t end, const void *caller)
 {
-    if (HZ3_LIKELY(_hz3_is_segment((uintptr_t)p))) {
-        size_t in_seg = (uintptr_t)p & HZ3_SEG_MASK;
-        hz3_segment_t *seg = (hz3_segment_t *)((uintptr_t)p - in_seg);
-        uint32_t t = _hz3_tag_at(seg, in_seg);
-        hz3_heap_t *h = _hz3_tl_heap;
-        if (HZ3_LIKELY((uint16_t)t == h->tag_self)) {
-            unsigned head = _hz3_tag_head(t);
-            size_t off = in_seg - ((size_t)head << HZ3_PAGE_SHIFT);
-            hz3_span_t *s = &seg->spans[head];
-            /* one register for the entry: gcc would otherwise form its
-             * address twice, from the segment and from the head index */
-            __asm__("" : "+r"(s));
-            hz3_block_t *b = (hz3_block_t *)p;
-            /* An interior pointer is off the grid (tested first: only a
-             * block start has its second word inside the block); a block
-             * freed already carries the free key (or user data that equals
-             * it: the generic path tells the two apart by looking on the
-             * span's lists). */
-            if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
-                           (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
-                b->next = s->local_free;
-                _hz3_key_set(b);
-                s->local_free = b;
-                if (HZ3_UNLIKELY(_hz3_used_dec(s) || _hz3_where_get(s) == HZ3_WHERE_FULL)) _hz3_free_local_slow(h, s);
-                return true;
-            }
-        } else {
-            /* A tail call with the pointer alone (it reads the tag again):
-             * the local path keeps no register for it. */
-            _hz3_free_remote_fast(p, __builtin_return_address(0));
+    /* back: p's distance below the segment's end, negative; its page's
+     * tag is back's page number counted from the end of the tags */
+    intptr_t back = (intptr_t)((uintptr_t)p - end);
+    hz3_segment_t *seg = (hz3_segment_t *)(end - HZ3_SEG_SIZE);
+    size_t in_seg = (size_t)back + HZ3_SEG_SIZE;
+    uint32_t *tags_end = (uint32_t *)(end - HZ3_SEG_SIZE + sizeof seg->tag);   /* one address, two offsets */
+    uint32_t t = __atomic_load_n(&tags_end[back >> HZ3_PAGE_SHIFT], __ATOMIC_RELAXED);
+    if (HZ3_LIKELY((uint16_t)t == _hz3_tl_tag_self)) {
+        /* The head page's index, still in place in the tag, scaled by
+         * shifts alone to its entry's offset and its byte offset. */
+        uint32_t head = t & (0xFFu << HZ3_TAG_HEAD_SHIFT);
+        hz3_span_t *s = (hz3_span_t *)((char *)seg->spans + (head >> (HZ3_TAG_HEAD_SHIFT - 6)));
+        size_t off = in_seg - (head >> (HZ3_TAG_HEAD_SHIFT - HZ3_PAGE_SHIFT));
+        hz3_block_t *b = (hz3_block_t *)p;
+        /* An interior pointer is off the grid (tested first: only a
+         * block start has its second word inside the block); a block
+         * freed already carries the free key (or user data that equals
+         * it: the generic path tells the two apart by looking on the
+         * span's lists). */
+        if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
+                       (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
+            b->next = s->local_free;
+            _hz3_key_set(b);
+            s->local_free = b;
+            if (HZ3_UNLIKELY(_hz3_used_dec(s) || _hz3_where_full(s))) _hz3_free_local_slow(_hz3_tl_heap, s);
             return true;
         }
+        return false;
     }
-    return false;
+    /* A tail call with the pointer alone (it reads the tag again): the
+     * local path keeps no register for it, nor loads free's caller (NULL:
+     * inlined into free, whose return address names it). */
+    _hz3_free_remote_fast(p, caller ? caller : __builtin_return_address(0));
+    return true;
+}
+
+/* free's fast path; false sends free to _hz3_free_generic (bad pointers,
+ * suspected double frees). The segment comes from its slot (hz3_internal.h,
+ * "The segment slots"): one load, and one compare says that p lies past the
+ * header pages of the segment found there. Any other pointer (NULL, of no
+ * segment, or of a segment its slot does not hold) goes to
+ * _hz3_free_unslotted, which calls the generic path itself. Always inlined
+ * into free, even in the debug build: __builtin_return_address then names
+ * free's caller. */
+static inline __attribute__((always_inline)) bool _hz3_free_fast(void *p)
+{
+    uintptr_t end = __atomic_load_n(&_hz3_seg_ends[_hz3_seg_slot((uintptr_t)p)], __ATOMIC_RELAXED);
+    if (HZ3_LIKELY((uintptr_t)p - end >= -HZ3_SEG_BLOCK_BYTES)) return _hz3_free_in(p, end, NULL);
+    _hz3_free_unslotted(p, __builtin_return_address(0));
+    return true;
 }
 
 #endif /* HZ3_HOT_H */

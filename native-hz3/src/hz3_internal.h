@@ -79,6 +79,25 @@ static inline bool _hz3_is_segment(uintptr_t p)
     if (HZ3_UNLIKELY(i >= HZ3_SEGMAP_BITS)) return false;
     return (__atomic_load_n(&_hz3_segmap[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1;
 }
+/* The segment slots, for free's fast path (hz3_hot.h): slot k holds the end
+ * (address + 1 MiB) of an active segment whose number is k mod 2^16, or of
+ * none. Its bounds test is one compare, p - end >= -HZ3_SEG_BLOCK_BYTES,
+ * which no pointer passes for an empty slot (0) but one in the last MiB
+ * of the address space (kernel space), whose slot is the last: an empty
+ * last slot therefore holds the end of segment 0 (passed only by pointers
+ * of slot 0) from the library's initialisation on (_hz3_seg_slots_init).
+ * Two active segments with one slot (64 GiB apart) keep the first; the
+ * other's frees take _hz3_free_unslotted (the segment map), a dozen
+ * instructions more. */
+#ifndef HZ3_SEG_SLOT_BITS
+#define HZ3_SEG_SLOT_BITS 16   /* a test build may lower it, to make segments share slots */
+#endif
+#define HZ3_SEG_SLOTS ((size_t)1 << HZ3_SEG_SLOT_BITS)
+#define HZ3_SEG_BLOCK_BYTES ((uintptr_t)HZ3_SEG_USABLE_PAGES << HZ3_PAGE_SHIFT)
+extern uintptr_t _hz3_seg_ends[HZ3_SEG_SLOTS];
+static inline unsigned _hz3_seg_slot(uintptr_t p) { return (unsigned)((p >> HZ3_SEG_SHIFT) & (HZ3_SEG_SLOTS - 1)); }
+void _hz3_seg_slots_init(void);
+void _hz3_free_unslotted(void *p, const void *caller);   /* free_unslotted.c */
 static inline hz3_segment_t *_hz3_segment_of(const void *p)
 {
     return (hz3_segment_t *)((uintptr_t)p & ~(uintptr_t)HZ3_SEG_MASK);
@@ -188,6 +207,7 @@ static inline void _hz3_heap_lock(hz3_heap_t *h)
 static inline void _hz3_heap_unlock(hz3_heap_t *h) { atomic_store_explicit(&h->lock, 0, memory_order_release); }
 extern hz3_heap_t _hz3_heap_empty;
 extern HZ3_TLS hz3_heap_t *_hz3_tl_heap;
+extern HZ3_TLS uint16_t _hz3_tl_tag_self;   /* _hz3_tl_heap->tag_self: free's owner compare, one load */
 hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */
 hz3_heap_t *_hz3_heap_for_remote(void);         /* a heap for a thread that has none; NULL once it ended */
 void _hz3_heap_register_key(void);
@@ -336,6 +356,18 @@ static inline bool _hz3_used_dec(hz3_span_t *s)
  * lock) and read by the census under the pool lock: relaxed atomics. */
 static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }
 static inline void _hz3_where_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->where, (uint8_t)v, __ATOMIC_RELAXED); }
+/* The local free's test, as one compare with memory (gcc loads an atomic
+ * into a register first; a byte load is atomic on x86-64 anyway). */
+static inline bool _hz3_where_full(const hz3_span_t *s)
+{
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+    bool full;
+    __asm__("cmpb %2, %1" : "=@cce"(full) : "m"(s->where), "i"(HZ3_WHERE_FULL));
+    return full;
+#else
+    return _hz3_where_get(s) == HZ3_WHERE_FULL;
+#endif
+}
 /* The header page that holds the span entry of page i (entries are 64-aligned). */
 static inline unsigned _hz3_entry_page(unsigned i)
 {

@@ -408,16 +408,24 @@ typedef struct hz3_class {
     uint16_t rejoin;      /* free blocks a full span needs before its owner's free puts it on avail */
 } hz3_class_t;
 
-/* What the free fast paths check a block against, per class: 16 bytes, so
+/* What the free fast paths check a block against, per class: 32 bytes, so
  * that a page tag's class byte (class << 2) indexes it with one scaled
- * load (_hz3_free_check_of). Derived from hz3_class_t. */
+ * load (_hz3_free_check_of). Derived from hz3_class_t.
+ *   divisible = floor(2^64 / size) + 1 = (2^64 + e) / size, 1 <= e <= size
+ * (hz3_class_t's, except for a power of two, whose e would be 0). For an
+ * offset below 2^20, off * divisible mod 2^64 is j * e when off is the
+ * start of block j, and at least divisible otherwise (Lemire et al. 2019),
+ * so the one compare off * divisible < capacity * e says both "a block
+ * start" and "of one of the capacity blocks" (checked for every class and
+ * offset by hand when written). */
 typedef struct hz3_free_check {
-    uint64_t divisible;   /* as hz3_class_t */
-    uint32_t blocks_end;  /* as hz3_class_t; 0 for a lazily carved class (size_class.c) */
+    uint64_t divisible;   /* see above */
+    uint64_t bound;       /* capacity * e; 0 for a lazily carved class (size_class.c) */
+    uint32_t e;           /* so a span's first n blocks are the offsets with off * divisible < n * e */
     uint16_t capacity;
-    uint16_t unused;
+    uint16_t unused[5];
 } hz3_free_check_t;
-_Static_assert(sizeof(hz3_free_check_t) == 16, "indexed by class << 4");
+_Static_assert(sizeof(hz3_free_check_t) == 32, "indexed by class << 5");
 
 /* ---- remote batches (see above) ---- */
 typedef struct hz3_remote_group {

@@ -51,6 +51,7 @@ void _hz3_init_slow(void)
         _hz3_free_key = make_free_key();
         _hz3_options_init();
         _hz3_classes_init();
+        _hz3_seg_slots_init();
         atomic_store_explicit(&_hz3_initialized, 1, memory_order_release);
     }
     atomic_store(&init_busy, 0);

@@ -35,6 +35,7 @@
 
 
 uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
+uintptr_t _hz3_seg_ends[HZ3_SEG_SLOTS];
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 enum { KIND_CLASS = 0, KIND_RUN = 1, KIND_WHOLE = 2, KINDS = 3 };   /* seg->bin_kind */
@@ -71,12 +72,41 @@ void _hz3_pool_lock(void) { pthread_mutex_lock(&pool_lock); }
 void _hz3_pool_unlock(void) { pthread_mutex_unlock(&pool_lock); }
 void _hz3_pool_after_fork_child(void) { pthread_mutex_init(&pool_lock, NULL); }
 
+/* An empty slot's value (hz3_internal.h, "The segment slots"). */
+static uintptr_t slot_empty(unsigned k) { return k == HZ3_SEG_SLOTS - 1 ? HZ3_SEG_SIZE : 0; }
+
+void _hz3_seg_slots_init(void)
+{
+    unsigned k = HZ3_SEG_SLOTS - 1;
+    uintptr_t none = 0;
+    __atomic_compare_exchange_n(&_hz3_seg_ends[k], &none, slot_empty(k), false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* The segment map and the slots, under the pool lock (after the segment
+ * joined pool.segments, or left it). A slot freed goes to another active
+ * segment of the same slot if there is one. */
 static void segmap_set(uintptr_t seg, bool on)
 {
     uintptr_t i = seg >> HZ3_SEG_SHIFT;
     uint64_t bit = (uint64_t)1 << (i & 63);
     if (on) __atomic_fetch_or(&_hz3_segmap[i >> 6], bit, __ATOMIC_RELEASE);
     else __atomic_fetch_and(&_hz3_segmap[i >> 6], ~bit, __ATOMIC_RELEASE);
+
+    unsigned k = _hz3_seg_slot(seg);
+    uintptr_t *slot = &_hz3_seg_ends[k], cur = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (on) {
+        if (cur == 0 || cur == slot_empty(k)) __atomic_store_n(slot, seg + HZ3_SEG_SIZE, __ATOMIC_RELEASE);
+        return;
+    }
+    if (cur != seg + HZ3_SEG_SIZE) return;
+    uintptr_t next = slot_empty(k);
+    for (hz3_segment_t *o = pool.segments; o; o = o->next) {
+        if (_hz3_seg_slot((uintptr_t)o) == k) {
+            next = (uintptr_t)o + HZ3_SEG_SIZE;
+            break;
+        }
+    }
+    __atomic_store_n(slot, next, __ATOMIC_RELEASE);
 }
 
 static hz3_reservation_t *reserve(void)

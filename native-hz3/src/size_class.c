@@ -119,12 +119,20 @@ void _hz3_classes_init(void)
     run->tier = HZ3_TIER_LARGE;
 
     /* A class carved a few blocks at a time (span.c, extend) gets no
-     * blocks_end: its bound is each span's carved count, which the free
-     * paths then read from the span (hz3_hot.h, _hz3_is_block_start_f). */
+     * bound: its bound is each span's carved count, which the free paths
+     * then read from the span (hz3_hot.h, _hz3_is_block_start_f). */
     for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
         const hz3_class_t *c = &_hz3_classes[i];
         bool lazy = HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && c->capacity > HZ3_MEDIUM_EXTEND;
-        _hz3_free_check[i] = (hz3_free_check_t){c->divisible, lazy ? 0 : c->blocks_end, c->capacity, 0};
+        uint64_t divisible = c->divisible, e = 1;   /* runs: divisible 1, only offset 0 */
+        if (c->size) {
+            divisible = UINT64_MAX / c->size + 1 + !(c->size & (c->size - 1));
+            e = divisible * c->size;   /* mod 2^64 */
+        }
+        _hz3_free_check[i] = (hz3_free_check_t){.divisible = divisible,
+                                                .bound = lazy ? 0 : c->capacity * e,
+                                                .e = (uint32_t)e,
+                                                .capacity = c->capacity};
     }
 
     unsigned c = 0;
