@@ -30,7 +30,7 @@ unsigned _hz3_span_live(hz3_span_t *s)
         uint16_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
         if (!(s1 & 1)) {
             /* acquire loads keep the second read of seq after them */
-            unsigned used = __atomic_load_n(&s->used, __ATOMIC_ACQUIRE);
+            unsigned used = _hz3_used_acquire(s);
             uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
             if (atomic_load_explicit(&s->seq, memory_order_relaxed) == s1) {
                 unsigned remote = hz3_tf_count(tf);

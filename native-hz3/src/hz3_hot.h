@@ -4,13 +4,14 @@
  * Budget: a malloc of a shared class (small, sub4k, medium to 16 KiB) is a
  * table lookup, two loads, a pop (one test) and one store (the free key
  * cleared); when the span's list runs dry, the miss branch takes over the
- * blocks freed since (local_free) unless sampling is on. A local free is a
- * segment-map test, the page's tag (owner, head page and class in one
- * word), an owner compare, the start-of-object check, the free-key compare
- * and a push with the key (one test for "empty or was full"); a medium
- * block's start-of-object check also reads its span's carved count. A free
- * of another thread's block leaves after the owner
- * compare, to the remote batch (remote.c), with no atomic.
+ * blocks freed since (local_free) unless sampling is on. A local free is
+ * its segment slot's load and one compare, the page's tag (owner, head
+ * page and class in one word), an owner compare, the start-of-object check
+ * (one multiply, one compare), the free-key compare and a push with the
+ * key, and one decrement-and-test of used for "now empty or was full"
+ * (38 instructions to ret); a medium block's start-of-object check also
+ * reads its span's carved count. A free of another thread's block leaves
+ * after the owner compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
  * pointers) is out of line in span.c, run.c, large.c and alloc.c.
@@ -104,23 +105,24 @@ static inline uint32_t _hz3_tag_of(const void *p)
 
 /* The local free, and the remote one into the thread's batch (remote.c,
  * which itself sends what it cannot check to _hz3_free_generic), of p in
- * the segment that ends at `end`, past its header pages; false
- * sends the caller to _hz3_free_generic (bad pointers, suspected double
- * frees). caller: free's caller, NULL when inlined into free. The page's
+ * the segment that ends at `end`, past its header pages; false sends the
+ * caller to _hz3_free_generic (bad pointers, suspected double frees). caller: free's caller, NULL when inlined into free. The page's
  * tag, not its span entry, says whose it is: a free from another thread
  * leaves without reading the entry's line. */
 static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_t end, const void *caller)
 {
-    /* back: p's distance below the segment's end, negative; its page's
-     * tag is back's page number counted from the end of the tags */
+    /* back: p's offset from the segment's end (negative), which the slot
+     * test computed already. Counted from the end of the tags (a constant
+     * from end), its page number indexes p's tag in the load itself. */
     intptr_t back = (intptr_t)((uintptr_t)p - end);
     hz3_segment_t *seg = (hz3_segment_t *)(end - HZ3_SEG_SIZE);
     size_t in_seg = (size_t)back + HZ3_SEG_SIZE;
-    uint32_t *tags_end = (uint32_t *)(end - HZ3_SEG_SIZE + sizeof seg->tag);   /* one address, two offsets */
+    uint32_t *tags_end = (uint32_t *)(end - HZ3_SEG_SIZE + sizeof seg->tag);
     uint32_t t = __atomic_load_n(&tags_end[back >> HZ3_PAGE_SHIFT], __ATOMIC_RELAXED);
     if (HZ3_LIKELY((uint16_t)t == _hz3_tl_tag_self)) {
-        /* The head page's index, still in place in the tag, scaled by
-         * shifts alone to its entry's offset and its byte offset. */
+        /* The head page's index, left in place in the tag, scaled by a
+         * shift alone to its entry's offset (entries are 64 bytes) and to
+         * its page's byte offset. */
         uint32_t head = t & (0xFFu << HZ3_TAG_HEAD_SHIFT);
         hz3_span_t *s = (hz3_span_t *)((char *)seg->spans + (head >> (HZ3_TAG_HEAD_SHIFT - 6)));
         size_t off = in_seg - (head >> (HZ3_TAG_HEAD_SHIFT - HZ3_PAGE_SHIFT));
@@ -135,7 +137,7 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
             b->next = s->local_free;
             _hz3_key_set(b);
             s->local_free = b;
-            if (HZ3_UNLIKELY(_hz3_used_dec(s) || _hz3_where_full(s))) _hz3_free_local_slow(_hz3_tl_heap, s);
+            if (HZ3_UNLIKELY(_hz3_used_dec(s))) _hz3_free_local_slow(_hz3_tl_heap, s);   /* empty, or full */
             return true;
         }
         return false;

@@ -87,8 +87,9 @@ static inline bool _hz3_is_segment(uintptr_t p)
  * last slot therefore holds the end of segment 0 (passed only by pointers
  * of slot 0) from the library's initialisation on (_hz3_seg_slots_init).
  * Two active segments with one slot (64 GiB apart) keep the first; the
- * other's frees take _hz3_free_unslotted (the segment map), a dozen
- * instructions more. */
+ * other's frees take _hz3_free_unslotted (the segment map): 55
+ * instructions to ret for a local free, about what every one took before
+ * the slots. */
 #ifndef HZ3_SEG_SLOT_BITS
 #define HZ3_SEG_SLOT_BITS 16   /* a test build may lower it, to make segments share slots */
 #endif
@@ -319,10 +320,30 @@ size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
 /* used is written by the owner only, and read by the census and by a
  * purging thread: release stores and plain loads, which compile to plain
  * moves. A purge that reads used with acquire and finds the span empty
- * sees every write the owner made to it before (its free list). */
-static inline unsigned _hz3_used_get(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_RELAXED); }
-static inline unsigned _hz3_used_acquire(const hz3_span_t *s) { return __atomic_load_n(&s->used, __ATOMIC_ACQUIRE); }
-static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->used, (uint16_t)v, __ATOMIC_RELEASE); }
+ * sees every write the owner made to it before (its free list).
+ * A span on its owner's full list carries HZ3_USED_FULL in the word as
+ * well (set and cleared by _hz3_where_set, kept by _hz3_used_set), so that
+ * the local free's one decrement tells "now empty" and "was full" at once
+ * (_hz3_used_dec); every reader of the count masks it. */
+#define HZ3_USED_FULL 0x8000u   /* above any count: capacity <= 256 */
+static inline unsigned _hz3_used_get(const hz3_span_t *s)
+{
+    return __atomic_load_n(&s->used, __ATOMIC_RELAXED) & ~HZ3_USED_FULL;
+}
+static inline unsigned _hz3_used_acquire(const hz3_span_t *s)
+{
+    return __atomic_load_n(&s->used, __ATOMIC_ACQUIRE) & ~HZ3_USED_FULL;
+}
+static inline void _hz3_used_set(hz3_span_t *s, unsigned v)
+{
+    unsigned full = __atomic_load_n(&s->used, __ATOMIC_RELAXED) & HZ3_USED_FULL;
+    __atomic_store_n(&s->used, (uint16_t)(v | full), __ATOMIC_RELEASE);
+}
+/* The count less n (n <= count: the flag stays), one load and one store. */
+static inline void _hz3_used_sub(hz3_span_t *s, unsigned n)
+{
+    __atomic_store_n(&s->used, (uint16_t)(__atomic_load_n(&s->used, __ATOMIC_RELAXED) - n), __ATOMIC_RELEASE);
+}
 /* The fast paths' change of used by one, each a single instruction on
  * memory (addw/subw) where the load, add and release store above take
  * four: only the owner writes used, so a read-modify-write that is not
@@ -331,7 +352,8 @@ static inline void _hz3_used_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&
  * memory clobber keeps the compiler from moving the list writes before
  * it past it. Under ThreadSanitizer, which cannot see inside asm, and
  * elsewhere: the plain atomics. _hz3_used_dec returns true when used
- * reached 0. */
+ * reached 0 or the span is full: the word is then 0, or negative as a
+ * 16-bit number (count >= 1 before, so the flag stays). */
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 static inline void _hz3_used_inc(hz3_span_t *s)
 {
@@ -339,34 +361,34 @@ static inline void _hz3_used_inc(hz3_span_t *s)
 }
 static inline bool _hz3_used_dec(hz3_span_t *s)
 {
-    bool zero;
-    __asm__ volatile("subw $1, %0" : "+m"(*(uint16_t *)&s->used), "=@ccz"(zero) : : "memory");
-    return zero;
+    bool le;
+    __asm__ volatile("subw $1, %0" : "+m"(*(uint16_t *)&s->used), "=@ccle"(le) : : "memory");
+    return le;
 }
 #else
-static inline void _hz3_used_inc(hz3_span_t *s) { _hz3_used_set(s, _hz3_used_get(s) + 1); }
+static inline void _hz3_used_inc(hz3_span_t *s)
+{
+    __atomic_store_n(&s->used, (uint16_t)(__atomic_load_n(&s->used, __ATOMIC_RELAXED) + 1), __ATOMIC_RELEASE);
+}
 static inline bool _hz3_used_dec(hz3_span_t *s)
 {
-    unsigned used = _hz3_used_get(s) - 1;
-    _hz3_used_set(s, used);
-    return used == 0;
+    uint16_t w = (uint16_t)(__atomic_load_n(&s->used, __ATOMIC_RELAXED) - 1);
+    __atomic_store_n(&s->used, w, __ATOMIC_RELEASE);
+    return (int16_t)w <= 0;
 }
 #endif
 /* where is written by the owner (or a purging thread, both under the heap
- * lock) and read by the census under the pool lock: relaxed atomics. */
+ * lock) and read by the census under the pool lock: relaxed atomics. The
+ * full flag in used follows it; it changes only on the owner's way onto
+ * and off the full list (a purge gives back empty spans: no free of the
+ * owner's runs beside it). */
 static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }
-static inline void _hz3_where_set(hz3_span_t *s, unsigned v) { __atomic_store_n(&s->where, (uint8_t)v, __ATOMIC_RELAXED); }
-/* The local free's test, as one compare with memory (gcc loads an atomic
- * into a register first; a byte load is atomic on x86-64 anyway). */
-static inline bool _hz3_where_full(const hz3_span_t *s)
+static inline void _hz3_where_set(hz3_span_t *s, unsigned v)
 {
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-    bool full;
-    __asm__("cmpb %2, %1" : "=@cce"(full) : "m"(s->where), "i"(HZ3_WHERE_FULL));
-    return full;
-#else
-    return _hz3_where_get(s) == HZ3_WHERE_FULL;
-#endif
+    __atomic_store_n(&s->where, (uint8_t)v, __ATOMIC_RELAXED);
+    unsigned w = __atomic_load_n(&s->used, __ATOMIC_RELAXED);
+    unsigned want = v == HZ3_WHERE_FULL ? w | HZ3_USED_FULL : w & ~HZ3_USED_FULL;
+    if (want != w) __atomic_store_n(&s->used, (uint16_t)want, __ATOMIC_RELEASE);
 }
 /* The header page that holds the span entry of page i (entries are 64-aligned). */
 static inline unsigned _hz3_entry_page(unsigned i)

@@ -287,7 +287,7 @@ typedef struct hz3_span {
         uint64_t freed_ms;              /* free page: when it went back to the pool */
     };
     hz3_block_t *local_free;            /* span head: the owner's free pushes here */
-    uint16_t used;                      /* see the equations above */
+    uint16_t used;                      /* see the equations above; | HZ3_USED_FULL on the full list */
     uint16_t capacity;                  /* blocks in the span */
     uint16_t extended;                  /* blocks carved from fresh memory so far */
     uint8_t cls;
@@ -416,8 +416,9 @@ typedef struct hz3_class {
  * offset below 2^20, off * divisible mod 2^64 is j * e when off is the
  * start of block j, and at least divisible otherwise (Lemire et al. 2019),
  * so the one compare off * divisible < capacity * e says both "a block
- * start" and "of one of the capacity blocks" (checked for every class and
- * offset by hand when written). */
+ * start" and "of one of the capacity blocks" (checked by a program for
+ * every size 16..32768 B, capacities 1..2^20 / size and offsets below
+ * 2^20 when written). */
 typedef struct hz3_free_check {
     uint64_t divisible;   /* see above */
     uint64_t bound;       /* capacity * e; 0 for a lazily carved class (size_class.c) */

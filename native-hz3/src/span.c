@@ -91,7 +91,7 @@ static inline void *pop(hz3_span_t *s)
     hz3_block_t *b = s->free;
     s->free = b->next;
     _hz3_key_clear(b);
-    _hz3_used_set(s, _hz3_used_get(s) + 1);
+    _hz3_used_inc(s);
     return b;
 }
 

@@ -22,7 +22,7 @@ static inline unsigned collect(hz3_span_t *s)
                                                   memory_order_acq_rel, memory_order_relaxed)) {
     }
     unsigned n = hz3_tf_count(old);
-    __atomic_store_n(&s->used, (uint16_t)(_hz3_used_get(s) - n), __ATOMIC_RELEASE);
+    _hz3_used_sub(s, n);
     atomic_store_explicit(&s->seq, (uint16_t)(seq + 2), memory_order_release);
     hz3_block_t *head = hz3_tf_ptr(old);
     if (s->local_free) {
