@@ -379,9 +379,9 @@ static inline bool _hz3_used_dec(hz3_span_t *s)
 #endif
 /* where is written by the owner (or a purging thread, both under the heap
  * lock) and read by the census under the pool lock: relaxed atomics. The
- * full flag in used follows it; it changes only on the owner's way onto
- * and off the full list (a purge gives back empty spans: no free of the
- * owner's runs beside it). */
+ * full flag in used follows it, stored only when it changes: on the
+ * owner's way onto and off the full list, or when a purging thread takes
+ * a span that holds no live block (so no local free races the store). */
 static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }
 static inline void _hz3_where_set(hz3_span_t *s, unsigned v)
 {
