@@ -49,6 +49,11 @@ run "test-stress [sampling]" env LD_PRELOAD="$debug" HZ3_SAMPLE_BYTES=4096 "$her
 run "test-wrong [sampling]" env LD_PRELOAD="$release" HZ3_SAMPLE_BYTES=4096 "$here/$out/test/test-wrong"
 run "test-census [sampling]" env LD_PRELOAD="$release" HZ3_SAMPLE_BYTES=4096 "$here/$out/test/test-census"
 run "test-remote [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-remote"
+# Two segment slots (libhz3-slots1.so): most segments share one, and their
+# frees take free's out-of-line path through the segment map.
+run "test-wrong [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-wrong"
+run "test-stress [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-stress" 4 1 2
+run "test-remote [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-remote"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "tsan-stress [sampling]" env HZ3_SAMPLE_BYTES=4096 TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
