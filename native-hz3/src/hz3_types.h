@@ -447,6 +447,8 @@ typedef struct hz3_heap {
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
     uint32_t single_cache_pages;               /* pages of KEPT singles on avail */
+    _Atomic uint32_t single_busy;              /* the owner is in its singles' cache (single.c, the guard) */
+    uint32_t single_hits;                      /* cache hits left before one goes the slow way (single.c) */
     /* written by other threads (a remote free into a full span): a line of
      * its own, away from the lock the owner takes on every slow path */
     _Alignas(64) _Atomic(hz3_span_t *) delayed; /* spans whose remote free notified us */
