@@ -12,7 +12,10 @@
  * own; another frees the singles a third one allocates (remote frees go
  * into the freeing thread's cache, which its own mallocs then reuse).
  * A fourth purges (hz3_purge_now) all the time. At the end the invariant
- * walker finds every span where its lists say it is.
+ * walker finds every span where its lists say it is. Also run under
+ * ThreadSanitizer against hz3 compiled in under prefixed names
+ * (HZ3_STRESS_PREFIXED, as tsan-stress), where the guard's fences are the
+ * ones TSan models.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +23,20 @@
 #include <string.h>
 #include <time.h>
 #include "test_util.h"
+
+#ifdef HZ3_STRESS_PREFIXED
+void *hz3t_malloc(size_t);
+void hz3t_free(void *);
+#define MALLOC hz3t_malloc
+#define FREE hz3t_free
+#define PURGE hz3_purge_now
+#define VALIDATE hz3_debug_validate
+#else
+#define MALLOC malloc
+#define FREE free
+#define PURGE t_hz3()->purge_now
+#define VALIDATE t_hz3()->validate
+#endif
 
 enum {
     SLOTS = 48,          /* live objects a churning thread holds: about its cache's bound */
@@ -65,7 +82,7 @@ static obj_t make(uint64_t *seed, uint64_t tag)
 {
     obj_t o;
     o.size = MIN + t_rand(seed) % (MAX - MIN + 1);
-    o.p = malloc(o.size);
+    o.p = MALLOC(o.size);
     o.v = (tag << 40) ^ t_rand(seed) << 8;
     if (!o.p) {
         atomic_fetch_add(&errors, 1);
@@ -80,7 +97,7 @@ static void drop(obj_t *o)
     if (!intact(o->p, o->size & ~(size_t)7, o->v)) {
         if (atomic_fetch_add(&errors, 1) < 5) fprintf(stderr, "object %p (%zu B) overwritten while live\n", (void *)o->p, o->size);
     }
-    free(o->p);
+    FREE(o->p);
     o->p = NULL;
 }
 
@@ -150,7 +167,7 @@ static void *consumer(void *arg)
 static void *purger(void *arg)
 {
     while (!atomic_load(&stop)) {
-        t_hz3()->purge_now();
+        PURGE();
         atomic_fetch_add(&purges, 1);
     }
     return NULL;
@@ -158,7 +175,9 @@ static void *purger(void *arg)
 
 int main(void)
 {
+#ifndef HZ3_STRESS_PREFIXED
     t_hz3();
+#endif
     pthread_t p, a, b, c;
     pthread_create(&p, NULL, purger, NULL);
     pthread_create(&a, NULL, local_churner, NULL);
@@ -175,6 +194,6 @@ int main(void)
     /* some of each at least, even on a loaded machine */
     CHECK(atomic_load(&purges) >= 10);
     CHECK(atomic_load(&ops) >= 10000);
-    CHECK_MSG(t_hz3()->validate() == 0, "the invariant walker found spans out of place");
+    CHECK_MSG(VALIDATE() == 0, "the invariant walker found spans out of place");
     return t_finish("test-single-purge");
 }
