@@ -187,7 +187,7 @@
 #define HZ3_SINGLE_DEPOT_PAGES 128     /* pages of empty singles per class on the abandoned lists (512 KiB), for any heap */
 #endif
 #ifndef HZ3_SINGLE_CACHE_PAGES
-#define HZ3_SINGLE_CACHE_PAGES 128     /* pages of empty singles (medium above 16 KiB) a heap keeps (512 KiB) */
+#define HZ3_SINGLE_CACHE_PAGES 256     /* pages of empty singles (medium above 16 KiB) a heap keeps (1 MiB) */
 #endif
 #ifndef HZ3_FREE_SEGS_KEEP
 #define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */
