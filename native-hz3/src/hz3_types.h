@@ -100,7 +100,9 @@
  *
  * What a purge from any thread returns (hz3_purge_now, malloc_trim)
  *   A heap's lists (avail, full, empty_kept, single_cache_pages) are touched
- *   by its owner's slow paths and by a purging thread, both under heap->lock;
+ *   by its owner's slow paths and by a purging thread, both under heap->lock
+ *   (the owner's hits of its singles' cache without it, guarded by
+ *   single_busy instead: single.c);
  *   the fast path never takes it: it pops only from heap->cur[cls] and pushes
  *   only onto spans that hold live objects. So a purge from any thread takes
  *   each live heap's lock in turn and gives back every span on its avail
