@@ -149,7 +149,6 @@ void *_hz3_single_take(hz3_span_t *s) { return take(s); }
 
 static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 {
-    h->single_hits = HZ3_SINGLE_DUTY_EVERY - 1;
     /* Epochs start on slow paths, before the heap lock (an epoch may purge,
      * which takes every heap's lock): a miss is one, a hit is not. */
     _hz3_epoch_tick();
@@ -178,6 +177,17 @@ static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
     return p;
 }
 
+/* One malloc in HZ3_SINGLE_DUTY_EVERY: the slow path when a duty is due,
+ * else the hit. */
+static HZ3_NOINLINE void *duties_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
+{
+    h->single_hits = HZ3_SINGLE_DUTY_EVERY - 1;
+    if (h->decay_gen != atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed) ||
+        atomic_load_explicit(&h->delayed, memory_order_relaxed))
+        return alloc_miss(h, cls, size);
+    return _hz3_single_alloc(h, cls, size);
+}
+
 static HZ3_NOINLINE void *flush_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
     _hz3_remote_flush(h);
@@ -196,8 +206,8 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
      * malloc counts, as before */
     if (HZ3_UNLIKELY(h->remote.blocks != 0) && ++h->remote.age >= HZ3_REMOTE_BATCH_AGE)
         return flush_then_alloc(h, cls, size);
-    if (HZ3_UNLIKELY(h->single_hits-- == 0 || atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) ||
-                     !enter(h)))
+    if (HZ3_UNLIKELY(h->single_hits-- == 0)) return duties_then_alloc(h, cls, size);
+    if (HZ3_UNLIKELY(atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) || !enter(h)))
         return alloc_miss(h, cls, size);
     /* only kept singles are on a single class's avail list */
     hz3_span_t *s = h->avail[cls].first;
