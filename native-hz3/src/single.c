@@ -144,9 +144,11 @@ static inline void *take(hz3_span_t *s)
 }
 void *_hz3_single_take(hz3_span_t *s) { return take(s); }
 
-/* The miss (or the hit's way out: a duty due, a purge at the lock). */
+/* Mallocs of singles per look at the slow path's duties (below). */
 #define HZ3_SINGLE_DUTY_EVERY 32
 
+/* The miss (or the hit's way out: a duty due, sampling on, a purge at the
+ * lock). */
 static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 {
     /* Epochs start on slow paths, before the heap lock (an epoch may purge,
@@ -195,11 +197,11 @@ static HZ3_NOINLINE void *flush_then_alloc(hz3_heap_t *h, unsigned cls, size_t s
 }
 
 /* The hit: the first kept single of the class. The slow path's duties
- * (a maintenance request, spans queued by remote frees) are looked at
- * on one malloc in HZ3_SINGLE_DUTY_EVERY, not on
- * each: a thread that only reuses its singles still does them, a few
- * dozen mallocs late at most. Sampling on, or a purge at the lock, sends
- * every malloc the slow way. No register saved: the rest is alloc_miss's. */
+ * (a maintenance request, spans queued by remote frees) are looked at on
+ * one malloc in HZ3_SINGLE_DUTY_EVERY, not on each: a thread that only
+ * reuses its singles still does them, a few dozen mallocs late at most.
+ * Sampling on, or a purge at the lock, sends every malloc the slow way.
+ * No register saved: the rest is out of line. */
 void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
     /* _hz3_remote_flush_if_old, with the flush out of line: each single
