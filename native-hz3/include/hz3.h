@@ -35,7 +35,7 @@ const char *hz3_version(void);
  * its own outside segments). A freed object of the first three tiers stays
  * in its span for the next malloc of its class: it is not live, and its
  * pages count in the span's state (partial, or empty once the span holds no
- * live object; a thread keeps up to 512 KiB of empty one-object medium
+ * live object; a thread keeps up to 1 MiB of empty one-object medium
  * spans, counted empty, for its next mallocs). hz3 carves a medium span one
  * object at a time, so it writes no page of the span that no object has
  * reached yet. A freed large extent

@@ -31,7 +31,10 @@ static _Atomic bool heap_key_ready;
 void _hz3_heaps_lock(void)
 {
     pthread_mutex_lock(&heaps_lock);
-    for (hz3_heap_t *h = heap_all; h; h = h->next_all) _hz3_heap_lock(h);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) {
+        _hz3_heap_lock(h);
+        _hz3_single_exclude(h);
+    }
 }
 void _hz3_heaps_unlock(void)
 {
@@ -40,7 +43,11 @@ void _hz3_heaps_unlock(void)
 }
 void _hz3_heaps_after_fork_child(void)
 {
-    for (hz3_heap_t *h = heap_all; h; h = h->next_all) atomic_store_explicit(&h->lock, 0, memory_order_relaxed);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all) {
+        atomic_store_explicit(&h->lock, 0, memory_order_relaxed);
+        atomic_store_explicit(&h->single_busy, 0, memory_order_relaxed);
+    }
+    _hz3_single_after_fork_child();
     pthread_mutex_init(&heaps_lock, NULL);
 }
 
@@ -62,6 +69,7 @@ uint64_t _hz3_heaps_give_empty(void)
     for (hz3_heap_t *h = heap_all; h; h = h->next_all) {
         if (!h->live) continue;
         _hz3_heap_lock(h);
+        _hz3_single_exclude(h);
         n += _hz3_heap_give_empty(h);
         _hz3_heap_unlock(h);
     }

@@ -156,6 +156,9 @@ void _hz3_free_remote(hz3_span_t *s, hz3_block_t *b);   /* checked already; batc
 void *_hz3_single_take(hz3_span_t *s);
 void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size);   /* errno set when NULL */
 void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s);                 /* h->lock held */
+void _hz3_single_free_local(hz3_heap_t *h, hz3_span_t *s);           /* the owner's free emptied s */
+void _hz3_single_exclude(hz3_heap_t *h);     /* another thread holding h->lock: waits out the owner's cache hit */
+void _hz3_single_after_fork_child(void);
 void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b);
 bool _hz3_single_abandon(hz3_span_t *s);                             /* span_return.c: false when the class's list is full */
 hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls);     /* span_return.c: h->lock held; NULL when none */

@@ -100,7 +100,9 @@
  *
  * What a purge from any thread returns (hz3_purge_now, malloc_trim)
  *   A heap's lists (avail, full, empty_kept, single_cache_pages) are touched
- *   by its owner's slow paths and by a purging thread, both under heap->lock;
+ *   by its owner's slow paths and by a purging thread, both under heap->lock
+ *   (the owner's hits of its singles' cache without it, guarded by
+ *   single_busy instead: single.c);
  *   the fast path never takes it: it pops only from heap->cur[cls] and pushes
  *   only onto spans that hold live objects. So a purge from any thread takes
  *   each live heap's lock in turn and gives back every span on its avail
@@ -187,7 +189,7 @@
 #define HZ3_SINGLE_DEPOT_PAGES 128     /* pages of empty singles per class on the abandoned lists (512 KiB), for any heap */
 #endif
 #ifndef HZ3_SINGLE_CACHE_PAGES
-#define HZ3_SINGLE_CACHE_PAGES 128     /* pages of empty singles (medium above 16 KiB) a heap keeps (512 KiB) */
+#define HZ3_SINGLE_CACHE_PAGES 256     /* pages of empty singles (medium above 16 KiB) a heap keeps (1 MiB) */
 #endif
 #ifndef HZ3_FREE_SEGS_KEEP
 #define HZ3_FREE_SEGS_KEEP 1           /* wholly free segments kept resident before decommit */
@@ -456,6 +458,8 @@ typedef struct hz3_heap {
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
     uint32_t single_cache_pages;               /* pages of KEPT singles on avail */
+    _Atomic uint32_t single_busy;              /* the owner is in its singles' cache (single.c, the guard) */
+    uint32_t single_hits;                      /* cache hits left before one goes the slow way (single.c) */
     /* written by other threads (a remote free into a full span): a line of
      * its own, away from the lock the owner takes on every slow path */
     _Alignas(64) _Atomic(hz3_span_t *) delayed; /* spans whose remote free notified us */

@@ -13,12 +13,13 @@
  *                the class, where KEPT, most recent first (a LIFO: the
  *                pages last written are the ones reused), at most
  *                HZ3_SINGLE_CACHE_PAGES pages over all classes.
- *   malloc       pops the first one, under the heap lock (one exchange,
- *                taken by another thread only for a purge), and goes to
- *                the slow path only when the class's list is empty or the
+ *   malloc       pops the first one, with no lock and no atomic
+ *                read-modify-write (the guard below), and goes to the
+ *                slow path only when the class's list is empty or the
  *                slow path has a duty due (a maintenance request, spans
  *                queued by remote frees, sampling on).
- *   free         the owner's pushes its span (span.c, free_local_slow); a
+ *   free         the owner's pushes its span (span.c, free_local_slow,
+ *                sends it here first, under the same guard); a
  *                free from another thread adopts the span into the
  *                freeing thread's cache: a live single is on no list of
  *                its owner, so the thread that frees its object holds the
@@ -41,10 +42,93 @@
  * span on its heap's lists, which a purge from any thread gives back and
  * the census counts as empty and a purge candidate (include/hz3.h); decay
  * and the thread's end give them back too (span_return.c).
+ *
+ * The guard: the cache's lists are the heap's, which a purge from another
+ * thread walks under heap->lock, but the owner's hits do not take that
+ * lock (an exchange on every malloc and free of a single was the largest
+ * part of their cost). The owner announces itself instead: it stores
+ * single_busy = 1, then reads the lock; a purger takes the lock, then
+ * reads single_busy and waits for 0. One of the two sees the other's
+ * store (Dekker), so either the owner finds the lock taken and goes the
+ * locked way, or the purger waits for the owner's release of single_busy,
+ * which publishes its list changes. A store followed by a load needs a
+ * full fence between them on x86; the owner's side has none of its own:
+ * the purger issues membarrier(PRIVATE_EXPEDITED), which runs one on
+ * every CPU that runs a thread of the process (a microsecond or so, per
+ * heap a purge visits; purges are rare). Where membarrier is refused (old
+ * kernels, seccomp) or under ThreadSanitizer, which does not model it,
+ * the owner's store is an exchange and the purger's a plain fence.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "hz3_hot.h"
 #include "sample.h"
+
+/* ---- the guard (above) ---- */
+enum { FENCE_UNKNOWN, FENCE_ASYMMETRIC, FENCE_SYMMETRIC };
+/* Set once, before any thread relies on it: an owner that reads UNKNOWN
+ * uses the exchange, and a purger that reads it registers first, so
+ * every owner that skipped its fence is paired with a membarrier. */
+static _Atomic unsigned fence_mode;
+
+static unsigned fence_register(void)
+{
+#if defined(__SANITIZE_THREAD__)
+    unsigned m = FENCE_SYMMETRIC;
+#else
+    unsigned m = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+                     ? FENCE_ASYMMETRIC : FENCE_SYMMETRIC;
+#endif
+    unsigned unknown = FENCE_UNKNOWN;
+    atomic_compare_exchange_strong_explicit(&fence_mode, &unknown, m, memory_order_acq_rel, memory_order_acquire);
+    return atomic_load_explicit(&fence_mode, memory_order_acquire);
+}
+
+/* At load, before threads: the owners' hits go without their fence from
+ * the start. (A registration is the process's, and a forked child has to
+ * make its own: _hz3_single_after_fork_child.) */
+__attribute__((constructor)) static void fence_init(void) { fence_register(); }
+
+/* false: a purge holds (or is taking) the lock; the caller takes it too. */
+static inline __attribute__((always_inline)) bool enter(hz3_heap_t *h)
+{
+    if (HZ3_LIKELY(atomic_load_explicit(&fence_mode, memory_order_relaxed) == FENCE_ASYMMETRIC)) {
+        atomic_store_explicit(&h->single_busy, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        atomic_exchange_explicit(&h->single_busy, 1, memory_order_seq_cst);
+    }
+    /* acquire: a purge's changes, released by its unlock, are seen */
+    if (HZ3_LIKELY(!atomic_load_explicit(&h->lock, memory_order_acquire))) return true;
+    atomic_store_explicit(&h->single_busy, 0, memory_order_release);
+    return false;
+}
+static inline __attribute__((always_inline)) void leave(hz3_heap_t *h)
+{
+    atomic_store_explicit(&h->single_busy, 0, memory_order_release);
+}
+
+void _hz3_single_exclude(hz3_heap_t *h)
+{
+    unsigned m = atomic_load_explicit(&fence_mode, memory_order_acquire);
+    if (m == FENCE_UNKNOWN) m = fence_register();
+    if (m == FENCE_ASYMMETRIC) syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    else atomic_thread_fence(memory_order_seq_cst);
+    for (unsigned spins = 0; atomic_load_explicit(&h->single_busy, memory_order_acquire); spins++) {
+        if (spins < 64) __builtin_ia32_pause();
+        else sched_yield();
+    }
+}
+
+void _hz3_single_after_fork_child(void)
+{
+    atomic_store_explicit(&fence_mode, FENCE_UNKNOWN, memory_order_relaxed);
+    fence_register();
+}
+
+/* ---- malloc and free ---- */
 
 /* Hands out the span's object; s is on no list. A live single stays on
  * none, so that a free from any thread may take it (above). */
@@ -60,25 +144,28 @@ static inline void *take(hz3_span_t *s)
 }
 void *_hz3_single_take(hz3_span_t *s) { return take(s); }
 
-void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
+/* Mallocs of singles per look at the slow path's duties (below). */
+#define HZ3_SINGLE_DUTY_EVERY 32
+
+/* The miss (or the hit's way out: a duty due, sampling on, a purge at the
+ * lock). */
+static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 {
-    _hz3_remote_flush_if_old(h);
+    /* Epochs start on slow paths, before the heap lock (an epoch may purge,
+     * which takes every heap's lock): a miss is one, a hit is not. */
+    _hz3_epoch_tick();
     _hz3_heap_lock(h);
-    /* the slow path's other duties first, when due */
-    if (HZ3_LIKELY(h->decay_gen == atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed)) &&
+    if (h->decay_gen == atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed) &&
         !atomic_load_explicit(&h->delayed, memory_order_relaxed)) {
+        /* a kept one, when a purge or sampling sent the hit here */
         hz3_span_t *s = h->avail[cls].first;
-        if (HZ3_LIKELY(s != NULL)) {
-            /* only kept singles are on a single class's avail list */
-            h->avail[cls].first = s->next;
-            if (s->next) s->next->prev = NULL;
-            else h->avail[cls].last = NULL;
-            s->next = NULL;
+        if (s) {
+            _hz3_list_remove(&h->avail[cls], s);
             h->single_cache_pages -= s->pages;
         } else {
             s = _hz3_single_unabandon(h, cls);
         }
-        if (HZ3_LIKELY(s != NULL)) {
+        if (s) {
             void *p = take(s);
             /* counted here as on the slow path (sample.h), under the lock */
             uint64_t mean = atomic_load_explicit(&_hz3_sample_mean, memory_order_acquire);
@@ -87,14 +174,64 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
             return p;
         }
     }
-    /* Epochs start on slow paths, before the heap lock (an epoch may purge,
-     * which takes every heap's lock): a miss is one, a hit is not. */
-    _hz3_heap_unlock(h);
-    _hz3_epoch_tick();
-    _hz3_heap_lock(h);
     void *p = _hz3_span_alloc_held(h, cls, size);
     if (!p) errno = ENOMEM;
     return p;
+}
+
+/* One malloc in HZ3_SINGLE_DUTY_EVERY: the slow path when a duty is due,
+ * else the hit. */
+static HZ3_NOINLINE void *duties_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
+{
+    h->single_hits = HZ3_SINGLE_DUTY_EVERY - 1;
+    if (h->decay_gen != atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed) ||
+        atomic_load_explicit(&h->delayed, memory_order_relaxed))
+        return alloc_miss(h, cls, size);
+    return _hz3_single_alloc(h, cls, size);
+}
+
+static HZ3_NOINLINE void *flush_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
+{
+    _hz3_remote_flush(h);
+    return _hz3_single_alloc(h, cls, size);
+}
+
+/* The hit: the first kept single of the class. The slow path's duties
+ * (a maintenance request, spans queued by remote frees) are looked at on
+ * one malloc in HZ3_SINGLE_DUTY_EVERY, not on each: a thread that only
+ * reuses its singles still does them, a few dozen mallocs late at most.
+ * Sampling on, or a purge at the lock, sends every malloc the slow way.
+ * No register saved: the rest is out of line. */
+void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
+{
+    /* _hz3_remote_flush_if_old, with the flush out of line: each single
+     * malloc counts, as before */
+    if (HZ3_UNLIKELY(h->remote.blocks != 0) && ++h->remote.age >= HZ3_REMOTE_BATCH_AGE)
+        return flush_then_alloc(h, cls, size);
+    if (HZ3_UNLIKELY(h->single_hits-- == 0)) return duties_then_alloc(h, cls, size);
+    if (HZ3_UNLIKELY(atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) || !enter(h)))
+        return alloc_miss(h, cls, size);
+    /* only kept singles are on a single class's avail list */
+    hz3_span_t *s = h->avail[cls].first;
+    if (HZ3_UNLIKELY(s == NULL)) {
+        leave(h);
+        return alloc_miss(h, cls, size);
+    }
+    hz3_span_t *next = s->next;
+    h->avail[cls].first = next;
+    if (next) next->prev = NULL;
+    else h->avail[cls].last = NULL;
+    h->single_cache_pages -= s->pages;
+    _hz3_where_set(s, HZ3_WHERE_NONE);
+    leave(h);
+    /* Off the lists: the owner's alone. Its object is the one block on
+     * local_free, where its free put it (extended is 1 since its first take). */
+    s->next = NULL;
+    _hz3_used_set(s, 1);
+    hz3_block_t *b = s->local_free;
+    s->local_free = NULL;
+    _hz3_key_clear(b);
+    return b;
 }
 
 /* The owner's free emptied s (h->lock held, s owned by h). */
@@ -110,6 +247,34 @@ void _hz3_single_keep(hz3_heap_t *h, hz3_span_t *s)
     }
 }
 
+/* The hit of a free: s into the cache when it has room. */
+static inline __attribute__((always_inline)) bool keep_unlocked(hz3_heap_t *h, hz3_span_t *s)
+{
+    if (HZ3_UNLIKELY(!enter(h))) return false;
+    bool room = h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES;
+    if (HZ3_LIKELY(room)) {
+        h->single_cache_pages += s->pages;
+        _hz3_where_set(s, HZ3_WHERE_KEPT);
+        _hz3_list_push_front(&h->avail[s->cls], s);
+    }
+    leave(h);
+    return room;
+}
+
+static HZ3_NOINLINE void keep_locked(hz3_heap_t *h, hz3_span_t *s)
+{
+    _hz3_heap_lock(h);
+    _hz3_single_keep(h, s);
+    _hz3_heap_unlock(h);
+}
+
+/* The owner's free emptied s (span.c, _hz3_free_local_slow). A live
+ * single is on no list, so no purge has taken it meanwhile. */
+void _hz3_single_free_local(hz3_heap_t *h, hz3_span_t *s)
+{
+    if (HZ3_LIKELY(keep_unlocked(h, s))) return;
+    keep_locked(h, s);
+}
 /* A free of a span's only object (a single, or a run: no owner, never
  * cached) from a thread that does not own the span, after the generic
  * free's checks (and the sample's forgetting). */
@@ -127,7 +292,7 @@ void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b)
     _hz3_key_set(b);
     s->local_free = b;
     _hz3_used_set(s, 0);
-    if (h == &_hz3_heap_empty || h->single_cache_pages + s->pages > HZ3_SINGLE_CACHE_PAGES) {
+    if (h == &_hz3_heap_empty) {
         if (!_hz3_single_abandon(s)) {
             _hz3_freed_note(b);
             _hz3_pool_give(s);
@@ -142,7 +307,6 @@ void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b)
     uint32_t t = (__atomic_load_n(&tag[0], __ATOMIC_RELAXED) & ~(uint32_t)(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED)) |
                  h->tag_owner;
     _hz3_tags_store(s, s->pages, t);
-    _hz3_heap_lock(h);
-    _hz3_single_keep(h, s);
-    _hz3_heap_unlock(h);
+    /* full: keep_locked abandons it (or gives it to the pool) */
+    if (!keep_unlocked(h, s)) keep_locked(h, s);
 }

@@ -234,13 +234,19 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
  * nothing. Its blocks wait on local_free; a remote free into it still
  * notifies (the drain puts it on avail), and the free that empties it
  * takes the lock as before. */
-void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
+static HZ3_NOINLINE void free_local_slow_shared(hz3_heap_t *h, hz3_span_t *s)
 {
     unsigned used = _hz3_used_get(s);
     if (used != 0 && s->capacity - used < _hz3_classes[s->cls].rejoin) return;
     _hz3_heap_lock(h);
     free_local_slow_locked(h, s);
     _hz3_heap_unlock(h);
+}
+/* A single's first, with no register saved on its way (single.c). */
+void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
+{
+    if (s->capacity == 1) _hz3_single_free_local(h, s);
+    else free_local_slow_shared(h, s);
 }
 
 /* A free from a thread that does not own the span, after the generic

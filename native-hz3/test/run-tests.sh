@@ -54,9 +54,11 @@ run "test-remote [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-remote"
 run "test-wrong [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-wrong"
 run "test-stress [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-stress" 4 1 2
 run "test-remote [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-remote"
+run "test-single-purge [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-single-purge"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "tsan-stress [sampling]" env HZ3_SAMPLE_BYTES=4096 TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
+run "tsan-single-purge" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-single-purge"
 run "test-exports" "$here/test/test-exports.sh" "$release"
 
 echo "native-hz3: $passed passed, $failed failed"
