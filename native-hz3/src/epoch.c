@@ -13,7 +13,9 @@
  *     working set (what was taken again within that time: purge.c), with
  *     one MADV_DONTNEED per contiguous range;
  *   - advances the census sweep by scan_seg_budget segments; a completed
- *     sweep becomes the snapshot handed to the listener.
+ *     sweep becomes the snapshot handed to the listener. Only while a
+ *     listener is set, one sweep per snapshot_min_ms, and none from a timer
+ *     epoch when nothing changed (census_due: an idle process walks nothing).
  * Epochs run from allocation slow paths (every 256th, at most one per
  * epoch_interval_ms, skipped if another epoch is running), at thread exit,
  * on demand, and from a maintenance thread started lazily, so a process
