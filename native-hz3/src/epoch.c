@@ -13,7 +13,9 @@
  *     working set (what was taken again within that time: purge.c), with
  *     one MADV_DONTNEED per contiguous range;
  *   - advances the census sweep by scan_seg_budget segments; a completed
- *     sweep becomes the snapshot handed to the listener.
+ *     sweep becomes the snapshot handed to the listener. Only while a
+ *     listener is set, one sweep per snapshot_min_ms, and none from a timer
+ *     epoch when nothing changed (census_due: an idle process walks nothing).
  * Epochs run from allocation slow paths (every 256th, at most one per
  * epoch_interval_ms, skipped if another epoch is running), at thread exit,
  * on demand, and from a maintenance thread started lazily, so a process
@@ -56,6 +58,8 @@ static struct hz3_snapshot ready;      /* last completed sweep */
 static bool ready_pending;
 static struct hz3_epoch_info ring[RING];
 static uint64_t ring_head, ring_tail;
+static uint64_t large_unmapped_total;
+static _Atomic bool listener_set;      /* read by epochs, which do not take maint_lock */
 
 /* The maintenance thread and the listener (maint_lock). */
 static pthread_mutex_t maint_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -89,9 +93,42 @@ void _hz3_epoch_after_fork_child(void)
     sweep_active = false;
 }
 
-static void census_sweep_step(uint64_t seq, uint64_t budget, struct hz3_epoch_info *info)
+/* What a census reads changes on slow paths (every one ticks: epochs
+ * start there), by pages changing hands in the pool, and by epochs' own
+ * purges. census_dirty is set on the first of these slow paths after a
+ * sweep begins (a load of a line read by all, stored once per sweep):
+ * never on the fast path, whose live-count changes a clean census misses
+ * until the next slow path (include/hz3.h, "Consistency", says a sweep's
+ * live counts are exact only when read). */
+static _Atomic bool census_dirty = true;
+static uint64_t census_gen;            /* under epoch_lock: pool changes and purges at the last sweep's start */
+static uint64_t sweep_begun_ms;        /* under epoch_lock */
+
+static bool census_unchanged(uint64_t gen)
+{
+    return !atomic_load_explicit(&census_dirty, memory_order_relaxed) && gen == census_gen;
+}
+
+/* Whether this epoch steps the census. Only a listener reads a budgeted
+ * sweep, at most once per snapshot_min_ms: a new sweep begins when the next
+ * delivery is nearer than half an epoch interval (so that the one it makes
+ * is ready in time), and on a timer epoch only when something changed since
+ * the last one began; an idle process's timer epochs then walk nothing. */
+static bool census_due(enum hz3_epoch_reason reason, uint64_t now, uint64_t gen)
+{
+    if (sweep_active) return true;
+    if (!atomic_load_explicit(&listener_set, memory_order_relaxed) || ready_pending) return false;
+    uint64_t half = _hz3_cfg.epoch_interval_ms / 2;
+    if (sweep_begun_ms && now - sweep_begun_ms + half < _hz3_cfg.snapshot_min_ms) return false;
+    return reason != HZ3_EPOCH_TIMER || !census_unchanged(gen);
+}
+
+static void census_sweep_step(uint64_t seq, uint64_t budget, uint64_t now, uint64_t gen, struct hz3_epoch_info *info)
 {
     if (!sweep_active) {
+        atomic_store_explicit(&census_dirty, false, memory_order_relaxed);
+        census_gen = gen;
+        sweep_begun_ms = now;
         _hz3_census_begin(&sweep, seq, false);
         memset(&sweep_cursor, 0, sizeof sweep_cursor);
         sweep_active = true;
@@ -138,7 +175,10 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
         info.segments_scanned = full->segments_scanned;
         _hz3_census_finish(full, info.seq, &cur);
     } else if (_hz3_cfg.scan_seg_budget) {
-        census_sweep_step(info.seq, _hz3_cfg.scan_seg_budget, &info);
+        /* read after this epoch's own purges, which count as changes */
+        uint64_t gen = _hz3_pool_changes() + totals.pages_purged + info.pages_purged + totals.spans_reclaimed +
+                       info.spans_reclaimed + info.large_unmapped + large_unmapped_total;
+        if (census_due(reason, now, gen)) census_sweep_step(info.seq, _hz3_cfg.scan_seg_budget, now, gen, &info);
     }
 #if HZ3_DEBUG
     /* The debug build checks the page pool's invariants at every epoch. */
@@ -154,6 +194,7 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
     totals.madvise_calls += info.madvise_calls;
     totals.segments_unmapped += info.segments_unmapped;
     totals.spans_reclaimed += info.spans_reclaimed;
+    large_unmapped_total += info.large_unmapped;
     totals.last_seq = info.seq;
     if (ring_head - ring_tail == RING) ring_tail++;
     ring[ring_head++ % RING] = info;
@@ -316,6 +357,7 @@ int _hz3_set_listener(hz3_listener_fn fn, void *ctx)
     pthread_mutex_lock(&maint_lock);
     listener = fn;
     listener_ctx = ctx;
+    atomic_store_explicit(&listener_set, fn != NULL, memory_order_relaxed);
     /* The old listener may be running on the maintenance thread: wait for
      * it to return (not when it is the caller: it would wait for itself). */
     while (listener_busy && !tl_is_maint) pthread_cond_wait(&listener_idle, &maint_lock);
@@ -327,6 +369,8 @@ extern _Atomic bool _hz3_constructed;
 
 void _hz3_epoch_tick(void)
 {
+    if (!atomic_load_explicit(&census_dirty, memory_order_relaxed))
+        atomic_store_explicit(&census_dirty, true, memory_order_relaxed);
     if (HZ3_LIKELY(++tl_ticks & 255) || tl_in_epoch) return;
     uint64_t now = _hz3_now_ms();
     uint64_t interval = _hz3_cfg.epoch_interval_ms ? _hz3_cfg.epoch_interval_ms : 200;

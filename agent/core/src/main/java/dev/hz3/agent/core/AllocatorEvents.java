@@ -11,6 +11,7 @@ import dev.hz3.agent.core.nat.Hz3Structs;
 import dev.hz3.agent.core.nat.Jna;
 import dev.hz3.agent.core.nat.Libc;
 import dev.hz3.agent.core.nat.Malloc;
+import dev.hz3.agent.core.nat.StructReader;
 import dev.hz3.jfr.AllocatorInfoEvent;
 import dev.hz3.jfr.EpochEvent;
 import dev.hz3.jfr.Hz3Events;
@@ -34,6 +35,8 @@ final class AllocatorEvents {
     private volatile boolean snapshotSinceFloor;
     private volatile Hz3Structs.Snapshot last;
     private volatile boolean listenerFailed;
+    /** hz3's thread reads every epoch record into this one (made there: JNA is bound by then). */
+    private Hz3Structs.EpochInfo epochRecord;
 
     AllocatorEvents(Supplier<Options> options) {
         this.options = options;
@@ -71,11 +74,14 @@ final class AllocatorEvents {
             if (kind == Hz3Lib.EVENT_EPOCH) {
                 EpochEvent e = new EpochEvent();
                 if (e.isEnabled()) {
-                    commitEpoch(e, new Hz3Structs.EpochInfo(data));
+                    if (epochRecord == null) {
+                        epochRecord = new Hz3Structs.EpochInfo();
+                    }
+                    commitEpoch(e, StructReader.read(epochRecord, data));
                 }
             } else if (kind == Hz3Lib.EVENT_SNAPSHOT) {
                 if (SnapshotEvents.enabled() || new RetentionEvent().isEnabled() || CensusFeed.wanted()) {
-                    Hz3Structs.Snapshot s = new Hz3Structs.Snapshot(data);
+                    Hz3Structs.Snapshot s = StructReader.snapshot(data);
                     commitSnapshot(s, Hz3Events.SOURCE_LISTENER);
                 }
             }

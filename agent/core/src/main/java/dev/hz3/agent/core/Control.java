@@ -99,10 +99,29 @@ public final class Control {
         }
     }
 
+    /**
+     * Looks for a connection this often. A thread blocked in accept() is in native code, and a
+     * JFR recording's native-method sampler (default.jfc: every 20 ms) then walks its stack at
+     * every period: about 3 ms of CPU a second and 50 events a second in every recording of an
+     * idle JVM. A sleeping thread is not sampled, but each sleep of 20 ms or more is a
+     * jdk.ThreadSleep event with its stack (default.jfc): two a second, and an attach waits up
+     * to half a second longer.
+     */
+    private static final long POLL_MS = 500;
+
     private static void serve(ServerSocketChannel server, Consumer<String> handler) {
+        try {
+            server.configureBlocking(false);
+        } catch (IOException e) {
+            Log.debug("control socket stays blocking: " + Log.describe(e));
+        }
         while (true) {
             try (SocketChannel c = server.accept()) {
-                String request = read(c);
+                if (c == null) {
+                    Thread.sleep(POLL_MS);
+                    continue;
+                }
+                String request = read(c);   // an accepted channel blocks, whatever the server does
                 if (request != null) {
                     handler.accept(request);
                     c.write(ByteBuffer.wrap((DONE + "\n").getBytes(StandardCharsets.UTF_8)));
