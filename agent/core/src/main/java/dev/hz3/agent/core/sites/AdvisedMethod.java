@@ -1,7 +1,14 @@
 package dev.hz3.agent.core.sites;
 
+import static dev.hz3.agent.core.sites.Frames.frameType;
+import static dev.hz3.agent.core.sites.Frames.set;
+import static dev.hz3.agent.core.sites.Frames.toFrame;
+import static dev.hz3.agent.core.sites.Frames.toSlots;
+
 import dev.hz3.agent.core.sites.Advices.Advice;
 import java.util.Arrays;
+import java.util.function.Consumer;
+import net.bytebuddy.jar.asm.Handle;
 import net.bytebuddy.jar.asm.Label;
 import net.bytebuddy.jar.asm.MethodVisitor;
 import net.bytebuddy.jar.asm.Opcodes;
@@ -32,8 +39,6 @@ final class AdvisedMethod extends MethodVisitor {
     static final String HOOKS = "dev/hz3/agent/boot/NativeAllocHooks";
     private static final String EVENT = "jdk/jfr/Event";
     private static final String THROWABLE = "java/lang/Throwable";
-    /** The second slot of a long or double in a slot-indexed frame. */
-    private static final Object HALF = new Object();
 
     private final Advice advice;
     private final String owner;
@@ -268,7 +273,7 @@ final class AdvisedMethod extends MethodVisitor {
     }
 
     /** code, run on a frame of locals (slot-indexed), with whatever it throws swallowed. */
-    private void suppressed(Object[] locals, java.util.function.Consumer<Label> code) {
+    private void suppressed(Object[] locals, Consumer<Label> code) {
         Label from = new Label();
         Label to = new Label();
         Label handler = new Label();
@@ -293,8 +298,7 @@ final class AdvisedMethod extends MethodVisitor {
         }
     }
 
-    // ---- frames: slot-indexed arrays (a long or double takes its slot and a HALF), turned into
-    // ---- ASM's form (one element per value) when written
+    // ---- frames (see Frames)
 
     private void frame(Object[] slots, Object... stack) {
         if (frames) {
@@ -326,66 +330,6 @@ final class AdvisedMethod extends MethodVisitor {
             }
         }
         return s;
-    }
-
-    private static Object frameType(Type t) {
-        switch (t.getSort()) {
-            case Type.BOOLEAN:
-            case Type.BYTE:
-            case Type.CHAR:
-            case Type.SHORT:
-            case Type.INT:
-                return Opcodes.INTEGER;
-            case Type.FLOAT:
-                return Opcodes.FLOAT;
-            case Type.LONG:
-                return Opcodes.LONG;
-            case Type.DOUBLE:
-                return Opcodes.DOUBLE;
-            default:
-                return t.getInternalName();
-        }
-    }
-
-    /** A copy of slots with type at slot (TOP up to it). */
-    private static Object[] set(Object[] slots, int slot, Object type) {
-        boolean wide = type == Opcodes.LONG || type == Opcodes.DOUBLE;
-        Object[] s = Arrays.copyOf(slots, Math.max(slots.length, slot + (wide ? 2 : 1)));
-        for (int i = 0; i < s.length; i++) {
-            if (s[i] == null) {
-                s[i] = Opcodes.TOP;
-            }
-        }
-        s[slot] = type;
-        if (wide) {
-            s[slot + 1] = HALF;
-        }
-        return s;
-    }
-
-    private static Object[] toSlots(Object[] frameLocals) {
-        Object[] s = new Object[0];
-        int slot = 0;
-        for (Object t : frameLocals) {
-            s = set(s, slot, t);
-            slot += t == Opcodes.LONG || t == Opcodes.DOUBLE ? 2 : 1;
-        }
-        return s;
-    }
-
-    private static Object[] toFrame(Object[] slots) {
-        int end = slots.length;
-        while (end > 0 && slots[end - 1] == Opcodes.TOP) {
-            end--;
-        }
-        Object[] out = new Object[end];
-        int n = 0;
-        for (int i = 0; i < end; i++) {
-            if (slots[i] != HALF) {
-                out[n++] = slots[i];
-            }
-        }
-        return Arrays.copyOf(out, n);
     }
 
     // ---- every other visit of the code starts the advice first
@@ -435,7 +379,7 @@ final class AdvisedMethod extends MethodVisitor {
 
     @Override
     public void visitInvokeDynamicInsn(String name, String descriptor,
-            net.bytebuddy.jar.asm.Handle bootstrapMethodHandle, Object... bootstrapMethodArguments) {
+            Handle bootstrapMethodHandle, Object... bootstrapMethodArguments) {
         start();
         super.visitInvokeDynamicInsn(name, descriptor, bootstrapMethodHandle, bootstrapMethodArguments);
     }
