@@ -44,7 +44,7 @@ class JnaMemoryAttributionTest {
         List<RecordedEvent> all = Recordings.read(jfr);
         Map<String, Integer> counts = new HashMap<>();
         for (RecordedEvent e : Recordings.of(all, "hz3.NativeAllocationSample")) {
-            if (!e.getString("site").startsWith(APP + ".")) {
+            if (!e.getString("site").startsWith(APP + ".") || fromJarReading(e)) {
                 continue;   // the JDK's own
             }
             String site = e.getString("site").substring(APP.length() + 1);
@@ -65,7 +65,8 @@ class JnaMemoryAttributionTest {
         Map<String, RecordedEvent> sites = new HashMap<>();
         List<RecordedEvent> siteEvents = Recordings.of(all, "hz3.NativeSite");
         for (RecordedEvent e : siteEvents) {
-            if (e.getString("site").startsWith(APP + ".")) {
+            // (not the JDK's Inflaters reading JNA's jar: see fromJarReading)
+            if (e.getString("site").startsWith(APP + ".") && !e.getString("kind").equals("inflater")) {
                 String s = e.getString("site").substring(APP.length() + 1);
                 sites.put(s.substring(0, s.indexOf(':')), e);   // the last one of each site
             }
@@ -79,5 +80,17 @@ class JnaMemoryAttributionTest {
         assertEquals("jna memory", keep.getString("kind"));
         assertEquals("com.sun.jna.Memory.<init>", keep.getString("entry"));
         assertFalse(sites.containsKey("churnJ"), () -> "churnJ closed all: " + sites.get("churnJ"));
+    }
+
+    /**
+     * An Inflater the JDK made to read a jar (JNA's, as its classes and native library load in
+     * keepJ's first call): the JDK's own, though made inside the app's call, and sampled now and
+     * then (p = 0.07 each). Seen since the advice is woven with ASM (2 runs of 9); with Byte
+     * Buddy's type pool, which read JNA's jar while advising Memory, ZipFile probably had an
+     * Inflater cached already (not checked).
+     */
+    static boolean fromJarReading(RecordedEvent e) {
+        return e.getString("kind").equals("inflater") && e.getStackTrace().getFrames().stream()
+                .anyMatch(f -> f.getMethod().getType().getName().equals("java.util.zip.ZipFile"));
     }
 }

@@ -1,41 +1,20 @@
 package dev.hz3.agent.core.sites;
 
-import static net.bytebuddy.matcher.ElementMatchers.is;
-import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
-import static net.bytebuddy.matcher.ElementMatchers.isNative;
-import static net.bytebuddy.matcher.ElementMatchers.isStatic;
-import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
-import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.none;
-import static net.bytebuddy.matcher.ElementMatchers.not;
-import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
-
+import dev.hz3.agent.boot.NativeAllocHooks;
 import dev.hz3.agent.core.Log;
+import dev.hz3.agent.core.sites.Advices.Advice;
 import java.lang.instrument.Instrumentation;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import net.bytebuddy.ByteBuddy;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
-import net.bytebuddy.asm.Advice;
-import net.bytebuddy.asm.AsmVisitorWrapper;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.dynamic.scaffold.TypeValidation;
-import net.bytebuddy.implementation.SuperMethodCall;
-import net.bytebuddy.matcher.ElementMatcher;
-import net.bytebuddy.utility.JavaModule;
 
 /**
  * Installs {@link Advices} into the JDK's native allocation entry points (retransforming those
- * already loaded) and removes it again; with {@link AdviceTransformer}, the only classes that
- * use Byte Buddy. Loaded only when attribution is turned on, so that a JVM without attribution
- * does no Byte Buddy work.
+ * already loaded) and removes it again; with {@link AdviceTransformer} and {@link NativeWrapper},
+ * the only classes that use Byte Buddy's jar (only the ASM it ships: its own machinery never
+ * loads). Loaded only when attribution is turned on.
  */
 final class Instrumenter {
 
@@ -53,48 +32,34 @@ final class Instrumenter {
     static final String NATIVE_PREFIX = "hz3$native$";
 
     private final AdviceTransformer transformer;
-    private final ResettableClassFileTransformer nativeTransformer;
+    private final NativeWrapper nativeWrapper;
     /** Classes advised now (those loaded when installed, and those loaded since). */
     final Set<String> advised;
 
     private Instrumenter(Instrumentation inst, boolean hz3, List<String> nativeNames) {
-        Map<String, AsmVisitorWrapper> plans = new HashMap<>();
-        AsmVisitorWrapper unsafe = new AsmVisitorWrapper.Compound(
-                Advice.to(Advices.Allocate.class)
-                        .on(named("allocateMemory").and(takesArguments(long.class))),
-                Advice.to(Advices.Reallocate.class)
-                        .on(named("reallocateMemory").and(takesArguments(long.class, long.class))),
-                Advice.to(Advices.Free.class)
-                        .on(named("freeMemory").and(takesArguments(long.class))));
-        plans.put(UNSAFE, !hz3 ? unsafe : new AsmVisitorWrapper.Compound(unsafe,
-                Advice.to(Advices.MarkUnsafe.class)
-                        .on(named("allocateMemory").and(takesArguments(long.class))
-                                .or(named("reallocateMemory").and(takesArguments(long.class, long.class))))));
-        plans.put(DEFLATER_REF, new AsmVisitorWrapper.Compound(
-                Advice.to(Advices.NewDeflater.class).on(isConstructor()),
-                Advice.to(Advices.EndZStream.class).on(named("run"))));
-        plans.put(INFLATER_REF, new AsmVisitorWrapper.Compound(
-                Advice.to(Advices.NewInflater.class).on(isConstructor()),
-                Advice.to(Advices.EndZStream.class).on(named("run"))));
+        Map<String, List<Advice>> plans = new HashMap<>();
+        plans.put(UNSAFE, hz3
+                ? List.of(Advices.markUnsafe(Advices.allocate()), Advices.markUnsafe(Advices.reallocate()),
+                        Advices.free())
+                : List.of(Advices.allocate(), Advices.reallocate(), Advices.free()));
+        plans.put(DEFLATER_REF, List.of(
+                Advices.newZStream(NativeAllocHooks.DEFLATER_BYTES, NativeAllocHooks.KIND_DEFLATER),
+                Advices.endZStream()));
+        plans.put(INFLATER_REF, List.of(
+                Advices.newZStream(NativeAllocHooks.INFLATER_BYTES, NativeAllocHooks.KIND_INFLATER),
+                Advices.endZStream()));
         // The application's JNA, in whatever loader has it; never the agent's own copy.
-        plans.put(JNA_MEMORY, new AsmVisitorWrapper.Compound(
-                Advice.to(Advices.JnaMalloc.class)
-                        .on(named("malloc").and(isStatic()).and(takesArguments(long.class))),
-                Advice.to(Advices.JnaFree.class)
-                        .on(named("free").and(isStatic()).and(takesArguments(long.class)))));
+        plans.put(JNA_MEMORY, List.of(Advices.jnaMalloc(), Advices.jnaFree()));
         if (hz3) {
             // zlib's own mallocs, which only hz3 sees, happen inside these constructors.
-            plans.put(DEFLATER, Advice.to(Advices.MarkDeflater.class)
-                    .on(isConstructor().and(takesArguments(int.class, boolean.class))));
-            plans.put(INFLATER, new AsmVisitorWrapper.Compound(
-                    Advice.to(Advices.MarkInflater.class)
-                            .on(isConstructor().and(takesArguments(boolean.class))),
+            plans.put(DEFLATER, List.of(Advices.markDeflater()));
+            plans.put(INFLATER, List.of(Advices.markInflater(),
                     // The window, at the first inflate: the inflate call's site (a stack per
                     // Inflater created would name the creating one).
-                    Advice.to(Advices.MarkInflate.class)
-                            .on(named("inflate").or(named("setDictionary"))
-                                    .and(takesArguments(byte[].class, int.class, int.class)
-                                            .or(takesArguments(ByteBuffer.class))))));
+                    Advices.markInflate("inflate", "([BII)I"),
+                    Advices.markInflate("inflate", "(Ljava/nio/ByteBuffer;)I"),
+                    Advices.markInflate("setDictionary", "([BII)V"),
+                    Advices.markInflate("setDictionary", "(Ljava/nio/ByteBuffer;)V")));
         }
         transformer = new AdviceTransformer(plans, OWN_LOADER);
         advised = transformer.advised;
@@ -107,50 +72,24 @@ final class Instrumenter {
                 Log.warn("native attribution: cannot advise the JDK's loaded classes: " + Log.describe(t));
             }
         }
-        nativeTransformer = hz3 && !nativeNames.isEmpty() ? wrapNatives(inst, nativeNames) : null;
+        nativeWrapper = hz3 && !nativeNames.isEmpty() ? wrapNatives(inst, nativeNames) : null;
     }
 
     /**
      * nativeMethods=: every native method of the classes named (or of the packages named pkg.*)
-     * is wrapped, through the JVM's native-method prefix, in {@link Advices.MarkNative}. Wrapping
-     * adds a method (the renamed native one), which a class already loaded cannot gain: only
-     * classes loaded from now on are wrapped (so the option belongs at start-up).
+     * is wrapped (see {@link NativeWrapper}); only classes loaded from now on (so the option
+     * belongs at start-up).
      */
-    private ResettableClassFileTransformer wrapNatives(Instrumentation inst, List<String> names) {
-        AgentBuilder.Listener listener = new AgentBuilder.Listener.Adapter() {
-            @Override
-            public void onTransformation(TypeDescription type, ClassLoader loader,
-                    JavaModule module, boolean loaded, DynamicType dynamicType) {
-                advised.add(type.getName());
-            }
-
-            @Override
-            public void onError(String type, ClassLoader loader, JavaModule module,
-                    boolean loaded, Throwable t) {
-                Log.warn("native attribution: cannot advise " + type + ": " + Log.describe(t));
-            }
-        };
+    private NativeWrapper wrapNatives(Instrumentation inst, List<String> names) {
         if (!inst.isNativeMethodPrefixSupported()) {
             Log.warn("native attribution: this JVM cannot wrap native methods (no native-method"
                     + " prefix): nativeMethods= ignored");
             return null;
         }
-        ElementMatcher.Junction<TypeDescription> types = none();
-        for (String n : names) {
-            types = types.or(n.endsWith(".*") ? nameStartsWith(n.substring(0, n.length() - 1))
-                    : named(n));
-        }
-        return new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
-                .enableNativeMethodPrefix(NATIVE_PREFIX)
-                .with(AgentBuilder.RedefinitionStrategy.DISABLED)
-                .with(AgentBuilder.TypeStrategy.Default.REBASE)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .with(listener)
-                .ignore(nameStartsWith("dev.hz3.agent.").or(isSynthetic()))
-                .type(types, not(is(OWN_LOADER)))
-                .transform((b, type, loader, module, pd) -> b.method(isNative())
-                        .intercept(Advice.to(Advices.MarkNative.class).wrap(SuperMethodCall.INSTANCE)))
-                .installOn(inst);
+        NativeWrapper w = new NativeWrapper(names, NATIVE_PREFIX, OWN_LOADER, advised);
+        inst.addTransformer(w, false);
+        inst.setNativeMethodPrefix(w, NATIVE_PREFIX);
+        return w;
     }
 
     /** The classes named in plans loaded now (jdk.internal.misc.Unsafe always is). */
@@ -190,9 +129,9 @@ final class Instrumenter {
                         + Log.describe(t));
             }
         }
-        if (nativeTransformer != null) {
+        if (nativeWrapper != null) {
             // Wrapped classes keep their wrappers, which do nothing with attribution off.
-            nativeTransformer.reset(inst, AgentBuilder.RedefinitionStrategy.DISABLED);
+            inst.removeTransformer(nativeWrapper);
         }
         advised.clear();
         return n;
