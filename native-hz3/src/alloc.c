@@ -92,7 +92,13 @@ static HZ3_NOINLINE void *malloc_class(hz3_heap_t *h, unsigned cls, size_t size,
         errno = ENOMEM;
         return NULL;
     }
-    void *p = size > HZ3_MEDIUM_SHARED_MAX ? _hz3_single_alloc(h, cls, size) : alloc_class(h, cls, size);
+    if (size > HZ3_MEDIUM_SHARED_MAX) {
+        void *p = _hz3_single_alloc(h, cls, size);
+        if (p && zero) memset(p, 0, size);
+        return p;
+    }
+    if (HZ3_UNLIKELY(!h->bcache[cls].limit)) _hz3_bcache_arm(h, cls);
+    void *p = alloc_class(h, cls, size);
     if (p && zero) memset(p, 0, size);
     return p;
 }
@@ -110,7 +116,19 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
     hz3_heap_t *h = _hz3_tl_heap;
     if (zero) return malloc_class(h, cls, size, true);
     void *p = take_over_charged(h, cls);
-    return p ? p : malloc_class(h, cls, size, false);
+    if (p) return p;
+    /* The span ran dry: blocks this thread freed for other threads come
+     * first (bcache.c). Sampling off only: a cache is never armed, and
+     * empties, with it on; blocks cached before wait for their flush. */
+    hz3_bcache_t *bc = &h->bcache[cls];
+    hz3_block_t *b = bc->head;
+    if (b && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
+        __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
+        __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
+        _hz3_key_clear(b);
+        return b;
+    }
+    return malloc_class(h, cls, size, false);
 }
 
 static void *alloc_aligned(size_t align, size_t size)

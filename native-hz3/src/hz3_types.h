@@ -210,6 +210,15 @@
 #ifndef HZ3_REMOTE_BATCH_AGE
 #define HZ3_REMOTE_BATCH_AGE 64        /* a batch is pushed at the latest on its thread's 64th allocation slow path */
 #endif
+#ifndef HZ3_BCACHE_CLASS_BYTES
+#define HZ3_BCACHE_CLASS_BYTES (32u << 10) /* a heap's block cache of one class: about this many bytes, */
+#endif
+#ifndef HZ3_BCACHE_MIN
+#define HZ3_BCACHE_MIN 8u              /* but at least this many blocks */
+#endif
+#ifndef HZ3_BCACHE_MAX
+#define HZ3_BCACHE_MAX 128u            /* and at most this many */
+#endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
 #endif
@@ -435,6 +444,18 @@ typedef struct hz3_remote_batch {
 _Static_assert(HZ3_REMOTE_SLOTS <= 64 && (HZ3_REMOTE_SLOTS & (HZ3_REMOTE_SLOTS - 1)) == 0,
                "slots_used is a 64-bit mask indexed by a masked hash");
 
+/* ---- block caches (bcache.c) ----
+ * Per heap and shared class, blocks of other threads' spans that this
+ * thread freed, kept for its own mallocs of the class: LIFO, chained
+ * through next, keyed as on any free list. limit is 0 (nothing is cached)
+ * until the thread's first allocation slow path of the class. */
+typedef struct hz3_bcache {
+    hz3_block_t *head;          /* written with relaxed stores: a double-free check reads it */
+    uint16_t count;
+    uint16_t limit;
+    uint32_t unused;
+} hz3_bcache_t;
+
 /* ---- thread heaps ---- */
 /* Lock order: epoch_lock > heaps_lock > heap->lock > abandoned_lock, large_lock
  * > pool_lock > meta_lock. An owner never holds its heap lock while it
@@ -443,6 +464,7 @@ typedef struct hz3_heap {
     uint16_t tag_self;                         /* the free fast path's owner compare (page tags) */
     uint16_t tag_owner;                        /* what this heap's spans' tags carry as owner */
     hz3_span_t *cur[HZ3_MAX_CLASSES];          /* the fast path's span per class */
+    hz3_bcache_t bcache[HZ3_MAX_CLASSES];      /* owner-only; read (never changed) by a double-free check and the census */
     hz3_span_list_t avail[HZ3_MAX_CLASSES];
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
