@@ -14,6 +14,15 @@
  * push is on the remote free's out-of-line half (remote.c) and the pop on
  * the malloc's miss branch.
  *
+ * The owner's own frees come here too, for classes whose full spans
+ * rejoin avail at the first free (all but sub4k): with the cache armed, a
+ * full span's frees wait on its local_free (no lock) until a quarter of
+ * it is free, then move to the cache together, and the span stays full
+ * (span.c, keep_in_cache). Without it, that free put the span back on
+ * avail and the next malloc that missed took it there, on a slow path,
+ * for one or a few blocks: alloc_test's shape, 73% of mallocs and frees
+ * on slow paths (bench/RESULTS.md).
+ *
  * What a cached block is: freed, keyed, chained on the cache's list, and
  * still counted in its span's used (nothing on the owner's line changes),
  * so its span is never empty while it is cached and no purge, decay or

@@ -24,8 +24,8 @@
  *             split and merged) until purge_delay_ms or its bound.
  *
  * Where free blocks live (the design note behind the census)
- *   Free objects stay in their own span, never in a per-thread cache away
- *   from it (free-list sharding, as mimalloc does). A span has
+ *   Free objects stay in their own span (free-list sharding, as mimalloc
+ *   does), but for the few in block caches (below). A span has
  *     free          blocks the owner's malloc pops (no atomics)
  *     local_free    blocks the owner's free pushes (no atomics)
  *     thread_free   blocks freed by other threads: a tagged atomic word
@@ -75,6 +75,20 @@
  *   count the age), before any epoch it runs (census, purge, snapshot) and
  *   when it ends. An idle thread's batch waits for it: at most
  *   HZ3_REMOTE_BATCH blocks per thread count as live after being freed.
+ *
+ * Block caches (bcache.c)
+ *   Past the span lists, each heap keeps per shared class a short LIFO of
+ *   freed blocks for its own next mallocs of the class that find the
+ *   current span dry (the malloc's miss branch, never the fast path): the
+ *   blocks other threads made that it frees (instead of the remote batch),
+ *   and, for classes that rejoin at the first free, a quarter of a full
+ *   span of its own at a time (instead of the full -> avail move). A cached
+ *   block is free and keyed but still counted in its span's used, so
+ *     live = used - |thread_free| - (the block caches' blocks of the span)
+ *   and the census subtracts the caches per class; a span with a cached
+ *   block is never empty, as with the remote batch. Bounded per class
+ *   (HZ3_BCACHE_*), given back at the thread's end, its own epochs and its
+ *   decay (bcache.c says when and why).
  *
  * Size classes (see size_class.c for the measurement behind the spacing)
  *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.

@@ -90,6 +90,63 @@ static bool owner_double_free_caught(void *p)
     return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
 }
 
+/* The owner's own frees into a full span of a small class: a quarter of
+ * the span at a time goes to its cache (span.c, keep_in_cache), and the
+ * span stays full. Thread C makes 3 spans of 256 B blocks (16 a span) and
+ * frees a quarter of the first, then parks: the census (from this thread)
+ * counts them free, a second free of one is caught, and C's own mallocs
+ * take them back. */
+enum { LSIZE = 256, LCAP = 16, LN = 3 * LCAP, LQ = LCAP / 4 };
+static void *lobj[LN];
+static int l_back = 0;
+static pthread_barrier_t l_freed, l_go;
+
+static void *thread_c(void *arg)
+{
+    for (int i = 0; i < LN; i++) lobj[i] = malloc(LSIZE);
+    for (int i = 0; i < LQ; i++) free(lobj[i]);
+    pthread_barrier_wait(&l_freed);
+    pthread_barrier_wait(&l_go);
+    void *got[LCAP + LQ];
+    int n = 0;
+    for (; n < LCAP + LQ; n++) {
+        got[n] = malloc(LSIZE);
+        for (int i = 0; i < LQ; i++) l_back += got[n] == lobj[i];
+    }
+    for (int i = 0; i < n; i++) free(got[i]);
+    for (int i = LQ; i < LN; i++) free(lobj[i]);
+    return arg;
+}
+
+static void local_case(void)
+{
+    static struct hz3_snapshot s0, s1, s2;
+    t_snapshot(&s0);
+    int c = class_of(&s0, LSIZE);
+    CHECK(c >= 0);
+    if (c < 0) return;
+    pthread_barrier_init(&l_freed, NULL, 2);
+    pthread_barrier_init(&l_go, NULL, 2);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, thread_c, NULL) == 0);
+    pthread_barrier_wait(&l_freed);
+    bool rows = true;
+    for (int i = 0; i < LCAP; i++) rows &= lobj[i] == (char *)lobj[0] + (size_t)i * LSIZE;
+    CHECK_MSG(rows, "C's first %d objects are not one span", LCAP);
+    t_snapshot(&s1);
+    CHECK_MSG(s1.classes[c].live_objects == s0.classes[c].live_objects + LN - LQ, "live %llu with C's frees cached, expected %llu",
+              (unsigned long long)s1.classes[c].live_objects, (unsigned long long)(s0.classes[c].live_objects + LN - LQ));
+    CHECK(owner_double_free_caught(lobj[0]));
+    CHECK(owner_double_free_caught(lobj[LQ - 1]));
+    CHECK(t_hz3()->validate() == 0);
+    pthread_barrier_wait(&l_go);
+    pthread_join(t, NULL);
+    CHECK_MSG(l_back == LQ, "C's mallocs took back %d of its %d freed blocks", l_back, LQ);
+    t_snapshot(&s2);
+    CHECK(s2.classes[c].live_objects == s0.classes[c].live_objects);
+    CHECK(t_hz3()->validate() == 0);
+}
+
 int main(void)
 {
     /* Only the epochs this test asks for. */
@@ -156,5 +213,6 @@ int main(void)
 
     for (int i = FREED; i < N; i++) CHECK(((unsigned char *)obj[i])[SIZE - 1] == 0x5a);
     for (int i = FREED; i < N; i++) free(obj[i]);
+    local_case();
     return t_finish("test-bcache");
 }
