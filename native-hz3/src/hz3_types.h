@@ -233,6 +233,9 @@
 #ifndef HZ3_BCACHE_MAX
 #define HZ3_BCACHE_MAX 128u            /* and at most this many */
 #endif
+#ifndef HZ3_BCACHE_LOCAL
+#define HZ3_BCACHE_LOCAL 1             /* 0: only other threads' blocks enter the block caches, not a full span's own */
+#endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
 #endif

@@ -269,11 +269,11 @@ void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
          * spans already wait for a quarter): with the class's block cache
          * armed, a quarter of the span at a time goes to the cache, under
          * one lock. */
-        unsigned wait = rejoin == 1 && h->bcache[s->cls].limit ? s->capacity >> 2 : rejoin;
+        unsigned wait = HZ3_BCACHE_LOCAL && rejoin == 1 && h->bcache[s->cls].limit ? s->capacity >> 2 : rejoin;
         if (s->capacity - used < wait) return;
     }
     _hz3_heap_lock(h);
-    if (used != 0 && rejoin == 1 && keep_in_cache(h, s)) {
+    if (HZ3_BCACHE_LOCAL && used != 0 && rejoin == 1 && keep_in_cache(h, s)) {
         _hz3_heap_unlock(h);
         return;
     }
