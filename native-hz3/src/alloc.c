@@ -92,13 +92,7 @@ static HZ3_NOINLINE void *malloc_class(hz3_heap_t *h, unsigned cls, size_t size,
         errno = ENOMEM;
         return NULL;
     }
-    if (size > HZ3_MEDIUM_SHARED_MAX) {
-        void *p = _hz3_single_alloc(h, cls, size);
-        if (p && zero) memset(p, 0, size);
-        return p;
-    }
-    if (HZ3_UNLIKELY(!h->bcache[cls].limit)) _hz3_bcache_arm(h, cls);
-    void *p = alloc_class(h, cls, size);
+    void *p = size > HZ3_MEDIUM_SHARED_MAX ? _hz3_single_alloc(h, cls, size) : alloc_class(h, cls, size);
     if (p && zero) memset(p, 0, size);
     return p;
 }
@@ -115,11 +109,11 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
     unsigned cls = _hz3_class_of(size);
     hz3_heap_t *h = _hz3_tl_heap;
     if (zero) return malloc_class(h, cls, size, true);
-    void *p = take_over_charged(h, cls);
-    if (p) return p;
-    /* The span ran dry: blocks this thread freed for other threads come
-     * first (bcache.c). Sampling off only: a cache is never armed, and
-     * empties, with it on; blocks cached before wait for their flush. */
+    /* The span ran dry: the class's block cache comes first (bcache.c).
+     * Sampling off only (then the fast path has taken local_free already,
+     * so take_over_charged would find nothing): a cache is never armed,
+     * and empties, with sampling on; blocks cached before wait for their
+     * flush. */
     hz3_bcache_t *bc = &h->bcache[cls];
     hz3_block_t *b = bc->head;
     if (b && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
@@ -128,7 +122,8 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
         _hz3_key_clear(b);
         return b;
     }
-    return malloc_class(h, cls, size, false);
+    void *p = take_over_charged(h, cls);
+    return p ? p : malloc_class(h, cls, size, false);
 }
 
 static void *alloc_aligned(size_t align, size_t size)

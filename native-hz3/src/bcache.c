@@ -104,7 +104,7 @@ void _hz3_bcache_flush_all(hz3_heap_t *h)
 
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
 {
-    if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0) return;
+    if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || _hz3_classes[cls].capacity < 2) return;
     unsigned n = HZ3_BCACHE_CLASS_BYTES / _hz3_classes[cls].size;
     if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
     if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
