@@ -81,8 +81,10 @@
  *   freed blocks for its own next mallocs of the class that find the
  *   current span dry (the malloc's miss branch, never the fast path): the
  *   blocks other threads made that it frees (instead of the remote batch),
- *   and, for classes that rejoin at the first free, a quarter of a full
- *   span of its own at a time (instead of the full -> avail move). A cached
+ *   and, with HZ3_BCACHE_LOCAL=1 (off by default: it costs some shapes
+ *   more than it saves), for classes that rejoin at the first free, a
+ *   quarter of a full span of its own at a time (instead of the full ->
+ *   avail move). A cached
  *   block is free and keyed but still counted in its span's used, so
  *     live = used - |thread_free| - (the block caches' blocks of the span)
  *   and the census subtracts the caches per class; a span with a cached
@@ -234,7 +236,7 @@
 #define HZ3_BCACHE_MAX 128u            /* and at most this many */
 #endif
 #ifndef HZ3_BCACHE_LOCAL
-#define HZ3_BCACHE_LOCAL 1             /* 0: only other threads' blocks enter the block caches, not a full span's own */
+#define HZ3_BCACHE_LOCAL 0             /* 1: a full span's own frees enter the block cache too (bench/RESULTS.md: alloc_test -40% CPU, glibc_thread +55-77%) */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
