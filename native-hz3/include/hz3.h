@@ -110,6 +110,15 @@ int hz3_owns(const void *p);
  * slow paths once it is old, when the thread ends, and before any census,
  * snapshot or purge that thread takes itself; a thread that stays idle
  * keeps its batch (and the spans its objects are in) until it runs again.
+ * A freed object in a thread's block cache (a thread keeps some objects of
+ * the small, sub4k and medium-to-16-KiB classes it allocates, freed by it
+ * or by other threads, for its own next mallocs) is not live: live_objects
+ * and live_bytes leave it out. Its span still holds it, so its pages count
+ * in the state of its span as if it were live (partial or full, never
+ * empty), held by that thread: a span is empty, and a purge candidate,
+ * only once its cached objects went back, which they do when the thread
+ * ends, before a census, snapshot or purge that thread takes itself, and
+ * on its first allocation slow path after a timer epoch or a purge.
  *
  * Tiers: small, sub4k and medium hold the pages of spans of their classes;
  * large holds the pages of runs (large objects inside segments, no class);

@@ -180,6 +180,20 @@ void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq, const hz3_censu
         snap->classes[c].span_pages = _hz3_classes[c].pages;
         snap->classes[c].tier = _hz3_classes[c].tier;
     }
+    /* Blocks in threads' block caches are free (bcache.c), though their
+     * spans still count them in used: not live. Their pages stay in the
+     * state the spans' used gives them (include/hz3.h). */
+    uint64_t cached[HZ3_MAX_CLASSES] = { 0 };
+    _hz3_heaps_cached(cached);
+    for (unsigned c = 0; c < _hz3_num_classes && c < HZ3_CENSUS_CLASSES; c++) {
+        struct hz3_class_census *cc = &snap->classes[c];
+        uint64_t n = cached[c] < cc->live_objects ? cached[c] : cc->live_objects;
+        struct hz3_tier_census *tc = &snap->tier[_hz3_classes[c].tier];
+        if (n > tc->live_objects) n = tc->live_objects;
+        cc->live_objects -= n;
+        tc->live_objects -= n;
+        tc->live_bytes -= n * _hz3_classes[c].size;
+    }
     uint64_t resident_pages = 0;
     for (unsigned t = 0; t < HZ3_CENSUS_TIERS; t++) {
         struct hz3_tier_census *tc = &snap->tier[t];

@@ -89,6 +89,16 @@ bool _hz3_heaps_remote_has(const hz3_span_t *s, const hz3_block_t *b)
     return found;
 }
 
+/* The census: blocks in block caches are not live (bcache.c). */
+void _hz3_heaps_cached(uint64_t per_class[HZ3_MAX_CLASSES])
+{
+    pthread_mutex_lock(&heaps_lock);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all)
+        if (h->live)
+            for (unsigned c = 0; c < HZ3_MAX_CLASSES; c++) per_class[c] += __atomic_load_n(&h->bcache[c].count, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&heaps_lock);
+}
+
 static void heap_thread_exit(void *arg)
 {
     hz3_heap_t *h = arg;

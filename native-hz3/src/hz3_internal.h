@@ -198,6 +198,13 @@ static inline void _hz3_remote_flush_if_old(hz3_heap_t *h)
 }
 bool _hz3_remote_batch_has(const hz3_heap_t *h, const hz3_span_t *s, const hz3_block_t *b);
 
+/* ---- bcache.c: per-thread caches of freed blocks (hz3_types.h) ---- */
+/* A block for a class whose cache is full (b checked, s its span): the
+ * older half goes to the remote batch, b into the cache. */
+void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_block_t *b);
+void _hz3_bcache_flush_all(hz3_heap_t *h);      /* owner: every cached block to the batch; limits back to 0 */
+void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls);   /* a slow path of the class: let it cache */
+bool _hz3_bcache_has(const hz3_heap_t *h, unsigned cls, const hz3_block_t *b);
 /* ---- heap.c: thread heaps ---- */
 /* The heap lock: a spin lock, since its owner takes it on every slow path
  * (one exchange when free, as cheap as a lock can be) and another thread
@@ -220,7 +227,8 @@ void _hz3_heaps_unlock(void);
 void _hz3_heaps_after_fork_child(void);
 void _hz3_heaps_stats(struct hz3_stats *st);
 uint64_t _hz3_heaps_give_empty(void);           /* every live heap's; returns spans given back */
-bool _hz3_heaps_remote_has(const hz3_span_t *s, const hz3_block_t *b); /* in any live heap's remote batch */
+bool _hz3_heaps_remote_has(const hz3_span_t *s, const hz3_block_t *b); /* in any live heap's remote batch or block cache */
+void _hz3_heaps_cached(uint64_t per_class[HZ3_MAX_CLASSES]);  /* adds every live heap's cached blocks per class */
 
 /* ---- run.c ---- */
 void *_hz3_run_alloc(size_t size, bool zero);    /* HZ3_MEDIUM_MAX < size <= HZ3_RUN_MAX */

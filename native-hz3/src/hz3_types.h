@@ -24,8 +24,8 @@
  *             split and merged) until purge_delay_ms or its bound.
  *
  * Where free blocks live (the design note behind the census)
- *   Free objects stay in their own span, never in a per-thread cache away
- *   from it (free-list sharding, as mimalloc does). A span has
+ *   Free objects stay in their own span (free-list sharding, as mimalloc
+ *   does), but for the few in block caches (below). A span has
  *     free          blocks the owner's malloc pops (no atomics)
  *     local_free    blocks the owner's free pushes (no atomics)
  *     thread_free   blocks freed by other threads: a tagged atomic word
@@ -75,6 +75,22 @@
  *   count the age), before any epoch it runs (census, purge, snapshot) and
  *   when it ends. An idle thread's batch waits for it: at most
  *   HZ3_REMOTE_BATCH blocks per thread count as live after being freed.
+ *
+ * Block caches (bcache.c)
+ *   Past the span lists, each heap keeps per shared class a short LIFO of
+ *   freed blocks for its own next mallocs of the class that find the
+ *   current span dry (the malloc's miss branch, never the fast path): the
+ *   blocks other threads made that it frees (instead of the remote batch),
+ *   and, with HZ3_BCACHE_LOCAL=1 (off by default: it costs some shapes
+ *   more than it saves), for classes that rejoin at the first free, a
+ *   quarter of a full span of its own at a time (instead of the full ->
+ *   avail move). A cached
+ *   block is free and keyed but still counted in its span's used, so
+ *     live = used - |thread_free| - (the block caches' blocks of the span)
+ *   and the census subtracts the caches per class; a span with a cached
+ *   block is never empty, as with the remote batch. Bounded per class
+ *   (HZ3_BCACHE_*), given back at the thread's end, its own epochs and its
+ *   decay (bcache.c says when and why).
  *
  * Size classes (see size_class.c for the measurement behind the spacing)
  *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.
@@ -211,6 +227,18 @@
 #endif
 #ifndef HZ3_REMOTE_BATCH_AGE
 #define HZ3_REMOTE_BATCH_AGE 64        /* a batch is pushed at the latest on its thread's 64th allocation slow path */
+#endif
+#ifndef HZ3_BCACHE_CLASS_BYTES
+#define HZ3_BCACHE_CLASS_BYTES (32u << 10) /* a heap's block cache of one class: about this many bytes, */
+#endif
+#ifndef HZ3_BCACHE_MIN
+#define HZ3_BCACHE_MIN 8u              /* but at least this many blocks */
+#endif
+#ifndef HZ3_BCACHE_MAX
+#define HZ3_BCACHE_MAX 128u            /* and at most this many */
+#endif
+#ifndef HZ3_BCACHE_LOCAL
+#define HZ3_BCACHE_LOCAL 0             /* 1: a full span's own frees enter the block cache too (bench/RESULTS.md: alloc_test -40% CPU, glibc_thread +55-77%) */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
@@ -446,6 +474,18 @@ typedef struct hz3_remote_batch {
 _Static_assert(HZ3_REMOTE_SLOTS <= 64 && (HZ3_REMOTE_SLOTS & (HZ3_REMOTE_SLOTS - 1)) == 0,
                "slots_used is a 64-bit mask indexed by a masked hash");
 
+/* ---- block caches (bcache.c) ----
+ * Per heap and shared class, blocks of other threads' spans that this
+ * thread freed, kept for its own mallocs of the class: LIFO, chained
+ * through next, keyed as on any free list. limit is 0 (nothing is cached)
+ * until the thread's first allocation slow path of the class. */
+typedef struct hz3_bcache {
+    hz3_block_t *head;          /* written with relaxed stores: a double-free check reads it */
+    uint16_t count;
+    uint16_t limit;
+    uint32_t unused;
+} hz3_bcache_t;
+
 /* ---- thread heaps ---- */
 /* Lock order: epoch_lock > heaps_lock > heap->lock > abandoned_lock, large_lock
  * > pool_lock > meta_lock. An owner never holds its heap lock while it
@@ -454,6 +494,7 @@ typedef struct hz3_heap {
     uint16_t tag_self;                         /* the free fast path's owner compare (page tags) */
     uint16_t tag_owner;                        /* what this heap's spans' tags carry as owner */
     hz3_span_t *cur[HZ3_MAX_CLASSES];          /* the fast path's span per class */
+    hz3_bcache_t bcache[HZ3_MAX_CLASSES];      /* owner-only; read (never changed) by a double-free check and the census */
     hz3_span_list_t avail[HZ3_MAX_CLASSES];
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */

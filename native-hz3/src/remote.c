@@ -35,10 +35,18 @@ static void flush_group(hz3_remote_batch_t *rb, unsigned k)
     __atomic_store_n(&g->span, NULL, __ATOMIC_RELAXED);
 }
 
-void _hz3_remote_flush(hz3_heap_t *h)
+static void batch_flush(hz3_heap_t *h)
 {
     hz3_remote_batch_t *rb = &h->remote;
     for (uint64_t m = rb->slots_used; m; m &= m - 1) flush_group(rb, (unsigned)__builtin_ctzll(m));
+}
+
+/* Everything this thread freed for other threads' spans: its block caches
+ * (bcache.c) go into the batch, and the batch to the spans. */
+void _hz3_remote_flush(hz3_heap_t *h)
+{
+    _hz3_bcache_flush_all(h);
+    batch_flush(h);
 }
 
 /* A block for a span whose group is not in its slot, or a full batch. */
@@ -65,7 +73,7 @@ static HZ3_NOINLINE void add_slow(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
     }
     __atomic_store_n(&g->head, b, __ATOMIC_RELAXED);
     g->count++;
-    if (++rb->blocks >= HZ3_REMOTE_BATCH) _hz3_remote_flush(h);
+    if (++rb->blocks >= HZ3_REMOTE_BATCH) batch_flush(h);
 }
 
 /* The common case inline: the span's group is in its slot and the batch
@@ -108,7 +116,20 @@ void _hz3_free_remote_fast(void *p, const void *caller)
     if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED) &&
                    (!HZ3_FREE_CHECKS || (_hz3_is_block_start_f(c, s, off) && !_hz3_key_found(b))))) {
         if (HZ3_LIKELY(c->capacity > 1)) {
-            add(_hz3_tl_heap, s, b);
+            /* Into this thread's block cache of the class while it has
+             * room (bcache.c): its next malloc of the class that finds its
+             * span dry takes it back, with no atomic and no owner. */
+            hz3_heap_t *h = _hz3_tl_heap;
+            hz3_bcache_t *bc = &h->bcache[t >> HZ3_TAG_CLS_SHIFT];
+            if (HZ3_LIKELY(bc->count < bc->limit)) {
+                _hz3_key_set(b);
+                b->next = bc->head;
+                __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+                __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
+                return;
+            }
+            if (bc->limit) _hz3_bcache_overflow(h, bc, s, b);
+            else add(h, s, b);
             return;
         }
         /* A single, checked as any block (its only block start is 0):
@@ -122,9 +143,11 @@ void _hz3_free_remote_fast(void *p, const void *caller)
 }
 
 /* Whether b is in h's group for s: a bounded walk that follows only blocks
- * of s, so that a group changing under another thread's look is safe. */
+ * of s, so that a group changing under another thread's look is safe; or
+ * in h's block cache of the class. */
 bool _hz3_remote_batch_has(const hz3_heap_t *h, const hz3_span_t *s, const hz3_block_t *b)
 {
+    if (_hz3_bcache_has(h, s->cls, b)) return true;
     const hz3_remote_group_t *g = &h->remote.group[slot_of(s)];
     if (__atomic_load_n(&g->span, __ATOMIC_RELAXED) != s) return false;
     uintptr_t start = (uintptr_t)_hz3_span_start(s);

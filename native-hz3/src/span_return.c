@@ -157,6 +157,8 @@ uint64_t _hz3_abandoned_reclaim(void)
  * its slow path, with h->lock held. */
 void _hz3_heap_decay(hz3_heap_t *h)
 {
+    /* blocks cached for idle classes go home too (bcache.c) */
+    _hz3_remote_flush(h);
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_span_t *s = h->avail[cls].first;
         while (s) {

@@ -1,0 +1,137 @@
+/*
+ * bcache.c: each heap's caches of freed blocks, one per shared class
+ * (small, sub4k, medium to 16 KiB; singles have their own, single.c).
+ *
+ * Why: a free of a block another thread made used to go, through the
+ * remote batch, onto its span's thread_free (a CAS on a line the owner
+ * writes), wait for the owner to collect it, and come back to the owner's
+ * malloc: lines crossing cores at every step. A server whose objects are
+ * freed by other threads (larson) did that for two frees in three. Here the
+ * freeing thread keeps the block and its own next malloc of the class that
+ * finds its span dry takes it back (alloc.c, _hz3_malloc_generic), hot in
+ * its cache, with no atomic and no owner involved, as tcmalloc's thread
+ * caches do. The malloc and free fast paths (hz3_hot.h) are unchanged: the
+ * push is on the remote free's out-of-line half (remote.c) and the pop on
+ * the malloc's miss branch.
+ *
+ * With HZ3_BCACHE_LOCAL=1 (a build switch, off by default: on, alloc_test
+ * took 40% less CPU and glibc_thread 55-77% more, bench/RESULTS.md), the
+ * owner's own frees come here too, for classes whose full spans
+ * rejoin avail at the first free (all but sub4k): with the cache armed, a
+ * full span's frees wait on its local_free (no lock) until a quarter of
+ * it is free, then move to the cache together, and the span stays full
+ * (span.c, keep_in_cache). Without it, that free put the span back on
+ * avail and the next malloc that missed took it there, on a slow path,
+ * for one or a few blocks: alloc_test's shape, 73% of mallocs and frees
+ * on slow paths (bench/RESULTS.md).
+ *
+ * What a cached block is: freed, keyed, chained on the cache's list, and
+ * still counted in its span's used (nothing on the owner's line changes),
+ * so its span is never empty while it is cached and no purge, decay or
+ * reclaim gives the span back under it. The census subtracts the caches
+ * from the live counts (census.c; include/hz3.h says where the pages
+ * count). A thread caches a class only once it allocates the class itself
+ * (limit is armed by its first slow path of the class: a consumer that
+ * never allocates pushes to the owners at once, as before), and at most
+ * about HZ3_BCACHE_CLASS_BYTES of it; a free into a full cache sends the
+ * older half to the owners through the remote batch. Everything goes back
+ * to the owners (limits disarmed) when the thread ends, when it runs an
+ * epoch itself (census, snapshot, purge: _hz3_remote_flush), and on its
+ * first slow path after a timer epoch or a purge (decay): an idle thread
+ * keeps its caches until it runs again, as it keeps its batch.
+ *
+ * The caches are the owner's alone; a double-free check on another thread
+ * walks them (bounded, following only pointers that are blocks of the
+ * class), and the census reads their counts: both with relaxed loads of
+ * fields written with relaxed stores (plain moves on x86-64).
+ */
+#include "hz3_hot.h"
+#include "sample.h"
+
+/* The block's span, from its page tag (b is a checked block). */
+static hz3_span_t *span_of_block(hz3_block_t *b)
+{
+    return &_hz3_segment_of(b)->spans[_hz3_tag_head(_hz3_tag_of(b))];
+}
+
+static void to_batch(hz3_heap_t *h, hz3_block_t *b)
+{
+    while (b) {
+        hz3_block_t *next = b->next;
+        _hz3_remote_batch_add(h, span_of_block(b), b);
+        b = next;
+    }
+}
+
+void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_block_t *b)
+{
+    /* Sampling turned on since the class was armed: the samples' counting
+     * is on the span paths, so the cache empties and stays off. */
+    if (HZ3_UNLIKELY(atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0)) {
+        hz3_block_t *all = bc->head;
+        __atomic_store_n(&bc->head, NULL, __ATOMIC_RELAXED);
+        __atomic_store_n(&bc->count, (uint16_t)0, __ATOMIC_RELAXED);
+        bc->limit = 0;
+        to_batch(h, all);
+        _hz3_remote_batch_add(h, s, b);
+        return;
+    }
+    /* Keep the newer half (the lines last written), send the older. */
+    unsigned keep = bc->count / 2;
+    hz3_block_t *cut = bc->head;
+    for (unsigned i = 1; i < keep; i++) cut = cut->next;
+    hz3_block_t *old = cut->next;
+    cut->next = NULL;
+    __atomic_store_n(&bc->count, (uint16_t)keep, __ATOMIC_RELAXED);
+    to_batch(h, old);
+    _hz3_key_set(b);
+    b->next = bc->head;
+    __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+    __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
+}
+
+void _hz3_bcache_flush_all(hz3_heap_t *h)
+{
+    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
+        hz3_bcache_t *bc = &h->bcache[cls];
+        if (!bc->limit) continue;   /* nothing cached (and the shared empty heap: never written) */
+        bc->limit = 0;
+        if (!bc->head) continue;
+        hz3_block_t *all = bc->head;
+        __atomic_store_n(&bc->head, NULL, __ATOMIC_RELAXED);
+        __atomic_store_n(&bc->count, (uint16_t)0, __ATOMIC_RELAXED);
+        to_batch(h, all);
+    }
+}
+
+void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
+{
+    if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || _hz3_classes[cls].capacity < 2) return;
+    unsigned n = HZ3_BCACHE_CLASS_BYTES / _hz3_classes[cls].size;
+    if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
+    if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
+    h->bcache[cls].limit = (uint16_t)n;
+}
+
+/* Whether x may be a block of class cls (a pointer read from a list that
+ * its owner may be changing: it is followed only if this holds). */
+static bool block_of_class(const hz3_block_t *x, unsigned cls)
+{
+    if (((uintptr_t)x & 15) || !_hz3_is_segment((uintptr_t)x)) return false;
+    uint32_t t = _hz3_tag_of(x);
+    unsigned head = _hz3_tag_head(t);
+    if (!head || t >> HZ3_TAG_CLS_SHIFT != cls) return false;
+    size_t off = ((uintptr_t)x & HZ3_SEG_MASK) - ((size_t)head << HZ3_PAGE_SHIFT);
+    return _hz3_is_block_start_f(_hz3_free_check_of(t), &_hz3_segment_of(x)->spans[head], off);
+}
+
+bool _hz3_bcache_has(const hz3_heap_t *h, unsigned cls, const hz3_block_t *b)
+{
+    const hz3_block_t *x = __atomic_load_n(&h->bcache[cls].head, __ATOMIC_RELAXED);
+    for (unsigned i = 0; x && i < HZ3_BCACHE_MAX + 1; i++) {
+        if (x == b) return true;
+        if (!block_of_class(x, cls)) return false;
+        x = __atomic_load_n(&x->next, __ATOMIC_RELAXED);
+    }
+    return false;
+}
