@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +35,7 @@ class CommandLineTest {
     /** A JDK whose java logs each call to calls.txt, and an mvn that logs and fails. */
     @BeforeAll
     static void tools() throws IOException {
-        dir = Child.dir("command-line");
+        dir = ChildProcess.dir("agent-tests", "command-line");
         calls = dir.resolve("calls.txt");
         fakeJdk = Files.createDirectories(dir.resolve("jdk/bin")).getParent();
         fakeBin = Files.createDirectories(dir.resolve("bin"));
@@ -57,27 +56,14 @@ class CommandLineTest {
     /** Runs cmd with the logging java (JAVA_HOME) and mvn (first on PATH); to its end. */
     private static Run run(String name, List<String> cmd) throws Exception {
         Files.deleteIfExists(calls);
-        Path out = dir.resolve(name + ".out");
-        Path err = dir.resolve(name + ".err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
-        pb.environment().keySet().removeIf(k -> k.equals("LD_PRELOAD") || k.startsWith("HZ3_")
-                || k.endsWith("JAVA_OPTIONS"));
-        pb.environment().putAll(Map.of("JAVA_HOME", fakeJdk.toString(),
+        ChildProcess p = ChildProcess.run(name, dir, cmd, Map.of("JAVA_HOME", fakeJdk.toString(),
                 "PATH", fakeBin + ":" + System.getenv("PATH"), "HZ3_DEMO_OUT", demoOut.toString()));
-        Process p = pb.start();
-        p.getOutputStream().close();
-        if (!p.waitFor(Child.TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            throw new AssertionError(String.join(" ", cmd) + ": still running, killed");
-        }
         List<String> made = Files.exists(calls) ? Files.readAllLines(calls) : List.of();
-        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                Files.readString(err, StandardCharsets.UTF_8), made);
+        return new Run(p.exit(), p.out(), p.err(), made);
     }
 
     private static String bin(String name) {
-        return Child.ROOT.resolve("bin").resolve(name).toString();
+        return ChildProcess.ROOT.resolve("bin").resolve(name).toString();
     }
 
     /** --help: the usage on stdout (starting with first), nothing on stderr, exit 0. */
@@ -168,7 +154,7 @@ class CommandLineTest {
     @Test
     void samples() throws Exception {
         String java = fakeJdk.resolve("bin/java").toString();
-        String cp = Child.sampleClasses().toString();
+        String cp = ChildProcess.sampleClasses().toString();
         help("sample-help", "usage: Steady ", java, "-cp", cp, "dev.hz3.samples.Steady", "--help");
         help("workout-help", "usage: NativeWorkout ", java, "-cp", cp, "dev.hz3.samples.NativeWorkout",
                 "-h");
@@ -186,7 +172,7 @@ class CommandLineTest {
     @Test
     void agentJar() throws Exception {
         String java = fakeJdk.resolve("bin/java").toString();
-        String jar = Child.AGENT_JAR.toString();
+        String jar = ChildProcess.AGENT_JAR.toString();
         String usage = "usage: java -jar hz3-agent.jar COMMAND\n";
         List<Run> runs = new ArrayList<>();
         runs.add(usageError("agent-none", "hz3-agent: no command", java, "-jar", jar));
