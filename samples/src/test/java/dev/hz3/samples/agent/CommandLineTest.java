@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,13 +55,30 @@ class CommandLineTest {
     private record Run(int exit, String out, String err, List<String> calls) {
     }
 
-    /** Runs cmd with the logging java (JAVA_HOME) and mvn (first on PATH); to its end. */
+    /**
+     * Runs cmd with the logging java (JAVA_HOME) and mvn (first on PATH); to its end. Not through
+     * ChildProcess: that gives a java or hz3-java command the test tmpdir as its first argument,
+     * and the argument lists here are what is under test.
+     */
     private static Run run(String name, List<String> cmd) throws Exception {
         Files.deleteIfExists(calls);
-        ChildProcess p = ChildProcess.run(name, dir, cmd, Map.of("JAVA_HOME", fakeJdk.toString(),
+        Path out = dir.resolve(name + ".out");
+        Path err = dir.resolve(name + ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().keySet().removeIf(k -> k.equals("LD_PRELOAD") || k.startsWith("HZ3_")
+                || k.endsWith("JAVA_OPTIONS"));
+        pb.environment().putAll(Map.of("JAVA_HOME", fakeJdk.toString(),
                 "PATH", fakeBin + ":" + System.getenv("PATH"), "HZ3_DEMO_OUT", demoOut.toString()));
+        Process p = pb.start();
+        p.getOutputStream().close();
+        if (!p.waitFor(ChildProcess.TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            throw new AssertionError(String.join(" ", cmd) + ": still running, killed");
+        }
         List<String> made = Files.exists(calls) ? Files.readAllLines(calls) : List.of();
-        return new Run(p.exit(), p.out(), p.err(), made);
+        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8), made);
     }
 
     private static String bin(String name) {
