@@ -24,10 +24,10 @@ import java.util.regex.Pattern;
  * the Prometheus server), started in a directory of its own under target/: its command goes to
  * command.txt, its stdout and stderr are read as they come into memory and into stdout.txt and
  * stderr.txt, so that a test waits for a line instead of sleeping. Its environment is the test's
- * less anything hz3 or agent related, plus what the test gives. A java command gets the tests'
- * temporary directory (target/test-tmp) as its java.io.tmpdir, and what the child JVMs leave
- * there is removed ({@link ChildTmpFiles}). Every wait has a deadline; closing it kills what is
- * still running.
+ * less anything hz3 or agent related, plus what the test gives. A java or bin/hz3-java command
+ * gets the tests' temporary directory (target/test-tmp) as its java.io.tmpdir, in a first
+ * argument of its own ({@link #withTestTmp}), and what the child JVMs leave there is removed
+ * ({@link ChildTmpFiles}). Every wait has a deadline; closing it kills what is still running.
  */
 public final class ChildProcess implements AutoCloseable {
 
