@@ -1,7 +1,8 @@
 # bench/agent/common.sh: the set-up that the JVM benches with the agent share (bench/agent/overhead.sh,
-# bench/agent/soak.sh, bench/metrics/scrape-cost.sh). Source it; it sets root (the checkout, also
-# the working directory), hz (clock ticks per second) and the functions below. Each caller sets
-# BENCH (its name, for the messages) first.
+# bench/agent/soak.sh, bench/metrics/scrape-cost.sh, and through bench/attribution/common.sh the
+# attribution benches). Source it; it sets root (the checkout, also the working directory), hz
+# (clock ticks per second) and the functions below. Each caller sets BENCH (its name, for the
+# messages) first.
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 cd "$root"

@@ -32,10 +32,6 @@
 # bench/results/raw-attribution-UTC), REPORT (bench/results/attribution-latest.md; none to skip).
 set -euo pipefail
 
-root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
-cd "$root"
-here="$root/bench/attribution"
-
 REPS="${REPS:-5}"
 CONFIGS="${CONFIGS:-a b c d e}"
 WORKLOADS="${WORKLOADS:-Churn NativeLeak NativeCache}"
@@ -46,25 +42,20 @@ LEAK_MIB="${LEAK_MIB:-16}"
 CACHE_MIB="${CACHE_MIB:-64}"
 INTERVAL="${INTERVAL:-524288}"
 PIN="${PIN:-1}"
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-OUT="${OUT:-$root/bench/results/raw-attribution-$stamp}"
-REPORT="${REPORT:-$root/bench/results/attribution-latest.md}"
 AP_VERSION=4.1
+BENCH=compare.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
+OUT="${OUT:-$root/bench/results/raw-attribution-$(date -u +%Y%m%dT%H%M%SZ)}"
+REPORT="${REPORT:-$root/bench/results/attribution-latest.md}"
 
-die() { echo "compare.sh: $*" >&2; exit 1; }
-for v in REPS THREADS ROUNDS SECONDS_RUN LEAK_MIB CACHE_MIB INTERVAL; do
-  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: need a positive whole number"
-done
+need_counts REPS THREADS ROUNDS SECONDS_RUN LEAK_MIB CACHE_MIB INTERVAL
 read -r -a configs <<<"$CONFIGS"
 read -r -a workloads <<<"$WORKLOADS"
 for c in "${configs[@]}"; do [[ "$c" =~ ^[a-e]$ ]] || die "CONFIGS: unknown configuration '$c' (a..e)"; done
 for w in "${workloads[@]}"; do [[ "$w" =~ ^(Churn|NativeLeak|NativeCache)$ ]] || die "WORKLOADS: unknown workload '$w'"; done
-for f in agent/target/hz3-agent.jar agent/target/hz3.jfc native-hz3/target/lib/libhz3.so \
-         samples/target/classes/dev/hz3/samples/NativeLeak.class; do
-  [[ -f "$f" ]] || die "$f is missing: build with make -C native-hz3 && mvn -B -q -DskipTests package -pl samples,jmc-plugin -am"
-done
-[[ -x /usr/bin/time ]] || die "needs /usr/bin/time (apt-get install time)"
-for t in java javac mvn unzip; do command -v "$t" >/dev/null || die "$t not on PATH"; done
+require_built native-hz3,jfr-events,agent/core,agent,samples agent/target/hz3-agent.jar
+require_tools java javac mvn unzip
+copy_attribution_build NativeLeak
 
 # async-profiler: the jar from Maven Central (the local repository first, then the network).
 ap_dir="$here/target/async-profiler-$AP_VERSION"
@@ -79,21 +70,16 @@ if [[ ! -f "$ap_lib" ]]; then
 fi
 [[ -f "$ap_lib" ]] || die "no linux-x64/libasyncProfiler.so in async-profiler-$AP_VERSION.jar"
 
-mkdir -p "$OUT" "$here/target/classes"
+mkdir -p "$here/target/classes"
 javac -nowarn -d "$here/target/classes" "$here/Verdicts.java" 2>"$OUT/javac.log" \
   || { cat "$OUT/javac.log" >&2; die "javac failed"; }
 
-# One copy of the build for every run: other work rebuilding the tree changes nothing here.
-build="$OUT/build"
-mkdir -p "$build"
-cp native-hz3/target/lib/libhz3.so agent/target/hz3-agent.jar agent/target/hz3.jfc "$ap_lib" "$build/"
-cp -r samples/target/classes "$build/samples-classes"
+cp agent/target/hz3-agent.jar "$ap_lib" "$build/"
 lib="$build/libhz3.so"
 awk '/<event name="hz3.NativeSite">/ {f = 1} f && /period/ {sub(/>[^<]*</, ">1 s<"); f = 0} {print}' \
   "$build/hz3.jfc" >"$build/hz3-sites-1s.jfc"
 grep -A2 'hz3.NativeSite' "$build/hz3-sites-1s.jfc" | grep -q '>1 s<' || die "could not set hz3.NativeSite's period"
 
-jvm=(-Xmx256m -XX:MaxDirectMemorySize=1g)
 args_of() {   # args_of WORKLOAD: the workload's command line
   case "$1" in
     Churn) echo "dev.hz3.samples.Churn --threads $THREADS --rounds $ROUNDS --idle-after 1" ;;
@@ -101,11 +87,6 @@ args_of() {   # args_of WORKLOAD: the workload's command line
     NativeCache) echo "dev.hz3.samples.NativeCache --size $CACHE_MIB --seconds $SECONDS_RUN --idle-after 1" ;;
     Fragment) echo "dev.hz3.samples.Fragment --threads 2 --size 64 --seconds $SECONDS_RUN --idle-after 1" ;;
   esac
-}
-
-hz="$(getconf CLK_TCK)"
-proc_cpu() {   # proc_cpu PID: utime + stime in seconds
-  awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
 run_one() {   # run_one CONFIG WORKLOAD REP: one run; appends a row to raw.tsv
@@ -123,18 +104,8 @@ run_one() {   # run_one CONFIG WORKLOAD REP: one run; appends a row to raw.tsv
     e) cmd=(env "LD_PRELOAD=$lib" java "${jvm[@]}" "${ap[@]}" "${work[@]}") ;;
   esac
   printf '%q ' "${cmd[@]}" >"$base.cmd"
-  # The JVM's CPU in the work phase: /proc/PID/stat when the PHASE work-start and work-end
-  # lines appear (polled every 20 ms), so start-up (the agent's, Byte Buddy's) is apart.
-  local rc=0 tpid jpid="" cpu0="" cpu1=""
-  /usr/bin/time -f '%e %U %S %M' -o "$base.time" "${cmd[@]}" >"$base.out" 2>"$base.err" &
-  tpid=$!
-  while kill -0 "$tpid" 2>/dev/null; do
-    [[ -n "$jpid" ]] || jpid="$(pgrep -P "$tpid" | head -1 || true)"
-    if [[ -n "$jpid" && -z "$cpu0" ]] && grep -q '^PHASE work-start' "$base.out"; then cpu0="$(proc_cpu "$jpid")"; fi
-    if [[ -n "$cpu0" ]] && grep -q '^PHASE work-end' "$base.out"; then cpu1="$(proc_cpu "$jpid")"; break; fi
-    sleep 0.02
-  done
-  wait "$tpid" || rc=$?
+  local rc jpid cpu0 cpu1
+  run_phases "$base" "${cmd[@]}"
   [[ "$rc" -eq 0 ]] || die "run $wl-$cfg-$rep exited with status $rc (see $base.err)"
   [[ -n "$cpu0" && -n "$cpu1" ]] || die "run $wl-$cfg-$rep: could not read the JVM's CPU at the PHASE lines"
   case "$cfg" in
@@ -170,19 +141,16 @@ run_one() {   # run_one CONFIG WORKLOAD REP: one run; appends a row to raw.tsv
 printf 'rep\tworkload\tcfg\treal_s\tuser_s\tsys_s\tmaxrss_kb\trss_end_kb\trec_bytes\twork_ms\twork_cpu_s\n' >"$OUT/raw.tsv"
 : >"$OUT/sites.tsv"
 t_start="$(date -u)"
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-nc=${#configs[@]}
+load_before="$(load_average)"
 for ((rep = 1; rep <= REPS; rep++)); do
   for wl in "${workloads[@]}"; do
-    for ((k = 0; k < nc; k++)); do
-      run_one "${configs[$(((rep - 1 + k) % nc))]}" "$wl" "$rep"
-    done
+    for c in $(rotation "$rep" "${configs[@]}"); do run_one "$c" "$wl" "$rep"; done
   done
 done
 if [[ "$PIN" == 1 ]]; then
   for c in b c; do run_one "$c" Fragment 1; done
 fi
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+load_after="$(load_average)"
 {
   echo "t_start=\"$t_start\""
   echo "load_before=\"$load_before\""

@@ -23,31 +23,18 @@
 # default bench/results/raw-attribution-cost-UTC).
 set -euo pipefail
 
-root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
-cd "$root"
-
 REPS="${REPS:-7}"
 THREADS="${THREADS:-4}"
 ROUNDS="${ROUNDS:-150}"
 INTERVAL="${INTERVAL:-524288}"
+BENCH=cost.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 OUT="${OUT:-$root/bench/results/raw-attribution-cost-$(date -u +%Y%m%dT%H%M%SZ)}"
 
-die() { echo "cost.sh: $*" >&2; exit 1; }
-for v in REPS THREADS ROUNDS INTERVAL; do
-  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: need a positive whole number"
-done
+need_counts REPS THREADS ROUNDS INTERVAL
 [[ $# -gt 0 ]] || set -- "now=agent/target/hz3-agent.jar"
-for f in agent/target/hz3.jfc native-hz3/target/lib/libhz3.so samples/target/classes/dev/hz3/samples/Churn.class; do
-  [[ -f "$f" ]] || die "$f is missing: build with make -C native-hz3 && mvn -B -q -DskipTests package -pl samples -am"
-done
-for t in java jstat; do command -v "$t" >/dev/null || die "$t not on PATH"; done
-[[ -x /usr/bin/time ]] || die "needs /usr/bin/time (apt-get install time)"
-
-# One copy of everything for every run: other work rebuilding the tree changes nothing here.
-build="$OUT/build"
-mkdir -p "$build"
-cp native-hz3/target/lib/libhz3.so agent/target/hz3.jfc "$build/"
-cp -r samples/target/classes "$build/samples-classes"
+require_tools java jstat
+copy_attribution_build Churn
 labels=()
 for arg in "$@"; do
   [[ "$arg" =~ ^([A-Za-z0-9_-]+)=(.+)$ ]] || die "'$arg': give LABEL=PATH-TO-AGENT-JAR"
@@ -58,8 +45,6 @@ done
 configs=(off)
 for l in "${labels[@]}"; do configs+=("on-$l"); done
 
-hz="$(getconf CLK_TCK)"
-proc_cpu() { awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo ""; }
 threads_cpu() {   # threads_cpu PID REGEX: CPU seconds of the JVM's threads whose name matches
   # ("-" when none is found: the JVM exited before it was read)
   local t sum=0 c found=0
@@ -74,6 +59,22 @@ threads_cpu() {   # threads_cpu PID REGEX: CPU seconds of the JVM's threads whos
   if [[ "$found" == 1 ]]; then awk -v s="$sum" -v hz="$hz" 'BEGIN {printf "%.2f", s / hz}'; else echo -; fi
 }
 
+# run_phases's hooks: RSS at every look, jstat from work-start, the threads' CPU at work-end.
+on_poll() {
+  local r
+  r="$(awk '/^VmRSS:/ {print $2}' "/proc/$jpid/status" 2>/dev/null || true)"
+  if [[ -n "$r" ]]; then rss_sum=$((rss_sum + r)); rss_n=$((rss_n + 1)); fi
+}
+on_work_start() {
+  # Metaspace from the JVM's perf data every 200 ms till it exits (jstat takes a second or
+  # more to start on a loaded box): the last line is read.
+  jstat -gc "$jpid" 200 >"$base.jstat" 2>/dev/null &
+}
+on_work_end() {
+  workers="$(threads_cpu "$jpid" '^churn-')"
+  jit="$(threads_cpu "$jpid" '^C[12] CompilerThre')"
+}
+
 run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
   local cfg="$1" rep="$2" base="$OUT/$1-$2" agent
   if [[ "$cfg" == off ]]; then
@@ -81,32 +82,12 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
   else
     agent="-javaagent:$build/agent-${cfg#on-}.jar=attribution=on,sampleBytes=$INTERVAL"
   fi
-  local cmd=(env "LD_PRELOAD=$build/libhz3.so" java -Xmx256m -XX:MaxDirectMemorySize=1g "$agent"
+  local cmd=(env "LD_PRELOAD=$build/libhz3.so" java "${jvm[@]}" "$agent"
     -XX:StartFlightRecording:filename="$base.jfr",settings="$build/hz3.jfc"
     -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 3)
-  local tpid jpid="" cpu0="" cpu1="" meta="" workers="" jit="" rss_sum=0 rss_n=0 r
-  /usr/bin/time -f '%e %U %S %M' -o "$base.time" "${cmd[@]}" >"$base.out" 2>"$base.err" &
-  tpid=$!
-  while kill -0 "$tpid" 2>/dev/null; do
-    [[ -n "$jpid" ]] || jpid="$(pgrep -P "$tpid" | head -1 || true)"
-    if [[ -n "$jpid" ]]; then
-      r="$(awk '/^VmRSS:/ {print $2}' "/proc/$jpid/status" 2>/dev/null || true)"
-      if [[ -n "$r" ]]; then rss_sum=$((rss_sum + r)); rss_n=$((rss_n + 1)); fi
-      if [[ -z "$cpu0" ]] && grep -q '^PHASE work-start' "$base.out"; then
-        cpu0="$(proc_cpu "$jpid")"
-        # Metaspace from the JVM's perf data every 200 ms till it exits (jstat takes a second or
-        # more to start on a loaded box): the last line is read.
-        jstat -gc "$jpid" 200 >"$base.jstat" 2>/dev/null &
-      fi
-      if [[ -n "$cpu0" && -z "$cpu1" ]] && grep -q '^PHASE work-end' "$base.out"; then
-        cpu1="$(proc_cpu "$jpid")"
-        workers="$(threads_cpu "$jpid" '^churn-')"
-        jit="$(threads_cpu "$jpid" '^C[12] CompilerThre')"
-      fi
-    fi
-    sleep 0.02
-  done
-  wait "$tpid" || die "run $cfg-$rep failed (see $base.err)"
+  local rc jpid cpu0 cpu1 meta="" workers="" jit="" rss_sum=0 rss_n=0
+  run_phases "$base" "${cmd[@]}"
+  [[ "$rc" -eq 0 ]] || die "run $cfg-$rep failed (see $base.err)"
   wait   # jstat ends with the JVM
   # MU: metaspace used, KB, at jstat's last sample (the idle after work-end)
   meta="$(awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "MU") c = i} c && $1 ~ /^[0-9]/ {m = $c} END {print m}' "$base.jstat" 2>/dev/null || true)"
@@ -126,12 +107,11 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
 }
 
 printf 'rep\tcfg\tcpu_s\tstartup_cpu_s\twork_cpu_s\tworkers_cpu_s\tjit_cpu_s\twork_ms\tmaxrss_kb\trss_mean_kb\tmetaspace_kb\treal_s\n' >"$OUT/raw.tsv"
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-nc=${#configs[@]}
+load_before="$(load_average)"
 for ((rep = 1; rep <= REPS; rep++)); do
-  for ((k = 0; k < nc; k++)); do run_one "${configs[$(((rep - 1 + k) % nc))]}" "$rep"; done
+  for c in $(rotation "$rep" "${configs[@]}"); do run_one "$c" "$rep"; done
 done
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+load_after="$(load_average)"
 
 echo "cost.sh: $REPS reps, Churn --threads $THREADS --rounds $ROUNDS, sampleBytes=$INTERVAL; load average before $load_before, after $load_after; $(java -version 2>&1 | head -1)"
 awk -F'\t' -v order="${configs[*]}" '

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -21,30 +21,22 @@ import org.junit.jupiter.api.Test;
  */
 class CensusMatchesSmapsTest {
 
-    private static final Path BASEDIR =
-            Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).toAbsolutePath();
-    private static final Path LIBHZ3 = BASEDIR.resolve("../native-hz3/target/lib/libhz3.so").normalize();
     private static final Pattern LINE =
             Pattern.compile("^CENSUS resident=(\\d+) rss=(\\d+) attempts=(\\d+) consistent=(\\d)$", Pattern.MULTILINE);
 
     @Test
     void censusOfAJvmIsTheRssOfHz3sMappings() throws Exception {
-        assertTrue(Files.isRegularFile(LIBHZ3), "build libhz3.so first: make -C native-hz3");
-        Path dir = Files.createDirectories(BASEDIR.resolve("target/census-vs-smaps"));
-        Path out = dir.resolve("stdout.txt");
-        Path err = dir.resolve("stderr.txt");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
+        assertTrue(Files.isRegularFile(ChildProcess.LIBHZ3), "build libhz3.so first: make -C native-hz3");
+        ChildProcess c = ChildProcess.start("census-vs-smaps", ChildProcess.BASEDIR.resolve("target"), List.of(
+                ChildProcess.java(Path.of(System.getProperty("java.home"))),
                 "-Xint", "-XX:+UseSerialGC", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                CensusVsSmapsApp.class.getName());
-        pb.environment().put("LD_PRELOAD", LIBHZ3.toString());
-        pb.environment().put("HZ3_EPOCH_INTERVAL_MS", "0");      // no timer epochs,
-        pb.environment().put("HZ3_PURGE_DELAY_MS", "3600000");   // and the census's own epoch purges nothing
-        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
-        Process p = pb.start();
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the child JVM did not finish");
-        String text = Files.readString(out) + Files.readString(err);
-        assertEquals(0, p.exitValue(), text);
+                CensusVsSmapsApp.class.getName()), Map.of("LD_PRELOAD", ChildProcess.LIBHZ3.toString(),
+                        "HZ3_EPOCH_INTERVAL_MS", "0",          // no timer epochs,
+                        "HZ3_PURGE_DELAY_MS", "3600000"));     // and the census's own epoch purges nothing
+        c.closeStdin();
+        int exit = c.waitFor(300);
+        String text = c.out() + c.err();
+        assertEquals(0, exit, text);
         Matcher m = LINE.matcher(text);
         assertTrue(m.find(), "no CENSUS line:\n" + text);
         long resident = Long.parseLong(m.group(1));
@@ -55,8 +47,6 @@ class CensusMatchesSmapsTest {
         assertTrue(rss > 20L << 20, "the workload should leave tens of MiB with hz3: " + rss);
         assertTrue(Math.abs(ratio - 1) <= 0.0005, String.format("census %d vs smaps %d (%.5f)", resident, rss, ratio));
         assertEquals("1", m.group(4), "an exact census of a quiet JVM is consistent");
-        for (Path f : List.of(out, err)) {
-            Files.deleteIfExists(f);
-        }
+        ChildTmpFiles.deleteTree(c.dir);
     }
 }

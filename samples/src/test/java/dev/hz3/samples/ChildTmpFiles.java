@@ -33,7 +33,8 @@ public final class ChildTmpFiles {
         }
     }
 
-    static void remove() {
+    /** Removes them now (a test whose children have all ended). */
+    public static void remove() {
         try (Stream<Path> s = Files.list(TMP)) {
             for (Path p : s.toList()) {
                 String name = p.getFileName().toString();
@@ -49,7 +50,7 @@ public final class ChildTmpFiles {
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

@@ -3,7 +3,6 @@ package dev.hz3.samples;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.File;
 import java.io.IOException;
@@ -13,10 +12,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,11 +28,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class JvmUnderHz3Test {
 
-    private static final Path BASEDIR =
-            Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).toAbsolutePath();
-    private static final Path LIBHZ3 =
-            BASEDIR.resolve("../native-hz3/target/lib/libhz3.so").normalize();
-    private static final Path TEMURIN_25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
     private static final long TIMEOUT_SECONDS = 300;
 
     private static final List<String> KINDS = List.of("unsafe-24", "unsafe-1000", "unsafe-5000",
@@ -44,34 +36,23 @@ class JvmUnderHz3Test {
             "^ADDR kind=(\\S+) addr=0x[0-9a-f]+ hz3=(yes|no) maps=(yes|no) owns=(\\S+)$",
             Pattern.MULTILINE);
 
-    static Stream<Path> jdks() throws IOException {
-        List<Path> homes = new ArrayList<>();
-        Path current = Path.of(System.getProperty("java.home")).toRealPath();
-        homes.add(current);
-        if (Files.isExecutable(TEMURIN_25.resolve("bin/java"))
-                && !TEMURIN_25.toRealPath().equals(current)) {
-            homes.add(TEMURIN_25);
-        }
-        return homes.stream();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void workloadRunsWithHz3AsMalloc(Path javaHome) throws Exception {
-        assertTrue(Files.isRegularFile(LIBHZ3), "libhz3.so is missing at " + LIBHZ3
+        assertTrue(Files.isRegularFile(ChildProcess.LIBHZ3), "libhz3.so is missing at " + ChildProcess.LIBHZ3
                 + ": build it with `make -C native-hz3` (mvn verify from the repository root"
                 + " does, in the native-hz3 module)");
 
-        Run run = runWorkout(javaHome, "hz3-" + javaHome.getFileName(),
-                Map.of("LD_PRELOAD", LIBHZ3.toString(), "HZ3_OBS", "1"));
+        ChildProcess run = runWorkout(javaHome, "hz3-" + javaHome.getFileName(),
+                Map.of("LD_PRELOAD", ChildProcess.LIBHZ3.toString(), "HZ3_OBS", "1"));
 
-        assertEquals(0, run.exit, () -> "the workload failed under hz3\n" + run);
+        assertEquals(0, run.exit(), () -> "the workload failed under hz3\n" + run);
         assertJavaHome(javaHome, run);
-        assertTrue(run.out.contains("CHILD sh exit=0 out=\"child-ok\""),
+        assertTrue(run.out().contains("CHILD sh exit=0 out=\"child-ok\""),
                 () -> "the /bin/sh child did not print child-ok\n" + run);
-        assertTrue(run.out.contains("CHILD java-version exit=0 out="),
+        assertTrue(run.out().contains("CHILD java-version exit=0 out="),
                 () -> "the java -version child failed\n" + run);
-        assertTrue(run.out.contains("HZ3 loaded=true "),
+        assertTrue(run.out().contains("HZ3 loaded=true "),
                 () -> "hz3's symbols were not found in the preloaded JVM\n" + run);
 
         List<String[]> addrs = addrLines(run);
@@ -83,7 +64,7 @@ class JvmUnderHz3Test {
                     () -> a[0] + ": its hz3 mapping is not covered by /proc/self/maps\n" + run);
             assertEquals("yes", a[3], () -> a[0] + ": hz3_owns() says no\n" + run);
         }
-        assertTrue(run.err.lines().anyMatch(l -> l.startsWith("[HZ3_")),
+        assertTrue(run.err().lines().anyMatch(l -> l.startsWith("[HZ3_")),
                 () -> "HZ3_OBS=1 but no [HZ3_ report on stderr\n" + run);
     }
 
@@ -91,10 +72,10 @@ class JvmUnderHz3Test {
     @Test
     void withoutPreloadNothingIsInHz3() throws Exception {
         Path javaHome = Path.of(System.getProperty("java.home"));
-        Run run = runWorkout(javaHome, "no-preload", Map.of());
+        ChildProcess run = runWorkout(javaHome, "no-preload", Map.of());
 
-        assertEquals(0, run.exit, () -> "the workload failed without hz3\n" + run);
-        assertTrue(run.out.contains("HZ3 loaded=false "),
+        assertEquals(0, run.exit(), () -> "the workload failed without hz3\n" + run);
+        assertTrue(run.out().contains("HZ3 loaded=false "),
                 () -> "hz3 found without preload\n" + run);
         List<String[]> addrs = addrLines(run);
         assertEquals(KINDS, addrs.stream().map(a -> a[0]).toList(),
@@ -102,50 +83,23 @@ class JvmUnderHz3Test {
         for (String[] a : addrs) {
             assertEquals("no", a[1], () -> a[0] + ": in hz3 without preload?\n" + run);
         }
-        assertFalse(run.err.contains("[HZ3_"), () -> "an hz3 report without preload?\n" + run);
-    }
-
-    private record Run(List<String> command, int exit, String out, String err) {
-        @Override
-        public String toString() {
-            return "command: " + String.join(" ", command) + "\nexit: " + exit
-                    + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;
-        }
+        assertFalse(run.err().contains("[HZ3_"), () -> "an hz3 report without preload?\n" + run);
     }
 
     /** Runs NativeWorkout --verify in a fresh JVM; env is added to a copy without hz3 settings. */
-    private static Run runWorkout(Path javaHome, String name, Map<String, String> env)
+    private static ChildProcess runWorkout(Path javaHome, String name, Map<String, String> env)
             throws IOException, InterruptedException {
-        Path dir = BASEDIR.resolve("target/jvm-under-hz3").resolve(name);
-        Files.createDirectories(dir);
-        File stdout = dir.resolve("stdout.txt").toFile();
-        File stderr = dir.resolve("stderr.txt").toFile();
-        List<String> command = List.of(
-                javaHome.resolve("bin/java").toString(),
-                "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
+        ChildProcess c = ChildProcess.start(name, ChildProcess.BASEDIR.resolve("target/jvm-under-hz3"), List.of(
+                ChildProcess.java(javaHome),
                 "-Xmx256m",
                 "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
                 "--enable-native-access=ALL-UNNAMED",
-                "-cp", BASEDIR.resolve("target/classes") + File.pathSeparator + jnaJar(),
+                "-cp", ChildProcess.classpath(ChildProcess.sampleClasses(), Path.of(jnaJar())),
                 NativeWorkout.class.getName(),
-                "--verify", "--threads", "4", "--rounds", "200");
-
-        ProcessBuilder pb = new ProcessBuilder(command)
-                .directory(dir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(stdout)
-                .redirectError(stderr);
-        pb.environment().keySet().removeIf(k -> k.equals("LD_PRELOAD") || k.startsWith("HZ3_"));
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            fail("child JVM still running after " + TIMEOUT_SECONDS + " s, killed\n"
-                    + new Run(command, -1, Files.readString(stdout.toPath()),
-                            Files.readString(stderr.toPath())));
-        }
-        return new Run(command, p.exitValue(), Files.readString(stdout.toPath()),
-                Files.readString(stderr.toPath()));
+                "--verify", "--threads", "4", "--rounds", "200"), env);
+        c.closeStdin();
+        c.waitFor(TIMEOUT_SECONDS);
+        return c;
     }
 
     /** The JNA jar this test itself runs with. */
@@ -159,9 +113,9 @@ class JvmUnderHz3Test {
     }
 
     /** [kind, hz3, maps, owns] of each ADDR line, in order. */
-    private static List<String[]> addrLines(Run run) {
+    private static List<String[]> addrLines(ChildProcess run) {
         List<String[]> lines = new ArrayList<>();
-        Matcher m = ADDR.matcher(run.out);
+        Matcher m = ADDR.matcher(run.out());
         while (m.find()) {
             lines.add(new String[] {m.group(1), m.group(2), m.group(3), m.group(4)});
         }
@@ -169,8 +123,8 @@ class JvmUnderHz3Test {
     }
 
     /** The child really ran on the JDK it was meant to. */
-    private static void assertJavaHome(Path javaHome, Run run) throws IOException {
-        Matcher m = Pattern.compile("java\\.home=(\\S+)").matcher(run.out);
+    private static void assertJavaHome(Path javaHome, ChildProcess run) throws IOException {
+        Matcher m = Pattern.compile("java\\.home=(\\S+)").matcher(run.out());
         assertTrue(m.find(), () -> "no java.home in the header\n" + run);
         assertEquals(javaHome.toRealPath(), Path.of(m.group(1)).toRealPath(),
                 () -> "the child ran on another JDK\n" + run);

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,82 +24,78 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class AgentAttachTest {
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
-    static Child target(Path javaHome, Path dir, String name, boolean hz3,
+    static ChildProcess target(Path javaHome, Path dir, String name, boolean hz3,
             String... jvmArgs) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(javaHome), "-Xmx256m",
                 "--enable-native-access=ALL-UNNAMED"));
-        if (Child.feature(javaHome) >= 21) {
+        if (ChildProcess.feature(javaHome) >= 21) {
             cmd.add("-XX:+EnableDynamicAgentLoading");   // no warning for the attached agent
         }
         cmd.addAll(List.of(jvmArgs));
-        cmd.addAll(List.of("-cp", Child.testClasses().toString(), AttachTarget.class.getName()));
+        cmd.addAll(List.of("-cp", ChildProcess.testClasses().toString(), AttachTarget.class.getName()));
         Map<String, String> env = new HashMap<>();
         if (hz3) {
-            env.put("LD_PRELOAD", Child.LIBHZ3.toString());
+            env.put("LD_PRELOAD", ChildProcess.LIBHZ3.toString());
         }
-        Child t = Child.start(name, dir, cmd, env);
+        ChildProcess t = ChildProcess.start(name, dir, cmd, env);
         t.awaitOut("^READY pid=\\d+$");
         return t;
     }
 
     private static int attachNo;
 
-    static Child attach(Path javaHome, Path dir, Child target, String... args)
+    static ChildProcess attach(Path javaHome, Path dir, ChildProcess target, String... args)
             throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-jar",
-                Child.AGENT_JAR.toString(), "attach", Long.toString(target.pid())));
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(javaHome), "-jar",
+                ChildProcess.AGENT_JAR.toString(), "attach", Long.toString(target.pid())));
         cmd.addAll(List.of(args));
         String name = ("attach-" + ++attachNo + "-" + String.join("_", args))
                 .replaceAll("[^A-Za-z0-9=.,_-]", "_");   // a directory's name: safe, short
-        return Child.run(name.substring(0, Math.min(name.length(), 80)), dir, cmd, Map.of());
+        return ChildProcess.run(name.substring(0, Math.min(name.length(), 80)), dir, cmd, Map.of());
     }
 
     /** The target still serves requests: it went on running. */
-    static void stillRuns(Child target, int n) throws InterruptedException {
+    static void stillRuns(ChildProcess target, int n) throws InterruptedException {
         target.send("work");
         target.awaitOut("^WORKED " + n + "$");
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void withHz3(Path javaHome) throws Exception {
-        Path dir = Child.dir("attach-hz3-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attach-hz3-" + javaHome.getFileName());
         Path jfr = dir.resolve("attached.jfr");
-        try (Child t = target(javaHome, dir, "target", true)) {
-            Child a1 = attach(javaHome, dir, t, "top=3");
+        try (ChildProcess t = target(javaHome, dir, "target", true)) {
+            ChildProcess a1 = attach(javaHome, dir, t, "top=3");
             assertEquals(0, a1.exit(), a1::toString);
             assertTrue(a1.out().contains("hz3-agent: hz3 0.1.0 is this JVM's malloc ("
-                    + Child.LIBHZ3 + "); hz3 events on"), a1::toString);
+                    + ChildProcess.LIBHZ3 + "); hz3 events on"), a1::toString);
             assertTrue(a1.out().contains("no recording is running"), a1::toString);
 
             // Again: options change, nothing fails; record= starts the agent's own recording.
-            Child a2 = attach(javaHome, dir, t, "top=7,record=" + jfr);
+            ChildProcess a2 = attach(javaHome, dir, t, "top=7,record=" + jfr);
             assertEquals(0, a2.exit(), a2::toString);
             assertTrue(a2.out().contains("hz3-agent: options updated: top=7,record=" + jfr), a2::toString);
             assertTrue(a2.out().contains("hz3-agent: recording to " + jfr), a2::toString);
             stillRuns(t, 1);
 
-            Child snap = attach(javaHome, dir, t, "snapshot");
+            ChildProcess snap = attach(javaHome, dir, t, "snapshot");
             assertEquals(0, snap.exit(), snap::toString);
             assertTrue(snap.out().matches("(?s)hz3-agent: snapshot seq=\\d+ small=\\d+ pages .*"
                     + "recorded in \\d+ running recording\\(s\\)\n"), snap::toString);
 
-            Child purge = attach(javaHome, dir, t, "purge");
+            ChildProcess purge = attach(javaHome, dir, t, "purge");
             assertEquals(0, purge.exit(), purge::toString);
             assertTrue(purge.out().matches("hz3-agent: purge: hz3 gave back \\d+ pages \\(\\d+ KiB\\) to the OS\n"),
                     purge::toString);
 
-            Child bad = attach(javaHome, dir, t, "top=x");
+            ChildProcess bad = attach(javaHome, dir, t, "top=x");
             assertEquals(2, bad.exit(), bad::toString);
             assertTrue(bad.out().startsWith("hz3-agent: bad option 'top=x': expected a whole number 1..64\n"),
                     bad::toString);
             stillRuns(t, 2);
 
-            Child stop = attach(javaHome, dir, t, "stop");
+            ChildProcess stop = attach(javaHome, dir, t, "stop");
             assertEquals(0, stop.exit(), stop::toString);
             assertTrue(stop.out().contains("hz3-agent: stopped"), stop::toString);
             assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
@@ -107,7 +104,7 @@ class AgentAttachTest {
 
             // Started again without record=: no recording of its own, so the one written at the
             // stop is still the same file after the JVM exits.
-            Child again = attach(javaHome, dir, t, "top=5");
+            ChildProcess again = attach(javaHome, dir, t, "top=5");
             assertEquals(0, again.exit(), again::toString);
             assertFalse(again.out().contains("recording to"), again::toString);
 
@@ -136,28 +133,28 @@ class AgentAttachTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void withoutHz3(Path javaHome) throws Exception {
-        Path dir = Child.dir("attach-glibc-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attach-glibc-" + javaHome.getFileName());
         Path jfr = dir.resolve("glibc.jfr");
-        try (Child t = target(javaHome, dir, "target", false)) {
-            Child a1 = attach(javaHome, dir, t, "record=" + jfr);
+        try (ChildProcess t = target(javaHome, dir, "target", false)) {
+            ChildProcess a1 = attach(javaHome, dir, t, "record=" + jfr);
             assertEquals(0, a1.exit(), a1::toString);
             assertTrue(a1.out().startsWith("hz3-agent: hz3 is not this JVM's malloc: malloc is glibc "),
                     a1::toString);
             assertTrue(a1.out().contains("only hz3.GlibcHeap, hz3.ProcessMemory and hz3.AllocatorInfo are on"),
                     a1::toString);
 
-            Child a2 = attach(javaHome, dir, t);   // again, no options: says it again
+            ChildProcess a2 = attach(javaHome, dir, t);   // again, no options: says it again
             assertEquals(0, a2.exit(), a2::toString);
             assertTrue(a2.out().contains("hz3 is not this JVM's malloc: malloc is glibc"), a2::toString);
 
-            Child snap = attach(javaHome, dir, t, "snapshot");
+            ChildProcess snap = attach(javaHome, dir, t, "snapshot");
             assertEquals(0, snap.exit(), snap::toString);
             assertTrue(snap.out().matches("(?s).*glibc heap: \\d+ arenas, in use .*recorded in .*"),
                     snap::toString);
 
-            Child purge = attach(javaHome, dir, t, "purge");
+            ChildProcess purge = attach(javaHome, dir, t, "purge");
             assertEquals(0, purge.exit(), purge::toString);
             assertTrue(purge.out().contains("ran malloc_trim(0) instead"), purge::toString);
             stillRuns(t, 1);
@@ -182,12 +179,12 @@ class AgentAttachTest {
     @Test
     void attachAfterPremainChangesOptions() throws Exception {
         Path javaHome = Path.of(System.getProperty("java.home"));
-        Path dir = Child.dir("attach-after-premain");
+        Path dir = ChildProcess.dir("agent-tests", "attach-after-premain");
         Path jfr = dir.resolve("premain.jfr");
-        try (Child t = target(javaHome, dir, "target", true,
-                "-javaagent:" + Child.AGENT_JAR + "=top=2",
-                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + Child.HZ3_JFC)) {
-            Child a = attach(javaHome, dir, t, "top=4");
+        try (ChildProcess t = target(javaHome, dir, "target", true,
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=top=2",
+                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + ChildProcess.HZ3_JFC)) {
+            ChildProcess a = attach(javaHome, dir, t, "top=4");
             assertEquals(0, a.exit(), a::toString);
             assertTrue(a.out().contains("options updated: top=4"), a::toString);
             assertTrue(a.out().contains("1 recording(s) running"), a::toString);
@@ -205,9 +202,10 @@ class AgentAttachTest {
 
     @Test
     void noSuchProcess() throws Exception {
-        Path dir = Child.dir("attach-nobody");
-        Child a = Child.run("attach", dir, List.of(Child.java(Path.of(System.getProperty("java.home"))),
-                "-jar", Child.AGENT_JAR.toString(), "attach", "999999999"), Map.of());
+        Path dir = ChildProcess.dir("agent-tests", "attach-nobody");
+        ChildProcess a = ChildProcess.run("attach", dir,
+                List.of(ChildProcess.java(Path.of(System.getProperty("java.home"))), "-jar",
+                        ChildProcess.AGENT_JAR.toString(), "attach", "999999999"), Map.of());
         assertEquals(1, a.exit(), a::toString);
         assertEquals("hz3-agent attach: no process 999999999\n", a.err());
     }

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -33,10 +34,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class AgentContinuousTest {
 
     private static final long MIB = 1 << 20;
-
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
 
     /** JFR's chunk files under the repository, each with its size now (gone ones left out). */
     private static Map<Path, Long> chunks(Path repo) throws IOException {
@@ -72,20 +69,20 @@ class AgentContinuousTest {
      * bound, ended chunks pile up and this fails once two of them pass maxsize.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void maxsizeBoundsTheRepository(Path javaHome) throws Exception {
-        Path dir = Child.dir("continuous-size-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "continuous-size-" + javaHome.getFileName());
         Path repo = dir.resolve("repo");
         long maxsize = 2 * MIB;
         Map<Path, Long> seen = new HashMap<>();
         long written = 0;
         int dropped = 0;
         int samples = 0;
-        try (Child t = target(javaHome, dir, true,
+        try (ChildProcess t = target(javaHome, dir, true,
                 "-XX:FlightRecorderOptions:repository=" + repo + ",maxchunksize=1m",
-                "-javaagent:" + Child.AGENT_JAR + "=record=" + dir.resolve("r.jfr") + ",maxsize=2m")) {
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=record=" + dir.resolve("r.jfr") + ",maxsize=2m")) {
             t.awaitErr("^hz3-agent: recording to .*keeps at most 2 MiB in " + repo);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Child.TIMEOUT_SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ChildProcess.TIMEOUT_SECONDS);
             int n = 0;
             while (dropped < 3 || written < 3 * maxsize) {
                 if (System.nanoTime() > deadline) {
@@ -126,43 +123,43 @@ class AgentContinuousTest {
      * picture after the last purge.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void dumpsOnDemandAndAtExitEndWithThePicture(Path javaHome) throws Exception {
-        Path dir = Child.dir("continuous-dump-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "continuous-dump-" + javaHome.getFileName());
         Path atExit = dir.resolve("exit.jfr");
         Path dump = dir.resolve("dump.jfr");
         Path victim = Files.writeString(dir.resolve("victim.txt"), "not the agent's\n");
         Path link = Files.createSymbolicLink(dir.resolve("planted.jfr"), victim);
         Instant purged;
         Instant purgedAgain;
-        try (Child t = target(javaHome, dir, true,
+        try (ChildProcess t = target(javaHome, dir, true,
                 "-XX:FlightRecorderOptions:repository=" + dir.resolve("repo"),
-                "-javaagent:" + Child.AGENT_JAR + "=record=" + atExit + ",maxage=10m,maxsize=100m")) {
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=record=" + atExit + ",maxage=10m,maxsize=100m")) {
             t.awaitErr("^hz3-agent: recording to .*keeps the last 10m and at most 100 MiB");
             int mark = t.err().length();
 
-            Child purge = attach(javaHome, dir, t, "purge");
+            ChildProcess purge = attach(javaHome, dir, t, "purge");
             assertEquals(0, purge.exit(), purge::toString);
             assertTrue(purge.out().contains("hz3-agent: purge: hz3 gave back"), purge::toString);
             purged = Instant.now();
-            Child d = attach(javaHome, dir, t, "dump=" + dump);
+            ChildProcess d = attach(javaHome, dir, t, "dump=" + dump);
             assertEquals(0, d.exit(), d::toString);
             assertTrue(d.out().contains("hz3-agent: dump: the agent's recording (the last 10m and at"
                     + " most 100 MiB) copied to " + dump), d::toString);
 
-            Child again = attach(javaHome, dir, t, "dump=" + dump);
+            ChildProcess again = attach(javaHome, dir, t, "dump=" + dump);
             assertEquals(2, again.exit(), again::toString);
             assertEquals(List.of("hz3-agent: bad option 'dump=" + dump + "': it exists (a regular"
                     + " file): a dump is written only to a new file"), again.out().lines().toList(),
                     again::toString);
-            Child planted = attach(javaHome, dir, t, "dump=" + link);
+            ChildProcess planted = attach(javaHome, dir, t, "dump=" + link);
             assertEquals(2, planted.exit(), planted::toString);
             assertTrue(planted.out().contains("exists (a symbolic link)"), planted::toString);
             assertEquals("not the agent's\n", Files.readString(victim));
 
             AgentPictureTest.nothingFromAttaches(t, mark, "attach purge and dump");
 
-            Child purge2 = attach(javaHome, dir, t, "purge");
+            ChildProcess purge2 = attach(javaHome, dir, t, "purge");
             assertEquals(0, purge2.exit(), purge2::toString);
             purgedAgain = Instant.now();
             t.closeStdin();
@@ -178,13 +175,13 @@ class AgentContinuousTest {
      * refused with one line; the JVM goes on.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void badValuesAreNamed(Path javaHome) throws Exception {
-        Path dir = Child.dir("continuous-bad-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "continuous-bad-" + javaHome.getFileName());
         Path jfr = dir.resolve("r.jfr");
-        try (Child t = target(javaHome, dir, true,
+        try (ChildProcess t = target(javaHome, dir, true,
                 "-XX:FlightRecorderOptions:repository=" + dir.resolve("repo"),
-                "-javaagent:" + Child.AGENT_JAR + "=record=" + jfr + ",maxsize=lots,maxage=5")) {
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=record=" + jfr + ",maxsize=lots,maxage=5")) {
             t.awaitErr("^hz3-agent: recording to .*keeps at most 250 MiB");
             assertTrue(t.err().contains("hz3-agent: bad option 'maxsize=lots': expected a byte count"),
                     t::toString);
@@ -196,17 +193,17 @@ class AgentContinuousTest {
         }
         assertTrue(Files.size(jfr) > 0, "the recording was written");
 
-        try (Child t = target(javaHome, dir, true, "-javaagent:" + Child.AGENT_JAR)) {
-            Child none = attach(javaHome, dir, t, "dump=" + dir.resolve("d.jfr"));
+        try (ChildProcess t = target(javaHome, dir, true, "-javaagent:" + ChildProcess.AGENT_JAR)) {
+            ChildProcess none = attach(javaHome, dir, t, "dump=" + dir.resolve("d.jfr"));
             assertEquals(1, none.exit(), none::toString);
             assertEquals(List.of("hz3-agent: dump: the agent's recording is not running: start it"
                     + " with record=FILE (e.g. attach PID record=app.jfr,maxage=6h,maxsize=500m)"),
                     none.out().lines().toList(), none::toString);
             assertFalse(Files.exists(dir.resolve("d.jfr")));
-            Child toDir = attach(javaHome, dir, t, "dump=" + dir);
+            ChildProcess toDir = attach(javaHome, dir, t, "dump=" + dir);
             assertEquals(2, toDir.exit(), toDir::toString);
             assertTrue(toDir.out().contains("is a directory"), toDir::toString);
-            Child badSize = attach(javaHome, dir, t, "maxsize=1k");
+            ChildProcess badSize = attach(javaHome, dir, t, "maxsize=1k");
             assertEquals(2, badSize.exit(), badSize::toString);
             assertTrue(badSize.out().contains("bad option 'maxsize=1k': expected a byte count 1m..1024g"),
                     badSize::toString);

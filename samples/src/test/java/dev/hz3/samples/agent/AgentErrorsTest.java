@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -27,10 +28,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class AgentErrorsTest {
 
     private static final Path JAVA_HOME = Path.of(System.getProperty("java.home"));
-
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
 
     /** A bad record= or jfc= value, and the one line that must name it. */
     private record Bad(String option, String line) {
@@ -61,13 +58,13 @@ class AgentErrorsTest {
 
     /** On attach: exit 2 and the one line; the target goes on and answers the next attach. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void badRecordOrJfcOnAttach(Path javaHome) throws Exception {
-        Path dir = Child.dir("errors-files-attach-" + javaHome.getFileName());
-        try (Child t = target(javaHome, dir, "target", true)) {
+        Path dir = ChildProcess.dir("agent-tests", "errors-files-attach-" + javaHome.getFileName());
+        try (ChildProcess t = target(javaHome, dir, "target", true)) {
             int worked = 0;
             for (Bad bad : badFiles(dir)) {
-                Child a = attach(javaHome, dir, t, bad.option());
+                ChildProcess a = attach(javaHome, dir, t, bad.option());
                 assertEquals(2, a.exit(), a::toString);
                 assertEquals("", a.err(), a::toString);
                 List<String> said = a.out().lines().filter(l -> l.contains("bad option")).toList();
@@ -75,18 +72,18 @@ class AgentErrorsTest {
                 assertFalse(a.out().contains("recording to"), a::toString);
                 stillRuns(t, ++worked);
             }
-            Child again = attach(javaHome, dir, t, "top=4");
+            ChildProcess again = attach(javaHome, dir, t, "top=4");
             assertEquals(0, again.exit(), again::toString);
             assertTrue(again.out().contains("options updated: top=4"), again::toString);
             assertTrue(again.out().contains("no recording is running"), again::toString);
 
             // A recording whose directory is removed while it runs: not written, and said so.
             Path gone = Files.createDirectories(dir.resolve("gone"));
-            Child rec = attach(javaHome, dir, t, "record=" + gone.resolve("x.jfr"));
+            ChildProcess rec = attach(javaHome, dir, t, "record=" + gone.resolve("x.jfr"));
             assertEquals(0, rec.exit(), rec::toString);
             assertTrue(rec.out().contains("recording to " + gone.resolve("x.jfr")), rec::toString);
             deleteTree(gone);
-            Child stop = attach(javaHome, dir, t, "stop");
+            ChildProcess stop = attach(javaHome, dir, t, "stop");
             assertEquals(1, stop.exit(), stop::toString);
             assertTrue(stop.out().startsWith("hz3-agent: recording not written to "
                     + gone.resolve("x.jfr") + ": its directory '" + gone + "' is gone\n"), stop::toString);
@@ -99,29 +96,30 @@ class AgentErrorsTest {
 
     /** At start-up (-javaagent): the one line, and the JVM runs to its end. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void badRecordOrJfcAtStartup(Path javaHome) throws Exception {
-        Path dir = Child.dir("errors-files-startup-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "errors-files-startup-" + javaHome.getFileName());
         int n = 0;
         for (Bad bad : badFiles(dir)) {
-            Child c = Child.run("startup-" + ++n, dir, targetWith(javaHome,
-                    "-javaagent:" + Child.AGENT_JAR + "=" + bad.option()), Map.of());
+            ChildProcess c = ChildProcess.run("startup-" + ++n, dir, targetWith(javaHome,
+                    "-javaagent:" + ChildProcess.AGENT_JAR + "=" + bad.option()), Map.of());
             assertEquals(0, c.exit(), c::toString);
             assertTrue(c.out().contains("BYE"), c::toString);
-            assertEquals(List.of(bad.line()), Child.linesButHowToRecord(c.err()), c::toString);
+            assertEquals(List.of(bad.line()), AgentStartupTest.linesButHowToRecord(c.err()), c::toString);
         }
     }
 
     /** A value with a newline, or of 100,000 characters: one line, escaped and cut. */
     @Test
     void userInputIsQuotedAndCut() throws Exception {
-        Path dir = Child.dir("errors-quoting");
+        Path dir = ChildProcess.dir("agent-tests", "errors-quoting");
         String forged = "top=1\nhz3-agent: hz3 events on";
         String huge = "top=" + "9".repeat(100_000);
-        Child c = Child.run("startup", dir, targetWith(JAVA_HOME, "-javaagent:" + Child.AGENT_JAR + "=" + forged),
+        ChildProcess c = ChildProcess.run("startup", dir,
+                targetWith(JAVA_HOME, "-javaagent:" + ChildProcess.AGENT_JAR + "=" + forged),
                 Map.of("HZ3_AGENT_OPTIONS", huge));
         assertEquals(0, c.exit(), c::toString);
-        List<String> lines = Child.linesButHowToRecord(c.err());
+        List<String> lines = AgentStartupTest.linesButHowToRecord(c.err());
         assertEquals(2, lines.size(), c::toString);
         assertTrue(lines.get(0).startsWith("hz3-agent: bad option 'top=99999"), c::toString);
         assertTrue(lines.get(0).endsWith("...' (cut: 100004 characters): expected a whole number"
@@ -130,15 +128,15 @@ class AgentErrorsTest {
         assertEquals("hz3-agent: bad option 'top=1\\nhz3-agent: hz3 events on': expected a whole"
                 + " number 1..64", lines.get(1), c::toString);
 
-        try (Child t = target(JAVA_HOME, dir, "target", false)) {
-            Child a = attach(JAVA_HOME, dir, t, forged);
+        try (ChildProcess t = target(JAVA_HOME, dir, "target", false)) {
+            ChildProcess a = attach(JAVA_HOME, dir, t, forged);
             assertEquals(2, a.exit(), a::toString);
             List<String> said = a.out().lines().toList();
             assertEquals("hz3-agent: bad option 'top=1\\nhz3-agent: hz3 events on': expected a whole"
                     + " number 1..64", said.get(0), a::toString);
             assertFalse(said.contains("hz3-agent: hz3 events on"), a::toString);
 
-            Child h = attach(JAVA_HOME, dir, t, huge);   // too long for attach: see below
+            ChildProcess h = attach(JAVA_HOME, dir, t, huge);   // too long for attach: see below
             assertEquals(2, h.exit(), h::toString);
             assertEquals(1, h.err().lines().count(), h::toString);
             assertTrue(h.err().length() < 400, h::toString);
@@ -149,10 +147,10 @@ class AgentErrorsTest {
     /** Options the attach protocol cannot carry are refused before attaching. */
     @Test
     void optionsLongerThanTheProtocolTakes() throws Exception {
-        Path dir = Child.dir("errors-long-options");
-        try (Child t = target(JAVA_HOME, dir, "target", false)) {
+        Path dir = ChildProcess.dir("agent-tests", "errors-long-options");
+        try (ChildProcess t = target(JAVA_HOME, dir, "target", false)) {
             String option = "record=" + dir.resolve("r".repeat(200) + "/" + "x".repeat(1000));
-            Child a = attach(JAVA_HOME, dir, t, option);
+            ChildProcess a = attach(JAVA_HOME, dir, t, option);
             assertEquals(2, a.exit(), a::toString);
             assertEquals("", a.out(), a::toString);
             assertTrue(a.err().matches("hz3-agent attach: options are " + option.length() + " bytes;"
@@ -160,7 +158,7 @@ class AgentErrorsTest {
                     + " options and the reply file's name together, which leaves \\d+ for options"
                     + " here\n"), a::toString);
             stillRuns(t, 1);
-            Child ok = attach(JAVA_HOME, dir, t, "top=2");
+            ChildProcess ok = attach(JAVA_HOME, dir, t, "top=2");
             assertEquals(0, ok.exit(), ok::toString);
         }
     }
@@ -168,10 +166,10 @@ class AgentErrorsTest {
     /** A process that is no JVM: said at once, and it is not disturbed (no SIGQUIT). */
     @Test
     void attachToANonJavaProcess() throws Exception {
-        Path dir = Child.dir("errors-not-java");
-        try (Child sleep = Child.start("sleep", dir, List.of("sleep", "600"), Map.of())) {
-            Child a = Child.run("attach", dir, List.of(Child.java(JAVA_HOME), "-jar",
-                    Child.AGENT_JAR.toString(), "attach", Long.toString(sleep.pid())), Map.of());
+        Path dir = ChildProcess.dir("agent-tests", "errors-not-java");
+        try (ChildProcess sleep = ChildProcess.start("sleep", dir, List.of("sleep", "600"), Map.of())) {
+            ChildProcess a = ChildProcess.run("attach", dir, List.of(ChildProcess.java(JAVA_HOME), "-jar",
+                    ChildProcess.AGENT_JAR.toString(), "attach", Long.toString(sleep.pid())), Map.of());
             assertEquals(1, a.exit(), a::toString);
             assertEquals("hz3-agent attach: process " + sleep.pid() + " ('sleep') is not a Java"
                     + " process: it has no libjvm.so, so no attach listener\n", a.err());
@@ -185,14 +183,14 @@ class AgentErrorsTest {
      * in a flags file (the attach API's own refusal, unwrapped).
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void attachToAJvmThatRefusesAttach(Path javaHome) throws Exception {
-        Path dir = Child.dir("errors-attach-disabled-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "errors-attach-disabled-" + javaHome.getFileName());
         Path flags = Files.writeString(dir.resolve("flags"), "-XX:+DisableAttachMechanism\n");
         int n = 0;
         for (String flag : List.of("-XX:+DisableAttachMechanism", "-XX:VMOptionsFile=" + flags)) {
-            try (Child t = target(javaHome, dir, "target-" + ++n, false, flag)) {
-                Child a = attach(javaHome, dir, t);
+            try (ChildProcess t = target(javaHome, dir, "target-" + ++n, false, flag)) {
+                ChildProcess a = attach(javaHome, dir, t);
                 assertEquals(1, a.exit(), a::toString);
                 assertEquals("hz3-agent attach: the JVM " + t.pid() + " does not accept attach (it"
                         + " was started with -XX:+DisableAttachMechanism)\n", a.err(), a::toString);
@@ -210,7 +208,7 @@ class AgentErrorsTest {
     void rootAttachesToAnotherUsersJvm() throws Exception {
         assumeTrue(uid() == 0, "needs root, to run the target JVM as another user (nobody)");
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv (util-linux)");
-        Path dir = Child.dir("errors-other-user");
+        Path dir = ChildProcess.dir("agent-tests", "errors-other-user");
         // nobody may not reach the build tree: the agent jar and the target's class, copied
         // where anyone may read them.
         Path shared = Files.createTempDirectory("hz3-agent-test-");
@@ -218,10 +216,10 @@ class AgentErrorsTest {
         try {
             shared.toFile().setReadable(true, false);
             shared.toFile().setExecutable(true, false);
-            Path jar = Files.copy(Child.AGENT_JAR, shared.resolve("hz3-agent.jar"));
+            Path jar = Files.copy(ChildProcess.AGENT_JAR, shared.resolve("hz3-agent.jar"));
             Path cls = shared.resolve("classes/" + AttachTarget.class.getName().replace('.', '/') + ".class");
             Files.createDirectories(cls.getParent());
-            Files.copy(Child.testClasses().resolve(AttachTarget.class.getName().replace('.', '/') + ".class"),
+            Files.copy(ChildProcess.testClasses().resolve(AttachTarget.class.getName().replace('.', '/') + ".class"),
                     cls, StandardCopyOption.REPLACE_EXISTING);
             try (var s = Files.walk(shared)) {
                 s.forEach(p -> {
@@ -232,13 +230,14 @@ class AgentErrorsTest {
             Path cwd = Files.createDirectories(dir.resolve("target"));
             cwd.toFile().setWritable(true, false);
             List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=65534",
-                    "--regid=65534", "--clear-groups", Child.java(JAVA_HOME), "-Xmx128m",
+                    "--regid=65534", "--clear-groups", ChildProcess.java(JAVA_HOME), "-Xmx128m",
                     "-cp", shared.resolve("classes").toString(), AttachTarget.class.getName()));
-            try (Child t = Child.start("target", dir, cmd, Map.of())) {
+            try (ChildProcess t = ChildProcess.start("target", dir, cmd, Map.of())) {
                 t.awaitOut("^READY pid=\\d+$");
                 for (String action : List.of("top=3", "snapshot")) {
-                    Child a = Child.run("attach-" + action, dir, List.of(Child.java(JAVA_HOME), "-jar",
-                            jar.toString(), "attach", Long.toString(t.pid()), action), Map.of());
+                    ChildProcess a = ChildProcess.run("attach-" + action, dir,
+                            List.of(ChildProcess.java(JAVA_HOME), "-jar", jar.toString(), "attach",
+                                    Long.toString(t.pid()), action), Map.of());
                     assertEquals(0, a.exit(), a::toString);
                     assertEquals("", a.err(), a::toString);
                     assertTrue(a.out().startsWith("hz3-agent: "), a::toString);
@@ -249,8 +248,8 @@ class AgentErrorsTest {
             }
             // The other way round: nobody may not attach to root's JVM (this one), and is told so.
             long me = ProcessHandle.current().pid();
-            Child no = Child.run("attach-as-nobody", dir, List.of("/usr/bin/setpriv", "--reuid=65534",
-                    "--regid=65534", "--clear-groups", Child.java(JAVA_HOME), "-jar", jar.toString(),
+            ChildProcess no = ChildProcess.run("attach-as-nobody", dir, List.of("/usr/bin/setpriv", "--reuid=65534",
+                    "--regid=65534", "--clear-groups", ChildProcess.java(JAVA_HOME), "-jar", jar.toString(),
                     "attach", Long.toString(me)), Map.of());
             assertEquals(1, no.exit(), no::toString);
             assertEquals("hz3-agent attach: process " + me + " belongs to uid 0, and this is uid 65534:"
@@ -280,10 +279,10 @@ class AgentErrorsTest {
     }
 
     private static List<String> targetWith(Path javaHome, String... jvmArgs) {
-        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(javaHome), "-Xmx256m",
                 "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(List.of(jvmArgs));
-        cmd.addAll(List.of("-cp", Child.testClasses().toString(), AttachTarget.class.getName()));
+        cmd.addAll(List.of("-cp", ChildProcess.testClasses().toString(), AttachTarget.class.getName()));
         return cmd;
     }
 

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -30,22 +31,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class AgentPictureTest {
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     /** AttachTarget, with no -XX:+EnableDynamicAgentLoading: the JDK warns when it should. */
-    static Child target(Path javaHome, Path dir, boolean hz3, String... jvmArgs)
+    static ChildProcess target(Path javaHome, Path dir, boolean hz3, String... jvmArgs)
             throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(javaHome), "-Xmx256m",
                 "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(List.of(jvmArgs));
-        cmd.addAll(List.of("-cp", Child.testClasses().toString(), AttachTarget.class.getName()));
+        cmd.addAll(List.of("-cp", ChildProcess.testClasses().toString(), AttachTarget.class.getName()));
         Map<String, String> env = new HashMap<>();
         if (hz3) {
-            env.put("LD_PRELOAD", Child.LIBHZ3.toString());
+            env.put("LD_PRELOAD", ChildProcess.LIBHZ3.toString());
         }
-        Child t = Child.start("target", dir, cmd, env);
+        ChildProcess t = ChildProcess.start("target", dir, cmd, env);
         t.awaitOut("^READY pid=\\d+$");
         return t;
     }
@@ -89,7 +86,7 @@ class AgentPictureTest {
      * line, written after them (so that all they wrote is in), is the only one. An attach's
      * answer goes to the attaching command only; the JDK's warning would be here.
      */
-    static void nothingFromAttaches(Child t, int from, String what) throws InterruptedException {
+    static void nothingFromAttaches(ChildProcess t, int from, String what) throws InterruptedException {
         String mark = "MARK " + (t.err().lines().filter(l -> l.startsWith("MARK ")).count() + 1);
         t.send("mark");
         t.awaitErr("^" + mark + "$");
@@ -101,8 +98,8 @@ class AgentPictureTest {
     }
 
     /** attach PID record=jfr: the agent's own recording starts. */
-    static void startRecording(Path javaHome, Path dir, Child t, Path jfr) throws Exception {
-        Child a = attach(javaHome, dir, t, "record=" + jfr);
+    static void startRecording(Path javaHome, Path dir, ChildProcess t, Path jfr) throws Exception {
+        ChildProcess a = attach(javaHome, dir, t, "record=" + jfr);
         assertEquals(0, a.exit(), a::toString);
         assertTrue(a.out().contains("hz3-agent: recording to "), a::toString);
     }
@@ -112,12 +109,12 @@ class AgentPictureTest {
      * end of tests (b) and (d). purgeSays is in the purge's answer (hz3's or glibc's); returns
      * when the purge was done.
      */
-    static Instant purgeThenStop(Path javaHome, Path dir, Child t, Path jfr, String purgeSays)
+    static Instant purgeThenStop(Path javaHome, Path dir, ChildProcess t, Path jfr, String purgeSays)
             throws Exception {
-        Child purge = attach(javaHome, dir, t, "purge");
+        ChildProcess purge = attach(javaHome, dir, t, "purge");
         assertEquals(0, purge.exit(), purge::toString);
         Instant purged = Instant.now();
-        Child stop = attach(javaHome, dir, t, "stop");
+        ChildProcess stop = attach(javaHome, dir, t, "stop");
         assertEquals(0, stop.exit(), stop::toString);
         assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
         assertTrue(purge.out().contains(purgeSays), purge::toString);
@@ -125,21 +122,21 @@ class AgentPictureTest {
     }
 
     /** jcmd PID JFR.dump of the recording named user, into file. */
-    static void jcmdDump(Path javaHome, Path dir, Child t, Path file) throws Exception {
+    static void jcmdDump(Path javaHome, Path dir, ChildProcess t, Path file) throws Exception {
         String jcmd = javaHome.resolve("bin/jcmd").toString();
-        Child d = Child.run("jcmd-" + file.getFileName(), dir, List.of(jcmd, Long.toString(t.pid()),
+        ChildProcess d = ChildProcess.run("jcmd-" + file.getFileName(), dir, List.of(jcmd, Long.toString(t.pid()),
                 "JFR.dump", "name=user", "filename=" + file), Map.of());
         assertEquals(0, d.exit(), d::toString);
     }
 
     /** (a) A recording started with the JVM has the picture within its first second. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void recordingStartedAtLaunchHasThePictureAtOnce(Path javaHome) throws Exception {
-        Path dir = Child.dir("picture-launch-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "picture-launch-" + javaHome.getFileName());
         Path jfr = dir.resolve("launch.jfr");
-        try (Child t = target(javaHome, dir, true, "-javaagent:" + Child.AGENT_JAR,
-                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + Child.HZ3_JFC)) {
+        try (ChildProcess t = target(javaHome, dir, true, "-javaagent:" + ChildProcess.AGENT_JAR,
+                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + ChildProcess.HZ3_JFC)) {
             t.closeStdin();
             assertEquals(0, t.waitFor(), t::toString);
             assertFalse(t.err().contains("no recording runs"), t::toString);
@@ -167,14 +164,14 @@ class AgentPictureTest {
      * (no JDK warning in the target's stderr, which on JDK 21+ the first load prints).
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void attachStopEndsWithThePictureAfterAPurge(Path javaHome) throws Exception {
-        Path dir = Child.dir("picture-stop-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "picture-stop-" + javaHome.getFileName());
         Path jfr = dir.resolve("attached.jfr");
         Instant purged;
-        try (Child t = target(javaHome, dir, true)) {
+        try (ChildProcess t = target(javaHome, dir, true)) {
             startRecording(javaHome, dir, t, jfr);
-            if (Child.feature(javaHome) >= 21) {
+            if (ChildProcess.feature(javaHome) >= 21) {
                 // the first attach loads the agent: the JDK says so
                 t.awaitErr("WARNING: A Java agent has been loaded dynamically");
             }
@@ -186,7 +183,7 @@ class AgentPictureTest {
 
             // And after stop: the agent is still loaded, and answers the same way.
             int mark2 = t.err().length();
-            Child again = attach(javaHome, dir, t, "snapshot");
+            ChildProcess again = attach(javaHome, dir, t, "snapshot");
             assertEquals(0, again.exit(), again::toString);
             assertTrue(again.out().contains("hz3-agent: snapshot seq="), again::toString);
             nothingFromAttaches(t, mark2, "an attach after stop");
@@ -204,24 +201,24 @@ class AgentPictureTest {
      * without loading it again.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void jcmdDumpEndsWithThePictureAfterAPurge(Path javaHome) throws Exception {
-        Path dir = Child.dir("picture-dump-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "picture-dump-" + javaHome.getFileName());
         Path dump1 = dir.resolve("dump1.jfr");
         Path dump2 = dir.resolve("dump2.jfr");
         Instant purged;
         Instant stopped;
-        try (Child t = target(javaHome, dir, true, "-javaagent:" + Child.AGENT_JAR,
-                "-XX:StartFlightRecording:name=user,settings=" + Child.HZ3_JFC)) {
+        try (ChildProcess t = target(javaHome, dir, true, "-javaagent:" + ChildProcess.AGENT_JAR,
+                "-XX:StartFlightRecording:name=user,settings=" + ChildProcess.HZ3_JFC)) {
             t.awaitErr("^hz3-agent: hz3 0.1.0 is this JVM's malloc");
             int mark = t.err().length();
-            Child purge = attach(javaHome, dir, t, "purge");
+            ChildProcess purge = attach(javaHome, dir, t, "purge");
             assertEquals(0, purge.exit(), purge::toString);
             purged = Instant.now();
             jcmdDump(javaHome, dir, t, dump1);
 
             stopped = Instant.now();
-            Child stop = attach(javaHome, dir, t, "stop");
+            ChildProcess stop = attach(javaHome, dir, t, "stop");
             assertEquals(0, stop.exit(), stop::toString);
             jcmdDump(javaHome, dir, t, dump2);
             nothingFromAttaches(t, mark, "attaches to an agent loaded by -javaagent");
@@ -237,12 +234,12 @@ class AgentPictureTest {
 
     /** (d) Under glibc: the final hz3.GlibcHeap, after malloc_trim. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void glibcRecordingEndsWithTheHeapAfterATrim(Path javaHome) throws Exception {
-        Path dir = Child.dir("picture-glibc-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "picture-glibc-" + javaHome.getFileName());
         Path jfr = dir.resolve("glibc.jfr");
         Instant trimmed;
-        try (Child t = target(javaHome, dir, false)) {
+        try (ChildProcess t = target(javaHome, dir, false)) {
             startRecording(javaHome, dir, t, jfr);
             trimmed = purgeThenStop(javaHome, dir, t, jfr, "ran malloc_trim(0) instead");
             t.closeStdin();

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -23,43 +24,39 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class AgentRecordingTest {
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     /** hz3.jfc with periods short enough for a few seconds' run. */
     static Path fastJfc(Path dir) throws IOException {
-        String jfc = Files.readString(Child.HZ3_JFC).replaceAll(">\\d+ s<", ">1 s<");
+        String jfc = Files.readString(ChildProcess.HZ3_JFC).replaceAll(">\\d+ s<", ">1 s<");
         return Files.writeString(dir.resolve("hz3-fast.jfc"), jfc);
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void fragmentShowsMorePartialPagesThanSteady(Path javaHome) throws Exception {
-        Path dir = Child.dir("recording-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "recording-" + javaHome.getFileName());
         Path jfc = fastJfc(dir);
         Path fragJfr = dir.resolve("fragment.jfr");
         Path steadyJfr = dir.resolve("steady.jfr");
 
         // Fragment through bin/hz3-java, with the JDK's default settings and hz3's together.
-        List<String> frag = new ArrayList<>(List.of(Child.HZ3_JAVA.toString(), "-Xmx256m",
+        List<String> frag = new ArrayList<>(List.of(ChildProcess.HZ3_JAVA.toString(), "-Xmx256m",
                 "-XX:StartFlightRecording:filename=" + fragJfr + ",settings=default,settings=" + jfc,
-                "-cp", Child.sampleClasses().toString(), "dev.hz3.samples.Fragment",
+                "-cp", ChildProcess.sampleClasses().toString(), "dev.hz3.samples.Fragment",
                 "--size", "32", "--seconds", "3", "--threads", "2"));
-        Child f = Child.run("fragment", dir, frag,
+        ChildProcess f = ChildProcess.run("fragment", dir, frag,
                 Map.of("JAVA_HOME", javaHome.toString(), "HZ3_OBS", "1"));
         assertEquals(0, f.exit(), () -> "Fragment failed\n" + f);
 
         // Steady through java -jar hz3-agent.jar run, hz3's settings alone.
-        List<String> steady = List.of(Child.java(javaHome), "-jar", Child.AGENT_JAR.toString(),
+        List<String> steady = List.of(ChildProcess.java(javaHome), "-jar", ChildProcess.AGENT_JAR.toString(),
                 "run", "--", "-Xmx256m",
                 "-XX:StartFlightRecording:filename=" + steadyJfr + ",settings=" + jfc,
-                "-cp", Child.sampleClasses().toString(), "dev.hz3.samples.Steady",
+                "-cp", ChildProcess.sampleClasses().toString(), "dev.hz3.samples.Steady",
                 "--size", "32", "--seconds", "3");
-        Child s = Child.run("steady", dir, steady, Map.of("HZ3_OBS", "1"));
+        ChildProcess s = ChildProcess.run("steady", dir, steady, Map.of("HZ3_OBS", "1"));
         assertEquals(0, s.exit(), () -> "Steady failed\n" + s);
 
-        for (Child c : List.of(f, s)) {
+        for (ChildProcess c : List.of(f, s)) {
             assertTrue(c.err().contains("hz3-agent: hz3 0.1.0 is this JVM's malloc"),
                     () -> "the agent did not find hz3\n" + c);
             assertFalse(c.err().contains("WARNING"), () -> "a JDK warning\n" + c);
@@ -88,7 +85,7 @@ class AgentRecordingTest {
     }
 
     /** Every check on one recording of a run with HZ3_OBS=1. */
-    private static List<RecordedEvent> check(Path jfr, Child c, Path javaHome) throws Exception {
+    private static List<RecordedEvent> check(Path jfr, ChildProcess c, Path javaHome) throws Exception {
         List<RecordedEvent> all = Recordings.read(jfr);
         for (String type : Recordings.HZ3_TYPES) {
             assertFalse(Recordings.of(all, type).isEmpty(), () -> "no " + type + " in " + jfr);
@@ -115,7 +112,7 @@ class AgentRecordingTest {
                     + r.getLong("emptyPageBytes") + r.getLong("largeCachedBytes"));
             assertTrue(r.getLong("mappingsRss") > 0);
         }
-        if (Child.feature(javaHome) >= 21) {
+        if (ChildProcess.feature(javaHome) >= 21) {
             // JDK 17 records no eventThread for events from a native callback thread.
             RecordedEvent epoch = Recordings.of(all, "hz3.Epoch").get(0);
             assertEquals("hz3-epoch", epoch.getThread().getJavaName());
@@ -157,7 +154,7 @@ class AgentRecordingTest {
 
         // jfr print and jfr summary read the events readably.
         Path jfrTool = javaHome.resolve("bin/jfr");
-        Child print = Child.run("jfr-print-" + jfr.getFileName(), jfr.getParent(),
+        ChildProcess print = ChildProcess.run("jfr-print-" + jfr.getFileName(), jfr.getParent(),
                 List.of(jfrTool.toString(), "print", "--events", "hz3.TierOccupancy", jfr.toString()),
                 Map.of());
         assertEquals(0, print.exit(), print::toString);
@@ -165,7 +162,7 @@ class AgentRecordingTest {
                 && print.out().contains("tier = \"small\"")
                 && print.out().matches("(?s).*liveBytes = [0-9.]+ (bytes|kB|MB|GB).*")
                 && print.out().matches("(?s).*occupancy = [0-9.]+%.*"), print::toString);
-        Child summary = Child.run("jfr-summary-" + jfr.getFileName(), jfr.getParent(),
+        ChildProcess summary = ChildProcess.run("jfr-summary-" + jfr.getFileName(), jfr.getParent(),
                 List.of(jfrTool.toString(), "summary", jfr.toString()), Map.of());
         assertEquals(0, summary.exit(), summary::toString);
         for (String type : Recordings.HZ3_TYPES) {

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +37,7 @@ class CommandLineTest {
     /** A JDK whose java logs each call to calls.txt, and an mvn that logs and fails. */
     @BeforeAll
     static void tools() throws IOException {
-        dir = Child.dir("command-line");
+        dir = ChildProcess.dir("agent-tests", "command-line");
         calls = dir.resolve("calls.txt");
         fakeJdk = Files.createDirectories(dir.resolve("jdk/bin")).getParent();
         fakeBin = Files.createDirectories(dir.resolve("bin"));
@@ -54,7 +55,11 @@ class CommandLineTest {
     private record Run(int exit, String out, String err, List<String> calls) {
     }
 
-    /** Runs cmd with the logging java (JAVA_HOME) and mvn (first on PATH); to its end. */
+    /**
+     * Runs cmd with the logging java (JAVA_HOME) and mvn (first on PATH); to its end. Not through
+     * ChildProcess: that gives a java or hz3-java command the test tmpdir as its first argument,
+     * and the argument lists here are what is under test.
+     */
     private static Run run(String name, List<String> cmd) throws Exception {
         Files.deleteIfExists(calls);
         Path out = dir.resolve(name + ".out");
@@ -67,7 +72,7 @@ class CommandLineTest {
                 "PATH", fakeBin + ":" + System.getenv("PATH"), "HZ3_DEMO_OUT", demoOut.toString()));
         Process p = pb.start();
         p.getOutputStream().close();
-        if (!p.waitFor(Child.TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        if (!p.waitFor(ChildProcess.TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
             p.destroyForcibly().waitFor();
             throw new AssertionError(String.join(" ", cmd) + ": still running, killed");
         }
@@ -77,7 +82,7 @@ class CommandLineTest {
     }
 
     private static String bin(String name) {
-        return Child.ROOT.resolve("bin").resolve(name).toString();
+        return ChildProcess.ROOT.resolve("bin").resolve(name).toString();
     }
 
     /** --help: the usage on stdout (starting with first), nothing on stderr, exit 0. */
@@ -168,7 +173,7 @@ class CommandLineTest {
     @Test
     void samples() throws Exception {
         String java = fakeJdk.resolve("bin/java").toString();
-        String cp = Child.sampleClasses().toString();
+        String cp = ChildProcess.sampleClasses().toString();
         help("sample-help", "usage: Steady ", java, "-cp", cp, "dev.hz3.samples.Steady", "--help");
         help("workout-help", "usage: NativeWorkout ", java, "-cp", cp, "dev.hz3.samples.NativeWorkout",
                 "-h");
@@ -186,7 +191,7 @@ class CommandLineTest {
     @Test
     void agentJar() throws Exception {
         String java = fakeJdk.resolve("bin/java").toString();
-        String jar = Child.AGENT_JAR.toString();
+        String jar = ChildProcess.AGENT_JAR.toString();
         String usage = "usage: java -jar hz3-agent.jar COMMAND\n";
         List<Run> runs = new ArrayList<>();
         runs.add(usageError("agent-none", "hz3-agent: no command", java, "-jar", jar));

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -16,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -27,17 +27,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ControlSocketTest {
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     /** Deeper than any socket path may be, under the tests' temporary directory. */
     static final int DEPTH = 121;
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void attachReachesTheLoadedAgentWhateverTheTmpdir(Path javaHome) throws Exception {
-        Path dir = Child.dir("control-deep-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "control-deep-" + javaHome.getFileName());
         Path tmp = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
         Path top = tmp.resolve("control-deep-" + javaHome.getFileName());
         Path tmpdir = top;
@@ -52,11 +48,11 @@ class ControlSocketTest {
         Path dump = dir.resolve("dump.jfr");
         Path socket;
         try {
-            List<String> cmd = List.of(Child.java(javaHome), "-Xmx128m", "-Djava.io.tmpdir=" + tmpdir,
-                    "--enable-native-access=ALL-UNNAMED", "-javaagent:" + Child.AGENT_JAR + "=record=" + record,
-                    "-cp", Child.testClasses().toString(), AttachTarget.class.getName());
+            List<String> cmd = List.of(ChildProcess.java(javaHome), "-Xmx128m", "-Djava.io.tmpdir=" + tmpdir,
+                    "--enable-native-access=ALL-UNNAMED", "-javaagent:" + ChildProcess.AGENT_JAR + "=record=" + record,
+                    "-cp", ChildProcess.testClasses().toString(), AttachTarget.class.getName());
             // No XDG_RUNTIME_DIR: the private directory is under java.io.tmpdir.
-            try (Child t = Child.start("target", dir, cmd, Map.of("XDG_RUNTIME_DIR", ""))) {
+            try (ChildProcess t = ChildProcess.start("target", dir, cmd, Map.of("XDG_RUNTIME_DIR", ""))) {
                 t.awaitOut("^READY pid=\\d+$");
                 t.awaitErr("^hz3-agent: recording to ");
                 int mark = t.err().length();
@@ -68,7 +64,7 @@ class ControlSocketTest {
                 assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
                         shortDir, LinkOption.NOFOLLOW_LINKS)));
 
-                Child d = attach(javaHome, dir, t, "dump=" + dump);
+                ChildProcess d = attach(javaHome, dir, t, "dump=" + dump);
                 assertEquals(0, d.exit(), d::toString);
                 assertTrue(d.out().contains("copied to " + dump), d::toString);
                 assertTrue(Files.size(dump) > 0, dump + " is empty");
@@ -93,8 +89,8 @@ class ControlSocketTest {
     }
 
     /** The target's hz3.agent.control property, read with jcmd (which loads no agent). */
-    private static Path controlSocket(Path javaHome, Path dir, Child t) throws Exception {
-        Child props = Child.run("jcmd-properties", dir, List.of(javaHome.resolve("bin/jcmd").toString(),
+    private static Path controlSocket(Path javaHome, Path dir, ChildProcess t) throws Exception {
+        ChildProcess props = ChildProcess.run("jcmd-properties", dir, List.of(javaHome.resolve("bin/jcmd").toString(),
                 Long.toString(t.pid()), "VM.system_properties"), Map.of());
         assertEquals(0, props.exit(), props::toString);
         Matcher m = Pattern.compile("^hz3\\.agent\\.control=(.*)$", Pattern.MULTILINE).matcher(props.out());

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,20 +30,16 @@ class Hz3AttributionTest {
      */
     static final long DEFLATE_BYTES = (1L << (15 + 2)) + (1L << (8 + 9)) + 6 * 1024;
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void zlibsMallocsAndPinnedPagesPerJavaSite(Path javaHome) throws Exception {
-        Path dir = Child.dir("attribution-hz3-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attribution-hz3-" + javaHome.getFileName());
         Path jfr = dir.resolve("hz3.jfr");
         List<String> cmd = NativeAttributionTest.java(javaHome,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on,sampleBytes=128k",
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on,sampleBytes=128k",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + NativeAttributionTest.jfc(dir),
-                "-cp", Child.testClasses().toString(), APP);
-        Child c = Child.run("app", dir, cmd, Map.of("LD_PRELOAD", Child.LIBHZ3.toString()));
+                "-cp", ChildProcess.testClasses().toString(), APP);
+        ChildProcess c = ChildProcess.run("app", dir, cmd, ChildProcess.UNDER_HZ3);
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("DONE hz3 sites"), c::toString);
         assertTrue(c.err().contains("; hz3 samples too: the mallocs inside those calls"), c::toString);
@@ -73,16 +70,17 @@ class Hz3AttributionTest {
      * called it.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void aNativeLibrarysMallocsBelongToTheJavaCall(Path javaHome) throws Exception {
-        Path dir = Child.dir("attribution-hz3-jni-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attribution-hz3-jni-" + javaHome.getFileName());
         Path jfr = dir.resolve("jni.jfr");
         String app = JnaNativeCallApp.class.getName();
         List<String> cmd = NativeAttributionTest.java(javaHome,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on,sampleBytes=128k,nativeMethods=com.sun.jna.Native",
+                "-javaagent:" + ChildProcess.AGENT_JAR
+                        + "=attribution=on,sampleBytes=128k,nativeMethods=com.sun.jna.Native",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + NativeAttributionTest.jfc(dir),
-                "-cp", Child.classpath(Child.testClasses(), JnaClashTest.APP_JNA), app);
-        Child c = Child.run("app", dir, cmd, Map.of("LD_PRELOAD", Child.LIBHZ3.toString()));
+                "-cp", ChildProcess.classpath(ChildProcess.testClasses(), JnaClashTest.APP_JNA), app);
+        ChildProcess c = ChildProcess.run("app", dir, cmd, ChildProcess.UNDER_HZ3);
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("DONE strdup " + JnaNativeCallApp.DUP_COUNT), c::toString);
 

@@ -3,13 +3,13 @@ package dev.hz3.samples.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,10 +33,6 @@ class Hz3SamplesTest {
 
     private static final Map<Path, List<RecordedEvent>> RECORDED = new HashMap<>();
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     /** hz3's tier of a block of size bytes, by hz3.h's boundaries. */
     static String tierOf(long size) {
         return size <= 1024 ? "small" : size <= 3584 ? "sub4k" : size <= 32_768 ? "medium" : "large";
@@ -54,13 +50,13 @@ class Hz3SamplesTest {
 
     static List<RecordedEvent> run(Path javaHome, String name, String sampling, String mode)
             throws Exception {
-        Path dir = Child.dir(name + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", name + javaHome.getFileName());
         Path jfr = dir.resolve("samples.jfr");
         List<String> cmd = NativeAttributionTest.java(javaHome,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on,sites=100," + sampling,
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on,sites=100," + sampling,
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + NativeAttributionTest.jfc(dir),
-                "-cp", Child.testClasses().toString(), APP, mode);
-        Child c = Child.run("app", dir, cmd, Map.of("LD_PRELOAD", Child.LIBHZ3.toString()));
+                "-cp", ChildProcess.testClasses().toString(), APP, mode);
+        ChildProcess c = ChildProcess.run("app", dir, cmd, ChildProcess.UNDER_HZ3);
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("DONE hz3 samples"), c::toString);
         assertTrue(c.err().contains("; hz3 samples too"), c::toString);
@@ -83,7 +79,7 @@ class Hz3SamplesTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void hz3sSamplesCarryTheJavaStackSizeTierAndClass(Path javaHome) throws Exception {
         List<RecordedEvent> all = recording(javaHome);
         Map<String, Long> weights = new TreeMap<>();
@@ -164,7 +160,7 @@ class Hz3SamplesTest {
      * bytes come to zlib's formula for both.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void anInflaterLeakIsOneSite(Path javaHome) throws Exception {
         List<RecordedEvent> sites = Recordings.of(recording(javaHome), "hz3.NativeSite");
         Instant last = sites.stream().filter(e -> e.getInt("rank") == 1)
@@ -187,7 +183,7 @@ class Hz3SamplesTest {
      * buffer is nearly always sampled.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void theAgentsOwnAllocationsAreNoSite(Path javaHome) throws Exception {
         List<RecordedEvent> all = run(javaHome, "hz3-samples-own-", "sampleBytes=2k", "idle");
         for (RecordedEvent e : Recordings.of(all, "hz3.NativeSite")) {

@@ -4,14 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.jar.JarFile;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,16 +23,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class JnaClashTest {
 
-    static final Path APP_JNA = Child.BASEDIR.resolve("target/app-jna/jna-5.13.0.jar");
-
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
+    static final Path APP_JNA = ChildProcess.BASEDIR.resolve("target/app-jna/jna-5.13.0.jar");
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void appJnaBesideTheAgent(Path javaHome) throws Exception {
-        Path dir = Child.dir("jna-clash-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "jna-clash-" + javaHome.getFileName());
         check(javaHome, dir, "classpath", List.of());
 
         // The application loads its libjnidispatch from its own directory.
@@ -50,13 +45,13 @@ class JnaClashTest {
     private static void check(Path javaHome, Path dir, String name, List<String> props)
             throws Exception {
         Path jfr = dir.resolve(name + ".jfr");
-        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
-                "--enable-native-access=ALL-UNNAMED", "-javaagent:" + Child.AGENT_JAR,
-                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + Child.HZ3_JFC));
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(javaHome), "-Xmx256m",
+                "--enable-native-access=ALL-UNNAMED", "-javaagent:" + ChildProcess.AGENT_JAR,
+                "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + ChildProcess.HZ3_JFC));
         cmd.addAll(props);
-        cmd.addAll(List.of("-cp", Child.classpath(Child.testClasses(), APP_JNA),
+        cmd.addAll(List.of("-cp", ChildProcess.classpath(ChildProcess.testClasses(), APP_JNA),
                 JnaApp.class.getName()));
-        Child c = Child.run(name, dir, cmd, Map.of("LD_PRELOAD", Child.LIBHZ3.toString()));
+        ChildProcess c = ChildProcess.run(name, dir, cmd, ChildProcess.UNDER_HZ3);
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("APP JNA 5.13.0 native 6.1.6 getpid_ok=true"), c::toString);
         assertTrue(c.out().contains("agent listener thread seen=true"), c::toString);

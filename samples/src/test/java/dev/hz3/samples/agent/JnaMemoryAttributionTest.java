@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,20 +24,16 @@ class JnaMemoryAttributionTest {
 
     static final String APP = JnaMemorySitesApp.class.getName();
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void theApplicationsJnaMemoryIsAttributed(Path javaHome) throws Exception {
-        Path dir = Child.dir("attribution-jna-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attribution-jna-" + javaHome.getFileName());
         Path jfr = dir.resolve("jna.jfr");
         List<String> cmd = NativeAttributionTest.java(javaHome,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on",
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + NativeAttributionTest.jfc(dir),
-                "-cp", Child.classpath(Child.testClasses(), JnaClashTest.APP_JNA), APP);
-        Child c = Child.run("app", dir, cmd, Map.of());
+                "-cp", ChildProcess.classpath(ChildProcess.testClasses(), JnaClashTest.APP_JNA), APP);
+        ChildProcess c = ChildProcess.run("app", dir, cmd, Map.of());
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.out().contains("DONE jna " + JnaMemorySitesApp.KEEP_J_COUNT), c::toString);
 

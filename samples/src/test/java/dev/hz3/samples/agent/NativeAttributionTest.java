@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -40,10 +41,6 @@ class NativeAttributionTest {
             "deflater", "java.util.zip.Deflater$DeflaterZStreamRef.<init>",
             "inflater", "java.util.zip.Inflater$InflaterZStreamRef.<init>");
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     /** hz3.jfc with hz3.NativeSite at the end of the recording: the state the app exits with. */
     static Path jfc(Path dir) throws IOException {
         return jfc(dir, "endChunk");
@@ -51,7 +48,7 @@ class NativeAttributionTest {
 
     /** hz3.jfc with hz3.NativeSite's period set to period. */
     static Path jfc(Path dir, String period) throws IOException {
-        String jfc = Files.readString(Child.HZ3_JFC);
+        String jfc = Files.readString(ChildProcess.HZ3_JFC);
         String site = "<event name=\"hz3.NativeSite\">";
         int at = jfc.indexOf(site);
         assertTrue(at > 0, "hz3.NativeSite in hz3.jfc");
@@ -61,9 +58,9 @@ class NativeAttributionTest {
     }
 
     static List<String> java(Path javaHome, String... more) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Child.java(javaHome), "-Xmx256m",
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(javaHome), "-Xmx256m",
                 "-XX:MaxDirectMemorySize=1g", "--enable-native-access=ALL-UNNAMED"));
-        if (Child.feature(javaHome) >= 24) {
+        if (ChildProcess.feature(javaHome) >= 24) {
             cmd.add("--sun-misc-unsafe-memory-access=allow");   // Byte Buddy's and the app's
         }
         cmd.addAll(List.of(more));
@@ -91,11 +88,11 @@ class NativeAttributionTest {
      * APP run to its end with the agent's jar extracted under a privateXdg, recording to jfr with
      * {@link #jfc(Path)}: jvmOptions are -javaagent and any others. It must exit 0.
      */
-    static Child recordedRun(Path javaHome, Path dir, Path jfr, String... jvmOptions) throws Exception {
+    static ChildProcess recordedRun(Path javaHome, Path dir, Path jfr, String... jvmOptions) throws Exception {
         List<String> cmd = java(javaHome, jvmOptions);
         cmd.addAll(List.of("-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
-                "-cp", Child.testClasses().toString(), APP));
-        Child c = Child.run("app", dir, cmd, privateXdg(dir));
+                "-cp", ChildProcess.testClasses().toString(), APP));
+        ChildProcess c = ChildProcess.run("app", dir, cmd, privateXdg(dir));
         assertEquals(0, c.exit(), c::toString);
         return c;
     }
@@ -118,11 +115,11 @@ class NativeAttributionTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void samplesAndLiveBytesPerSite(Path javaHome) throws Exception {
-        Path dir = Child.dir("attribution-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attribution-" + javaHome.getFileName());
         Path jfr = dir.resolve("attribution.jfr");
-        Child c = recordedRun(javaHome, dir, jfr, "-javaagent:" + Child.AGENT_JAR + "=attribution=on");
+        ChildProcess c = recordedRun(javaHome, dir, jfr, "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on");
         assertTrue(c.out().contains("DONE workload"), c::toString);
         List<String> files = extracted(dir);
         assertTrue(files.stream().anyMatch(NativeAttributionTest::isByteBuddy),
@@ -203,12 +200,12 @@ class NativeAttributionTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void offByDefault(Path javaHome) throws Exception {
-        Path dir = Child.dir("attribution-off-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attribution-off-" + javaHome.getFileName());
         Path jfr = dir.resolve("off.jfr");
         Path classes = dir.resolve("classes.txt");
-        Child c = recordedRun(javaHome, dir, jfr, "-javaagent:" + Child.AGENT_JAR,
+        ChildProcess c = recordedRun(javaHome, dir, jfr, "-javaagent:" + ChildProcess.AGENT_JAR,
                 "-Xlog:class+load=info:file=" + classes);
         assertTrue(c.err().contains("hz3-agent: hz3 is not this JVM's malloc"), c::toString);
         // Byte Buddy (4.6 MB) is not even unpacked; the agent's other jars are.
@@ -233,36 +230,36 @@ class NativeAttributionTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void onThenOffByAttach(Path javaHome) throws Exception {
-        Path dir = Child.dir("attribution-attach-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attribution-attach-" + javaHome.getFileName());
         Path jfr = dir.resolve("attached.jfr");
         List<String> cmd = java(javaHome);
-        if (Child.feature(javaHome) >= 21) {
+        if (ChildProcess.feature(javaHome) >= 21) {
             cmd.add("-XX:+EnableDynamicAgentLoading");
         }
-        cmd.addAll(List.of("-cp", Child.testClasses().toString(), APP, "serve"));
-        try (Child t = Child.start("target", dir, cmd, Map.of())) {
+        cmd.addAll(List.of("-cp", ChildProcess.testClasses().toString(), APP, "serve"));
+        try (ChildProcess t = ChildProcess.start("target", dir, cmd, Map.of())) {
             t.awaitOut("^READY pid=\\d+$");
-            Child on = AgentAttachTest.attach(javaHome, dir, t, "attribution=on,record=" + jfr);
+            ChildProcess on = AgentAttachTest.attach(javaHome, dir, t, "attribution=on,record=" + jfr);
             assertEquals(0, on.exit(), on::toString);
             assertTrue(on.out().contains("hz3-agent: native attribution on: one sample per"),
                     on::toString);
             t.send("attached");
             t.awaitOut("^DONE attached$");
 
-            Child again = AgentAttachTest.attach(javaHome, dir, t, "sites=5");
+            ChildProcess again = AgentAttachTest.attach(javaHome, dir, t, "sites=5");
             assertEquals(0, again.exit(), again::toString);
             assertFalse(again.out().contains("native attribution on"), again::toString);
 
-            Child off = AgentAttachTest.attach(javaHome, dir, t, "attribution=off");
+            ChildProcess off = AgentAttachTest.attach(javaHome, dir, t, "attribution=off");
             assertEquals(0, off.exit(), off::toString);
             assertTrue(off.out().matches("(?s).*hz3-agent: native attribution off: advice removed"
                     + " from [1-9]\\d* JDK classes; \\d+ live samples dropped\n.*"), off::toString);
             t.send("detached");
             t.awaitOut("^DONE detached$");
 
-            Child stop = AgentAttachTest.attach(javaHome, dir, t, "stop");
+            ChildProcess stop = AgentAttachTest.attach(javaHome, dir, t, "stop");
             assertEquals(0, stop.exit(), stop::toString);
             assertTrue(stop.out().contains("recording written to " + jfr), stop::toString);
             t.closeStdin();

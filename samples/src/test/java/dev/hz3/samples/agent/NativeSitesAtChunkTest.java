@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,10 +22,6 @@ class NativeSitesAtChunkTest {
 
     static final String APP = NativeSitesApp.class.getName();
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     static Map<String, RecordedEvent> lastSites(Path jfr) throws IOException {
         return Recordings.lastSites(jfr, APP);
     }
@@ -36,26 +33,26 @@ class NativeSitesAtChunkTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void everyDumpHasTheTopSitesByLiveBytesAndByGrowth(Path javaHome) throws Exception {
-        Path dir = Child.dir("sites-at-chunk-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "sites-at-chunk-" + javaHome.getFileName());
         Path dump1 = dir.resolve("dump1.jfr");
         Path dump2 = dir.resolve("dump2.jfr");
         String jcmd = javaHome.resolve("bin/jcmd").toString();
         List<String> cmd = NativeAttributionTest.java(javaHome,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on,sites=1",
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on,sites=1",
                 "-XX:StartFlightRecording:name=user,settings=" + NativeAttributionTest.jfc(dir, "1 h"),
-                "-cp", Child.testClasses().toString(), APP, "serve");
-        try (Child t = Child.start("app", dir, cmd, Map.of())) {
+                "-cp", ChildProcess.testClasses().toString(), APP, "serve");
+        try (ChildProcess t = ChildProcess.start("app", dir, cmd, Map.of())) {
             t.awaitOut("^READY pid=\\d+$");
             t.send("keepB");
             t.awaitOut("^DONE keepB$");
-            Child d1 = Child.run("jcmd-dump1", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
+            ChildProcess d1 = ChildProcess.run("jcmd-dump1", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
                     "name=user", "filename=" + dump1), Map.of());
             assertEquals(0, d1.exit(), d1::toString);
             t.send("growF");
             t.awaitOut("^DONE growF$");
-            Child d2 = Child.run("jcmd-dump2", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
+            ChildProcess d2 = ChildProcess.run("jcmd-dump2", dir, List.of(jcmd, Long.toString(t.pid()), "JFR.dump",
                     "name=user", "filename=" + dump2), Map.of());
             assertEquals(0, d2.exit(), d2::toString);
             t.closeStdin();

@@ -3,15 +3,14 @@ package dev.hz3.samples.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,23 +34,19 @@ class PinnedSitesTest {
     static final int HOLD_SECONDS = 10;
     static final long PAGE = 4096;
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void sitesPinWhatTheCensusCountsAsPartial(Path javaHome) throws Exception {
-        Path dir = Child.dir("pinned-sites-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "pinned-sites-" + javaHome.getFileName());
         Path jfr = dir.resolve("fragment.jfr");
         // 16k: Fragment keeps about 4 MiB, so about 256 live samples (an sd of about 6%).
         List<String> cmd = NativeAttributionTest.java(javaHome,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on,sampleBytes=16k",
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on,sampleBytes=16k",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings="
                         + NativeAttributionTest.jfc(dir, "1 s"),
-                "-cp", Child.sampleClasses().toString(), FRAGMENT, "--size", "64", "--threads", "2",
+                "-cp", ChildProcess.sampleClasses().toString(), FRAGMENT, "--size", "64", "--threads", "2",
                 "--seconds", Integer.toString(HOLD_SECONDS), "--idle-before", "2");
-        Child c = Child.run("app", dir, cmd, Map.of("LD_PRELOAD", Child.LIBHZ3.toString()));
+        ChildProcess c = ChildProcess.run("app", dir, cmd, ChildProcess.UNDER_HZ3);
         assertEquals(0, c.exit(), c::toString);
         long workStart = field(c.out(), "PHASE work-start t_ms");
         long survivorBytes = field(c.out(), "survivor_bytes");

@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
+import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,23 +29,23 @@ class PrivateDirCleanupTest {
 
     @Test
     void copiesNoRunningJvmUsesAreRemoved() throws Exception {
-        Path dir = Child.dir("private-dir-cleanup");
+        Path dir = ChildProcess.dir("agent-tests", "private-dir-cleanup");
         Path xdg = Files.createDirectory(dir.resolve("xdg"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path base = xdg.resolve("hz3-agent");
         Map<String, String> env = Map.of("XDG_RUNTIME_DIR", xdg.toString(),
-                "LD_PRELOAD", Child.LIBHZ3.toString());
+                "LD_PRELOAD", ChildProcess.LIBHZ3.toString());
         Path agentA = variant(dir, "a");
         Path agentB = variant(dir, "b");
 
-        try (Child a = Child.start("build-a", dir, target(agentA), env)) {
+        try (ChildProcess a = ChildProcess.start("build-a", dir, target(agentA), env)) {
             a.awaitOut("^READY pid=\\d+$");
-            Child b = Child.run("build-b", dir, target(agentB), env);
+            ChildProcess b = ChildProcess.run("build-b", dir, target(agentB), env);
             assertEquals(0, b.exit(), b::toString);
             Path copyA = copyHolding(base, "variant-a.jar");
             Path copyB = copyHolding(base, "variant-b.jar");
 
-            Child c = Child.run("as-built", dir, target(Child.AGENT_JAR), env);
+            ChildProcess c = ChildProcess.run("as-built", dir, target(ChildProcess.AGENT_JAR), env);
             assertEquals(0, c.exit(), c::toString);
             assertFalse(c.err().contains("hz3-agent: not started"), c::toString);
 
@@ -68,15 +69,15 @@ class PrivateDirCleanupTest {
 
     /** AttachTarget with the agent jar: READY, then "work" lines until stdin closes. */
     private static List<String> target(Path agentJar) {
-        return List.of(Child.java(Path.of(System.getProperty("java.home"))), "-Xmx128m",
+        return List.of(ChildProcess.java(Path.of(System.getProperty("java.home"))), "-Xmx128m",
                 "--enable-native-access=ALL-UNNAMED", "-javaagent:" + agentJar,
-                "-cp", Child.testClasses().toString(), AttachTarget.class.getName());
+                "-cp", ChildProcess.testClasses().toString(), AttachTarget.class.getName());
     }
 
     /** The agent jar with one more inner jar: another build, so another private copy. */
     private static Path variant(Path dir, String name) throws IOException {
         Path out = dir.resolve("hz3-agent-" + name + ".jar");
-        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(Child.AGENT_JAR));
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(ChildProcess.AGENT_JAR));
                 ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(out))) {
             for (ZipEntry e; (e = in.getNextEntry()) != null;) {
                 z.putNextEntry(new ZipEntry(e.getName()));

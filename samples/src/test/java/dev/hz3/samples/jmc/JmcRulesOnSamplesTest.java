@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import javax.xml.parsers.DocumentBuilderFactory;
 
@@ -19,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.openjdk.jmc.flightrecorder.rules.Severity;
 import org.openjdk.jmc.flightrecorder.rules.report.JfrRulesReport;
 
+import dev.hz3.samples.ChildProcess;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
@@ -37,10 +37,7 @@ import org.w3c.dom.NodeList;
  */
 class JmcRulesOnSamplesTest {
 
-    static final Path BASEDIR = Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
-            .toAbsolutePath();
-    static final Path ROOT = BASEDIR.getParent();
-    static final Path OUT = BASEDIR.resolve("target/jmc-rules");
+    static final Path OUT = ChildProcess.BASEDIR.resolve("target/jmc-rules");
     static final String FRAGMENTATION = "Hz3NativeHeapFragmentation";
     static final String RETURNABLE = "Hz3ReturnableNativeMemory";
     static final String HOT_SPOTS = "Hz3SizeClassHotSpots";
@@ -53,19 +50,14 @@ class JmcRulesOnSamplesTest {
 
     @BeforeAll
     static void recordAndAnalyze() throws Exception {
-        // its children run the agent, whose private directory lands in the test tmpdir
-        dev.hz3.samples.ChildTmpFiles.removeAtExit();
-        Path hz3Java = ROOT.resolve("bin/hz3-java");
-        Path agentJar = ROOT.resolve("agent/target/hz3-agent.jar");
-        Path jfc = ROOT.resolve("agent/target/hz3.jfc");
+        Path jfc = ChildProcess.HZ3_JFC;
         if (!Files.isRegularFile(jfc)) {
-            jfc = ROOT.resolve("jfr-events/src/main/resources/dev/hz3/jfr/hz3.jfc");
+            jfc = ChildProcess.ROOT.resolve("jfr-events/src/main/resources/dev/hz3/jfr/hz3.jfc");
         }
-        Path lib = ROOT.resolve("native-hz3/target/lib/libhz3.so");
-        Path classes = BASEDIR.resolve("target/classes");
+        Path classes = ChildProcess.sampleClasses();
         List<String> missing = new ArrayList<>();
-        for (Path p : List.of(hz3Java, agentJar, jfc, lib, classes.resolve("dev/hz3/samples/Fragment.class"),
-                classes.resolve("dev/hz3/samples/Steady.class"))) {
+        for (Path p : List.of(ChildProcess.HZ3_JAVA, ChildProcess.AGENT_JAR, jfc, ChildProcess.LIBHZ3,
+                classes.resolve("dev/hz3/samples/Fragment.class"), classes.resolve("dev/hz3/samples/Steady.class"))) {
             if (!Files.exists(p)) {
                 missing.add(p.toString());
             }
@@ -80,13 +72,10 @@ class JmcRulesOnSamplesTest {
         // The survivors are held until 7 s after work-start: the fill and free take 2-3 s on a
         // busy machine, and the rules read only consistent snapshots (few pages moving while the
         // sweep runs), which come during the hold, after the last span has moved.
-        Process f = start(hz3Java, jfc, classes, fragmentJfr, "dev.hz3.samples.Fragment", "--seconds", "7",
-                "--size", "64");
-        finish(f, "Fragment");
+        run(jfc, classes, fragmentJfr, "dev.hz3.samples.Fragment", "--seconds", "7", "--size", "64");
         // One after the other: Steady's churn on a shared 2-core machine stretched Fragment's sweeps
         // during its hold until none was consistent. 8 s give Steady several 2 s windows.
-        Process s = start(hz3Java, jfc, classes, steadyJfr, "dev.hz3.samples.Steady", "--seconds", "8");
-        finish(s, "Steady");
+        run(jfc, classes, steadyJfr, "dev.hz3.samples.Steady", "--seconds", "8");
         fragment = new LinkedHashMap<>();
         fragmentSummaries = new LinkedHashMap<>();
         analyze(fragmentJfr, fragment, fragmentSummaries);
@@ -95,27 +84,16 @@ class JmcRulesOnSamplesTest {
         analyze(steadyJfr, steady, steadySummaries);
     }
 
-    static Process start(Path hz3Java, Path jfc, Path classes, Path jfr, String main, String... args)
-            throws Exception {
+    /** Runs main under bin/hz3-java with a recording to jfr; its output in OUT/NAME/. */
+    static void run(Path jfc, Path classes, Path jfr, String main, String... args) throws Exception {
         Files.deleteIfExists(jfr);
-        List<String> cmd = new ArrayList<>(List.of(hz3Java.toString(),
-                "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.HZ3_JAVA.toString(),
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=default,settings=" + jfc, "-Xmx256m",
                 "-cp", classes.toString(), main));
         cmd.addAll(List.of(args));
         String name = main.substring(main.lastIndexOf('.') + 1).toLowerCase();
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(OUT.resolve(name + ".out").toFile())
-                .redirectError(OUT.resolve(name + ".err").toFile());
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        return pb.start();
-    }
-
-    static void finish(Process p, String name) throws Exception {
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail(name + " did not finish in 120 s; see " + OUT);
-        }
-        assertEquals(0, p.exitValue(), name + " failed; see " + OUT.resolve(name.toLowerCase() + ".err"));
+        ChildProcess c = ChildProcess.run(name, OUT, cmd, Map.of("JAVA_HOME", System.getProperty("java.home")));
+        assertEquals(0, c.exit(), c::toString);
     }
 
     /** Runs JfrRulesReport (all severities) and collects each rule's severity and summary. */

@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,6 +24,7 @@ import org.openjdk.jmc.flightrecorder.rules.IResult;
 import org.openjdk.jmc.flightrecorder.rules.Severity;
 
 import dev.hz3.jmc.rules.Hz3Rules;
+import dev.hz3.samples.ChildProcess;
 import dev.hz3.jmc.rules.NativeMemoryGrowthRule;
 
 /**
@@ -37,28 +38,12 @@ import dev.hz3.jmc.rules.NativeMemoryGrowthRule;
  */
 class NativeGrowthOnSamplesTest {
 
-    static final Path BASEDIR = Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
-            .toAbsolutePath();
-    static final Path ROOT = BASEDIR.getParent();
-    static final Path OUT = BASEDIR.resolve("target/jmc-sites");
-    static final Path AGENT_JAR = ROOT.resolve("agent/target/hz3-agent.jar");
-    static final Path HZ3_JFC = ROOT.resolve("agent/target/hz3.jfc");
-    static final Path TEMURIN_25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
+    static final Path OUT = ChildProcess.BASEDIR.resolve("target/jmc-sites");
     static final String LEAK = "dev.hz3.samples.NativeLeak";
     static final String CACHE = "dev.hz3.samples.NativeCache";
 
-    static List<Path> jdks() throws IOException {
-        List<Path> homes = new ArrayList<>();
-        Path current = Path.of(System.getProperty("java.home")).toRealPath();
-        homes.add(current);
-        if (Files.isExecutable(TEMURIN_25.resolve("bin/java")) && !TEMURIN_25.toRealPath().equals(current)) {
-            homes.add(TEMURIN_25);
-        }
-        return homes;
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void theLeakIsNamedAndThePoolIsNot(Path javaHome) throws Exception {
         IResult r = growth(record(javaHome, LEAK, "--size", "16", "--seconds", "8"));
         String summary = plain(r.getSummary());
@@ -77,7 +62,7 @@ class NativeGrowthOnSamplesTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void theCacheThatHoldsIsNotALeak(Path javaHome) throws Exception {
         IResult r = growth(record(javaHome, CACHE, "--size", "32", "--seconds", "10"));
         String text = plain(r.getSummary()) + "\n" + plain(r.getExplanation());
@@ -103,17 +88,17 @@ class NativeGrowthOnSamplesTest {
 
     /** hz3.jfc with hz3.NativeSite every second. */
     static Path jfc(Path dir) throws IOException {
-        String jfc = Files.readString(HZ3_JFC);
+        String jfc = Files.readString(ChildProcess.HZ3_JFC);
         String site = "<event name=\"hz3.NativeSite\">";
         int at = jfc.indexOf(site);
-        assertTrue(at > 0, "hz3.NativeSite in " + HZ3_JFC);
+        assertTrue(at > 0, "hz3.NativeSite in " + ChildProcess.HZ3_JFC);
         jfc = jfc.substring(0, at) + jfc.substring(at).replaceFirst(
                 "<setting name=\"period\">[^<]*</setting>", "<setting name=\"period\">1 s</setting>");
         return Files.writeString(dir.resolve("sites.jfc"), jfc);
     }
 
     static IItemCollection record(Path javaHome, String main, String... args) throws Exception {
-        for (Path p : List.of(AGENT_JAR, HZ3_JFC)) {
+        for (Path p : List.of(ChildProcess.AGENT_JAR, ChildProcess.HZ3_JFC)) {
             if (!Files.exists(p)) {
                 fail("missing " + p + ": build the agent first (mvn -B -DskipTests package at the root)");
             }
@@ -123,30 +108,14 @@ class NativeGrowthOnSamplesTest {
         Files.createDirectories(dir);
         Path jfr = dir.resolve("recording.jfr");
         Files.deleteIfExists(jfr);
-        List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin/java").toString(), "-Xmx256m",
+        List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(javaHome), "-Xmx256m",
                 "-XX:MaxDirectMemorySize=1g", "-Djava.io.tmpdir=" + dir,
-                "-javaagent:" + AGENT_JAR + "=attribution=on",
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + jfc(dir),
-                "-cp", BASEDIR.resolve("target/classes").toString(), main));
+                "-cp", ChildProcess.sampleClasses().toString(), main));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(dir.resolve("stdout.txt").toFile())
-                .redirectError(dir.resolve("stderr.txt").toFile());
-        pb.environment().keySet().removeIf(k -> k.equals("LD_PRELOAD") || k.startsWith("HZ3_")
-                || k.equals("JAVA_TOOL_OPTIONS") || k.equals("JDK_JAVA_OPTIONS") || k.equals("_JAVA_OPTIONS"));
-        Process p = pb.start();
-        if (!p.waitFor(180, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail(name + " did not finish in 180 s; see " + dir);
-        }
-        assertEquals(0, p.exitValue(), () -> name + " failed: " + read(dir.resolve("stderr.txt")));
+        ChildProcess c = ChildProcess.run(name, OUT, cmd, Map.of());
+        assertEquals(0, c.exit(), c::toString);
         return JfrLoaderToolkit.loadEvents(new File(jfr.toString()));
-    }
-
-    static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return e.toString();
-        }
     }
 }

@@ -10,14 +10,13 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.hz3.samples.ChildProcess;
+import dev.hz3.samples.ChildTmpFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,8 +28,8 @@ import org.junit.jupiter.api.Test;
 class MetricsEndpointTest {
 
     @AfterEach
-    void removeAgentDirs() throws Exception {
-        ChildJvm.removeAgentDirs();
+    void removeChildTmpFiles() {
+        ChildTmpFiles.remove();
     }
 
     static final int TOP = 3;
@@ -45,11 +44,11 @@ class MetricsEndpointTest {
 
     @Test
     void seriesDoNotGrowWithTheWorkloadAndMatchTheRecordedCensus() throws Exception {
-        Path dir = ChildJvm.dir("endpoint-hz3");
-        int port = ChildJvm.freePort();
+        Path dir = ChildProcess.dir("metrics-tests", "endpoint-hz3");
+        int port = Scrape.freePort();
         Path jfr = dir.resolve("app.jfr");
-        try (ChildJvm app = ChildJvm.java("app", dir, true, "metrics=" + port + ",top=" + TOP
-                + ",record=" + jfr, ChildJvm.BASEDIR.resolve("target/test-classes").toString(),
+        try (ChildProcess app = ChildProcess.startWithAgent("app", dir, true,
+                "metrics=" + port + ",top=" + TOP + ",record=" + jfr, ChildProcess.testClasses().toString(),
                 MetricsApp.class.getName())) {
             app.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
             app.awaitOutput("READY");
@@ -87,10 +86,11 @@ class MetricsEndpointTest {
      */
     @Test
     void attributionServesTheTopSitesByRank() throws Exception {
-        Path dir = ChildJvm.dir("endpoint-sites");
-        int port = ChildJvm.freePort();
-        try (ChildJvm app = ChildJvm.java("app", dir, true, "metrics=" + port + ",top=" + TOP
-                + ",attribution=on,sampleBytes=64k", ChildJvm.BASEDIR.resolve("target/test-classes").toString(),
+        Path dir = ChildProcess.dir("metrics-tests", "endpoint-sites");
+        int port = Scrape.freePort();
+        try (ChildProcess app = ChildProcess.startWithAgent("app", dir, true,
+                "metrics=" + port + ",top=" + TOP + ",attribution=on,sampleBytes=64k",
+                ChildProcess.testClasses().toString(),
                 MetricsApp.class.getName())) {
             app.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
             app.awaitOutput("native attribution on");
@@ -129,10 +129,10 @@ class MetricsEndpointTest {
 
     @Test
     void glibcServesTheSameNamesWhereTheyMeanTheSame() throws Exception {
-        Path dir = ChildJvm.dir("endpoint-glibc");
-        int port = ChildJvm.freePort();
-        try (ChildJvm app = ChildJvm.java("app", dir, false, "metrics=127.0.0.1:" + port,
-                ChildJvm.BASEDIR.resolve("target/test-classes").toString(), MetricsApp.class.getName())) {
+        Path dir = ChildProcess.dir("metrics-tests", "endpoint-glibc");
+        int port = Scrape.freePort();
+        try (ChildProcess app = ChildProcess.startWithAgent("app", dir, false, "metrics=127.0.0.1:" + port,
+                ChildProcess.testClasses().toString(), MetricsApp.class.getName())) {
             app.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
             app.awaitOutput("READY");
             Scrape s = Scrape.of(port);
@@ -151,10 +151,11 @@ class MetricsEndpointTest {
 
     @Test
     void aPortInUseIsOneLineAndTheJvmGoesOn() throws Exception {
-        Path dir = ChildJvm.dir("endpoint-port-taken");
+        Path dir = ChildProcess.dir("metrics-tests", "endpoint-port-taken");
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
-                ChildJvm app = ChildJvm.java("app", dir, true, "metrics=" + taken.getLocalPort(),
-                        ChildJvm.BASEDIR.resolve("target/test-classes").toString(), MetricsApp.class.getName())) {
+                ChildProcess app = ChildProcess.startWithAgent("app", dir, true,
+                        "metrics=" + taken.getLocalPort(), ChildProcess.testClasses().toString(),
+                        MetricsApp.class.getName())) {
             app.awaitOutput("READY");
             app.send("classes 1");
             app.awaitOutput("CLASSES 1");
@@ -170,10 +171,10 @@ class MetricsEndpointTest {
     /** attach PID metrics=PORT starts the endpoint in a running JVM; attach PID stop closes it. */
     @Test
     void attachStartsAndStopsTheEndpoint() throws Exception {
-        Path dir = ChildJvm.dir("endpoint-attach");
-        int port = ChildJvm.freePort();
-        try (ChildJvm app = ChildJvm.java("app", dir, true, "log=info",
-                ChildJvm.BASEDIR.resolve("target/test-classes").toString(), MetricsApp.class.getName())) {
+        Path dir = ChildProcess.dir("metrics-tests", "endpoint-attach");
+        int port = Scrape.freePort();
+        try (ChildProcess app = ChildProcess.startWithAgent("app", dir, true, "log=info",
+                ChildProcess.testClasses().toString(), MetricsApp.class.getName())) {
             app.awaitOutput("READY");
             assertEquals(0, attach(dir, "attach-start", app, "metrics=" + port, "top=" + TOP));
             app.send("classes " + (TOP + 1));
@@ -187,14 +188,11 @@ class MetricsEndpointTest {
         }
     }
 
-    private static int attach(Path dir, String name, ChildJvm app, String... options) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin",
-                "java").toString(), "-Djava.io.tmpdir=" + ChildJvm.TMP, "-jar", ChildJvm.AGENT_JAR.toString(),
-                "attach", Long.toString(app.pid())));
+    private static int attach(Path dir, String name, ChildProcess app, String... options) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(ChildProcess.java(Path.of(System.getProperty(
+                "java.home"))), "-jar", ChildProcess.AGENT_JAR.toString(), "attach", Long.toString(app.pid())));
         cmd.addAll(List.of(options));
-        try (ChildJvm a = ChildJvm.start(name, dir, cmd, java.util.Map.of())) {
-            return a.waitFor();
-        }
+        return ChildProcess.run(name, dir, cmd, java.util.Map.of()).exit();
     }
 
     /**

@@ -16,6 +16,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.hz3.samples.ChildProcess;
 
 /**
  * A real Prometheus server (Debian's package, installed by bin/setup --test) on 127.0.0.1 and a
@@ -26,13 +27,13 @@ import java.util.regex.Pattern;
  */
 final class Prometheus implements AutoCloseable {
 
-    static final Path RULES = ChildJvm.ROOT.resolve("prometheus/hz3-rules.yml");
+    static final Path RULES = ChildProcess.ROOT.resolve("prometheus/hz3-rules.yml");
 
     final int port;
-    private final ChildJvm server;
+    private final ChildProcess server;
     private final Path storage;
 
-    private Prometheus(int port, ChildJvm server, Path storage) {
+    private Prometheus(int port, ChildProcess server, Path storage) {
         this.port = port;
         this.server = server;
         this.storage = storage;
@@ -62,8 +63,8 @@ final class Prometheus implements AutoCloseable {
     /** The same with rules and the intervals given (scrape timeout: the scrape interval). */
     static Prometheus start(Path testDir, Map<String, String> jobs, Path rules, String scrapeInterval,
             String evaluationInterval) throws IOException, InterruptedException {
-        int port = ChildJvm.freePort();
-        Path storage = Files.createTempDirectory(ChildJvm.TMP, "prometheus-");
+        int port = Scrape.freePort();
+        Path storage = Files.createTempDirectory(ChildProcess.TMP, "prometheus-");
         StringBuilder config = new StringBuilder("""
                 global:
                   scrape_interval: %s
@@ -81,7 +82,7 @@ final class Prometheus implements AutoCloseable {
         Path yml = Files.writeString(Files.createDirectories(testDir.resolve("prometheus"))
                 .resolve("prometheus.yml"), config);
         // timeout passes the SIGTERM of close() on to the server.
-        ChildJvm server = ChildJvm.start("prometheus", testDir, List.of("timeout", LIFETIME_SECONDS + "s",
+        ChildProcess server = ChildProcess.start("prometheus", testDir, List.of("timeout", LIFETIME_SECONDS + "s",
                 binary("prometheus"),
                 "--config.file=" + yml, "--storage.tsdb.path=" + storage,
                 "--web.listen-address=127.0.0.1:" + port, "--web.console.templates=" + storage,

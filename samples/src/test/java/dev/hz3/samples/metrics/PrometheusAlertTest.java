@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.hz3.samples.ChildProcess;
+import dev.hz3.samples.ChildTmpFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -26,8 +28,8 @@ import org.junit.jupiter.api.Test;
 class PrometheusAlertTest {
 
     @AfterEach
-    void removeAgentDirs() throws Exception {
-        ChildJvm.removeAgentDirs();
+    void removeChildTmpFiles() {
+        ChildTmpFiles.remove();
     }
 
     static final String ALERT = "Hz3NativeMemoryGrowing";
@@ -39,7 +41,7 @@ class PrometheusAlertTest {
 
     @Test
     void theGrowthAlertFiresForALeakAndStaysSilentForSteady() throws Exception {
-        Path dir = ChildJvm.dir("alert");
+        Path dir = ChildProcess.dir("metrics-tests", "alert");
         String shipped = Files.readString(Prometheus.RULES);
         Path rules = Files.writeString(Files.createDirectories(dir.resolve("prometheus"))
                 .resolve("hz3-rules-scaled.yml"), TimeScaledRules.scale(shipped, K));
@@ -47,18 +49,19 @@ class PrometheusAlertTest {
         assertTrue(forField.find(), "no for: in " + ALERT + " in " + Prometheus.RULES);
         String scaledFor = TimeScaledRules.duration(forField.group(1), K);
 
-        String classes = ChildJvm.SAMPLES_CLASSES.toString();
+        String classes = ChildProcess.sampleClasses().toString();
         Map<String, Integer> ports = new LinkedHashMap<>();
-        ports.put("leak", ChildJvm.freePort());
-        ports.put("steady", ChildJvm.freePort());
+        ports.put("leak", Scrape.freePort());
+        ports.put("steady", Scrape.freePort());
         String run = "--seconds " + SECONDS;
         // The leak's direct buffers outgrow the default limit (the heap's size) within the run.
-        try (ChildJvm leak = started(ChildJvm.java("leak", dir, true, "metrics=" + ports.get("leak"),
-                        List.of("-XX:MaxDirectMemorySize=1g"), classes, "dev.hz3.samples.NativeLeak",
-                        ("--size " + LEAK_MIB + " " + run).split(" ")), ports.get("leak"));
-                ChildJvm steady = started(ChildJvm.java("steady", dir, true, "metrics=" + ports.get("steady"),
-                        classes, "dev.hz3.samples.Steady", ("--threads 1 --size 1 " + run).split(" ")),
-                        ports.get("steady"))) {
+        try (ChildProcess leak = Scrape.listening(ChildProcess.startWithAgent("leak", dir, true,
+                        "metrics=" + ports.get("leak"), List.of("-XX:MaxDirectMemorySize=1g"), classes,
+                        "dev.hz3.samples.NativeLeak", ("--size " + LEAK_MIB + " " + run).split(" ")),
+                        ports.get("leak"));
+                ChildProcess steady = Scrape.listening(ChildProcess.startWithAgent("steady", dir, true,
+                        "metrics=" + ports.get("steady"), classes, "dev.hz3.samples.Steady",
+                        ("--threads 1 --size 1 " + run).split(" ")), ports.get("steady"))) {
             Map<String, String> targets = new LinkedHashMap<>();
             ports.forEach((job, port) -> targets.put(job, "127.0.0.1:" + port));
             try (Prometheus prometheus = Prometheus.start(dir, targets, rules, "2s", "1s")) {
@@ -128,14 +131,4 @@ class PrometheusAlertTest {
         return String.join("\n", rows.stream().map(r -> String.join(" ", r)).toList());
     }
 
-    /** j, once its endpoint listens at port. */
-    private static ChildJvm started(ChildJvm j, int port) throws Exception {
-        try {
-            j.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
-            return j;
-        } catch (Throwable t) {
-            j.close();
-            throw t;
-        }
-    }
 }

@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.hz3.samples.ChildProcess;
+import dev.hz3.samples.ChildTmpFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -24,8 +26,8 @@ import org.junit.jupiter.api.Test;
 class PrometheusFleetTest {
 
     @AfterEach
-    void removeAgentDirs() throws Exception {
-        ChildJvm.removeAgentDirs();
+    void removeChildTmpFiles() {
+        ChildTmpFiles.remove();
     }
 
     static final int SECONDS = 120;
@@ -35,21 +37,24 @@ class PrometheusFleetTest {
 
     @Test
     void seriesArriveWithTheCensusValuesAndTheFleetQueryRanksTheFragmentedJvmFirst() throws Exception {
-        Path dir = ChildJvm.dir("fleet");
-        String classes = ChildJvm.SAMPLES_CLASSES.toString();
+        Path dir = ChildProcess.dir("metrics-tests", "fleet");
+        String classes = ChildProcess.sampleClasses().toString();
         Map<String, Integer> ports = new LinkedHashMap<>();
         for (String job : List.of("fragment", "steady", "glibc")) {
-            ports.put(job, ChildJvm.freePort());
+            ports.put(job, Scrape.freePort());
         }
         String run = "--seconds " + SECONDS;
         // One after the other, each up before the next starts: a busy machine starts three JVMs
         // at once slowly.
-        try (ChildJvm fragment = started(ChildJvm.java("fragment", dir, true, agent(ports.get("fragment"), dir,
-                        "fragment"), classes, "dev.hz3.samples.Fragment", ("--threads 2 --size 96 " + run).split(" ")), ports.get("fragment"));
-                ChildJvm steady = started(ChildJvm.java("steady", dir, true, agent(ports.get("steady"), dir, "steady"),
-                        classes, "dev.hz3.samples.Steady", ("--threads 1 --size 16 " + run).split(" ")), ports.get("steady"));
-                ChildJvm glibc = started(ChildJvm.java("glibc", dir, false, "metrics=" + ports.get("glibc"),
-                        classes, "dev.hz3.samples.Steady", ("--threads 1 --size 16 " + run).split(" ")), ports.get("glibc"))) {
+        try (ChildProcess fragment = Scrape.listening(ChildProcess.startWithAgent("fragment", dir, true,
+                        agent(ports.get("fragment"), dir, "fragment"), classes, "dev.hz3.samples.Fragment",
+                        ("--threads 2 --size 96 " + run).split(" ")), ports.get("fragment"));
+                ChildProcess steady = Scrape.listening(ChildProcess.startWithAgent("steady", dir, true,
+                        agent(ports.get("steady"), dir, "steady"), classes, "dev.hz3.samples.Steady",
+                        ("--threads 1 --size 16 " + run).split(" ")), ports.get("steady"));
+                ChildProcess glibc = Scrape.listening(ChildProcess.startWithAgent("glibc", dir, false,
+                        "metrics=" + ports.get("glibc"), classes, "dev.hz3.samples.Steady",
+                        ("--threads 1 --size 16 " + run).split(" ")), ports.get("glibc"))) {
             Map<String, String> targets = new LinkedHashMap<>();
             ports.forEach((job, port) -> targets.put(job, "127.0.0.1:" + port));
             Map<Long, Map<String, Double>> fragmentCensus;
@@ -63,7 +68,7 @@ class PrometheusFleetTest {
                 fragmentCensus = censusAsStored(prometheus, "fragment");
                 steadyCensus = censusAsStored(prometheus, "steady");
             }
-            for (ChildJvm j : List.of(fragment, steady, glibc)) {
+            for (ChildProcess j : List.of(fragment, steady, glibc)) {
                 assertEquals(0, j.waitFor(), j::toString);
             }
             for (var e : Map.of("fragment", fragmentCensus, "steady", steadyCensus).entrySet()) {
@@ -75,16 +80,6 @@ class PrometheusFleetTest {
         }
     }
 
-    /** j, once its endpoint listens at port. */
-    private static ChildJvm started(ChildJvm j, int port) throws Exception {
-        try {
-            j.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
-            return j;
-        } catch (Throwable t) {
-            j.close();
-            throw t;
-        }
-    }
 
     private static String agent(int port, Path dir, String name) {
         return "metrics=" + port + ",top=" + TOP + ",record=" + dir.resolve(name + ".jfr");

@@ -7,12 +7,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.api.Test;
 
 /** The shipped rules (prometheus/): promtool checks them and runs their unit tests. */
 class PrometheusRulesTest {
 
-    static final Path DIR = ChildJvm.ROOT.resolve("prometheus");
+    static final Path DIR = ChildProcess.ROOT.resolve("prometheus");
 
     @Test
     void rulesPassPromtoolCheck() throws Exception {
@@ -44,7 +45,7 @@ class PrometheusRulesTest {
                 interval: 1m
                 summary: grew for 30 minutes
                 """, 60));
-        Path scaled = Files.writeString(Files.createTempFile(ChildJvm.TMP, "hz3-rules-scaled-", ".yml"),
+        Path scaled = Files.writeString(Files.createTempFile(ChildProcess.TMP, "hz3-rules-scaled-", ".yml"),
                 TimeScaledRules.scale(Files.readString(DIR.resolve("hz3-rules.yml")), 60));
         try {
             assertEquals(0, promtool("check", "rules", scaled.toString()));

@@ -1,6 +1,9 @@
 package dev.hz3.samples.metrics;
 
+import dev.hz3.samples.ChildProcess;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -22,6 +25,24 @@ record Scrape(String text, Map<String, Double> series) {
             throw new IOException(url + ": HTTP " + r.statusCode() + "\n" + r.body());
         }
         return r.body();
+    }
+
+    /** A port free on the loopback now (the agent or server about to listen on it takes it). */
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** j, once its agent's endpoint listens at port; killed if it never does. */
+    static ChildProcess listening(ChildProcess j, int port) throws InterruptedException {
+        try {
+            j.awaitOutput("metrics at http://127.0.0.1:" + port + "/metrics");
+            return j;
+        } catch (Throwable t) {
+            j.close();
+            throw t;
+        }
     }
 
     static Scrape of(int port) throws IOException, InterruptedException {
