@@ -3,11 +3,11 @@ package dev.hz3.samples.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import dev.hz3.samples.ChildProcess;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,24 +25,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class AttributionWeavingTest {
 
-    static List<Path> jdks() throws IOException {
-        return Child.jdks();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("jdks")
+    @MethodSource(ChildProcess.JDKS)
     void noByteBuddyMachineryAndStillAttributed(Path javaHome) throws Exception {
-        Path dir = Child.dir("attribution-weaving-" + javaHome.getFileName());
+        Path dir = ChildProcess.dir("agent-tests", "attribution-weaving-" + javaHome.getFileName());
         Path jfr = dir.resolve("woven.jfr");
         Path classes = dir.resolve("classes.txt");
         String app = WovenPathsApp.class.getName();
         List<String> cmd = NativeAttributionTest.java(javaHome,
                 "-XX:+UnlockDiagnosticVMOptions", "-XX:+BytecodeVerificationLocal",
                 "-Xlog:class+load=info:file=" + classes,
-                "-javaagent:" + Child.AGENT_JAR + "=attribution=on,sampleBytes=64k",
+                "-javaagent:" + ChildProcess.AGENT_JAR + "=attribution=on,sampleBytes=64k",
                 "-XX:StartFlightRecording:filename=" + jfr + ",settings=" + NativeAttributionTest.jfc(dir),
-                "-cp", Child.testClasses().toString(), app);
-        Child c = Child.run("app", dir, cmd, Map.of("LD_PRELOAD", Child.LIBHZ3.toString()));
+                "-cp", ChildProcess.testClasses().toString(), app);
+        ChildProcess c = ChildProcess.run("app", dir, cmd, Map.of("LD_PRELOAD", ChildProcess.LIBHZ3.toString()));
         assertEquals(0, c.exit(), c::toString);
         assertTrue(c.err().contains("hz3 samples too"), c::toString);
         assertTrue(!c.err().contains("cannot advise"), c::toString);
