@@ -3,18 +3,22 @@
  *
  * Large objects live in chunks of address space mapped for them (a chunk
  * holds several objects; one bigger than a chunk gets a chunk of its
- * own). A freed extent is never unmapped on the way: the kernel's page
- * tables stay built, and a new object in the same place costs no mmap, no
- * munmap and no page-table set-up (malloc_large, 5-25 MiB buffers: before
- * this, 13% of its time went to building and tearing down page tables of
- * fresh mappings; tcmalloc keeps its spans mapped likewise). A free range
+ * own). A freed extent is never unmapped on the way: a new object in the
+ * same place costs no mmap and no munmap, and no page-table set-up while
+ * its tables stand (malloc_large, 5-25 MiB buffers: before this, 13% of
+ * its time went to building and tearing down page tables of fresh
+ * mappings, 7% to munmap and mremap; tcmalloc keeps its spans mapped
+ * likewise). A free range
  * is in one of two states:
  *   - cached: freed and resident as far as it was written, handed out
  *     again first (no page faults); at most max(HZ3_LARGE_CACHE_MIN_BYTES,
  *     live large bytes >> HZ3_LARGE_CACHE_LIVE_SHIFT) bytes and
  *     HZ3_LARGE_CACHE_SLOTS ranges, the oldest decommitted to make room;
  *   - spare: decommitted (MADV_DONTNEED: no memory, reads back as zero),
- *     its address space and page tables kept. Cached ranges become spare
+ *     its address space kept (its page tables too, unless the kernel
+ *     reclaims empty ones at MADV_DONTNEED, as 6.18 does: then a later
+ *     fault builds one again, which still costs no mmap or munmap, and
+ *     evictions from the cache are what is left to cut). Cached ranges become spare
  *     past the purge delay or the cache's bound; the rest of a new chunk
  *     starts spare. Spare ranges are unmapped only over a bound of their
  *     own (max(HZ3_LARGE_SPARE_MIN_BYTES, twice the live large bytes) or
