@@ -126,8 +126,8 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     bool plain = align <= HDR;
     size_t off = plain ? HDR : _hz3_align_up(HDR, align);
     size_t need = plain ? round_map_size(off + size) : _hz3_align_up(off + size + align, HZ3_PAGE_SIZE);
-    hz3_extent_t e;
-    bool dirty;
+    hz3_extent_t e, out[HZ3_EXTENT_OUT];
+    size_t fresh, n;
 
     /* The common case: free address space of ours, under one lock. */
     pthread_mutex_lock(&large_lock);
@@ -136,7 +136,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
         errno = ENOMEM;
         return NULL;
     }
-    bool taken = _hz3_extent_take(need, &e, &dirty);
+    bool taken = _hz3_extent_take(need, &e, &fresh);
     size_t live = live_bytes;
     if (!taken) {
         pthread_mutex_unlock(&large_lock);
@@ -144,11 +144,10 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
             errno = ENOMEM;
             return NULL;
         }
-        dirty = false;
+        fresh = e.size;
         pthread_mutex_lock(&large_lock);
         if (!table_room()) {   /* no memory for a bigger table */
-            hz3_extent_t out[HZ3_EXTENT_OUT];
-            size_t n = _hz3_extent_give(e, live_bytes, out);
+            n = _hz3_extent_give(e, live_bytes, out);
             live = live_bytes;
             pthread_mutex_unlock(&large_lock);
             _hz3_extent_release(out, n, live);
@@ -159,8 +158,11 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     uint8_t *obj = plain ? e.map + HDR : (uint8_t *)_hz3_align_up((uintptr_t)e.map + HDR, align);
     table_insert((entry_t){ (uintptr_t)obj, e.map, e.size });
     live_bytes += e.size;
+    n = fresh ? _hz3_extent_drain(fresh, out) : 0;
+    live = live_bytes;
     pthread_mutex_unlock(&large_lock);
-    if (zero && dirty) memset(obj, 0, size);
+    if (n) _hz3_extent_release(out, n, live);
+    if (zero && fresh < e.size) memset(obj, 0, size);
     return obj;
 }
 

@@ -20,9 +20,17 @@ typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } hz3_extent_t;
 #define HZ3_EXTENT_OUT (HZ3_LARGE_CACHE_SLOTS + 1)
 
 /* Takes at least need bytes of free address space into *got, resident
- * pages first; false when no free range holds them. *dirty: the extent may
- * hold a freed object's bytes (else it reads as zero). */
-bool _hz3_extent_take(size_t need, hz3_extent_t *got, bool *dirty);
+ * pages first; false when no free range holds them. *fresh: how many of
+ * them come decommitted (they read as zero; the rest may hold a freed
+ * object's bytes). */
+bool _hz3_extent_take(size_t need, hz3_extent_t *got, size_t *fresh);
+/* When a request takes fresh bytes while the cache keeps resident extents
+ * it could not use, the oldest of those go (to out[], for
+ * _hz3_extent_release), about as many bytes: the process's footprint then
+ * grows by the object, not by the object and a full cache beside it
+ * (large_churn_t2 peaked 100 MiB higher without this; main moved the
+ * biggest cached extent into the object with mremap). Returns how many. */
+size_t _hz3_extent_drain(size_t fresh, hz3_extent_t *out);
 /* Outside the lock: maps fresh address space for need bytes (a chunk sized
  * by live_bytes: the rest of it becomes free address space). */
 bool _hz3_extent_map(size_t need, size_t live_bytes, hz3_extent_t *got);

@@ -148,7 +148,7 @@ static void spare_put(hz3_extent_t e, size_t live_bytes)
  * taken from its start. Without it, address space fragmented into ranges
  * of both states made malloc_large map a new chunk now and then, long
  * after it had all it needed. */
-static bool take_run(size_t need, hz3_extent_t *got)
+static bool take_run(size_t need, hz3_extent_t *got, size_t *fresh)
 {
     static hz3_extent_t all[HZ3_LARGE_CACHE_SLOTS + SPARE_SLOTS];   /* under the lock */
     size_t n = 0;
@@ -177,7 +177,10 @@ static bool take_run(size_t need, hz3_extent_t *got)
     for (size_t left = need, k = best; left > 0; k++) {
         size_t take = all[k].size < left ? all[k].size : left, idx;
         xlist_t *l = (idx = xl_starting(&cache, all[k].map)) != NONE ? &cache : &spare;
-        if (l == &spare) idx = xl_starting(&spare, all[k].map);
+        if (l == &spare) {
+            idx = xl_starting(&spare, all[k].map);
+            *fresh += take;
+        }
         xl_cut(l, idx, take, false);
         left -= take;
     }
@@ -185,9 +188,9 @@ static bool take_run(size_t need, hz3_extent_t *got)
     return true;
 }
 
-bool _hz3_extent_take(size_t need, hz3_extent_t *got, bool *dirty)
+bool _hz3_extent_take(size_t need, hz3_extent_t *got, size_t *fresh)
 {
-    *dirty = true;
+    *fresh = 0;
     size_t i = xl_best(&cache, need);
     if (i != NONE) {
         /* A rest under an eighth of the request goes with the object:
@@ -209,16 +212,17 @@ bool _hz3_extent_take(size_t need, hz3_extent_t *got, bool *dirty)
         } else {
             continue;
         }
+        *fresh = more;
         xl_remove(&cache, i);
         *got = (hz3_extent_t){ c.map, need, 0 };
         return true;
     }
     if ((i = xl_best(&spare, need)) != NONE) {
-        *dirty = false;
+        *fresh = need;
         *got = (hz3_extent_t){ xl_cut(&spare, i, need, false), need, 0 };
         return true;
     }
-    return take_run(need, got);
+    return take_run(need, got, fresh);
 }
 
 bool _hz3_extent_map(size_t need, size_t live_bytes, hz3_extent_t *got)
@@ -251,6 +255,18 @@ bool _hz3_extent_grow(hz3_extent_t *e, size_t need)
     xl_cut(l, j, more, false);
     e->size = need;
     return true;
+}
+
+size_t _hz3_extent_drain(size_t fresh, hz3_extent_t *out)
+{
+    size_t n = 0, drained = 0;
+    while (drained < fresh && cache.n && n < HZ3_EXTENT_OUT) {
+        size_t old = xl_oldest(&cache);
+        drained += cache.at[old].size;
+        out[n++] = cache.at[old];
+        xl_remove(&cache, old);
+    }
+    return n;
 }
 
 size_t _hz3_extent_give(hz3_extent_t e, size_t live_bytes, hz3_extent_t *out)
