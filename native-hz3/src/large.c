@@ -158,7 +158,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     uint8_t *obj = plain ? e.map + HDR : (uint8_t *)_hz3_align_up((uintptr_t)e.map + HDR, align);
     table_insert((entry_t){ (uintptr_t)obj, e.map, e.size });
     live_bytes += e.size;
-    n = fresh ? _hz3_extent_drain(fresh, out) : 0;
+    n = fresh == e.size ? _hz3_extent_drain(fresh, out) : 0;
     live = live_bytes;
     pthread_mutex_unlock(&large_lock);
     if (n) _hz3_extent_release(out, n, live);

@@ -24,12 +24,15 @@ typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } hz3_extent_t;
  * them come decommitted (they read as zero; the rest may hold a freed
  * object's bytes). */
 bool _hz3_extent_take(size_t need, hz3_extent_t *got, size_t *fresh);
-/* When a request takes fresh bytes while the cache keeps resident extents
- * it could not use, the oldest of those go (to out[], for
- * _hz3_extent_release), about as many bytes: the process's footprint then
- * grows by the object, not by the object and a full cache beside it
+/* When a request is served wholly from fresh pages while the cache keeps
+ * resident extents it could not use, the oldest of those go (to out[],
+ * for _hz3_extent_release), about as many bytes: the process's footprint
+ * then grows by the object, not by the object and a full cache beside it
  * (large_churn_t2 peaked 100 MiB higher without this; main moved the
- * biggest cached extent into the object with mremap). Returns how many. */
+ * biggest cached extent into the object with mremap). Not for a cached
+ * extent grown into fresh pages: that mostly reuses resident ones, and
+ * draining there too made malloc_large's madvise calls 133 -> 781 per
+ * 2,000 replacements. Returns how many. */
 size_t _hz3_extent_drain(size_t fresh, hz3_extent_t *out);
 /* Outside the lock: maps fresh address space for need bytes (a chunk sized
  * by live_bytes: the rest of it becomes free address space). */
