@@ -40,8 +40,10 @@ const char *hz3_version(void);
  * object at a time, so it writes no page of the span that no object has
  * reached yet. A freed large extent
  * stays resident for reuse (large_cached, large_cached_bytes), at most
- * max(64 MiB, half the live large bytes) of them, and is unmapped once it
- * stayed unused for purge_delay_ms, or by a purge. */
+ * max(64 MiB, half the live large bytes) of them, and is decommitted once
+ * it stayed unused for purge_delay_ms, or by a purge: its pages go back
+ * to the kernel, its address space stays hz3's for the next large objects
+ * but is no longer counted (not in hz3_mappings, not hz3_owns). */
 enum hz3_tier { HZ3_TIER_SMALL = 0, HZ3_TIER_SUB4K = 1, HZ3_TIER_MEDIUM = 2, HZ3_TIER_LARGE = 3 };
 
 /* Totals of the allocator, cheap enough to call at any time (one walk over
@@ -141,7 +143,7 @@ int hz3_owns(const void *p);
  * every epoch empties: either way its pages are empty pages and purge
  * candidates, not held. Hence, over all
  * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large extents (large_cached_bytes) are
- * unmapped too; their resident pages are in large_resident_bytes.
+ * decommitted too; their resident pages are in large_resident_bytes.
  *
  * Resident means what the kernel charges to the process (smaps Rss): a
  * page of a segment header that was only ever read maps the kernel's

@@ -1,0 +1,61 @@
+/*
+ * large.h: between large.c (the live large objects: their headers and the
+ * table free() looks them up in) and large_extent.c (the free address space
+ * they are carved from). All under large.c's lock unless a function says
+ * otherwise.
+ */
+#ifndef HZ3_LARGE_H
+#define HZ3_LARGE_H
+
+#include "hz3_internal.h"
+
+#pragma GCC visibility push(hidden)
+
+/* A range of pages: a live object's extent, or a free one. since_ms: when
+ * it went free (free ranges only). */
+typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } hz3_extent_t;
+
+/* What a freed extent gave up for decommit: at most the cache's slots plus
+ * the extent itself. */
+#define HZ3_EXTENT_OUT (HZ3_LARGE_CACHE_SLOTS + 1)
+
+/* Takes at least need bytes of free address space into *got, resident
+ * pages first; false when no free range holds them. *fresh: how many of
+ * them come decommitted (they read as zero; the rest may hold a freed
+ * object's bytes). */
+bool _hz3_extent_take(size_t need, hz3_extent_t *got, size_t *fresh);
+/* When a request is served wholly from fresh pages while the cache keeps
+ * resident extents it could not use, the oldest of those go (to out[],
+ * for _hz3_extent_release), about as many bytes: the process's footprint
+ * then grows by the object, not by the object and a full cache beside it
+ * (large_churn_t2 peaked 100 MiB higher without this; main moved the
+ * biggest cached extent into the object with mremap). Not for a cached
+ * extent grown into fresh pages: that mostly reuses resident ones, and
+ * draining there too made malloc_large's madvise calls 133 -> 781 per
+ * 2,000 replacements. Returns how many. */
+size_t _hz3_extent_drain(size_t fresh, hz3_extent_t *out);
+/* Outside the lock: maps fresh address space for need bytes (a chunk sized
+ * by live_bytes: the rest of it becomes free address space). */
+bool _hz3_extent_map(size_t need, size_t live_bytes, hz3_extent_t *got);
+/* Grows the live extent *e in place to need bytes from the free range right
+ * after it; false when there is none big enough. */
+bool _hz3_extent_grow(hz3_extent_t *e, size_t need);
+/* Caches the freed extent e (resident, for reuse). Extents the cache gives
+ * up go to out[] (at most HZ3_EXTENT_OUT): the caller passes them to
+ * _hz3_extent_release after dropping the lock. Returns how many. */
+size_t _hz3_extent_give(hz3_extent_t e, size_t live_bytes, hz3_extent_t *out);
+/* Outside the lock: decommits the n extents and adds them to the free
+ * address space. */
+void _hz3_extent_release(hz3_extent_t *out, size_t n, size_t live_bytes);
+/* Cached extents unused for delay_ms (all with 0) are decommitted; with 0
+ * the free address space is unmapped too. Takes the lock itself; returns
+ * how many extents it decommitted. */
+size_t _hz3_extent_purge(uint64_t now_ms, uint64_t delay_ms, size_t live_bytes);
+void _hz3_extent_stats(struct hz3_stats *st);
+/* Calls fn for every cached extent. */
+void _hz3_extent_each_cached(void (*fn)(uintptr_t start, uintptr_t end, void *arg), void *arg);
+bool _hz3_extent_cached_owns(uintptr_t p);
+
+#pragma GCC visibility pop
+
+#endif
