@@ -106,9 +106,10 @@ static inline uint32_t _hz3_tag_of(const void *p)
 /* The local free, and the remote one into the thread's batch (remote.c,
  * which itself sends what it cannot check to _hz3_free_generic), of p in
  * the segment that ends at `end`, past its header pages; false sends the
- * caller to _hz3_free_generic (bad pointers, suspected double frees). caller: free's caller, NULL when inlined into free. The page's
- * tag, not its span entry, says whose it is: a free from another thread
- * leaves without reading the entry's line. */
+ * caller to _hz3_free_generic (bad pointers, suspected double frees).
+ * caller is free's caller, NULL when inlined into free. The page's tag,
+ * not its span entry, says whose it is: a free from another thread leaves
+ * without reading the entry's line. */
 static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_t end, const void *caller)
 {
     /* back: p's offset from the segment's end (negative), which the slot
