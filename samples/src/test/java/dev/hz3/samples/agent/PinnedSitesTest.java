@@ -56,9 +56,10 @@ class PinnedSitesTest {
 
         List<RecordedEvent> all = Recordings.read(jfr);
         // The last round of sites during the hold (every worker done filling, the survivors not
-        // yet freed) that has a census of its own behind it, taken during the hold too.
+        // yet freed, a second to spare) that has a census of its own behind it, taken during
+        // the hold too.
         List<RecordedEvent> round = rounds(Recordings.of(all, "hz3.NativeSite")).stream()
-                .filter(r -> r.get(0).getStartTime().isBefore(holdEnd)
+                .filter(r -> r.get(0).getStartTime().isBefore(holdEnd.minusSeconds(1))
                         && lastSmallCensus(all, r.get(0).getStartTime())
                                 .filter(e -> e.getStartTime().isAfter(holdStart)).isPresent())
                 .reduce((a, b) -> b)
