@@ -38,7 +38,10 @@
  * to the owners (limits disarmed) when the thread ends, when it runs an
  * epoch itself (census, snapshot, purge: _hz3_remote_flush), and on its
  * first slow path after a timer epoch or a purge (decay): an idle thread
- * keeps its caches until it runs again, as it keeps its batch.
+ * keeps its caches until it runs again, as it keeps its batch. The batch's
+ * aging (every 64 slow paths) pushes the batch alone: emptying the caches
+ * there too sent larson's blocks home and back about as often as they
+ * were reused (bench/RESULTS.md, 2026-12-03 (day)).
  *
  * The caches are the owner's alone; a double-free check on another thread
  * walks them (bounded, following only pointers that are blocks of the

@@ -35,7 +35,7 @@ static void flush_group(hz3_remote_batch_t *rb, unsigned k)
     __atomic_store_n(&g->span, NULL, __ATOMIC_RELAXED);
 }
 
-static void batch_flush(hz3_heap_t *h)
+void _hz3_remote_batch_flush(hz3_heap_t *h)
 {
     hz3_remote_batch_t *rb = &h->remote;
     for (uint64_t m = rb->slots_used; m; m &= m - 1) flush_group(rb, (unsigned)__builtin_ctzll(m));
@@ -46,7 +46,7 @@ static void batch_flush(hz3_heap_t *h)
 void _hz3_remote_flush(hz3_heap_t *h)
 {
     _hz3_bcache_flush_all(h);
-    batch_flush(h);
+    _hz3_remote_batch_flush(h);
 }
 
 /* A block for a span whose group is not in its slot, or a full batch. */
@@ -73,7 +73,7 @@ static HZ3_NOINLINE void add_slow(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
     }
     __atomic_store_n(&g->head, b, __ATOMIC_RELAXED);
     g->count++;
-    if (++rb->blocks >= HZ3_REMOTE_BATCH) batch_flush(h);
+    if (++rb->blocks >= HZ3_REMOTE_BATCH) _hz3_remote_batch_flush(h);
 }
 
 /* The common case inline: the span's group is in its slot and the batch
