@@ -184,10 +184,11 @@ void _hz3_abandoned_after_fork_child(void);
 
 /* ---- remote.c: batches of frees for other threads' spans ---- */
 /* The free fast path's remote half, for p in a segment, in a span this
- * thread does not own: a valid block goes into the thread's batch; the
+ * thread does not own (t its page tag): a valid block goes into the
+ * thread's block cache of its class or its batch; the
  * rest (bad pointers, double frees, capacity-1 spans) to
  * _hz3_free_generic, naming caller. */
-void _hz3_free_remote_fast(void *p, const void *caller);
+void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller);   /* t: p's page tag */
 void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b);  /* b checked */
 void _hz3_remote_flush(hz3_heap_t *h);          /* owner: the block caches into the batch, every group pushed */
 void _hz3_remote_batch_flush(hz3_heap_t *h);    /* owner: every group pushed, the block caches kept */

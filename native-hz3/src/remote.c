@@ -96,9 +96,11 @@ static inline void add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
 
 void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b) { add(h, s, b); }
 
-void _hz3_free_remote_fast(void *p, const void *caller)
+/* Everything the common case (_hz3_free_remote_fast, below) leaves:
+ * classes not cached, full caches, singles, runs, pages in no span,
+ * sampled spans, bad pointers and double frees. */
+static HZ3_NOINLINE void free_remote_rest(void *p, uint32_t t, const void *caller)
 {
-    uint32_t t = _hz3_tag_of(p);
     unsigned head = _hz3_tag_head(t);
     const hz3_free_check_t *c = _hz3_free_check_of(t);
     size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - ((size_t)head << HZ3_PAGE_SHIFT);
@@ -116,18 +118,10 @@ void _hz3_free_remote_fast(void *p, const void *caller)
     if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED) &&
                    (!HZ3_FREE_CHECKS || (_hz3_is_block_start_f(c, s, off) && !_hz3_key_found(b))))) {
         if (HZ3_LIKELY(c->capacity > 1)) {
-            /* Into this thread's block cache of the class while it has
-             * room (bcache.c): its next malloc of the class that finds its
-             * span dry takes it back, with no atomic and no owner. */
+            /* A cache with room took it already (below): the class's
+             * cache is full, or the class not cached by this thread. */
             hz3_heap_t *h = _hz3_tl_heap;
             hz3_bcache_t *bc = &h->bcache[t >> HZ3_TAG_CLS_SHIFT];
-            if (HZ3_LIKELY(bc->count < bc->limit)) {
-                _hz3_key_set(b);
-                b->next = bc->head;
-                __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
-                __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
-                return;
-            }
             if (bc->limit) _hz3_bcache_overflow(h, bc, s, b);
             else add(h, s, b);
             return;
@@ -140,6 +134,38 @@ void _hz3_free_remote_fast(void *p, const void *caller)
         }
     }
     _hz3_free_generic(b, caller, "free");
+}
+
+_Static_assert(sizeof(hz3_bcache_t) == 16, "_hz3_free_remote_fast scales the class by 16");
+
+/* The common case of a server whose objects other threads free: into this
+ * thread's block cache of the class while it has room, from the tag free
+ * loaded (hz3_hot.h). The checks are the local free's, plus that the page
+ * is in a span (head) with no sample on it; the owner's span entry is read
+ * only for a lazily carved class's carved count. A class this thread never
+ * allocated, a single's or a run's has limit 0: the rest. */
+void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
+{
+    /* the class's cache from the tag's top bits: one shift and add (an
+     * index gcc scales anew for each field) */
+    hz3_bcache_t *bc = (hz3_bcache_t *)((char *)_hz3_tl_heap->bcache + ((size_t)(t >> HZ3_TAG_CLS_SHIFT) << 4));
+    uint32_t head = t & (0xFFu << HZ3_TAG_HEAD_SHIFT);
+    uint16_t n = bc->count;
+    hz3_block_t *b = p;
+    if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED) && n < bc->limit)) {
+        hz3_segment_t *seg = _hz3_segment_of(p);
+        hz3_span_t *s = (hz3_span_t *)((char *)seg->spans + (head >> (HZ3_TAG_HEAD_SHIFT - 6)));
+        size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - (head >> (HZ3_TAG_HEAD_SHIFT - HZ3_PAGE_SHIFT));
+        if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
+                       (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
+            _hz3_key_set(b);
+            b->next = bc->head;
+            __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+            __atomic_store_n(&bc->count, (uint16_t)(n + 1), __ATOMIC_RELAXED);
+            return;
+        }
+    }
+    free_remote_rest(p, t, caller);
 }
 
 /* Whether b is in h's group for s: a bounded walk that follows only blocks
