@@ -96,76 +96,69 @@ static inline void add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
 
 void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b) { add(h, s, b); }
 
-/* Everything the common case (_hz3_free_remote_fast, below) leaves:
- * classes not cached, full caches, singles, runs, pages in no span,
- * sampled spans, bad pointers and double frees. */
-static HZ3_NOINLINE void free_remote_rest(void *p, uint32_t t, const void *caller)
+/* A checked block that the common case below does not cache: its class's
+ * cache is full (half of it goes to the batch, bcache.c), or this thread
+ * does not cache the class (into the batch), or it is a single (into this
+ * thread's singles' cache, single.c), or a run (given back whole by the
+ * generic free). */
+static HZ3_NOINLINE void free_remote_checked(hz3_block_t *b, uint32_t t, const void *caller)
 {
-    unsigned head = _hz3_tag_head(t);
-    const hz3_free_check_t *c = _hz3_free_check_of(t);
-    size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - ((size_t)head << HZ3_PAGE_SHIFT);
-    hz3_span_t *s = &_hz3_segment_of(p)->spans[head];
-    hz3_block_t *b = p;
-    /* The generic free takes what this does not check itself: pages in no
-     * span, runs (given back whole), interior
-     * pointers, blocks that carry the free key, and spans holding a
-     * sampled object (tagged: the side table must hear of the free, and
-     * the owner's own frees of such a span arrive here too). All from the
-     * page's tag and the class: the span entry, which its owner writes all
-     * the time, is read only when the batch is pushed (or, for a lazily
-     * carved medium class, for its carved count). Offsets past the blocks
-     * are past blocks_end, which is within the span. */
-    if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED) &&
-                   (!HZ3_FREE_CHECKS || (_hz3_is_block_start_f(c, s, off) && !_hz3_key_found(b))))) {
-        if (HZ3_LIKELY(c->capacity > 1)) {
-            /* A cache with room took it already (below): the class's
-             * cache is full, or the class not cached by this thread. */
-            hz3_heap_t *h = _hz3_tl_heap;
-            hz3_bcache_t *bc = &h->bcache[t >> HZ3_TAG_CLS_SHIFT];
-            if (bc->limit) _hz3_bcache_overflow(h, bc, s, b);
-            else add(h, s, b);
-            return;
-        }
-        /* A single, checked as any block (its only block start is 0):
-         * into this thread's cache (single.c). */
-        if (t >> HZ3_TAG_CLS_SHIFT != HZ3_CLASS_RUN) {
-            _hz3_single_free_remote(s, b);
-            return;
-        }
+    unsigned cls = t >> HZ3_TAG_CLS_SHIFT;
+    hz3_span_t *s = &_hz3_segment_of(b)->spans[_hz3_tag_head(t)];
+    if (HZ3_LIKELY(_hz3_free_check[cls].capacity > 1)) {
+        hz3_heap_t *h = _hz3_tl_heap;
+        hz3_bcache_t *bc = &h->bcache[cls];
+        if (bc->limit) _hz3_bcache_overflow(h, bc, s, b);
+        else add(h, s, b);
+        return;
+    }
+    if (cls != HZ3_CLASS_RUN) {
+        _hz3_single_free_remote(s, b);
+        return;
     }
     _hz3_free_generic(b, caller, "free");
 }
 
 _Static_assert(sizeof(hz3_bcache_t) == 16, "_hz3_free_remote_fast scales the class by 16");
 
-/* The common case of a server whose objects other threads free: into this
- * thread's block cache of the class while it has room, from the tag free
- * loaded (hz3_hot.h). The checks are the local free's, plus that the page
- * is in a span (head) with no sample on it; the owner's span entry is read
- * only for a lazily carved class's carved count. A class this thread never
- * allocated, a single's or a run's has limit 0: the rest. */
+/* A free of a block whose page's tag t names another owner (hz3_hot.h),
+ * for the server whose objects other threads free: into this thread's
+ * block cache of the class while it has room, from the tag free loaded.
+ * The generic free takes what this does not check itself: pages in no
+ * span, interior pointers, blocks that carry the free key, and spans
+ * holding a sampled object (tagged: the side table must hear of the free,
+ * and the owner's own frees of such a span arrive here too). All from the
+ * page's tag and the class: the span entry, which its owner writes all the
+ * time, is read only when the batch is pushed (or, for a lazily carved
+ * medium class, for its carved count). Offsets past the blocks are past
+ * blocks_end, which is within the span. */
 void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
 {
     /* the class's cache from the tag's top bits: one shift and add (an
      * index gcc scales anew for each field) */
     hz3_bcache_t *bc = (hz3_bcache_t *)((char *)_hz3_tl_heap->bcache + ((size_t)(t >> HZ3_TAG_CLS_SHIFT) << 4));
     uint32_t head = t & (0xFFu << HZ3_TAG_HEAD_SHIFT);
-    uint16_t n = bc->count;
     hz3_block_t *b = p;
-    if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED) && n < bc->limit)) {
-        hz3_segment_t *seg = _hz3_segment_of(p);
-        hz3_span_t *s = (hz3_span_t *)((char *)seg->spans + (head >> (HZ3_TAG_HEAD_SHIFT - 6)));
+    if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED))) {
+        /* the span entry: its address only, read for a lazily carved
+         * class's carved count alone */
+        hz3_span_t *s = &_hz3_segment_of(p)->spans[head >> HZ3_TAG_HEAD_SHIFT];
         size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - (head >> (HZ3_TAG_HEAD_SHIFT - HZ3_PAGE_SHIFT));
         if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
                        (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
-            _hz3_key_set(b);
-            b->next = bc->head;
-            __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
-            __atomic_store_n(&bc->count, (uint16_t)(n + 1), __ATOMIC_RELAXED);
+            uint16_t n = bc->count;
+            if (HZ3_LIKELY(n < bc->limit)) {
+                _hz3_key_set(b);
+                b->next = bc->head;
+                __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+                __atomic_store_n(&bc->count, (uint16_t)(n + 1), __ATOMIC_RELAXED);
+                return;
+            }
+            free_remote_checked(b, t, caller);
             return;
         }
     }
-    free_remote_rest(p, t, caller);
+    _hz3_free_generic(b, caller, "free");
 }
 
 /* Whether b is in h's group for s: a bounded walk that follows only blocks
