@@ -10,9 +10,9 @@
  * freeing thread keeps the block and its own next malloc of the class that
  * finds its span dry takes it back (alloc.c, _hz3_malloc_generic), hot in
  * its cache, with no atomic and no owner involved, as tcmalloc's thread
- * caches do. The malloc and free fast paths (hz3_hot.h) are unchanged: the
- * push is on the remote free's out-of-line half (remote.c) and the pop on
- * the malloc's miss branch.
+ * caches do. The push is on the remote free's out-of-line half (remote.c,
+ * from the tag free loaded) and the pop on malloc's miss branch
+ * (hz3_hot.h), neither on the local paths.
  *
  * With HZ3_BCACHE_LOCAL=1 (a build switch, off by default: on, alloc_test
  * took 40% less CPU and glibc_thread 55-77% more, bench/RESULTS.md), the
@@ -38,7 +38,10 @@
  * to the owners (limits disarmed) when the thread ends, when it runs an
  * epoch itself (census, snapshot, purge: _hz3_remote_flush), and on its
  * first slow path after a timer epoch or a purge (decay): an idle thread
- * keeps its caches until it runs again, as it keeps its batch.
+ * keeps its caches until it runs again, as it keeps its batch. The batch's
+ * aging (every 64 slow paths) pushes the batch alone: emptying the caches
+ * there too sent larson's blocks home and back about as often as they
+ * were reused (bench/RESULTS.md, 2026-12-03 (day)).
  *
  * The caches are the owner's alone; a double-free check on another thread
  * walks them (bounded, following only pointers that are blocks of the

@@ -4,14 +4,17 @@
  * Budget: a malloc of a shared class (small, sub4k, medium to 16 KiB) is a
  * table lookup, two loads, a pop (one test) and one store (the free key
  * cleared); when the span's list runs dry, the miss branch takes over the
- * blocks freed since (local_free) unless sampling is on. A local free is
+ * blocks freed since (local_free) unless sampling is on, and then pops the
+ * class's block cache (other threads' blocks this thread freed, bcache.c)
+ * before it calls the slow path. A local free is
  * its segment slot's load and one compare, the page's tag (owner, head
  * page and class in one word), an owner compare, the start-of-object check
  * (one multiply, one compare), the free-key compare and a push with the
  * key, and one decrement-and-test of used for "now empty or was full"
  * (38 instructions to ret); a medium block's start-of-object check also
  * reads its span's carved count. A free of another thread's block leaves
- * after the owner compare, to the remote batch (remote.c), with no atomic.
+ * after the owner compare with the tag, for the block cache of the tag's
+ * class or the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
  * pointers) is out of line in span.c, run.c, large.c and alloc.c.
@@ -28,19 +31,38 @@ static inline void *_hz3_malloc_fast(size_t size)
         /* Every size class. Before initialisation the table reads class 0
          * and every heap is the empty one, whose spans have no free block:
          * the slow path. */
-        hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
+        unsigned cls = _hz3_class_of16[(size + 15) >> 4];
+        hz3_span_t *s = h->cur[cls];
         hz3_block_t *b = s->free;
         /* free ran dry: take over the blocks freed since (local_free, see
          * hz3_types.h) unless sampling is on, which cuts lists in
          * alloc.c. On the miss branch only, each load once. */
         if (HZ3_UNLIKELY(b == NULL)) {
             b = s->local_free;
-            if (b == NULL || atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
+            if (b == NULL) goto cached;
+            if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
             s->local_free = NULL;
         }
         s->free = b->next;
         _hz3_key_clear(b);
         _hz3_used_inc(s);
+        return b;
+    cached:
+        /* Then the class's block cache (bcache.c): other threads' blocks
+         * this thread freed, still counted in their spans' used. Sampling
+         * off only: with it on, a cache is never armed, and blocks cached
+         * before wait for their flush. The empty heap's caches are empty. */
+        if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
+        /* the class again, from size: kept from above, it took the hit
+         * path a register move */
+        __asm__("" : "+r"(size));
+        cls = _hz3_class_of16[(size + 15) >> 4];
+        hz3_bcache_t *bc = (hz3_bcache_t *)((char *)h->bcache + ((size_t)cls << 4));
+        b = bc->head;
+        if (b == NULL) goto slow;
+        __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
+        __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
+        _hz3_key_clear(b);
         return b;
     }
 slow:
@@ -143,10 +165,11 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
         }
         return false;
     }
-    /* A tail call with the pointer alone (it reads the tag again): the
-     * local path keeps no register for it, nor loads free's caller (NULL:
-     * inlined into free, whose return address names it). */
-    _hz3_free_remote_fast(p, caller ? caller : __builtin_return_address(0));
+    /* Another thread's block: a tail call with the tag, which has the
+     * class of the block cache it goes to (remote.c); the local path keeps
+     * no register for it, nor loads free's caller (NULL: inlined into
+     * free, whose return address names it). */
+    _hz3_free_remote_fast(p, t, caller ? caller : __builtin_return_address(0));
     return true;
 }
 

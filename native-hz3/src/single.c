@@ -192,7 +192,7 @@ static HZ3_NOINLINE void *duties_then_alloc(hz3_heap_t *h, unsigned cls, size_t 
 
 static HZ3_NOINLINE void *flush_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
-    _hz3_remote_flush(h);
+    _hz3_remote_batch_flush(h);
     return _hz3_single_alloc(h, cls, size);
 }
 
