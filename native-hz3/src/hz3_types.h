@@ -199,7 +199,10 @@
 #define HZ3_MEDIUM_EXTEND 1            /* medium blocks carved per refill (0: the whole span at once) */
 #endif
 #ifndef HZ3_SMALL_EMPTY_KEEP
-#define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */
+#define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class, at least, */
+#endif
+#ifndef HZ3_EMPTY_KEEP_PAGES
+#define HZ3_EMPTY_KEEP_PAGES 16        /* or as many as fit in this many pages (64 KiB; span.c) */
 #endif
 #ifndef HZ3_SINGLE_DEPOT_PAGES
 #define HZ3_SINGLE_DEPOT_PAGES 128     /* pages of empty singles per class on the abandoned lists (512 KiB), for any heap */
