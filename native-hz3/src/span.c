@@ -236,22 +236,22 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
     }
 }
 
-/* A full span whose free blocks are still fewer than its class's rejoin
- * (size_class.c says why and what it measured) stays on full, and the free
- * returns without the lock: no other thread changes the fields read here
- * while the span holds a live object, and one a purge gave back (emptied
- * by remote frees) needs nothing. Its blocks wait on local_free; a remote
- * free into it still notifies (the drain puts it on avail), and the free
- * that empties it takes the lock as before. That test comes first, with no
- * register saved: it is a quarter of the frees into a span freed in order
- * (a few instructions each), the lock one per rejoin. Singles (capacity 1)
- * are always empty here. */
 static HZ3_NOINLINE void free_local_slow_shared(hz3_heap_t *h, hz3_span_t *s)
 {
     _hz3_heap_lock(h);
     free_local_slow_locked(h, s);
     _hz3_heap_unlock(h);
 }
+/* A full span whose free blocks are still fewer than its class's rejoin
+ * (size_class.c says why and what it measured) stays on full, and the free
+ * returns without the lock: no other thread changes the fields read here
+ * while the span holds a live object, and one a purge gave back (emptied
+ * by remote frees) needs nothing. Its blocks wait on local_free; a remote
+ * free into it still notifies (the drain puts it on avail), and the free
+ * that empties it takes the lock as before. The test comes first, with no
+ * register saved (a single is empty here, used 0, and goes on to single.c
+ * with none saved either): up to a quarter of the frees into a span freed
+ * in order take it, the lock one per rejoin. */
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 {
     unsigned used = _hz3_used_get(s);
