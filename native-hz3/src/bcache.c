@@ -14,16 +14,12 @@
  * from the tag free loaded) and the pop on malloc's miss branch
  * (hz3_hot.h), neither on the local paths.
  *
- * With HZ3_BCACHE_LOCAL=1 (a build switch, off by default: on, alloc_test
- * took 40% less CPU and glibc_thread 55-77% more, bench/RESULTS.md), the
- * owner's own frees come here too, for classes whose full spans
- * rejoin avail at the first free (all but sub4k): with the cache armed, a
- * full span's frees wait on its local_free (no lock) until a quarter of
- * it is free, then move to the cache together, and the span stays full
- * (span.c, keep_in_cache). Without it, that free put the span back on
- * avail and the next malloc that missed took it there, on a slow path,
- * for one or a few blocks: alloc_test's shape, 73% of mallocs and frees
- * on slow paths (bench/RESULTS.md).
+ * The owner's own frees do not come here: a full span waits for a quarter
+ * of its blocks before it rejoins avail (size_class.c), which took
+ * alloc_test's malloc from 206 to 33 instructions, where a switch that
+ * moved those frees to this cache instead (HZ3_BCACHE_LOCAL, removed)
+ * took it to 42.5 and cost glibc_thread 1.55-1.77x the CPU
+ * (bench/RESULTS.md, 2026-12-03).
  *
  * What a cached block is: freed, keyed, chained on the cache's list, and
  * still counted in its span's used (nothing on the owner's line changes),
