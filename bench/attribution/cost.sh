@@ -9,7 +9,8 @@
 #
 # Configurations, in rotation within each rep: "off" (the first jar, attribution off: with it
 # off no attribution class is loaded, so any build serves), then "on-LABEL" per jar
-# (attribution=on,sampleBytes=INTERVAL). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as shipped.
+# (attribution=on,sampleBytes=INTERVAL), and with HZ3_ONLY=1 "hz3-sampling" (attribution off,
+# HZ3_SAMPLE_BYTES=INTERVAL: hz3 samples with no agent asking, its share of the cost). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as shipped.
 # Per run: user+sys CPU of the whole process, CPU until PHASE work-start (start-up: the agent's,
 # the JIT's meanwhile), CPU in the work phase, the CPU of Churn's worker threads (the work and
 # the advice alone: unlike the process's work-phase CPU it does not grow with the wall time, as
@@ -20,7 +21,7 @@
 # the end (jstat -gc every 200 ms from work-start, from the JVM's perf data: no attach).
 # Output: OUT/raw.tsv, and medians with ratios to "off" on stdout.
 #
-# Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), OUT (raw directory;
+# Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), HZ3_ONLY (0), OUT (raw directory;
 # default bench/results/raw-attribution-cost-UTC).
 set -euo pipefail
 
@@ -28,6 +29,7 @@ REPS="${REPS:-7}"
 THREADS="${THREADS:-4}"
 ROUNDS="${ROUNDS:-150}"
 INTERVAL="${INTERVAL:-524288}"
+HZ3_ONLY="${HZ3_ONLY:-0}"
 BENCH=cost.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 OUT="${OUT:-$root/bench/results/raw-attribution-cost-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -44,6 +46,7 @@ for arg in "$@"; do
   labels+=("${BASH_REMATCH[1]}")
 done
 configs=(off)
+[[ "$HZ3_ONLY" == 1 ]] && configs+=(hz3-sampling)
 for l in "${labels[@]}"; do configs+=("on-$l"); done
 
 # run_phases's hooks: RSS at every look, jstat from work-start.
@@ -63,13 +66,16 @@ churn_field() {   # churn_field NAME FILE: the value of NAME= on Churn's final l
 }
 
 run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
-  local cfg="$1" rep="$2" base="$OUT/$1-$2" agent
+  local cfg="$1" rep="$2" base="$OUT/$1-$2" agent sampling=()
   if [[ "$cfg" == off ]]; then
     agent="-javaagent:$build/agent-${labels[0]}.jar"
+  elif [[ "$cfg" == hz3-sampling ]]; then
+    agent="-javaagent:$build/agent-${labels[0]}.jar"
+    sampling=("HZ3_SAMPLE_BYTES=$INTERVAL")
   else
     agent="-javaagent:$build/agent-${cfg#on-}.jar=attribution=on,sampleBytes=$INTERVAL"
   fi
-  local cmd=(env "LD_PRELOAD=$build/libhz3.so" java "${jvm[@]}" "$agent"
+  local cmd=(env "LD_PRELOAD=$build/libhz3.so" "${sampling[@]}" java "${jvm[@]}" "$agent"
     -XX:StartFlightRecording:filename="$base.jfr",settings="$build/hz3.jfc"
     -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 3)
   local rc jpid cpu0 cpu1 meta="" rss_sum=0 rss_n=0
@@ -79,7 +85,7 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
   # MU: metaspace used, KB, at jstat's last sample (the idle after work-end)
   meta="$(awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "MU") c = i} c && $1 ~ /^[0-9]/ {m = $c} END {print m}' "$base.jstat" 2>/dev/null || true)"
   [[ -n "$cpu0" && -n "$cpu1" && -n "$meta" ]] || die "run $cfg-$rep: could not read the JVM at its PHASE lines"
-  if [[ "$cfg" != off ]]; then
+  if [[ "$cfg" == on-* ]]; then
     grep -q "hz3 samples too" "$base.err" || die "run $cfg-$rep: attribution did not start under hz3 (see $base.err)"
   fi
   local real user sys maxrss work_ms workers jit
