@@ -1,8 +1,6 @@
 package dev.hz3.samples;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The CPU a run's workers and the JIT spent in the work phase, read inside the JVM at work-end.
  * A harness reading /proc from outside at the {@code PHASE work-end} line comes too late on a
  * loaded machine (its look may land after the JVM has gone); the workers here read their own
- * CPU as their body returns, and the last of them reads the JIT's compiler threads.
+ * CPU as their body returns, and the last of them reads the JIT's compiler threads. From /proc,
+ * not ThreadMXBean: java.management, loaded in every run of the sample, would be a cost of its own.
  */
 final class ThreadCpu {
 
@@ -30,9 +29,8 @@ final class ThreadCpu {
 
     /** Sums the workers' own CPU; the last worker to finish reads the JIT's. */
     static final class AtWorkEnd {
-        private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         private final AtomicInteger running;
-        private final AtomicLong workersNanos = new AtomicLong();
+        private final AtomicLong workersMillis = new AtomicLong();
         private volatile long jitMillis = -1;
 
         AtWorkEnd(int workers) {
@@ -43,7 +41,7 @@ final class ThreadCpu {
             try {
                 w.run();
             } finally {
-                workersNanos.addAndGet(Math.max(0, threads.getCurrentThreadCpuTime()));
+                workersMillis.addAndGet(Math.max(0, millis(Path.of("/proc/thread-self/stat"))));
                 if (running.decrementAndGet() == 0) {
                     jitMillis = compilerThreadsMillis();
                 }
@@ -52,7 +50,7 @@ final class ThreadCpu {
 
         /** The workers' CPU (user + system) in ms, once all have finished. */
         long workersMillis() {
-            return workersNanos.get() / 1_000_000;
+            return workersMillis.get();
         }
 
         /** The JIT compiler threads' CPU in ms up to work-end; -1 where /proc has no such threads. */
@@ -67,27 +65,38 @@ final class ThreadCpu {
      * JVM retired before now is not counted.
      */
     static long compilerThreadsMillis() {
-        long ticks = 0;
+        long ms = 0;
         boolean found = false;
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path t : tasks) {
                 try {
-                    if (!Files.readString(t.resolve("comm")).matches("C[12] CompilerThre.*\\s*")) {
-                        continue;
+                    if (Files.readString(t.resolve("comm")).matches("C[12] CompilerThre.*\\s*")) {
+                        long m = millis(t.resolve("stat"));
+                        if (m >= 0) {
+                            ms += m;
+                            found = true;
+                        }
                     }
-                    String stat = Files.readString(t.resolve("stat"));
-                    // utime and stime: fields 14 and 15, counted after the name (which may hold
-                    // spaces), so the 12th and 13th after its closing parenthesis
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-                    ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
-                    found = true;
-                } catch (IOException | RuntimeException e) {
+                } catch (IOException e) {
                     // the thread ended meanwhile: its CPU is not counted
                 }
             }
         } catch (IOException e) {
             return -1;   // not Linux
         }
-        return found ? ticks * TICK_MS : -1;
+        return found ? ms : -1;
+    }
+
+    /** utime + stime in ms from a thread's /proc stat file; -1 when it cannot be read. */
+    private static long millis(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            // fields 14 and 15, counted after the name (which may hold spaces), so the 12th and
+            // 13th after its closing parenthesis
+            String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * TICK_MS;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 }
