@@ -52,6 +52,8 @@ void _hz3_extent_release(hz3_extent_t *out, size_t n, size_t live_bytes);
  * how many extents it decommitted. */
 size_t _hz3_extent_purge(uint64_t now_ms, uint64_t delay_ms, size_t live_bytes);
 void _hz3_extent_stats(struct hz3_stats *st);
+/* Outside the lock: gives the extent's pages back (large_decommit.c). */
+void _hz3_large_decommit(uint8_t *map, size_t size);
 /* Calls fn for every cached extent. */
 void _hz3_extent_each_cached(void (*fn)(uintptr_t start, uintptr_t end, void *arg), void *arg);
 bool _hz3_extent_cached_owns(uintptr_t p);

@@ -14,11 +14,9 @@
  *     again first (no page faults); at most max(HZ3_LARGE_CACHE_MIN_BYTES,
  *     live large bytes >> HZ3_LARGE_CACHE_LIVE_SHIFT) bytes and
  *     HZ3_LARGE_CACHE_SLOTS ranges, the oldest decommitted to make room;
- *   - spare: decommitted (MADV_DONTNEED: no memory, reads back as zero),
- *     its address space kept (its page tables too, unless the kernel
- *     reclaims empty ones at MADV_DONTNEED, as 6.18 does: then a later
- *     fault builds one again, which still costs no mmap or munmap, and
- *     evictions from the cache are what is left to cut). Cached ranges become spare
+ *   - spare: decommitted (no memory, reads back as zero: only its
+ *     resident pages are zapped, large_decommit.c, so that the kernel
+ *     keeps its page tables), its address space kept. Cached ranges become spare
  *     past the purge delay or the cache's bound; the rest of a new chunk
  *     starts spare. Spare ranges are unmapped only over a bound of their
  *     own (max(HZ3_LARGE_SPARE_MIN_BYTES, twice the live large bytes) or
@@ -291,7 +289,7 @@ size_t _hz3_extent_give(hz3_extent_t e, size_t live_bytes, hz3_extent_t *out)
 void _hz3_extent_release(hz3_extent_t *out, size_t n, size_t live_bytes)
 {
     uint64_t now = _hz3_now_ms();
-    for (size_t i = 0; i < n; i++) _hz3_os_decommit(out[i].map, out[i].size);
+    for (size_t i = 0; i < n; i++) _hz3_large_decommit(out[i].map, out[i].size);
     _hz3_large_lock();
     for (size_t i = 0; i < n; i++) spare_put((hz3_extent_t){ out[i].map, out[i].size, now }, live_bytes);
     _hz3_large_unlock();
