@@ -56,7 +56,7 @@ static bool decommit_resident(uint8_t *map, size_t size)
     unsigned char vec[4096];
     struct iovec iov[RUNS];
     size_t n = 0;
-    for (size_t off = 0; off < size;) {
+    for (size_t off = 0; off + HZ3_PAGE_SIZE <= size;) {   /* extents are whole pages */
         size_t pages = (size - off) >> HZ3_PAGE_SHIFT;
         if (pages > sizeof vec) pages = sizeof vec;
         if (!_hz3_os_resident(map + off, pages, vec)) return false;
