@@ -148,6 +148,28 @@ static void partial_eviction(void)
     CHECK(t_stats().large_cached == 0);
 }
 
+/* Half the live bytes may end in half a page (an aligned object's extent
+ * is any number of pages): what the cache gives back is whole pages all
+ * the same, and the free returns. */
+static void odd_bound(void)
+{
+    t_hz3()->purge_now();
+    void *live = NULL;
+    CHECK(posix_memalign(&live, PAGE, 140 * MIB + PAGE) == 0);
+    size_t el = malloc_usable_size(live) + PAGE;   /* it starts a page into its extent */
+    unsigned char *a = malloc(40 * MIB), *sep = malloc(2 * MIB), *b = malloc(40 * MIB);
+    size_t bound = (el + malloc_usable_size(sep) + 64) / 2;
+    CHECK_MSG(bound % PAGE != 0 && bound > 64 * MIB, "the bound %zu is whole pages or under 64 MiB", bound);
+    free(a);
+    free(b);
+    struct hz3_stats st = t_stats();
+    CHECK_MSG(st.large_cached_bytes % PAGE == 0 && st.large_cached_bytes <= bound && st.large_cached_bytes + PAGE > bound,
+              "cached %llu bytes, bound %zu", (unsigned long long)st.large_cached_bytes, bound);
+    free(sep);
+    free(live);
+    t_hz3()->purge_now();
+}
+
 /* The census counts cached extents' resident pages exactly; an epoch past
  * the purge delay unmaps them. */
 static void census_and_purge(void)
@@ -244,6 +266,7 @@ int main(void)
     reuse();
     bound();
     partial_eviction();
+    odd_bound();
     census_and_purge();
     threads();
     return t_finish("test-large");
