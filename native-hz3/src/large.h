@@ -26,7 +26,8 @@ typedef struct { uint8_t *map; size_t size; uint64_t since_ms; } hz3_extent_t;
 bool _hz3_extent_take(size_t need, hz3_extent_t *got, size_t *fresh);
 /* When a request is served wholly from fresh pages while the cache keeps
  * resident extents it could not use, the oldest of those go (to out[],
- * for _hz3_extent_release), about as many bytes: the process's footprint
+ * for _hz3_extent_release), as many bytes (of the last one its tail, when
+ * the rest of it still holds a large object): the process's footprint
  * then grows by the object, not by the object and a full cache beside it
  * (large_churn_t2 peaked 100 MiB higher without this; main moved the
  * biggest cached extent into the object with mremap). Not for a cached
@@ -52,6 +53,8 @@ void _hz3_extent_release(hz3_extent_t *out, size_t n, size_t live_bytes);
  * how many extents it decommitted. */
 size_t _hz3_extent_purge(uint64_t now_ms, uint64_t delay_ms, size_t live_bytes);
 void _hz3_extent_stats(struct hz3_stats *st);
+/* Outside the lock: gives the extent's pages back (large_decommit.c). */
+void _hz3_large_decommit(uint8_t *map, size_t size);
 /* Calls fn for every cached extent. */
 void _hz3_extent_each_cached(void (*fn)(uintptr_t start, uintptr_t end, void *arg), void *arg);
 bool _hz3_extent_cached_owns(uintptr_t p);

@@ -13,12 +13,12 @@
  *   - cached: freed and resident as far as it was written, handed out
  *     again first (no page faults); at most max(HZ3_LARGE_CACHE_MIN_BYTES,
  *     live large bytes >> HZ3_LARGE_CACHE_LIVE_SHIFT) bytes and
- *     HZ3_LARGE_CACHE_SLOTS ranges, the oldest decommitted to make room;
- *   - spare: decommitted (MADV_DONTNEED: no memory, reads back as zero),
- *     its address space kept (its page tables too, unless the kernel
- *     reclaims empty ones at MADV_DONTNEED, as 6.18 does: then a later
- *     fault builds one again, which still costs no mmap or munmap, and
- *     evictions from the cache are what is left to cut). Cached ranges become spare
+ *     HZ3_LARGE_CACHE_SLOTS ranges, the oldest decommitted to make room
+ *     (of the last of them only as much as the bound asks, from its tail,
+ *     if the rest still holds a large object);
+ *   - spare: decommitted (no memory, reads back as zero: only its
+ *     resident pages are zapped, large_decommit.c, so that the kernel
+ *     keeps its page tables), its address space kept. Cached ranges become spare
  *     past the purge delay or the cache's bound; the rest of a new chunk
  *     starts spare. Spare ranges are unmapped only over a bound of their
  *     own (max(HZ3_LARGE_SPARE_MIN_BYTES, twice the live large bytes) or
@@ -257,16 +257,29 @@ bool _hz3_extent_grow(hz3_extent_t *e, size_t need)
     return true;
 }
 
-size_t _hz3_extent_drain(size_t fresh, hz3_extent_t *out)
+/* Moves at least bytes (when there are that many) from the oldest cached
+ * ranges to out[n...], taking only the tail of the last one when the rest
+ * of it still holds a large object: whole ranges made large_churn decommit
+ * up to a range more than its bound asked for, and fault it in again.
+ * Returns the new n. */
+static size_t evict_oldest(size_t bytes, hz3_extent_t *out, size_t n)
 {
-    size_t n = 0, drained = 0;
-    while (drained < fresh && cache.n && n < HZ3_EXTENT_OUT) {
-        size_t old = xl_oldest(&cache);
-        drained += cache.at[old].size;
+    for (size_t done = 0; done < bytes && cache.n && n < HZ3_EXTENT_OUT;) {
+        size_t old = xl_oldest(&cache), want = _hz3_align_up(bytes - done, HZ3_PAGE_SIZE);   /* the bound may be half a page */
+        if (cache.at[old].size >= want + HZ3_RUN_MAX) {
+            out[n++] = (hz3_extent_t){ xl_cut(&cache, old, want, true), want, 0 };
+            break;
+        }
+        done += cache.at[old].size;
         out[n++] = cache.at[old];
         xl_remove(&cache, old);
     }
     return n;
+}
+
+size_t _hz3_extent_drain(size_t fresh, hz3_extent_t *out)
+{
+    return evict_oldest(fresh, out, 0);
 }
 
 size_t _hz3_extent_give(hz3_extent_t e, size_t live_bytes, hz3_extent_t *out)
@@ -278,11 +291,12 @@ size_t _hz3_extent_give(hz3_extent_t e, size_t live_bytes, hz3_extent_t *out)
         out[n++] = e;
         return n;
     }
-    while (cache.n == cache.cap || cache.bytes + e.size > limit) {
+    if (cache.n == cache.cap) {
         size_t old = xl_oldest(&cache);
         out[n++] = cache.at[old];
         xl_remove(&cache, old);
     }
+    if (cache.bytes + e.size > limit) n = evict_oldest(cache.bytes + e.size - limit, out, n);
     cache.at[cache.n++] = e;
     cache.bytes += e.size;
     return n;
@@ -291,7 +305,7 @@ size_t _hz3_extent_give(hz3_extent_t e, size_t live_bytes, hz3_extent_t *out)
 void _hz3_extent_release(hz3_extent_t *out, size_t n, size_t live_bytes)
 {
     uint64_t now = _hz3_now_ms();
-    for (size_t i = 0; i < n; i++) _hz3_os_decommit(out[i].map, out[i].size);
+    for (size_t i = 0; i < n; i++) _hz3_large_decommit(out[i].map, out[i].size);
     _hz3_large_lock();
     for (size_t i = 0; i < n; i++) spare_put((hz3_extent_t){ out[i].map, out[i].size, now }, live_bytes);
     _hz3_large_unlock();

@@ -91,7 +91,7 @@ static void bound(void)
     free(a);   /* live large bytes 0: the bound is 64 MiB */
     CHECK_MSG(t_stats().large_cached_bytes == 0 && !t_hz3()->owns(a), "an 80 MiB extent was kept with nothing live");
 
-    /* With 4 x 64 MiB live, the bound is 128 MiB. */
+    /* With 4 x 64 MiB live, the bound is over 128 MiB (half their extents). */
     void *live[4];
     for (int i = 0; i < 4; i++) live[i] = malloc(64 * MIB);
     a = malloc(n);
@@ -105,16 +105,69 @@ static void bound(void)
     CHECK(b == a && holds(b, MIB, 0xb3));
     free(b);
     /* Two more 80 MiB extents (which may merge with each other: an extent
-     * bigger than the bound goes back whole): the cache stays within 128 MiB. */
+     * bigger than the bound goes back whole): the cache stays within half
+     * the live extents (64 MiB objects take a little more: their extents). */
     unsigned char *c = malloc(n), *d = malloc(n);
     free(c);
     free(d);
+    size_t live_bytes = 0;
+    for (int i = 0; i < 4; i++) live_bytes += malloc_usable_size(live[i]) + 64;
     st = t_stats();
-    CHECK_MSG(st.large_cached_bytes <= 128 * MIB, "cached %llu bytes, bound 128 MiB",
-              (unsigned long long)st.large_cached_bytes);
+    CHECK_MSG(st.large_cached_bytes <= live_bytes / 2, "cached %llu bytes, bound %zu",
+              (unsigned long long)st.large_cached_bytes, live_bytes / 2);
     for (int i = 0; i < 4; i++) free(live[i]);
     t_hz3()->purge_now();
     CHECK(t_stats().large_cached == 0);
+}
+
+/* Over the bound, the cache gives back only what the bound asks of its
+ * oldest extent, from the tail, and keeps the front (which still holds
+ * its bytes). */
+static void partial_eviction(void)
+{
+    t_hz3()->purge_now();
+    /* a and b apart (sep between them), so that they do not merge when freed. */
+    unsigned char *a = malloc(40 * MIB), *sep = malloc(2 * MIB), *b = malloc(30 * MIB);
+    size_t ea = malloc_usable_size(a) + 64, eb = malloc_usable_size(b) + 64, bound = 64 * MIB;
+    fill(a, 40 * MIB, 0xd1);
+    fill(b, 30 * MIB, 0xd2);
+    free(a);
+    CHECK(t_stats().large_cached_bytes == ea);
+    free(b);   /* live: sep alone, so the bound is 64 MiB; over it by ea + eb - 64 MiB */
+    CHECK_MSG(ea + eb > bound && ea + eb - bound + MIB <= ea, "sizes do not exercise a partial eviction: %zu + %zu", ea, eb);
+    size_t over = ea + eb - bound;
+    struct hz3_stats st = t_stats();
+    CHECK_MSG(st.large_cached == 2 && st.large_cached_bytes == bound,
+              "after freeing %zu + %zu bytes: %llu extents, %llu bytes cached; expected 2 and %zu", ea, eb,
+              (unsigned long long)st.large_cached, (unsigned long long)st.large_cached_bytes, bound);
+    size_t kept = ea - over;   /* a's front, from a - 64 */
+    CHECK_MSG(holds(a, kept - 64, 0xd1), "the kept front of the oldest extent lost its bytes");
+    CHECK_MSG(t_hz3()->owns(a) && !t_hz3()->owns(a - 64 + kept), "the evicted tail is still counted as hz3's");
+    free(sep);
+    t_hz3()->purge_now();
+    CHECK(t_stats().large_cached == 0);
+}
+
+/* Half the live bytes may end in half a page (an aligned object's extent
+ * is any number of pages): what the cache gives back is whole pages all
+ * the same, and the free returns. */
+static void odd_bound(void)
+{
+    t_hz3()->purge_now();
+    void *live = NULL;
+    CHECK(posix_memalign(&live, PAGE, 140 * MIB + PAGE) == 0);
+    size_t el = malloc_usable_size(live) + PAGE;   /* it starts a page into its extent */
+    unsigned char *a = malloc(40 * MIB), *sep = malloc(2 * MIB), *b = malloc(40 * MIB);
+    size_t bound = (el + malloc_usable_size(sep) + 64) / 2;
+    CHECK_MSG(bound % PAGE != 0 && bound > 64 * MIB, "the bound %zu is whole pages or under 64 MiB", bound);
+    free(a);
+    free(b);
+    struct hz3_stats st = t_stats();
+    CHECK_MSG(st.large_cached_bytes % PAGE == 0 && st.large_cached_bytes <= bound && st.large_cached_bytes + PAGE > bound,
+              "cached %llu bytes, bound %zu", (unsigned long long)st.large_cached_bytes, bound);
+    free(sep);
+    free(live);
+    t_hz3()->purge_now();
 }
 
 /* The census counts cached extents' resident pages exactly; an epoch past
@@ -212,6 +265,8 @@ int main(void)
     CHECK(t_hz3()->config_set("purge_delay_ms", 3600000) == 0);
     reuse();
     bound();
+    partial_eviction();
+    odd_bound();
     census_and_purge();
     threads();
     return t_finish("test-large");
