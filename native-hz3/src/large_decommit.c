@@ -37,11 +37,16 @@
 
 static int batch_broken;   /* process_madvise refused ourselves: an older kernel */
 
+/* False unless every run was zapped: the kernel may stop part way and say
+ * how many bytes it advised (the caller then zaps the whole extent). */
 static bool zap_runs(struct iovec *iov, size_t n)
 {
-    if (n == 0 || syscall(SYS_process_madvise, PIDFD_SELF_PROCESS, iov, n, MADV_DONTNEED, 0) >= 0) return true;
-    __atomic_store_n(&batch_broken, 1, __ATOMIC_RELAXED);
-    return false;
+    if (n == 0) return true;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += iov[i].iov_len;
+    long done = syscall(SYS_process_madvise, PIDFD_SELF_PROCESS, iov, n, MADV_DONTNEED, 0);
+    if (done < 0) __atomic_store_n(&batch_broken, 1, __ATOMIC_RELAXED);
+    return done >= 0 && (size_t)done == bytes;
 }
 
 static bool swap_configured(void)
