@@ -123,7 +123,7 @@ void _hz3_classes_init(void)
      * then read from the span (hz3_hot.h, _hz3_is_block_start_f). */
     for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
         const hz3_class_t *c = &_hz3_classes[i];
-        bool lazy = HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && c->capacity > HZ3_MEDIUM_EXTEND;
+        bool lazy = c->tier == HZ3_TIER_MEDIUM && (c->capacity == 1 || (HZ3_MEDIUM_EXTEND && c->capacity > HZ3_MEDIUM_EXTEND));
         uint64_t divisible = c->divisible, e = 1;   /* runs: divisible 1, only offset 0 */
         if (c->size) {
             divisible = UINT64_MAX / c->size + 1 + !(c->size & (c->size - 1));
