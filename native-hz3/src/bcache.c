@@ -10,9 +10,13 @@
  * freeing thread keeps the block and its own next malloc of the class that
  * finds its span dry takes it back (alloc.c, _hz3_malloc_generic), hot in
  * its cache, with no atomic and no owner involved, as tcmalloc's thread
- * caches do. The malloc and free fast paths (hz3_hot.h) are unchanged: the
- * push is on the remote free's out-of-line half (remote.c) and the pop on
- * the malloc's miss branch.
+ * caches do. For small and sub4k classes the push is on the remote free's
+ * out-of-line half (remote.c) and the pop on the malloc's miss branch. A
+ * shared medium class's (4-16 KiB) cache is the fast paths' own as well
+ * (hz3_hot.h): the owner's local free pushes there while it has room
+ * (HZ3_BCACHE_MEDIUM_BYTES) and malloc pops there first, so a medium
+ * malloc touches no span entry, a free writes none, and the spans' slow
+ * paths run only when the cache is full or empty (bench/RESULTS.md, 2026-12-03 (day)).
  *
  * With HZ3_BCACHE_LOCAL=1 (a build switch, off by default: on, alloc_test
  * took 40% less CPU and glibc_thread 55-77% more, bench/RESULTS.md), the
@@ -107,7 +111,10 @@ void _hz3_bcache_flush_all(hz3_heap_t *h)
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
 {
     if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || _hz3_classes[cls].capacity < 2) return;
-    unsigned n = HZ3_BCACHE_CLASS_BYTES / _hz3_classes[cls].size;
+    /* Medium classes: the free fast path's own cache too (hz3_hot.h),
+     * deep enough for a class's count of live objects to drift */
+    unsigned n = (_hz3_classes[cls].tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) /
+                 _hz3_classes[cls].size;
     if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
     if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
     h->bcache[cls].limit = (uint16_t)n;

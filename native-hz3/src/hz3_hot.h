@@ -10,7 +10,9 @@
  * (one multiply, one compare), the free-key compare and a push with the
  * key, and one decrement-and-test of used for "now empty or was full"
  * (38 instructions to ret); a medium block's start-of-object check also
- * reads its span's carved count. A free of another thread's block leaves
+ * reads its span's carved count. Shared medium classes (4-16 KiB) go
+ * through the heap's block cache first, both ways (bcache.c): a pop, and a
+ * push while the cache has room. A free of another thread's block leaves
  * after the owner compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
@@ -21,15 +23,36 @@
 
 #include "hz3_internal.h"
 
+/* The shared medium classes (4-16 KiB): the first and the one past the
+ * last (the singles'); size_class.c checks them against the table. */
+#define HZ3_CLASS_MEDIUM_FIRST (8 + 5 * HZ3_STEPS_PER_DOUBLING - 1)
+#define HZ3_CLASS_SINGLE_FIRST (HZ3_CLASS_MEDIUM_FIRST + 2 * HZ3_MEDIUM_STEPS_PER_DOUBLING + 1)
+
 static inline void *_hz3_malloc_fast(size_t size)
 {
     hz3_heap_t *h = _hz3_tl_heap;
     if (HZ3_LIKELY(size <= HZ3_MEDIUM_MAX)) {
         /* Every size class. Before initialisation the table reads class 0
-         * and every heap is the empty one, whose spans have no free block:
-         * the slow path. */
-        hz3_span_t *s = h->cur[_hz3_class_of16[(size + 15) >> 4]];
-        hz3_block_t *b = s->free;
+         * and every heap is the empty one, whose spans have no free block
+         * and whose caches are empty: the slow path. */
+        unsigned cls = _hz3_class_of16[(size + 15) >> 4];
+        hz3_block_t *b;
+        /* Medium: the heap's block cache first (bcache.c), where the local
+         * free below puts the class's blocks while it has room: a pop that
+         * touches no span entry (a cached block is counted in its span's
+         * used already). Singles' caches are never armed: empty. */
+        if (size > HZ3_SUB4K_MAX) {
+            hz3_bcache_t *bc = &h->bcache[cls];
+            b = bc->head;
+            if (b != NULL) {
+                __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
+                __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
+                _hz3_key_clear(b);
+                return b;
+            }
+        }
+        hz3_span_t *s = h->cur[cls];
+        b = s->free;
         /* free ran dry: take over the blocks freed since (local_free, see
          * hz3_types.h) unless sampling is on, which cuts lists in
          * alloc.c. On the miss branch only, each load once. */
@@ -135,6 +158,22 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
          * span's lists). */
         if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
                        (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
+            /* A shared medium block into the heap's block cache while it
+             * has room (limit is 0 until the class's first slow path, and
+             * with sampling on): the span entry's used is left as it is
+             * (bcache.c), so the next malloc of the class takes it back
+             * without a look at the span. */
+            unsigned cls = t >> HZ3_TAG_CLS_SHIFT;
+            if (cls - HZ3_CLASS_MEDIUM_FIRST < HZ3_CLASS_SINGLE_FIRST - HZ3_CLASS_MEDIUM_FIRST) {
+                hz3_bcache_t *bc = &_hz3_tl_heap->bcache[cls];
+                if (bc->count < bc->limit) {
+                    _hz3_key_set(b);
+                    b->next = bc->head;
+                    __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+                    __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
+                    return true;
+                }
+            }
             b->next = s->local_free;
             _hz3_key_set(b);
             s->local_free = b;
