@@ -23,11 +23,6 @@
 
 #include "hz3_internal.h"
 
-/* The shared medium classes (4-16 KiB): the first and the one past the
- * last (the singles'); size_class.c checks them against the table. */
-#define HZ3_CLASS_MEDIUM_FIRST (8 + 5 * HZ3_STEPS_PER_DOUBLING - 1)
-#define HZ3_CLASS_SINGLE_FIRST (HZ3_CLASS_MEDIUM_FIRST + 2 * HZ3_MEDIUM_STEPS_PER_DOUBLING + 1)
-
 static inline void *_hz3_malloc_fast(size_t size)
 {
     hz3_heap_t *h = _hz3_tl_heap;
@@ -36,27 +31,27 @@ static inline void *_hz3_malloc_fast(size_t size)
          * and every heap is the empty one, whose spans have no free block
          * and whose caches are empty: the slow path. */
         unsigned cls = _hz3_class_of16[(size + 15) >> 4];
-        hz3_block_t *b;
-        /* Medium: the heap's block cache first (bcache.c), where the local
-         * free below puts the class's blocks while it has room: a pop that
-         * touches no span entry (a cached block is counted in its span's
-         * used already). Singles' caches are never armed: empty. */
-        if (size > HZ3_SUB4K_MAX) {
-            hz3_bcache_t *bc = &h->bcache[cls];
-            b = bc->head;
-            if (b != NULL) {
-                __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
-                __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
-                _hz3_key_clear(b);
-                return b;
-            }
-        }
         hz3_span_t *s = h->cur[cls];
-        b = s->free;
-        /* free ran dry: take over the blocks freed since (local_free, see
-         * hz3_types.h) unless sampling is on, which cuts lists in
-         * alloc.c. On the miss branch only, each load once. */
+        hz3_block_t *b = s->free;
         if (HZ3_UNLIKELY(b == NULL)) {
+            /* Medium: the heap's block cache (bcache.c), where the local
+             * free puts the class's blocks while it has room, so that its
+             * span's list is empty most of the time: a pop that changes
+             * no span entry (a cached block is counted in its span's used
+             * already). Singles' caches are never armed: empty. */
+            if (size > HZ3_SUB4K_MAX) {
+                hz3_bcache_t *bc = &h->bcache[cls];
+                b = bc->head;
+                if (b != NULL) {
+                    __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
+                    __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
+                    _hz3_key_clear(b);
+                    return b;
+                }
+            }
+            /* free ran dry: take over the blocks freed since (local_free,
+             * see hz3_types.h) unless sampling is on, which cuts lists in
+             * alloc.c. On the miss branch only, each load once. */
             b = s->local_free;
             if (b == NULL || atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
             s->local_free = NULL;
@@ -126,6 +121,16 @@ static inline uint32_t _hz3_tag_of(const void *p)
     return _hz3_tag_at(_hz3_segment_of(p), (uintptr_t)p & HZ3_SEG_MASK);
 }
 
+/* The local free's push onto its span, with the key, and one
+ * decrement-and-test of used for "now empty or was full". */
+static inline __attribute__((always_inline)) void _hz3_free_push(hz3_span_t *s, hz3_block_t *b)
+{
+    b->next = s->local_free;
+    _hz3_key_set(b);
+    s->local_free = b;
+    if (HZ3_UNLIKELY(_hz3_used_dec(s))) _hz3_free_local_slow(_hz3_tl_heap, s);   /* empty, or full */
+}
+
 /* The local free, and the remote one into the thread's batch (remote.c,
  * which itself sends what it cannot check to _hz3_free_generic), of p in
  * the segment that ends at `end`, past its header pages; false sends the
@@ -156,28 +161,29 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
          * freed already carries the free key (or user data that equals
          * it: the generic path tells the two apart by looking on the
          * span's lists). */
-        if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
-                       (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
-            /* A shared medium block into the heap's block cache while it
-             * has room (limit is 0 until the class's first slow path, and
-             * with sampling on): the span entry's used is left as it is
-             * (bcache.c), so the next malloc of the class takes it back
-             * without a look at the span. */
-            unsigned cls = t >> HZ3_TAG_CLS_SHIFT;
-            if (cls - HZ3_CLASS_MEDIUM_FIRST < HZ3_CLASS_SINGLE_FIRST - HZ3_CLASS_MEDIUM_FIRST) {
-                hz3_bcache_t *bc = &_hz3_tl_heap->bcache[cls];
-                if (bc->count < bc->limit) {
-                    _hz3_key_set(b);
-                    b->next = bc->head;
-                    __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
-                    __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
-                    return true;
-                }
+        const hz3_free_check_t *c = _hz3_free_check_of(t);
+        uint64_t m = off * c->divisible;
+        if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (m < c->bound && !_hz3_key_found(b)))) {
+            _hz3_free_push(s, b);
+            return true;
+        }
+        /* Past the class's bound: a class carved lazily (bound 0, the
+         * shared medium ones, size_class.c), or a bad pointer, which the
+         * span's carved count refuses too. A medium block goes into the
+         * heap's block cache while it has room (limit is 0 until the
+         * class's first slow path, and with sampling on): its span's used
+         * is left as it is (bcache.c), and the next malloc of the class
+         * takes it back without a look at the span. */
+        if (_hz3_is_carved_m(c, s, m) && !_hz3_key_found(b)) {
+            hz3_bcache_t *bc = &_hz3_tl_heap->bcache[t >> HZ3_TAG_CLS_SHIFT];
+            if (bc->count < bc->limit) {
+                _hz3_key_set(b);
+                b->next = bc->head;
+                __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+                __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
+                return true;
             }
-            b->next = s->local_free;
-            _hz3_key_set(b);
-            s->local_free = b;
-            if (HZ3_UNLIKELY(_hz3_used_dec(s))) _hz3_free_local_slow(_hz3_tl_heap, s);   /* empty, or full */
+            _hz3_free_push(s, b);
             return true;
         }
         return false;

@@ -56,7 +56,7 @@
  * it the 32 KiB class, whose live objects' own pages count as partial as
  * long as a freed neighbour shares their span. A single is never partial.
  */
-#include "hz3_hot.h"
+#include "hz3_internal.h"
 
 hz3_class_t _hz3_classes[HZ3_MAX_CLASSES];
 hz3_free_check_t _hz3_free_check[HZ3_MAX_CLASSES];
@@ -110,14 +110,6 @@ void _hz3_classes_init(void)
         uint32_t step = base / (base < 4096 ? HZ3_STEPS_PER_DOUBLING : HZ3_MEDIUM_STEPS_PER_DOUBLING);
         for (uint32_t s = base + step; s <= 2 * base; s += step) add_class(s);
     }
-
-    /* The free fast path's range of shared medium classes (hz3_hot.h),
-     * whose arithmetic must name the table's own: 4 KiB up to the singles. */
-    if (_hz3_classes[HZ3_CLASS_MEDIUM_FIRST].tier != HZ3_TIER_MEDIUM ||
-        _hz3_classes[HZ3_CLASS_MEDIUM_FIRST - 1].tier == HZ3_TIER_MEDIUM ||
-        _hz3_classes[HZ3_CLASS_SINGLE_FIRST].size <= HZ3_MEDIUM_SHARED_MAX ||
-        _hz3_classes[HZ3_CLASS_SINGLE_FIRST - 1].size > HZ3_MEDIUM_SHARED_MAX)
-        __builtin_trap();
 
     /* Runs: one object at the span's start, so only offset 0 is a block. */
     hz3_class_t *run = &_hz3_classes[HZ3_CLASS_RUN];
