@@ -11,8 +11,10 @@
  * key, and one decrement-and-test of used for "now empty or was full"
  * (38 instructions to ret); a medium block's start-of-object check also
  * reads its span's carved count. Shared medium classes (4-16 KiB) go
- * through the heap's block cache first, both ways (bcache.c): a pop, and a
- * push while the cache has room. A free of another thread's block leaves
+ * through the heap's block cache (bcache.c): their free pushes there while
+ * it has room, and their malloc, finding the span's list empty, pops
+ * there; the small classes' paths do not look at it. A free of another
+ * thread's block leaves
  * after the owner compare, to the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
