@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/attribution/cost.sh: what native attribution costs a JVM, on compare.sh's Churn workload
-# (configurations a and b there, but 3 s idle after the work, for the readings at work-end to be
-# taken on a loaded box before the JVM exits), with one or more builds of the agent side by
+# (configurations a and b there, but 3 s idle after the work, for jstat to read the metaspace
+# on a loaded box before the JVM exits), with one or more builds of the agent side by
 # side, so that a change to attribution is measured against the build before it in one run.
 #
 #   bash bench/attribution/cost.sh                         # agent/target/hz3-agent.jar
@@ -9,17 +9,19 @@
 #
 # Configurations, in rotation within each rep: "off" (the first jar, attribution off: with it
 # off no attribution class is loaded, so any build serves), then "on-LABEL" per jar
-# (attribution=on,sampleBytes=INTERVAL). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as shipped.
+# (attribution=on,sampleBytes=INTERVAL), and with HZ3_ONLY=1 "hz3-sampling" (attribution off,
+# HZ3_SAMPLE_BYTES=INTERVAL: hz3 samples with no agent asking, its share of the cost). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as shipped.
 # Per run: user+sys CPU of the whole process, CPU until PHASE work-start (start-up: the agent's,
-# Byte Buddy's, the JIT's meanwhile), CPU in the work phase, the CPU of Churn's worker threads
-# at work-end (the work and the advice alone: unlike the process's work-phase CPU it does not
-# grow with the wall time, as the agent's and JFR's periodic threads do), the JIT's compiler
-# threads' CPU until work-end, Churn's own work_ms, RSS peak
+# the JIT's meanwhile), CPU in the work phase, the CPU of Churn's worker threads (the work and
+# the advice alone: unlike the process's work-phase CPU it does not grow with the wall time, as
+# the agent's and JFR's periodic threads do), the JIT's compiler threads' CPU until work-end
+# (both read by Churn itself at work-end, its last line's workers_cpu_ms and jit_cpu_ms: a look
+# from outside came too late on a loaded box), Churn's own work_ms, RSS peak
 # (/usr/bin/time), RSS mean (VmRSS every 20 ms over the JVM's life) and metaspace used at
 # the end (jstat -gc every 200 ms from work-start, from the JVM's perf data: no attach).
 # Output: OUT/raw.tsv, and medians with ratios to "off" on stdout.
 #
-# Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), OUT (raw directory;
+# Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), HZ3_ONLY (0), OUT (raw directory;
 # default bench/results/raw-attribution-cost-UTC).
 set -euo pipefail
 
@@ -27,6 +29,7 @@ REPS="${REPS:-7}"
 THREADS="${THREADS:-4}"
 ROUNDS="${ROUNDS:-150}"
 INTERVAL="${INTERVAL:-524288}"
+HZ3_ONLY="${HZ3_ONLY:-0}"
 BENCH=cost.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 OUT="${OUT:-$root/bench/results/raw-attribution-cost-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -43,23 +46,10 @@ for arg in "$@"; do
   labels+=("${BASH_REMATCH[1]}")
 done
 configs=(off)
+[[ "$HZ3_ONLY" == 1 ]] && configs+=(hz3-sampling)
 for l in "${labels[@]}"; do configs+=("on-$l"); done
 
-threads_cpu() {   # threads_cpu PID REGEX: CPU seconds of the JVM's threads whose name matches
-  # ("-" when none is found: the JVM exited before it was read)
-  local t sum=0 c found=0
-  for t in /proc/"$1"/task/*; do
-    if grep -Eq "$2" "$t/comm" 2>/dev/null; then
-      # utime + stime: fields 14 and 15, counted after the name, which may hold spaces
-      c="$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)"
-      sum=$((sum + c))
-      found=1
-    fi
-  done
-  if [[ "$found" == 1 ]]; then awk -v s="$sum" -v hz="$hz" 'BEGIN {printf "%.2f", s / hz}'; else echo -; fi
-}
-
-# run_phases's hooks: RSS at every look, jstat from work-start, the threads' CPU at work-end.
+# run_phases's hooks: RSS at every look, jstat from work-start.
 on_poll() {
   local r
   r="$(awk '/^VmRSS:/ {print $2}' "/proc/$jpid/status" 2>/dev/null || true)"
@@ -70,34 +60,40 @@ on_work_start() {
   # more to start on a loaded box): the last line is read.
   jstat -gc "$jpid" 200 >"$base.jstat" 2>/dev/null &
 }
-on_work_end() {
-  workers="$(threads_cpu "$jpid" '^churn-')"
-  jit="$(threads_cpu "$jpid" '^C[12] CompilerThre')"
+
+churn_field() {   # churn_field NAME FILE: the value of NAME= on Churn's final line
+  sed -n "s/^Churn: .* $1=\(-\{0,1\}[0-9]*\).*/\1/p" "$2"
 }
 
 run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
-  local cfg="$1" rep="$2" base="$OUT/$1-$2" agent
+  local cfg="$1" rep="$2" base="$OUT/$1-$2" agent sampling=()
   if [[ "$cfg" == off ]]; then
     agent="-javaagent:$build/agent-${labels[0]}.jar"
+  elif [[ "$cfg" == hz3-sampling ]]; then
+    agent="-javaagent:$build/agent-${labels[0]}.jar"
+    sampling=("HZ3_SAMPLE_BYTES=$INTERVAL")
   else
     agent="-javaagent:$build/agent-${cfg#on-}.jar=attribution=on,sampleBytes=$INTERVAL"
   fi
-  local cmd=(env "LD_PRELOAD=$build/libhz3.so" java "${jvm[@]}" "$agent"
+  local cmd=(env "LD_PRELOAD=$build/libhz3.so" "${sampling[@]}" java "${jvm[@]}" "$agent"
     -XX:StartFlightRecording:filename="$base.jfr",settings="$build/hz3.jfc"
     -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 3)
-  local rc jpid cpu0 cpu1 meta="" workers="" jit="" rss_sum=0 rss_n=0
+  local rc jpid cpu0 cpu1 meta="" rss_sum=0 rss_n=0
   run_phases "$base" "${cmd[@]}"
   [[ "$rc" -eq 0 ]] || die "run $cfg-$rep failed (see $base.err)"
   wait   # jstat ends with the JVM
   # MU: metaspace used, KB, at jstat's last sample (the idle after work-end)
   meta="$(awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "MU") c = i} c && $1 ~ /^[0-9]/ {m = $c} END {print m}' "$base.jstat" 2>/dev/null || true)"
   [[ -n "$cpu0" && -n "$cpu1" && -n "$meta" ]] || die "run $cfg-$rep: could not read the JVM at its PHASE lines"
-  if [[ "$cfg" != off ]]; then
+  if [[ "$cfg" == on-* ]]; then
     grep -q "hz3 samples too" "$base.err" || die "run $cfg-$rep: attribution did not start under hz3 (see $base.err)"
   fi
-  local real user sys maxrss work_ms
+  local real user sys maxrss work_ms workers jit
   read -r real user sys maxrss < <(tail -1 "$base.time")
-  work_ms="$(sed -n 's/^Churn: .* work_ms=\([0-9]*\).*/\1/p' "$base.out")"
+  work_ms="$(churn_field work_ms "$base.out")"
+  workers="$(churn_field workers_cpu_ms "$base.out" | awk '{printf "%.2f", $1 / 1000}')"
+  jit="$(churn_field jit_cpu_ms "$base.out" | awk '$1 >= 0 {printf "%.2f", $1 / 1000} $1 < 0 {print "-"}')"
+  [[ -n "$work_ms" && -n "$workers" && -n "$jit" ]] || die "run $cfg-$rep: no work_ms, workers_cpu_ms or jit_cpu_ms on Churn's last line (see $base.out)"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$cfg" \
     "$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')" "$cpu0" \
     "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')" "$workers" "$jit" "$work_ms" "$maxrss" \

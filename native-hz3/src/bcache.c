@@ -11,23 +11,21 @@
  * finds its span dry takes it back (alloc.c, _hz3_malloc_generic), hot in
  * its cache, with no atomic and no owner involved, as tcmalloc's thread
  * caches do. For small and sub4k classes the push is on the remote free's
- * out-of-line half (remote.c) and the pop on the malloc's miss branch. A
- * shared medium class's (4-16 KiB) cache is the fast paths' own as well
- * (hz3_hot.h): the owner's local free pushes there while it has room
- * (HZ3_BCACHE_MEDIUM_BYTES) and malloc pops there first, so a medium
- * malloc touches no span entry, a free writes none, and the spans' slow
- * paths run only when the cache is full or empty (bench/RESULTS.md, 2026-12-03 (day)).
+ * out-of-line half (remote.c, from the tag free loaded) and the pop on
+ * malloc's miss branch (hz3_hot.h). A shared medium class's (4-16 KiB)
+ * cache is the local free's as well (hz3_hot.h): the owner's free pushes
+ * there while it has room (HZ3_BCACHE_MEDIUM_BYTES), and the same miss
+ * branch pops it, so a medium malloc changes no span entry, a free writes
+ * none, and the spans' slow paths run only when the cache is full or
+ * empty (bench/RESULTS.md, 2026-12-03 (day)).
  *
- * With HZ3_BCACHE_LOCAL=1 (a build switch, off by default: on, alloc_test
- * took 40% less CPU and glibc_thread 55-77% more, bench/RESULTS.md), the
- * owner's own frees come here too, for classes whose full spans
- * rejoin avail at the first free (all but sub4k): with the cache armed, a
- * full span's frees wait on its local_free (no lock) until a quarter of
- * it is free, then move to the cache together, and the span stays full
- * (span.c, keep_in_cache). Without it, that free put the span back on
- * avail and the next malloc that missed took it there, on a slow path,
- * for one or a few blocks: alloc_test's shape, 73% of mallocs and frees
- * on slow paths (bench/RESULTS.md).
+ * The owner's own frees of small and sub4k classes do not come here: a
+ * full span waits for a quarter
+ * of its blocks before it rejoins avail (size_class.c), which took
+ * alloc_test's malloc from 206 to 33 instructions, where a switch that
+ * moved those frees to this cache instead (HZ3_BCACHE_LOCAL, removed)
+ * took it to 42.5 and cost glibc_thread 1.55-1.77x the CPU
+ * (bench/RESULTS.md, 2026-12-03).
  *
  * What a cached block is: freed, keyed, chained on the cache's list, and
  * still counted in its span's used (nothing on the owner's line changes),
@@ -42,7 +40,10 @@
  * to the owners (limits disarmed) when the thread ends, when it runs an
  * epoch itself (census, snapshot, purge: _hz3_remote_flush), and on its
  * first slow path after a timer epoch or a purge (decay): an idle thread
- * keeps its caches until it runs again, as it keeps its batch.
+ * keeps its caches until it runs again, as it keeps its batch. The batch's
+ * aging (every 64 slow paths) pushes the batch alone: emptying the caches
+ * there too sent larson's blocks home and back about as often as they
+ * were reused (bench/RESULTS.md, 2026-12-03 (day)).
  *
  * The caches are the owner's alone; a double-free check on another thread
  * walks them (bounded, following only pointers that are blocks of the

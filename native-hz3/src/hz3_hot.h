@@ -4,18 +4,20 @@
  * Budget: a malloc of a shared class (small, sub4k, medium to 16 KiB) is a
  * table lookup, two loads, a pop (one test) and one store (the free key
  * cleared); when the span's list runs dry, the miss branch takes over the
- * blocks freed since (local_free) unless sampling is on. A local free is
+ * blocks freed since (local_free) unless sampling is on, and then pops the
+ * class's block cache (other threads' blocks this thread freed, bcache.c)
+ * before it calls the slow path. A local free is
  * its segment slot's load and one compare, the page's tag (owner, head
  * page and class in one word), an owner compare, the start-of-object check
  * (one multiply, one compare), the free-key compare and a push with the
  * key, and one decrement-and-test of used for "now empty or was full"
  * (38 instructions to ret); a medium block's start-of-object check also
- * reads its span's carved count. Shared medium classes (4-16 KiB) go
- * through the heap's block cache (bcache.c): their free pushes there while
- * it has room, and their malloc, finding the span's list empty, pops
- * there; the small classes' paths do not look at it. A free of another
- * thread's block leaves
- * after the owner compare, to the remote batch (remote.c), with no atomic.
+ * reads its span's carved count. A shared medium block (4-16 KiB) goes
+ * into the class's block cache while it has room (the miss branch above
+ * pops it; the small classes' free does not look). A free of another
+ * thread's block leaves after the owner compare with the tag, for the
+ * block cache of the tag's class or the remote batch (remote.c), with no
+ * atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
  * pointers) is out of line in span.c, run.c, large.c and alloc.c.
@@ -30,37 +32,42 @@ static inline void *_hz3_malloc_fast(size_t size)
     hz3_heap_t *h = _hz3_tl_heap;
     if (HZ3_LIKELY(size <= HZ3_MEDIUM_MAX)) {
         /* Every size class. Before initialisation the table reads class 0
-         * and every heap is the empty one, whose spans have no free block
-         * and whose caches are empty: the slow path. */
+         * and every heap is the empty one, whose spans have no free block:
+         * the slow path. */
         unsigned cls = _hz3_class_of16[(size + 15) >> 4];
         hz3_span_t *s = h->cur[cls];
         hz3_block_t *b = s->free;
         if (HZ3_UNLIKELY(b == NULL)) {
-            /* Medium: the heap's block cache (bcache.c), where the local
-             * free puts the class's blocks while it has room, so that its
-             * span's list is empty most of the time: a pop that changes
-             * no span entry (a cached block is counted in its span's used
-             * already). Singles' caches are never armed: empty. */
-            if (size > HZ3_SUB4K_MAX) {
-                hz3_bcache_t *bc = &h->bcache[cls];
-                b = bc->head;
-                if (b != NULL) {
-                    __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
-                    __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
-                    _hz3_key_clear(b);
-                    return b;
-                }
-            }
             /* free ran dry: take over the blocks freed since (local_free,
              * see hz3_types.h) unless sampling is on, which cuts lists in
-             * alloc.c. On the miss branch only, each load once. */
+             * alloc.c. On the miss branch only, each load once. A medium
+             * class's local_free is empty most of the time: its frees go
+             * to the block cache below while it has room. */
             b = s->local_free;
-            if (b == NULL || atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
+            if (b == NULL) goto cached;
+            if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
             s->local_free = NULL;
         }
         s->free = b->next;
         _hz3_key_clear(b);
         _hz3_used_inc(s);
+        return b;
+    cached:
+        /* Then the class's block cache (bcache.c): other threads' blocks
+         * this thread freed, still counted in their spans' used. Sampling
+         * off only: with it on, a cache is never armed, and blocks cached
+         * before wait for their flush. The empty heap's caches are empty. */
+        if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
+        /* the class again, from size: kept from above, it took the hit
+         * path a register move */
+        __asm__("" : "+r"(size));
+        cls = _hz3_class_of16[(size + 15) >> 4];
+        hz3_bcache_t *bc = (hz3_bcache_t *)((char *)h->bcache + ((size_t)cls << 4));
+        b = bc->head;
+        if (b == NULL) goto slow;
+        __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
+        __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
+        _hz3_key_clear(b);
         return b;
     }
 slow:
@@ -190,10 +197,11 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
         }
         return false;
     }
-    /* A tail call with the pointer alone (it reads the tag again): the
-     * local path keeps no register for it, nor loads free's caller (NULL:
-     * inlined into free, whose return address names it). */
-    _hz3_free_remote_fast(p, caller ? caller : __builtin_return_address(0));
+    /* Another thread's block: a tail call with the tag, which has the
+     * class of the block cache it goes to (remote.c); the local path keeps
+     * no register for it, nor loads free's caller (NULL: inlined into
+     * free, whose return address names it). */
+    _hz3_free_remote_fast(p, t, caller ? caller : __builtin_return_address(0));
     return true;
 }
 

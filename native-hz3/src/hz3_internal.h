@@ -184,17 +184,22 @@ void _hz3_abandoned_after_fork_child(void);
 
 /* ---- remote.c: batches of frees for other threads' spans ---- */
 /* The free fast path's remote half, for p in a segment, in a span this
- * thread does not own: a valid block goes into the thread's batch; the
+ * thread does not own (t its page tag): a valid block goes into the
+ * thread's block cache of its class or its batch; the
  * rest (bad pointers, double frees, capacity-1 spans) to
  * _hz3_free_generic, naming caller. */
-void _hz3_free_remote_fast(void *p, const void *caller);
+void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller);   /* t: p's page tag */
 void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b);  /* b checked */
-void _hz3_remote_flush(hz3_heap_t *h);          /* owner: push every group */
+void _hz3_remote_flush(hz3_heap_t *h);          /* owner: the block caches into the batch, every group pushed */
+void _hz3_remote_batch_flush(hz3_heap_t *h);    /* owner: every group pushed, the block caches kept */
 /* The owner, on its allocation slow paths: the batch's age is counted in
- * them (reading a clock there cost more than the batching saved). */
+ * them (reading a clock there cost more than the batching saved). The
+ * block caches stay: they go home on epochs and decay (bcache.c), and
+ * emptying them here sent larson's cached blocks to their owners every
+ * 64 slow paths, to be armed and filled again. */
 static inline void _hz3_remote_flush_if_old(hz3_heap_t *h)
 {
-    if (HZ3_UNLIKELY(h->remote.blocks != 0) && ++h->remote.age >= HZ3_REMOTE_BATCH_AGE) _hz3_remote_flush(h);
+    if (HZ3_UNLIKELY(h->remote.blocks != 0) && ++h->remote.age >= HZ3_REMOTE_BATCH_AGE) _hz3_remote_batch_flush(h);
 }
 bool _hz3_remote_batch_has(const hz3_heap_t *h, const hz3_span_t *s, const hz3_block_t *b);
 

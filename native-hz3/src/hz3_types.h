@@ -80,11 +80,8 @@
  *   Past the span lists, each heap keeps per shared class a short LIFO of
  *   freed blocks for its own next mallocs of the class that find the
  *   current span dry (the malloc's miss branch, never the fast path): the
- *   blocks other threads made that it frees (instead of the remote batch),
- *   and, with HZ3_BCACHE_LOCAL=1 (off by default: it costs some shapes
- *   more than it saves), for classes that rejoin at the first free, a
- *   quarter of a full span of its own at a time (instead of the full ->
- *   avail move). A cached
+ *   blocks other threads made that it frees (instead of the remote batch;
+ *   its own frees go to their spans, bcache.c says why). A cached
  *   block is free and keyed but still counted in its span's used, so
  *     live = used - |thread_free| - (the block caches' blocks of the span)
  *   and the census subtracts the caches per class; a span with a cached
@@ -95,8 +92,8 @@
  * Size classes (see size_class.c for the measurement behind the spacing)
  *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.
  *           Spans of 1-4 pages holding at least 16 blocks.
- *   sub4k   1025..3584 B, same spacing; spans of 1-8 pages holding at least
- *           8 blocks, with a tail waste of at most 1/8 of the span.
+ *   sub4k   1025..3584 B, same spacing; spans of 5-14 pages holding 16
+ *           blocks, with a tail waste of at most 1/8 of the span.
  *   medium  3585..32768 B, same spacing (4096, 5120, ... 32768). Up to
  *           HZ3_MEDIUM_SHARED_MAX (16 KiB): spans of 16-32 pages holding
  *           8-16 blocks (at most 128 KiB, what one long-lived object can
@@ -178,7 +175,10 @@
 #define HZ3_SMALL_MAX_PAGES 4
 #endif
 #ifndef HZ3_REJOIN_SHIFT
-#define HZ3_REJOIN_SHIFT 2             /* sub4k: a full span rejoins avail with capacity >> this free */
+#define HZ3_REJOIN_SHIFT 2             /* a full span rejoins avail with capacity >> this free (size_class.c), */
+#endif
+#ifndef HZ3_REJOIN_MAX
+#define HZ3_REJOIN_MAX 16              /* but at most this many */
 #endif
 #ifndef HZ3_SUB4K_MIN_CAPACITY
 #define HZ3_SUB4K_MIN_CAPACITY 16      /* sub4k spans: up to HZ3_SUB4K_MAX_PAGES, at most 1/8 tail waste */
@@ -199,7 +199,10 @@
 #define HZ3_MEDIUM_EXTEND 1            /* medium blocks carved per refill (0: the whole span at once) */
 #endif
 #ifndef HZ3_SMALL_EMPTY_KEEP
-#define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class */
+#define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class, at least, */
+#endif
+#ifndef HZ3_EMPTY_KEEP_PAGES
+#define HZ3_EMPTY_KEEP_PAGES 16        /* or as many as fit in this many pages (64 KiB; span.c) */
 #endif
 #ifndef HZ3_SINGLE_DEPOT_PAGES
 #define HZ3_SINGLE_DEPOT_PAGES 128     /* pages of empty singles per class on the abandoned lists (512 KiB), for any heap */
@@ -239,9 +242,6 @@
 #endif
 #ifndef HZ3_BCACHE_MAX
 #define HZ3_BCACHE_MAX 128u            /* and at most this many */
-#endif
-#ifndef HZ3_BCACHE_LOCAL
-#define HZ3_BCACHE_LOCAL 0             /* 1: a full span's own frees enter the block cache too (bench/RESULTS.md: alloc_test -40% CPU, glibc_thread +55-77%) */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */

@@ -35,7 +35,7 @@ static void flush_group(hz3_remote_batch_t *rb, unsigned k)
     __atomic_store_n(&g->span, NULL, __ATOMIC_RELAXED);
 }
 
-static void batch_flush(hz3_heap_t *h)
+void _hz3_remote_batch_flush(hz3_heap_t *h)
 {
     hz3_remote_batch_t *rb = &h->remote;
     for (uint64_t m = rb->slots_used; m; m &= m - 1) flush_group(rb, (unsigned)__builtin_ctzll(m));
@@ -46,7 +46,7 @@ static void batch_flush(hz3_heap_t *h)
 void _hz3_remote_flush(hz3_heap_t *h)
 {
     _hz3_bcache_flush_all(h);
-    batch_flush(h);
+    _hz3_remote_batch_flush(h);
 }
 
 /* A block for a span whose group is not in its slot, or a full batch. */
@@ -73,7 +73,7 @@ static HZ3_NOINLINE void add_slow(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
     }
     __atomic_store_n(&g->head, b, __ATOMIC_RELAXED);
     g->count++;
-    if (++rb->blocks >= HZ3_REMOTE_BATCH) batch_flush(h);
+    if (++rb->blocks >= HZ3_REMOTE_BATCH) _hz3_remote_batch_flush(h);
 }
 
 /* The common case inline: the span's group is in its slot and the batch
@@ -96,46 +96,65 @@ static inline void add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
 
 void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b) { add(h, s, b); }
 
-void _hz3_free_remote_fast(void *p, const void *caller)
+/* A checked block that the common case below does not cache: its class's
+ * cache is full (half of it goes to the batch, bcache.c), or this thread
+ * does not cache the class (into the batch), or it is a single (into this
+ * thread's singles' cache, single.c), or a run (given back whole by the
+ * generic free). */
+static HZ3_NOINLINE void free_remote_checked(hz3_block_t *b, uint32_t t, const void *caller)
 {
-    uint32_t t = _hz3_tag_of(p);
-    unsigned head = _hz3_tag_head(t);
-    const hz3_free_check_t *c = _hz3_free_check_of(t);
-    size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - ((size_t)head << HZ3_PAGE_SHIFT);
-    hz3_span_t *s = &_hz3_segment_of(p)->spans[head];
+    unsigned cls = t >> HZ3_TAG_CLS_SHIFT;
+    hz3_span_t *s = &_hz3_segment_of(b)->spans[_hz3_tag_head(t)];
+    if (HZ3_LIKELY(_hz3_free_check[cls].capacity > 1)) {
+        hz3_heap_t *h = _hz3_tl_heap;
+        hz3_bcache_t *bc = &h->bcache[cls];
+        if (bc->limit) _hz3_bcache_overflow(h, bc, s, b);
+        else add(h, s, b);
+        return;
+    }
+    if (cls != HZ3_CLASS_RUN) {
+        _hz3_single_free_remote(s, b);
+        return;
+    }
+    _hz3_free_generic(b, caller, "free");
+}
+
+_Static_assert(sizeof(hz3_bcache_t) == 16, "_hz3_free_remote_fast scales the class by 16");
+
+/* A free of a block whose page's tag t names another owner (hz3_hot.h),
+ * for the server whose objects other threads free: into this thread's
+ * block cache of the class while it has room, from the tag free loaded.
+ * The generic free takes what this does not check itself: pages in no
+ * span, interior pointers, blocks that carry the free key, and spans
+ * holding a sampled object (tagged: the side table must hear of the free,
+ * and the owner's own frees of such a span arrive here too). All from the
+ * page's tag and the class: the span entry, which its owner writes all the
+ * time, is read only when the batch is pushed (or, for a lazily carved
+ * medium class, for its carved count). Offsets past the blocks are past
+ * blocks_end, which is within the span. */
+void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
+{
+    /* the class's cache from the tag's top bits: one shift and add (an
+     * index gcc scales anew for each field) */
+    hz3_bcache_t *bc = (hz3_bcache_t *)((char *)_hz3_tl_heap->bcache + ((size_t)(t >> HZ3_TAG_CLS_SHIFT) << 4));
+    uint32_t head = t & (0xFFu << HZ3_TAG_HEAD_SHIFT);
     hz3_block_t *b = p;
-    /* The generic free takes what this does not check itself: pages in no
-     * span, runs (given back whole), interior
-     * pointers, blocks that carry the free key, and spans holding a
-     * sampled object (tagged: the side table must hear of the free, and
-     * the owner's own frees of such a span arrive here too). All from the
-     * page's tag and the class: the span entry, which its owner writes all
-     * the time, is read only when the batch is pushed (or, for a lazily
-     * carved medium class, for its carved count). Offsets past the blocks
-     * are past blocks_end, which is within the span. */
-    if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED) &&
-                   (!HZ3_FREE_CHECKS || (_hz3_is_block_start_f(c, s, off) && !_hz3_key_found(b))))) {
-        if (HZ3_LIKELY(c->capacity > 1)) {
-            /* Into this thread's block cache of the class while it has
-             * room (bcache.c): its next malloc of the class that finds its
-             * span dry takes it back, with no atomic and no owner. */
-            hz3_heap_t *h = _hz3_tl_heap;
-            hz3_bcache_t *bc = &h->bcache[t >> HZ3_TAG_CLS_SHIFT];
-            if (HZ3_LIKELY(bc->count < bc->limit)) {
+    if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED))) {
+        /* the span entry: its address only, read for a lazily carved
+         * class's carved count alone */
+        hz3_span_t *s = &_hz3_segment_of(p)->spans[head >> HZ3_TAG_HEAD_SHIFT];
+        size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - (head >> (HZ3_TAG_HEAD_SHIFT - HZ3_PAGE_SHIFT));
+        if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
+                       (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
+            uint16_t n = bc->count;
+            if (HZ3_LIKELY(n < bc->limit)) {
                 _hz3_key_set(b);
                 b->next = bc->head;
                 __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
-                __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
+                __atomic_store_n(&bc->count, (uint16_t)(n + 1), __ATOMIC_RELAXED);
                 return;
             }
-            if (bc->limit) _hz3_bcache_overflow(h, bc, s, b);
-            else add(h, s, b);
-            return;
-        }
-        /* A single, checked as any block (its only block start is 0):
-         * into this thread's cache (single.c). */
-        if (t >> HZ3_TAG_CLS_SHIFT != HZ3_CLASS_RUN) {
-            _hz3_single_free_remote(s, b);
+            free_remote_checked(b, t, caller);
             return;
         }
     }

@@ -188,7 +188,7 @@ static HZ3_NOINLINE void *duties_then_alloc(hz3_heap_t *h, unsigned cls, size_t 
      * counted at once: a batch waits at most HZ3_SINGLE_DUTY_EVERY
      * single mallocs past its age */
     if (h->remote.blocks != 0 && (h->remote.age += HZ3_SINGLE_DUTY_EVERY) >= HZ3_REMOTE_BATCH_AGE)
-        _hz3_remote_flush(h);
+        _hz3_remote_batch_flush(h);
     if (h->decay_gen != atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed) ||
         atomic_load_explicit(&h->delayed, memory_order_relaxed))
         return alloc_miss(h, cls, size);

@@ -27,15 +27,22 @@
  * malloc and free by a fifth, 32 (spans up to 28 pages) by a third, at +10%
  * and +20% peak RSS of a sub4k churn (bench/RESULTS.md, 2026-12-03).
  *
- * Rejoin. A full span of a sub4k class goes back on its owner's avail list
- * when its owner's frees leave capacity >> HZ3_REJOIN_SHIFT blocks free in
- * it (a quarter, 4; span.c, _hz3_free_local_slow), not at the first: the
- * span taken for one block sends the next malloc back to the slow path.
- * Against the first free, larson's instructions per malloc fell by 39%
- * (1/8: by 19%), at up to a quarter of a full span's blocks left waiting.
- * Small classes rejoin at the first free: a quarter there gained nothing
- * in larson and cost dist_app about one instruction per free (the early
- * returns), and medium spans hold at most 16 blocks. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
+ * Rejoin. A full span goes back on its owner's avail list when its owner's
+ * frees leave capacity >> HZ3_REJOIN_SHIFT blocks free in it (a quarter),
+ * at most HZ3_REJOIN_MAX (16) and at least 1 (span.c,
+ * _hz3_free_local_slow), not at the first: a span taken back for one block
+ * sends the next malloc back to the slow path, and each random free into a
+ * full span took the heap lock. For sub4k (16 blocks, rejoin 4), larson's
+ * instructions per malloc fell by 39% against the first free. For every
+ * class (bench/RESULTS.md, 2026-12-03 (day)): alloc_test's (random frees of
+ * a Pareto size up to 1 KiB) malloc from 206 to 33 instructions and its
+ * free from 104 to 56, glibc_thread's malloc from 29 to 20, larson's from
+ * 75 to 49, at +6% of alloc_test's peak RSS; a span freed in address order
+ * pays instead a few instructions for each free before the rejoin
+ * (glibc_simple's free +2.2, dist_app's +0.6). The cap of 16 is for the
+ * classes of 33-256 blocks: a quarter of 256 (16 B) cost glibc_simple's
+ * free 5.4 instructions and gained alloc_test's malloc only 7 more; 8 cost
+ * alloc_test's malloc 11.5. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
  * HZ3_MEDIUM_CAPACITY blocks (16) in at most HZ3_MEDIUM_SPAN_PAGES pages
  * (32, 128 KiB), as many as fill whole pages: 16 blocks of 4-8 KiB (16-32
  * pages), 12 of 10 KiB, 10 of 12 KiB, 8 of 14 and 16 KiB. Their spans are
@@ -95,7 +102,8 @@ static void add_class(uint32_t size)
     c->capacity = (uint16_t)(c->pages * HZ3_PAGE_SIZE / size);
     c->blocks_end = c->capacity * size;
     c->rejoin = 1;
-    if (c->tier == HZ3_TIER_SUB4K && (c->capacity >> HZ3_REJOIN_SHIFT) > 1) c->rejoin = c->capacity >> HZ3_REJOIN_SHIFT;
+    if ((c->capacity >> HZ3_REJOIN_SHIFT) > 1) c->rejoin = c->capacity >> HZ3_REJOIN_SHIFT;
+    if (c->rejoin > HZ3_REJOIN_MAX) c->rejoin = HZ3_REJOIN_MAX;
 }
 
 void _hz3_classes_init(void)

@@ -216,9 +216,16 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
         _hz3_list_push_front(&h->avail[cls], s);
     }
     if (_hz3_used_get(s) != 0 || s == h->cur[cls]) return;
-    /* Empty and not current: keep one per class (at the back, so partial
-     * spans fill first), give the rest back. */
-    if (h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP) {
+    /* Empty and not current: keep one per class, or as many as fit in
+     * HZ3_EMPTY_KEEP_PAGES (16 spans of one page), at the back so that
+     * partial spans fill first; give the rest back. A thread that makes
+     * and frees runs of blocks (glibc_simple: up to 1600 of 16-128 B)
+     * otherwise gave each span to the pool and took it back, carved anew,
+     * under the pool lock: 16 pages took its malloc from 33.5 to 24.4
+     * instructions and its free from 46.7 to 44.2 (32 pages: 21.9 and
+     * 43.2), at +7% of its peak RSS, still below mimalloc's
+     * (bench/RESULTS.md, 2026-12-03). Decay and purges give them back. */
+    if (h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP || (h->empty_kept[cls] + 1u) * s->pages <= HZ3_EMPTY_KEEP_PAGES) {
         h->empty_kept[cls]++;
         _hz3_list_remove(&h->avail[cls], s);
         _hz3_where_set(s, HZ3_WHERE_KEPT);
@@ -229,62 +236,26 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
     }
 }
 
-/* A free that would bring a full span back to avail (h->lock held): while
- * the class's block cache has room, the span's free blocks (all on
- * local_free: its free list ran dry before it went on full) go there
- * instead (bcache.c) and the span stays full, as full as when it went on
- * the full list, so that the next frees into it take the short way out
- * again. The malloc that would have taken the span from avail, on a slow
- * path, and then missed again after these few blocks, finds them in the
- * cache on its miss branch. Under the lock because used goes back up here:
- * between the fast path's decrement and now, remote frees may have emptied
- * the span and a purge given it back (then it is no longer h's). Sampled
- * spans stay out (sample.c). */
-static bool keep_in_cache(hz3_heap_t *h, hz3_span_t *s)
-{
-    hz3_bcache_t *bc = &h->bcache[s->cls];
-    unsigned n = s->extended - _hz3_used_get(s);
-    if (bc->count + n > bc->limit || s->free || _hz3_owner_of(s) != h || _hz3_owner_tagged(s)) return false;
-    hz3_block_t *first = s->local_free, *last = first;
-    for (unsigned i = 1; i < n; i++) last = last->next;
-    s->local_free = NULL;
-    _hz3_used_set(s, s->extended);
-    last->next = bc->head;
-    __atomic_store_n(&bc->head, first, __ATOMIC_RELAXED);
-    __atomic_store_n(&bc->count, (uint16_t)(bc->count + n), __ATOMIC_RELAXED);
-    return true;
-}
-
-/* A full span whose free blocks are still fewer than its class's rejoin
- * (size_class.c) stays on full, and the free returns without the lock: no
- * other thread changes the fields read here while the span holds a live
- * object, and one a purge gave back (emptied by remote frees) needs
- * nothing. Its blocks wait on local_free; a remote free into it still
- * notifies (the drain puts it on avail), and the free that empties it
- * takes the lock as before. */
 static HZ3_NOINLINE void free_local_slow_shared(hz3_heap_t *h, hz3_span_t *s)
 {
-    unsigned used = _hz3_used_get(s);
-    unsigned rejoin = _hz3_classes[s->cls].rejoin;
-    if (used != 0) {
-        /* Classes that rejoin at the first free (all but sub4k, whose
-         * spans already wait for a quarter): with the class's block cache
-         * armed, a quarter of the span at a time goes to the cache, under
-         * one lock. */
-        unsigned wait = HZ3_BCACHE_LOCAL && rejoin == 1 && h->bcache[s->cls].limit ? s->capacity >> 2 : rejoin;
-        if (s->capacity - used < wait) return;
-    }
     _hz3_heap_lock(h);
-    if (HZ3_BCACHE_LOCAL && used != 0 && rejoin == 1 && keep_in_cache(h, s)) {
-        _hz3_heap_unlock(h);
-        return;
-    }
     free_local_slow_locked(h, s);
     _hz3_heap_unlock(h);
 }
-/* A single's first, with no register saved on its way (single.c). */
+/* A full span whose free blocks are still fewer than its class's rejoin
+ * (size_class.c says why and what it measured) stays on full, and the free
+ * returns without the lock: no other thread changes the fields read here
+ * while the span holds a live object, and one a purge gave back (emptied
+ * by remote frees) needs nothing. Its blocks wait on local_free; a remote
+ * free into it still notifies (the drain puts it on avail), and the free
+ * that empties it takes the lock as before. The test comes first, with no
+ * register saved (a single is empty here, used 0, and goes on to single.c
+ * with none saved either): up to a quarter of the frees into a span freed
+ * in order take it, the lock one per rejoin. */
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 {
+    unsigned used = _hz3_used_get(s);
+    if (used != 0 && s->capacity - used < _hz3_classes[s->cls].rejoin) return;
     if (s->capacity == 1) _hz3_single_free_local(h, s);
     else free_local_slow_shared(h, s);
 }

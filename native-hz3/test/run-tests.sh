@@ -55,10 +55,6 @@ run "test-wrong [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here
 run "test-stress [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-stress" 4 1 2
 run "test-remote [slots]" env LD_PRELOAD="$here/$out/lib/libhz3-slots1.so" "$here/$out/test/test-remote"
 run "test-single-purge [debug]" env LD_PRELOAD="$debug" "$here/$out/test/test-single-purge"
-# The block cache holding the owner's own frees too (a build switch).
-run "test-bcache [bcache-local]" env LD_PRELOAD="$here/$out/lib/libhz3-bcache-local.so" "$here/$out/test/test-bcache"
-run "test-stress [bcache-local]" env LD_PRELOAD="$here/$out/lib/libhz3-bcache-local.so" "$here/$out/test/test-stress" 4 1 2
-run "test-census [bcache-local]" env LD_PRELOAD="$here/$out/lib/libhz3-bcache-local.so" "$here/$out/test/test-census"
 # ThreadSanitizer: hz3 under prefixed names, TSan's malloc left in charge.
 run "tsan-stress" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1
 run "tsan-stress [sampling]" env HZ3_SAMPLE_BYTES=4096 TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$here/$out/test/tsan-stress" 4 1 1

@@ -90,12 +90,12 @@ static bool owner_double_free_caught(void *p)
     return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
 }
 
-/* The owner's own frees into a full span of a small class: a quarter of
- * the span at a time goes to its cache (span.c, keep_in_cache), and the
- * span stays full. Thread C makes 3 spans of 256 B blocks (16 a span) and
- * frees a quarter of the first, then parks: the census (from this thread)
- * counts them free, a second free of one is caught, and C's own mallocs
- * take them back. */
+/* The owner's own frees into a full span of a small class stay out of the
+ * cache: they wait in the span until a quarter of it is free, and then it
+ * rejoins avail (span.c, size_class.c). Thread C makes 3 spans of 256 B
+ * blocks (16 a span) and frees a quarter of the first, then parks: the
+ * census (from this thread) counts them free, a second free of one is
+ * caught, and C's own mallocs take them back. */
 enum { LSIZE = 256, LCAP = 16, LN = 3 * LCAP, LQ = LCAP / 4 };
 static void *lobj[LN];
 static int l_back = 0;

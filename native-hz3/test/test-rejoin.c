@@ -1,15 +1,17 @@
 /*
- * test-rejoin.c: a full span of a sub4k class goes back on its
- * owner's avail list once its owner's frees have left capacity / 4 blocks
- * free in it (at least 1; span.c, _hz3_free_local_slow), not at the first
- * free: taken back for one block, it would send the next malloc straight
- * back to the slow path. Until then its free blocks wait in it, free for
- * the census. A remote free, an empty span and a thread's end take it as
- * before, and the census stays exact throughout.
+ * test-rejoin.c: a full span goes back on its owner's avail list once its
+ * owner's frees have left a quarter of its blocks free in it (capacity / 4,
+ * at most 16; span.c, _hz3_free_local_slow), not at the first free: taken
+ * back for one block, it would send the next malloc straight back to the
+ * slow path. Until then its free blocks wait in it, free for the census. A
+ * remote free, an empty span and a thread's end take it as before, and the
+ * census stays exact throughout.
  *
- * The objects: sub4k blocks of 1536 B made in a row by a fresh thread, so
- * that span k holds objects k*cap .. k*cap+cap-1 (checked from their
- * addresses; cap from the census's span length for the class).
+ * The objects: blocks of one size made in a row by a fresh thread, so that
+ * span k holds objects k*cap .. k*cap+cap-1 (checked from their addresses;
+ * cap from the census's span length for the class), for a sub4k class
+ * (1536 B, 16 a span), a small one (256 B, 16 a span) and a small one
+ * with more than 64 blocks a span (48 B, 85: rejoins at 16, not 21).
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -17,7 +19,8 @@
 #include <string.h>
 #include "test_util.h"
 
-enum { SIZE = 1536, SPANS = 3, MAX_CAP = 64 };
+enum { SPANS = 3, MAX_CAP = 128, REJOIN_MAX = 16 };
+static unsigned size;
 static void *obj[SPANS * MAX_CAP];
 static unsigned cap, rejoin, n, cls;
 static uint64_t live0;
@@ -31,7 +34,7 @@ static uint64_t live_now(void)
 
 static bool in_span(const void *p, unsigned k)
 {
-    return (const char *)p >= (const char *)obj[k * cap] && (const char *)p < (const char *)obj[k * cap] + (size_t)cap * SIZE;
+    return (const char *)p >= (const char *)obj[k * cap] && (const char *)p < (const char *)obj[k * cap] + (size_t)cap * size;
 }
 
 static void *remote_free_span1(void *arg)
@@ -42,10 +45,10 @@ static void *remote_free_span1(void *arg)
 
 static void *owner(void *arg)
 {
-    for (unsigned i = 0; i < n; i++) memset(obj[i] = malloc(SIZE), 0x5a, 64);
+    for (unsigned i = 0; i < n; i++) memset(obj[i] = malloc(size), 0x5a, size);
     bool rows = true;
     for (unsigned k = 0; k < SPANS; k++)
-        for (unsigned i = 0; i < cap; i++) rows &= obj[k * cap + i] == (char *)obj[k * cap] + (size_t)i * SIZE;
+        for (unsigned i = 0; i < cap; i++) rows &= obj[k * cap + i] == (char *)obj[k * cap] + (size_t)i * size;
     CHECK_MSG(rows, "the objects do not lie in spans of %u in a row", cap);
 
     /* Spans 0 and 1 are full (on the full list), span 2 is full and current.
@@ -54,7 +57,7 @@ static void *owner(void *arg)
     for (unsigned i = 0; i < rejoin - 1; i++) free(obj[i]);
     CHECK(live_now() == live0 + n - (rejoin - 1));
     CHECK(t_hz3()->validate() == 0);
-    void *fresh = malloc(SIZE);
+    void *fresh = malloc(size);
     CHECK_MSG(!in_span(fresh, 0), "a malloc took one of the %u blocks freed into a full span", rejoin - 1);
     free(fresh);
 
@@ -63,7 +66,7 @@ static void *owner(void *arg)
     free(obj[rejoin - 1]);
     CHECK(live_now() == live0 + n - rejoin);
     void *more[MAX_CAP + MAX_CAP];
-    for (unsigned i = 0; i < cap + rejoin; i++) more[i] = malloc(SIZE);
+    for (unsigned i = 0; i < cap + rejoin; i++) more[i] = malloc(size);
     bool fresh_first = true, span0_next = true;
     for (unsigned i = 0; i < cap; i++) fresh_first &= !in_span(more[i], 0);
     for (unsigned i = cap; i < cap + rejoin; i++) span0_next &= in_span(more[i], 0);
@@ -80,7 +83,7 @@ static void *owner(void *arg)
     pthread_barrier_wait(&parked);
     pthread_barrier_wait(&go);
     void *again[MAX_CAP];
-    for (unsigned i = 0; i < cap; i++) memset(again[i] = malloc(SIZE), 0x33, SIZE);
+    for (unsigned i = 0; i < cap; i++) memset(again[i] = malloc(size), 0x33, size);
     bool distinct = true;
     for (unsigned i = 0; i < cap; i++)
         for (unsigned j = i + 1; j < cap; j++) distinct &= again[i] != again[j];
@@ -93,23 +96,22 @@ static void *owner(void *arg)
     return arg;
 }
 
-int main(void)
+static void run_case(void)
 {
-    CHECK(t_hz3()->config_set("epoch_interval_ms", 0) == 0);
     static struct hz3_snapshot before;
     t_snapshot(&before);
-    void *probe = malloc(SIZE);
+    void *probe = malloc(size);
     size_t usable = malloc_usable_size(probe);
     free(probe);
     cls = UINT32_MAX;
     for (unsigned c = 0; c < before.num_classes; c++)
         if (before.classes[c].object_size == usable) cls = c;
-    CHECK_MSG(cls != UINT32_MAX && usable == SIZE, "no class of %d B (usable %zu)", SIZE, usable);
-    if (cls == UINT32_MAX) return t_finish("test-rejoin");
-    cap = before.classes[cls].span_pages * 4096u / SIZE;
-    CHECK_MSG(cap >= 8 && cap <= MAX_CAP, "%u blocks of %d B in a span", cap, SIZE);
-    if (cap < 8 || cap > MAX_CAP) return t_finish("test-rejoin");
-    rejoin = cap / 4 > 1 ? cap / 4 : 1;
+    CHECK_MSG(cls != UINT32_MAX && usable == size, "no class of %u B (usable %zu)", size, usable);
+    if (cls == UINT32_MAX) return;
+    cap = before.classes[cls].span_pages * 4096u / size;
+    CHECK_MSG(cap >= 8 && cap <= MAX_CAP, "%u blocks of %u B in a span", cap, size);
+    if (cap < 8 || cap > MAX_CAP) return;
+    rejoin = cap / 4 > REJOIN_MAX ? REJOIN_MAX : cap / 4;
     n = SPANS * cap;
     live0 = live_now();
 
@@ -134,12 +136,22 @@ int main(void)
     uint64_t left = n - rejoin - cap - (rejoin - 1);
     CHECK(live_now() == live0 + left);
     bool whole = true;
-    for (unsigned i = rejoin; i < cap; i++) whole &= ((unsigned char *)obj[i])[63] == 0x5a;
-    for (unsigned i = 2 * cap + rejoin - 1; i < n; i++) whole &= ((unsigned char *)obj[i])[63] == 0x5a;
+    for (unsigned i = rejoin; i < cap; i++) whole &= ((unsigned char *)obj[i])[size - 1] == 0x5a;
+    for (unsigned i = 2 * cap + rejoin - 1; i < n; i++) whole &= ((unsigned char *)obj[i])[size - 1] == 0x5a;
     CHECK(whole);
     for (unsigned i = rejoin; i < cap; i++) free(obj[i]);
     for (unsigned i = 2 * cap + rejoin - 1; i < n; i++) free(obj[i]);
     CHECK(live_now() == live0);
     CHECK(t_hz3()->validate() == 0);
+}
+
+int main(void)
+{
+    CHECK(t_hz3()->config_set("epoch_interval_ms", 0) == 0);
+    static const unsigned sizes[] = {1536, 256, 48};
+    for (unsigned i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        size = sizes[i];
+        run_case();
+    }
     return t_finish("test-rejoin");
 }

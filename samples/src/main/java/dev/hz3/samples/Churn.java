@@ -91,15 +91,17 @@ public final class Churn {
         System.out.printf("Churn: threads=%d %s size_mib=%d per_thread_budget_bytes=%d java.version=%s%n",
                 o.threads(), o.workDescription(), o.sizeMib(), budget, System.getProperty("java.version"));
         Totals totals = new Totals();
+        ThreadCpu.AtWorkEnd cpu = new ThreadCpu.AtWorkEnd(o.threads());
         Workers.Result r = Workers.run("churn", o,
-                (id, start) -> work(id, o, start, budget, totals));
+                (id, start) -> cpu.measure(() -> work(id, o, start, budget, totals)));
         boolean ok = Workers.report("Churn", r) && totals.directInFlight.get() == 0;
         System.out.printf(Locale.ROOT, "Churn: threads=%d rounds=%d deflated_bytes=%d compressed_bytes=%d"
-                        + " direct_buffers=%d direct_bytes=%d peak_direct_mb=%.1f work_ms=%d %s%n",
+                        + " direct_buffers=%d direct_bytes=%d peak_direct_mb=%.1f work_ms=%d"
+                        + " workers_cpu_ms=%d jit_cpu_ms=%d %s%n",
                 o.threads(), totals.rounds.sum(), totals.zip.zipInputBytes.sum(),
                 totals.zip.zipCompressedBytes.sum(), totals.directBuffers.sum(),
                 totals.directBytes.sum(), totals.directPeak.get() / 1048576.0, r.workMillis(),
-                ok ? "verified" : "FAILED");
+                cpu.workersMillis(), cpu.jitMillis(), ok ? "verified" : "FAILED");
         return ok ? 0 : 1;
     }
 

@@ -3,6 +3,7 @@ package dev.hz3.samples;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -15,8 +16,10 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Each worker, in each round, allocates its share of {@code --size} MiB as blocks of
  * 16..1024 B ({@code Unsafe.allocateMemory}, uniform sizes, every byte written), then picks
  * 1 block in 16 at random to survive and frees the rest in a random order. Survivors of all
- * rounds are held until {@code --seconds} after work-start, checked and freed. Deterministic
- * per thread (seeded). Exit 0 on success, 1 if a block was found overwritten, 2 on bad arguments.
+ * rounds are held until {@code --seconds} after work-start, checked and freed; the last worker
+ * to finish its rounds prints {@code PHASE hold-start}, from when on the pages stay as they are
+ * until the hold ends (a busy machine can make the fill take most of it). Deterministic per
+ * thread (seeded). Exit 0 on success, 1 if a block was found overwritten, 2 on bad arguments.
  */
 public final class Fragment {
 
@@ -56,6 +59,12 @@ public final class Fragment {
         /** Bytes allocated and not yet freed, all threads. */
         final AtomicLong inFlight = new AtomicLong();
         final AtomicLong peak = new AtomicLong();
+        /** Workers still filling: the last one done marks the hold's start. */
+        final AtomicInteger filling;
+
+        Totals(int threads) {
+            filling = new AtomicInteger(threads);
+        }
 
         void allocated(int bytes) {
             peak.accumulateAndGet(inFlight.addAndGet(bytes), Math::max);
@@ -105,7 +114,7 @@ public final class Fragment {
                         + " per_thread_bytes=%d keep=1/%d java.version=%s%n",
                 o.threads(), o.rounds(), o.seconds(), o.sizeMib(), share, KEEP_ONE_IN,
                 System.getProperty("java.version"));
-        Totals totals = new Totals();
+        Totals totals = new Totals(o.threads());
         Workers.Result r = Workers.run("fragment", o, (id, start) -> work(id, o, start, share, totals));
         boolean ok = Workers.report("Fragment", r) && totals.inFlight.get() == 0;
         System.out.printf(Locale.ROOT, "Fragment: threads=%d rounds=%d allocations=%d allocated_bytes=%d"
@@ -151,6 +160,9 @@ public final class Fragment {
                         totals.freedEarly.increment();
                     }
                 }
+            }
+            if (totals.filling.decrementAndGet() == 0) {
+                Phases.mark("hold-start");
             }
             long holdStart = System.nanoTime();
             long holdEnd = start + (long) (o.seconds() * 1e9);

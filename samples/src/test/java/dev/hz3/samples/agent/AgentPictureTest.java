@@ -11,13 +11,17 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import dev.hz3.samples.ChildProcess;
+import jdk.jfr.Configuration;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -143,19 +147,42 @@ class AgentPictureTest {
         }
         List<RecordedEvent> all = Recordings.read(jfr);
         Instant start = recordingStart(jfr);
-        // The process and the allocator in the first second; the census (an exact one, which
-        // takes a while on a busy machine) and hz3.Retention right after, long before any
-        // period (5 s in hz3.jfc) would have brought them.
-        for (String type : List.of("hz3.ProcessMemory", "hz3.AllocatorInfo", "hz3.Snapshot", "hz3.Retention")) {
+        // The process, the allocator, the census (an exact one, which takes a while on a busy
+        // machine) and hz3.Retention come at the recording's start, not when their period
+        // first elapses: each first event must precede the shortest period hz3.jfc sets for
+        // them, the earliest a periodic emission could have brought it.
+        List<String> types = List.of("hz3.ProcessMemory", "hz3.AllocatorInfo", "hz3.Snapshot", "hz3.Retention");
+        Duration period = shortestPeriod(types);
+        for (String type : types) {
             RecordedEvent first = Recordings.of(all, type).stream()
                     .filter(e -> !type.equals("hz3.Snapshot") || e.getString("source").equals("chunk"))
                     .findFirst().orElseThrow();
             Duration in = Duration.between(start, first.getStartTime());
-            Duration within = Duration.ofSeconds(type.startsWith("hz3.Process")
-                    || type.equals("hz3.AllocatorInfo") ? 1 : 3);
-            assertTrue(in.compareTo(within) < 0, () -> "the first " + type + " is " + in
-                    + " after the recording's start " + start);
+            assertTrue(in.compareTo(period) < 0, () -> "the first " + type + " is " + in
+                    + " after the recording's start " + start + ", not before the first period (" + period + ")");
         }
+    }
+
+    /** The shortest timed period that hz3.jfc gives the types ("everyChunk" and the like are not timed). */
+    private static Duration shortestPeriod(List<String> types) throws IOException, ParseException {
+        Map<String, String> settings = Configuration.create(ChildProcess.HZ3_JFC).getSettings();
+        Duration shortest = null;
+        for (String type : types) {
+            String value = settings.get(type + "#period");
+            Matcher m = value == null ? null : Pattern.compile("(\\d+) ?(ms|s|m)").matcher(value.trim());
+            if (m == null || !m.matches()) {
+                continue;
+            }
+            long n = Long.parseLong(m.group(1));
+            Duration d = switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                default -> Duration.ofMinutes(n);
+            };
+            shortest = shortest == null || d.compareTo(shortest) < 0 ? d : shortest;
+        }
+        assertTrue(shortest != null, "hz3.jfc sets no timed period for " + types);
+        return shortest;
     }
 
     /**

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import dev.hz3.samples.ChildProcess;
@@ -49,15 +50,21 @@ class PinnedSitesTest {
         ChildProcess c = ChildProcess.run("app", dir, cmd, ChildProcess.UNDER_HZ3);
         assertEquals(0, c.exit(), c::toString);
         long workStart = field(c.out(), "PHASE work-start t_ms");
+        Instant holdStart = Instant.ofEpochMilli(field(c.out(), "PHASE hold-start t_ms"));
         long survivorBytes = field(c.out(), "survivor_bytes");
         Instant holdEnd = Instant.ofEpochMilli(workStart + HOLD_SECONDS * 1000L);
 
         List<RecordedEvent> all = Recordings.read(jfr);
-        // The last round of sites a second before the survivors are freed: the fill is long over.
-        List<List<RecordedEvent>> rounds = rounds(Recordings.of(all, "hz3.NativeSite"));
-        List<RecordedEvent> round = rounds.stream()
-                .filter(r -> r.get(0).getStartTime().isBefore(holdEnd.minusSeconds(1))).reduce((a, b) -> b)
-                .orElseThrow(() -> new AssertionError("no hz3.NativeSite during Fragment's hold in " + jfr));
+        // The last round of sites during the hold (every worker done filling, the survivors not
+        // yet freed, a second to spare) that has a census of its own behind it, taken during
+        // the hold too.
+        List<RecordedEvent> round = rounds(Recordings.of(all, "hz3.NativeSite")).stream()
+                .filter(r -> r.get(0).getStartTime().isBefore(holdEnd.minusSeconds(1))
+                        && lastSmallCensus(all, r.get(0).getStartTime())
+                                .filter(e -> e.getStartTime().isAfter(holdStart)).isPresent())
+                .reduce((a, b) -> b)
+                .orElseThrow(() -> new AssertionError("no hz3.NativeSite with a census between Fragment's hold start "
+                        + holdStart + " and its end " + holdEnd + " (a fill this slow leaves no hold to look at) in " + jfr));
         Instant at = round.get(0).getStartTime();
         long before = smallPartialPages(all, Instant.ofEpochMilli(workStart));
         long during = smallPartialPages(all, at);
@@ -106,11 +113,16 @@ class PinnedSitesTest {
 
     /** The small tier's partial pages in the last consistent census before t. */
     static long smallPartialPages(List<RecordedEvent> all, Instant t) {
+        return lastSmallCensus(all, t).map(e -> e.getLong("pagesPartial"))
+                .orElseThrow(() -> new AssertionError("no consistent census of the small tier before " + t));
+    }
+
+    /** The small tier's hz3.TierOccupancy in the last consistent census before t. */
+    static Optional<RecordedEvent> lastSmallCensus(List<RecordedEvent> all, Instant t) {
         return Recordings.of(all, "hz3.TierOccupancy").stream()
                 .filter(e -> "small".equals(e.getString("tier")) && e.getBoolean("consistent")
                         && e.getStartTime().isBefore(t))
-                .reduce((a, b) -> b).map(e -> e.getLong("pagesPartial"))
-                .orElseThrow(() -> new AssertionError("no consistent census of the small tier before " + t));
+                .reduce((a, b) -> b);
     }
 
     static boolean fromFragmentWork(RecordedEvent e) {

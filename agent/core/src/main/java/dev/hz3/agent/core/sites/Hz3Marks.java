@@ -38,7 +38,14 @@ final class Hz3Marks {
         boolean busy;
         final long[] saved = new long[DEPTH];
         final long[] sampledAt = new long[DEPTH];
+        /** The site the last exit named, for the allocation that follows it (see named). */
+        Site named;
+        /** Its call's kind; -1: nothing named since this thread's last enter. */
+        int namedKind = -1;
     }
+
+    /** What {@link #named} returns when the exit before did not name the call. */
+    static final Site NOT_NAMED = new Site(-1, "", "", "", "");
 
     private final ThreadLocal<PerThread> perThread = ThreadLocal.withInitial(PerThread::new);
     /** The site of a call of the given kind, named from the current stack (null: the agent's). */
@@ -51,6 +58,7 @@ final class Hz3Marks {
 
     int enter() {
         PerThread t = perThread.get();
+        t.namedKind = -1;
         if (t.busy || t.depth >= DEPTH) {
             return 0;
         }
@@ -77,6 +85,8 @@ final class Hz3Marks {
             t.busy = true;
             try {
                 Site site = siteOf.apply(kind);
+                t.named = site;
+                t.namedKind = kind;
                 Hz3Sites.hz3_site_rename(token, site == null ? 0 : site.id);
                 return samples.claim(token, site);
             } finally {
@@ -84,6 +94,21 @@ final class Hz3Marks {
             }
         }
         return null;
+    }
+
+    /**
+     * The site (null: the agent's own call) that this thread's last exit named, when it was of
+     * kind and no call was marked since: Unsafe.allocateMemory's exit, where hz3 sampled the
+     * malloc inside, comes right before the same call's allocation, which the sampler may sample
+     * too (a large block nearly always is, by both): one stack walk for the two. Else NOT_NAMED.
+     * Taken once.
+     */
+    Site named(int kind) {
+        PerThread t = perThread.get();
+        Site s = t.namedKind == kind ? t.named : NOT_NAMED;
+        t.namedKind = -1;
+        t.named = null;
+        return s;
     }
 
     /** hz3's ring drained now (records outside marked calls dropped): see Hz3Samples. */

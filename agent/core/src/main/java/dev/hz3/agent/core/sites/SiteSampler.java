@@ -45,7 +45,6 @@ final class SiteSampler extends NativeAllocHooks {
     /** Most distinct sites kept; later new ones count under one "(other sites)" site. */
     static final int MAX_SITES = 10_000;
 
-    private static final int MAX_DEPTH = 64;
     /**
      * A first batch of frames that holds a usual allocation's stack down to its site (this
      * sampler's frames, the JDK's, then the application's): one native fetch, not two as with
@@ -144,7 +143,10 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** Keeps the sample; returns its event for the advice to commit, or null when not recorded. */
     private NativeAllocationSampleEvent sampled(long address, long bytes, int kind) {
-        Site site = siteOf(kind);
+        Site site = marks == null ? Hz3Marks.NOT_NAMED : marks.named(kind);
+        if (site == Hz3Marks.NOT_NAMED) {
+            site = siteOf(kind);
+        }
         if (site == null) {
             return null;   // the agent's own
         }
@@ -177,36 +179,53 @@ final class SiteSampler extends NativeAllocHooks {
     /** ownToo: the agent's own call is named too (only to warm the code up). */
     private Site siteOf(int kind, boolean ownToo) {
         SiteWalk w = new SiteWalk(kind);
-        WALKER.walk(frames -> frames.limit(MAX_DEPTH).anyMatch(w));
-        String[] found = w.own || (w.site == null
-                && Thread.currentThread().getName().startsWith(OWN_THREADS)) ? null
-                : new String[] {w.site != null ? w.site : w.firstJdk == null ? "(unknown)" : w.firstJdk,
-                    w.site != null && w.entryClass != null ? w.entryClass + "." + w.entryMethod : "",
-                    Integer.toString(w.kind)};
-        if (found == null) {
+        WALKER.walk(frames -> {
+            frames.anyMatch(w);
+            w.describeSite();
+            return null;
+        });
+        String site = w.site;
+        String entry = "";
+        int k = w.kind;
+        if (w.own || (site == null && Thread.currentThread().getName().startsWith(OWN_THREADS))) {
             if (!ownToo) {
                 return null;
             }
-            found = new String[] {"(warm-up)", "", Integer.toString(kind)};
+            site = "(warm-up)";
+            k = kind;
+        } else if (site != null) {
+            entry = w.entryClass != null ? w.entryClass + "." + w.entryMethod : "";
+        } else if (w.firstJdkAt >= 0) {
+            // Every frame is the JDK's (rare: a JDK thread's own work): walked again from the same
+            // caller, so the same frames, to describe the one the first walk only counted.
+            site = frameAt(w.firstJdkAt);
+        } else {
+            site = "(unknown)";
         }
-        int k = Integer.parseInt(found[2]);
         String kindName = Hz3Events.NATIVE_KINDS.get(k);
-        String key = kindName + '|' + found[1] + '|' + found[0];
+        String key = kindName + '|' + entry + '|' + site;
         Site s = sites.get(key);
         if (s == null) {
             if (sites.size() >= MAX_SITES) {
                 key = kindName + "||(other sites)";
-                found[0] = "(other sites)";
-                found[1] = "";
+                site = "(other sites)";
+                entry = "";
             }
-            final String[] f = found;
+            String fs = site;
+            String fe = entry;
             s = sites.computeIfAbsent(key, x -> {
-                Site n = new Site(nextSiteId.incrementAndGet(), x, f[0], f[1], kindName);
+                Site n = new Site(nextSiteId.incrementAndGet(), x, fs, fe, kindName);
                 byId.put(n.id, n);
                 return n;
             });
         }
         return s;
+    }
+
+    /** The frame at (0: this method's caller), described, or "(unknown)". */
+    private static String frameAt(int at) {
+        return WALKER.walk(frames -> frames.skip(at + 1L).findFirst().map(SiteWalk::describe)
+                .orElse("(unknown)"));
     }
 
     private void failedOnce(Throwable e) {
@@ -291,6 +310,7 @@ final class SiteSampler extends NativeAllocHooks {
         }
         siteOf(KIND_UNSAFE);
         Site s = siteOf(KIND_UNSAFE, true);
+        frameAt(1);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
         new NativeAllocationSampleEvent().shouldCommit();

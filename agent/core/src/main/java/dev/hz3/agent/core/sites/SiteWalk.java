@@ -6,12 +6,16 @@ import java.util.function.Predicate;
 /**
  * One sampled call's walk down its stack to its site (see {@link SiteSampler}): given each frame
  * in turn, it answers true once the site is found (the first frame outside the JDK) or the call
- * is the agent's own, which ends the walk there.
+ * is the agent's own, or past {@value #MAX_DEPTH} frames, which ends the walk there.
  *
  * <p>Why a predicate for {@code anyMatch}, not an iterator: the stream's iterator adapter buffers
- * frames and costs as much as the walk itself. Strings are built only for the frames named (a
- * line number costs more than a frame), and no frame is kept past its step: the walker refills
- * its frame objects batch by batch.
+ * frames and costs as much as the walk itself; and no {@code limit()}: the predicate counts the
+ * depth. Each step only compares class names: the JIT compiles the walker's step with this
+ * predicate inlined into it, once per JVM, and what a step calls makes that compilation bigger.
+ * The site frame's description (its line number costs more than the frame) is made by
+ * {@link #describeSite} after the walk stops on it, still inside the walk (the frame object is
+ * refilled once the walker fetches another batch); the first JDK frame's, needed only when no
+ * frame is outside the JDK, by a second walk in that rare case ({@link #firstJdkAt}).
  */
 final class SiteWalk implements Predicate<StackWalker.StackFrame> {
 
@@ -30,17 +34,22 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
     private static final String MARKS_INNER = MARKS + "$";
     private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
+    static final int MAX_DEPTH = 64;
+
     /** The kind, refined from the frames (a direct buffer, a memory segment). */
     int kind;
     /** The agent's own call: no site. */
     boolean own;
     /** The first frame outside the JDK, described; null when every frame is the JDK's. */
     String site;
+    /** The site's frame, from the step that found it until {@link #describeSite}. */
+    private StackWalker.StackFrame siteFrame;
     /** The last JDK frame above the site: the JDK method the application called. */
     String entryClass;
     String entryMethod;
-    /** The first JDK frame past the allocation machinery, described. */
-    String firstJdk;
+    /** Frames above the first JDK frame past the allocation machinery; -1: none seen. */
+    int firstJdkAt = -1;
+    private int depth;
 
     SiteWalk(int kind) {
         this.kind = kind;
@@ -48,6 +57,9 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
 
     @Override
     public boolean test(StackWalker.StackFrame f) {
+        if (depth++ == MAX_DEPTH) {
+            return true;
+        }
         String cn = f.getClassName();
         if (cn.equals(SAMPLER) || cn.startsWith(SAMPLER_INNER) || cn.equals(MARKS)
                 || cn.startsWith(MARKS_INNER) || cn.equals(HOOKS)) {
@@ -59,7 +71,7 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
             return true;
         }
         if (!isJdk(cn)) {
-            site = describe(f);
+            siteFrame = f;
             return true;
         }
         if (kind == NativeAllocHooks.KIND_UNSAFE && cn.equals("java.nio.DirectByteBuffer")) {
@@ -67,8 +79,8 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
         } else if (kind == NativeAllocHooks.KIND_UNSAFE && cn.startsWith("jdk.internal.foreign.")) {
             kind = NativeAllocHooks.KIND_MEMORY_SEGMENT;
         }
-        if (firstJdk == null && !isMachinery(cn)) {
-            firstJdk = describe(f);
+        if (firstJdkAt < 0 && !isMachinery(cn)) {
+            firstJdkAt = depth - 1;
         }
         entryClass = cn;
         entryMethod = f.getMethodName();
@@ -92,7 +104,15 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
                 || cn.startsWith("com.sun.jna.");
     }
 
-    private static String describe(StackWalker.StackFrame f) {
+    /** Names the site from the frame the walk stopped on; call it inside the same walk. */
+    void describeSite() {
+        if (siteFrame != null) {
+            site = describe(siteFrame);
+            siteFrame = null;
+        }
+    }
+
+    static String describe(StackWalker.StackFrame f) {
         return f.getClassName() + "." + f.getMethodName() + ":" + f.getLineNumber();
     }
 }

@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hz3.agent.boot.NativeAllocHooks;
 import example.Workload;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandleProxies;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,5 +83,29 @@ class SiteSamplerTest {
                     NativeAllocHooks.KIND_UNSAFE));
         }
         assertTrue(sampler.tally().isEmpty(), () -> "sites: " + sampler.tally().size());
+    }
+
+    /**
+     * A call whose every frame is the JDK's (a JDK thread's own work) is named after its first
+     * JDK frame past the allocation machinery, with its line: the sampler's second walk, which
+     * must land on that frame and not on one of its own. Made here with a thread that runs a
+     * method handle's proxy (JDK frames, and hidden ones the walker skips) onto the sampler.
+     */
+    @Test
+    void aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem() throws Exception {
+        SiteSampler sampler = new SiteSampler(1024, 10, false);
+        MethodHandle alloc = MethodHandles.lookup().findVirtual(SiteSampler.class, "onAlloc",
+                MethodType.methodType(Object.class, long.class, long.class, int.class));
+        Runnable r = MethodHandleProxies.asInterfaceInstance(Runnable.class, MethodHandles.dropReturn(
+                MethodHandles.insertArguments(alloc, 0, sampler, 0x1000_0000L, 1L << 20,
+                        NativeAllocHooks.KIND_UNSAFE)));
+        Thread t = new Thread(r, "jdk-only");
+        t.start();
+        t.join();
+        List<SiteSampler.Tally> tally = sampler.tally();
+        assertEquals(1, tally.size(), () -> "one sampled call: " + tally.size());
+        Site site = tally.get(0).site;
+        assertTrue(site.site.matches("(java|jdk)\\.[\\w.$]+\\.[\\w$<>]+:-?\\d+"), site.site);
+        assertEquals("", site.entry);
     }
 }
