@@ -10,11 +10,17 @@
  * freeing thread keeps the block and its own next malloc of the class that
  * finds its span dry takes it back (alloc.c, _hz3_malloc_generic), hot in
  * its cache, with no atomic and no owner involved, as tcmalloc's thread
- * caches do. The push is on the remote free's out-of-line half (remote.c,
- * from the tag free loaded) and the pop on malloc's miss branch
- * (hz3_hot.h), neither on the local paths.
+ * caches do. For small and sub4k classes the push is on the remote free's
+ * out-of-line half (remote.c, from the tag free loaded) and the pop on
+ * malloc's miss branch (hz3_hot.h). A shared medium class's (4-16 KiB)
+ * cache is the local free's as well (hz3_hot.h): the owner's free pushes
+ * there while it has room (HZ3_BCACHE_MEDIUM_BYTES), and the same miss
+ * branch pops it, so a medium malloc changes no span entry, a free writes
+ * none, and the spans' slow paths run only when the cache is full or
+ * empty (bench/RESULTS.md, 2026-12-03 (day)).
  *
- * The owner's own frees do not come here: a full span waits for a quarter
+ * The owner's own frees of small and sub4k classes do not come here: a
+ * full span waits for a quarter
  * of its blocks before it rejoins avail (size_class.c), which took
  * alloc_test's malloc from 206 to 33 instructions, where a switch that
  * moved those frees to this cache instead (HZ3_BCACHE_LOCAL, removed)
@@ -106,7 +112,10 @@ void _hz3_bcache_flush_all(hz3_heap_t *h)
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
 {
     if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || _hz3_classes[cls].capacity < 2) return;
-    unsigned n = HZ3_BCACHE_CLASS_BYTES / _hz3_classes[cls].size;
+    /* Medium classes: the free fast path's own cache too (hz3_hot.h),
+     * deep enough for a class's count of live objects to drift */
+    unsigned n = (_hz3_classes[cls].tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) /
+                 _hz3_classes[cls].size;
     if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
     if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
     h->bcache[cls].limit = (uint16_t)n;

@@ -12,9 +12,12 @@
  * (one multiply, one compare), the free-key compare and a push with the
  * key, and one decrement-and-test of used for "now empty or was full"
  * (38 instructions to ret); a medium block's start-of-object check also
- * reads its span's carved count. A free of another thread's block leaves
- * after the owner compare with the tag, for the block cache of the tag's
- * class or the remote batch (remote.c), with no atomic.
+ * reads its span's carved count. A shared medium block (4-16 KiB) goes
+ * into the class's block cache while it has room (the miss branch above
+ * pops it; the small classes' free does not look). A free of another
+ * thread's block leaves after the owner compare with the tag, for the
+ * block cache of the tag's class or the remote batch (remote.c), with no
+ * atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
  * pointers) is out of line in span.c, run.c, large.c and alloc.c.
@@ -34,10 +37,12 @@ static inline void *_hz3_malloc_fast(size_t size)
         unsigned cls = _hz3_class_of16[(size + 15) >> 4];
         hz3_span_t *s = h->cur[cls];
         hz3_block_t *b = s->free;
-        /* free ran dry: take over the blocks freed since (local_free, see
-         * hz3_types.h) unless sampling is on, which cuts lists in
-         * alloc.c. On the miss branch only, each load once. */
         if (HZ3_UNLIKELY(b == NULL)) {
+            /* free ran dry: take over the blocks freed since (local_free,
+             * see hz3_types.h) unless sampling is on, which cuts lists in
+             * alloc.c. On the miss branch only, each load once. A medium
+             * class's local_free is empty most of the time: its frees go
+             * to the block cache below while it has room. */
             b = s->local_free;
             if (b == NULL) goto cached;
             if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
@@ -125,6 +130,16 @@ static inline uint32_t _hz3_tag_of(const void *p)
     return _hz3_tag_at(_hz3_segment_of(p), (uintptr_t)p & HZ3_SEG_MASK);
 }
 
+/* The local free's push onto its span, with the key, and one
+ * decrement-and-test of used for "now empty or was full". */
+static inline __attribute__((always_inline)) void _hz3_free_push(hz3_span_t *s, hz3_block_t *b)
+{
+    b->next = s->local_free;
+    _hz3_key_set(b);
+    s->local_free = b;
+    if (HZ3_UNLIKELY(_hz3_used_dec(s))) _hz3_free_local_slow(_hz3_tl_heap, s);   /* empty, or full */
+}
+
 /* The local free, and the remote one into the thread's batch (remote.c,
  * which itself sends what it cannot check to _hz3_free_generic), of p in
  * the segment that ends at `end`, past its header pages; false sends the
@@ -155,12 +170,29 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
          * freed already carries the free key (or user data that equals
          * it: the generic path tells the two apart by looking on the
          * span's lists). */
-        if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
-                       (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
-            b->next = s->local_free;
-            _hz3_key_set(b);
-            s->local_free = b;
-            if (HZ3_UNLIKELY(_hz3_used_dec(s))) _hz3_free_local_slow(_hz3_tl_heap, s);   /* empty, or full */
+        const hz3_free_check_t *c = _hz3_free_check_of(t);
+        uint64_t m = off * c->divisible;
+        if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (m < c->bound && !_hz3_key_found(b)))) {
+            _hz3_free_push(s, b);
+            return true;
+        }
+        /* Past the class's bound: a class carved lazily (bound 0, the
+         * shared medium ones, size_class.c), or a bad pointer, which the
+         * span's carved count refuses too. A medium block goes into the
+         * heap's block cache while it has room (limit is 0 until the
+         * class's first slow path, and with sampling on): its span's used
+         * is left as it is (bcache.c), and the next malloc of the class
+         * takes it back without a look at the span. */
+        if (_hz3_is_carved_m(c, s, m) && !_hz3_key_found(b)) {
+            hz3_bcache_t *bc = &_hz3_tl_heap->bcache[t >> HZ3_TAG_CLS_SHIFT];
+            if (bc->count < bc->limit) {
+                _hz3_key_set(b);
+                b->next = bc->head;
+                __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+                __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
+                return true;
+            }
+            _hz3_free_push(s, b);
             return true;
         }
         return false;

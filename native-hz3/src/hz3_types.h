@@ -234,6 +234,9 @@
 #ifndef HZ3_BCACHE_CLASS_BYTES
 #define HZ3_BCACHE_CLASS_BYTES (32u << 10) /* a heap's block cache of one class: about this many bytes, */
 #endif
+#ifndef HZ3_BCACHE_MEDIUM_BYTES
+#define HZ3_BCACHE_MEDIUM_BYTES (128u << 10) /* the same for a medium class, which the local free fills too (hz3_hot.h) */
+#endif
 #ifndef HZ3_BCACHE_MIN
 #define HZ3_BCACHE_MIN 8u              /* but at least this many blocks */
 #endif

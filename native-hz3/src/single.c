@@ -184,30 +184,25 @@ static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 static HZ3_NOINLINE void *duties_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
     h->single_hits = HZ3_SINGLE_DUTY_EVERY - 1;
+    /* _hz3_remote_flush_if_old, with the hits since the last look
+     * counted at once: a batch waits at most HZ3_SINGLE_DUTY_EVERY
+     * single mallocs past its age */
+    if (h->remote.blocks != 0 && (h->remote.age += HZ3_SINGLE_DUTY_EVERY) >= HZ3_REMOTE_BATCH_AGE)
+        _hz3_remote_batch_flush(h);
     if (h->decay_gen != atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed) ||
         atomic_load_explicit(&h->delayed, memory_order_relaxed))
         return alloc_miss(h, cls, size);
     return _hz3_single_alloc(h, cls, size);
 }
 
-static HZ3_NOINLINE void *flush_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
-{
-    _hz3_remote_batch_flush(h);
-    return _hz3_single_alloc(h, cls, size);
-}
-
 /* The hit: the first kept single of the class. The slow path's duties
- * (a maintenance request, spans queued by remote frees) are looked at on
- * one malloc in HZ3_SINGLE_DUTY_EVERY, not on each: a thread that only
- * reuses its singles still does them, a few dozen mallocs late at most.
- * Sampling on, or a purge at the lock, sends every malloc the slow way.
- * No register saved: the rest is out of line. */
+ * (a maintenance request, spans queued by remote frees, an old remote
+ * batch) are looked at on one malloc in HZ3_SINGLE_DUTY_EVERY, not on
+ * each: a thread that only reuses its singles still does them, a few
+ * dozen mallocs late at most. Sampling on, or a purge at the lock, sends
+ * every malloc the slow way. No register saved: the rest is out of line. */
 void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
-    /* _hz3_remote_flush_if_old, with the flush out of line: each single
-     * malloc counts, as before */
-    if (HZ3_UNLIKELY(h->remote.blocks != 0) && ++h->remote.age >= HZ3_REMOTE_BATCH_AGE)
-        return flush_then_alloc(h, cls, size);
     if (HZ3_UNLIKELY(h->single_hits-- == 0)) return duties_then_alloc(h, cls, size);
     if (HZ3_UNLIKELY(atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) || !enter(h)))
         return alloc_miss(h, cls, size);
@@ -222,12 +217,13 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
     if (next) next->prev = NULL;
     else h->avail[cls].last = NULL;
     h->single_cache_pages -= s->pages;
-    _hz3_where_set(s, HZ3_WHERE_NONE);
+    /* KEPT carries no full flag in used (_hz3_where_set): plain stores */
+    __atomic_store_n(&s->where, (uint8_t)HZ3_WHERE_NONE, __ATOMIC_RELAXED);
     leave(h);
     /* Off the lists: the owner's alone. Its object is the one block on
      * local_free, where its free put it (extended is 1 since its first take). */
     s->next = NULL;
-    _hz3_used_set(s, 1);
+    __atomic_store_n(&s->used, (uint16_t)1, __ATOMIC_RELEASE);
     hz3_block_t *b = s->local_free;
     s->local_free = NULL;
     _hz3_key_clear(b);
@@ -254,7 +250,8 @@ static inline __attribute__((always_inline)) bool keep_unlocked(hz3_heap_t *h, h
     bool room = h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES;
     if (HZ3_LIKELY(room)) {
         h->single_cache_pages += s->pages;
-        _hz3_where_set(s, HZ3_WHERE_KEPT);
+        /* a live single is on no list (where NONE, no full flag in used) */
+        __atomic_store_n(&s->where, (uint8_t)HZ3_WHERE_KEPT, __ATOMIC_RELAXED);
         _hz3_list_push_front(&h->avail[s->cls], s);
     }
     leave(h);
