@@ -14,14 +14,15 @@ import java.util.Arrays;
 import java.util.Set;
 
 /**
- * hz3.ProcessMemory's split of the Rss read without /proc/self/smaps, for the metrics endpoint,
- * which asks every few seconds. smaps makes the kernel account every resident page of every
- * mapping (about 10 ms of system time a reading in a JVM with a few hundred MiB resident); here
+ * hz3.ProcessMemory's split of the Rss read without /proc/self/smaps, for the JFR event (every
+ * 10 s) and the metrics endpoint (every few seconds). smaps makes the kernel account every
+ * resident page of every mapping (about 10 ms of system time a reading in a JVM with a few
+ * hundred MiB resident); here
  * the kernel only lists the mappings (/proc/self/maps), counts the process's resident pages
  * (/proc/self/statm) and tells which pages of the anonymous mappings are present (mincore,
  * one byte a page, no per-page accounting).
  *
- * <p>The parts mean what they mean in hz3.ProcessMemory and still add up to the Rss. Anonymous
+ * <p>The parts mean what smaps' Rss split into them meant, and still add up to the Rss. Anonymous
  * mappings (the Java heap, thread stacks, hz3's, the rest) are counted page by page; file
  * mappings are the Rss less those, because mincore on a file tells the page cache, not this
  * process. The exception is a file mapped inside the Java heap's range (the CDS archive's heap
