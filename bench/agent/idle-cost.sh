@@ -16,7 +16,12 @@
 # after start (the JIT compiles the agent's code for minutes: its hooks run a few times a
 # second), the CPU of every thread (schedstat, nanoseconds) is read, and again SECONDS_PER_RUN
 # later. Printed per run: total ms of CPU per second, hz3-maint's, and the JFR threads'.
-# Knobs: REPS (3), SETTLE (90), SECONDS_PER_RUN (60), CONFIGS ("g h a"), BEFORE, OUT, AGENT_JAR.
+# TOGETHER=1 runs each rep's configurations side by side instead of one after another (started
+# in the rotated order, read over the same window): every configuration then sees the same load,
+# and a rep that lets the JIT settle (SETTLE=420) takes minutes, not minutes times configurations.
+# What is read is each thread's own CPU time, which idle neighbours barely change.
+# Knobs: REPS (3), SETTLE (90), SECONDS_PER_RUN (60), CONFIGS ("g h a"), TOGETHER (0), BEFORE,
+# OUT, AGENT_JAR.
 set -euo pipefail
 
 BENCH=idle-cost.sh
@@ -49,7 +54,7 @@ thread_times() {
   done | awk 'NF == 2 {ns[$1] += $2} END {for (k in ns) print k, ns[k]}' | sort
 }
 
-run_one() {   # run_one CFG REP: prints "cfg total_ms_per_s maint_ms_per_s jfr_ms_per_s load1"
+start_jvm() {   # start_jvm CFG REP: starts the JVM of CFG in the background; prints its pid
   local cfg="$1" lib="$OUT/build/libhz3.so" jar="$OUT/build/hz3-agent.jar" pre="" agent=()
   case "$cfg" in
     h) pre="$lib" ;;
@@ -60,24 +65,62 @@ run_one() {   # run_one CFG REP: prints "cfg total_ms_per_s maint_ms_per_s jfr_m
   env LD_PRELOAD="$pre" java -Xmx256m --enable-native-access=ALL-UNNAMED "${agent[@]}" \
     "-XX:StartFlightRecording:settings=default,settings=$OUT/build/hz3.jfc,filename=$OUT/$cfg-$2.jfr" \
     -cp "$OUT/build/classes" dev.hz3.samples.Steady --threads 1 --size 8 --rounds 1 \
-    --idle-after $((SETTLE + SECONDS_PER_RUN + 60)) >"$OUT/$cfg-$2.out" 2>"$OUT/$cfg-$2.err" &
-  local jpid=$!
-  sleep "$SETTLE"
-  kill -0 "$jpid" 2>/dev/null || die "$cfg: the JVM exited early (see $OUT/$cfg-$2.err)"
-  thread_times "$jpid" >"$OUT/$cfg-$2.t0"
-  sleep "$SECONDS_PER_RUN"
-  thread_times "$jpid" >"$OUT/$cfg-$2.t1"
-  kill "$jpid"; wait "$jpid" 2>/dev/null || true
+    --idle-after $((SETTLE + SECONDS_PER_RUN + 600)) >"$OUT/$cfg-$2.out" 2>"$OUT/$cfg-$2.err" &
+  echo $!
+}
+
+stop_jvm() {   # stop_jvm PID: ends it and waits (10 s at most) until it is gone
+  local i
+  kill "$1" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+}
+
+alive() {   # alive PID CFG REP: dies with a line naming the log when the JVM has exited
+  kill -0 "$1" 2>/dev/null || die "$2: the JVM exited early (see $OUT/$2-$3.err)"
+}
+
+summary() {   # summary CFG REP: "cfg total_ms_per_s maint_ms_per_s jfr_ms_per_s load1"
+  local cfg="$1"
   join -a 2 -e 0 -o 0,1.2,2.2 "$OUT/$cfg-$2.t0" "$OUT/$cfg-$2.t1" |
     awk -v c="$cfg" -v s="$SECONDS_PER_RUN" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
       {d = ($3 - $2) / 1e6 / s; total += d; if ($1 == "hz3-maint") maint += d; if ($1 ~ /^JFR_/) jfr += d}
       END {printf "%s %.2f %.2f %.2f %s\n", c, total, maint, jfr, load}'
 }
 
+run_one() {   # run_one CFG REP: one JVM alone; prints its summary
+  local jpid
+  jpid="$(start_jvm "$1" "$2")"
+  sleep "$SETTLE"
+  alive "$jpid" "$1" "$2"
+  thread_times "$jpid" >"$OUT/$1-$2.t0"
+  sleep "$SECONDS_PER_RUN"
+  thread_times "$jpid" >"$OUT/$1-$2.t1"
+  stop_jvm "$jpid"
+  summary "$1" "$2"
+}
+
+run_together() {   # run_together REP CFG...: the JVMs side by side; prints each one's summary
+  local rep="$1" c i; shift
+  local pids=()
+  for c in "$@"; do pids+=("$(start_jvm "$c" "$rep")"); done
+  sleep "$SETTLE"
+  for ((i = 0; i < $#; i++)); do c="${*:i+1:1}"; alive "${pids[i]}" "$c" "$rep"; thread_times "${pids[i]}" >"$OUT/$c-$rep.t0"; done
+  sleep "$SECONDS_PER_RUN"
+  for ((i = 0; i < $#; i++)); do c="${*:i+1:1}"; thread_times "${pids[i]}" >"$OUT/$c-$rep.t1"; done
+  for ((i = 0; i < $#; i++)); do stop_jvm "${pids[i]}"; done
+  for c in "$@"; do summary "$c" "$rep"; done
+}
+
 rotate_runs() {   # each rep runs every configuration, the order rotated by one per rep
-  local rep i n="${#configs[@]}"
+  local rep i n="${#configs[@]}" order
   for ((rep = 1; rep <= REPS; rep++)); do
-    for ((i = 0; i < n; i++)); do run_one "${configs[(i + rep - 1) % n]}" "$rep" | tee -a "$OUT/raw"; done
+    order=()
+    for ((i = 0; i < n; i++)); do order+=("${configs[(i + rep - 1) % n]}"); done
+    if [[ "${TOGETHER:-0}" == 1 ]]; then
+      run_together "$rep" "${order[@]}" | tee -a "$OUT/raw"
+    else
+      for c in "${order[@]}"; do run_one "$c" "$rep" | tee -a "$OUT/raw"; done
+    fi
   done
 }
 

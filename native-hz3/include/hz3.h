@@ -292,7 +292,10 @@ uint64_t hz3_purge_now(void);
 /* Listener: called from hz3's maintenance thread, never from inside
  * malloc/free, so it may allocate. kind is HZ3_EVENT_EPOCH (data: struct
  * hz3_epoch_info) or HZ3_EVENT_SNAPSHOT (data: struct hz3_snapshot, one per
- * completed sweep, at most one per snapshot_min_ms). The data is valid
+ * completed sweep, at most one per snapshot_min_ms). A timer epoch that
+ * changed nothing (no page purged, span reclaimed, segment or large mapping
+ * unmapped, segment scanned) is passed on only when no epoch was for a
+ * second: seq then skips the others. The data is valid
  * during the call. NULL removes the listener. Returns 0, -1 if the
  * maintenance thread could not be started. Once hz3_obs_set_listener
  * returns, the previous listener is not running and will not be called

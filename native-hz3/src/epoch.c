@@ -34,6 +34,11 @@
 #include "sample.h"
 
 #define RING 64   /* epoch records waiting for the listener; older ones are dropped */
+/* A timer epoch that changed nothing reaches the listener only when no
+ * epoch did for this long: an idle process's recording still shows its
+ * timer running, and the listener is not called five times a second for
+ * nothing (an idle JVM's agent paid a JNA callback and an event for each). */
+#define QUIET_EPOCH_MS 1000
 
 hz3_config_t _hz3_cfg = {
     .scan_seg_budget = 64,
@@ -59,6 +64,7 @@ static bool ready_pending;
 static struct hz3_epoch_info ring[RING];
 static uint64_t ring_head, ring_tail;
 static uint64_t large_unmapped_total;
+static uint64_t last_ring_ms;          /* when an epoch last went into the ring */
 static _Atomic bool listener_set;      /* read by epochs, which do not take maint_lock */
 
 /* The maintenance thread and the listener (maint_lock). */
@@ -196,8 +202,13 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
     totals.spans_reclaimed += info.spans_reclaimed;
     large_unmapped_total += info.large_unmapped;
     totals.last_seq = info.seq;
-    if (ring_head - ring_tail == RING) ring_tail++;
-    ring[ring_head++ % RING] = info;
+    bool quiet = reason == HZ3_EPOCH_TIMER && !info.pages_purged && !info.segments_unmapped &&
+                 !info.large_unmapped && !info.spans_reclaimed && !info.segments_scanned;
+    if (!quiet || now - last_ring_ms >= QUIET_EPOCH_MS) {
+        last_ring_ms = now;
+        if (ring_head - ring_tail == RING) ring_tail++;
+        ring[ring_head++ % RING] = info;
+    }
     bool notify = ready_pending || reason != HZ3_EPOCH_TIMER;
     pthread_mutex_unlock(&epoch_lock);
     tl_in_epoch = false;

@@ -14,7 +14,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static uint64_t timer_epochs, timer_epochs_walking, snapshots;
+static uint64_t timer_epochs_walking, snapshots;
 static uint64_t live_medium;   /* of the last snapshot */
 
 /* Allocates nothing: the idle part must stay idle. */
@@ -24,10 +24,7 @@ static void listener(void *ctx, int kind, const void *data)
     pthread_mutex_lock(&lock);
     if (kind == HZ3_EVENT_EPOCH) {
         const struct hz3_epoch_info *e = data;
-        if (e->reason == HZ3_EPOCH_TIMER) {
-            timer_epochs++;
-            if (e->segments_scanned) timer_epochs_walking++;
-        }
+        if (e->reason == HZ3_EPOCH_TIMER && e->segments_scanned) timer_epochs_walking++;
     } else if (kind == HZ3_EVENT_SNAPSHOT) {
         snapshots++;
         live_medium = ((const struct hz3_snapshot *)data)->tier[HZ3_TIER_MEDIUM].live_objects;
@@ -49,6 +46,23 @@ static bool wait_count(const uint64_t *counter, uint64_t at_least)
     bool ok = *counter >= at_least;
     pthread_mutex_unlock(&lock);
     return ok;
+}
+
+/* Waits (10 s at most, polling hz3's counter every 5 ms) until at least n
+ * more epochs have run: the listener no longer hears of the timer epochs
+ * that change nothing (test-idle-epochs). */
+static bool wait_epochs(uint64_t n)
+{
+    uint64_t target = t_stats().epochs + n;
+    struct timespec until, now;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 10;
+    while (t_stats().epochs < target) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec > until.tv_nsec)) return false;
+        nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+    }
+    return true;
 }
 
 static uint64_t read_count(const uint64_t *counter)
@@ -74,12 +88,12 @@ int main(void)
     /* The first sweep after the allocations, then a few epochs for the
      * listener's own start (its thread's stack, its TLS) to settle. */
     CHECK(wait_count(&snapshots, 1));
-    CHECK(wait_count(&timer_epochs, read_count(&timer_epochs) + 5));
+    CHECK(wait_epochs(5));
 
     /* 1. Idle: twenty timer epochs, none walks. */
-    uint64_t epochs0 = read_count(&timer_epochs), walking0 = read_count(&timer_epochs_walking);
+    uint64_t walking0 = read_count(&timer_epochs_walking);
     uint64_t snaps0 = read_count(&snapshots);
-    CHECK(wait_count(&timer_epochs, epochs0 + 20));
+    CHECK(wait_epochs(20));
     uint64_t walked = read_count(&timer_epochs_walking) - walking0;
     CHECK_MSG(walked == 0, "%llu of 20 idle timer epochs walked the census", (unsigned long long)walked);
     CHECK_MSG(read_count(&snapshots) == snaps0, "an idle process got %llu new snapshots",

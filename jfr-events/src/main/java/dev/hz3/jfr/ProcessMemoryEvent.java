@@ -9,9 +9,11 @@ import jdk.jfr.Period;
 import jdk.jfr.StackTrace;
 
 /**
- * Where the process's resident memory goes. The resident buckets come from one read of
- * /proc/self/smaps and add up to rss: javaHeap + threadStacks + hz3 + fileMappings +
- * otherMappings = rss. The other fields are the JVM's own accounts, which overlap those buckets
+ * Where the process's resident memory goes. The resident buckets add up to rss: javaHeap +
+ * threadStacks + hz3 + fileMappings + otherMappings = rss. rss is the kernel's count
+ * (/proc/self/statm); the anonymous buckets are counted page by page (mincore over the mappings
+ * /proc/self/maps lists), and fileMappings is the rest: the same split as the per-mapping Rss
+ * of /proc/self/smaps, without its cost. The other fields are the JVM's own accounts, which overlap those buckets
  * (direct buffers are malloc'd, so under hz3 they lie inside the hz3 bucket).
  */
 @Name(Hz3Events.PROCESS_MEMORY)
@@ -23,7 +25,7 @@ import jdk.jfr.StackTrace;
 public class ProcessMemoryEvent extends jdk.jfr.Event {
 
     @Label("Resident")
-    @Description("Resident bytes of every mapping of the process (sum of Rss in /proc/self/smaps)")
+    @Description("Resident bytes of the process (/proc/self/statm: what the Rss of every mapping in /proc/self/smaps adds up to)")
     @DataAmount
     public long rss;
 

@@ -5,6 +5,7 @@ import com.sun.jna.CallbackThreadInitializer;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.hz3.agent.core.jfr.EpochThreads;
+import dev.hz3.agent.core.jfr.Mincore;
 import dev.hz3.agent.core.jfr.SnapshotEvents;
 import dev.hz3.agent.core.nat.Hz3Lib;
 import dev.hz3.agent.core.nat.Hz3Structs;
@@ -28,6 +29,7 @@ final class AllocatorEvents {
 
     private final Supplier<Options> options;
     private final EpochThreads threads = new EpochThreads();
+    private final Mincore mincore = new Mincore();
     private final ThreadLocal<Integer> osTid = new ThreadLocal<>();
     private final Object snapshotLock = new Object();
     private Hz3Lib.Listener listener;   // strongly held: hz3 keeps only its address
@@ -227,13 +229,9 @@ final class AllocatorEvents {
             e.epochs = st.epochs;
             e.pagesPurged = st.pages_purged;
         }
-        long[] ranges = Hz3Lib.mappings();
-        long resident = 0;
-        for (int i = 0; i + 1 < ranges.length; i += 2) {
-            long pages = Libc.residentPages(ranges[i], ranges[i + 1], Hz3Events.PAGE_SIZE);
-            resident += Math.max(0, pages) * Hz3Events.PAGE_SIZE;
+        synchronized (mincore) {   // the periodic thread and a picture may both be here
+            e.mappingsRss = mincore.resident(Hz3Lib.mappings());
         }
-        e.mappingsRss = resident;
         e.commit();
     }
 }

@@ -1,10 +1,7 @@
 package dev.hz3.agent.core.jfr;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
-import dev.hz3.agent.core.nat.Libc;
-import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.ProcessMemoryEvent;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -12,30 +9,21 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
 /**
- * Fills hz3.ProcessMemory: one pass over /proc/self/smaps puts each mapping's Rss in one
- * bucket (Java heap, thread stacks, hz3, files, other), so the buckets add up to the total; the
- * JVM's own accounts (NMT, memory pools, buffer pools) and the cgroup come beside them. The
- * metrics endpoint, which asks every few seconds, gets the same parts a cheaper way
- * ({@link #sample()}, {@link ResidentByMaps}).
+ * Fills hz3.ProcessMemory: the Rss split into buckets (Java heap, thread stacks, hz3, files,
+ * other) that add up to the total, read by {@link ResidentByMaps} (/proc/self/maps, statm and
+ * mincore: no /proc/self/smaps, whose reading makes the kernel account every resident page of
+ * every mapping, about 10 ms a reading in a small JVM, which every idle JVM of a fleet would pay
+ * every 10 s); the JVM's own accounts (NMT, memory pools, buffer pools) and the cgroup come
+ * beside them. The JFR event and the metrics endpoint read the same way.
  */
 public final class ProcessMemorySampler {
-
-    /** One line of /proc/self/smaps with its Rss. */
-    record Mapping(long start, long end, String path, long rss) {
-        boolean contains(long a) {
-            return Long.compareUnsigned(start, a) <= 0 && Long.compareUnsigned(a, end) < 0;
-        }
-    }
 
     private static final Pattern RANGE = Pattern.compile("\\[0x([0-9a-f]+),\\s*(?:0x[0-9a-f]+,\\s*)?0x([0-9a-f]+)\\)");
     private static final Pattern NMT_TOTAL = Pattern.compile("Total: reserved=(\\d+)KB, committed=(\\d+)KB");
@@ -47,8 +35,8 @@ public final class ProcessMemorySampler {
     private List<MemoryPoolMXBean> pools;
     private List<BufferPoolMXBean> bufferPools;
     private boolean nmtOn;
-    private ResidentByMaps cheap;      // the metrics endpoint's reader, made at its first sample
-    private final StackPointers stacks = new StackPointers();   // the metrics endpoint's
+    private ResidentByMaps reader;     // made at the first reading
+    private final StackPointers stacks = new StackPointers();
 
     /** hz3 says whether to count hz3's mappings (only when it is the malloc). */
     public ProcessMemorySampler(boolean hz3) {
@@ -62,70 +50,36 @@ public final class ProcessMemorySampler {
             return;
         }
         // The event spans the reading: it starts when the sample begins, and its duration is
-        // what smaps, GC.heap_info and NMT took (the first reading in a JVM, hundreds of ms
-        // when the machine is busy, would otherwise put the sample that late).
+        // what the reading, GC.heap_info and NMT took (the first reading in a JVM, hundreds of
+        // ms when the machine is busy, would otherwise put the sample that late).
         e.begin();
-        try {
-            fill(e);
-        } catch (IOException | RuntimeException ex) {
-            // A field we cannot read stays 0; the event still says what we know.
-        }
+        fill(e);
         e.commit();
     }
 
-    /**
-     * A sample that is not committed (the metrics endpoint's, every few seconds): the same
-     * fields, but the Rss split comes from {@link ResidentByMaps} (no smaps reading, a fraction
-     * of its cost); a field it cannot read stays 0.
-     */
+    /** A sample that is not committed (the metrics endpoint's, every few seconds). */
     public synchronized ProcessMemoryEvent sample() {
         ProcessMemoryEvent e = new ProcessMemoryEvent();
+        fill(e);
+        return e;
+    }
+
+    /** Fills every field of e; a field that cannot be read stays 0, and the rest is still told. */
+    private void fill(ProcessMemoryEvent e) {
         try {
-            if (cheap == null) {
-                cheap = new ResidentByMaps();
+            if (reader == null) {
+                reader = new ResidentByMaps();
             }
             long[] heap = heapRange();
-            cheap.fill(e, heap, stacks.known(), hz3Ranges());
+            reader.fill(e, heap, stacks.known(), hz3Ranges());
             accounts(e, heap != null, stacks.threads());
         } catch (IOException | RuntimeException ex) {
-            // as in commit()
+            // A field we cannot read stays 0; the event still says what we know.
         }
-        return e;
     }
 
     private long[] hz3Ranges() {
         return hz3 ? dev.hz3.agent.core.nat.Hz3Lib.mappings() : new long[0];
-    }
-
-    void fill(ProcessMemoryEvent e) throws IOException {
-        List<Mapping> maps = readSmaps();
-        long[] heap = heapRange();
-        Set<Long> sps = StackPointers.all();
-        long[] hz3Ranges = hz3Ranges();
-
-        for (Mapping m : maps) {
-            e.rss += m.rss;
-            long rss = m.rss;
-            if (hz3Ranges.length > 0 && rss > 0) {
-                long inHz3 = residentOverlap(m, hz3Ranges);
-                e.hz3 += inHz3;
-                rss = Math.max(0, rss - inHz3);
-            }
-            if (rss == 0) {
-                continue;
-            }
-            if (heap != null && Long.compareUnsigned(heap[0], m.start) <= 0
-                    && Long.compareUnsigned(m.end, heap[1]) <= 0) {
-                e.javaHeap += rss;
-            } else if (m.path.equals("[stack]") || holdsAny(m, sps)) {
-                e.threadStacks += rss;
-            } else if (m.path.startsWith("/") && !m.path.startsWith("/memfd:")) {
-                e.fileMappings += rss;
-            } else {
-                e.otherMappings += rss;
-            }
-        }
-        accounts(e, heap != null, threadCount());
     }
 
     /**
@@ -173,99 +127,8 @@ public final class ProcessMemorySampler {
         cgroup(e);
     }
 
-    /** Resident bytes of m's overlap with hz3's ranges (mincore: exact per page). */
-    private static long residentOverlap(Mapping m, long[] ranges) {
-        long total = 0;
-        for (int i = 0; i + 1 < ranges.length; i += 2) {
-            long s = Math.max(m.start, ranges[i]);
-            long t = Math.min(m.end, ranges[i + 1]);
-            if (s < t) {
-                long pages = Libc.residentPages(s, t, Hz3Events.PAGE_SIZE);
-                if (pages > 0) {
-                    total += pages * Hz3Events.PAGE_SIZE;
-                }
-            }
-        }
-        return Math.min(total, m.rss);
-    }
-
-    private static boolean holdsAny(Mapping m, Set<Long> sps) {
-        for (long sp : sps) {
-            if (m.contains(sp)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static List<Mapping> readSmaps() throws IOException {
-        List<Mapping> out = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(Path.of("/proc/self/smaps"))) {
-            long start = 0;
-            long end = 0;
-            String path = null;
-            String line;
-            while ((line = r.readLine()) != null) {
-                int dash = line.indexOf('-');
-                int space = line.indexOf(' ');
-                if (dash > 0 && space > dash && isHex(line, 0, dash)) {
-                    start = Long.parseUnsignedLong(line.substring(0, dash), 16);
-                    end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
-                    path = pathOf(line);
-                } else if (line.startsWith("Rss:") && path != null) {
-                    out.add(new Mapping(start, end, path, kb(line) * 1024));
-                    path = null;
-                }
-            }
-        }
-        return out;
-    }
-
-    private static boolean isHex(String s, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (Character.digit(s.charAt(i), 16) < 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** The sixth column of a maps line (may hold spaces), or "". */
-    private static String pathOf(String line) {
-        int col = 0;
-        int i = 0;
-        while (i < line.length() && col < 5) {
-            while (i < line.length() && line.charAt(i) != ' ') {
-                i++;
-            }
-            while (i < line.length() && line.charAt(i) == ' ') {
-                i++;
-            }
-            col++;
-        }
-        return i < line.length() ? line.substring(i) : "";
-    }
-
-    private static long kb(String line) {
-        String digits = line.replaceAll("\\D", "");
-        return digits.isEmpty() ? 0 : Long.parseLong(digits);
-    }
-
-    private static int threadCount() {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith("Threads:")) {
-                    return Integer.parseInt(l.substring(8).trim());
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // fall through
-        }
-        return Thread.activeCount();
-    }
-
     /** [start, end) of the Java heap from jcmd GC.heap_info's ranges, or null. */
-    private long[] heapRange() {
+    long[] heapRange() {
         if (heapRangeTried) {
             return heapRange;
         }

@@ -1,27 +1,22 @@
 package dev.hz3.agent.core.jfr;
 
-import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
-import com.sun.jna.Pointer;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.ProcessMemoryEvent;
 import java.io.FileInputStream;
 import java.io.IOException;
-import java.nio.ByteOrder;
-import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.Set;
 
 /**
- * hz3.ProcessMemory's split of the Rss read without /proc/self/smaps, for the metrics endpoint,
- * which asks every few seconds. smaps makes the kernel account every resident page of every
- * mapping (about 10 ms of system time a reading in a JVM with a few hundred MiB resident); here
+ * hz3.ProcessMemory's split of the Rss read without /proc/self/smaps, for the JFR event (every
+ * 10 s) and the metrics endpoint (every few seconds). smaps makes the kernel account every
+ * resident page of every mapping (about 10 ms of system time a reading in a JVM with a few
+ * hundred MiB resident); here
  * the kernel only lists the mappings (/proc/self/maps), counts the process's resident pages
  * (/proc/self/statm) and tells which pages of the anonymous mappings are present (mincore,
  * one byte a page, no per-page accounting).
  *
- * <p>The parts mean what they mean in hz3.ProcessMemory and still add up to the Rss. Anonymous
+ * <p>The parts mean what smaps' Rss split into them meant, and still add up to the Rss. Anonymous
  * mappings (the Java heap, thread stacks, hz3's, the rest) are counted page by page; file
  * mappings are the Rss less those, because mincore on a file tells the page cache, not this
  * process. The exception is a file mapped inside the Java heap's range (the CDS archive's heap
@@ -40,25 +35,7 @@ final class ResidentByMaps {
     private static final int STACK = 2;   // [stack]: the main thread's
     private static final int KERNEL = 3;  // [vdso], [vvar], [vsyscall]...: not for mincore
 
-    /** Pages per mincore call: the vector is one byte a page. */
-    private static final int CHUNK = 1 << 16;
-    private static final long ONES = 0x0101010101010101L;
-
-    /**
-     * mincore(2) by JNA's direct mapping: a few hundred calls a reading (one or more a mapping),
-     * where Function.invoke's boxing and argument conversion cost several microseconds each.
-     * Pointers and size_t as long: the agent runs on 64-bit Linux only.
-     */
-    private static final class Sys {
-        static {
-            Native.register(Sys.class, NativeLibrary.getProcess());
-        }
-
-        static native int mincore(long addr, long length, Pointer vec);
-    }
-
-    private final Memory vec = new Memory(CHUNK);
-    private final LongBuffer vecLongs = vec.getByteBuffer(0, CHUNK).order(ByteOrder.nativeOrder()).asLongBuffer();
+    private final Mincore mincore = new Mincore();
     private byte[] text = new byte[1 << 16];
     private long[] starts = new long[512];
     private long[] ends = new long[512];
@@ -124,27 +101,8 @@ final class ResidentByMaps {
         return false;
     }
 
-    /** Resident bytes in [start, end) by mincore; 0 for a range unmapped meanwhile. */
     private long resident(long start, long end) {
-        long page = Hz3Events.PAGE_SIZE;
-        long pages = (end - start) / page;
-        long resident = 0;
-        for (long done = 0; done < pages; done += CHUNK) {
-            int n = (int) Math.min(CHUNK, pages - done);
-            int rc = Sys.mincore(start + done * page, (long) n * page, vec);
-            if (rc != 0) {
-                return 0;
-            }
-            // Bit 0 of each byte says resident; the other bits are reserved (zero today).
-            int words = n >>> 3;
-            for (int w = 0; w < words; w++) {
-                resident += Long.bitCount(vecLongs.get(w) & ONES);
-            }
-            for (int b = words << 3; b < n; b++) {
-                resident += vec.getByte(b) & 1;
-            }
-        }
-        return resident * page;
+        return mincore.resident(start, end);
     }
 
     /** The second field of /proc/self/statm: resident pages (the kernel's counters, no walk). */

@@ -16,26 +16,10 @@ import java.util.Set;
  */
 final class StackPointers {
 
-    private static final int REFRESH = 12;   // a minute of scrapes every 5 s
+    private static final int REFRESH = 12;   // a minute of scrapes every 5 s, two of JFR's every 10 s
     private final Map<Long, Long> known = new HashMap<>();   // thread id -> stack pointer
     private int threads;
     private long readings;
-
-    /** Stack pointers of the process's threads that sit in a system call or are stopped. */
-    static Set<Long> all() {
-        Set<Long> sps = new HashSet<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path t : tasks) {
-                long sp = stackPointer(t);
-                if (sp != 0) {
-                    sps.add(sp);
-                }
-            }
-        } catch (IOException e) {
-            // No /proc/self/task: no stacks found.
-        }
-        return sps;
-    }
 
     /** A thread's stack pointer from its /proc task directory; 0 when running or gone. */
     private static long stackPointer(Path task) {
@@ -51,9 +35,10 @@ final class StackPointers {
     }
 
     /**
-     * {@link #all()} for the metrics endpoint: a thread's stack does not move, so a stack
-     * pointer once read is kept while its thread lives, and only threads not yet caught in a
-     * system call are read again (about 2 ms a reading saved with 30 threads). A thread id the
+     * Stack pointers of the process's threads that sit in a system call or are stopped. A
+     * thread's stack does not move, so a stack pointer once read is kept while its thread
+     * lives, and only threads not yet caught in a system call are read again (about 2 ms a
+     * reading saved with 30 threads). A thread id the
      * kernel gave to a new thread meanwhile could keep a pointer into a stack freed since: the
      * whole set is read afresh every {@link #REFRESH} readings.
      */

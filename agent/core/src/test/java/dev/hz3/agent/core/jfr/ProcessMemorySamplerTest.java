@@ -1,0 +1,140 @@
+package dev.hz3.agent.core.jfr;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.jna.Memory;
+import dev.hz3.agent.core.Recorder;
+import dev.hz3.agent.core.nat.Hz3Lib;
+import dev.hz3.agent.core.nat.Jna;
+import dev.hz3.agent.core.nat.Malloc;
+import dev.hz3.jfr.Hz3Events;
+import dev.hz3.jfr.ProcessMemoryEvent;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.ToLongFunction;
+import jdk.jfr.FlightRecorder;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * hz3.ProcessMemory as a recording gets it, in this test JVM (libhz3.so preloaded, see
+ * agent/core/pom.xml): its Rss split agrees with the kernel's per-mapping accounting (smaps,
+ * read by the test, {@link SmapsSplit}), and reading it does not read /proc/self/smaps (whose
+ * reading is what an idle JVM paid for the event every 10 s).
+ */
+class ProcessMemorySamplerTest {
+
+    private static final long MIB = 1 << 20;
+    /** Slack per part: what the test JVM's threads may touch between readings, and [vdso]. */
+    private static final long SLACK = 2 * MIB;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void bind() {
+        Jna.init(null);
+        assertEquals(Malloc.Hz3Status.ACTIVE, Malloc.detect(Recorder.REQUIRED_HZ3).hz3,
+                "this test JVM should run on libhz3.so (surefire's LD_PRELOAD)");
+        Hz3Lib.bind();
+        FlightRecorder.register(ProcessMemoryEvent.class);
+    }
+
+    @Test
+    void theRecordedSplitMatchesSmaps() throws Exception {
+        Memory inHz3 = new Memory(48 * MIB);
+        ByteBuffer direct = ByteBuffer.allocateDirect((int) (32 * MIB));
+        for (long o = 0; o < inHz3.size(); o += 4096) {
+            inHz3.setByte(o, (byte) 1);
+        }
+        for (int o = 0; o < direct.capacity(); o += 4096) {
+            direct.put(o, (byte) 1);
+        }
+        ProcessMemorySampler sampler = new ProcessMemorySampler(true);
+        ProcessMemoryEvent before;
+        ProcessMemoryEvent after;
+        Path file = tmp.resolve("pm.jfr");
+        try (Recording r = new Recording()) {
+            r.enable(Hz3Events.PROCESS_MEMORY);
+            r.start();
+            sampler.commit();   // the first pass loads and compiles what the later one uses
+            // hz3's ranges read afresh each time: hz3 maps more while JFR's buffers grow.
+            before = SmapsSplit.read(sampler.heapRange(), Hz3Lib.mappings());
+            sampler.commit();
+            after = SmapsSplit.read(sampler.heapRange(), Hz3Lib.mappings());
+            r.stop();
+            r.dump(file);
+        }
+        List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
+                .filter(e -> e.getEventType().getName().equals(Hz3Events.PROCESS_MEMORY)).toList();
+        assertEquals(2, events.size(), "one event per commit: " + events);
+        RecordedEvent pm = events.get(1);
+        assertEquals(pm.getLong("rss"), pm.getLong("javaHeap") + pm.getLong("threadStacks")
+                + pm.getLong("hz3") + pm.getLong("fileMappings") + pm.getLong("otherMappings"),
+                "the parts add up to the Rss");
+        assertTrue(pm.getLong("hz3") >= 48 * MIB, "hz3's part holds the 48 MiB touched: " + pm);
+        assertTrue(sampler.heapRange() != null, "G1 gives the heap's range");
+        for (String part : List.of("rss", "hz3", "javaHeap", "threadStacks", "fileMappings", "otherMappings")) {
+            assertBetween(part, pm.getLong(part), field(part), before, after);
+        }
+        assertTrue(pm.getInt("threads") > 0);
+        assertTrue(pm.getLong("directBuffers") >= 32 * MIB, "the direct buffer: " + pm);
+        inHz3.close();
+    }
+
+    @Test
+    void theRecordedEventDoesNotReadSmaps() throws Exception {
+        ProcessMemorySampler sampler = new ProcessMemorySampler(true);
+        try (Recording r = new Recording()) {
+            r.enable(Hz3Events.PROCESS_MEMORY);
+            r.start();
+            sampler.commit();   // classes loaded from jars: read once, not measured
+            long smaps = SmapsSplit.textBytes();
+            long read = bytesReadByThisThread();
+            sampler.commit();
+            long delta = bytesReadByThisThread() - read;
+            // What a reading reads: /proc/self/maps (a line a mapping, where smaps has about 25),
+            // statm, each thread's syscall file, the cgroup's files.
+            assertTrue(delta < smaps / 2, () -> "one hz3.ProcessMemory read " + delta
+                    + " bytes; /proc/self/smaps alone is " + smaps + " bytes");
+            r.stop();
+        }
+    }
+
+    /** rchar of /proc/thread-self/io: the bytes this thread's read calls returned. */
+    private static long bytesReadByThisThread() throws Exception {
+        for (String l : Files.readAllLines(Path.of("/proc/thread-self/io"))) {
+            if (l.startsWith("rchar:")) {
+                return Long.parseLong(l.substring(6).trim());
+            }
+        }
+        throw new AssertionError("no rchar in /proc/thread-self/io");
+    }
+
+    private static ToLongFunction<ProcessMemoryEvent> field(String part) {
+        return switch (part) {
+            case "rss" -> e -> e.rss;
+            case "hz3" -> e -> e.hz3;
+            case "javaHeap" -> e -> e.javaHeap;
+            case "threadStacks" -> e -> e.threadStacks;
+            case "fileMappings" -> e -> e.fileMappings;
+            default -> e -> e.otherMappings;
+        };
+    }
+
+    private static void assertBetween(String part, long v, ToLongFunction<ProcessMemoryEvent> f,
+            ProcessMemoryEvent before, ProcessMemoryEvent after) {
+        long a = f.applyAsLong(before);
+        long b = f.applyAsLong(after);
+        assertTrue(v >= Math.min(a, b) - SLACK && v <= Math.max(a, b) + SLACK, () -> part + ": "
+                + v / 1024 + " KiB recorded, smaps said " + a / 1024 + " KiB before and "
+                + b / 1024 + " KiB after");
+    }
+}
