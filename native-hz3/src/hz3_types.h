@@ -79,9 +79,11 @@
  * Block caches (bcache.c)
  *   Past the span lists, each heap keeps per shared class a short LIFO of
  *   freed blocks for its own next mallocs of the class that find the
- *   current span dry (the malloc's miss branch, never the fast path): the
- *   blocks other threads made that it frees (instead of the remote batch;
- *   its own frees go to their spans, bcache.c says why). A cached
+ *   current span dry (the malloc's miss branch, never its hit path): the
+ *   blocks other threads made that it frees (instead of the remote batch),
+ *   and, for a shared medium class (4-16 KiB), its own frees too while the
+ *   cache has room (the local free's branch past the class's bound); its
+ *   own small and sub4k frees go to their spans (bcache.c says why). A cached
  *   block is free and keyed but still counted in its span's used, so
  *     live = used - |thread_free| - (the block caches' blocks of the span)
  *   and the census subtracts the caches per class; a span with a cached
