@@ -29,7 +29,13 @@ final class AllocatorEvents {
 
     private final Supplier<Options> options;
     private final EpochThreads threads = new EpochThreads();
-    private final Mincore mincore = new Mincore();
+    /**
+     * Made at the first hz3.Retention, not with this object: a Mincore holds JNA memory, and this
+     * object is made before {@link MallocBinding} starts the agent's JNA with the application's
+     * jna.* properties set aside (made here, JNA would read them and load the wrong library).
+     */
+    private Mincore mincore;
+    private final Object mincoreLock = new Object();
     private final ThreadLocal<Integer> osTid = new ThreadLocal<>();
     private final Object snapshotLock = new Object();
     private Hz3Lib.Listener listener;   // strongly held: hz3 keeps only its address
@@ -229,7 +235,10 @@ final class AllocatorEvents {
             e.epochs = st.epochs;
             e.pagesPurged = st.pages_purged;
         }
-        synchronized (mincore) {   // the periodic thread and a picture may both be here
+        synchronized (mincoreLock) {   // the periodic thread and a picture may both be here
+            if (mincore == null) {
+                mincore = new Mincore();
+            }
             e.mappingsRss = mincore.resident(Hz3Lib.mappings());
         }
         e.commit();
