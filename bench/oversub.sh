@@ -59,19 +59,8 @@ workload_cmd() {
     esac
 }
 
-lib_of() {
-    local pkg re
-    case $1 in
-        glibc) return 0 ;;
-        hz3) echo "$HZ3_LIB" && return 0 ;;
-        jemalloc) pkg=libjemalloc2 re='/libjemalloc\.so\.2$' ;;
-        mimalloc) pkg=libmimalloc2.0 re='/libmimalloc\.so\.2$' ;;
-        tcmalloc) pkg=libtcmalloc-minimal4 re='/libtcmalloc_minimal\.so\.4$' ;;
-        *) die "unknown allocator '$1' (known: glibc jemalloc mimalloc tcmalloc hz3)" ;;
-    esac
-    dpkg -L "$pkg" 2>/dev/null | grep -E "$re" | head -n 1 ||
-        die "no $1 library: install it (apt-get install $pkg) or leave it out of ALLOCATORS"
-}
+# lib_of, check_allocator
+source "$BENCH_DIR/allocators.sh"
 
 read -r -a AL <<<"$ALLOCATORS"
 read -r -a WL <<<"$WORKLOADS"
@@ -113,7 +102,7 @@ trap 'exit 130' INT TERM
 
 # One run of workload $1 under allocator $2 in phase $3; appends to RAW.
 run_one() {
-    local w=$1 a=$2 phase=$3 rep=$4 out seen from want secs cpu
+    local w=$1 a=$2 phase=$3 rep=$4 out secs cpu
     workload_cmd "$w"
     local pre=(env -u LD_PRELOAD)
     [[ -z ${LIB[$a]} ]] || pre=(env "LD_PRELOAD=${LIB[$a]}")
@@ -121,11 +110,7 @@ run_one() {
     [[ -z $PIN ]] || pin=(taskset -c "$PIN")
     out=$(/usr/bin/time -f '%U %S' -o "$timefile" "${pre[@]}" "${pin[@]}" "${CMD[@]}") ||
         die "$w under $a failed (exit $?): ${pre[*]} ${pin[*]} ${CMD[*]}"
-    seen=$(sed -n 's/^MALLOC=//p' <<<"$out")
-    from=$(sed -n 's/^MALLOC_SYMBOL_FROM=//p' <<<"$out")
-    if [[ $a == glibc ]]; then want=/libc.so; else want=/lib$a; fi
-    [[ $seen == "$a" && $from == *"$want"* ]] ||
-        die "$w: expected allocator $a, the process reported MALLOC=$seen from $from"
+    check_allocator "$w" "$a" "$out"
     secs=$(sed -n 's/^RESULT .* secs=\([0-9.]*\).*/\1/p' <<<"$out")
     cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$timefile")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$phase" "$w" "$a" "$secs" "$cpu" >>"$RAW"

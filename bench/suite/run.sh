@@ -49,21 +49,8 @@ workload_cmd() {
     esac
 }
 
-# Prints the library to preload for allocator $1 (nothing for glibc); the peers come from
-# their Debian packages, as in bench/run.sh.
-lib_of() {
-    local pkg re
-    case $1 in
-        glibc) return 0 ;;
-        hz3) echo "$HZ3_LIB" && return 0 ;;
-        jemalloc) pkg=libjemalloc2 re='/libjemalloc\.so\.2$' ;;
-        mimalloc) pkg=libmimalloc2.0 re='/libmimalloc\.so\.2$' ;;
-        tcmalloc) pkg=libtcmalloc-minimal4 re='/libtcmalloc_minimal\.so\.4$' ;;
-        *) die "unknown allocator '$1' (known: glibc jemalloc mimalloc tcmalloc hz3)" ;;
-    esac
-    dpkg -L "$pkg" 2>/dev/null | grep -E "$re" | head -n 1 ||
-        die "no $1 library: install it (apt-get install $pkg) or leave it out of ALLOCATORS"
-}
+# lib_of, check_allocator
+source "$BENCH_DIR/allocators.sh"
 
 read -r -a AL <<<"$ALLOCATORS"
 read -r -a WL <<<"$WORKLOADS"
@@ -98,12 +85,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
             [[ -z ${LIB[$a]} ]] || pre=(env "LD_PRELOAD=${LIB[$a]}")
             out=$(/usr/bin/time -f %M -o "$timefile" "${pre[@]}" "${CMD[@]}") ||
                 die "$w under $a failed (exit $?): ${pre[*]} ${CMD[*]}"
-            # A silently ignored preload would make the whole table meaningless.
-            seen=$(sed -n 's/^MALLOC=//p' <<<"$out")
-            from=$(sed -n 's/^MALLOC_SYMBOL_FROM=//p' <<<"$out")
-            if [[ $a == glibc ]]; then want=/libc.so; else want=/lib$a; fi
-            [[ $seen == "$a" && $from == *"$want"* ]] ||
-                die "$w: expected allocator $a, the process reported MALLOC=$seen from $from"
+            check_allocator "$w" "$a" "$out"
             secs=$(sed -n 's/^RESULT .* secs=\([0-9.]*\).*/\1/p' <<<"$out")
             printf '%s\t%s\t%s\t%s\t%s\n' "$rep" "$w" "$a" "$secs" "$(tail -n 1 "$timefile")" >>"$RAW"
             printf 'rep %s/%s %-13s %-8s %8.3f s %8s KB\n' "$rep" "$REPS" "$w" "$a" "$secs" "$(tail -n 1 "$timefile")" >&2
