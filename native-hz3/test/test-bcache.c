@@ -10,14 +10,10 @@
  * thread B, which allocates the class itself, frees the first 32 (two
  * whole spans: checked from their addresses).
  */
-#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "test_util.h"
 
 enum { N = 64, SIZE = 1024, FREED = 32, SPAN_OBJECTS = 16, TRIES = 1000 };
@@ -67,29 +63,6 @@ static void *thread_b(void *arg)
     return arg;
 }
 
-static int class_of(const struct hz3_snapshot *s, size_t size)
-{
-    for (unsigned c = 0; c < s->num_classes; c++)
-        if (s->classes[c].object_size == size) return (int)c;
-    return -1;
-}
-
-/* The owner frees a block that sits in B's cache: a child process (fork)
- * does it and must die of the double-free report. */
-static bool owner_double_free_caught(void *p)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 2);
-        free(p);
-        _exit(0);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
-}
-
 /* The owner's own frees into a full span of a small class stay out of the
  * cache: they wait in the span until a quarter of it is free, and then it
  * rejoins avail (span.c, size_class.c). Thread C makes 3 spans of 256 B
@@ -122,7 +95,7 @@ static void local_case(void)
 {
     static struct hz3_snapshot s0, s1, s2;
     t_snapshot(&s0);
-    int c = class_of(&s0, LSIZE);
+    int c = t_class_of(&s0, LSIZE);
     CHECK(c >= 0);
     if (c < 0) return;
     pthread_barrier_init(&l_freed, NULL, 2);
@@ -136,8 +109,8 @@ static void local_case(void)
     t_snapshot(&s1);
     CHECK_MSG(s1.classes[c].live_objects == s0.classes[c].live_objects + LN - LQ, "live %llu with C's frees cached, expected %llu",
               (unsigned long long)s1.classes[c].live_objects, (unsigned long long)(s0.classes[c].live_objects + LN - LQ));
-    CHECK(owner_double_free_caught(lobj[0]));
-    CHECK(owner_double_free_caught(lobj[LQ - 1]));
+    CHECK(t_free_aborts(lobj[0]));
+    CHECK(t_free_aborts(lobj[LQ - 1]));
     CHECK(t_hz3()->validate() == 0);
     pthread_barrier_wait(&l_go);
     pthread_join(t, NULL);
@@ -176,14 +149,14 @@ int main(void)
 
     /* Cached in B: not live (B's own first object is). */
     t_snapshot(&cached);
-    int c = class_of(&cached, SIZE);
+    int c = t_class_of(&cached, SIZE);
     CHECK(c >= 0);
     if (c < 0) return t_finish("test-bcache");
     uint64_t live0 = before.classes[c].live_objects;
     CHECK_MSG(cached.classes[c].live_objects == live0 + N - FREED + 1, "live %llu while cached, expected %llu",
               (unsigned long long)cached.classes[c].live_objects, (unsigned long long)(live0 + N - FREED + 1));
-    CHECK(owner_double_free_caught(obj[0]));
-    CHECK(owner_double_free_caught(obj[FREED - 1]));
+    CHECK(t_free_aborts(obj[0]));
+    CHECK(t_free_aborts(obj[FREED - 1]));
 
     /* A purge leaves the spans: their blocks are still counted in them. */
     t_hz3()->purge_now();

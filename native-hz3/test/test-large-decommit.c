@@ -14,24 +14,10 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "test_util.h"
 
 #define MIB ((size_t)1 << 20)
 #define PAGE 4096u
-
-/* Pages of [p, p + n) resident; -1 when mincore refuses the range (not
- * mapped). */
-static long resident_pages(void *p, size_t n)
-{
-    static unsigned char vec[(128 * MIB) / PAGE];
-    uintptr_t start = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
-    size_t pages = ((uintptr_t)p + n - start + PAGE - 1) / PAGE;
-    if (pages > sizeof vec || mincore((void *)start, pages * PAGE, vec) != 0) return -1;
-    long r = 0;
-    for (size_t i = 0; i < pages; i++) r += vec[i] & 1;
-    return r;
-}
 
 /* VmPTE of /proc/self/status, in KiB; -1 if absent. */
 static long vm_pte_kib(void)
@@ -57,7 +43,7 @@ static void sparse_extent(void)
     for (size_t off = 2 * MIB; off < n; off += 2 * MIB, written++) a[off] = 0x5a;
     memset(a, 0x5a, MIB);
     written += (long)((64 + MIB + PAGE - 1) / PAGE);
-    long r = resident_pages(a - 64, extent);
+    long r = t_resident_pages(a - 64, extent);
     CHECK_MSG(r == written, "written object: %ld pages resident, %ld written", r, written);
 
     long pte_before = vm_pte_kib();
@@ -66,7 +52,7 @@ static void sparse_extent(void)
     struct hz3_stats st = t_stats();
     CHECK_MSG(st.large_count == 0 && st.large_cached == 0, "after the free: %llu live, %llu cached",
               (unsigned long long)st.large_count, (unsigned long long)st.large_cached);
-    r = resident_pages(a - 64, extent);
+    r = t_resident_pages(a - 64, extent);
     CHECK_MSG(r == 0, "after the free the extent is %s (%ld pages)", r < 0 ? "unmapped" : "still resident", r);
     CHECK_MSG(pte_before > 0 && pte_after >= pte_before, "page tables freed with the pages: VmPTE %ld -> %ld KiB",
               pte_before, pte_after);

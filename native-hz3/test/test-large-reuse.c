@@ -15,7 +15,6 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include "test_util.h"
 
@@ -23,19 +22,6 @@
 #define PAGE 4096u
 
 static size_t extent_of(void *p) { return malloc_usable_size(p) + 64; }
-
-/* Pages of [p, p + n) resident; -1 when mincore refuses the range (not
- * mapped). */
-static long resident_pages(void *p, size_t n)
-{
-    static unsigned char vec[(64 * MIB) / PAGE];
-    uintptr_t start = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
-    size_t pages = ((uintptr_t)p + n - start + PAGE - 1) / PAGE;
-    if (pages > sizeof vec || mincore((void *)start, pages * PAGE, vec) != 0) return -1;
-    long r = 0;
-    for (size_t i = 0; i < pages; i++) r += vec[i] & 1;
-    return r;
-}
 
 /* The process's mappings, as /proc/self/maps has them (address ranges
  * only: the rest of a line does not change with hz3's work). */
@@ -99,26 +85,21 @@ static void decommitted_in_place(void)
     size_t extent = extent_of(a);
     memset(a, 0x5a, n);
     long pages = (long)((64 + n + PAGE - 1) / PAGE);   /* the pages written */
-    CHECK_MSG(resident_pages(a - 64, extent) == pages, "written object: %ld pages resident, %ld written",
-              resident_pages(a - 64, extent), pages);
+    CHECK_MSG(t_resident_pages(a - 64, extent) == pages, "written object: %ld pages resident, %ld written",
+              t_resident_pages(a - 64, extent), pages);
     free(a);
     struct hz3_stats st = t_stats();
     CHECK_MSG(st.large_cached == 1 && st.large_cached_bytes == extent, "freed: %llu extents, %llu bytes cached, extent %zu",
               (unsigned long long)st.large_cached, (unsigned long long)st.large_cached_bytes, extent);
 
     /* Past the delay an epoch gives the pages back (poll, deadline 10 s). */
-    struct timespec start, now, nap = { 0, 20 * 1000 * 1000 };
+    struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    do {
-        t_hz3()->epoch_force();
-        if (t_stats().large_cached == 0) break;
-        nanosleep(&nap, NULL);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-    } while (now.tv_sec - start.tv_sec < 10);
+    t_epochs_until_large_cache_empty(&start);
     st = t_stats();
     CHECK_MSG(st.large_cached == 0 && st.large_cached_bytes == 0, "after the delay: %llu extents, %llu bytes cached",
               (unsigned long long)st.large_cached, (unsigned long long)st.large_cached_bytes);
-    long r = resident_pages(a - 64, extent);
+    long r = t_resident_pages(a - 64, extent);
     CHECK_MSG(r == 0, "after the delay the extent is %s", r < 0 ? "unmapped (mincore refused it)" : "still resident");
     CHECK_MSG(!t_hz3()->owns(a), "a decommitted extent still counts as hz3's memory");
     static struct hz3_snapshot snap;

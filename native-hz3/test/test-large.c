@@ -180,7 +180,7 @@ static void census_and_purge(void)
     unsigned char *p[3];
     size_t sizes[3] = { 2 * MIB, 3 * MIB + 12345, 6 * MIB };
     for (int i = 0; i < 3; i++) fill(p[i] = malloc(sizes[i]), sizes[i], (unsigned char)(0xc0 + i));
-    struct timespec start, now, nap = { 0, 20 * 1000 * 1000 };
+    struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     free(p[0]);
     free(p[2]);
@@ -202,12 +202,7 @@ static void census_and_purge(void)
     double early = (double)(now.tv_sec - start.tv_sec) * 1000 + (double)(now.tv_nsec - start.tv_nsec) / 1e6;
     CHECK_MSG(kept || early >= DELAY_MS, "unmapped %.0f ms after the free, before the delay", early);
     /* ...but after it: poll epochs until one unmaps them (deadline 10 s). */
-    do {
-        t_hz3()->epoch_force();
-        if (t_stats().large_cached == 0) break;
-        nanosleep(&nap, NULL);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-    } while (now.tv_sec - start.tv_sec < 10);
+    t_epochs_until_large_cache_empty(&start);
     clock_gettime(CLOCK_MONOTONIC, &now);
     double waited = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
     CHECK_MSG(t_stats().large_cached == 0 && !t_hz3()->owns(p[0]) && !t_hz3()->owns(p[2]),

@@ -10,14 +10,10 @@
  * Thread D makes a full span of 8 KiB blocks (16) and 4 more (the next
  * span, its current one), frees the first 4 of the full span, and parks.
  */
-#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "test_util.h"
 
 enum { SIZE = 8192, SPAN = 16, N = SPAN + 4, FREED = 4 };
@@ -37,29 +33,6 @@ static void *thread_d(void *arg)
     return arg;
 }
 
-static int class_of(const struct hz3_snapshot *s, size_t size)
-{
-    for (unsigned c = 0; c < s->num_classes; c++)
-        if (s->classes[c].object_size == size) return (int)c;
-    return -1;
-}
-
-/* Another free of a cached block: a child process (fork) does it and must
- * die of the double-free report. */
-static bool double_free_caught(void *p)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 2);
-        free(p);
-        _exit(0);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
-}
-
 int main(void)
 {
     /* Only the epochs this test asks for. */
@@ -67,7 +40,7 @@ int main(void)
     CHECK(t_hz3()->config_set("purge_delay_ms", 3600000) == 0);
     static struct hz3_snapshot before, cached, ended;
     t_snapshot(&before);
-    int c = class_of(&before, SIZE);
+    int c = t_class_of(&before, SIZE);
     CHECK_MSG(c >= 0 && before.classes[c].span_pages * 4096u == SPAN * SIZE, "a class of %d B in spans of %d", SIZE, SPAN);
     if (c < 0) return t_finish("test-medium-cache");
 
@@ -88,8 +61,8 @@ int main(void)
     CHECK_MSG(cached.classes[c].pages[HZ3_PS_FULL] - before.classes[c].pages[HZ3_PS_FULL] == SPAN * SIZE / 4096,
               "full pages +%llu, expected +%d", (unsigned long long)(cached.classes[c].pages[HZ3_PS_FULL] - before.classes[c].pages[HZ3_PS_FULL]),
               SPAN * SIZE / 4096);
-    CHECK(double_free_caught(obj[0]));
-    CHECK(double_free_caught(obj[FREED - 1]));
+    CHECK(t_free_aborts(obj[0]));
+    CHECK(t_free_aborts(obj[FREED - 1]));
     CHECK(t_hz3()->validate() == 0);
 
     pthread_barrier_wait(&go);

@@ -26,13 +26,6 @@ static void *free_first_span_and_park(void *arg)
     return arg;
 }
 
-static int class_of(const struct hz3_snapshot *s, size_t size)
-{
-    for (unsigned c = 0; c < s->num_classes; c++)
-        if (s->classes[c].object_size == size) return (int)c;
-    return -1;
-}
-
 static uint64_t candidates(const struct hz3_snapshot *s, int c) { return s->classes[c].cand_decommit_pages; }
 
 int main(void)
@@ -61,7 +54,7 @@ int main(void)
 
     /* Freed, but batched: live for the census, and the span is not empty. */
     t_snapshot(&batched);
-    int c = class_of(&batched, SIZE);
+    int c = t_class_of(&batched, SIZE);
     CHECK(c >= 0);
     if (c < 0) return t_finish("test-remote");
     uint64_t live0 = before.classes[c].live_objects;

@@ -1,9 +1,12 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "test_util.h"
@@ -111,4 +114,47 @@ int t_run(char *const argv[], char *const extra_env[], char *err, size_t err_siz
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     return status;
+}
+
+int t_class_of(const struct hz3_snapshot *s, size_t size)
+{
+    for (unsigned c = 0; c < s->num_classes; c++)
+        if (s->classes[c].object_size == size) return (int)c;
+    return -1;
+}
+
+bool t_free_aborts(void *p)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        free(p);
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+long t_resident_pages(void *p, size_t n)
+{
+    static unsigned char vec[(128u << 20) / 4096];
+    uintptr_t start = (uintptr_t)p & ~(uintptr_t)4095;
+    size_t pages = ((uintptr_t)p + n - start + 4095) / 4096;
+    if (pages > sizeof vec || mincore((void *)start, pages * 4096, vec) != 0) return -1;
+    long r = 0;
+    for (size_t i = 0; i < pages; i++) r += vec[i] & 1;
+    return r;
+}
+
+void t_epochs_until_large_cache_empty(const struct timespec *since)
+{
+    struct timespec now, nap = { 0, 20 * 1000 * 1000 };
+    do {
+        t_hz3()->epoch_force();
+        if (t_stats().large_cached == 0) return;
+        nanosleep(&nap, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - since->tv_sec < 10);
 }

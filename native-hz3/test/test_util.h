@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include "hz3.h"
 
 extern int t_passed, t_failed;
@@ -48,6 +49,21 @@ const t_hz3_api *t_hz3(void);
 struct hz3_stats t_stats(void);
 /* An exact census now (static storage: one at a time). */
 struct hz3_snapshot *t_snapshot(struct hz3_snapshot *into);
+
+/* The index of the snapshot's class of exactly size bytes, or -1. */
+int t_class_of(const struct hz3_snapshot *s, size_t size);
+
+/* Whether free(p) in a child process (fork; its stderr silenced) dies of
+ * SIGABRT: hz3's report of a double or wrong free. */
+bool t_free_aborts(void *p);
+
+/* Pages of [p, p + n) resident (n up to 128 MiB); -1 when mincore refuses
+ * the range (not mapped). */
+long t_resident_pages(void *p, size_t n);
+
+/* Forces epochs, 20 ms apart, until hz3 caches no large extent or 10 s have
+ * passed since *since (CLOCK_MONOTONIC); the caller checks the stats. */
+void t_epochs_until_large_cache_empty(const struct timespec *since);
 
 /* Resident bytes (smaps Rss) of the mappings hz3 reports. */
 size_t t_hz3_rss(void);
