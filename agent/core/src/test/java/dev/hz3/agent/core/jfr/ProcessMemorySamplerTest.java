@@ -3,14 +3,12 @@ package dev.hz3.agent.core.jfr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.jna.Memory;
 import dev.hz3.agent.core.Recorder;
 import dev.hz3.agent.core.nat.Hz3Lib;
 import dev.hz3.agent.core.nat.Jna;
 import dev.hz3.agent.core.nat.Malloc;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.ProcessMemoryEvent;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,14 +47,7 @@ class ProcessMemorySamplerTest {
 
     @Test
     void theRecordedSplitMatchesSmaps() throws Exception {
-        Memory inHz3 = new Memory(48 * MIB);
-        ByteBuffer direct = ByteBuffer.allocateDirect((int) (32 * MIB));
-        for (long o = 0; o < inHz3.size(); o += 4096) {
-            inHz3.setByte(o, (byte) 1);
-        }
-        for (int o = 0; o < direct.capacity(); o += 4096) {
-            direct.put(o, (byte) 1);
-        }
+        SmapsSplit.Touched held = new SmapsSplit.Touched();
         ProcessMemorySampler sampler = new ProcessMemorySampler(true);
         ProcessMemoryEvent before;
         ProcessMemoryEvent after;
@@ -86,7 +77,7 @@ class ProcessMemorySamplerTest {
         }
         assertTrue(pm.getInt("threads") > 0);
         assertTrue(pm.getLong("directBuffers") >= 32 * MIB, "the direct buffer: " + pm);
-        inHz3.close();
+        held.close();
     }
 
     @Test

@@ -3,13 +3,11 @@ package dev.hz3.agent.core.jfr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.jna.Memory;
 import dev.hz3.agent.core.Recorder;
 import dev.hz3.agent.core.nat.Hz3Lib;
 import dev.hz3.agent.core.nat.Jna;
 import dev.hz3.agent.core.nat.Malloc;
 import dev.hz3.jfr.ProcessMemoryEvent;
-import java.nio.ByteBuffer;
 import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,14 +35,7 @@ class ResidentByMapsTest {
 
     @Test
     void partsMatchSmapsAndAddUpToTheRss() throws Exception {
-        Memory inHz3 = new Memory(48 * MIB);
-        ByteBuffer direct = ByteBuffer.allocateDirect((int) (32 * MIB));
-        for (long o = 0; o < inHz3.size(); o += 4096) {
-            inHz3.setByte(o, (byte) 1);
-        }
-        for (int o = 0; o < direct.capacity(); o += 4096) {
-            direct.put(o, (byte) 1);
-        }
+        SmapsSplit.Touched held = new SmapsSplit.Touched();
         ProcessMemorySampler sampler = new ProcessMemorySampler(true);
         sampler.sample();   // the first pass loads and compiles what the later ones use
         ProcessMemoryEvent before = SmapsSplit.read(sampler.heapRange(), Hz3Lib.mappings());
@@ -62,7 +53,7 @@ class ResidentByMapsTest {
         assertBetween("otherMappings", e -> e.otherMappings, before, cheap, after);
         assertTrue(cheap.threads > 0);
         assertTrue(cheap.directBuffers >= 32 * MIB, "the direct buffer: " + cheap.directBuffers);
-        inHz3.close();
+        held.close();
     }
 
     private static void assertBetween(String part, ToLongFunction<ProcessMemoryEvent> f,

@@ -1,10 +1,13 @@
 package dev.hz3.agent.core.jfr;
 
+import com.sun.jna.Memory;
 import dev.hz3.agent.core.nat.Libc;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.ProcessMemoryEvent;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +32,30 @@ final class SmapsSplit {
     }
 
     private SmapsSplit() {
+    }
+
+    /**
+     * Memory the split must place, every page written: 48 MiB through hz3 (JNA's Memory, under
+     * hz3's malloc) and a 32 MiB direct buffer, both held until {@link #close()}.
+     */
+    static final class Touched implements AutoCloseable {
+        private final Memory inHz3 = new Memory(48L << 20);
+        private final ByteBuffer direct = ByteBuffer.allocateDirect(32 << 20);
+
+        Touched() {
+            for (long o = 0; o < inHz3.size(); o += 4096) {
+                inHz3.setByte(o, (byte) 1);
+            }
+            for (int o = 0; o < direct.capacity(); o += 4096) {
+                direct.put(o, (byte) 1);
+            }
+        }
+
+        @Override
+        public void close() {
+            Reference.reachabilityFence(direct);
+            inHz3.close();
+        }
     }
 
     /** The buckets and rss of e from smaps; heap is the Java heap's range or null. */
