@@ -150,48 +150,15 @@ REPORT=$RESULTS_DIR/oversub-latest.md
         echo "- $w: \`${CMD[*]#"$BENCH_DIR/"}\`"
     done
     echo
-    awk -F'\t' -v allocs="${AL[*]}" -v works="${WL[*]}" -v hogs="$HOGS" '
+    awk -F'\t' -v allocs="${AL[*]}" -v works="${WL[*]}" -v hogs="$HOGS" -f "$BENCH_DIR/ratios.awk" -f /dev/stdin "$RAW" <<'AWK'
         NR > 1 { k = $2 SUBSEP $3 SUBSEP $4; n = ++cnt[k]; t[k, n] = $5; c[k, n] = $6 }
-        function median(arr, k, n,    v, i, j, x) {
-            for (i = 1; i <= n; i++) {
-                x = arr[k, i]
-                for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
-                v[j + 1] = x
-            }
-            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        function table(title, phase, arr,    i, j, w, k, best, med, logsum) {
-            printf "%s\n\n| workload | best s |", title
-            for (j = 1; j <= na; j++) printf " %s |", A[j]
-            printf "\n|---|---:|"
-            for (j = 1; j <= na; j++) printf "---:|"
-            print ""
-            for (i = 1; i <= nw; i++) {
-                w = W[i]; best = 0
-                for (j = 1; j <= na; j++) {
-                    k = phase SUBSEP w SUBSEP A[j]
-                    med[A[j]] = median(arr, k, cnt[k])
-                    if (best == 0 || med[A[j]] < best) best = med[A[j]]
-                }
-                if (best <= 0) best = 0.001
-                printf "| %s | %.3f |", w, best
-                for (j = 1; j <= na; j++) {
-                    logsum[A[j]] += log((med[A[j]] > 0 ? med[A[j]] : 0.001) / best)
-                    printf " %.2f |", med[A[j]] / best
-                }
-                print ""
-            }
-            printf "| **geometric mean** | |"
-            for (j = 1; j <= na; j++) printf " **%.2f** |", exp(logsum[A[j]] / nw)
-            print "\n"
-        }
         END {
             na = split(allocs, A, " "); nw = split(works, W, " ")
-            table("Wall time alone, relative to the best allocator (1.00 = best).", "alone", t)
-            table("CPU time (user + sys) alone, relative to the best allocator.", "alone", c)
+            table("Wall time alone, relative to the best allocator (1.00 = best).", "alone", t, "s", "%.3f")
+            table("CPU time (user + sys) alone, relative to the best allocator.", "alone", c, "s", "%.3f")
             if (!hogs) exit
-            table("Wall time beside the hogs, relative to the best allocator.", "hogs", t)
-            table("CPU time (user + sys) beside the hogs, relative to the best allocator.", "hogs", c)
+            table("Wall time beside the hogs, relative to the best allocator.", "hogs", t, "s", "%.3f")
+            table("CPU time (user + sys) beside the hogs, relative to the best allocator.", "hogs", c, "s", "%.3f")
             printf "Wall time beside the hogs over wall time alone, per allocator.\n\n| workload |"
             for (j = 1; j <= na; j++) printf " %s |", A[j]
             printf "\n|---|"
@@ -206,6 +173,7 @@ REPORT=$RESULTS_DIR/oversub-latest.md
                 }
                 print ""
             }
-        }' "$RAW"
+        }
+AWK
 } >"$REPORT"
 cat "$REPORT"

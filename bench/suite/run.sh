@@ -108,44 +108,13 @@ REPORT=$RESULTS_DIR/suite-latest.md
         echo "- $w: \`${CMD[*]#"$BENCH_DIR/"}\`"
     done
     echo
-    awk -F'\t' -v allocs="${AL[*]}" -v works="${WL[*]}" '
-        NR > 1 { n = ++cnt[$2, $3]; t[$2, $3, n] = $4; m[$2, $3, n] = $5 }
-        function median(arr, k, n,    v, i, j, x) {
-            for (i = 1; i <= n; i++) {
-                x = arr[k, i]
-                for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
-                v[j + 1] = x
-            }
-            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        function table(title, arr, unit, fmt,    i, j, w, a, best, med, r, logsum) {
-            printf "%s\n\n| workload | best %s |", title, unit
-            for (j = 1; j <= na; j++) printf " %s |", A[j]
-            printf "\n|---|---:|"
-            for (j = 1; j <= na; j++) printf "---:|"
-            print ""
-            for (i = 1; i <= nw; i++) {
-                w = W[i]; best = 0
-                for (j = 1; j <= na; j++) {
-                    med[A[j]] = median(arr, w SUBSEP A[j], cnt[w, A[j]])
-                    if (best == 0 || med[A[j]] < best) best = med[A[j]]
-                }
-                printf "| %s | " fmt " |", w, best
-                for (j = 1; j <= na; j++) {
-                    r = med[A[j]] / best
-                    logsum[A[j]] += log(r)
-                    printf " %.2f |", r
-                }
-                print ""
-            }
-            printf "| **geometric mean** | |"
-            for (j = 1; j <= na; j++) printf " **%.2f** |", exp(logsum[A[j]] / nw)
-            print "\n"
-        }
+    awk -F'\t' -v allocs="${AL[*]}" -v works="${WL[*]}" -f "$BENCH_DIR/ratios.awk" -f /dev/stdin "$RAW" <<'AWK'
+        NR > 1 { k = "all" SUBSEP $2 SUBSEP $3; n = ++cnt[k]; t[k, n] = $4; m[k, n] = $5 }
         END {
             na = split(allocs, A, " "); nw = split(works, W, " ")
-            table("Time: median seconds of the work, relative to the best allocator (1.00 = best).", t, "s", "%.3f")
-            table("Memory: median peak RSS (time -f %M), relative to the smallest.", m, "KB", "%d")
-        }' "$RAW"
+            table("Time: median seconds of the work, relative to the best allocator (1.00 = best).", "all", t, "s", "%.3f")
+            table("Memory: median peak RSS (time -f %M), relative to the smallest.", "all", m, "KB", "%d")
+        }
+AWK
 } >"$REPORT"
 cat "$REPORT"
