@@ -95,8 +95,9 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
     __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
 }
 
-void _hz3_bcache_flush_all(hz3_heap_t *h)
+static void flush_all(hz3_heap_t *h, bool locked)
 {
+    hz3_block_t *singles = NULL;
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_bcache_t *bc = &h->bcache[cls];
         if (!bc->limit) continue;   /* nothing cached (and the shared empty heap: never written) */
@@ -105,17 +106,37 @@ void _hz3_bcache_flush_all(hz3_heap_t *h)
         hz3_block_t *all = bc->head;
         __atomic_store_n(&bc->head, NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&bc->count, (uint16_t)0, __ATOMIC_RELAXED);
-        to_batch(h, all);
+        if (_hz3_classes[cls].capacity > 1) {
+            to_batch(h, all);
+            continue;
+        }
+        /* Singles: an empty single gets no remote free, so through the
+         * local free (single.c), all classes' in one hold of the lock. */
+        hz3_block_t *last = all;
+        while (last->next) last = last->next;
+        last->next = singles;
+        singles = all;
     }
+    if (singles) _hz3_single_uncache(h, singles, locked);
 }
+
+void _hz3_bcache_flush_all(hz3_heap_t *h) { flush_all(h, false); }
+void _hz3_bcache_flush_all_locked(hz3_heap_t *h) { flush_all(h, true); }
 
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
 {
-    if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || _hz3_classes[cls].capacity < 2) return;
+    const hz3_class_t *c = &_hz3_classes[cls];
+    if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || c->size == 0) return;
+    /* Singles: bounded in bytes alone (each is a span of its own); at
+     * least one. */
+    if (c->capacity == 1) {
+        unsigned n = HZ3_BCACHE_SINGLE_BYTES / c->size;
+        h->bcache[cls].limit = (uint16_t)(n ? n : 1);
+        return;
+    }
     /* Medium classes: the free fast path's own cache too (hz3_hot.h),
      * deep enough for a class's count of live objects to drift */
-    unsigned n = (_hz3_classes[cls].tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) /
-                 _hz3_classes[cls].size;
+    unsigned n = (c->tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) / c->size;
     if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
     if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
     h->bcache[cls].limit = (uint16_t)n;

@@ -160,6 +160,7 @@ void _hz3_single_free_local(hz3_heap_t *h, hz3_span_t *s);           /* the owne
 void _hz3_single_exclude(hz3_heap_t *h);     /* another thread holding h->lock: waits out the owner's cache hit */
 void _hz3_single_after_fork_child(void);
 void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b);
+void _hz3_single_uncache(hz3_heap_t *h, hz3_block_t *chain, bool locked);  /* bcache.c's flush of singles */
 bool _hz3_single_abandon(hz3_span_t *s);                             /* span_return.c: false when the class's list is full */
 hz3_span_t *_hz3_single_unabandon(hz3_heap_t *h, unsigned cls);     /* span_return.c: h->lock held; NULL when none */
 void _hz3_span_push_remote(hz3_span_t *s, hz3_block_t *head, hz3_block_t *tail, unsigned n);
@@ -208,6 +209,7 @@ bool _hz3_remote_batch_has(const hz3_heap_t *h, const hz3_span_t *s, const hz3_b
  * older half goes to the remote batch, b into the cache. */
 void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_block_t *b);
 void _hz3_bcache_flush_all(hz3_heap_t *h);      /* owner: every cached block to the batch; limits back to 0 */
+void _hz3_bcache_flush_all_locked(hz3_heap_t *h);   /* the same, h->lock held (singles go back under it) */
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls);   /* a slow path of the class: let it cache */
 bool _hz3_bcache_has(const hz3_heap_t *h, unsigned cls, const hz3_block_t *b);
 /* ---- heap.c: thread heaps ---- */

@@ -239,6 +239,9 @@
 #ifndef HZ3_BCACHE_MEDIUM_BYTES
 #define HZ3_BCACHE_MEDIUM_BYTES (128u << 10) /* the same for a medium class, which the local free fills too (hz3_hot.h) */
 #endif
+#ifndef HZ3_BCACHE_SINGLE_BYTES
+#define HZ3_BCACHE_SINGLE_BYTES (256u << 10) /* the same for a single class (20-32 KiB: 12-8 objects), in bytes alone */
+#endif
 #ifndef HZ3_BCACHE_MIN
 #define HZ3_BCACHE_MIN 8u              /* but at least this many blocks */
 #endif

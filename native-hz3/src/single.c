@@ -151,6 +151,8 @@ void *_hz3_single_take(hz3_span_t *s) { return take(s); }
  * lock). */
 static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 {
+    /* a class this thread allocates: its frees may be cached (above) */
+    if (HZ3_UNLIKELY(!h->bcache[cls].limit)) _hz3_bcache_arm(h, cls);
     /* Epochs start on slow paths, before the heap lock (an epoch may purge,
      * which takes every heap's lock): a miss is one, a hit is not. */
     _hz3_epoch_tick();
@@ -184,6 +186,7 @@ static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 static HZ3_NOINLINE void *duties_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
     h->single_hits = HZ3_SINGLE_DUTY_EVERY - 1;
+    if (HZ3_UNLIKELY(!h->bcache[cls].limit)) _hz3_bcache_arm(h, cls);
     /* _hz3_remote_flush_if_old, with the hits since the last look
      * counted at once: a batch waits at most HZ3_SINGLE_DUTY_EVERY
      * single mallocs past its age */
@@ -266,11 +269,60 @@ static HZ3_NOINLINE void keep_locked(hz3_heap_t *h, hz3_span_t *s)
 }
 
 /* The owner's free emptied s (span.c, _hz3_free_local_slow). A live
- * single is on no list, so no purge has taken it meanwhile. */
+ * single is on no list, so no purge has taken it meanwhile. First the
+ * block cache of its class (above): its object off local_free, where the
+ * free pushed it, and used back to 1, so that the span is as it was while
+ * live (no list, where NONE) and the malloc fast path's pop hands the
+ * object out again with no look at the span. */
 void _hz3_single_free_local(hz3_heap_t *h, hz3_span_t *s)
 {
+    hz3_bcache_t *bc = &h->bcache[s->cls];
+    uint16_t n = bc->count;
+    if (HZ3_LIKELY(n < bc->limit) && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
+        hz3_block_t *b = s->local_free;
+        s->local_free = NULL;
+        /* release: a census that reads 1 sees the key the free stored */
+        __atomic_store_n(&s->used, (uint16_t)1, __ATOMIC_RELEASE);
+        b->next = bc->head;
+        __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
+        __atomic_store_n(&bc->count, (uint16_t)(n + 1), __ATOMIC_RELAXED);
+        return;
+    }
     if (HZ3_LIKELY(keep_unlocked(h, s))) return;
     keep_locked(h, s);
+}
+
+/* s, a single on no list, becomes h's (the sample bit kept as it is). */
+static void adopt(hz3_heap_t *h, hz3_span_t *s)
+{
+    uintptr_t old = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed);
+    atomic_store_explicit(&s->owner, (hz3_heap_t *)((uintptr_t)h | (old & HZ3_OWNER_SAMPLED)), memory_order_release);
+    uint32_t *tag = _hz3_tags_of(s);
+    uint32_t t = (__atomic_load_n(&tag[0], __ATOMIC_RELAXED) & ~(uint32_t)(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED)) |
+                 h->tag_owner;
+    _hz3_tags_store(s, s->pages, t);
+}
+
+/* The singles of h's block caches (a chain through next), back as the
+ * local free leaves them: into h's singles' cache (KEPT on avail, where a
+ * purge from any thread takes them), past it abandoned or to the pool.
+ * Those another thread made (a remote free put them in the cache) are
+ * adopted first, as _hz3_single_free_remote does: the cache held the only
+ * reference. locked: h->lock held by the caller. */
+void _hz3_single_uncache(hz3_heap_t *h, hz3_block_t *b, bool locked)
+{
+    if (!locked) _hz3_heap_lock(h);
+    while (b) {
+        hz3_block_t *next = b->next;
+        hz3_span_t *s = &_hz3_segment_of(b)->spans[_hz3_tag_head(_hz3_tag_of(b))];
+        b->next = NULL;
+        s->local_free = b;   /* keyed since its free */
+        _hz3_used_set(s, 0);
+        if (_hz3_owner_of(s) != h) adopt(h, s);
+        _hz3_single_keep(h, s);
+        b = next;
+    }
+    if (!locked) _hz3_heap_unlock(h);
 }
 /* A free of a span's only object (a single, or a run: no owner, never
  * cached) from a thread that does not own the span, after the generic
@@ -296,14 +348,9 @@ void _hz3_single_free_remote(hz3_span_t *s, hz3_block_t *b)
         }
         return;
     }
-    /* The new owner, the sample bit kept as it is (the generic free has
-     * forgotten the sample and cleared it if this was one). */
-    uintptr_t old = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed);
-    atomic_store_explicit(&s->owner, (hz3_heap_t *)((uintptr_t)h | (old & HZ3_OWNER_SAMPLED)), memory_order_release);
-    uint32_t *tag = _hz3_tags_of(s);
-    uint32_t t = (__atomic_load_n(&tag[0], __ATOMIC_RELAXED) & ~(uint32_t)(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED)) |
-                 h->tag_owner;
-    _hz3_tags_store(s, s->pages, t);
+    /* The new owner (the generic free has forgotten the sample and
+     * cleared its bit if this was one). */
+    adopt(h, s);
     /* full: keep_locked abandons it (or gives it to the pool) */
     if (!keep_unlocked(h, s)) keep_locked(h, s);
 }

@@ -128,10 +128,14 @@ void _hz3_classes_init(void)
 
     /* A class carved a few blocks at a time (span.c, extend) gets no
      * bound: its bound is each span's carved count, which the free paths
-     * then read from the span (hz3_hot.h, _hz3_is_block_start_f). */
+     * then read from the span (hz3_hot.h, _hz3_is_block_start_f). So do
+     * the singles (carved count 1 once taken, single.c), so that the local
+     * free's branch past the bound puts them in the block cache with no
+     * change to their span (bcache.c). */
     for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
         const hz3_class_t *c = &_hz3_classes[i];
-        bool lazy = HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && c->capacity > HZ3_MEDIUM_EXTEND;
+        bool lazy = c->tier == HZ3_TIER_MEDIUM &&
+                    ((HZ3_MEDIUM_EXTEND && c->capacity > HZ3_MEDIUM_EXTEND) || c->capacity == 1);
         uint64_t divisible = c->divisible, e = 1;   /* runs: divisible 1, only offset 0 */
         if (c->size) {
             divisible = UINT64_MAX / c->size + 1 + !(c->size & (c->size - 1));

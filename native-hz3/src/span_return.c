@@ -157,8 +157,10 @@ uint64_t _hz3_abandoned_reclaim(void)
  * its slow path, with h->lock held. */
 void _hz3_heap_decay(hz3_heap_t *h)
 {
-    /* blocks cached for idle classes go home too (bcache.c) */
-    _hz3_remote_flush(h);
+    /* blocks cached for idle classes go home too (bcache.c; singles under
+     * the lock held here), and are given back below if empty */
+    _hz3_bcache_flush_all_locked(h);
+    _hz3_remote_batch_flush(h);
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_span_t *s = h->avail[cls].first;
         while (s) {
