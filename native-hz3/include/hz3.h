@@ -36,7 +36,9 @@ const char *hz3_version(void);
  * in its span for the next malloc of its class: it is not live, and its
  * pages count in the span's state (partial, or empty once the span holds no
  * live object; a thread keeps up to 1 MiB of empty one-object medium
- * spans, counted empty, for its next mallocs). hz3 carves a medium span one
+ * spans, counted empty, for its next mallocs, and up to 256 KiB of them per
+ * class in its block cache, counted empty and held: see the census below).
+ * hz3 carves a medium span one
  * object at a time, so it writes no page of the span that no object has
  * reached yet. A freed large extent
  * stays resident for reuse (large_cached, large_cached_bytes), at most
@@ -113,14 +115,21 @@ int hz3_owns(const void *p);
  * snapshot or purge that thread takes itself; a thread that stays idle
  * keeps its batch (and the spans its objects are in) until it runs again.
  * A freed object in a thread's block cache (a thread keeps some objects of
- * the small, sub4k and medium-to-16-KiB classes it allocates, freed by it
- * or by other threads, for its own next mallocs) is not live: live_objects
- * and live_bytes leave it out. Its span still holds it, so its pages count
- * in the state of its span as if it were live (partial or full, never
- * empty), held by that thread: a span is empty, and a purge candidate,
- * only once its cached objects went back, which they do when the thread
- * ends, before a census, snapshot or purge that thread takes itself, and
- * on its first allocation slow path after a timer epoch or a purge.
+ * every class it allocates, freed by it or by other threads, for its own
+ * next mallocs: about 32 KiB a small or sub4k class, 128 KiB a medium
+ * class up to 16 KiB, 256 KiB a class of singles, the medium objects of
+ * 20-32 KiB that have a span each) is not live: live_objects and
+ * live_bytes leave it out. An object of a class up to 16 KiB stays in its
+ * span, so its pages count in the state of its span as if it were live
+ * (partial or full, never empty), held by that thread. A single's span
+ * holds no live object while the single is cached: its pages are empty
+ * pages held by that thread (in held_empty_pages, not in
+ * cand_decommit_pages), and no purge from another thread returns them.
+ * Either way a span is a purge candidate only once its cached objects went
+ * back, which they do when the thread ends, before a census, snapshot or
+ * purge that thread takes itself, and on its first allocation slow path
+ * after a timer epoch or a purge (a single then goes back as the thread's
+ * own free of it would, below).
  *
  * Tiers: small, sub4k and medium hold the pages of spans of their classes;
  * large holds the pages of runs (large objects inside segments, no class);
@@ -135,13 +144,14 @@ int hz3_owns(const void *p);
  * free segment pages, of empty spans on any thread's lists (kept by it, or
  * emptied by other threads' frees), and of spans of ended threads. It
  * leaves held_empty_pages: empty pages of the span each thread allocates
- * from right now (its current span per class); their own threads give
- * those back on their next slow path or when they end. A freed medium
- * object of 20-32 KiB (one object per span) waits for reuse in the cache
- * of the thread that freed it (whichever thread made it), or, past that
- * cache's bound, on a list of its class that every thread takes from and
- * every epoch empties: either way its pages are empty pages and purge
- * candidates, not held. Hence, over all
+ * from right now (its current span per class) and the singles in its
+ * block cache (above); their own threads give those back on their next
+ * slow path or when they end. A freed single that is not in a block cache
+ * (past the cache's bound, or given back by its flush) waits for reuse in
+ * the cache of empty singles of the thread that freed it (whichever
+ * thread made it), or, past that cache's bound, on a list of its class
+ * that every thread takes from and every epoch empties: either way its
+ * pages are empty pages and purge candidates, not held. Hence, over all
  * tiers, empty = cand_decommit_pages + held_empty_pages. Cached large extents (large_cached_bytes) are
  * decommitted too; their resident pages are in large_resident_bytes.
  *

@@ -1,6 +1,7 @@
 /*
- * bcache.c: each heap's caches of freed blocks, one per shared class
- * (small, sub4k, medium to 16 KiB; singles have their own, single.c).
+ * bcache.c: each heap's caches of freed blocks, one per class (small,
+ * sub4k, medium; singles, 20-32 KiB, have a second cache behind this one:
+ * single.c).
  *
  * Why: a free of a block another thread made used to go, through the
  * remote batch, onto its span's thread_free (a CAS on a line the owner
@@ -29,10 +30,15 @@
  *
  * What a cached block is: freed, keyed, chained on the cache's list, and
  * still counted in its span's used (nothing on the owner's line changes),
- * so its span is never empty while it is cached and no purge, decay or
- * reclaim gives the span back under it. The census subtracts the caches
- * from the live counts (census.c; include/hz3.h says where the pages
- * count). A thread caches a class only once it allocates the class itself
+ * so its span is never empty to a purge while it is cached and no purge,
+ * decay or reclaim gives the span back under it. The census subtracts the
+ * caches from the live counts (census.c; include/hz3.h says where the
+ * pages count); a single, alone in its span, it finds by its key, and
+ * counts its pages empty and held. A single goes back through the local
+ * free (single.c, _hz3_single_uncache), not the remote batch: an empty
+ * single is on no span's thread_free list to be drained. Singles are bounded in
+ * bytes alone (HZ3_BCACHE_SINGLE_BYTES: each is a span of 5-8 pages).
+ * A thread caches a class only once it allocates the class itself
  * (limit is armed by its first slow path of the class: a consumer that
  * never allocates pushes to the owners at once, as before), and at most
  * about HZ3_BCACHE_CLASS_BYTES of it; a free into a full cache sends the

@@ -199,7 +199,8 @@ void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq, const hz3_censu
     }
     /* Blocks in threads' block caches are free (bcache.c), though their
      * spans still count them in used: not live. Their pages stay in the
-     * state the spans' used gives them (include/hz3.h). */
+     * state the spans' used gives them (include/hz3.h). Singles were
+     * counted span by span, by their key (above). */
     uint64_t cached[HZ3_MAX_CLASSES] = { 0 };
     _hz3_heaps_cached(cached);
     for (unsigned c = 0; c < _hz3_num_classes && c < HZ3_CENSUS_CLASSES; c++) {

@@ -77,17 +77,19 @@
  *   HZ3_REMOTE_BATCH blocks per thread count as live after being freed.
  *
  * Block caches (bcache.c)
- *   Past the span lists, each heap keeps per shared class a short LIFO of
+ *   Past the span lists, each heap keeps per class a short LIFO of
  *   freed blocks for its own next mallocs of the class that find the
  *   current span dry (the malloc's miss branch, never its hit path): the
  *   blocks other threads made that it frees (instead of the remote batch),
- *   and, for a shared medium class (4-16 KiB), its own frees too while the
- *   cache has room (the local free's branch past the class's bound); its
+ *   and, for a medium class (4-32 KiB, singles too), its own frees too while
+ *   the cache has room (the local free's branch past the class's bound); its
  *   own small and sub4k frees go to their spans (bcache.c says why). A cached
  *   block is free and keyed but still counted in its span's used, so
  *     live = used - |thread_free| - (the block caches' blocks of the span)
  *   and the census subtracts the caches per class; a span with a cached
- *   block is never empty, as with the remote batch. Bounded per class
+ *   block is never empty to a purge, as with the remote batch (a cached
+ *   single, alone in its span, the census counts by its key: its pages
+ *   empty and held, include/hz3.h). Bounded per class
  *   (HZ3_BCACHE_*), given back at the thread's end, its own epochs and its
  *   decay (bcache.c says when and why).
  *
@@ -106,8 +108,9 @@
  *   pops from the current span of the class (one table lookup for every
  *   size up to HZ3_MEDIUM_MAX). Singles never have a current span (the
  *   lookup finds the sentinel: a short path of their own, single.c) and
- *   are on no heap list while their object is live, so a free from any
- *   thread may take one: into the freeing thread's cache (where KEPT, on
+ *   are on no heap list while their object is live or in a block cache,
+ *   so a free from any thread may take one: into the freeing thread's block
+ *   cache of the class while it has room, then into its cache (where KEPT, on
  *   avail, up to HZ3_SINGLE_CACHE_PAGES), past it onto the abandoned list
  *   of its class (up to HZ3_SINGLE_DEPOT_PAGES per class), past that to
  *   the page pool. Runs (class HZ3_CLASS_RUN)

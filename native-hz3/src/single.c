@@ -7,7 +7,18 @@
  * every malloc of one; its free empties its span every time. Both used to
  * take the whole slow path (epoch, maintenance, refill logic) and, when a
  * heap's few kept singles ran out or overflowed, the page pool: 260 / 160
- * instructions per malloc / free. Here they have a short path of their own:
+ * instructions per malloc / free. First comes the heap's block cache of
+ * the class (bcache.c), as for every medium class: the free fast path's
+ * branch past the class's bound (a single's bound is 0, size_class.c)
+ * pushes the object there and malloc's miss branch pops it, neither
+ * touching the span (mixed 4-32 KiB: 68.8 / 71.8 -> 37.0 / 60.5
+ * instructions per malloc / free, bench/RESULTS.md, 2026-12-03
+ * (afternoon)). A cached single is as it was while live: used 1, on no
+ * list, where NONE, so no purge from any thread takes its pages while its
+ * link lives in them; the census tells it from a live one by the free key
+ * on its object and counts its pages empty and held (census.c, include/
+ * hz3.h). Its flush (bcache.c) gives it back here as the owner's free
+ * would (_hz3_single_uncache). Past the block cache, the short path below:
  *
  *   the cache    a heap's empty singles of a class, on its avail list of
  *                the class, where KEPT, most recent first (a LIFO: the
@@ -18,8 +29,9 @@
  *                slow path only when the class's list is empty or the
  *                slow path has a duty due (a maintenance request, spans
  *                queued by remote frees, sampling on).
- *   free         the owner's pushes its span (span.c, free_local_slow,
- *                sends it here first, under the same guard); a
+ *   free         the owner's, past the block cache's bound, pushes its
+ *                span (span.c, free_local_slow, sends it here first,
+ *                under the same guard); a
  *                free from another thread adopts the span into the
  *                freeing thread's cache: a live single is on no list of
  *                its owner, so the thread that frees its object holds the
@@ -38,7 +50,7 @@
  *                epoch gives these back to the pool (empty abandoned
  *                spans); past the bound, so does the free.
  *
- * Being KEPT on avail, a cached single is what it was before: an empty
+ * Being KEPT on avail, a kept single is what it was before: an empty
  * span on its heap's lists, which a purge from any thread gives back and
  * the census counts as empty and a purge candidate (include/hz3.h); decay
  * and the thread's end give them back too (span_return.c).
