@@ -134,8 +134,10 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
     const hz3_class_t *c = &_hz3_classes[cls];
     if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || c->size == 0) return;
     /* Singles: bounded in bytes alone (each is a span of its own); at
-     * least one. */
+     * least one. The census tells a cached one by its free key: a build
+     * without the key (HZ3_FREE_CHECKS=0, for benches) caches none. */
     if (c->capacity == 1) {
+        if (!HZ3_FREE_CHECKS) return;
         unsigned n = HZ3_BCACHE_SINGLE_BYTES / c->size;
         h->bcache[cls].limit = (uint16_t)(n ? n : 1);
         return;
