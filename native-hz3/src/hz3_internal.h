@@ -71,7 +71,7 @@ void _hz3_meta_lock(void);
 void _hz3_meta_unlock(void);
 void _hz3_meta_after_fork_child(void);
 
-/* ---- segment.c: the page pool (one lock) ---- */
+/* ---- segment.c, pool.c, pool_index.c: the page pool (one lock; pool.h) ---- */
 extern uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
 static inline bool _hz3_is_segment(uintptr_t p)
 {

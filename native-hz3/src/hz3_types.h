@@ -365,7 +365,7 @@ typedef struct hz3_segment {
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
     uint8_t header_written;             /* bit k: header page k written since the slot was mapped */
     bool in_avail;                      /* has free pages */
-    uint8_t bin_kind;                   /* which bins of the free-page index its runs are in (segment.c) */
+    uint8_t bin_kind;                   /* which bins of the free-page index its runs are in (pool_index.c) */
     bool runs;                          /* holds runs (large objects), not class spans */
     uint16_t free_pages;
     uint16_t dirty_free_pages;          /* free pages that may be resident */
