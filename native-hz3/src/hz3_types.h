@@ -351,7 +351,7 @@ static inline bool _hz3_owner_tagged(hz3_span_t *s)
  * The census asks the kernel which pages are resident (mincore) and uses
  * PURGED to tell a decommitted page from one never touched. */
 enum hz3_page_flags {
-    HZ3_PAGE_DIRTY = 1,       /* handed to a span since mapped or last decommitted */
+    HZ3_PAGE_DIRTY = 1,       /* free page: given back by a span since mapped or last decommitted */
     HZ3_PAGE_PURGED = 2,      /* decommitted at least once since the segment was mapped */
 };
 

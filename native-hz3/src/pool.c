@@ -41,6 +41,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     }
     seg->runs = runs;
     seg->bin_kind = (uint8_t)kind;
+    seg->dirty_free_pages = (uint16_t)(seg->dirty_free_pages - _hz3_map_count(seg->dirtymap, idx, pages));
     _hz3_map_set(seg->freemap, idx, pages, false);
     _hz3_map_set(seg->dirtymap, idx, pages, false);
     seg->free_pages = (uint16_t)(seg->free_pages - pages);
@@ -56,13 +57,11 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     hz3_span_t *s = &seg->spans[idx];
     _hz3_header_mark(seg, idx, pages);
     _hz3_pool_changed(pages);
-    for (unsigned i = 0; i < pages; i++) {
-        if (s[i].page_flags & HZ3_PAGE_DIRTY) seg->dirty_free_pages--;
-        s[i].page_flags |= HZ3_PAGE_DIRTY;
-        if (i) {
-            s[i].kind = HZ3_SPAN_CONT;
-            s[i].head_off = (uint16_t)i;
-        }
+    /* page_flags are left alone: HZ3_PAGE_DIRTY matters for free pages
+     * only, and _hz3_pool_give sets it. */
+    for (unsigned i = 1; i < pages; i++) {
+        s[i].kind = HZ3_SPAN_CONT;
+        s[i].head_off = (uint16_t)i;
     }
     s->kind = HZ3_SPAN_HEAD;
     s->head_off = 0;
@@ -110,6 +109,7 @@ void _hz3_pool_give(hz3_span_t *s)
         s[i].kind = HZ3_SPAN_NONE;
         s[i].head_off = 0;
         s[i].freed_ms = now;
+        s[i].page_flags |= HZ3_PAGE_DIRTY;
     }
     __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
     /* where is left as it was (the census reads it for span heads only, and

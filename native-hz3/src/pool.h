@@ -29,10 +29,13 @@
  * segment serves either kind. */
 enum { HZ3_BINS_CLASS = 0, HZ3_BINS_RUN = 1, HZ3_BINS_WHOLE = 2, HZ3_BINS_KINDS = 3 };
 
-/* Free runs of one kind and dirtiness, by exact length. */
+/* Free runs of one kind and dirtiness, by exact length. Two levels of
+ * bitmaps find the shortest non-empty bin of at least n pages in a few
+ * instructions: bit w of `words` is set  <=>  nonempty[w] != 0. */
 typedef struct {
     hz3_span_t *first[HZ3_SEG_PAGES];      /* by run length */
     uint64_t nonempty[HZ3_SEG_PAGES / 64];
+    uint64_t words;
 } hz3_bins_t;
 
 typedef struct {
@@ -89,12 +92,30 @@ static inline unsigned _hz3_map_run_start(const uint64_t *map, unsigned i)
     }
 }
 
+/* The mask of bits [idx, idx + n) within idx's word, n clipped to the
+ * word's end; *k gets the number of bits it covers. */
+static inline uint64_t _hz3_map_mask(unsigned idx, unsigned n, unsigned *k)
+{
+    unsigned bit = idx & 63;
+    *k = n < 64 - bit ? n : 64 - bit;
+    return (*k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << *k) - 1)) << bit;
+}
+
+/* Sets or clears bits [idx, idx + n), a word at a time. */
 static inline void _hz3_map_set(uint64_t *map, unsigned idx, unsigned n, bool on)
 {
-    for (unsigned i = idx; i < idx + n; i++) {
-        uint64_t bit = (uint64_t)1 << (i & 63);
-        if (on) map[i >> 6] |= bit; else map[i >> 6] &= ~bit;
+    for (unsigned k; n; idx += k, n -= k) {
+        uint64_t m = _hz3_map_mask(idx, n, &k);
+        if (on) map[idx >> 6] |= m; else map[idx >> 6] &= ~m;
     }
+}
+
+/* Set bits in [idx, idx + n). */
+static inline unsigned _hz3_map_count(const uint64_t *map, unsigned idx, unsigned n)
+{
+    unsigned c = 0;
+    for (unsigned k; n; idx += k, n -= k) c += (unsigned)__builtin_popcountll(map[idx >> 6] & _hz3_map_mask(idx, n, &k));
+    return c;
 }
 
 /* Marks the header pages holding the entries of pages [idx, idx + n) written. */

@@ -9,8 +9,8 @@
  * (a free page's entry uses them for nothing else). Nodes sit in bins by
  * exact length, one set of bins per segment kind (class spans, runs, or
  * wholly free, which serves either) and dirtiness, with a bitmap of the
- * bins that are not empty: a request of n pages takes the shortest run of
- * at least n pages in one bitmap search, dirty runs of its own kind first,
+ * bins that are not empty and one of its words that are not: a request of
+ * n pages takes the shortest run of at least n pages in two bit searches, dirty runs of its own kind first,
  * then dirty wholly free segments, then the same for clean runs (reusing
  * resident pages costs no fault and no new memory). A request splits its
  * run (the rest stays a node), a give merges with the dirty runs next to
@@ -31,6 +31,7 @@ void _hz3_index_link(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty)
     if (e->next) e->next->prev = e;
     b->first[len] = e;
     b->nonempty[len >> 6] |= (uint64_t)1 << (len & 63);
+    b->words |= (uint64_t)1 << (len >> 6);
 }
 
 /* Its dirtiness is read from the dirty map, which has not changed since
@@ -43,7 +44,8 @@ void _hz3_index_unlink(hz3_segment_t *seg, unsigned idx)
     if (e->prev) e->prev->next = e->next; else b->first[len] = e->next;
     if (e->next) e->next->prev = e->prev;
     e->next = e->prev = NULL;
-    if (!b->first[len]) b->nonempty[len >> 6] &= ~((uint64_t)1 << (len & 63));
+    if (!b->first[len] && !(b->nonempty[len >> 6] &= ~((uint64_t)1 << (len & 63))))
+        b->words &= ~((uint64_t)1 << (len >> 6));
 }
 
 /* Calls fn for every maximal free run of one dirtiness in the segment. */
@@ -66,11 +68,19 @@ static void link_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty)
 void _hz3_index_unlink_all(hz3_segment_t *seg) { each_free_run(seg, unlink_run); }
 void _hz3_index_link_all(hz3_segment_t *seg) { each_free_run(seg, link_run); }
 
-/* The shortest free run of at least n pages in bins b, or NULL. */
-static hz3_span_t *bins_find(const hz3_bins_t *b, unsigned n)
+/* The shortest free run of at least n pages in bins b, or NULL: the
+ * lengths from n in n's word, else the first non-empty word above it. */
+static inline hz3_span_t *bins_find(const hz3_bins_t *b, unsigned n)
 {
-    unsigned len = _hz3_map_next(b->nonempty, n, true);
-    return len < HZ3_SEG_PAGES ? b->first[len] : NULL;
+    unsigned w = n >> 6;
+    uint64_t m = b->nonempty[w] & (~(uint64_t)0 << (n & 63));
+    if (!m) {
+        uint64_t above = b->words & (~(uint64_t)1 << w);   /* words w+1.. (w < 4) */
+        if (!above) return NULL;
+        w = (unsigned)__builtin_ctzll(above);
+        m = b->nonempty[w];
+    }
+    return b->first[(w << 6) + (unsigned)__builtin_ctzll(m)];
 }
 
 hz3_span_t *_hz3_index_find(unsigned kind, unsigned pages)
@@ -90,7 +100,7 @@ static void check_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty
 {
     const hz3_span_t *e = &seg->spans[idx];
     const hz3_bins_t *b = &_hz3_pool.bins[seg->bin_kind][dirty];
-    bool linked = e->pages == len && ((b->nonempty[len >> 6] >> (len & 63)) & 1) &&
+    bool linked = e->pages == len && ((b->nonempty[len >> 6] >> (len & 63)) & 1) && ((b->words >> (len >> 6)) & 1) &&
                   (e->prev ? e->prev->next == e : b->first[len] == e);
     if (!linked) index_bad++;
 }
