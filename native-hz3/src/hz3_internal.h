@@ -113,6 +113,7 @@ typedef struct hz3_reservation {
     uintptr_t base;
     uint32_t nsegs;          /* <= 64 */
     uint64_t used;           /* bit i: segment slot i is active */
+    uint64_t claimed;        /* bit i: slot i is being made a segment (pool.h) */
 } hz3_reservation_t;
 typedef struct hz3_census_cursor {
     hz3_reservation_t *res;

@@ -22,11 +22,16 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     pthread_mutex_lock(&_hz3_pool_mutex);
     hz3_span_t *node = _hz3_index_find(kind, pages);
     if (!node) {
-        if (!_hz3_segment_new()) {
-            pthread_mutex_unlock(&_hz3_pool_mutex);
+        hz3_segment_t *fresh = _hz3_segment_claim();
+        pthread_mutex_unlock(&_hz3_pool_mutex);
+        if (!fresh) {
             errno = ENOMEM;
             return NULL;
         }
+        _hz3_segment_prepare(fresh);
+        pthread_mutex_lock(&_hz3_pool_mutex);
+        _hz3_segment_open(fresh);
+        /* Pages given back meanwhile may fit better: search again. */
         node = _hz3_index_find(kind, pages);
     }
     hz3_segment_t *seg = _hz3_segment_of(node);

@@ -53,9 +53,16 @@ extern hz3_pool_t _hz3_pool;
 extern pthread_mutex_t _hz3_pool_mutex;
 
 /* ---- segment.c ---- */
-/* A new wholly free segment, its run in the index; NULL when no address
- * space is left. */
-hz3_segment_t *_hz3_segment_new(void);
+/* A new segment is made in three steps, so that the page faults of its
+ * header are not taken under the lock (a fault costs microseconds, tens
+ * of them on a loaded machine; a take's own work, a few hundred
+ * instructions): claim a slot (lock held; NULL when no address space is
+ * left), prepare it (lock not held: maps the header; the slot is the
+ * claimer's alone, outside the census's walk and the segment map), open it
+ * (lock held: wholly free, its run in the index). */
+hz3_segment_t *_hz3_segment_claim(void);
+void _hz3_segment_prepare(hz3_segment_t *seg);
+void _hz3_segment_open(hz3_segment_t *seg);
 
 /* ---- pool_index.c ---- */
 void _hz3_index_link(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty);

@@ -22,7 +22,13 @@ uint64_t _hz3_pool_changes(void) { return atomic_load_explicit(&_hz3_pool.change
 
 void _hz3_pool_lock(void) { pthread_mutex_lock(&_hz3_pool_mutex); }
 void _hz3_pool_unlock(void) { pthread_mutex_unlock(&_hz3_pool_mutex); }
-void _hz3_pool_after_fork_child(void) { pthread_mutex_init(&_hz3_pool_mutex, NULL); }
+void _hz3_pool_after_fork_child(void)
+{
+    pthread_mutex_init(&_hz3_pool_mutex, NULL);
+    /* The child's one thread was forking, not between a claim and an open:
+     * a slot claimed by a thread the child does not have is free again. */
+    for (hz3_reservation_t *r = _hz3_pool.reservations; r; r = r->next) r->claimed = 0;
+}
 
 /* An empty slot's value (hz3_internal.h, "The segment slots"). */
 static uintptr_t slot_empty(unsigned k) { return k == HZ3_SEG_SLOTS - 1 ? HZ3_SEG_SIZE : 0; }
@@ -75,7 +81,7 @@ static hz3_reservation_t *reserve(void)
         }
         r->base = (uintptr_t)base;
         r->nsegs = (uint32_t)(bytes >> HZ3_SEG_SHIFT);
-        r->used = 0;
+        r->used = r->claimed = 0;
         r->next = _hz3_pool.reservations;
         _hz3_pool.reservations = r;
         _hz3_pool.nreservations++;
@@ -85,17 +91,42 @@ static hz3_reservation_t *reserve(void)
     return NULL;
 }
 
-hz3_segment_t *_hz3_segment_new(void)
+static hz3_reservation_t *reservation_of(const hz3_segment_t *seg)
 {
     hz3_reservation_t *r = _hz3_pool.reservations;
-    while (r && r->used == (r->nsegs == 64 ? ~(uint64_t)0 : (((uint64_t)1 << r->nsegs) - 1))) r = r->next;
-    if (!r && !(r = reserve())) return NULL;
-    unsigned slot = (unsigned)__builtin_ctzll(~r->used);
-    r->used |= (uint64_t)1 << slot;
+    while ((uintptr_t)seg < r->base || (uintptr_t)seg >= r->base + ((uintptr_t)r->nsegs << HZ3_SEG_SHIFT)) r = r->next;
+    return r;
+}
 
-    hz3_segment_t *seg = (hz3_segment_t *)(r->base + ((uintptr_t)slot << HZ3_SEG_SHIFT));
-    /* The header of a fresh or decommitted slot reads as zero. */
-    seg->header_written = 1;   /* page 0: these fields and the maps */
+static uint64_t slot_bit(const hz3_reservation_t *r, const hz3_segment_t *seg)
+{
+    return (uint64_t)1 << (((uintptr_t)seg - r->base) >> HZ3_SEG_SHIFT);
+}
+
+hz3_segment_t *_hz3_segment_claim(void)
+{
+    hz3_reservation_t *r = _hz3_pool.reservations;
+    while (r && (r->used | r->claimed) == (r->nsegs == 64 ? ~(uint64_t)0 : (((uint64_t)1 << r->nsegs) - 1))) r = r->next;
+    if (!r && !(r = reserve())) return NULL;
+    unsigned slot = (unsigned)__builtin_ctzll(~(r->used | r->claimed));
+    r->claimed |= (uint64_t)1 << slot;
+    return (hz3_segment_t *)(r->base + ((uintptr_t)slot << HZ3_SEG_SHIFT));
+}
+
+void _hz3_segment_prepare(hz3_segment_t *seg)
+{
+    /* The header of a fresh or decommitted slot reads as zero: storing a
+     * zero changes nothing but maps the page. */
+    for (unsigned p = 0; p < HZ3_SEG_META_PAGES; p++)
+        *(volatile uint8_t *)((uint8_t *)seg + ((size_t)p << HZ3_PAGE_SHIFT)) = 0;
+}
+
+void _hz3_segment_open(hz3_segment_t *seg)
+{
+    hz3_reservation_t *r = reservation_of(seg);
+    r->claimed &= ~slot_bit(r, seg);
+    r->used |= slot_bit(r, seg);
+    seg->header_written = (uint8_t)((1u << HZ3_SEG_META_PAGES) - 1);   /* all mapped by _hz3_segment_prepare */
     seg->free_pages = HZ3_SEG_USABLE_PAGES;
     for (unsigned i = 0; i < HZ3_SEG_PAGES / 64; i++) seg->freemap[i] = ~(uint64_t)0;
     seg->freemap[0] &= ~(((uint64_t)1 << HZ3_SEG_META_PAGES) - 1);
@@ -110,7 +141,6 @@ hz3_segment_t *_hz3_segment_new(void)
     seg->bin_kind = HZ3_BINS_WHOLE;
     _hz3_index_link(seg, HZ3_SEG_META_PAGES, HZ3_SEG_USABLE_PAGES, false);
     segmap_set((uintptr_t)seg, true);
-    return seg;
 }
 
 /* Releases a wholly free segment; its decommit joins the batch, which the
@@ -126,12 +156,8 @@ static void segment_free(hz3_segment_t *seg, hz3_decommit_batch_t *batch)
     _hz3_pool.freed_segments++;
     _hz3_pool_changed(seg->dirty_free_pages);   /* its span pages were counted as they went back */
     segmap_set((uintptr_t)seg, false);
-    for (hz3_reservation_t *r = _hz3_pool.reservations; r; r = r->next) {
-        if ((uintptr_t)seg >= r->base && (uintptr_t)seg < r->base + ((uintptr_t)r->nsegs << HZ3_SEG_SHIFT)) {
-            r->used &= ~((uint64_t)1 << (((uintptr_t)seg - r->base) >> HZ3_SEG_SHIFT));
-            break;
-        }
-    }
+    hz3_reservation_t *r = reservation_of(seg);
+    r->used &= ~slot_bit(r, seg);
     /* Header and pages read as zero when the slot is used again: flags
      * start over, as for a new mapping. */
     _hz3_decommit_add(batch, seg, HZ3_SEG_SIZE);
