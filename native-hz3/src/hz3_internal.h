@@ -71,7 +71,7 @@ void _hz3_meta_lock(void);
 void _hz3_meta_unlock(void);
 void _hz3_meta_after_fork_child(void);
 
-/* ---- segment.c: the page pool (one lock) ---- */
+/* ---- segment.c, pool.c, pool_index.c: the page pool (one lock; pool.h) ---- */
 extern uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
 static inline bool _hz3_is_segment(uintptr_t p)
 {
@@ -113,6 +113,7 @@ typedef struct hz3_reservation {
     uintptr_t base;
     uint32_t nsegs;          /* <= 64 */
     uint64_t used;           /* bit i: segment slot i is active */
+    uint64_t claimed;        /* bit i: slot i is being made a segment (pool.h) */
 } hz3_reservation_t;
 typedef struct hz3_census_cursor {
     hz3_reservation_t *res;

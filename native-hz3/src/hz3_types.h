@@ -357,7 +357,7 @@ static inline bool _hz3_owner_tagged(hz3_span_t *s)
  * The census asks the kernel which pages are resident (mincore) and uses
  * PURGED to tell a decommitted page from one never touched. */
 enum hz3_page_flags {
-    HZ3_PAGE_DIRTY = 1,       /* handed to a span since mapped or last decommitted */
+    HZ3_PAGE_DIRTY = 1,       /* free page: given back by a span since mapped or last decommitted */
     HZ3_PAGE_PURGED = 2,      /* decommitted at least once since the segment was mapped */
 };
 
@@ -371,7 +371,7 @@ typedef struct hz3_segment {
     struct hz3_segment *next, *prev;    /* pool.segments (all active segments) */
     uint8_t header_written;             /* bit k: header page k written since the slot was mapped */
     bool in_avail;                      /* has free pages */
-    uint8_t bin_kind;                   /* which bins of the free-page index its runs are in (segment.c) */
+    uint8_t bin_kind;                   /* which bins of the free-page index its runs are in (pool_index.c) */
     bool runs;                          /* holds runs (large objects), not class spans */
     uint16_t free_pages;
     uint16_t dirty_free_pages;          /* free pages that may be resident */

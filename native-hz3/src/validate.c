@@ -1,7 +1,7 @@
 /*
  * validate.c: hz3_debug_validate, the invariant walker. It reads every
  * segment under the pool lock and checks the page pool's and the spans'
- * invariants (segment.c, hz3_types.h), then takes an exact census and
+ * invariants (pool.h, hz3_types.h), then takes an exact census and
  * checks the census definitions (include/hz3.h). Every violation is one
  * line on stderr. The tests call it after their workloads, in the release
  * and the debug build; the debug build (HZ3_DEBUG) also checks the segments

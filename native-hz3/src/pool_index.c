@@ -1,0 +1,117 @@
+/*
+ * pool_index.c: the index of free pages (best fit without a scan), under
+ * the pool lock.
+ *
+ * The free pages of a segment fall into maximal runs of one dirtiness:
+ * dirty runs (maximal runs of dirtymap bits: free, maybe resident) and
+ * clean runs (free, not resident). Each run is a node: the span entry of
+ * its first page holds its length in `pages` and its links in next/prev
+ * (a free page's entry uses them for nothing else). Nodes sit in bins by
+ * exact length, one set of bins per segment kind (class spans, runs, or
+ * wholly free, which serves either) and dirtiness, with a bitmap of the
+ * bins that are not empty and one of its words that are not: a request of
+ * n pages takes the shortest run of at least n pages in two bit searches, dirty runs of its own kind first,
+ * then dirty wholly free segments, then the same for clean runs (reusing
+ * resident pages costs no fault and no new memory). A request splits its
+ * run (the rest stays a node), a give merges with the dirty runs next to
+ * it. A segment changing kind, or a purge turning dirty pages clean,
+ * relinks that segment's nodes from its bitmaps. seg->bin_kind names the
+ * bins its nodes are in.
+ */
+#include "pool.h"
+
+void _hz3_index_link(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty)
+{
+    hz3_bins_t *b = &_hz3_pool.bins[seg->bin_kind][dirty];
+    hz3_span_t *e = &seg->spans[idx];
+    _hz3_header_mark(seg, idx, 1);
+    e->pages = (uint16_t)len;
+    e->prev = NULL;
+    e->next = b->first[len];
+    if (e->next) e->next->prev = e;
+    b->first[len] = e;
+    b->nonempty[len >> 6] |= (uint64_t)1 << (len & 63);
+    b->words |= (uint64_t)1 << (len >> 6);
+}
+
+/* Its dirtiness is read from the dirty map, which has not changed since
+ * the node was linked. */
+void _hz3_index_unlink(hz3_segment_t *seg, unsigned idx)
+{
+    hz3_span_t *e = &seg->spans[idx];
+    unsigned len = e->pages;
+    hz3_bins_t *b = &_hz3_pool.bins[seg->bin_kind][_hz3_map_bit(seg->dirtymap, idx)];
+    if (e->prev) e->prev->next = e->next; else b->first[len] = e->next;
+    if (e->next) e->next->prev = e->prev;
+    e->next = e->prev = NULL;
+    if (!b->first[len] && !(b->nonempty[len >> 6] &= ~((uint64_t)1 << (len & 63))))
+        b->words &= ~((uint64_t)1 << (len >> 6));
+}
+
+/* Calls fn for every maximal free run of one dirtiness in the segment. */
+static void each_free_run(hz3_segment_t *seg, void (*fn)(hz3_segment_t *, unsigned idx, unsigned len, bool dirty))
+{
+    uint64_t clean[HZ3_SEG_PAGES / 64];
+    for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++) clean[w] = seg->freemap[w] & ~seg->dirtymap[w];
+    for (int dirty = 0; dirty <= 1; dirty++) {
+        const uint64_t *map = dirty ? seg->dirtymap : clean;
+        for (unsigned i = _hz3_map_next(map, 0, true); i < HZ3_SEG_PAGES;) {
+            unsigned end = _hz3_map_next(map, i, false);
+            fn(seg, i, end - i, dirty);
+            i = _hz3_map_next(map, end, true);
+        }
+    }
+}
+
+static void unlink_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty) { _hz3_index_unlink(seg, idx); }
+static void link_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty) { _hz3_index_link(seg, idx, len, dirty); }
+void _hz3_index_unlink_all(hz3_segment_t *seg) { each_free_run(seg, unlink_run); }
+void _hz3_index_link_all(hz3_segment_t *seg) { each_free_run(seg, link_run); }
+
+/* The shortest free run of at least n pages in bins b, or NULL: the
+ * lengths from n in n's word, else the first non-empty word above it. */
+static inline hz3_span_t *bins_find(const hz3_bins_t *b, unsigned n)
+{
+    unsigned w = n >> 6;
+    uint64_t m = b->nonempty[w] & (~(uint64_t)0 << (n & 63));
+    if (!m) {
+        uint64_t above = b->words & (~(uint64_t)1 << w);   /* words w+1.. (w < 4) */
+        if (!above) return NULL;
+        w = (unsigned)__builtin_ctzll(above);
+        m = b->nonempty[w];
+    }
+    return b->first[(w << 6) + (unsigned)__builtin_ctzll(m)];
+}
+
+hz3_span_t *_hz3_index_find(unsigned kind, unsigned pages)
+{
+    const hz3_bins_t(*bins)[2] = _hz3_pool.bins;
+    hz3_span_t *e;
+    for (int dirty = 1; dirty >= 0; dirty--)
+        if ((e = bins_find(&bins[kind][dirty], pages)) || (e = bins_find(&bins[HZ3_BINS_WHOLE][dirty], pages)))
+            return e;
+    return NULL;
+}
+
+/* ---- for the invariant walker ---- */
+static unsigned index_bad;
+
+static void check_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty)
+{
+    const hz3_span_t *e = &seg->spans[idx];
+    const hz3_bins_t *b = &_hz3_pool.bins[seg->bin_kind][dirty];
+    bool linked = e->pages == len && ((b->nonempty[len >> 6] >> (len & 63)) & 1) && ((b->words >> (len >> 6)) & 1) &&
+                  (e->prev ? e->prev->next == e : b->first[len] == e);
+    if (!linked) index_bad++;
+}
+
+/* Free runs of the segment whose node is missing from the index (its
+ * length, bin or links wrong); the caller holds the pool lock. */
+unsigned _hz3_pool_index_errors(hz3_segment_t *seg)
+{
+    index_bad = 0;
+    unsigned kind = seg->free_pages == HZ3_SEG_USABLE_PAGES ? HZ3_BINS_WHOLE : seg->runs ? HZ3_BINS_RUN : HZ3_BINS_CLASS;
+    if (seg->bin_kind != kind) index_bad++;
+    each_free_run(seg, check_run);
+    return index_bad;
+}
