@@ -364,8 +364,8 @@ static inline unsigned _hz3_used_get(const hz3_span_t *s)
     return _hz3_used_unbias(s, __atomic_load_n(&s->where, __ATOMIC_RELAXED), __atomic_load_n(&s->used, __ATOMIC_RELAXED));
 }
 /* where first: both with acquire, so that inside the census's seqlock
- * window a value the owner stored after making seq odd shows in the
- * second read of seq (span_state.h, _hz3_where_set) */
+ * window (census.c, _hz3_span_counts) a value the owner stored after
+ * making seq odd (_hz3_where_set below) shows in the second read of seq */
 static inline unsigned _hz3_used_acquire(const hz3_span_t *s)
 {
     unsigned where = __atomic_load_n(&s->where, __ATOMIC_ACQUIRE);
@@ -421,7 +421,7 @@ static inline bool _hz3_used_dec(hz3_span_t *s)
  * gives it back in the same step, with seq odd meanwhile (the census's
  * seqlock, span_state.h's collect): only the owner, under its heap lock,
  * writes seq and moves a live span on or off full, so the two never
- * race. Release stores: a reader that sees either new value sees seq odd
+ * race (_hz3_pool_take writes it too, for a span nobody else holds). Release stores: a reader that sees either new value sees seq odd
  * after it (_hz3_used_acquire). */
 static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }
 static inline void _hz3_where_set(hz3_span_t *s, unsigned v)
