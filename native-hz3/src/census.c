@@ -24,17 +24,18 @@ static unsigned occ_bucket(uint64_t live, uint64_t cap)
     return HZ3_OCC_75_100;
 }
 
-unsigned _hz3_span_live(hz3_span_t *s)
+void _hz3_span_counts(hz3_span_t *s, unsigned *used, unsigned *remote)
 {
     for (unsigned spins = 0;; spins++) {
         uint16_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
         if (!(s1 & 1)) {
             /* acquire loads keep the second read of seq after them */
-            unsigned used = _hz3_used_acquire(s);
+            unsigned u = _hz3_used_acquire(s);
             uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
             if (atomic_load_explicit(&s->seq, memory_order_relaxed) == s1) {
-                unsigned remote = hz3_tf_count(tf);
-                return used > remote ? used - remote : 0;
+                *used = u;
+                *remote = hz3_tf_count(tf);
+                return;
             }
         }
         if (spins > 64) sched_yield();
@@ -54,6 +55,13 @@ __attribute__((no_sanitize_thread)) static bool single_cached(hz3_span_t *s)
 {
     const hz3_block_t *b = (const hz3_block_t *)_hz3_span_start(s);
     return HZ3_FREE_CHECKS && *(const volatile uintptr_t *)&b->key == _hz3_free_key;
+}
+
+unsigned _hz3_span_live(hz3_span_t *s)
+{
+    unsigned used, remote;
+    _hz3_span_counts(s, &used, &remote);
+    return used > remote ? used - remote : 0;
 }
 
 static void count_page(struct hz3_snapshot *snap, struct hz3_tier_census *t, struct hz3_class_census *c,

@@ -10,8 +10,9 @@
  * its segment slot's load and one compare, the page's tag (owner, head
  * page and class in one word), an owner compare, the start-of-object check
  * (one multiply, one compare), the free-key compare and a push with the
- * key, and one decrement-and-test of used for "now empty or was full"
- * (38 instructions to ret); a medium block's start-of-object check also
+ * key, and one decrement-and-test of used for "now empty, or due back on
+ * avail" (a full span's used is biased for it: hz3_internal.h) (38
+ * instructions to ret); a medium block's start-of-object check also
  * reads its span's carved count. A shared medium block (4-16 KiB) goes
  * into the class's block cache while it has room (the miss branch above
  * pops it; the small classes' free does not look). A free of another
@@ -131,13 +132,14 @@ static inline uint32_t _hz3_tag_of(const void *p)
 }
 
 /* The local free's push onto its span, with the key, and one
- * decrement-and-test of used for "now empty or was full". */
+ * decrement-and-test of used for "now empty, or a full span due back on
+ * avail" (its used is biased while it is full: hz3_internal.h). */
 static inline __attribute__((always_inline)) void _hz3_free_push(hz3_span_t *s, hz3_block_t *b)
 {
     b->next = s->local_free;
     _hz3_key_set(b);
     s->local_free = b;
-    if (HZ3_UNLIKELY(_hz3_used_dec(s))) _hz3_free_local_slow(_hz3_tl_heap, s);   /* empty, or full */
+    if (HZ3_UNLIKELY(_hz3_used_dec(s))) _hz3_free_local_slow(_hz3_tl_heap, s);   /* empty, or rejoins */
 }
 
 /* The local free, and the remote one into the thread's batch (remote.c,

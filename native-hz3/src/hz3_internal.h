@@ -322,6 +322,7 @@ void _hz3_epoch_after_fork_child(void);
 void _hz3_census_begin(struct hz3_snapshot *snap, uint64_t seq, bool exact);
 void _hz3_census_visit(hz3_segment_t *seg, void *snap);  /* under the pool lock */
 void _hz3_census_finish(struct hz3_snapshot *snap, uint64_t seq, const hz3_census_cursor_t *cur);
+void _hz3_span_counts(hz3_span_t *s, unsigned *used, unsigned *remote);   /* under the seqlock */
 
 /* ---- validate.c ---- */
 uint64_t _hz3_validate_segments(void);          /* violations, each printed */
@@ -340,25 +341,45 @@ size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
  * purging thread: release stores and plain loads, which compile to plain
  * moves. A purge that reads used with acquire and finds the span empty
  * sees every write the owner made to it before (its free list).
- * A span on its owner's full list carries HZ3_USED_FULL in the word as
- * well (set and cleared by _hz3_where_set, kept by _hz3_used_set), so that
- * the local free's one decrement tells "now empty" and "was full" at once
- * (_hz3_used_dec); every reader of the count masks it. */
-#define HZ3_USED_FULL 0x8000u   /* above any count: capacity <= 256 */
+ *
+ * While a span is on its owner's full list, used is stored less
+ * _hz3_used_bias (capacity - the class's rejoin), so that the local free's
+ * one decrement-and-test (_hz3_used_dec) fires where the span is due back
+ * on avail (its free blocks reach rejoin) and not at every free into it,
+ * as a flag in the word did; off the full list the test fires at empty.
+ * Every reader of the count goes through _hz3_used_get or
+ * _hz3_used_acquire, which add the bias back when where says full; the
+ * bias comes and goes only with where, in _hz3_where_set, by the owner
+ * under its heap lock (or under the pool lock for a span given back).
+ * A reader with that lock or the owner sees the two agree; the census
+ * and the invariant walker read them under the span's seqlock, which
+ * _hz3_where_set holds odd while it changes both. */
+static inline unsigned _hz3_used_bias(const hz3_span_t *s)
+{
+    return (unsigned)s->capacity - _hz3_classes[s->cls].rejoin;
+}
+static inline unsigned _hz3_used_unbias(const hz3_span_t *s, unsigned where, unsigned stored)
+{
+    return (uint16_t)(stored + (where == HZ3_WHERE_FULL ? _hz3_used_bias(s) : 0));
+}
 static inline unsigned _hz3_used_get(const hz3_span_t *s)
 {
-    return __atomic_load_n(&s->used, __ATOMIC_RELAXED) & ~HZ3_USED_FULL;
+    return _hz3_used_unbias(s, __atomic_load_n(&s->where, __ATOMIC_RELAXED), __atomic_load_n(&s->used, __ATOMIC_RELAXED));
 }
+/* where first: both with acquire, so that inside the census's seqlock
+ * window (census.c, _hz3_span_counts) a value the owner stored after
+ * making seq odd (_hz3_where_set below) shows in the second read of seq */
 static inline unsigned _hz3_used_acquire(const hz3_span_t *s)
 {
-    return __atomic_load_n(&s->used, __ATOMIC_ACQUIRE) & ~HZ3_USED_FULL;
+    unsigned where = __atomic_load_n(&s->where, __ATOMIC_ACQUIRE);
+    return _hz3_used_unbias(s, where, __atomic_load_n(&s->used, __ATOMIC_ACQUIRE));
 }
 static inline void _hz3_used_set(hz3_span_t *s, unsigned v)
 {
-    unsigned full = __atomic_load_n(&s->used, __ATOMIC_RELAXED) & HZ3_USED_FULL;
-    __atomic_store_n(&s->used, (uint16_t)(v | full), __ATOMIC_RELEASE);
+    unsigned bias = __atomic_load_n(&s->where, __ATOMIC_RELAXED) == HZ3_WHERE_FULL ? _hz3_used_bias(s) : 0;
+    __atomic_store_n(&s->used, (uint16_t)(v - bias), __ATOMIC_RELEASE);
 }
-/* The count less n (n <= count: the flag stays), one load and one store. */
+/* The count less n (n <= count), one load and one store: the bias stays. */
 static inline void _hz3_used_sub(hz3_span_t *s, unsigned n)
 {
     __atomic_store_n(&s->used, (uint16_t)(__atomic_load_n(&s->used, __ATOMIC_RELAXED) - n), __ATOMIC_RELEASE);
@@ -370,9 +391,10 @@ static inline void _hz3_used_sub(hz3_span_t *s, unsigned n)
  * x86-64 orders after every earlier store, as a release store), and the
  * memory clobber keeps the compiler from moving the list writes before
  * it past it. Under ThreadSanitizer, which cannot see inside asm, and
- * elsewhere: the plain atomics. _hz3_used_dec returns true when used
- * reached 0 or the span is full: the word is then 0, or negative as a
- * 16-bit number (count >= 1 before, so the flag stays). */
+ * elsewhere: the plain atomics. _hz3_used_dec returns true when the
+ * stored word reached 0 or below as a 16-bit number: the span is empty,
+ * or full with rejoin blocks freed into it (a span goes on full with no
+ * free block its owner knows of, used == capacity, stored as rejoin). */
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 static inline void _hz3_used_inc(hz3_span_t *s)
 {
@@ -397,17 +419,27 @@ static inline bool _hz3_used_dec(hz3_span_t *s)
 }
 #endif
 /* where is written by the owner (or a purging thread, both under the heap
- * lock) and read by the census under the pool lock: relaxed atomics. The
- * full flag in used follows it, stored only when it changes: on the
- * owner's way onto and off the full list, or when a purging thread takes
- * a span that holds no live block (so no local free races the store). */
+ * lock) and read by the census under the pool lock: relaxed atomics. On
+ * the owner's way onto and off the full list, used takes its bias or
+ * gives it back in the same step, with seq odd meanwhile (the census's
+ * seqlock, span_state.h's collect): only the owner, under its heap lock,
+ * writes seq and moves a live span on or off full, so the two never
+ * race (_hz3_pool_take writes it too, for a span nobody else holds). Release stores: a reader that sees either new value sees seq odd
+ * after it (_hz3_used_acquire). */
 static inline unsigned _hz3_where_get(const hz3_span_t *s) { return __atomic_load_n(&s->where, __ATOMIC_RELAXED); }
 static inline void _hz3_where_set(hz3_span_t *s, unsigned v)
 {
-    __atomic_store_n(&s->where, (uint8_t)v, __ATOMIC_RELAXED);
-    unsigned w = __atomic_load_n(&s->used, __ATOMIC_RELAXED);
-    unsigned want = v == HZ3_WHERE_FULL ? w | HZ3_USED_FULL : w & ~HZ3_USED_FULL;
-    if (want != w) __atomic_store_n(&s->used, (uint16_t)want, __ATOMIC_RELEASE);
+    unsigned old = __atomic_load_n(&s->where, __ATOMIC_RELAXED);
+    if ((old == HZ3_WHERE_FULL) == (v == HZ3_WHERE_FULL)) {
+        __atomic_store_n(&s->where, (uint8_t)v, __ATOMIC_RELAXED);
+        return;
+    }
+    unsigned bias = v == HZ3_WHERE_FULL ? -_hz3_used_bias(s) : _hz3_used_bias(s);
+    uint16_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    atomic_store_explicit(&s->seq, (uint16_t)(seq + 1), memory_order_relaxed);
+    __atomic_store_n(&s->where, (uint8_t)v, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->used, (uint16_t)(__atomic_load_n(&s->used, __ATOMIC_RELAXED) + bias), __ATOMIC_RELEASE);
+    atomic_store_explicit(&s->seq, (uint16_t)(seq + 2), memory_order_release);
 }
 /* The header page that holds the span entry of page i (entries are 64-aligned). */
 static inline unsigned _hz3_entry_page(unsigned i)

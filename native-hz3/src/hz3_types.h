@@ -328,7 +328,7 @@ typedef struct hz3_span {
         uint64_t freed_ms;              /* free page: when it went back to the pool */
     };
     hz3_block_t *local_free;            /* span head: the owner's free pushes here */
-    uint16_t used;                      /* see the equations above; | HZ3_USED_FULL on the full list */
+    uint16_t used;                      /* see the equations above; biased on the full list (_hz3_used_get) */
     uint16_t capacity;                  /* blocks in the span */
     uint16_t extended;                  /* blocks carved from fresh memory so far */
     uint8_t cls;
@@ -337,7 +337,7 @@ typedef struct hz3_span {
     uint16_t head_off;                  /* CONT entries: index distance to the head */
     uint8_t where;                      /* enum hz3_span_where */
     uint8_t page_flags;                 /* per page: HZ3_PAGE_DIRTY | HZ3_PAGE_PURGED */
-    _Atomic uint16_t seq;               /* odd while the owner moves remote frees into used */
+    _Atomic uint16_t seq;               /* odd while the owner moves remote frees into used, or biases it */
     _Atomic uintptr_t thread_free;      /* tagged word, see above */
     _Atomic(struct hz3_heap *) owner;   /* NULL when free or abandoned; | HZ3_OWNER_SAMPLED */
     struct hz3_span *next, *prev;       /* the list named by `where` */

@@ -72,11 +72,13 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     s->head_off = 0;
     s->pages = (uint16_t)pages;
     s->free = NULL;
+    /* where first: one given back from a full list still says so, and
+     * leaving full takes the bias off used (hz3_internal.h) */
+    _hz3_where_set(s, HZ3_WHERE_NONE);
     __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
     s->capacity = c->capacity;
     s->extended = 0;
     s->cls = (uint8_t)cls;
-    _hz3_where_set(s, HZ3_WHERE_NONE);
     s->next = s->prev = NULL;
     s->local_free = NULL;
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);

@@ -243,15 +243,17 @@ static HZ3_NOINLINE void free_local_slow_shared(hz3_heap_t *h, hz3_span_t *s)
     _hz3_heap_unlock(h);
 }
 /* A full span whose free blocks are still fewer than its class's rejoin
- * (size_class.c says why and what it measured) stays on full, and the free
- * returns without the lock: no other thread changes the fields read here
- * while the span holds a live object, and one a purge gave back (emptied
- * by remote frees) needs nothing. Its blocks wait on local_free; a remote
- * free into it still notifies (the drain puts it on avail), and the free
- * that empties it takes the lock as before. The test comes first, with no
- * register saved (a single is empty here, used 0, and goes on to single.c
- * with none saved either): up to a quarter of the frees into a span freed
- * in order take it, the lock one per rejoin. */
+ * (size_class.c says why and what it measured) stays on full, its blocks
+ * waiting on local_free; a remote free into it still notifies (the drain
+ * puts it on avail). The fast path's decrement comes here only when the
+ * span is empty or its rejoin is due (used is biased while it is full,
+ * hz3_internal.h), so the test below returns without the lock only for
+ * the generic free (alloc.c, which comes at every free into a full span),
+ * and for a span a purge gave back meanwhile (emptied by remote frees: no
+ * other thread changes the fields read here while the span holds a live
+ * object, and one given back needs nothing). The test comes first, with
+ * no register saved (a single is empty here, used 0, and goes on to
+ * single.c with none saved either). */
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 {
     unsigned used = _hz3_used_get(s);

@@ -68,8 +68,8 @@ static void check_segment(hz3_segment_t *seg, void *arg)
         if ((!run && (e->cls >= _hz3_num_classes || e->pages != c->pages)) || e->capacity != c->capacity)
             VIOLATION(ck, "span %p: class %u pages %u capacity %u do not match the class", (void *)e, e->cls, e->pages,
                       e->capacity);
-        unsigned used = _hz3_used_get(e);
-        unsigned remote = hz3_tf_count(atomic_load_explicit(&e->thread_free, memory_order_acquire));
+        unsigned used, remote;
+        _hz3_span_counts(e, &used, &remote);   /* the seqlock: a move on or off full changes used */
         if (used > e->capacity || remote > used || e->extended > e->capacity)
             VIOLATION(ck, "span %p: used %u remote %u extended %u capacity %u", (void *)e, used, remote, e->extended,
                       e->capacity);

@@ -22,7 +22,7 @@
 enum { SPANS = 3, MAX_CAP = 128, REJOIN_MAX = 16 };
 static unsigned size;
 static void *obj[SPANS * MAX_CAP];
-static unsigned cap, rejoin, n, cls;
+static unsigned cap, rejoin, n, cls, span_pages;
 static uint64_t live0;
 static pthread_barrier_t parked, go;
 
@@ -30,6 +30,16 @@ static uint64_t live_now(void)
 {
     static struct hz3_snapshot s;
     return t_snapshot(&s)->classes[cls].live_objects;
+}
+
+/* The class's census now: live objects, and the pages of its full and its
+ * partial spans. */
+typedef struct { uint64_t live, full, partial; } counts_t;
+static counts_t counts_now(void)
+{
+    static struct hz3_snapshot s;
+    const struct hz3_class_census *c = &t_snapshot(&s)->classes[cls];
+    return (counts_t){ c->live_objects, c->pages[HZ3_PS_FULL], c->pages[HZ3_PS_PARTIAL] };
 }
 
 static bool in_span(const void *p, unsigned k)
@@ -53,18 +63,38 @@ static void *owner(void *arg)
 
     /* Spans 0 and 1 are full (on the full list), span 2 is full and current.
      * One block fewer than rejoin freed into span 0: it stays full, and the
-     * next malloc takes a fresh span. */
-    for (unsigned i = 0; i < rejoin - 1; i++) free(obj[i]);
+     * next malloc takes a fresh span. While on the full list its count of
+     * blocks in use is kept biased (hz3_internal.h): after every free the
+     * census counts the span's live blocks exactly and its pages as
+     * partial, from the first free on. */
+    counts_t c0 = counts_now();
+    bool exact = true;
+    for (unsigned i = 0; i < rejoin - 1; i++) {
+        free(obj[i]);
+        counts_t c = counts_now();
+        bool ok = c.live == c0.live - (i + 1) && c.full == c0.full - span_pages && c.partial == c0.partial + span_pages;
+        if (!ok)
+            fprintf(stderr, "after %u frees into a full span: live %llu full %llu partial %llu, want %llu %llu %llu\n",
+                    i + 1, (unsigned long long)c.live, (unsigned long long)c.full, (unsigned long long)c.partial,
+                    (unsigned long long)(c0.live - (i + 1)), (unsigned long long)(c0.full - span_pages),
+                    (unsigned long long)(c0.partial + span_pages));
+        exact &= ok;
+    }
+    CHECK_MSG(exact, "the census of a full span partly freed is not exact");
     CHECK(live_now() == live0 + n - (rejoin - 1));
     CHECK(t_hz3()->validate() == 0);
     void *fresh = malloc(size);
     CHECK_MSG(!in_span(fresh, 0), "a malloc took one of the %u blocks freed into a full span", rejoin - 1);
     free(fresh);
 
-    /* The rejoin-th: span 0 is back on avail. Once the fresh span's cap
-     * blocks are handed out, the next mallocs take exactly span 0's. */
+    /* The rejoin-th: span 0 is back on avail, still partial, its count
+     * no longer biased. Once the fresh span's cap blocks are handed out,
+     * the next mallocs take exactly span 0's. */
     free(obj[rejoin - 1]);
+    counts_t c1 = counts_now();
+    CHECK(c1.live == c0.live - rejoin && c1.full == c0.full - span_pages && c1.partial == c0.partial + span_pages);
     CHECK(live_now() == live0 + n - rejoin);
+    CHECK(t_hz3()->validate() == 0);
     void *more[MAX_CAP + MAX_CAP];
     for (unsigned i = 0; i < cap + rejoin; i++) more[i] = malloc(size);
     bool fresh_first = true, span0_next = true;
@@ -108,7 +138,8 @@ static void run_case(void)
         if (before.classes[c].object_size == usable) cls = c;
     CHECK_MSG(cls != UINT32_MAX && usable == size, "no class of %u B (usable %zu)", size, usable);
     if (cls == UINT32_MAX) return;
-    cap = before.classes[cls].span_pages * 4096u / size;
+    span_pages = before.classes[cls].span_pages;
+    cap = span_pages * 4096u / size;
     CHECK_MSG(cap >= 8 && cap <= MAX_CAP, "%u blocks of %u B in a span", cap, size);
     if (cap < 8 || cap > MAX_CAP) return;
     rejoin = cap / 4 > REJOIN_MAX ? REJOIN_MAX : cap / 4;
