@@ -18,8 +18,18 @@
  * A page mincore reports absent reads as zero unless it is in swap: with
  * swap configured, or without process_madvise on ourselves, the whole
  * extent is zapped in one call as before.
+ *
+ * process_madvise is newer than most seccomp policies: a filter that kills
+ * on calls it does not know (a sandbox's allow-list) would kill the process
+ * at its first large decommit, where plain madvise is allowed. So a thread
+ * under a seccomp filter (PR_GET_SECCOMP: 2) zaps with madvise. A filter is
+ * per thread and may be installed at any time, so the check is made on
+ * every decommit (one cheap call beside mincore's), until one thread is
+ * seen filtered: after that none uses the batch call (filters are never
+ * lifted, and it spares the others the check).
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
@@ -35,7 +45,7 @@
  * them: one run instead of two costs less than the pages it covers. */
 #define GAP_PAGES 4
 
-static int batch_broken;   /* process_madvise refused ourselves: an older kernel */
+static int batch_broken;   /* process_madvise refused ourselves (an older kernel), or a thread is under seccomp */
 
 /* False unless every run was zapped: the kernel may stop part way and say
  * how many bytes it advised (the caller then zaps the whole extent). */
@@ -47,6 +57,14 @@ static bool zap_runs(struct iovec *iov, size_t n)
     long done = syscall(SYS_process_madvise, PIDFD_SELF_PROCESS, iov, n, MADV_DONTNEED, 0);
     if (done < 0) __atomic_store_n(&batch_broken, 1, __ATOMIC_RELAXED);
     return done >= 0 && (size_t)done == bytes;
+}
+
+/* A strict-mode thread could not be here: it may not even call mmap. */
+static bool seccomp_filtered(void)
+{
+    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) <= 0) return false;
+    __atomic_store_n(&batch_broken, 1, __ATOMIC_RELAXED);
+    return true;
 }
 
 static bool swap_configured(void)
@@ -88,6 +106,8 @@ void _hz3_large_decommit(uint8_t *map, size_t size)
 {
     /* A failure part way leaves some runs zapped: zapping them again below
      * is harmless. */
-    if (!__atomic_load_n(&batch_broken, __ATOMIC_RELAXED) && !swap_configured() && decommit_resident(map, size)) return;
+    if (!__atomic_load_n(&batch_broken, __ATOMIC_RELAXED) && !seccomp_filtered() && !swap_configured() &&
+        decommit_resident(map, size))
+        return;
     _hz3_os_decommit(map, size);
 }
