@@ -45,6 +45,21 @@
  * them: one run instead of two costs less than the pages it covers. */
 #define GAP_PAGES 4
 
+/* How the extents given back were used: up by one for an extent at least
+ * half resident, down by one for a sparser one, within +-8 (large.h). */
+static int dense_score;
+
+bool _hz3_large_dense(void)
+{
+    return __atomic_load_n(&dense_score, __ATOMIC_RELAXED) > 0;
+}
+
+static void note_density(size_t resident_pages, size_t pages)
+{
+    int d = __atomic_load_n(&dense_score, __ATOMIC_RELAXED) + (resident_pages * 2 >= pages ? 1 : -1);
+    __atomic_store_n(&dense_score, d > 8 ? 8 : d < -8 ? -8 : d, __ATOMIC_RELAXED);
+}
+
 static int batch_broken;   /* process_madvise refused ourselves (an older kernel), or a thread is under seccomp */
 
 /* False unless every run was zapped: the kernel may stop part way and say
@@ -73,17 +88,19 @@ static bool swap_configured(void)
     return sysinfo(&si) != 0 || si.totalswap != 0;
 }
 
-/* False when the extent could not be zapped page by page. */
-static bool decommit_resident(uint8_t *map, size_t size)
+/* Notes how dense the extent is and, with zap, zaps its resident pages:
+ * false when that could not be done page by page. */
+static bool decommit_resident(uint8_t *map, size_t size, bool zap)
 {
     unsigned char vec[4096];
     struct iovec iov[RUNS];
-    size_t n = 0;
+    size_t n = 0, resident = 0;
     for (size_t off = 0; off + HZ3_PAGE_SIZE <= size;) {   /* extents are whole pages */
         size_t pages = (size - off) >> HZ3_PAGE_SHIFT;
         if (pages > sizeof vec) pages = sizeof vec;
         if (!_hz3_os_resident(map + off, pages, vec)) return false;
-        for (size_t i = 0; i < pages;) {
+        for (size_t i = 0; i < pages; i++) resident += vec[i] & 1;
+        for (size_t i = 0; zap && i < pages;) {
             if (!(vec[i] & 1)) {
                 i++;
                 continue;
@@ -99,15 +116,16 @@ static bool decommit_resident(uint8_t *map, size_t size)
         }
         off += pages << HZ3_PAGE_SHIFT;
     }
-    return zap_runs(iov, n);
+    note_density(resident, size >> HZ3_PAGE_SHIFT);
+    return !zap || zap_runs(iov, n);
 }
 
 void _hz3_large_decommit(uint8_t *map, size_t size)
 {
     /* A failure part way leaves some runs zapped: zapping them again below
      * is harmless. */
-    if (!__atomic_load_n(&batch_broken, __ATOMIC_RELAXED) && !seccomp_filtered() && !swap_configured() &&
-        decommit_resident(map, size))
-        return;
+    bool batch = !__atomic_load_n(&batch_broken, __ATOMIC_RELAXED) && !seccomp_filtered() && !swap_configured();
+    if (batch && decommit_resident(map, size, true)) return;
+    if (!batch) decommit_resident(map, size, false);   /* the density, which the cache's bound reads */
     _hz3_os_decommit(map, size);
 }
