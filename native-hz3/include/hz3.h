@@ -42,7 +42,9 @@ const char *hz3_version(void);
  * object at a time, so it writes no page of the span that no object has
  * reached yet. A freed large extent
  * stays resident for reuse (large_cached, large_cached_bytes), at most
- * max(64 MiB, half the live large bytes) of them, and is decommitted once
+ * max(64 MiB, half the live large bytes, or what the live large bytes fell
+ * from their recent peak while they are written through: docs/observation.md)
+ * of them, and is decommitted once
  * it stayed unused for purge_delay_ms, or by a purge: its pages go back
  * to the kernel, its address space stays hz3's for the next large objects
  * but is no longer counted (not in hz3_mappings, not hz3_owns). */

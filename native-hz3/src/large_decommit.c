@@ -18,8 +18,18 @@
  * A page mincore reports absent reads as zero unless it is in swap: with
  * swap configured, or without process_madvise on ourselves, the whole
  * extent is zapped in one call as before.
+ *
+ * process_madvise is newer than most seccomp policies: a filter that kills
+ * on calls it does not know (a sandbox's allow-list) would kill the process
+ * at its first large decommit, where plain madvise is allowed. So a thread
+ * under a seccomp filter (PR_GET_SECCOMP: 2) zaps with madvise. A filter is
+ * per thread and may be installed at any time, so the check is made on
+ * every decommit (one cheap call beside mincore's), until one thread is
+ * seen filtered: after that none uses the batch call (filters are never
+ * lifted, and it spares the others the check).
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
@@ -35,7 +45,22 @@
  * them: one run instead of two costs less than the pages it covers. */
 #define GAP_PAGES 4
 
-static int batch_broken;   /* process_madvise refused ourselves: an older kernel */
+/* How the extents given back were used: up by one for an extent at least
+ * half resident, down by one for a sparser one, within +-8 (large.h). */
+static int dense_score;
+
+bool _hz3_large_dense(void)
+{
+    return __atomic_load_n(&dense_score, __ATOMIC_RELAXED) > 0;
+}
+
+static void note_density(size_t resident_pages, size_t pages)
+{
+    int d = __atomic_load_n(&dense_score, __ATOMIC_RELAXED) + (resident_pages * 2 >= pages ? 1 : -1);
+    __atomic_store_n(&dense_score, d > 8 ? 8 : d < -8 ? -8 : d, __ATOMIC_RELAXED);
+}
+
+static int batch_broken;   /* process_madvise refused ourselves (an older kernel), or a thread is under seccomp */
 
 /* False unless every run was zapped: the kernel may stop part way and say
  * how many bytes it advised (the caller then zaps the whole extent). */
@@ -49,23 +74,33 @@ static bool zap_runs(struct iovec *iov, size_t n)
     return done >= 0 && (size_t)done == bytes;
 }
 
+/* A strict-mode thread could not be here: it may not even call mmap. */
+static bool seccomp_filtered(void)
+{
+    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) <= 0) return false;
+    __atomic_store_n(&batch_broken, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
 static bool swap_configured(void)
 {
     struct sysinfo si;
     return sysinfo(&si) != 0 || si.totalswap != 0;
 }
 
-/* False when the extent could not be zapped page by page. */
-static bool decommit_resident(uint8_t *map, size_t size)
+/* Notes how dense the extent is and, with zap, zaps its resident pages:
+ * false when that could not be done page by page. */
+static bool decommit_resident(uint8_t *map, size_t size, bool zap)
 {
     unsigned char vec[4096];
     struct iovec iov[RUNS];
-    size_t n = 0;
+    size_t n = 0, resident = 0;
     for (size_t off = 0; off + HZ3_PAGE_SIZE <= size;) {   /* extents are whole pages */
         size_t pages = (size - off) >> HZ3_PAGE_SHIFT;
         if (pages > sizeof vec) pages = sizeof vec;
         if (!_hz3_os_resident(map + off, pages, vec)) return false;
-        for (size_t i = 0; i < pages;) {
+        for (size_t i = 0; i < pages; i++) resident += vec[i] & 1;
+        for (size_t i = 0; zap && i < pages;) {
             if (!(vec[i] & 1)) {
                 i++;
                 continue;
@@ -81,13 +116,16 @@ static bool decommit_resident(uint8_t *map, size_t size)
         }
         off += pages << HZ3_PAGE_SHIFT;
     }
-    return zap_runs(iov, n);
+    note_density(resident, size >> HZ3_PAGE_SHIFT);
+    return !zap || zap_runs(iov, n);
 }
 
 void _hz3_large_decommit(uint8_t *map, size_t size)
 {
     /* A failure part way leaves some runs zapped: zapping them again below
      * is harmless. */
-    if (!__atomic_load_n(&batch_broken, __ATOMIC_RELAXED) && !swap_configured() && decommit_resident(map, size)) return;
+    bool batch = !__atomic_load_n(&batch_broken, __ATOMIC_RELAXED) && !seccomp_filtered() && !swap_configured();
+    if (batch && decommit_resident(map, size, true)) return;
+    if (!batch) decommit_resident(map, size, false);   /* the density, which the cache's bound reads */
     _hz3_os_decommit(map, size);
 }

@@ -6,7 +6,10 @@
  * object that shows the bytes its freed predecessor wrote on every page got
  * that memory back without a new mapping (and without its page faults).
  * Sizes, addresses and the bound on the cache come from the test's own
- * arithmetic: the documented bound is max(64 MiB, live large bytes / 2).
+ * arithmetic: the documented bound is max(64 MiB, live large bytes / 2,
+ * recent peak of the live bytes - live bytes), the last term only while the
+ * live bytes are at least an eighth of that peak and the extents given back
+ * lately were mostly resident (large.c, cache_bound).
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -79,18 +82,33 @@ static void reuse(void)
     free(d);
 }
 
-/* The cache holds at most max(64 MiB, half the live large bytes): an
- * extent bigger than that goes back at once. (Only a few pages of these
- * objects are written: address space is all the bound is about here.) */
+/* Nine extents given back written through (the density score's range)
+ * make the cache keep what a swinging live set lets go (large.h,
+ * _hz3_large_dense). */
+static void give_back_dense(void)
+{
+    for (int i = 0; i < 9; i++) {
+        unsigned char *p = malloc(2 * MIB);
+        fill(p, 2 * MIB, 0xc1);
+        free(p);
+        t_hz3()->purge_now();
+    }
+}
+
+/* The cache holds at most max(64 MiB, half the live large bytes, what the
+ * live bytes fell from their recent peak): an extent bigger than that goes
+ * back at once. (Only a few pages of these objects are written: address
+ * space is all the bound is about here.) */
 static void bound(void)
 {
     t_hz3()->purge_now();
     size_t n = 80 * MIB;
     unsigned char *a = malloc(n);
     fill(a, MIB, 0xb2);
-    free(a);   /* live large bytes 0: the bound is 64 MiB */
+    free(a);   /* live large bytes 0, under an eighth of the peak: the bound is 64 MiB */
     CHECK_MSG(t_stats().large_cached_bytes == 0 && !t_hz3()->owns(a), "an 80 MiB extent was kept with nothing live");
 
+    give_back_dense();
     /* With 4 x 64 MiB live, the bound is over 128 MiB (half their extents). */
     void *live[4];
     for (int i = 0; i < 4; i++) live[i] = malloc(64 * MIB);
@@ -104,18 +122,25 @@ static void bound(void)
     unsigned char *b = malloc(70 * MIB);
     CHECK(b == a && holds(b, MIB, 0xb3));
     free(b);
-    /* Two more 80 MiB extents (which may merge with each other: an extent
-     * bigger than the bound goes back whole): the cache stays within half
-     * the live extents (64 MiB objects take a little more: their extents). */
+    /* Two more 80 MiB extents (c takes a's): freed, the live bytes are back
+     * where they were and the process's large footprint at its peak, so
+     * the cache keeps both, over half the live extents: the extents given
+     * back lately were dense. */
     unsigned char *c = malloc(n), *d = malloc(n);
+    size_t freed = malloc_usable_size(c) + 64 + malloc_usable_size(d) + 64, live_bytes = 0;
+    for (int i = 0; i < 4; i++) live_bytes += malloc_usable_size(live[i]) + 64;
     free(c);
     free(d);
-    size_t live_bytes = 0;
-    for (int i = 0; i < 4; i++) live_bytes += malloc_usable_size(live[i]) + 64;
     st = t_stats();
-    CHECK_MSG(st.large_cached_bytes <= live_bytes / 2, "cached %llu bytes, bound %zu",
-              (unsigned long long)st.large_cached_bytes, live_bytes / 2);
+    CHECK_MSG(freed > live_bytes / 2 && st.large_cached_bytes == freed,
+              "cached %llu bytes after freeing %zu with %zu live: the footprint's peak was not kept",
+              (unsigned long long)st.large_cached_bytes, freed, live_bytes);
+    /* With the live bytes under an eighth of the peak, the bound is 64 MiB
+     * again: what a process let go of goes back as before. */
     for (int i = 0; i < 4; i++) free(live[i]);
+    st = t_stats();
+    CHECK_MSG(st.large_count == 0 && st.large_cached_bytes <= 64 * MIB, "cached %llu bytes with nothing live",
+              (unsigned long long)st.large_cached_bytes);
     t_hz3()->purge_now();
     CHECK(t_stats().large_cached == 0);
 }
@@ -153,12 +178,20 @@ static void partial_eviction(void)
  * the same, and the free returns. */
 static void odd_bound(void)
 {
+    /* The peak is forgotten after two purge delays without one: then half
+     * the live bytes is the bound. */
+    const int64_t delay_ms = 20;
+    CHECK(t_hz3()->config_set("purge_delay_ms", delay_ms) == 0);
     t_hz3()->purge_now();
     void *live = NULL;
     CHECK(posix_memalign(&live, PAGE, 140 * MIB + PAGE) == 0);
     size_t el = malloc_usable_size(live) + PAGE;   /* it starts a page into its extent */
     unsigned char *a = malloc(40 * MIB), *sep = malloc(2 * MIB), *b = malloc(40 * MIB);
     size_t bound = (el + malloc_usable_size(sep) + 64) / 2;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 <= 2 * delay_ms);
     CHECK_MSG(bound % PAGE != 0 && bound > 64 * MIB, "the bound %zu is whole pages or under 64 MiB", bound);
     free(a);
     free(b);
@@ -168,6 +201,7 @@ static void odd_bound(void)
     free(sep);
     free(live);
     t_hz3()->purge_now();
+    CHECK(t_hz3()->config_set("purge_delay_ms", 3600000) == 0);
 }
 
 /* The census counts cached extents' resident pages exactly; an epoch past
