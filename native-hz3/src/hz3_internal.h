@@ -124,6 +124,7 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of th
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
+void _hz3_pool_release_whole(struct hz3_epoch_info *info);   /* all wholly free segments but HZ3_FREE_SEGS_KEEP */
 /* Pages that changed hands so far, counted under the pool lock: pages of
  * spans taken or given back, resident free pages of segments released
  * (not decommits: see "Consistency" in include/hz3.h). */
