@@ -155,7 +155,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    s = _hz3_pool_take(cls, h);
+    s = _hz3_heap_take_span(h, cls);
     if (!s) return NULL;
     if (single) return _hz3_single_take(s);
 
