@@ -29,7 +29,8 @@ const char *hz3_version(void);
 
 /* Tiers, as used in reports: small (objects up to 1 KiB in spans of 1-4
  * pages), sub4k (1-3.5 KiB in spans of up to 8 pages), medium (3.5-32 KiB:
- * up to 16 KiB, 8-16 objects to a span of 16-32 pages; above, one object
+ * up to 16 KiB, 8-16 objects to a span of 16-32 pages (fewer in the first
+ * spans of a thread that follows one that used few); above, one object
  * to a span of its page count), large (above: up to 1004 KiB a run
  * of its own page count inside a segment, beyond that an extent of pages of
  * its own outside segments). A freed object of the first three tiers stays

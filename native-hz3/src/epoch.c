@@ -11,7 +11,8 @@
  *   - decommits free pages and releases wholly free segments and cached
  *     large mappings that stayed unused past purge_delay_ms, beyond the
  *     working set (what was taken again within that time: purge.c), with
- *     one MADV_DONTNEED per contiguous range;
+ *     one MADV_DONTNEED per contiguous range; at a thread's end, every
+ *     wholly free segment but one, whatever its age;
  *   - advances the census sweep by scan_seg_budget segments; a completed
  *     sweep becomes the snapshot handed to the listener. Only while a
  *     listener is set, one sweep per snapshot_min_ms, and none from a timer
@@ -171,6 +172,9 @@ static uint64_t epoch_locked(enum hz3_epoch_reason reason, struct hz3_snapshot *
     if (reason == HZ3_EPOCH_TIMER || reason == HZ3_EPOCH_PURGE) atomic_fetch_add(&_hz3_decay_gen, 1);
     uint64_t delay = reason == HZ3_EPOCH_PURGE ? 0 : _hz3_cfg.purge_delay_ms;
     _hz3_pool_purge(now, delay, &info);
+    /* A thread's end hands its spans back at once: the segments they leave
+     * wholly free go now, not after the delay (segment.c says why). */
+    if (reason == HZ3_EPOCH_THREAD_EXIT) _hz3_pool_release_whole(&info);
     _hz3_large_purge(now, delay, &info);
 
     if (full) {

@@ -9,6 +9,7 @@
  * purge from any thread returns" in hz3_types.h).
  */
 #include <sched.h>
+#include <string.h>
 #include "hz3_internal.h"
 
 hz3_heap_t _hz3_heap_empty = {
@@ -99,12 +100,15 @@ void _hz3_heaps_cached(uint64_t per_class[HZ3_MAX_CLASSES])
     pthread_mutex_unlock(&heaps_lock);
 }
 
+static void remember_medium_use(hz3_heap_t *h);
+
 static void heap_thread_exit(void *arg)
 {
     hz3_heap_t *h = arg;
     /* First the blocks this thread freed for others: some may be of spans
      * it adopted since, which release_all then collects. */
     _hz3_remote_flush(h);
+    remember_medium_use(h);
     _hz3_heap_release_all(h);
     _hz3_tl_heap = &_hz3_heap_empty;
     _hz3_tl_tag_self = HZ3_TAG_SELF_NONE;
@@ -138,6 +142,7 @@ hz3_heap_t *_hz3_heap_init_thread(void)
         heap_free = h->next_free;
     } else if ((h = _hz3_meta_alloc(sizeof *h)) != NULL) {
         heaps_created++;
+        memset(h->medium_grown, HZ3_MEDIUM_GROWN_FULL, sizeof h->medium_grown);
         h->tag_owner = heaps_created <= HZ3_TAG_IDS ? (uint16_t)(heaps_created << 1) : 0;
         h->tag_self = h->tag_owner ? h->tag_owner : HZ3_TAG_SELF_NONE;
         h->next_all = heap_all;
@@ -166,6 +171,41 @@ hz3_heap_t *_hz3_heap_init_thread(void)
     _hz3_tl_tag_self = h->tag_self;
     if (atomic_load(&heap_key_ready)) pthread_setspecific(heap_key, h);
     return h;
+}
+
+/* A new span of class cls for h, from the page pool. A shared medium
+ * class's spans are carved a block at a time, which saves pages only
+ * while they are untouched; where threads come and go, their spans, taken
+ * and given back each generation, land on pages the ended ones wrote (the
+ * pool hands those out first), where all of a span's 16-32 pages count: a
+ * thread that kept one or two objects of a class (4 threads x 9 classes in
+ * mstress) held them all, and the next small spans took fresh pages, round
+ * after round (bench/RESULTS.md, 2026-12-03 (afternoon)). So a heap record
+ * remembers how many blocks its last thread's current span of the class
+ * carved (heap_thread_exit), and its next thread's first span holds about
+ * as many (at least 2), each next one twice as many, up to the class's
+ * capacity. A record never used, or whose thread did not use the class,
+ * gives full spans. */
+hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls)
+{
+    const hz3_class_t *c = &_hz3_classes[cls];
+    unsigned blocks = 2u << h->medium_grown[cls];
+    if (c->tier != HZ3_TIER_MEDIUM || c->capacity <= 2 || blocks >= c->capacity) return _hz3_pool_take(cls, h);
+    h->medium_grown[cls]++;
+    return _hz3_pool_take_pages(cls, (blocks * c->size + HZ3_PAGE_SIZE - 1) >> HZ3_PAGE_SHIFT, h);
+}
+
+/* What _hz3_heap_take_span sizes the record's next thread's spans by: per
+ * shared medium class the thread used, the blocks its current span carved. */
+static void remember_medium_use(hz3_heap_t *h)
+{
+    for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
+        hz3_span_t *s = h->cur[cls];
+        if (s == &_hz3_span_sentinel || _hz3_classes[cls].tier != HZ3_TIER_MEDIUM) continue;
+        unsigned g = 0;
+        while ((2u << g) < s->extended && g < HZ3_MEDIUM_GROWN_FULL) g++;
+        h->medium_grown[cls] = (uint8_t)g;
+    }
 }
 
 /* A thread's first free for another thread's span gives it a heap (a

@@ -125,6 +125,7 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of th
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
+void _hz3_pool_release_whole(struct hz3_epoch_info *info);   /* all wholly free segments but HZ3_FREE_SEGS_KEEP */
 /* Pages that changed hands so far, counted under the pool lock: pages of
  * spans taken or given back, resident free pages of segments released
  * (not decommits: see "Consistency" in include/hz3.h). */
@@ -229,6 +230,7 @@ extern HZ3_TLS hz3_heap_t *_hz3_tl_heap;
 extern HZ3_TLS uint16_t _hz3_tl_tag_self;   /* _hz3_tl_heap->tag_self: free's owner compare, one load */
 hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */
 hz3_heap_t *_hz3_heap_for_remote(void);         /* a heap for a thread that has none; NULL once it ended */
+hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls); /* a new span of the class from the pool, sized by h's use */
 void _hz3_heap_register_key(void);
 void _hz3_heaps_lock(void);
 void _hz3_heaps_unlock(void);
@@ -354,9 +356,20 @@ size_t _hz3_usable_size(const void *p, const void *caller, const char *fn);
  * A reader with that lock or the owner sees the two agree; the census
  * and the invariant walker read them under the span's seqlock, which
  * _hz3_where_set holds odd while it changes both. */
+/* The free blocks at which a full span rejoins avail: its class's rejoin,
+ * or, for a span shorter than its class's (heap.c starts a thread's medium
+ * spans small), the same quarter of its own capacity, so that the bias
+ * below never exceeds the blocks it has. */
+static inline unsigned _hz3_span_rejoin(const hz3_span_t *s)
+{
+    const hz3_class_t *c = &_hz3_classes[s->cls];
+    if (s->capacity == c->capacity) return c->rejoin;
+    unsigned r = (unsigned)s->capacity >> HZ3_REJOIN_SHIFT;
+    return r < 1 ? 1 : r > HZ3_REJOIN_MAX ? HZ3_REJOIN_MAX : r;
+}
 static inline unsigned _hz3_used_bias(const hz3_span_t *s)
 {
-    return (unsigned)s->capacity - _hz3_classes[s->cls].rejoin;
+    return (unsigned)s->capacity - _hz3_span_rejoin(s);
 }
 static inline unsigned _hz3_used_unbias(const hz3_span_t *s, unsigned where, unsigned stored)
 {

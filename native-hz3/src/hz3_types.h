@@ -101,7 +101,11 @@
  *   medium  3585..32768 B, same spacing (4096, 5120, ... 32768). Up to
  *           HZ3_MEDIUM_SHARED_MAX (16 KiB): spans of 16-32 pages holding
  *           8-16 blocks (at most 128 KiB, what one long-lived object can
- *           pin), no tail waste, carved one block at a time. Above (20, 24,
+ *           pin), no tail waste, carved one block at a time; a thread
+ *           whose heap record served one that used few blocks of such a
+ *           class starts with spans of about that many and doubles them
+ *           up to that (heap.c says why), so a span's capacity and pages
+ *           may be below its class's. Above (20, 24,
  *           28, 32 KiB, page multiples): singles, one object per span of its
  *           page count, so a long-lived one pins nothing but itself.
  *   Small, sub4k and shared medium classes are served alike: the fast path
@@ -510,6 +514,8 @@ typedef struct hz3_heap {
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
     uint32_t single_cache_pages;               /* pages of KEPT singles on avail */
+    uint8_t medium_grown[HZ3_MAX_CLASSES];     /* shared medium classes: its next span from the pool holds 2 << this blocks (heap.c); kept across threads */
+#define HZ3_MEDIUM_GROWN_FULL 7                /* 2 << 7 blocks: every class's full span */
     _Atomic uint32_t single_busy;              /* the owner is in its singles' cache (single.c, the guard) */
     uint32_t single_hits;                      /* cache hits left before one goes the slow way (single.c) */
     /* written by other threads (a remote free into a full span): a line of

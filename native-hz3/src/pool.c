@@ -76,7 +76,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
      * leaving full takes the bias off used (hz3_internal.h) */
     _hz3_where_set(s, HZ3_WHERE_NONE);
     __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
-    s->capacity = c->capacity;
+    s->capacity = runs ? c->capacity : (uint16_t)(pages * HZ3_PAGE_SIZE / c->size);   /* shorter spans: heap.c */
     s->extended = 0;
     s->cls = (uint8_t)cls;
     s->next = s->prev = NULL;

@@ -258,6 +258,29 @@ void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *
     pthread_mutex_unlock(&_hz3_pool_mutex);
 }
 
+/* Releases every wholly free segment but HZ3_FREE_SEGS_KEEP, however
+ * recently it became free: at a thread's end (epoch.c), when its spans come
+ * back all at once. A program whose threads come and go otherwise holds
+ * what the ended ones emptied while the next ones run, and, as they touch
+ * other pages than their predecessors did, its peak grows with every
+ * generation of threads (bench/RESULTS.md, 2026-12-03 (afternoon)). */
+void _hz3_pool_release_whole(struct hz3_epoch_info *info)
+{
+    hz3_decommit_batch_t batch = { 0, 0, 0 };
+    pthread_mutex_lock(&_hz3_pool_mutex);
+    for (hz3_segment_t *seg = _hz3_pool.segments, *next; seg && _hz3_pool.nfree_whole > HZ3_FREE_SEGS_KEEP; seg = next) {
+        next = seg->next;
+        if (seg->free_pages != HZ3_SEG_USABLE_PAGES) continue;
+        info->pages_purged += seg->dirty_free_pages;
+        info->segments_unmapped++;
+        _hz3_pool.nfree_whole--;
+        segment_free(seg, &batch);
+    }
+    _hz3_decommit_flush(&batch);
+    info->madvise_calls += batch.calls;
+    pthread_mutex_unlock(&_hz3_pool_mutex);
+}
+
 /* ---- census iteration: the census reads a segment under the pool lock,
  * so spans are neither made nor given back while it looks. ---- */
 bool _hz3_pool_census_step(hz3_census_cursor_t *cur, uint64_t budget, void (*visit)(hz3_segment_t *, void *),

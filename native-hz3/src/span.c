@@ -155,7 +155,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    s = _hz3_pool_take(cls, h);
+    s = _hz3_heap_take_span(h, cls);
     if (!s) return NULL;
     if (single) return _hz3_single_take(s);
 
@@ -257,7 +257,7 @@ static HZ3_NOINLINE void free_local_slow_shared(hz3_heap_t *h, hz3_span_t *s)
 void _hz3_free_local_slow(hz3_heap_t *h, hz3_span_t *s)
 {
     unsigned used = _hz3_used_get(s);
-    if (used != 0 && s->capacity - used < _hz3_classes[s->cls].rejoin) return;
+    if (used != 0 && s->capacity - used < _hz3_span_rejoin(s)) return;
     if (s->capacity == 1) _hz3_single_free_local(h, s);
     else free_local_slow_shared(h, s);
 }
