@@ -11,7 +11,8 @@
  * Class of 8 KiB (capacity 16, 32 pages). A first thread on a new record
  * keeps 2 objects (one full-length span) and ends; the second thread, on
  * the same record, keeps 30: spans of 2, 4, 8 and 16 blocks, 60 pages, the
- * census counting each span with its own capacity.
+ * census counting each span with its own capacity; the two blocks of its
+ * first span, freed after the rest filled, are its next two mallocs.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,6 +25,22 @@
 static struct hz3_snapshot snap;
 static const struct hz3_class_census *in_thread;
 
+/* v[0] and v[1] filled the thread's first span, of 2 blocks, which went
+ * on its full list when the next span was taken; the last one is full
+ * too. Freed, they bring their span back to avail (a short span rejoins
+ * at a quarter of its own capacity, here its first free block), and the
+ * next two mallocs find them there rather than taking a new span. */
+static void reuse_first_span(void **v)
+{
+    void *a = v[0], *b = v[1];
+    free(a);
+    free(b);
+    v[0] = malloc(SIZE);
+    v[1] = malloc(SIZE);
+    CHECK_MSG((v[0] == a || v[0] == b) && (v[1] == a || v[1] == b) && v[0] != v[1],
+              "the freed blocks of a full short span were not reused: %p %p after freeing %p %p", v[0], v[1], a, b);
+}
+
 static void *hold(void *arg)
 {
     void *v[N];
@@ -35,6 +52,7 @@ static void *hold(void *arg)
     t_snapshot(&snap);
     int c = t_class_of(&snap, SIZE);
     in_thread = c >= 0 ? &snap.classes[c] : NULL;
+    if (!arg) reuse_first_span(v);
     for (int i = 0; i < n; i++) free(v[i]);
     return arg;
 }
