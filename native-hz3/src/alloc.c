@@ -99,6 +99,11 @@ static HZ3_NOINLINE void *malloc_class(hz3_heap_t *h, unsigned cls, size_t size,
 
 HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
 {
+    /* A malloc before any other (a library's constructor that runs before
+     * hz3's: a preload listed after it, or the program's preinit) reaches
+     * here from the fast path, which read class 0 from the empty table:
+     * the class is looked up again below, once the tables exist. */
+    _hz3_ensure_init();
     /* A single's malloc comes here every time (single.c): first, and a
      * tail call when the thread has a heap. */
     if (size - (HZ3_MEDIUM_SHARED_MAX + 1) < HZ3_MEDIUM_MAX - HZ3_MEDIUM_SHARED_MAX && !zero) {
@@ -129,6 +134,7 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
 static void *alloc_aligned(size_t align, size_t size)
 {
     if (align <= HZ3_ALIGN_MIN) return _hz3_malloc_fast(size);
+    _hz3_ensure_init();   /* the class tables, for an aligned first malloc */
     int cls = _hz3_class_aligned(size, align);
     if (cls >= 0) {
         hz3_heap_t *h = heap_or_init();
