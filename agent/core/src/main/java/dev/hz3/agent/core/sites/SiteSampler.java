@@ -82,6 +82,7 @@ final class SiteSampler extends NativeAllocHooks {
     private volatile boolean failed;
     /** JFR is up and the event classes are loaded: sampled calls make events. */
     private volatile boolean events;
+    private final Object eventsLock = new Object();
 
     /** hz3: hz3 is the malloc (its samples and census are joined to the sites). */
     SiteSampler(long sampleBytes, int topSites, boolean hz3) {
@@ -346,17 +347,21 @@ final class SiteSampler extends NativeAllocHooks {
      * JFR is up: loads what a sampled call's event uses (the event classes, the kinds' names),
      * then lets sampled calls make events. Before, no recording can take them anyway.
      */
-    synchronized void eventsReady() {
-        if (events) {
-            return;
+    void eventsReady() {
+        // Not this sampler's lock, which commitSites holds inside JFR's chunk hooks: JFR calls
+        // this from its listener, and loading an event class calls into JFR.
+        synchronized (eventsLock) {
+            if (events) {
+                return;
+            }
+            if (marks != null) {
+                marks.eventsReady();
+            }
+            new Site(0, "", "", KIND_UNSAFE).kind();
+            new NativeAllocationSampleEvent().shouldCommit();
+            new NativeSiteEvent().isEnabled();
+            events = true;
         }
-        if (marks != null) {
-            marks.eventsReady();
-        }
-        new Site(0, "", "", KIND_UNSAFE).kind();
-        new NativeAllocationSampleEvent().shouldCommit();
-        new NativeSiteEvent().isEnabled();
-        events = true;
     }
 
     /** Live samples now (for the status line). */
