@@ -15,11 +15,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
 import java.util.zip.CRC32;
 import jdk.jfr.FlightRecorder;
+import jdk.jfr.FlightRecorderListener;
+import jdk.jfr.Recording;
+import jdk.jfr.RecordingState;
 
 /**
  * Native attribution on and off (agent options {@code attribution=on|off}, {@code sampleBytes=},
@@ -35,6 +39,12 @@ import jdk.jfr.FlightRecorder;
  * and fills the slot of. Byte Buddy is touched only by {@link Instrumenter} and its transformer,
  * loaded only here, only when attribution is turned on: with attribution off no class of this
  * package is loaded.
+ *
+ * <p>JFR. The events (hz3.NativeAllocationSample, hz3.NativeSite) are set up when the first
+ * recording runs, not here: at start-up this runs before -XX:StartFlightRecording's JFR, and an
+ * event class loaded or registered before JFR instruments classes as they load (not yet when it
+ * says it is initialised) is redefined when JFR registers it, one redefinition per class
+ * (Hz3Events loads them all), each throwing away the JIT's compilations in flight.
  */
 public final class Attribution {
 
@@ -44,7 +54,21 @@ public final class Attribution {
 
     private static Instrumenter instrumenter;
     private static volatile SiteSampler sampler;
-    private static Runnable hook;
+    /** A recording has run (JFR's listener said so). */
+    private static volatile boolean jfrUp;
+    private static boolean jfrListened;
+    /** The periodic hz3.NativeSite's hook is registered. */
+    private static final AtomicBoolean hooked = new AtomicBoolean();
+    private static final Runnable HOOK = () -> {
+        SiteSampler now = sampler;
+        if (now != null) {
+            try {
+                now.commitSites();
+            } catch (Throwable t) {
+                Log.debug("periodic NativeSite: " + Log.describe(t));
+            }
+        }
+    };
 
     private Attribution() {
     }
@@ -148,9 +172,8 @@ public final class Attribution {
             sampler = null;
             SiteFeed.source(null);
         }
-        if (hook != null) {
-            FlightRecorder.removePeriodicEvent(hook);
-            hook = null;
+        if (hooked.getAndSet(false)) {
+            FlightRecorder.removePeriodicEvent(HOOK);
         }
         int removed = 0;
         if (instrumenter != null) {
@@ -173,25 +196,55 @@ public final class Attribution {
     }
 
     private static void replaceSampler(SiteSampler s) {
-        s.activate();
         sampler = s;
-        if (hook == null) {
-            hook = () -> {
-                SiteSampler now = sampler;
-                if (now != null) {
-                    try {
-                        now.commitSites();
-                    } catch (Throwable t) {
-                        Log.debug("periodic NativeSite: " + Log.describe(t));
+        if (!jfrListened) {
+            jfrListened = true;
+            FlightRecorder.addListener(new FlightRecorderListener() {   // does not start JFR
+                @Override
+                public void recordingStateChanged(Recording r) {
+                    if (r.getState() == RecordingState.RUNNING) {
+                        jfrUp();
                     }
                 }
-            };
-            FlightRecorder.addPeriodicEvent(NativeSiteEvent.class, hook);
+            });
         }
+        if (jfrUp || recordingRunning()) {
+            jfrUp();
+        }
+        s.activate();
         SiteFeed.source(() -> {
             SiteSampler now = sampler;
             return now == null ? List.of() : SiteReport.forMetrics(now);
         });
+    }
+
+    /**
+     * A recording runs (or ran before this sampler): the sampler's events, the periodic
+     * hz3.NativeSite. Takes no lock of this class: JFR calls it holding its own.
+     */
+    private static void jfrUp() {
+        jfrUp = true;
+        SiteSampler s = sampler;
+        if (s == null) {
+            return;
+        }
+        s.eventsReady();
+        if (hooked.compareAndSet(false, true)) {
+            FlightRecorder.addPeriodicEvent(NativeSiteEvent.class, HOOK);
+        }
+    }
+
+    /** Whether a recording runs now; false without touching JFR when it has not started. */
+    private static boolean recordingRunning() {
+        if (!FlightRecorder.isInitialized()) {
+            return false;
+        }
+        for (Recording r : FlightRecorder.getFlightRecorder().getRecordings()) {
+            if (r.getState() == RecordingState.RUNNING) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Puts NativeAllocHooks on the bootstrap search path, once per JVM. */

@@ -45,7 +45,7 @@ final class Hz3Marks {
     }
 
     /** What {@link #named} returns when the exit before did not name the call. */
-    static final Site NOT_NAMED = new Site(-1, "", "", "", "");
+    static final Site NOT_NAMED = new Site(-1, "", "", 0);
 
     private final ThreadLocal<PerThread> perThread = ThreadLocal.withInitial(PerThread::new);
     /** The site of a call of the given kind, named from the current stack (null: the agent's). */
@@ -120,5 +120,10 @@ final class Hz3Marks {
     void warmUp() {
         perThread.get();
         samples.warmUp();
+    }
+
+    /** JFR is up: claims make events from now on (see SiteSampler.eventsReady). */
+    void eventsReady() {
+        samples.eventsReady();
     }
 }

@@ -48,6 +48,8 @@ final class Hz3Samples {
     private long lostSaid;
     /** lost() as the last drain read it: a claim drains first, so it is as fresh (one JNA call less). */
     private long lostAtDrain;
+    /** JFR is up and the event's classes are loaded (see SiteSampler.eventsReady). */
+    private volatile boolean events;
 
     Hz3Samples() {
         droppedAtStart = ringDropped();
@@ -66,7 +68,7 @@ final class Hz3Samples {
         }
         int n = recs.length / Hz3Sites.REC_WORDS;
         pendingRecords -= n;
-        if (site == null || !new NativeAllocationSampleEvent().isEnabled()) {
+        if (site == null || !events || !new NativeAllocationSampleEvent().isEnabled()) {
             return null;
         }
         long lost = lostAtDrain;
@@ -131,7 +133,7 @@ final class Hz3Samples {
         e.address = r[at + Hz3Sites.REC_ADDR];
         e.size = r[at + Hz3Sites.REC_SIZE];
         e.weight = r[at + Hz3Sites.REC_WEIGHT];
-        e.kind = site.kind;
+        e.kind = site.kind();
         e.site = site.site;
         long tc = r[at + Hz3Sites.REC_TIER_CLS];
         int tier = (int) tc;
@@ -146,6 +148,11 @@ final class Hz3Samples {
     /** Loads what a claim uses before an advised call can need it (see SiteSampler.warmUp). */
     void warmUp() {
         drain();
-        event(new long[Hz3Sites.REC_WORDS], 0, new Site(0, "", "", "", ""), 0);
+    }
+
+    /** Loads what a claim's events use; claims make events from now on. */
+    void eventsReady() {
+        event(new long[Hz3Sites.REC_WORDS], 0, new Site(0, "", "", 0), 0);
+        events = true;
     }
 }

@@ -1,5 +1,7 @@
 package dev.hz3.agent.core.sites;
 
+import dev.hz3.jfr.Hz3Events;
+
 /**
  * Where native memory is attributed: the first frame outside the JDK, the JDK method it called,
  * and the kind of allocation. One instance per distinct (kind, entry, site), interned by the
@@ -8,17 +10,24 @@ package dev.hz3.agent.core.sites;
 final class Site {
     /** The id hz3 knows this site by (its samples are relabelled to it): 1, 2, ... */
     final long id;
-    final String key;
     final String site;
     final String entry;
-    final String kind;
+    /** NativeAllocHooks' kind number. */
+    final int kindCode;
     double lastLive;
 
-    Site(long id, String key, String site, String entry, String kind) {
+    Site(long id, String site, String entry, int kindCode) {
         this.id = id;
-        this.key = key;
         this.site = site;
         this.entry = entry;
-        this.kind = kind;
+        this.kindCode = kindCode;
+    }
+
+    /**
+     * The kind's name, as the events say it. Looked up, not kept: Hz3Events loads every hz3
+     * event class, which must not happen before JFR is up (see {@link SiteSampler#eventsReady}).
+     */
+    String kind() {
+        return Hz3Events.NATIVE_KINDS.get(kindCode);
     }
 }

@@ -64,7 +64,7 @@ final class SiteReport {
             NativeSiteEvent e = new NativeSiteEvent();
             e.rank = rank.get(t.site);
             e.site = t.site.site;
-            e.kind = t.site.kind;
+            e.kind = t.site.kind();
             e.entry = t.site.entry;
             e.liveBytes = Math.round(t.liveBytes);
             e.liveSamples = t.samples;
@@ -139,7 +139,7 @@ final class SiteReport {
     static void foldInflaterWindows(List<Tally> byLive) {
         Map<String, Tally> made = new HashMap<>();
         for (Tally t : byLive) {
-            if (INFLATER.equals(t.site.kind) && INFLATER_INIT.equals(t.site.entry)) {
+            if (INFLATER.equals(t.site.kind()) && INFLATER_INIT.equals(t.site.entry)) {
                 made.merge(method(t.site.site), t, (a, b) -> a.liveBytes + a.nativeLiveBytes
                         >= b.liveBytes + b.nativeLiveBytes ? a : b);
             }
@@ -149,7 +149,7 @@ final class SiteReport {
         }
         for (Iterator<Tally> it = byLive.iterator(); it.hasNext();) {
             Tally w = it.next();
-            Tally m = INFLATER.equals(w.site.kind) && isWindowEntry(w.site.entry) ? made.get(method(w.site.site)) : null;
+            Tally m = INFLATER.equals(w.site.kind()) && isWindowEntry(w.site.entry) ? made.get(method(w.site.site)) : null;
             if (m == null) {
                 continue;
             }
@@ -185,7 +185,7 @@ final class SiteReport {
         List<SiteFeed.Site> out = new ArrayList<>(tallies.size());
         for (Tally t : tallies) {
             double live = Math.max(t.liveBytes, t.nativeLiveBytes);
-            out.add(new SiteFeed.Site(t.site.site, t.site.kind, live, growth(t)));
+            out.add(new SiteFeed.Site(t.site.site, t.site.kind(), live, growth(t)));
         }
         return out;
     }

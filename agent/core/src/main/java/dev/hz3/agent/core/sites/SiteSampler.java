@@ -3,7 +3,6 @@ package dev.hz3.agent.core.sites;
 import dev.hz3.agent.boot.NativeAllocHooks;
 import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.nat.Hz3Sites;
-import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.NativeAllocationSampleEvent;
 import dev.hz3.jfr.NativeSiteEvent;
 import java.util.ArrayList;
@@ -33,8 +32,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>A sampled call walks its stack (to name its site), remembers the block, and hands its
  * hz3.NativeAllocationSample to the advice, which commits it in the allocating thread: JFR
- * records the stack itself, from the advised JDK method down. A call from inside the sampler
- * itself (JFR or the stack walk allocating natively) is not sampled.
+ * records the stack itself, from the advised JDK method down. The walk stops at the first frame
+ * outside the JDK, and a site seen before is found by that frame's key ({@link SiteKey}) with
+ * nothing described. A call from inside the sampler itself (JFR or the stack walk allocating
+ * natively) is not sampled.
+ *
+ * <p>Events only once JFR is up ({@link #eventsReady}): an hz3 event class loaded before JFR
+ * starts is instrumented by a class redefinition when JFR registers it, and every redefinition
+ * throws away the compilations in flight (the JIT's longest, a second or more, among them).
  *
  * <p>The agent's own allocations are not a site: a sampled call whose first frame outside the JDK
  * is the agent's (a class of its loader: its sampler of /proc/self/smaps reading a file, its
@@ -44,6 +49,8 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** Most distinct sites kept; later new ones count under one "(other sites)" site. */
     static final int MAX_SITES = 10_000;
+    /** Most site keys remembered (several keys may name one site: two calls on one line). */
+    static final int MAX_KEYS = 4 * MAX_SITES;
 
     /**
      * A first batch of frames that holds a usual allocation's stack down to its site (this
@@ -64,6 +71,8 @@ final class SiteSampler extends NativeAllocHooks {
     private final ThreadLocal<PerThread> perThread;
     private final LiveSamples live = new LiveSamples();
     private final Map<String, Site> sites = new ConcurrentHashMap<>();
+    /** Site frames seen, to their site. */
+    private final Map<SiteKey, Site> known = new ConcurrentHashMap<>();
     private final Map<Long, Site> byId = new ConcurrentHashMap<>();
     /** Never reused in a JVM: hz3 keeps the ids of samples relabelled by an earlier sampler. */
     private static final AtomicLong nextSiteId = new AtomicLong();
@@ -71,6 +80,9 @@ final class SiteSampler extends NativeAllocHooks {
     private final Hz3Marks marks;
     private volatile int topSites;
     private volatile boolean failed;
+    /** JFR is up and the event classes are loaded: sampled calls make events. */
+    private volatile boolean events;
+    private final Object eventsLock = new Object();
 
     /** hz3: hz3 is the malloc (its samples and census are joined to the sites). */
     SiteSampler(long sampleBytes, int topSites, boolean hz3) {
@@ -152,6 +164,9 @@ final class SiteSampler extends NativeAllocHooks {
         }
         double w = weight(bytes, mean);
         live.put(new Sample(address, bytes, w, site, System.nanoTime()));
+        if (!events) {
+            return null;
+        }
         NativeAllocationSampleEvent e = new NativeAllocationSampleEvent();
         if (!e.shouldCommit()) {
             return null;
@@ -159,7 +174,7 @@ final class SiteSampler extends NativeAllocHooks {
         e.address = address;
         e.size = bytes;
         e.weight = Math.round(w);
-        e.kind = site.kind;
+        e.kind = site.kind();
         e.site = site.site;
         e.source = "agent";
         e.tier = "";
@@ -181,13 +196,16 @@ final class SiteSampler extends NativeAllocHooks {
         SiteWalk w = new SiteWalk(kind);
         WALKER.walk(frames -> {
             frames.anyMatch(w);
-            w.describeSite();
+            w.finish(known);
             return null;
         });
+        if (w.known != null) {
+            return w.known;
+        }
         String site = w.site;
         String entry = "";
         int k = w.kind;
-        if (w.own || (site == null && Thread.currentThread().getName().startsWith(OWN_THREADS))) {
+        if (w.own || (w.key == null && Thread.currentThread().getName().startsWith(OWN_THREADS))) {
             if (!ownToo) {
                 return null;
             }
@@ -202,22 +220,25 @@ final class SiteSampler extends NativeAllocHooks {
         } else {
             site = "(unknown)";
         }
-        String kindName = Hz3Events.NATIVE_KINDS.get(k);
-        String key = kindName + '|' + entry + '|' + site;
+        String key = k + "|" + entry + '|' + site;
         Site s = sites.get(key);
         if (s == null) {
             if (sites.size() >= MAX_SITES) {
-                key = kindName + "||(other sites)";
+                key = k + "||(other sites)";
                 site = "(other sites)";
                 entry = "";
             }
             String fs = site;
             String fe = entry;
+            int fk = k;
             s = sites.computeIfAbsent(key, x -> {
-                Site n = new Site(nextSiteId.incrementAndGet(), x, fs, fe, kindName);
+                Site n = new Site(nextSiteId.incrementAndGet(), fs, fe, fk);
                 byId.put(n.id, n);
                 return n;
             });
+        }
+        if (w.key != null && !w.own && known.size() < MAX_KEYS) {
+            known.put(w.key, s);
         }
         return s;
     }
@@ -313,12 +334,34 @@ final class SiteSampler extends NativeAllocHooks {
         frameAt(1);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
-        new NativeAllocationSampleEvent().shouldCommit();
-        new NativeSiteEvent().isEnabled();
         tally();
         perThread.get();
+        known.put(new SiteKey("", "", 0, null, null, 0), s);
+        known.get(new SiteKey("", "", 0, "", "", 0));
+        known.clear();
         sites.clear();
         byId.clear();
+    }
+
+    /**
+     * JFR is up: loads what a sampled call's event uses (the event classes, the kinds' names),
+     * then lets sampled calls make events. Before, no recording can take them anyway.
+     */
+    void eventsReady() {
+        // Not this sampler's lock, which commitSites holds inside JFR's chunk hooks: JFR calls
+        // this from its listener, and loading an event class calls into JFR.
+        synchronized (eventsLock) {
+            if (events) {
+                return;
+            }
+            if (marks != null) {
+                marks.eventsReady();
+            }
+            new Site(0, "", "", KIND_UNSAFE).kind();
+            new NativeAllocationSampleEvent().shouldCommit();
+            new NativeSiteEvent().isEnabled();
+            events = true;
+        }
     }
 
     /** Live samples now (for the status line). */
@@ -328,6 +371,7 @@ final class SiteSampler extends NativeAllocHooks {
 
     void clear() {
         live.clear();
+        known.clear();
         sites.clear();
         byId.clear();
     }

@@ -1,6 +1,7 @@
 package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.boot.NativeAllocHooks;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -12,10 +13,11 @@ import java.util.function.Predicate;
  * frames and costs as much as the walk itself; and no {@code limit()}: the predicate counts the
  * depth. Each step only compares class names: the JIT compiles the walker's step with this
  * predicate inlined into it, once per JVM, and what a step calls makes that compilation bigger.
- * The site frame's description (its line number costs more than the frame) is made by
- * {@link #describeSite} after the walk stops on it, still inside the walk (the frame object is
- * refilled once the walker fetches another batch); the first JDK frame's, needed only when no
- * frame is outside the JDK, by a second walk in that rare case ({@link #firstJdkAt}).
+ * The site frame is keyed ({@link SiteKey}) by {@link #finish} after the walk stops on it, still
+ * inside the walk (the frame object is refilled once the walker fetches another batch), and
+ * described (its line number costs more than the frame) only when the key is new; the first JDK
+ * frame's description, needed only when no frame is outside the JDK, is made by a second walk in
+ * that rare case ({@link #firstJdkAt}).
  */
 final class SiteWalk implements Predicate<StackWalker.StackFrame> {
 
@@ -40,9 +42,13 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
     int kind;
     /** The agent's own call: no site. */
     boolean own;
-    /** The first frame outside the JDK, described; null when every frame is the JDK's. */
+    /** The first frame outside the JDK, described when its key was new; else null. */
     String site;
-    /** The site's frame, from the step that found it until {@link #describeSite}. */
+    /** The site frame's key; null when every frame is the JDK's (or the call is the agent's). */
+    SiteKey key;
+    /** The site its key already had, or null. */
+    Site known;
+    /** The site's frame, from the step that found it until {@link #finish}. */
     private StackWalker.StackFrame siteFrame;
     /** The last JDK frame above the site: the JDK method the application called. */
     String entryClass;
@@ -104,11 +110,21 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
                 || cn.startsWith("com.sun.jna.");
     }
 
-    /** Names the site from the frame the walk stopped on; call it inside the same walk. */
-    void describeSite() {
-        if (siteFrame != null) {
-            site = describe(siteFrame);
-            siteFrame = null;
+    /**
+     * Keys the frame the walk stopped on and looks the key up in known; describes the frame when
+     * the key is new. Call it inside the same walk.
+     */
+    void finish(Map<SiteKey, Site> knownSites) {
+        StackWalker.StackFrame f = siteFrame;
+        if (f == null) {
+            return;
+        }
+        siteFrame = null;
+        key = new SiteKey(f.getClassName(), f.getMethodName(), f.getByteCodeIndex(), entryClass,
+                entryMethod, kind);
+        known = knownSites.get(key);
+        if (known == null) {
+            site = describe(f);
         }
     }
 

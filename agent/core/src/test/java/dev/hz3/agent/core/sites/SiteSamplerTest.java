@@ -25,7 +25,7 @@ class SiteSamplerTest {
         LiveSamples t = new LiveSamples();
         Map<Long, Sample> ref = new HashMap<>();
         Random r = new Random(7);
-        Site site = new Site(1, "k", "s", "e", "unsafe");
+        Site site = new Site(1, "s", "e", NativeAllocHooks.KIND_UNSAFE);
         for (int i = 0; i < 200_000; i++) {
             long a = 16L * (1 + r.nextInt(5_000));   // collisions and reuse, as malloc's
             if (r.nextBoolean()) {
@@ -69,7 +69,7 @@ class SiteSamplerTest {
         assertEquals(1, tally.size(), () -> "only keep() holds memory: " + tally.size());
         SiteSampler.Tally t = tally.get(0);
         assertEquals("example.Workload.keep", t.site.site.substring(0, t.site.site.indexOf(':')));
-        assertEquals("unsafe", t.site.kind);
+        assertEquals("unsafe", t.site.kind());
         double ratio = t.liveBytes / kept;
         assertTrue(ratio > 0.9 && ratio < 1.1, "estimated " + t.liveBytes + " of " + kept);
     }
