@@ -317,6 +317,22 @@ enum hz3_event_kind { HZ3_EVENT_EPOCH = 1, HZ3_EVENT_SNAPSHOT = 2 };
 typedef void (*hz3_listener_fn)(void *ctx, int kind, const void *data);
 int hz3_obs_set_listener(hz3_listener_fn fn, void *ctx);
 
+/* A descriptor watched on a thread of hz3's own (named hz3-watch), which
+ * waits in poll(2) until fd is readable and then calls fn(ctx, fd) there.
+ * fn must take what made fd readable (accept the connection, read the
+ * data), and returns 0 to go on watching, anything else to stop. While it
+ * waits the thread runs no code: a JVM agent serves its control socket
+ * this way without a Java thread of its own (JFR's thread sampler visits
+ * every Java thread at each of its periods). One descriptor at a time: a
+ * call replaces the previous watch; fd < 0 or fn NULL stops watching. Once
+ * it returns, the previous fn is not running and will not be called again
+ * (unless this is called from within it). The caller keeps fd, and closes
+ * it after stopping. A descriptor closed while watched ends the watch. A
+ * fork child watches nothing. Returns 0, or -1 when the thread could not
+ * be started. */
+typedef int (*hz3_watch_fn)(void *ctx, int fd);
+int hz3_watch_fd(int fd, hz3_watch_fn fn, void *ctx);
+
 /* Configuration by name (the same names as the HZ3_* environment variables,
  * lower case, without the prefix): scan_seg_budget (segments the census
  * sweep reads per epoch, 0 = no sweeps; default 64), purge_delay_ms (how

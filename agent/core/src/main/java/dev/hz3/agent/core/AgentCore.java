@@ -47,10 +47,11 @@ public final class AgentCore {
             r.install(o, false);
             attribution(o, o, inst, privateDir);
             metrics(o, o, r);
-            listen(agentJar, privateDir, inst);
             if (Recorder.startupRecording()) {
                 r.nativeState();   // JNA now, not in the recording's first second
-            } else if (!o.has(Options.Key.RECORD) && !metricsUsed) {
+            }
+            listen(agentJar, privateDir, inst);   // after JNA, if any: then hz3 can serve it
+            if (!Recorder.startupRecording() && !o.has(Options.Key.RECORD) && !metricsUsed) {
                 r.sayHowToRecord(Path.of(agentJar));
             }
         } catch (Throwable t) {
@@ -70,7 +71,6 @@ public final class AgentCore {
         if (o.has(Options.Key.REPLY)) {
             Log.beginReply();   // the lines go to the attaching command only
         }
-        listen(agentJar, privateDir, inst);   // its warning, if any, too
         RecordFiles.check(o);   // before anything starts: a bad file is exit 2, the rest goes on
         int exit = 0;
         try {
@@ -120,6 +120,9 @@ public final class AgentCore {
             Log.error("attach failed in the target: " + Log.describe(t));
             exit = 1;
         } finally {
+            // After the action, which may have set up JNA (hz3 can then serve the socket); its
+            // warning, if any, goes into the reply too.
+            listen(agentJar, privateDir, inst);
             List<String> lines = new ArrayList<>(Log.endReply());
             lines.add("exit=" + exit);
             String reply = o.has(Options.Key.REPLY) ? o.get(Options.Key.REPLY) : null;
@@ -182,7 +185,9 @@ public final class AgentCore {
 
     /** Later attaches reach this agent through its control socket, not by loading it again. */
     private static void listen(String agentJar, String privateDir, Instrumentation inst) {
-        Control.start(Path.of(privateDir), request -> agentmain(agentJar, privateDir, request, inst));
+        Malloc m = Recorder.get(Path.of(privateDir)).nativeStateIfBound();
+        Control.start(Path.of(privateDir), request -> agentmain(agentJar, privateDir, request, inst),
+                m != null && m.hz3 == Malloc.Hz3Status.ACTIVE);
     }
 
     /**

@@ -42,6 +42,16 @@ final class AllocatorEvents {
     private volatile boolean listening;
     private volatile boolean snapshotSinceFloor;
     private volatile Hz3Structs.Snapshot last;
+    /**
+     * The listener's latest census, as hz3's bytes, when newer than {@link #last} (under
+     * snapshotLock): made into a Snapshot only when asked for ({@link #lastSnapshot}). A JNA
+     * Structure is costly to make (each of the 70 nested in a Snapshot derives its layout by
+     * reflection and allocates native memory): about 115 us of CPU a census against 11 for the
+     * kept one, where hz3.Retention (every 5 s) is the only reader of most censuses.
+     */
+    private byte[] lastRaw;
+    /** The listener's events are committed from this one, filled again for each census. */
+    private Hz3Structs.Snapshot scratch;
     private volatile boolean listenerFailed;
     /** hz3's thread reads every epoch record into this one (made there: JNA is bound by then). */
     private Hz3Structs.EpochInfo epochRecord;
@@ -89,8 +99,7 @@ final class AllocatorEvents {
                 }
             } else if (kind == Hz3Lib.EVENT_SNAPSHOT) {
                 if (SnapshotEvents.enabled() || new RetentionEvent().isEnabled() || CensusFeed.wanted()) {
-                    Hz3Structs.Snapshot s = StructReader.snapshot(data);
-                    commitSnapshot(s, Hz3Events.SOURCE_LISTENER);
+                    commitListenerSnapshot(data);
                 }
             }
         } catch (Throwable t) {
@@ -132,14 +141,48 @@ final class AllocatorEvents {
     private void commitSnapshot(Hz3Structs.Snapshot s, String source) {
         synchronized (snapshotLock) {
             last = s;
+            lastRaw = null;
             CensusFeed.publish(s);   // the metrics endpoint reads the same census
-            // Only a consistent or exact census satisfies the floor: while a busy heap makes
-            // every budgeted sweep inconsistent, the floor's exact census keeps one consistent
-            // snapshot per floor period in the recording for the rules to read.
-            if (s.consistent != 0 || s.exact != 0) {
-                snapshotSinceFloor = true;
+            commitEvents(s, source);
+        }
+    }
+
+    /** Under snapshotLock. */
+    private void commitEvents(Hz3Structs.Snapshot s, String source) {
+        // Only a consistent or exact census satisfies the floor: while a busy heap makes
+        // every budgeted sweep inconsistent, the floor's exact census keeps one consistent
+        // snapshot per floor period in the recording for the rules to read.
+        if (s.consistent != 0 || s.exact != 0) {
+            snapshotSinceFloor = true;
+        }
+        SnapshotEvents.commit(s, source, options.get().integer(Options.Key.TOP));
+    }
+
+    /** The listener's census: events from the scratch copy, the bytes kept for later readers. */
+    private void commitListenerSnapshot(Pointer data) {
+        synchronized (snapshotLock) {
+            if (scratch == null) {
+                scratch = new Hz3Structs.Snapshot();
             }
-            SnapshotEvents.commit(s, source, options.get().integer(Options.Key.TOP));
+            byte[] raw = StructReader.bytes(scratch, data);
+            Hz3Structs.Snapshot s = StructReader.read(scratch, raw);
+            last = null;
+            lastRaw = raw;
+            if (CensusFeed.wanted()) {
+                CensusFeed.publish(lastSnapshot());   // a scrape may read it any time: its own copy
+            }
+            commitEvents(s, Hz3Events.SOURCE_LISTENER);
+        }
+    }
+
+    /** The latest census received or taken, or null. */
+    private Hz3Structs.Snapshot lastSnapshot() {
+        synchronized (snapshotLock) {
+            if (lastRaw != null) {
+                last = StructReader.read(new Hz3Structs.Snapshot(), lastRaw);
+                lastRaw = null;
+            }
+            return last;
         }
     }
 
@@ -201,7 +244,7 @@ final class AllocatorEvents {
         if (!e.isEnabled()) {
             return;
         }
-        Hz3Structs.Snapshot s = last;
+        Hz3Structs.Snapshot s = lastSnapshot();
         if (s == null) {
             s = takeSnapshot(Hz3Events.SOURCE_PERIODIC);
             if (s == null) {

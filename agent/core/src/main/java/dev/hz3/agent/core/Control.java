@@ -30,9 +30,10 @@ import java.util.regex.Pattern;
  *
  * <p>The exchange is one request per connection: the attach command's options (with its
  * {@code reply=} file) as one line of UTF-8, then the agent runs them exactly as agentmain would,
- * writes the reply file, and answers {@value #DONE} before closing. One daemon thread,
- * "hz3-agent-control", waits for connections and serves them one at a time, as the JVM's attach
- * listener would.
+ * writes the reply file, and answers {@value #DONE} before closing. Connections are served one
+ * at a time, as the JVM's attach listener would: under hz3 by hz3's watching thread, which is
+ * no Java thread while it waits ({@link ControlWatch}); otherwise by one daemon thread,
+ * "hz3-agent-control", that polls.
  *
  * <p>A Unix socket's path holds at most {@value #MAX_PATH_BYTES} bytes (sun_path), and the JDK
  * binds by path only (no bindat to a directory's descriptor). When the private directory is too
@@ -47,7 +48,7 @@ public final class Control {
     public static final String PROPERTY = "hz3.agent.control";
     static final String DONE = "done";
     /** The longest request read: options are a few hundred bytes. */
-    private static final int MAX_REQUEST = 64 * 1024;
+    static final int MAX_REQUEST = 64 * 1024;
     private static final Pattern SOCKET = Pattern.compile("control-(\\d{1,10})\\.sock");
     /** sun_path's 108 bytes less the terminating NUL. */
     static final int MAX_PATH_BYTES = 107;
@@ -64,10 +65,11 @@ public final class Control {
 
     /**
      * Listens for attach requests in privateDir (or the short directory, see above), once per
-     * JVM; handler runs each. Never throws: without the socket attach loads the agent again, as
-     * before; a directory refused, or none short enough, is one warning.
+     * JVM; handler runs each, on hz3's watching thread when hz3 says so (JNA is set up and hz3
+     * is the malloc), else on a thread of ours. Never throws: without the socket attach loads
+     * the agent again, as before; a directory refused, or none short enough, is one warning.
      */
-    static synchronized void start(Path privateDir, Consumer<String> handler) {
+    static synchronized void start(Path privateDir, Consumer<String> handler, boolean hz3) {
         if (started) {
             return;
         }
@@ -86,13 +88,15 @@ public final class Control {
             removeStale(dir);
             Path path = dir.resolve(socketName(pid));
             Files.deleteIfExists(path);   // a killed JVM's, whose pid this one has now
-            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            server.bind(UnixDomainSocketAddress.of(path));
+            if (!(hz3 && ControlWatch.start(path, handler))) {
+                ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+                server.bind(UnixDomainSocketAddress.of(path));
+                Thread t = new Thread(() -> serve(server, handler), "hz3-agent-control");
+                t.setDaemon(true);
+                t.start();
+            }
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
             path.toFile().deleteOnExit();
-            Thread t = new Thread(() -> serve(server, handler), "hz3-agent-control");
-            t.setDaemon(true);
-            t.start();
             System.setProperty(PROPERTY, path.toString());
         } catch (IOException | RuntimeException e) {
             Log.debug("no control socket (attach will load the agent again): " + Log.describe(e));

@@ -139,6 +139,11 @@ public final class Recorder implements FlightRecorderListener {
         return binding.get();
     }
 
+    /** The malloc if JNA is set up already, else null (nothing is bound for asking). */
+    Malloc nativeStateIfBound() {
+        return binding.ifBound();
+    }
+
     /**
      * Starts the events: hooks, hz3's listener, the one-line status. Never throws. Returns
      * whether it started them now (false: already running, stopped, or failed).

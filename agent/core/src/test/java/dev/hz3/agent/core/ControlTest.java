@@ -25,7 +25,7 @@ class ControlTest {
     void requestsRunInTheAgentAndSendWaitsForThem() throws Exception {
         Path stale = Files.createFile(dir.resolve("control-999999999.sock"));   // no such pid
         List<String> got = new CopyOnWriteArrayList<>();
-        Control.start(dir, got::add);
+        Control.start(dir, got::add, false);
         Path socket = Path.of(System.getProperty(Control.PROPERTY));
         assertEquals(dir.resolve("control-" + ProcessHandle.current().pid() + ".sock"), socket);
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
@@ -35,7 +35,7 @@ class ControlTest {
         assertTrue(Control.send(socket, "top=3,reply=/y"));
         assertEquals(List.of("purge,reply=/x", "top=3,reply=/y"), got);
 
-        Control.start(dir.resolve("elsewhere"), got::add);   // once per JVM
+        Control.start(dir.resolve("elsewhere"), got::add, false);   // once per JVM
         assertEquals(socket.toString(), System.getProperty(Control.PROPERTY));
         assertFalse(Control.send(dir.resolve("nobody.sock"), "purge"), "no one listens: not sent");
     }

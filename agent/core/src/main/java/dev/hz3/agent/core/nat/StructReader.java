@@ -45,6 +45,21 @@ public final class StructReader {
         return s;
     }
 
+    /** Fills s from a copy of its bytes (see {@link #bytes}); returns s. */
+    public static <T extends Structure> T read(T s, byte[] raw) {
+        try {
+            fill(s, ByteBuffer.wrap(raw).order(ByteOrder.nativeOrder()), 0);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);   // public fields: cannot happen
+        }
+        return s;
+    }
+
+    /** The bytes of the struct at p, laid out as like is: one copy, read later with {@link #read(Structure, byte[])}. */
+    public static byte[] bytes(Structure like, Pointer p) {
+        return p.getByteArray(0, layout(like).size);
+    }
+
     private static void fill(Object s, ByteBuffer b, int base) throws IllegalAccessException {
         for (Slot f : layout((Structure) s).slots) {
             int at = base + f.offset;

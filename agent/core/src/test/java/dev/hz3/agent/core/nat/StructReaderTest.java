@@ -28,6 +28,19 @@ class StructReaderTest {
         assertSame(new Hz3Structs.Snapshot(m), StructReader.snapshot(m), "snapshot");
     }
 
+    /** The listener fills one Snapshot again for each census, from a copy of hz3's bytes. */
+    @Test
+    void aSnapshotFilledAgainFromCopiedBytesReadsAsJnaReadsIt() {
+        int size = new Hz3Structs.Snapshot().size();
+        Memory first = pattern(size, 3);
+        Memory second = pattern(size, 7);
+        Hz3Structs.Snapshot reused = StructReader.read(new Hz3Structs.Snapshot(),
+                StructReader.bytes(new Hz3Structs.Snapshot(), first));
+        assertSame(new Hz3Structs.Snapshot(first), reused, "first");
+        StructReader.read(reused, StructReader.bytes(reused, second));
+        assertSame(new Hz3Structs.Snapshot(second), reused, "second");
+    }
+
     @Test
     void epochRecordOfDistinctBytesReadsAsJnaReadsIt() {
         Memory m = pattern(new Hz3Structs.EpochInfo().size());
@@ -48,9 +61,13 @@ class StructReaderTest {
     }
 
     private static Memory pattern(int size) {
+        return pattern(size, 7);
+    }
+
+    private static Memory pattern(int size, int step) {
         Memory m = new Memory(size);
         for (int i = 0; i < size; i++) {
-            m.setByte(i, (byte) (i * 7 + 1));
+            m.setByte(i, (byte) (i * step + 1));
         }
         return m;
     }
