@@ -193,12 +193,8 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** ownToo: the agent's own call is named too (only to warm the code up). */
     private Site siteOf(int kind, boolean ownToo) {
-        SiteWalk w = new SiteWalk(kind);
-        WALKER.walk(frames -> {
-            frames.anyMatch(w);
-            w.finish(known);
-            return null;
-        });
+        SiteWalk w = new SiteWalk(kind, known);
+        WALKER.walk(w);
         if (w.known != null) {
             return w.known;
         }
@@ -212,7 +208,7 @@ final class SiteSampler extends NativeAllocHooks {
             site = "(warm-up)";
             k = kind;
         } else if (site != null) {
-            entry = w.entryClass != null ? w.entryClass + "." + w.entryMethod : "";
+            entry = w.entryClass != null ? w.entryClass + "." + methodAt(w.entryAt) : "";
         } else if (w.firstJdkAt >= 0) {
             // Every frame is the JDK's (rare: a JDK thread's own work): walked again from the same
             // caller, so the same frames, to describe the one the first walk only counted.
@@ -247,6 +243,12 @@ final class SiteSampler extends NativeAllocHooks {
     private static String frameAt(int at) {
         return WALKER.walk(frames -> frames.skip(at + 1L).findFirst().map(SiteWalk::describe)
                 .orElse("(unknown)"));
+    }
+
+    /** The method name of the frame at (0: this method's caller), or "(unknown)". */
+    private static String methodAt(int at) {
+        return WALKER.walk(frames -> frames.skip(at + 1L).findFirst()
+                .map(StackWalker.StackFrame::getMethodName).orElse("(unknown)"));
     }
 
     private void failedOnce(Throwable e) {
@@ -332,12 +334,13 @@ final class SiteSampler extends NativeAllocHooks {
         siteOf(KIND_UNSAFE);
         Site s = siteOf(KIND_UNSAFE, true);
         frameAt(1);
+        methodAt(1);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
         tally();
         perThread.get();
-        known.put(new SiteKey("", "", 0, null, null, 0), s);
-        known.get(new SiteKey("", "", 0, "", "", 0));
+        known.put(new SiteKey("", "", 0, null, 0), s);
+        known.get(new SiteKey("", "", 0, "", 0));
         known.clear();
         sites.clear();
         byId.clear();

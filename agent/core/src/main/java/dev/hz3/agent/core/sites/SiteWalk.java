@@ -2,24 +2,31 @@ package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.boot.NativeAllocHooks;
 import java.util.Map;
-import java.util.function.Predicate;
+import java.util.Spliterator;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * One sampled call's walk down its stack to its site (see {@link SiteSampler}): given each frame
- * in turn, it answers true once the site is found (the first frame outside the JDK) or the call
- * is the agent's own, or past {@value #MAX_DEPTH} frames, which ends the walk there.
+ * in turn, it is done once the site is found (the first frame outside the JDK) or the call is
+ * the agent's own, or past {@value #MAX_DEPTH} frames, which ends the walk there.
  *
- * <p>Why a predicate for {@code anyMatch}, not an iterator: the stream's iterator adapter buffers
- * frames and costs as much as the walk itself; and no {@code limit()}: the predicate counts the
- * depth. Each step only compares class names: the JIT compiles the walker's step with this
- * predicate inlined into it, once per JVM, and what a step calls makes that compilation bigger.
- * The site frame is keyed ({@link SiteKey}) by {@link #finish} after the walk stops on it, still
- * inside the walk (the frame object is refilled once the walker fetches another batch), and
- * described (its line number costs more than the frame) only when the key is new; the first JDK
- * frame's description, needed only when no frame is outside the JDK, is made by a second walk in
- * that rare case ({@link #firstJdkAt}).
+ * <p>Why the walker's spliterator stepped by hand, not a stream operation: the walker's step
+ * ({@code tryAdvance}) is called per frame and the JIT compiles it with what it calls inlined:
+ * through {@code anyMatch} that was the stream's match machinery and this step, a 16 kB C2
+ * method; the stream's iterator adapter buffers frames and costs as much as the walk itself. A
+ * step reads only the frame's class name (kept by its Class): a JDK frame's method name would be
+ * a call into the JVM per frame, so the entry's (the JDK method the application called) is read
+ * by a second walk, only when the site's key is new. The site frame is keyed
+ * ({@link SiteKey}) by {@link #finish} after the walk stops on it, still inside the walk (the
+ * frame object is refilled once the walker fetches another batch), and described (its line
+ * number costs more than the frame) only when the key is new; the first JDK frame's
+ * description, needed only when no frame is outside the JDK, is made by a second walk in that
+ * rare case ({@link #firstJdkAt}).
  */
-final class SiteWalk implements Predicate<StackWalker.StackFrame> {
+final class SiteWalk
+        implements Function<Stream<StackWalker.StackFrame>, Void>, Consumer<StackWalker.StackFrame> {
 
     /**
      * The agent's own loader: its classes, JNA's copy and the metrics client's are the agent's
@@ -38,6 +45,22 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
 
     static final int MAX_DEPTH = 64;
 
+    /** Verdicts ({@link #verdict}): passed over, the agent's own, the site, or a JDK frame with flags. */
+    private static final int PASS = 1;
+    private static final int OWN = 2;
+    private static final int SITE = 3;
+    private static final int JDK = 4;
+    private static final int DIRECT_BUFFER = 8;
+    private static final int FOREIGN = 16;
+    private static final int MACHINERY = 32;
+    /** Small Integers: Integer.valueOf's cache, nothing allocated per class but the entry. */
+    private static final ClassValue<Integer> VERDICTS = new ClassValue<>() {
+        @Override
+        protected Integer computeValue(Class<?> c) {
+            return verdict(c);
+        }
+    };
+
     /** The kind, refined from the frames (a direct buffer, a memory segment). */
     int kind;
     /** The agent's own call: no site. */
@@ -50,47 +73,89 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
     Site known;
     /** The site's frame, from the step that found it until {@link #finish}. */
     private StackWalker.StackFrame siteFrame;
-    /** The last JDK frame above the site: the JDK method the application called. */
+    /** The last JDK frame above the site: the JDK method the application called, its class. */
     String entryClass;
-    String entryMethod;
+    /** That frame's depth (0: the walk's caller), for its method name. */
+    int entryAt = -1;
     /** Frames above the first JDK frame past the allocation machinery; -1: none seen. */
     int firstJdkAt = -1;
+    private final Map<SiteKey, Site> knownSites;
     private int depth;
+    private boolean done;
 
-    SiteWalk(int kind) {
+    SiteWalk(int kind, Map<SiteKey, Site> knownSites) {
         this.kind = kind;
+        this.knownSites = knownSites;
+    }
+
+    /** The walk: the walker's stream is its source, so its spliterator is the walker's own. */
+    @Override
+    public Void apply(Stream<StackWalker.StackFrame> frames) {
+        Spliterator<StackWalker.StackFrame> it = frames.spliterator();
+        while (!done && it.tryAdvance(this)) {
+            // accept does the step
+        }
+        finish();
+        return null;
     }
 
     @Override
-    public boolean test(StackWalker.StackFrame f) {
+    public void accept(StackWalker.StackFrame f) {
+        done = step(f);
+    }
+
+    private boolean step(StackWalker.StackFrame f) {
         if (depth++ == MAX_DEPTH) {
             return true;
         }
-        String cn = f.getClassName();
-        if (cn.equals(SAMPLER) || cn.startsWith(SAMPLER_INNER) || cn.equals(MARKS)
-                || cn.startsWith(MARKS_INNER) || cn.equals(HOOKS)) {
+        Class<?> c = f.getDeclaringClass();
+        int v = VERDICTS.get(c);
+        if (v == PASS) {
             return false;   // the sampler, its marks, the hook's dispatch
         }
-        if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null
-                && f.getDeclaringClass().getClassLoader() == OWN_LOADER)) {
-            own = true;   // the agent's own (its JNA's frames count, under com.sun.)
+        if (v == OWN) {
+            own = true;
             return true;
         }
-        if (!isJdk(cn)) {
+        if (v == SITE) {
             siteFrame = f;
             return true;
         }
-        if (kind == NativeAllocHooks.KIND_UNSAFE && cn.equals("java.nio.DirectByteBuffer")) {
-            kind = NativeAllocHooks.KIND_DIRECT_BUFFER;
-        } else if (kind == NativeAllocHooks.KIND_UNSAFE && cn.startsWith("jdk.internal.foreign.")) {
-            kind = NativeAllocHooks.KIND_MEMORY_SEGMENT;
+        if (kind == NativeAllocHooks.KIND_UNSAFE && (v & (DIRECT_BUFFER | FOREIGN)) != 0) {
+            kind = (v & DIRECT_BUFFER) != 0 ? NativeAllocHooks.KIND_DIRECT_BUFFER
+                    : NativeAllocHooks.KIND_MEMORY_SEGMENT;
         }
-        if (firstJdkAt < 0 && !isMachinery(cn)) {
+        if (firstJdkAt < 0 && (v & MACHINERY) == 0) {
             firstJdkAt = depth - 1;
         }
-        entryClass = cn;
-        entryMethod = f.getMethodName();
+        entryClass = c.getName();
+        entryAt = depth - 1;
         return false;
+    }
+
+    /**
+     * What a frame's class is to the walk, worked out once per class from its name and loader:
+     * a step that compared names (a dozen prefixes) compiled into an 8 kB C2 method.
+     */
+    static int verdict(Class<?> c) {
+        String cn = c.getName();
+        if (cn.equals(SAMPLER) || cn.startsWith(SAMPLER_INNER) || cn.equals(MARKS)
+                || cn.startsWith(MARKS_INNER) || cn.equals(HOOKS)) {
+            return PASS;
+        }
+        if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null && c.getClassLoader() == OWN_LOADER)) {
+            return OWN;   // the agent's own (its JNA's frames count, under com.sun.)
+        }
+        if (!isJdk(cn)) {
+            return SITE;
+        }
+        int v = JDK;
+        if (cn.equals("java.nio.DirectByteBuffer")) {
+            v |= DIRECT_BUFFER;
+        } else if (cn.startsWith("jdk.internal.foreign.")) {
+            v |= FOREIGN;
+        }
+        return isMachinery(cn) ? v | MACHINERY : v;
     }
 
     /**
@@ -114,14 +179,14 @@ final class SiteWalk implements Predicate<StackWalker.StackFrame> {
      * Keys the frame the walk stopped on and looks the key up in known; describes the frame when
      * the key is new. Call it inside the same walk.
      */
-    void finish(Map<SiteKey, Site> knownSites) {
+    private void finish() {
         StackWalker.StackFrame f = siteFrame;
         if (f == null) {
             return;
         }
         siteFrame = null;
         key = new SiteKey(f.getClassName(), f.getMethodName(), f.getByteCodeIndex(), entryClass,
-                entryMethod, kind);
+                kind);
         known = knownSites.get(key);
         if (known == null) {
             site = describe(f);
