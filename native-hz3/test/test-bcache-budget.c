@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include "test_util.h"
 
-enum { BUDGET = 1 << 20 /* src/hz3_types.h, HZ3_BCACHE_BUDGET */, FILL = 128 << 10, MAX_SIZE = 16 << 10 };
+enum { BUDGET = 512 << 10 /* src/hz3_types.h, HZ3_BCACHE_BUDGET */, FILL = 128 << 10, MAX_SIZE = 16 << 10 };
 enum { MAX_TAKE = 8192 };
 
 static unsigned n_cls, cls_of[HZ3_CENSUS_CLASSES], n_of[HZ3_CENSUS_CLASSES], take_of[HZ3_CENSUS_CLASSES];
