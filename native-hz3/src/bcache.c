@@ -41,10 +41,12 @@
  * A thread caches a class only once it allocates the class itself
  * (limit is armed by its first slow path of the class: a consumer that
  * never allocates pushes to the owners at once, as before), and at most
- * about HZ3_BCACHE_CLASS_BYTES of it; a free into a full cache sends the
- * older half to the owners through the remote batch. Everything goes back
- * to the owners (limits disarmed) when the thread ends, when it runs an
- * epoch itself (census, snapshot, purge: _hz3_remote_flush), and on its
+ * about HZ3_BCACHE_CLASS_BYTES of it, within the thread's budget for all
+ * classes together (HZ3_BCACHE_BUDGET, _hz3_bcache_arm); a free into a
+ * full cache sends the older half to the owners through the remote batch.
+ * Everything goes back to the owners (limits disarmed) when the thread
+ * ends, when it runs an epoch itself (census, snapshot, purge:
+ * _hz3_remote_flush), and on its
  * first slow path after a timer epoch or a purge (decay): an idle thread
  * keeps its caches until it runs again, as it keeps its batch. The batch's
  * aging (every 64 slow paths) pushes the batch alone: emptying the caches
@@ -82,6 +84,7 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
         hz3_block_t *all = bc->head;
         __atomic_store_n(&bc->head, NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&bc->count, (uint16_t)0, __ATOMIC_RELAXED);
+        h->bcache_armed_bytes -= (uint32_t)bc->limit * _hz3_classes[bc - h->bcache].size;
         bc->limit = 0;
         to_batch(h, all);
         _hz3_remote_batch_add(h, s, b);
@@ -104,6 +107,7 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
 static void flush_all(hz3_heap_t *h, bool locked)
 {
     hz3_block_t *singles = NULL;
+    if (h->bcache_armed_bytes) h->bcache_armed_bytes = 0;   /* the shared empty heap: never written */
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_bcache_t *bc = &h->bcache[cls];
         if (!bc->limit) continue;   /* nothing cached (and the shared empty heap: never written) */
@@ -134,20 +138,34 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
     const hz3_class_t *c = &_hz3_classes[cls];
     if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || c->size == 0) return;
     /* Singles: bounded in bytes alone (each is a span of its own); at
-     * least one. The census tells a cached one by its free key: a build
+     * least one, the budget below allowing. The census tells a cached one by its free key: a build
      * without the key (HZ3_FREE_CHECKS=0, for benches) caches none. */
+    unsigned n, least;
     if (c->capacity == 1) {
         if (!HZ3_FREE_CHECKS) return;
-        unsigned n = HZ3_BCACHE_SINGLE_BYTES / c->size;
-        h->bcache[cls].limit = (uint16_t)(n ? n : 1);
-        return;
+        n = HZ3_BCACHE_SINGLE_BYTES / c->size;
+        least = 1;
+    } else {
+        /* Medium classes: the free fast path's own cache too (hz3_hot.h),
+         * deep enough for a class's count of live objects to drift */
+        n = (c->tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) / c->size;
+        if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
+        if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
+        least = 2;   /* an overflow keeps half */
     }
-    /* Medium classes: the free fast path's own cache too (hz3_hot.h),
-     * deep enough for a class's count of live objects to drift */
-    unsigned n = (c->tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) / c->size;
-    if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
-    if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
+    /* The thread's budget, all classes together: a thread that allocates
+     * many classes (rptest) held up to a class's bytes in each, while
+     * one with few (larson) needs them deep. Counted in limits, which
+     * change only here and at a disarm: the fast paths' count < limit
+     * then bounds the bytes, with nothing added to them. The classes
+     * armed first take the budget; a flush (decay, an epoch) disarms all,
+     * and the classes in use then take it anew. Past the budget a class
+     * stays unarmed: its frees go to the owners at once. */
+    unsigned left = HZ3_BCACHE_BUDGET - h->bcache_armed_bytes;
+    if (n > left / c->size) n = left / c->size;
+    if (n < least) return;
     h->bcache[cls].limit = (uint16_t)n;
+    h->bcache_armed_bytes += n * c->size;
 }
 
 /* Whether x may be a block of class cls (a pointer read from a list that

@@ -255,6 +255,9 @@
 #ifndef HZ3_BCACHE_MAX
 #define HZ3_BCACHE_MAX 128u            /* and at most this many */
 #endif
+#ifndef HZ3_BCACHE_BUDGET
+#define HZ3_BCACHE_BUDGET (512u << 10) /* a heap's caches of all classes together: limit * size summed (bcache.c) */
+#endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
 #endif
@@ -518,6 +521,7 @@ typedef struct hz3_heap {
 #define HZ3_MEDIUM_GROWN_FULL 7                /* 2 << 7 blocks: every class's full span */
     _Atomic uint32_t single_busy;              /* the owner is in its singles' cache (single.c, the guard) */
     uint32_t single_hits;                      /* cache hits left before one goes the slow way (single.c) */
+    uint32_t bcache_armed_bytes;               /* the sum of limit * size over the armed block caches (bcache.c) */
     /* written by other threads (a remote free into a full span): a line of
      * its own, away from the lock the owner takes on every slow path */
     _Alignas(64) _Atomic(hz3_span_t *) delayed; /* spans whose remote free notified us */
