@@ -13,9 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import dev.hz3.samples.ChildProcess;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,7 +41,7 @@ class ControlIdleTest {
                 AttachTarget.class.getName());
         try (ChildProcess t = ChildProcess.start("target", dir, cmd, ChildProcess.UNDER_HZ3)) {
             t.awaitOut("^READY pid=\\d+$");
-            Path socket = controlSocket(javaHome, dir, t);
+            Path socket = ControlSocketTest.controlSocket(javaHome, dir, t);
             assertTrue(awaitThread(t.pid(), "hz3-watch"), () -> "no hz3-watch thread: " + threads(t.pid()) + "\n" + t);
             assertFalse(threads(t.pid()).contains("hz3-agent-contr"), () -> threads(t.pid()).toString());
 
@@ -106,15 +103,5 @@ class ControlIdleTest {
             Thread.sleep(10);
         }
         return false;
-    }
-
-    /** The target's hz3.agent.control property, read with jcmd (which loads no agent). */
-    private static Path controlSocket(Path javaHome, Path dir, ChildProcess t) throws Exception {
-        ChildProcess props = ChildProcess.run("jcmd-properties", dir, List.of(javaHome.resolve("bin/jcmd").toString(),
-                Long.toString(t.pid()), "VM.system_properties"), Map.of());
-        assertEquals(0, props.exit(), props::toString);
-        Matcher m = Pattern.compile("^hz3\\.agent\\.control=(.*)$", Pattern.MULTILINE).matcher(props.out());
-        assertTrue(m.find(), () -> "the agent in the target has no control socket\n" + t + "\n" + props);
-        return Path.of(m.group(1));
     }
 }

@@ -89,7 +89,7 @@ class ControlSocketTest {
     }
 
     /** The target's hz3.agent.control property, read with jcmd (which loads no agent). */
-    private static Path controlSocket(Path javaHome, Path dir, ChildProcess t) throws Exception {
+    static Path controlSocket(Path javaHome, Path dir, ChildProcess t) throws Exception {
         ChildProcess props = ChildProcess.run("jcmd-properties", dir, List.of(javaHome.resolve("bin/jcmd").toString(),
                 Long.toString(t.pid()), "VM.system_properties"), Map.of());
         assertEquals(0, props.exit(), props::toString);
