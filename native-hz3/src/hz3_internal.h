@@ -319,6 +319,10 @@ uint64_t _hz3_epoch_run(enum hz3_epoch_reason reason, struct hz3_snapshot *full)
 void _hz3_epoch_lock(void);
 void _hz3_epoch_unlock(void);
 void _hz3_epoch_after_fork_child(void);
+/* ---- watch.c ---- */
+void _hz3_watch_lock(void);
+void _hz3_watch_unlock(void);
+void _hz3_watch_after_fork_child(void);
 
 /* ---- census.c ---- */
 void _hz3_census_begin(struct hz3_snapshot *snap, uint64_t seq, bool exact);

@@ -59,6 +59,7 @@ void _hz3_init_slow(void)
 
 static void fork_prepare(void)
 {
+    _hz3_watch_lock();
     _hz3_epoch_lock();
     _hz3_heaps_lock();
     _hz3_samples_lock_all();
@@ -77,6 +78,7 @@ static void fork_parent(void)
     _hz3_samples_unlock_all();
     _hz3_heaps_unlock();
     _hz3_epoch_unlock();
+    _hz3_watch_unlock();
 }
 
 static void fork_child(void)
@@ -88,6 +90,7 @@ static void fork_child(void)
     _hz3_samples_after_fork_child();
     _hz3_heaps_after_fork_child();
     _hz3_epoch_after_fork_child();
+    _hz3_watch_after_fork_child();
 }
 
 __attribute__((constructor)) static void hz3_constructor(void)

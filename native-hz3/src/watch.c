@@ -69,6 +69,16 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+/* fork: taken first (hz3_watch_fd allocates while holding it), so that a
+ * child never inherits it held by the watcher, which has no thread there. */
+void _hz3_watch_lock(void) { pthread_mutex_lock(&watch_lock); }
+void _hz3_watch_unlock(void) { pthread_mutex_unlock(&watch_lock); }
+void _hz3_watch_after_fork_child(void)
+{
+    pthread_mutex_init(&watch_lock, NULL);
+    pthread_cond_init(&watch_idle, NULL);
+}
+
 /* Under watch_lock; false if the thread could not be started. pthread_create
  * allocates: the lock is hz3's own, never taken inside malloc. */
 static bool start_watcher(void)
