@@ -3,10 +3,7 @@ package dev.hz3.agent.core.jfr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.hz3.agent.core.Recorder;
 import dev.hz3.agent.core.nat.Hz3Lib;
-import dev.hz3.agent.core.nat.Jna;
-import dev.hz3.agent.core.nat.Malloc;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.ProcessMemoryEvent;
 import java.nio.file.Files;
@@ -30,18 +27,13 @@ import org.junit.jupiter.api.io.TempDir;
 class ProcessMemorySamplerTest {
 
     private static final long MIB = 1 << 20;
-    /** Slack per part: what the test JVM's threads may touch between readings, and [vdso]. */
-    private static final long SLACK = 2 * MIB;
 
     @TempDir
     Path tmp;
 
     @BeforeAll
     static void bind() {
-        Jna.init(null);
-        assertEquals(Malloc.Hz3Status.ACTIVE, Malloc.detect(Recorder.REQUIRED_HZ3).hz3,
-                "this test JVM should run on libhz3.so (surefire's LD_PRELOAD)");
-        Hz3Lib.bind();
+        SmapsSplit.bindHz3();
         FlightRecorder.register(ProcessMemoryEvent.class);
     }
 
@@ -73,7 +65,8 @@ class ProcessMemorySamplerTest {
         assertTrue(pm.getLong("hz3") >= 48 * MIB, "hz3's part holds the 48 MiB touched: " + pm);
         assertTrue(sampler.heapRange() != null, "G1 gives the heap's range");
         for (String part : List.of("rss", "hz3", "javaHeap", "threadStacks", "fileMappings", "otherMappings")) {
-            assertBetween(part, pm.getLong(part), field(part), before, after);
+            ToLongFunction<ProcessMemoryEvent> f = field(part);
+            SmapsSplit.assertBetween(part, "recorded", pm.getLong(part), f.applyAsLong(before), f.applyAsLong(after));
         }
         assertTrue(pm.getInt("threads") > 0);
         assertTrue(pm.getLong("directBuffers") >= 32 * MIB, "the direct buffer: " + pm);
@@ -118,14 +111,5 @@ class ProcessMemorySamplerTest {
             case "fileMappings" -> e -> e.fileMappings;
             default -> e -> e.otherMappings;
         };
-    }
-
-    private static void assertBetween(String part, long v, ToLongFunction<ProcessMemoryEvent> f,
-            ProcessMemoryEvent before, ProcessMemoryEvent after) {
-        long a = f.applyAsLong(before);
-        long b = f.applyAsLong(after);
-        assertTrue(v >= Math.min(a, b) - SLACK && v <= Math.max(a, b) + SLACK, () -> part + ": "
-                + v / 1024 + " KiB recorded, smaps said " + a / 1024 + " KiB before and "
-                + b / 1024 + " KiB after");
     }
 }

@@ -3,10 +3,7 @@ package dev.hz3.agent.core.jfr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.hz3.agent.core.Recorder;
 import dev.hz3.agent.core.nat.Hz3Lib;
-import dev.hz3.agent.core.nat.Jna;
-import dev.hz3.agent.core.nat.Malloc;
 import dev.hz3.jfr.ProcessMemoryEvent;
 import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,15 +19,10 @@ import org.junit.jupiter.api.Test;
 class ResidentByMapsTest {
 
     private static final long MIB = 1 << 20;
-    /** Slack per part: what the test JVM's threads may touch between readings, and [vdso]. */
-    private static final long SLACK = 2 * MIB;
 
     @BeforeAll
     static void bind() {
-        Jna.init(null);
-        assertEquals(Malloc.Hz3Status.ACTIVE, Malloc.detect(Recorder.REQUIRED_HZ3).hz3,
-                "this test JVM should run on libhz3.so (surefire's LD_PRELOAD)");
-        Hz3Lib.bind();
+        SmapsSplit.bindHz3();
     }
 
     @Test
@@ -58,11 +50,7 @@ class ResidentByMapsTest {
 
     private static void assertBetween(String part, ToLongFunction<ProcessMemoryEvent> f,
             ProcessMemoryEvent before, ProcessMemoryEvent cheap, ProcessMemoryEvent after) {
-        long a = f.applyAsLong(before);
-        long b = f.applyAsLong(after);
-        long v = f.applyAsLong(cheap);
-        assertTrue(v >= Math.min(a, b) - SLACK && v <= Math.max(a, b) + SLACK, () -> part + ": "
-                + v / 1024 + " KiB from maps+mincore, smaps said " + a / 1024 + " KiB before and "
-                + b / 1024 + " KiB after");
+        SmapsSplit.assertBetween(part, "from maps+mincore", f.applyAsLong(cheap), f.applyAsLong(before),
+                f.applyAsLong(after));
     }
 }

@@ -1,7 +1,14 @@
 package dev.hz3.agent.core.jfr;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.sun.jna.Memory;
+import dev.hz3.agent.core.Recorder;
+import dev.hz3.agent.core.nat.Hz3Lib;
+import dev.hz3.agent.core.nat.Jna;
 import dev.hz3.agent.core.nat.Libc;
+import dev.hz3.agent.core.nat.Malloc;
 import dev.hz3.jfr.Hz3Events;
 import dev.hz3.jfr.ProcessMemoryEvent;
 import java.io.BufferedReader;
@@ -31,7 +38,28 @@ final class SmapsSplit {
         }
     }
 
+    /** Slack per part: what the test JVM's threads may touch between readings, and [vdso]. */
+    static final long SLACK = 2 << 20;
+
     private SmapsSplit() {
+    }
+
+    /** Binds hz3 for a test JVM that surefire runs on libhz3.so, as the agent would. */
+    static void bindHz3() {
+        Jna.init(null);
+        assertEquals(Malloc.Hz3Status.ACTIVE, Malloc.detect(Recorder.REQUIRED_HZ3).hz3,
+                "this test JVM should run on libhz3.so (surefire's LD_PRELOAD)");
+        Hz3Lib.bind();
+    }
+
+    /**
+     * That part's reading v, taken between two smaps splits, lies within what they said give or
+     * take {@link #SLACK}; source names where v came from.
+     */
+    static void assertBetween(String part, String source, long v, long before, long after) {
+        assertTrue(v >= Math.min(before, after) - SLACK && v <= Math.max(before, after) + SLACK,
+                () -> part + ": " + v / 1024 + " KiB " + source + ", smaps said " + before / 1024
+                        + " KiB before and " + after / 1024 + " KiB after");
     }
 
     /**
