@@ -184,8 +184,8 @@ hz3_heap_t *_hz3_heap_init_thread(void)
  * remembers how many blocks its last thread's current span of the class
  * carved (heap_thread_exit), and its next thread's first span holds about
  * as many (at least 2), each next one twice as many, up to the class's
- * capacity. A record never used, or whose thread did not use the class,
- * gives full spans. */
+ * capacity. A record never used gives full spans; one whose last thread
+ * did not use the class keeps what an earlier thread on it left. */
 hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls)
 {
     const hz3_class_t *c = &_hz3_classes[cls];

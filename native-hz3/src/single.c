@@ -232,7 +232,7 @@ void *_hz3_single_alloc(hz3_heap_t *h, unsigned cls, size_t size)
     if (next) next->prev = NULL;
     else h->avail[cls].last = NULL;
     h->single_cache_pages -= s->pages;
-    /* KEPT carries no full flag in used (_hz3_where_set): plain stores */
+    /* neither KEPT nor NONE biases used (_hz3_where_set): plain stores */
     __atomic_store_n(&s->where, (uint8_t)HZ3_WHERE_NONE, __ATOMIC_RELAXED);
     leave(h);
     /* Off the lists: the owner's alone. Its object is the one block on
@@ -265,7 +265,7 @@ static inline __attribute__((always_inline)) bool keep_unlocked(hz3_heap_t *h, h
     bool room = h->single_cache_pages + s->pages <= HZ3_SINGLE_CACHE_PAGES;
     if (HZ3_LIKELY(room)) {
         h->single_cache_pages += s->pages;
-        /* a live single is on no list (where NONE, no full flag in used) */
+        /* a live single is on no list (where NONE, used unbiased) */
         __atomic_store_n(&s->where, (uint8_t)HZ3_WHERE_KEPT, __ATOMIC_RELAXED);
         _hz3_list_push_front(&h->avail[s->cls], s);
     }
