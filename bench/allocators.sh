@@ -1,19 +1,47 @@
-# bench/allocators.sh - sourced by bench/suite/run.sh and bench/oversub.sh: where each
-# allocator's library is, and the check that a run used the one it was given. The sourcing
-# script defines die (prints its own name and the message, exits 1).
+# bench/allocators.sh - sourced by every bench script that runs the peers (run.sh,
+# jvm/run.sh, suite/run.sh, oversub.sh, callgrind-cost.sh): each peer's Debian package and
+# library, their installation, and the check that a run used the allocator it was given. The
+# sourcing script defines die (prints its own name and the message, exits 1).
 
-# Prints the library to preload for allocator $1 (nothing for glibc); the peers come from
-# their Debian packages, as in bench/run.sh; hz3 from $HZ3_LIB.
+# Prints the Debian package of peer $1; fails for anything that is not a peer.
+peer_pkg() {
+    case $1 in
+        jemalloc) echo libjemalloc2 ;;
+        mimalloc) echo libmimalloc2.0 ;;
+        tcmalloc) echo libtcmalloc-minimal4 ;;
+        *) return 1 ;;
+    esac
+}
+
+# Installs the packages of the peers among "$@" that are missing (apt-get, as root only: apt is
+# slow and may be locked by other work, so nothing already there is touched).
+install_peers() {
+    local a pkg missing=()
+    for a; do
+        pkg=$(peer_pkg "$a") || continue
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    ((${#missing[@]} > 0)) || return 0
+    ((EUID == 0)) || die "missing packages ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"
+    printf '%s: installing %s\n' "${0##*/}" "${missing[*]}" >&2
+    # The package lists may be absent on a fresh machine; update them first.
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Prints the library to preload for allocator $1 (nothing for glibc): a peer's from its Debian
+# package (asking dpkg rather than naming the multiarch directory), hz3's from $HZ3_LIB.
 lib_of() {
     local pkg re
     case $1 in
         glibc) return 0 ;;
         hz3) echo "$HZ3_LIB" && return 0 ;;
-        jemalloc) pkg=libjemalloc2 re='/libjemalloc\.so\.2$' ;;
-        mimalloc) pkg=libmimalloc2.0 re='/libmimalloc\.so\.2$' ;;
-        tcmalloc) pkg=libtcmalloc-minimal4 re='/libtcmalloc_minimal\.so\.4$' ;;
+        jemalloc) re='/libjemalloc\.so\.2$' ;;
+        mimalloc) re='/libmimalloc\.so\.2$' ;;
+        tcmalloc) re='/libtcmalloc_minimal\.so\.4$' ;;
         *) die "unknown allocator '$1' (known: glibc jemalloc mimalloc tcmalloc hz3)" ;;
     esac
+    pkg=$(peer_pkg "$1")
     dpkg -L "$pkg" 2>/dev/null | grep -E "$re" | head -n 1 ||
         die "no $1 library: install it (apt-get install $pkg) or leave it out of ALLOCATORS"
 }

@@ -18,24 +18,20 @@ HZ3_LIB=${HZ3_LIB:-$root/native-hz3/target/lib/libhz3.so}
 command -v valgrind >/dev/null || { echo "callgrind-cost.sh: valgrind is not installed" >&2; exit 1; }
 make -s -C "$here" >/dev/null
 
-lib_of() {
-    local d=/usr/lib/x86_64-linux-gnu
-    case $1 in
-        glibc) echo "" ;;
-        jemalloc) echo "$d/libjemalloc.so.2" ;;
-        mimalloc) echo "$d/libmimalloc.so.2" ;;
-        tcmalloc) echo "$d/libtcmalloc_minimal.so.4" ;;
-        hz3) echo "$HZ3_LIB" ;;
-        *) echo "callgrind-cost.sh: unknown allocator $1" >&2; return 1 ;;
-    esac
+die() {
+    printf 'callgrind-cost.sh: %s\n' "$*" >&2
+    exit 1
 }
+# install_peers, lib_of
+source "$here/allocators.sh"
+install_peers $ALLOCATORS
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "program: $*"
 for a in $ALLOCATORS; do
-    lib=$(lib_of "$a")
-    [[ -z $lib || -f $lib ]] || { echo "$a: $lib not found" >&2; continue; }
+    lib=$(lib_of "$a") || exit 1 # lib_of said why
+    [[ -z $lib || -f $lib ]] || die "$a: $lib not found"
     rm -f "$tmp"/cg.*
     # env execs the benchmark: --trace-children follows it, and only the
     # benchmark gets the allocator, not valgrind.

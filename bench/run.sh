@@ -55,26 +55,8 @@ log() {
 
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$REPS'"
 
-# Debian package and library file name of each peer.
-peer_pkg() {
-    case $1 in
-        jemalloc) echo libjemalloc2 ;;
-        mimalloc) echo libmimalloc2.0 ;;
-        tcmalloc) echo libtcmalloc-minimal4 ;;
-        *) return 1 ;;
-    esac
-}
-peer_lib_regex() {
-    case $1 in
-        jemalloc) echo '/libjemalloc\.so\.2$' ;;
-        mimalloc) echo '/libmimalloc\.so\.2$' ;;
-        tcmalloc) echo '/libtcmalloc_minimal\.so\.4$' ;;
-        *) return 1 ;;
-    esac
-}
-pkg_installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
+# peer_pkg, install_peers, lib_of
+source "$BENCH_DIR/allocators.sh"
 
 read -r -a ALLOC_LIST <<<"$ALLOCATORS"
 read -r -a SCEN_LIST <<<"$SCENARIOS"
@@ -82,36 +64,19 @@ read -r -a SCEN_LIST <<<"$SCENARIOS"
 ((${#SCEN_LIST[@]} > 0)) || die "SCENARIOS is empty"
 
 # ---------------------------------------------------------------- peers
-# Install only what is missing: apt is slow and may be locked by other work.
-missing=()
 for a in "${ALLOC_LIST[@]}"; do
     case $a in
-        glibc | hz3 | hz3-sampled) ;;
-        jemalloc | mimalloc | tcmalloc)
-            pkg=$(peer_pkg "$a")
-            pkg_installed "$pkg" || missing+=("$pkg")
-            ;;
+        glibc | hz3 | hz3-sampled | jemalloc | mimalloc | tcmalloc) ;;
         *) die "unknown allocator '$a' (known: glibc jemalloc mimalloc tcmalloc hz3 hz3-sampled)" ;;
     esac
 done
-if ((${#missing[@]} > 0)); then
-    ((EUID == 0)) || die "missing packages ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"
-    log "installing ${missing[*]}"
-    # The package lists may be absent on a fresh machine; update them first.
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+install_peers "${ALLOC_LIST[@]}"
 
 # Library to preload for each allocator (empty = none, i.e. glibc malloc).
 declare -A LIB=([glibc]="")
 for a in "${ALLOC_LIST[@]}"; do
     case $a in
-        jemalloc | mimalloc | tcmalloc)
-            # Ask dpkg rather than hard-coding the multiarch directory.
-            path=$(dpkg -L "$(peer_pkg "$a")" | grep -E "$(peer_lib_regex "$a")" | head -n 1 || true)
-            [[ -n $path && -e $path ]] || die "cannot find the $a library in package $(peer_pkg "$a")"
-            LIB[$a]=$path
-            ;;
+        jemalloc | mimalloc | tcmalloc) LIB[$a]=$(lib_of "$a") || exit 1 ;; # lib_of said why
     esac
 done
 

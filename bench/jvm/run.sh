@@ -64,52 +64,23 @@ done
 [[ $IDLE_AFTER != 0 ]] || die "IDLE_AFTER must be > 0: the fall-back time is measured in it"
 
 # ---------------------------------------------------------------- peers
-# Debian package and library of each peer; keep in sync with ../run.sh.
-peer_pkg() {
-    case $1 in
-        jemalloc) echo libjemalloc2 ;;
-        mimalloc) echo libmimalloc2.0 ;;
-        tcmalloc) echo libtcmalloc-minimal4 ;;
-        *) return 1 ;;
-    esac
-}
-peer_lib_regex() {
-    case $1 in
-        jemalloc) echo '/libjemalloc\.so\.2$' ;;
-        mimalloc) echo '/libmimalloc\.so\.2$' ;;
-        tcmalloc) echo '/libtcmalloc_minimal\.so\.4$' ;;
-        *) return 1 ;;
-    esac
-}
-pkg_installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
+# peer_pkg, install_peers, lib_of
+source "$BENCH_DIR/allocators.sh"
 
 read -r -a ALLOC_LIST <<<"$ALLOCATORS"
 ((${#ALLOC_LIST[@]} > 0)) || die "ALLOCATORS is empty"
-missing=()
 for a in "${ALLOC_LIST[@]}"; do
     case $a in
-        glibc | hz3) ;;
-        jemalloc | mimalloc | tcmalloc) pkg_installed "$(peer_pkg "$a")" || missing+=("$(peer_pkg "$a")") ;;
+        glibc | hz3 | jemalloc | mimalloc | tcmalloc) ;;
         *) die "unknown allocator '$a' (known: glibc jemalloc mimalloc tcmalloc hz3)" ;;
     esac
 done
-if ((${#missing[@]} > 0)); then
-    ((EUID == 0)) || die "missing packages ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"
-    log "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+install_peers "${ALLOC_LIST[@]}"
 
 declare -A LIB=([glibc]="")
 for a in "${ALLOC_LIST[@]}"; do
     case $a in
-        jemalloc | mimalloc | tcmalloc)
-            path=$(dpkg -L "$(peer_pkg "$a")" | grep -E "$(peer_lib_regex "$a")" | head -n 1 || true)
-            [[ -n $path && -e $path ]] || die "cannot find the $a library in package $(peer_pkg "$a")"
-            LIB[$a]=$path
-            ;;
+        jemalloc | mimalloc | tcmalloc) LIB[$a]=$(lib_of "$a") || exit 1 ;; # lib_of said why
     esac
 done
 

@@ -49,11 +49,12 @@ workload_cmd() {
     esac
 }
 
-# lib_of, check_allocator
+# install_peers, lib_of, check_allocator
 source "$BENCH_DIR/allocators.sh"
 
 read -r -a AL <<<"$ALLOCATORS"
 read -r -a WL <<<"$WORKLOADS"
+install_peers "${AL[@]}"
 declare -A LIB
 for a in "${AL[@]}"; do
     LIB[$a]=$(lib_of "$a") || exit 1 # lib_of said why
