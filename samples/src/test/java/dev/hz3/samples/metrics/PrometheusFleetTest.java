@@ -99,21 +99,27 @@ class PrometheusFleetTest {
     }
 
     /**
-     * The census series of one job as the server stored them, all from one scrape (queried at a
-     * time a little in the past, once every series of that scrape has the same timestamp): the
-     * census seq and each series, keyed as the endpoint writes it.
+     * The census series of one job as the server stored them, all from one scrape (queried at
+     * the newest scrape's timestamp, once every series has the same timestamp): the census seq
+     * and each series, keyed as the endpoint writes it.
      */
     private static Map<Long, Map<String, Double>> censusAsStored(Prometheus p, String job) throws Exception {
         String selector = "{job=\"" + job + "\",__name__=~\"" + CENSUS_SERIES + "\"}";
         // timestamp() drops the metric name: keep it in a label, so that series stay apart.
-        String stamps = "count(count_values(\"t\", timestamp(label_replace(" + selector
-                + ", \"name\", \"$1\", \"__name__\", \"(.+)\"))))";
-        p.awaitQuery(stamps,
-                r -> r.size() == 1 && r.get(0)[1].equals("1"), 90);
+        String stamped = "timestamp(label_replace(" + selector
+                + ", \"name\", \"$1\", \"__name__\", \"(.+)\"))";
+        String stamps = "count(count_values(\"t\", " + stamped + "))";
+        // Every series first (a failure then says which wait it was), then one timestamp for all.
         p.awaitQuery("count(" + selector + ")", r -> r.size() == 1
                 && Integer.parseInt(r.get(0)[1]) >= 5 * 11 + 2 * TOP + 1, 90);
-        // One scrape: the same evaluation time for the values and for the check that they share a timestamp.
-        String at = "&time=" + (System.currentTimeMillis() / 1000.0 - 1);
+        p.awaitQuery(stamps,
+                r -> r.size() == 1 && r.get(0)[1].equals("1"), 90);
+        // One scrape: evaluate at the newest scrape's own timestamp, which the server has stored
+        // (a clock-based time a little in the past can fall before the first scrape), for the
+        // values and for the check that they share a timestamp.
+        List<String[]> newest = p.query("max(" + stamped + ")");
+        assertEquals(1, newest.size(), job + ": no census series stored");
+        String at = "&time=" + newest.get(0)[1];
         Map<String, Double> values = new HashMap<>();
         long seq = -1;
         for (String[] s : p.query(selector + "", at)) {
