@@ -56,12 +56,16 @@ void _hz3_ages_add(hz3_ages_t *a, uint64_t freed_ms, uint64_t pages)
 
 uint64_t _hz3_ages_cutoff(const hz3_ages_t *a, uint64_t excess)
 {
-    uint64_t acc = 0;
+    /* The clock counts from boot: on a machine up for less than a delay,
+     * now - delay would wrap and every free page would look old enough. */
+    if (a->now < a->delay) return 0;
+    uint64_t oldest = a->now - a->delay, acc = 0;
     for (unsigned b = HZ3_AGE_BUCKETS; b-- > 1;) {
         acc += a->pages[b];
-        if (acc >= excess) return a->now - a->delay - (uint64_t)b * a->step;
+        uint64_t back = (uint64_t)b * a->step;
+        if (acc >= excess) return oldest > back ? oldest - back : 0;
     }
-    return a->now - a->delay;
+    return oldest;
 }
 
 void _hz3_decommit_add(hz3_decommit_batch_t *b, void *p, size_t size)
