@@ -20,13 +20,17 @@
  * none, and the spans' slow paths run only when the cache is full or
  * empty (bench/RESULTS.md, 2026-12-03 (day)).
  *
- * The owner's own frees of small and sub4k classes do not come here: a
- * full span waits for a quarter
+ * The owner's own frees of small classes do not come here: a full span
+ * waits for a quarter
  * of its blocks before it rejoins avail (size_class.c), which took
  * alloc_test's malloc from 206 to 33 instructions, where a switch that
  * moved those frees to this cache instead (HZ3_BCACHE_LOCAL, removed)
  * took it to 42.5 and cost glibc_thread 1.55-1.77x the CPU
- * (bench/RESULTS.md, 2026-12-03).
+ * (bench/RESULTS.md, 2026-12-03). Sub4k classes, carved lazily since
+ * (span.c), take the local free's branch past the class's bound as the
+ * medium ones do, and so this cache while it has room: a sub4k churn's
+ * malloc (`mixed 1000000 400 1025 3584`) 39.0 -> 34.1 instructions, its
+ * free 50.1 -> 58.8 (bench/RESULTS.md, 2026-12-03 (evening)).
  *
  * What a cached block is: freed, keyed, chained on the cache's list, and
  * still counted in its span's used (nothing on the owner's line changes),
