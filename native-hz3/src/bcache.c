@@ -80,6 +80,23 @@ static void to_batch(hz3_heap_t *h, hz3_block_t *b)
     }
 }
 
+/* The older half of a full cache, on a free from another thread's span
+ * (remote.c): the local free's branch past the bound caches the heap's own
+ * medium and sub4k blocks too, and those go onto their spans as that free
+ * would have put them (_hz3_free_push), not through the remote batch, whose
+ * CAS onto the span's thread_free and later collection they do not need.
+ * (No lock is held here: the push may take the heap's, as a free does.) */
+static void to_owners(hz3_heap_t *h, hz3_block_t *b)
+{
+    while (b) {
+        hz3_block_t *next = b->next;
+        hz3_span_t *s = span_of_block(b);
+        if (_hz3_owner_of(s) == h) _hz3_free_push(s, b);
+        else _hz3_remote_batch_add(h, s, b);
+        b = next;
+    }
+}
+
 void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_block_t *b)
 {
     /* Sampling turned on since the class was armed: the samples' counting
@@ -101,7 +118,7 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
     hz3_block_t *old = cut->next;
     cut->next = NULL;
     __atomic_store_n(&bc->count, (uint16_t)keep, __ATOMIC_RELAXED);
-    to_batch(h, old);
+    to_owners(h, old);
     _hz3_key_set(b);
     b->next = bc->head;
     __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
