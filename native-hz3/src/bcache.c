@@ -20,13 +20,17 @@
  * none, and the spans' slow paths run only when the cache is full or
  * empty (bench/RESULTS.md, 2026-12-03 (day)).
  *
- * The owner's own frees of small and sub4k classes do not come here: a
- * full span waits for a quarter
+ * The owner's own frees of small classes do not come here: a full span
+ * waits for a quarter
  * of its blocks before it rejoins avail (size_class.c), which took
  * alloc_test's malloc from 206 to 33 instructions, where a switch that
  * moved those frees to this cache instead (HZ3_BCACHE_LOCAL, removed)
  * took it to 42.5 and cost glibc_thread 1.55-1.77x the CPU
- * (bench/RESULTS.md, 2026-12-03).
+ * (bench/RESULTS.md, 2026-12-03). Sub4k classes, carved lazily since
+ * (span.c), take the local free's branch past the class's bound as the
+ * medium ones do, and so this cache while it has room: a sub4k churn's
+ * malloc (`mixed 1000000 400 1025 3584`) 39.0 -> 34.1 instructions, its
+ * free 50.1 -> 58.8 (bench/RESULTS.md, 2026-12-03 (evening)).
  *
  * What a cached block is: freed, keyed, chained on the cache's list, and
  * still counted in its span's used (nothing on the owner's line changes),
@@ -76,6 +80,23 @@ static void to_batch(hz3_heap_t *h, hz3_block_t *b)
     }
 }
 
+/* The older half of a full cache, on a free from another thread's span
+ * (remote.c): the local free's branch past the bound caches the heap's own
+ * medium and sub4k blocks too, and those go onto their spans as that free
+ * would have put them (_hz3_free_push), not through the remote batch, whose
+ * CAS onto the span's thread_free and later collection they do not need.
+ * (No lock is held here: the push may take the heap's, as a free does.) */
+static void to_owners(hz3_heap_t *h, hz3_block_t *b)
+{
+    while (b) {
+        hz3_block_t *next = b->next;
+        hz3_span_t *s = span_of_block(b);
+        if (_hz3_owner_of(s) == h) _hz3_free_push(s, b);
+        else _hz3_remote_batch_add(h, s, b);
+        b = next;
+    }
+}
+
 void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_block_t *b)
 {
     /* Sampling turned on since the class was armed: the samples' counting
@@ -97,7 +118,7 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
     hz3_block_t *old = cut->next;
     cut->next = NULL;
     __atomic_store_n(&bc->count, (uint16_t)keep, __ATOMIC_RELAXED);
-    to_batch(h, old);
+    to_owners(h, old);
     _hz3_key_set(b);
     b->next = bc->head;
     __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);

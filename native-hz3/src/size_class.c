@@ -26,6 +26,10 @@
  * two blocks needed the next span; 16 blocks cut larson's instructions per
  * malloc and free by a fifth, 32 (spans up to 28 pages) by a third, at +10%
  * and +20% peak RSS of a sub4k churn (bench/RESULTS.md, 2026-12-03).
+ * Their spans are carved a few blocks at a time (span.c, carve_step), so a
+ * class a thread uses for one or two objects writes a page or two of its
+ * span, not all 5-14 (glibc_thread's peak RSS -10%; bench/RESULTS.md,
+ * 2026-12-03 (evening)).
  *
  * Rejoin. A full span goes back on its owner's avail list when its owner's
  * frees leave capacity >> HZ3_REJOIN_SHIFT blocks free in it (a quarter),
@@ -126,16 +130,21 @@ void _hz3_classes_init(void)
     run->capacity = 1;
     run->tier = HZ3_TIER_LARGE;
 
-    /* A class carved a few blocks at a time (span.c, extend) gets no
-     * bound: its bound is each span's carved count, which the free paths
-     * then read from the span (hz3_hot.h, _hz3_is_block_start_f). So do
+    /* A class carved a few blocks at a time (span.c, extend: sub4k and
+     * the shared medium ones) gets no bound: its bound is each span's
+     * carved count, which the free paths then read from the span
+     * (hz3_hot.h, _hz3_is_block_start_f), so that the free of a block never
+     * carved is refused as before, when it was carved and keyed. The local
+     * free's branch past the bound puts the block in the heap's block
+     * cache of the class while it has room (bcache.c). So do
      * the singles (carved count 1 once taken, single.c), so that the local
      * free's branch past the bound puts them in the block cache with no
      * change to their span (bcache.c). */
     for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
         const hz3_class_t *c = &_hz3_classes[i];
-        bool lazy = c->tier == HZ3_TIER_MEDIUM &&
-                    ((HZ3_MEDIUM_EXTEND && c->capacity > HZ3_MEDIUM_EXTEND) || c->capacity == 1);
+        bool lazy = c->tier == HZ3_TIER_SUB4K ||
+                    (c->tier == HZ3_TIER_MEDIUM &&
+                     ((HZ3_MEDIUM_EXTEND && c->capacity > HZ3_MEDIUM_EXTEND) || c->capacity == 1));
         uint64_t divisible = c->divisible, e = 1;   /* runs: divisible 1, only offset 0 */
         if (c->size) {
             divisible = UINT64_MAX / c->size + 1 + !(c->size & (c->size - 1));

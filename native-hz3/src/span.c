@@ -51,15 +51,34 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
     }
 }
 
+/* Blocks carved per refill: a sub4k span's first refill carves
+ * HZ3_SUB4K_EXTEND blocks and each next one as many as it holds already
+ * (2, 4, 8, 16: four refills for a span used whole). A class a thread uses
+ * rarely then writes the pages of one or two blocks of its 5-14 (glibc_thread:
+ * seven classes per thread, a few live objects in all, had every page of
+ * its current spans written), while a class in steady use pays three more
+ * slow paths per new span, most spans being reused carved. */
+#ifndef HZ3_SUB4K_EXTEND
+#define HZ3_SUB4K_EXTEND 2
+#endif
+
+static unsigned carve_step(const hz3_class_t *c, unsigned extended)
+{
+    if (c->tier == HZ3_TIER_SUB4K) return extended ? extended : HZ3_SUB4K_EXTEND;
+    if (HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM) return HZ3_MEDIUM_EXTEND;
+    return c->capacity;
+}
+
 /* Threads blocks not yet carved onto the free list, in address order: all
- * of them in a small or sub4k span, HZ3_MEDIUM_EXTEND at a time in a medium
- * one, whose pages then stay untouched until a block on them is handed out. */
+ * of them in a small span, a few at a time in a sub4k or medium one
+ * (carve_step), whose pages then stay untouched until a block on them is
+ * handed out. The free paths check a block of these classes against the
+ * span's carved count (size_class.c gives them no bound of their own). */
 static void extend(hz3_span_t *s)
 {
     const hz3_class_t *c = &_hz3_classes[s->cls];
-    unsigned end = s->capacity;
-    if (HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && end - s->extended > HZ3_MEDIUM_EXTEND)
-        end = s->extended + HZ3_MEDIUM_EXTEND;
+    unsigned end = s->capacity, step = carve_step(c, s->extended);
+    if (end - s->extended > step) end = s->extended + step;
     uint8_t *start = _hz3_span_start(s);
     hz3_block_t *head = NULL;
     for (unsigned i = end; i-- > s->extended;) {
