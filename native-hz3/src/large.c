@@ -186,6 +186,7 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
         }
         fresh = e.size;
         pthread_mutex_lock(&large_lock);
+        _hz3_extent_fresh(e);
         if (!table_room()) {   /* no memory for a bigger table */
             n = _hz3_extent_give(e, cache_bound(), out);
             live = live_bytes;
@@ -199,7 +200,10 @@ void *_hz3_large_alloc(size_t size, size_t align, bool zero)
     table_insert((entry_t){ (uintptr_t)obj, e.map, e.size });
     live_bytes += e.size;
     note_live(_hz3_now_ms());
-    n = fresh == e.size ? _hz3_extent_drain(fresh, out) : 0;
+    n = 0;
+    bool all_fresh = fresh == e.size;
+    if (fresh && _hz3_large_dense()) fresh -= _hz3_extent_fill(live_bytes, out, &n);
+    if (all_fresh && fresh) n = _hz3_extent_drain(fresh, out, n);
     live = live_bytes;
     pthread_mutex_unlock(&large_lock);
     if (n) _hz3_extent_release(out, n, live);

@@ -28,6 +28,8 @@
  * seen filtered: after that none uses the batch call (filters are never
  * lifted, and it spares the others the check).
  */
+#define _GNU_SOURCE
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -128,4 +130,19 @@ void _hz3_large_decommit(uint8_t *map, size_t size)
     if (batch && decommit_resident(map, size, true)) return;
     if (!batch) decommit_resident(map, size, false);   /* the density, which the cache's bound reads */
     _hz3_os_decommit(map, size);
+}
+
+static int move_broken;   /* mremap refused a move (a kernel before 5.7, or out of mappings) */
+
+bool _hz3_large_move(uint8_t *from, uint8_t *to, size_t size)
+{
+    if (__atomic_load_n(&move_broken, __ATOMIC_RELAXED)) return false;
+    void *r = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+    if (r == to) return true;
+    __atomic_store_n(&move_broken, 1, __ATOMIC_RELAXED);
+    /* The kernel may have unmapped the target before it failed: map it
+     * again (empty, as a spare range is), or the next object placed there
+     * would fault on unmapped address space. */
+    if (mmap(to, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != to) abort();
+    return false;
 }
