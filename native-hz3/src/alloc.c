@@ -114,19 +114,8 @@ HZ3_NOINLINE void *_hz3_malloc_generic(size_t size, bool zero)
     unsigned cls = _hz3_class_of(size);
     hz3_heap_t *h = _hz3_tl_heap;
     if (zero) return malloc_class(h, cls, size, true);
-    /* The span ran dry: the class's block cache comes first (bcache.c).
-     * Sampling off only (then the fast path has taken local_free already,
-     * so take_over_charged would find nothing): a cache is never armed,
-     * and empties, with sampling on; blocks cached before wait for their
-     * flush. */
-    hz3_bcache_t *bc = &h->bcache[cls];
-    hz3_block_t *b = bc->head;
-    if (b && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
-        __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
-        __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
-        _hz3_key_clear(b);
-        return b;
-    }
+    /* The class's block cache is empty: the fast path pops it first
+     * (hz3_hot.h). */
     void *p = take_over_charged(h, cls);
     return p ? p : malloc_class(h, cls, size, false);
 }

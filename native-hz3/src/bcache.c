@@ -8,29 +8,19 @@
  * writes), wait for the owner to collect it, and come back to the owner's
  * malloc: lines crossing cores at every step. A server whose objects are
  * freed by other threads (larson) did that for two frees in three. Here the
- * freeing thread keeps the block and its own next malloc of the class that
- * finds its span dry takes it back (alloc.c, _hz3_malloc_generic), hot in
- * its cache, with no atomic and no owner involved, as tcmalloc's thread
- * caches do. For small and sub4k classes the push is on the remote free's
- * out-of-line half (remote.c, from the tag free loaded) and the pop on
- * malloc's miss branch (hz3_hot.h). A shared medium class's (4-16 KiB)
- * cache is the local free's as well (hz3_hot.h): the owner's free pushes
- * there while it has room (HZ3_BCACHE_MEDIUM_BYTES), and the same miss
- * branch pops it, so a medium malloc changes no span entry, a free writes
- * none, and the spans' slow paths run only when the cache is full or
- * empty (bench/RESULTS.md, 2026-12-03 (day)).
- *
- * The owner's own frees of small classes do not come here: a full span
- * waits for a quarter
- * of its blocks before it rejoins avail (size_class.c), which took
- * alloc_test's malloc from 206 to 33 instructions, where a switch that
- * moved those frees to this cache instead (HZ3_BCACHE_LOCAL, removed)
- * took it to 42.5 and cost glibc_thread 1.55-1.77x the CPU
- * (bench/RESULTS.md, 2026-12-03). Sub4k classes, carved lazily since
- * (span.c), take the local free's branch past the class's bound as the
- * medium ones do, and so this cache while it has room: a sub4k churn's
- * malloc (`mixed 1000000 400 1025 3584`) 39.0 -> 34.1 instructions, its
- * free 50.1 -> 58.8 (bench/RESULTS.md, 2026-12-03 (evening)).
+ * freeing thread keeps the block and its own next malloc of the class
+ * takes it back (hz3_hot.h), hot in its cache, with no atomic and no owner
+ * involved, as tcmalloc's thread caches do. The remote free pushes on its out-of-line half (remote.c,
+ * from the tag free loaded); the local free of every shared class pushes
+ * too while the cache has room (hz3_hot.h); malloc pops the cache before
+ * it looks at its span (hz3_hot.h), so the block freed last comes back
+ * first, its line still hot, and a malloc and free served here change no
+ * span entry: the spans' paths run only when the cache is full or empty.
+ * (A cache behind the span lists, popped only when the span ran dry, cost
+ * glibc_thread 1.55-1.77x the CPU: the frees filled it and its overflows
+ * went home through the batch (bench/RESULTS.md, 2026-12-03); popped
+ * first, it empties as fast as it fills, and a local free past its room
+ * goes to its span.)
  *
  * What a cached block is: freed, keyed, chained on the cache's list, and
  * still counted in its span's used (nothing on the owner's line changes),
@@ -47,7 +37,8 @@
  * never allocates pushes to the owners at once, as before), and at most
  * about HZ3_BCACHE_CLASS_BYTES of it, within the thread's budget for all
  * classes together (HZ3_BCACHE_BUDGET, _hz3_bcache_arm); a free into a
- * full cache sends the older half to the owners through the remote batch.
+ * full cache sends the older half home: the heap's own blocks onto their
+ * spans by the local push, other threads' through the remote batch.
  * Everything goes back to the owners (limits disarmed) when the thread
  * ends, when it runs an epoch itself (census, snapshot, purge:
  * _hz3_remote_flush), and on its

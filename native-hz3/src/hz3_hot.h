@@ -1,24 +1,29 @@
 /*
  * hz3_hot.h: the malloc and free fast paths, and nothing else.
  *
- * Budget: a malloc of a shared class (small, sub4k, medium to 16 KiB) is a
- * table lookup, two loads, a pop (one test) and one store (the free key
- * cleared); when the span's list runs dry, the miss branch takes over the
- * blocks freed since (local_free) unless sampling is on, and then pops the
- * class's block cache (other threads' blocks this thread freed, bcache.c)
- * before it calls the slow path. A local free is
- * its segment slot's load and one compare, the page's tag (owner, head
- * page and class in one word), an owner compare, the start-of-object check
- * (one multiply, one compare), the free-key compare and a push with the
- * key, and one decrement-and-test of used for "now empty, or due back on
- * avail" (a full span's used is biased for it: hz3_internal.h) (38
- * instructions to ret); a medium block's start-of-object check also
- * reads its span's carved count. A shared medium block (4-16 KiB) goes
- * into the class's block cache while it has room (the miss branch above
- * pops it; the small classes' free does not look). A free of another
- * thread's block leaves after the owner compare with the tag, for the
- * block cache of the tag's class or the remote batch (remote.c), with no
- * atomic.
+ * Budget: a malloc of a shared class (small, sub4k, medium to 16 KiB) first
+ * pops the class's block cache (bcache.c: the blocks this thread freed
+ * last, its own and other threads', LIFO as tcmalloc's per-thread lists): a
+ * table lookup, a load and test, the pop and the free key cleared (21
+ * instructions to ret, where the span's pop took 17). An empty cache sends
+ * it to its span: a pop (one test) and one store (the key cleared); when
+ * the span's list runs dry, the miss branch takes over the blocks freed
+ * since (local_free) unless sampling is on, before it calls the slow path.
+ * A local free is its segment slot's load and one compare, the page's tag
+ * (owner, head page and class in one word), an owner compare, the
+ * start-of-object check (one multiply, one compare), the free-key compare,
+ * and a push with the key onto the class's cache while it has room and
+ * sampling is off (49 instructions to ret, where the push onto the span
+ * took 40); else onto its span, with one decrement-and-test of used for
+ * "now empty, or due back on avail" (a full span's used is biased for it:
+ * hz3_internal.h). A medium block's start-of-object check also reads its
+ * span's carved count. Why the cache first: under many live blocks the
+ * block a malloc pops from a span was freed long ago and its line is cold,
+ * and the local free wrote the entry of a random span; the block freed last
+ * is the one whose line the free's key compare just brought in
+ * (bench/RESULTS.md, 2026-12-03 (evening)). A free of another thread's
+ * block leaves after the owner compare with the tag, for the block cache of
+ * the tag's class or the remote batch (remote.c), with no atomic.
  * No lock, no atomic read-modify-write, no counter kept for observation.
  * Everything else (refill, remote frees, runs and large objects, bad
  * pointers) is out of line in span.c, run.c, large.c and alloc.c.
@@ -36,39 +41,34 @@ static inline void *_hz3_malloc_fast(size_t size)
          * and every heap is the empty one, whose spans have no free block:
          * the slow path. */
         unsigned cls = _hz3_class_of16[(size + 15) >> 4];
+        /* The class's block cache first (bcache.c): the blocks this thread
+         * freed last, LIFO, whose lines the free's key check brought in.
+         * With sampling on no free pushes here (the samples are counted on
+         * the span paths), and the blocks cached before it was turned on
+         * go out once, uncharged: at most a cache's limit per class and
+         * thread. The empty heap's caches are empty. */
+        hz3_bcache_t *bc = (hz3_bcache_t *)((char *)h->bcache + ((size_t)cls << 4));
+        hz3_block_t *b = bc->head;
+        if (HZ3_LIKELY(b != NULL)) {
+            __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
+            __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
+            _hz3_key_clear(b);
+            return b;
+        }
         hz3_span_t *s = h->cur[cls];
-        hz3_block_t *b = s->free;
+        b = s->free;
         if (HZ3_UNLIKELY(b == NULL)) {
             /* free ran dry: take over the blocks freed since (local_free,
              * see hz3_types.h) unless sampling is on, which cuts lists in
-             * alloc.c. On the miss branch only, each load once. A medium
-             * class's local_free is empty most of the time: its frees go
-             * to the block cache below while it has room. */
+             * alloc.c. On the miss branch only, each load once. */
             b = s->local_free;
-            if (b == NULL) goto cached;
+            if (b == NULL) goto slow;
             if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
             s->local_free = NULL;
         }
         s->free = b->next;
         _hz3_key_clear(b);
         _hz3_used_inc(s);
-        return b;
-    cached:
-        /* Then the class's block cache (bcache.c): other threads' blocks
-         * this thread freed, still counted in their spans' used. Sampling
-         * off only: with it on, a cache is never armed, and blocks cached
-         * before wait for their flush. The empty heap's caches are empty. */
-        if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed)) goto slow;
-        /* the class again, from size: kept from above, it took the hit
-         * path a register move */
-        __asm__("" : "+r"(size));
-        cls = _hz3_class_of16[(size + 15) >> 4];
-        hz3_bcache_t *bc = (hz3_bcache_t *)((char *)h->bcache + ((size_t)cls << 4));
-        b = bc->head;
-        if (b == NULL) goto slow;
-        __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
-        __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
-        _hz3_key_clear(b);
         return b;
     }
 slow:
@@ -164,7 +164,7 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
          * shift alone to its entry's offset (entries are 64 bytes) and to
          * its page's byte offset. */
         uint32_t head = t & (0xFFu << HZ3_TAG_HEAD_SHIFT);
-        hz3_span_t *s = (hz3_span_t *)((char *)seg->spans + (head >> (HZ3_TAG_HEAD_SHIFT - 6)));
+#define HZ3_SPAN_AT_HEAD(head) ((hz3_span_t *)((char *)seg->spans + ((head) >> (HZ3_TAG_HEAD_SHIFT - 6))))
         size_t off = in_seg - (head >> (HZ3_TAG_HEAD_SHIFT - HZ3_PAGE_SHIFT));
         hz3_block_t *b = (hz3_block_t *)p;
         /* An interior pointer is off the grid (tested first: only a
@@ -174,30 +174,32 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
          * span's lists). */
         const hz3_free_check_t *c = _hz3_free_check_of(t);
         uint64_t m = off * c->divisible;
-        if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (m < c->bound && !_hz3_key_found(b)))) {
-            _hz3_free_push(s, b);
-            return true;
-        }
         /* Past the class's bound: a class carved lazily (bound 0, the
          * shared medium ones, size_class.c), or a bad pointer, which the
-         * span's carved count refuses too. A medium block goes into the
-         * heap's block cache while it has room (limit is 0 until the
-         * class's first slow path, and with sampling on): its span's used
-         * is left as it is (bcache.c), and the next malloc of the class
-         * takes it back without a look at the span. */
-        if (_hz3_is_carved_m(c, s, m) && !_hz3_key_found(b)) {
-            hz3_bcache_t *bc = &_hz3_tl_heap->bcache[t >> HZ3_TAG_CLS_SHIFT];
-            if (bc->count < bc->limit) {
+         * span's carved count refuses too. */
+        if (HZ3_LIKELY(!HZ3_FREE_CHECKS || ((HZ3_LIKELY(m < c->bound) || _hz3_is_carved_m(c, HZ3_SPAN_AT_HEAD(head), m)) && !_hz3_key_found(b)))) {
+            /* Into the class's block cache while it has room (limit is 0
+             * until the class's first slow path) and sampling is off (a
+             * limit armed before it was turned on stays): the next malloc
+             * of the class takes it back, hot, and the span's entry is not
+             * touched (its used still counts the block, bcache.c). */
+            hz3_bcache_t *bc = (hz3_bcache_t *)((char *)_hz3_tl_heap->bcache + ((size_t)(t >> HZ3_TAG_CLS_SHIFT) << 4));
+            uint16_t n = bc->count;
+            if (HZ3_LIKELY(n < bc->limit) && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
                 _hz3_key_set(b);
                 b->next = bc->head;
                 __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
-                __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
+                __atomic_store_n(&bc->count, (uint16_t)(n + 1), __ATOMIC_RELAXED);
                 return true;
             }
-            _hz3_free_push(s, b);
+            /* the span entry's address, computed here and not before the
+             * branches (a register move keeps it off the cache's path) */
+            __asm__("" : "+r"(head));
+            _hz3_free_push(HZ3_SPAN_AT_HEAD(head), b);
             return true;
         }
         return false;
+#undef HZ3_SPAN_AT_HEAD
     }
     /* Another thread's block: a tail call with the tag, which has the
      * class of the block cache it goes to (remote.c); the local path keeps

@@ -77,13 +77,11 @@
  *   HZ3_REMOTE_BATCH blocks per thread count as live after being freed.
  *
  * Block caches (bcache.c)
- *   Past the span lists, each heap keeps per class a short LIFO of
- *   freed blocks for its own next mallocs of the class that find the
- *   current span dry (the malloc's miss branch, never its hit path): the
- *   blocks other threads made that it frees (instead of the remote batch),
- *   and, for a medium class (4-32 KiB, singles too), its own frees too while
- *   the cache has room (the local free's branch past the class's bound); its
- *   own small and sub4k frees go to their spans (bcache.c says why). A cached
+ *   In front of the span lists, each heap keeps per class a short LIFO of
+ *   freed blocks that its next mallocs of the class pop first (hz3_hot.h):
+ *   the blocks other threads made that it frees (instead of the remote
+ *   batch), and its own frees while the cache has room and sampling is off
+ *   (past it they go to their spans; singles, 20-32 KiB, too). A cached
  *   block is free and keyed but still counted in its span's used, so
  *     live = used - |thread_free| - (the block caches' blocks of the span)
  *   and the census subtracts the caches per class; a span with a cached
@@ -493,8 +491,8 @@ _Static_assert(HZ3_REMOTE_SLOTS <= 64 && (HZ3_REMOTE_SLOTS & (HZ3_REMOTE_SLOTS -
                "slots_used is a 64-bit mask indexed by a masked hash");
 
 /* ---- block caches (bcache.c) ----
- * Per heap and shared class, blocks of other threads' spans that this
- * thread freed, kept for its own mallocs of the class: LIFO, chained
+ * Per heap and shared class, blocks this thread freed (of its own spans
+ * and other threads'), kept for its own mallocs of the class: LIFO, chained
  * through next, keyed as on any free list. limit is 0 (nothing is cached)
  * until the thread's first allocation slow path of the class. */
 typedef struct hz3_bcache {

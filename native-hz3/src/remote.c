@@ -94,7 +94,23 @@ static inline void add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
     add_slow(h, s, b);
 }
 
-void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b) { add(h, s, b); }
+/* A checked block for the batch, from the generic free or a block cache's
+ * flush or overflow (bcache.c). A cache holds the owner's own blocks too
+ * (the local free's, hz3_hot.h): those go straight onto their span's
+ * thread_free, where the owner's refill collects them (one CAS each, on a
+ * line this thread writes anyway), not through a batch slot. A census
+ * flushes the caches of the thread that runs it: a slot never used before
+ * is a heap-record page written for the first time, which the census
+ * must not cause (test-census, unwritten headers). */
+void _hz3_remote_batch_add(hz3_heap_t *h, hz3_span_t *s, hz3_block_t *b)
+{
+    if (_hz3_owner_of(s) == h) {
+        _hz3_key_set(b);
+        _hz3_span_push_remote(s, b, b, 1);
+        return;
+    }
+    add(h, s, b);
+}
 
 /* A checked block that the common case below does not cache: its class's
  * cache is full (half of it goes to the batch, bcache.c), or this thread
@@ -147,7 +163,8 @@ void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
         if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
                        (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
             uint16_t n = bc->count;
-            if (HZ3_LIKELY(n < bc->limit)) {
+            /* not with sampling on: malloc pops the cache uncharged (hz3_hot.h) */
+            if (HZ3_LIKELY(n < bc->limit) && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
                 _hz3_key_set(b);
                 b->next = bc->head;
                 __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);

@@ -63,12 +63,13 @@ static void *thread_b(void *arg)
     return arg;
 }
 
-/* The owner's own frees into a full span of a small class stay out of the
- * cache: they wait in the span until a quarter of it is free, and then it
- * rejoins avail (span.c, size_class.c). Thread C makes 3 spans of 256 B
- * blocks (16 a span) and frees a quarter of the first, then parks: the
- * census (from this thread) counts them free, a second free of one is
- * caught, and C's own mallocs take them back. */
+/* The owner's own frees of a small class: into its block cache too while
+ * it has room (src/hz3_hot.h; past it they wait in their span until a
+ * quarter of it is free, and then it rejoins avail: span.c, size_class.c).
+ * Thread C makes 3 spans of 256 B blocks (16 a span) and frees a quarter
+ * of the first, then parks: the census (from this thread) counts them
+ * free, a second free of one is caught, and C's own mallocs take them
+ * back. */
 enum { LSIZE = 256, LCAP = 16, LN = 3 * LCAP, LQ = LCAP / 4 };
 static void *lobj[LN];
 static int l_back = 0;
