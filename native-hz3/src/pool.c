@@ -21,7 +21,11 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     unsigned kind = runs ? HZ3_BINS_RUN : HZ3_BINS_CLASS;
     pthread_mutex_lock(&_hz3_pool_mutex);
     hz3_span_t *node = _hz3_index_find(kind, pages);
-    if (!node) {
+    hz3_segment_t *seg = NULL;
+    unsigned idx = 0, len = 0;
+    if (!node && (seg = _hz3_index_find_mixed(kind, pages, &idx))) {
+        /* the run is not a node: the segment's nodes are relinked below */
+    } else if (!node) {
         hz3_segment_t *fresh = _hz3_segment_claim();
         pthread_mutex_unlock(&_hz3_pool_mutex);
         if (!fresh) {
@@ -34,13 +38,17 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
         /* Pages given back meanwhile may fit better: search again. */
         node = _hz3_index_find(kind, pages);
     }
-    hz3_segment_t *seg = _hz3_segment_of(node);
-    unsigned idx = (unsigned)(node - seg->spans), len = node->pages;
+    bool mixed = !node;
+    if (node) {
+        seg = _hz3_segment_of(node);
+        idx = (unsigned)(node - seg->spans);
+        len = node->pages;
+    }
     bool whole = seg->bin_kind == HZ3_BINS_WHOLE;
-    if (whole) {
+    if (whole || mixed) {
         /* The segment takes the kind: its runs move to that kind's bins. */
         _hz3_index_unlink_all(seg);
-        _hz3_pool.nfree_whole--;
+        if (whole) _hz3_pool.nfree_whole--;
     } else {
         _hz3_index_unlink(seg, idx);
     }
@@ -54,7 +62,7 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     _hz3_pool.free_pages -= pages;
     _hz3_pool.span_pages += pages;
     _hz3_pool.demand.total += pages;
-    if (whole) _hz3_index_link_all(seg);
+    if (whole || mixed) _hz3_index_link_all(seg);
     else if (len > pages) _hz3_index_link(seg, idx + pages, len - pages, _hz3_map_bit(seg->dirtymap, idx + pages));
 
     /* The span is complete before the lock is released: the census reads

@@ -72,6 +72,13 @@ void _hz3_index_unlink_all(hz3_segment_t *seg);
 /* The node of the shortest fitting free run for a span of the kind, in the
  * order pool_index.c gives; NULL if none. */
 hz3_span_t *_hz3_index_find(unsigned kind, unsigned pages);
+/* A free run of at least `pages` pages that no node holds, because it has
+ * both dirty and clean pages (a run given back next to pages never touched
+ * or purged), in a segment of the kind or wholly free: the segment, and in
+ * *at the first page of the window of the run with the most dirty pages;
+ * NULL if none. A walk over the segments (a bounded number of them): for
+ * takes no node fits, which would otherwise map a new segment. */
+hz3_segment_t *_hz3_index_find_mixed(unsigned kind, unsigned pages, unsigned *at);
 
 /* ---- bitmaps of a segment's pages ---- */
 static inline bool _hz3_map_bit(const uint64_t *map, unsigned i) { return (map[i >> 6] >> (i & 63)) & 1; }

@@ -16,7 +16,10 @@
  * run (the rest stays a node), a give merges with the dirty runs next to
  * it. A segment changing kind, or a purge turning dirty pages clean,
  * relinks that segment's nodes from its bitmaps. seg->bin_kind names the
- * bins its nodes are in.
+ * bins its nodes are in. A free run of both dirtinesses is two nodes or
+ * more, none of which may fit a request that the run fits: before a new
+ * segment, a walk of the segments looks for such a run
+ * (_hz3_index_find_mixed).
  */
 #include "pool.h"
 
@@ -91,6 +94,55 @@ hz3_span_t *_hz3_index_find(unsigned kind, unsigned pages)
         if ((e = bins_find(&bins[kind][dirty], pages)) || (e = bins_find(&bins[HZ3_BINS_WHOLE][dirty], pages)))
             return e;
     return NULL;
+}
+
+/* The window of n pages in [start, end) with the most dirty pages (the
+ * fewest faults when taken): its first page; *dirty gets its count. */
+static unsigned warmest_window(const hz3_segment_t *seg, unsigned start, unsigned end, unsigned n, unsigned *dirty)
+{
+    unsigned c = _hz3_map_count(seg->dirtymap, start, n), best = c, at = start;
+    for (unsigned i = start; i + n < end; i++) {
+        c += _hz3_map_bit(seg->dirtymap, i + n);
+        c -= _hz3_map_bit(seg->dirtymap, i);
+        if (c > best) {
+            best = c;
+            at = i + 1;
+        }
+    }
+    *dirty = best;
+    return at;
+}
+
+/* Segments whose free runs the walk reads, at most: it runs under the pool
+ * lock, and a big heap's misses would otherwise walk all its segments. */
+#define MIXED_WALK_SEGS 64
+
+hz3_segment_t *_hz3_index_find_mixed(unsigned kind, unsigned pages, unsigned *at)
+{
+    hz3_segment_t *found = NULL;
+    unsigned best_len = UINT32_MAX, best_dirty = 0, budget = MIXED_WALK_SEGS;
+    for (hz3_segment_t *seg = _hz3_pool.segments; seg && budget; seg = seg->next) {
+        /* A segment with no dirty page, or no clean one, has no mixed run
+         * (its runs are nodes). */
+        if (seg->free_pages < pages || !seg->dirty_free_pages || seg->dirty_free_pages == seg->free_pages ||
+            (seg->bin_kind != kind && seg->bin_kind != HZ3_BINS_WHOLE))
+            continue;
+        budget--;
+        for (unsigned i = _hz3_map_next(seg->freemap, 0, true); i < HZ3_SEG_PAGES;) {
+            unsigned end = _hz3_map_next(seg->freemap, i, false), len = end - i, dirty;
+            if (len >= pages && len <= best_len) {
+                unsigned w = warmest_window(seg, i, end, pages, &dirty);
+                if (len < best_len || dirty > best_dirty) {
+                    found = seg;
+                    *at = w;
+                    best_len = len;
+                    best_dirty = dirty;
+                }
+            }
+            i = end < HZ3_SEG_PAGES ? _hz3_map_next(seg->freemap, end, true) : HZ3_SEG_PAGES;
+        }
+    }
+    return found;
 }
 
 /* ---- for the invariant walker ---- */
