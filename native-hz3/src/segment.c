@@ -190,80 +190,67 @@ static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t cutoff, hz3_d
     return purged;
 }
 
-/* When the free pages a purge decommits went free: at or before *partial
- * in segments in use, at or before *whole in wholly free segments (false:
- * none of these). With delay 0, every free page and segment.
- *
- * A free page of a segment in use that stayed free for the delay goes:
- * takes reuse the dirty pages given back last and the runs that fit best,
- * so one that others were taken before for a whole delay is seldom taken
- * again (the JVM churn workload took back about one in ten of the pages
- * purged so while it ran, bench/RESULTS.md, 2026-12-03 (evening)). Wholly free segments are
- * what a process's swings in pages in use leave, and the next swing takes
- * them again: beyond the delay, as many of their youngest pages as the pool
- * handed out within the delay stay (the working set, see purge.c). */
-static bool purge_cutoffs(uint64_t now_ms, uint64_t delay_ms, uint64_t *partial, uint64_t *whole)
+/* Which free pages a purge decommits: those that went free at or before
+ * *cutoff; false when it keeps them all. With delay 0, every free page.
+ * Otherwise those that stayed free for the delay, less as many of the
+ * youngest resident free pages as the pool handed out within the delay
+ * (its working set, see purge.c). */
+static bool purge_cutoff(uint64_t now_ms, uint64_t delay_ms, uint64_t *cutoff)
 {
     if (delay_ms == 0) {
-        *partial = *whole = UINT64_MAX;
+        *cutoff = UINT64_MAX;
         return true;
     }
-    *partial = *whole = now_ms >= delay_ms ? now_ms - delay_ms : 0;
+    *cutoff = now_ms >= delay_ms ? now_ms - delay_ms : 0;
     uint64_t keep = _hz3_demand_recent(&_hz3_pool.demand, now_ms, delay_ms);
     if (keep == 0) return true;
     hz3_ages_t ages;
     _hz3_ages_init(&ages, now_ms, delay_ms);
     uint64_t dirty = 0;
     for (hz3_segment_t *seg = _hz3_pool.segments; seg; seg = seg->next) {
-        if (seg->free_pages != HZ3_SEG_USABLE_PAGES || !seg->dirty_free_pages) continue;
+        if (!seg->dirty_free_pages) continue;
         dirty += seg->dirty_free_pages;
         for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++)
             for (uint64_t m = seg->dirtymap[w]; m; m &= m - 1)
                 _hz3_ages_add(&ages, seg->spans[w * 64 + (unsigned)__builtin_ctzll(m)].freed_ms, 1);
     }
     if (dirty <= keep) return false;
-    *whole = _hz3_ages_cutoff(&ages, dirty - keep);
+    *cutoff = _hz3_ages_cutoff(&ages, dirty - keep);
     return true;
 }
 
-/* Whether a dirty free page of the segment went free at or before cutoff. */
-static bool has_dirty_before(const hz3_segment_t *seg, uint64_t cutoff)
-{
-    for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++)
-        for (uint64_t m = seg->dirtymap[w]; m; m &= m - 1)
-            if (seg->spans[w * 64 + (unsigned)__builtin_ctzll(m)].freed_ms <= cutoff) return true;
-    return false;
-}
-
-/* Gives back what stayed free for delay_ms (see purge_cutoffs): free pages
- * are decommitted, wholly free segments beyond HZ3_FREE_SEGS_KEEP are
- * released (with delay_ms == 0: all of them, and every free page). A page
- * freed a moment ago in a busy segment is left alone: it would fault
- * straight back in. */
+/* Gives back what stayed free for delay_ms beyond the working set (see
+ * purge_cutoff): free pages are decommitted, wholly free segments beyond
+ * HZ3_FREE_SEGS_KEEP are released (with delay_ms == 0: all of them, and
+ * every free page). A page freed a moment ago in a busy segment is left
+ * alone: it would fault straight back in. */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
     /* delay 0: everything free now, also what a purge gave back after
      * now_ms was read (the clock is coarse). */
-    uint64_t partial, whole;
+    uint64_t cutoff;
     hz3_decommit_batch_t batch = { 0, 0, 0 };
     pthread_mutex_lock(&_hz3_pool_mutex);
-    bool wholes = purge_cutoffs(now_ms, delay_ms, &partial, &whole);
-    for (hz3_segment_t *seg = _hz3_pool.segments, *next; seg; seg = next) {
-        next = seg->next;
-        bool is_whole = seg->free_pages == HZ3_SEG_USABLE_PAGES;
-        if (is_whole && !wholes) continue;
-        if (is_whole && seg->whole_free_since_ms <= whole &&
+    if (!purge_cutoff(now_ms, delay_ms, &cutoff)) {
+        pthread_mutex_unlock(&_hz3_pool_mutex);
+        return;
+    }
+    hz3_segment_t *seg = _hz3_pool.segments;
+    while (seg) {
+        hz3_segment_t *next = seg->next;
+        if (seg->free_pages == HZ3_SEG_USABLE_PAGES && seg->whole_free_since_ms <= cutoff &&
             (delay_ms == 0 || _hz3_pool.nfree_whole > HZ3_FREE_SEGS_KEEP)) {
             info->pages_purged += seg->dirty_free_pages;
             info->segments_unmapped++;
             _hz3_pool.nfree_whole--;
             segment_free(seg, &batch);
-        } else if (seg->dirty_free_pages && has_dirty_before(seg, is_whole ? whole : partial)) {
+        } else if (seg->dirty_free_pages) {
             /* Pages turn from dirty to clean: the runs are relinked. */
             _hz3_index_unlink_all(seg);
-            info->pages_purged += segment_decommit_free(seg, is_whole ? whole : partial, &batch);
+            info->pages_purged += segment_decommit_free(seg, cutoff, &batch);
             _hz3_index_link_all(seg);
         }
+        seg = next;
     }
     /* Released slots must read as zero before segment_new can reuse them. */
     _hz3_decommit_flush(&batch);
