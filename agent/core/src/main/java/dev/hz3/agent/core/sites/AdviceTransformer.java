@@ -38,14 +38,18 @@ final class AdviceTransformer implements ClassFileTransformer {
 
     /** plans: by binary name (a.b.C). */
     AdviceTransformer(Map<String, List<Advice>> plans, ClassLoader ownLoader) {
-        plans.forEach((name, advice) -> this.plans.put(name.replace('.', '/'), advice));
+        for (Map.Entry<String, List<Advice>> e : plans.entrySet()) {
+            this.plans.put(e.getKey().replace('.', '/'), e.getValue());
+        }
         this.ownLoader = ownLoader;
     }
 
     /** Binary names of every class planned. */
     Set<String> plannedNames() {
         Set<String> out = new HashSet<>();
-        plans.keySet().forEach(n -> out.add(n.replace('/', '.')));
+        for (String n : plans.keySet()) {
+            out.add(n.replace('/', '.'));
+        }
         return out;
     }
 

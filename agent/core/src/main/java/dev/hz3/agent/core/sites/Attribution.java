@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
@@ -59,14 +60,25 @@ public final class Attribution {
     private static boolean jfrListened;
     /** The periodic hz3.NativeSite's hook is registered. */
     private static final AtomicBoolean hooked = new AtomicBoolean();
-    private static final Runnable HOOK = () -> {
-        SiteSampler now = sampler;
-        if (now != null) {
-            try {
-                now.commitSites();
-            } catch (Throwable t) {
-                Log.debug("periodic NativeSite: " + Log.describe(t));
+    /** Classes, not lambdas, here and below (see {@link Order}). */
+    private static final Runnable HOOK = new Runnable() {
+        @Override
+        public void run() {
+            SiteSampler now = sampler;
+            if (now != null) {
+                try {
+                    now.commitSites();
+                } catch (Throwable t) {
+                    Log.debug("periodic NativeSite: " + Log.describe(t));
+                }
             }
+        }
+    };
+    private static final Supplier<List<SiteFeed.Site>> FEED = new Supplier<>() {
+        @Override
+        public List<SiteFeed.Site> get() {
+            SiteSampler now = sampler;
+            return now == null ? List.of() : SiteReport.forMetrics(now);
         }
     };
 
@@ -212,10 +224,7 @@ public final class Attribution {
             jfrUp();
         }
         s.activate();
-        SiteFeed.source(() -> {
-            SiteSampler now = sampler;
-            return now == null ? List.of() : SiteReport.forMetrics(now);
-        });
+        SiteFeed.source(FEED);
     }
 
     /**
