@@ -7,7 +7,6 @@ import static dev.hz3.agent.core.sites.Frames.toSlots;
 
 import dev.hz3.agent.core.sites.Advices.Advice;
 import java.util.Arrays;
-import java.util.function.Consumer;
 import net.bytebuddy.jar.asm.Handle;
 import net.bytebuddy.jar.asm.Label;
 import net.bytebuddy.jar.asm.MethodVisitor;
@@ -39,6 +38,11 @@ final class AdvisedMethod extends MethodVisitor {
     static final String HOOKS = "dev/hz3/agent/boot/NativeAllocHooks";
     private static final String EVENT = "jdk/jfr/Event";
     private static final String THROWABLE = "java/lang/Throwable";
+    /** The pieces of advice (see suppressed). */
+    private static final int FREE = 0;
+    private static final int ENTER = 1;
+    private static final int MARK_EXIT = 2;
+    private static final int ALLOC_EXIT = 3;
 
     private final Advice advice;
     private final String owner;
@@ -120,21 +124,10 @@ final class AdvisedMethod extends MethodVisitor {
             entry = set(entry, markSlot, Opcodes.INTEGER);
         }
         if (advice.freeArg != Advices.NONE) {
-            suppressed(entry, done -> {
-                if (advice.freeArg == Advices.ADDRESS_FIELD) {
-                    mv.visitVarInsn(Opcodes.ALOAD, 0);
-                    mv.visitFieldInsn(Opcodes.GETFIELD, owner, "address", "J");
-                } else {
-                    mv.visitVarInsn(Opcodes.LLOAD, slotOf(advice.freeArg));
-                }
-                mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "free", "(J)V", false);
-            });
+            suppressed(entry, FREE);
         }
         if (advice.markKind != Advices.NONE) {
-            suppressed(entry, done -> {
-                mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "enter", "()I", false);
-                mv.visitVarInsn(Opcodes.ISTORE, markSlot);
-            });
+            suppressed(entry, ENTER);
         }
         if (advice.freeArg != Advices.NONE || advice.markKind != Advices.NONE) {
             // The body's first instruction may carry a frame of its own: not at our last one's.
@@ -208,63 +201,82 @@ final class AdvisedMethod extends MethodVisitor {
         super.visitMaxs(maxStack, maxLocals);
     }
 
-    /** Commits the events hz3 sampled inside the call, in the advised method (JFR's top frame). */
+    private void free() {
+        if (advice.freeArg == Advices.ADDRESS_FIELD) {
+            mv.visitVarInsn(Opcodes.ALOAD, 0);
+            mv.visitFieldInsn(Opcodes.GETFIELD, owner, "address", "J");
+        } else {
+            mv.visitVarInsn(Opcodes.LLOAD, slotOf(advice.freeArg));
+        }
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "free", "(J)V", false);
+    }
+
+    private void enter() {
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "enter", "()I", false);
+        mv.visitVarInsn(Opcodes.ISTORE, markSlot);
+    }
+
     private void markExit(Object[] locals) {
-        suppressed(locals, done -> {
-            mv.visitVarInsn(Opcodes.ILOAD, markSlot);
-            pushInt(advice.markKind);
-            mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "exit", "(II)[Ljava/lang/Object;", false);
-            Label some = new Label();
-            Label next = new Label();
-            Label cond = new Label();
-            mv.visitInsn(Opcodes.DUP);
-            mv.visitJumpInsn(Opcodes.IFNONNULL, some);
-            mv.visitInsn(Opcodes.POP);
-            mv.visitJumpInsn(Opcodes.GOTO, done);
-            mv.visitLabel(some);
-            frame(locals, "[Ljava/lang/Object;");
-            mv.visitVarInsn(Opcodes.ASTORE, arraySlot);
-            mv.visitInsn(Opcodes.ICONST_0);
-            mv.visitVarInsn(Opcodes.ISTORE, indexSlot);
-            mv.visitJumpInsn(Opcodes.GOTO, cond);
-            Object[] inLoop = set(set(locals, arraySlot, "[Ljava/lang/Object;"), indexSlot, Opcodes.INTEGER);
-            mv.visitLabel(next);
-            frame(inLoop);
-            mv.visitVarInsn(Opcodes.ALOAD, arraySlot);
-            mv.visitVarInsn(Opcodes.ILOAD, indexSlot);
-            mv.visitInsn(Opcodes.AALOAD);
-            commit();
-            mv.visitIincInsn(indexSlot, 1);
-            mv.visitLabel(cond);
-            frame(inLoop);
-            mv.visitVarInsn(Opcodes.ILOAD, indexSlot);
-            mv.visitVarInsn(Opcodes.ALOAD, arraySlot);
-            mv.visitInsn(Opcodes.ARRAYLENGTH);
-            mv.visitJumpInsn(Opcodes.IF_ICMPLT, next);
-        });
+        suppressed(locals, MARK_EXIT);
+    }
+
+    /** Commits the events hz3 sampled inside the call, in the advised method (JFR's top frame). */
+    private void markExit(Object[] locals, Label done) {
+        mv.visitVarInsn(Opcodes.ILOAD, markSlot);
+        pushInt(advice.markKind);
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "exit", "(II)[Ljava/lang/Object;", false);
+        Label some = new Label();
+        Label next = new Label();
+        Label cond = new Label();
+        mv.visitInsn(Opcodes.DUP);
+        mv.visitJumpInsn(Opcodes.IFNONNULL, some);
+        mv.visitInsn(Opcodes.POP);
+        mv.visitJumpInsn(Opcodes.GOTO, done);
+        mv.visitLabel(some);
+        frame(locals, "[Ljava/lang/Object;");
+        mv.visitVarInsn(Opcodes.ASTORE, arraySlot);
+        mv.visitInsn(Opcodes.ICONST_0);
+        mv.visitVarInsn(Opcodes.ISTORE, indexSlot);
+        mv.visitJumpInsn(Opcodes.GOTO, cond);
+        Object[] inLoop = set(set(locals, arraySlot, "[Ljava/lang/Object;"), indexSlot, Opcodes.INTEGER);
+        mv.visitLabel(next);
+        frame(inLoop);
+        mv.visitVarInsn(Opcodes.ALOAD, arraySlot);
+        mv.visitVarInsn(Opcodes.ILOAD, indexSlot);
+        mv.visitInsn(Opcodes.AALOAD);
+        commit();
+        mv.visitIincInsn(indexSlot, 1);
+        mv.visitLabel(cond);
+        frame(inLoop);
+        mv.visitVarInsn(Opcodes.ILOAD, indexSlot);
+        mv.visitVarInsn(Opcodes.ALOAD, arraySlot);
+        mv.visitInsn(Opcodes.ARRAYLENGTH);
+        mv.visitJumpInsn(Opcodes.IF_ICMPLT, next);
+    }
+
+    private void allocExit(Object[] locals) {
+        suppressed(locals, ALLOC_EXIT);
     }
 
     /** Counts the block, and commits its event when sampled. */
-    private void allocExit(Object[] locals) {
-        suppressed(locals, done -> {
-            mv.visitVarInsn(Opcodes.LLOAD, advice.allocAddress == Advices.RETURN ? retSlot
-                    : slotOf(advice.allocAddress));
-            if (advice.allocBytesArg != Advices.NONE) {
-                mv.visitVarInsn(Opcodes.LLOAD, slotOf(advice.allocBytesArg));
-            } else {
-                mv.visitLdcInsn(advice.allocBytes);
-            }
-            pushInt(advice.allocKind);
-            mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "alloc", "(JJI)Ljava/lang/Object;", false);
-            Label sampled = new Label();
-            mv.visitInsn(Opcodes.DUP);
-            mv.visitJumpInsn(Opcodes.IFNONNULL, sampled);
-            mv.visitInsn(Opcodes.POP);
-            mv.visitJumpInsn(Opcodes.GOTO, done);
-            mv.visitLabel(sampled);
-            frame(locals, "java/lang/Object");
-            commit();
-        });
+    private void allocExit(Object[] locals, Label done) {
+        mv.visitVarInsn(Opcodes.LLOAD, advice.allocAddress == Advices.RETURN ? retSlot
+                : slotOf(advice.allocAddress));
+        if (advice.allocBytesArg != Advices.NONE) {
+            mv.visitVarInsn(Opcodes.LLOAD, slotOf(advice.allocBytesArg));
+        } else {
+            mv.visitLdcInsn(advice.allocBytes);
+        }
+        pushInt(advice.allocKind);
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "alloc", "(JJI)Ljava/lang/Object;", false);
+        Label sampled = new Label();
+        mv.visitInsn(Opcodes.DUP);
+        mv.visitJumpInsn(Opcodes.IFNONNULL, sampled);
+        mv.visitInsn(Opcodes.POP);
+        mv.visitJumpInsn(Opcodes.GOTO, done);
+        mv.visitLabel(sampled);
+        frame(locals, "java/lang/Object");
+        commit();
     }
 
     private void commit() {
@@ -272,15 +284,24 @@ final class AdvisedMethod extends MethodVisitor {
         mv.visitMethodInsn(Opcodes.INVOKEVIRTUAL, EVENT, "commit", "()V", false);
     }
 
-    /** code, run on a frame of locals (slot-indexed), with whatever it throws swallowed. */
-    private void suppressed(Object[] locals, Consumer<Label> code) {
+    /**
+     * The piece of advice (FREE, ENTER, MARK_EXIT, ALLOC_EXIT), run on a frame of locals
+     * (slot-indexed), with whatever it throws swallowed. A number, not a lambda per piece: no
+     * class to spin at weaving (see Order).
+     */
+    private void suppressed(Object[] locals, int piece) {
         Label from = new Label();
         Label to = new Label();
         Label handler = new Label();
         Label done = new Label();
         mv.visitTryCatchBlock(from, to, handler, THROWABLE);
         mv.visitLabel(from);
-        code.accept(done);
+        switch (piece) {
+            case FREE -> free();
+            case ENTER -> enter();
+            case MARK_EXIT -> markExit(locals, done);
+            default -> allocExit(locals, done);
+        }
         mv.visitLabel(to);
         mv.visitJumpInsn(Opcodes.GOTO, done);
         mv.visitLabel(handler);

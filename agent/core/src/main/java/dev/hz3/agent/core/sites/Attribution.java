@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
@@ -36,9 +37,9 @@ import jdk.jfr.RecordingState;
  * writes them into a one-class jar in the agent's private directory and appends that to the
  * bootstrap search path. The agent's loader (parent: the platform loader, then the bootstrap)
  * then resolves {@code NativeAllocHooks} to that very class, which {@link SiteSampler} extends
- * and fills the slot of. Byte Buddy is touched only by {@link Instrumenter} and its transformer,
- * loaded only here, only when attribution is turned on: with attribution off no class of this
- * package is loaded.
+ * and fills the slot of. Byte Buddy's jar (its ASM) is touched only by {@link Weaver}, {@link
+ * AdvisedMethod} and {@link NativeWrapper}, and only when a class is not woven already
+ * ({@link WovenCache}); with attribution off no class of this package is loaded.
  *
  * <p>JFR. The events (hz3.NativeAllocationSample, hz3.NativeSite) are set up when the first
  * recording runs, not here: at start-up this runs before -XX:StartFlightRecording's JFR, and an
@@ -59,14 +60,25 @@ public final class Attribution {
     private static boolean jfrListened;
     /** The periodic hz3.NativeSite's hook is registered. */
     private static final AtomicBoolean hooked = new AtomicBoolean();
-    private static final Runnable HOOK = () -> {
-        SiteSampler now = sampler;
-        if (now != null) {
-            try {
-                now.commitSites();
-            } catch (Throwable t) {
-                Log.debug("periodic NativeSite: " + Log.describe(t));
+    /** Classes, not lambdas, here and below (see {@link Order}). */
+    private static final Runnable HOOK = new Runnable() {
+        @Override
+        public void run() {
+            SiteSampler now = sampler;
+            if (now != null) {
+                try {
+                    now.commitSites();
+                } catch (Throwable t) {
+                    Log.debug("periodic NativeSite: " + Log.describe(t));
+                }
             }
+        }
+    };
+    private static final Supplier<List<SiteFeed.Site>> FEED = new Supplier<>() {
+        @Override
+        public List<SiteFeed.Site> get() {
+            SiteSampler now = sampler;
+            return now == null ? List.of() : SiteReport.forMetrics(now);
         }
     };
 
@@ -128,7 +140,7 @@ public final class Attribution {
                 Log.warn("native attribution: nativeMethods= needs hz3 as the malloc (only hz3 sees"
                         + " what a native method mallocs): ignored");
             }
-            instrumenter = Instrumenter.install(inst, hz3, natives);
+            instrumenter = Instrumenter.install(inst, hz3, natives, privateDir);
             replaceSampler(s);
             if (hz3 && Hz3Sites.hz3_sampling_set(n) != 0) {
                 Log.warn("native attribution: hz3 refused to sample every " + n + " bytes");
@@ -212,10 +224,7 @@ public final class Attribution {
             jfrUp();
         }
         s.activate();
-        SiteFeed.source(() -> {
-            SiteSampler now = sampler;
-            return now == null ? List.of() : SiteReport.forMetrics(now);
-        });
+        SiteFeed.source(FEED);
     }
 
     /**

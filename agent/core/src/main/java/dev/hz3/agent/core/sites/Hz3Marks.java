@@ -47,7 +47,13 @@ final class Hz3Marks {
     /** What {@link #named} returns when the exit before did not name the call. */
     static final Site NOT_NAMED = new Site(-1, "", "", 0);
 
-    private final ThreadLocal<PerThread> perThread = ThreadLocal.withInitial(PerThread::new);
+    /** An anonymous class, not withInitial(PerThread::new): no lambda (see {@link Order}). */
+    private final ThreadLocal<PerThread> perThread = new ThreadLocal<>() {
+        @Override
+        protected PerThread initialValue() {
+            return new PerThread();
+        }
+    };
     /** The site of a call of the given kind, named from the current stack (null: the agent's). */
     private final IntFunction<Site> siteOf;
     private final Hz3Samples samples = new Hz3Samples();

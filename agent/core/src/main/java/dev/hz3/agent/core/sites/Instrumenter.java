@@ -4,6 +4,7 @@ import dev.hz3.agent.boot.NativeAllocHooks;
 import dev.hz3.agent.core.Log;
 import dev.hz3.agent.core.sites.Advices.Advice;
 import java.lang.instrument.Instrumentation;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -12,9 +13,9 @@ import java.util.Set;
 
 /**
  * Installs {@link Advices} into the JDK's native allocation entry points (retransforming those
- * already loaded) and removes it again; with {@link AdviceTransformer} and {@link NativeWrapper},
- * the only classes that use Byte Buddy's jar (only the ASM it ships: its own machinery never
- * loads). Loaded only when attribution is turned on.
+ * already loaded) and removes it again, through {@link AdviceTransformer}; the weaving itself
+ * ({@link Weaver}, {@link NativeWrapper}) is what uses Byte Buddy's jar (only the ASM it ships:
+ * its own machinery never loads). Loaded only when attribution is turned on.
  */
 final class Instrumenter {
 
@@ -36,7 +37,7 @@ final class Instrumenter {
     /** Classes advised now (those loaded when installed, and those loaded since). */
     final Set<String> advised;
 
-    private Instrumenter(Instrumentation inst, boolean hz3, List<String> nativeNames) {
+    private Instrumenter(Instrumentation inst, boolean hz3, List<String> nativeNames, Path privateDir) {
         Map<String, List<Advice>> plans = new HashMap<>();
         plans.put(UNSAFE, hz3
                 ? List.of(Advices.markUnsafe(Advices.allocate()), Advices.markUnsafe(Advices.reallocate()),
@@ -61,7 +62,8 @@ final class Instrumenter {
                     Advices.markInflate("setDictionary", "([BII)V"),
                     Advices.markInflate("setDictionary", "(Ljava/nio/ByteBuffer;)V")));
         }
-        transformer = new AdviceTransformer(plans, OWN_LOADER);
+        transformer = new AdviceTransformer(plans, OWN_LOADER,
+                privateDir == null ? null : new WovenCache(privateDir, hz3));
         advised = transformer.advised;
         inst.addTransformer(transformer, true);
         Class<?>[] loaded = loaded(inst, plans.keySet());
@@ -104,8 +106,13 @@ final class Instrumenter {
         return found.toArray(new Class<?>[0]);
     }
 
-    /** hz3: hz3 is the malloc, and the calls whose own mallocs it attributes are marked too. */
-    static Instrumenter install(Instrumentation inst, boolean hz3, List<String> nativeNames) {
+    /**
+     * hz3: hz3 is the malloc, and the calls whose own mallocs it attributes are marked too.
+     * privateDir: the agent's directory for this build, where the woven classes are kept (null:
+     * woven every time).
+     */
+    static Instrumenter install(Instrumentation inst, boolean hz3, List<String> nativeNames,
+            Path privateDir) {
         // The advice commits events through jdk.jfr.Event from java.base, which does not read
         // jdk.jfr. Reads are only ever added, so this stays after attribution is off (harmless).
         Module base = Object.class.getModule();
@@ -113,7 +120,7 @@ final class Instrumenter {
         if (!base.canRead(jfr)) {
             inst.redefineModule(base, Set.of(jfr), Map.of(), Map.of(), Set.of(), Map.of());
         }
-        return new Instrumenter(inst, hz3, nativeNames);
+        return new Instrumenter(inst, hz3, nativeNames, privateDir);
     }
 
     /** Removes the advice: the advised classes are retransformed back. */

@@ -41,7 +41,7 @@ final class SiteReport {
         }
         Set<Tally> chosen = new LinkedHashSet<>(byLive.subList(0, Math.min(n, byLive.size())));
         List<Tally> byGrowth = new ArrayList<>(byLive);
-        byGrowth.sort((a, b) -> Double.compare(growth(b), growth(a)));
+        byGrowth.sort(Order.BY_GROWTH);
         for (Tally t : byGrowth.subList(0, Math.min(n, byGrowth.size()))) {
             if (growth(t) > 0) {
                 chosen.add(t);
@@ -49,7 +49,7 @@ final class SiteReport {
         }
         if (hz3) {
             List<Tally> byPinned = new ArrayList<>(byLive);
-            byPinned.sort((a, b) -> Long.compare(b.pinnedBytes, a.pinnedBytes));
+            byPinned.sort(Order.BY_PINNED);
             for (Tally t : byPinned.subList(0, Math.min(n, byPinned.size()))) {
                 if (t.pinnedBytes > 0) {
                     chosen.add(t);
@@ -140,8 +140,11 @@ final class SiteReport {
         Map<String, Tally> made = new HashMap<>();
         for (Tally t : byLive) {
             if (INFLATER.equals(t.site.kind()) && INFLATER_INIT.equals(t.site.entry)) {
-                made.merge(method(t.site.site), t, (a, b) -> a.liveBytes + a.nativeLiveBytes
-                        >= b.liveBytes + b.nativeLiveBytes ? a : b);
+                String m = method(t.site.site);
+                Tally had = made.get(m);
+                if (had == null || t.liveBytes + t.nativeLiveBytes > had.liveBytes + had.nativeLiveBytes) {
+                    made.put(m, t);
+                }
             }
         }
         if (made.isEmpty()) {
@@ -161,7 +164,7 @@ final class SiteReport {
             m.pinnedBytes += w.pinnedBytes;
             it.remove();
         }
-        byLive.sort((a, b) -> Double.compare(b.liveBytes, a.liveBytes));
+        byLive.sort(Order.BY_LIVE);
     }
 
     /** "com.example.Codec.open" of "com.example.Codec.open:12". */
@@ -190,7 +193,7 @@ final class SiteReport {
         return out;
     }
 
-    private static double growth(Tally t) {
+    static double growth(Tally t) {
         return t.liveBytes - t.site.lastLive;
     }
 }

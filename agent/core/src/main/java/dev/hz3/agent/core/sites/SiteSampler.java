@@ -10,9 +10,14 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Spliterator;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.IntFunction;
+import java.util.stream.Stream;
 
 /**
  * Samples native allocations by bytes and keeps the sampled blocks until they are freed.
@@ -88,12 +93,15 @@ final class SiteSampler extends NativeAllocHooks {
     SiteSampler(long sampleBytes, int topSites, boolean hz3) {
         this.mean = sampleBytes;
         this.topSites = topSites;
-        this.marks = hz3 ? new Hz3Marks(this::siteOf) : null;
-        this.perThread = ThreadLocal.withInitial(() -> {
-            PerThread t = new PerThread();
-            t.countdown = nextInterval();
-            return t;
-        });
+        this.marks = hz3 ? new Hz3Marks(new SiteOf(this)) : null;
+        this.perThread = new ThreadLocal<>() {
+            @Override
+            protected PerThread initialValue() {
+                PerThread t = new PerThread();
+                t.countdown = nextInterval();
+                return t;
+            }
+        };
     }
 
     boolean hz3() {
@@ -224,14 +232,14 @@ final class SiteSampler extends NativeAllocHooks {
                 site = "(other sites)";
                 entry = "";
             }
-            String fs = site;
-            String fe = entry;
-            int fk = k;
-            s = sites.computeIfAbsent(key, x -> {
-                Site n = new Site(nextSiteId.incrementAndGet(), fs, fe, fk);
-                byId.put(n.id, n);
-                return n;
-            });
+            synchronized (sites) {
+                s = sites.get(key);
+                if (s == null) {
+                    s = new Site(nextSiteId.incrementAndGet(), site, entry, k);
+                    byId.put(s.id, s);
+                    sites.put(key, s);
+                }
+            }
         }
         if (w.key != null && !w.own && known.size() < MAX_KEYS) {
             known.put(w.key, s);
@@ -241,14 +249,58 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** The frame at (0: this method's caller), described, or "(unknown)". */
     private static String frameAt(int at) {
-        return WALKER.walk(frames -> frames.skip(at + 1L).findFirst().map(SiteWalk::describe)
-                .orElse("(unknown)"));
+        return WALKER.walk(new FrameAt(at + 1, false));
     }
 
     /** The method name of the frame at (0: this method's caller), or "(unknown)". */
     private static String methodAt(int at) {
-        return WALKER.walk(frames -> frames.skip(at + 1L).findFirst()
-                .map(StackWalker.StackFrame::getMethodName).orElse("(unknown)"));
+        return WALKER.walk(new FrameAt(at + 1, true));
+    }
+
+    /**
+     * The frame skip frames down, described or its method's name; the walker's spliterator
+     * stepped by hand as in SiteWalk (no stream pipeline, no lambda: see {@link Order}).
+     */
+    private static final class FrameAt
+            implements Function<Stream<StackWalker.StackFrame>, String>, Consumer<StackWalker.StackFrame> {
+        private int skip;
+        private final boolean methodOnly;
+        private String out = "(unknown)";
+
+        FrameAt(int skip, boolean methodOnly) {
+            this.skip = skip;
+            this.methodOnly = methodOnly;
+        }
+
+        @Override
+        public String apply(Stream<StackWalker.StackFrame> frames) {
+            Spliterator<StackWalker.StackFrame> it = frames.spliterator();
+            while (skip >= 0 && it.tryAdvance(this)) {
+                // accept counts down to the frame
+            }
+            return out;
+        }
+
+        @Override
+        public void accept(StackWalker.StackFrame f) {
+            if (skip-- == 0) {
+                out = methodOnly ? f.getMethodName() : SiteWalk.describe(f);
+            }
+        }
+    }
+
+    /** siteOf for Hz3Marks: a class, not a method reference (see {@link Order}). */
+    private static final class SiteOf implements IntFunction<Site> {
+        private final SiteSampler sampler;
+
+        SiteOf(SiteSampler sampler) {
+            this.sampler = sampler;
+        }
+
+        @Override
+        public Site apply(int kind) {
+            return sampler.siteOf(kind);
+        }
     }
 
     private void failedOnce(Throwable e) {
@@ -278,13 +330,17 @@ final class SiteSampler extends NativeAllocHooks {
     List<Tally> tally() {
         Map<Site, Tally> by = new HashMap<>();
         for (Sample s : live.all()) {
-            Tally t = by.computeIfAbsent(s.site, Tally::new);
+            Tally t = by.get(s.site);
+            if (t == null) {
+                t = new Tally(s.site);
+                by.put(s.site, t);
+            }
             t.liveBytes += s.weight;
             t.samples++;
             t.oldest = Math.min(t.oldest, s.nanoTime);
         }
         List<Tally> out = new ArrayList<>(by.values());
-        out.sort((a, b) -> Double.compare(b.liveBytes, a.liveBytes));
+        out.sort(Order.BY_LIVE);
         return out;
     }
 
