@@ -185,7 +185,7 @@
 #define HZ3_REJOIN_SHIFT 2             /* a full span rejoins avail with capacity >> this free (size_class.c), */
 #endif
 #ifndef HZ3_REJOIN_MAX
-#define HZ3_REJOIN_MAX 16              /* but at most this many */
+#define HZ3_REJOIN_MAX 64              /* but at most this many (binds no class of today's: 256 blocks at most) */
 #endif
 #ifndef HZ3_SUB4K_MIN_CAPACITY
 #define HZ3_SUB4K_MIN_CAPACITY 16      /* sub4k spans: up to HZ3_SUB4K_MAX_PAGES, at most 1/8 tail waste */

@@ -33,7 +33,7 @@
  *
  * Rejoin. A full span goes back on its owner's avail list when its owner's
  * frees leave capacity >> HZ3_REJOIN_SHIFT blocks free in it (a quarter),
- * at most HZ3_REJOIN_MAX (16) and at least 1 (span.c,
+ * at most HZ3_REJOIN_MAX (64) and at least 1 (span.c,
  * _hz3_free_local_slow), not at the first: a span taken back for one block
  * sends the next malloc back to the slow path, and each random free into a
  * full span took the heap lock. For sub4k (16 blocks, rejoin 4), larson's
@@ -43,10 +43,15 @@
  * free from 104 to 56, glibc_thread's malloc from 29 to 20, larson's from
  * 75 to 49, at +6% of alloc_test's peak RSS; a span freed in address order
  * pays instead a few instructions for each free before the rejoin
- * (glibc_simple's free +2.2, dist_app's +0.6). The cap of 16 is for the
- * classes of 33-256 blocks: a quarter of 256 (16 B) cost glibc_simple's
- * free 5.4 instructions and gained alloc_test's malloc only 7 more; 8 cost
- * alloc_test's malloc 11.5. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
+ * (glibc_simple's free +2.2, dist_app's +0.6). The classes of 85-256
+ * blocks (16-48 B) rejoin at a quarter too, 21-64 blocks: a cap of 16
+ * sent one malloc in 15 of alloc_test to the slow path for a span with 16
+ * free blocks; without it alloc_test's malloc / free fell from 35.6 / 48.1
+ * to 27.9 / 44.5 instructions (a cap of 32: 29.9 / 45.4), glibc_thread's
+ * from 20.9 / 41.9 to 18.9 / 41.0, at +2-3% of alloc_test's peak RSS
+ * (bench/RESULTS.md, 2026-12-03 (evening)). glibc_simple's free, +5.4
+ * with no cap before a full span's used was biased, no longer moves. A
+ * cap of 8 cost alloc_test's malloc 11.5. Medium classes up to HZ3_MEDIUM_SHARED_MAX (16 KiB) hold up to
  * HZ3_MEDIUM_CAPACITY blocks (16) in at most HZ3_MEDIUM_SPAN_PAGES pages
  * (32, 128 KiB), as many as fill whole pages: 16 blocks of 4-8 KiB (16-32
  * pages), 12 of 10 KiB, 10 of 12 KiB, 8 of 14 and 16 KiB. Their spans are

@@ -1,7 +1,7 @@
 /*
  * test-rejoin.c: a full span goes back on its owner's avail list once its
  * owner's frees have left a quarter of its blocks free in it (capacity / 4,
- * at most 16; span.c, _hz3_free_local_slow), not at the first free: taken
+ * at most 64; span.c, _hz3_free_local_slow), not at the first free: taken
  * back for one block, it would send the next malloc straight back to the
  * slow path. Until then its free blocks wait in it, free for the census. A
  * remote free, an empty span and a thread's end take it as before, and the
@@ -11,7 +11,8 @@
  * span k holds objects k*cap .. k*cap+cap-1 (checked from their addresses;
  * cap from the census's span length for the class), for a sub4k class
  * (1536 B, 16 a span), a small one (256 B, 16 a span) and a small one
- * with more than 64 blocks a span (48 B, 85: rejoins at 16, not 21).
+ * with more than 64 blocks a span (48 B, 85: rejoins at 21, a quarter, no
+ * longer capped at 16).
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -19,7 +20,7 @@
 #include <string.h>
 #include "test_util.h"
 
-enum { SPANS = 3, MAX_CAP = 128, REJOIN_MAX = 16 };
+enum { SPANS = 3, MAX_CAP = 128, REJOIN_MAX = 64 };
 static unsigned size;
 static void *obj[SPANS * MAX_CAP];
 static unsigned cap, rejoin, n, cls, span_pages;
