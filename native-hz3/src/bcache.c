@@ -96,8 +96,8 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
         hz3_block_t *all = bc->head;
         __atomic_store_n(&bc->head, NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&bc->count, (uint16_t)0, __ATOMIC_RELAXED);
-        h->bcache_armed_bytes -= (uint32_t)bc->limit * _hz3_classes[bc - h->bcache].size;
-        bc->limit = 0;
+        h->bcache_armed_bytes -= (uint32_t)_hz3_bcache_limit(bc) * _hz3_classes[bc - h->bcache].size;
+        __atomic_store_n(&bc->limit, (uint16_t)0, __ATOMIC_RELAXED);
         to_batch(h, all);
         _hz3_remote_batch_add(h, s, b);
         return;
@@ -122,8 +122,10 @@ static void flush_all(hz3_heap_t *h, bool locked)
     if (h->bcache_armed_bytes) h->bcache_armed_bytes = 0;   /* the shared empty heap: never written */
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_bcache_t *bc = &h->bcache[cls];
-        if (!bc->limit) continue;   /* nothing cached (and the shared empty heap: never written) */
-        bc->limit = 0;
+        /* nothing cached (and the shared empty heap: never written); a
+         * limit zeroed by sampling's disarm may leave blocks cached */
+        if (!_hz3_bcache_limit(bc) && !bc->head) continue;
+        if (_hz3_bcache_limit(bc)) __atomic_store_n(&bc->limit, (uint16_t)0, __ATOMIC_RELAXED);
         if (!bc->head) continue;
         hz3_block_t *all = bc->head;
         __atomic_store_n(&bc->head, NULL, __ATOMIC_RELAXED);
@@ -176,8 +178,14 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
     unsigned left = HZ3_BCACHE_BUDGET - h->bcache_armed_bytes;
     if (n > left / c->size) n = left / c->size;
     if (n < least) return;
-    h->bcache[cls].limit = (uint16_t)n;
+    __atomic_store_n(&h->bcache[cls].limit, (uint16_t)n, __ATOMIC_RELAXED);
     h->bcache_armed_bytes += n * c->size;
+    /* Sampling turned on since the test above: either its disarm of every
+     * heap (heap.c) comes after this store and zeroes it, or this load sees
+     * the mean (both sides fence between their store and their load). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (HZ3_UNLIKELY(atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0))
+        __atomic_store_n(&h->bcache[cls].limit, (uint16_t)0, __ATOMIC_RELAXED);
 }
 
 /* Whether x may be a block of class cls (a pointer read from a list that

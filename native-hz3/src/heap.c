@@ -100,6 +100,22 @@ void _hz3_heaps_cached(uint64_t per_class[HZ3_MAX_CLASSES])
     pthread_mutex_unlock(&heaps_lock);
 }
 
+/* Sampling was turned on: its byte count is kept on the span paths, and a
+ * cache in front of them would serve a thread's mallocs uncharged for as
+ * long as its frees refill it. Zeroing the limits sends the frees to the
+ * spans from now on (the free fast paths test count < limit anyway), and
+ * the blocks cached before go out once, to mallocs or at the next flush;
+ * _hz3_bcache_arm does not arm a cache while sampling is on. */
+void _hz3_heaps_bcache_disarm(void)
+{
+    pthread_mutex_lock(&heaps_lock);
+    for (hz3_heap_t *h = heap_all; h; h = h->next_all)
+        if (h->live)
+            for (unsigned c = 0; c < HZ3_MAX_CLASSES; c++)
+                if (_hz3_bcache_limit(&h->bcache[c])) __atomic_store_n(&h->bcache[c].limit, (uint16_t)0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&heaps_lock);
+}
+
 static void remember_medium_use(hz3_heap_t *h);
 
 static void heap_thread_exit(void *arg)

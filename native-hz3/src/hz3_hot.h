@@ -12,9 +12,9 @@
  * A local free is its segment slot's load and one compare, the page's tag
  * (owner, head page and class in one word), an owner compare, the
  * start-of-object check (one multiply, one compare), the free-key compare,
- * and a push with the key onto the class's cache while it has room and
- * sampling is off (49 instructions to ret, where the push onto the span
- * took 40); else onto its span, with one decrement-and-test of used for
+ * and a push with the key onto the class's cache while it has room (none
+ * while sampling is on: turning it on zeroes every cache's limit, heap.c,
+ * so that the free tests nothing for it); else onto its span, with one decrement-and-test of used for
  * "now empty, or due back on avail" (a full span's used is biased for it:
  * hz3_internal.h). A medium block's start-of-object check also reads its
  * span's carved count. Why the cache first: under many live blocks the
@@ -179,13 +179,13 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
          * span's carved count refuses too. */
         if (HZ3_LIKELY(!HZ3_FREE_CHECKS || ((HZ3_LIKELY(m < c->bound) || _hz3_is_carved_m(c, HZ3_SPAN_AT_HEAD(head), m)) && !_hz3_key_found(b)))) {
             /* Into the class's block cache while it has room (limit is 0
-             * until the class's first slow path) and sampling is off (a
-             * limit armed before it was turned on stays): the next malloc
-             * of the class takes it back, hot, and the span's entry is not
-             * touched (its used still counts the block, bcache.c). */
+             * until the class's first slow path, and while sampling is on):
+             * the next malloc of the class takes it back, hot, and the
+             * span's entry is not touched (its used still counts the
+             * block, bcache.c). */
             hz3_bcache_t *bc = (hz3_bcache_t *)((char *)_hz3_tl_heap->bcache + ((size_t)(t >> HZ3_TAG_CLS_SHIFT) << 4));
             uint16_t n = bc->count;
-            if (HZ3_LIKELY(n < bc->limit) && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
+            if (HZ3_LIKELY(n < _hz3_bcache_limit(bc))) {
                 _hz3_key_set(b);
                 b->next = bc->head;
                 __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);

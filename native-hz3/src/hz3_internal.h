@@ -213,6 +213,8 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
 void _hz3_bcache_flush_all(hz3_heap_t *h);      /* owner: every cached block to the batch; limits back to 0 */
 void _hz3_bcache_flush_all_locked(hz3_heap_t *h);   /* the same, h->lock held (singles go back under it) */
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls);   /* a slow path of the class: let it cache */
+/* How many blocks the cache may hold: 0 while sampling is on (bcache.c). */
+static inline uint16_t _hz3_bcache_limit(const hz3_bcache_t *bc) { return __atomic_load_n(&bc->limit, __ATOMIC_RELAXED); }
 bool _hz3_bcache_has(const hz3_heap_t *h, unsigned cls, const hz3_block_t *b);
 /* ---- heap.c: thread heaps ---- */
 /* The heap lock: a spin lock, since its owner takes it on every slow path
@@ -239,6 +241,7 @@ void _hz3_heaps_stats(struct hz3_stats *st);
 uint64_t _hz3_heaps_give_empty(void);           /* every live heap's; returns spans given back */
 bool _hz3_heaps_remote_has(const hz3_span_t *s, const hz3_block_t *b); /* in any live heap's remote batch or block cache */
 void _hz3_heaps_cached(uint64_t per_class[HZ3_MAX_CLASSES]);  /* adds every live heap's cached blocks per class */
+void _hz3_heaps_bcache_disarm(void);   /* sampling turned on: every heap's block caches take no more frees */
 
 /* ---- run.c ---- */
 void *_hz3_run_alloc(size_t size, bool zero);    /* HZ3_MEDIUM_MAX < size <= HZ3_RUN_MAX */

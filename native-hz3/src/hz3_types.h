@@ -498,7 +498,7 @@ _Static_assert(HZ3_REMOTE_SLOTS <= 64 && (HZ3_REMOTE_SLOTS & (HZ3_REMOTE_SLOTS -
 typedef struct hz3_bcache {
     hz3_block_t *head;          /* written with relaxed stores: a double-free check reads it */
     uint16_t count;
-    uint16_t limit;
+    uint16_t limit;             /* the owner's, but zeroed by whoever turns sampling on: relaxed atomics */
     uint32_t unused;
 } hz3_bcache_t;
 

@@ -124,7 +124,7 @@ static HZ3_NOINLINE void free_remote_checked(hz3_block_t *b, uint32_t t, const v
     if (HZ3_LIKELY(_hz3_free_check[cls].capacity > 1)) {
         hz3_heap_t *h = _hz3_tl_heap;
         hz3_bcache_t *bc = &h->bcache[cls];
-        if (bc->limit) _hz3_bcache_overflow(h, bc, s, b);
+        if (_hz3_bcache_limit(bc)) _hz3_bcache_overflow(h, bc, s, b);
         else add(h, s, b);
         return;
     }
@@ -163,8 +163,7 @@ void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
         if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
                        (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
             uint16_t n = bc->count;
-            /* not with sampling on: malloc pops the cache uncharged (hz3_hot.h) */
-            if (HZ3_LIKELY(n < bc->limit) && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
+            if (HZ3_LIKELY(n < _hz3_bcache_limit(bc))) {
                 _hz3_key_set(b);
                 b->next = bc->head;
                 __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);

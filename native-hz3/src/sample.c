@@ -407,6 +407,12 @@ HZ3_EXPORT int hz3_sampling_set(uint64_t mean_bytes)
     if (mean_bytes && !setup()) return -1;
     atomic_fetch_add_explicit(&_hz3_sample_gen, 1, memory_order_relaxed);
     atomic_store_explicit(&_hz3_sample_mean, mean_bytes, memory_order_release);
+    if (mean_bytes) {
+        /* the mean's store before the limits' loads: against an arm that
+         * stores a limit and then reads the mean (bcache.c) */
+        atomic_thread_fence(memory_order_seq_cst);
+        _hz3_heaps_bcache_disarm();
+    }
     return 0;
 }
 

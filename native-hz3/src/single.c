@@ -164,7 +164,7 @@ void *_hz3_single_take(hz3_span_t *s) { return take(s); }
 static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 {
     /* a class this thread allocates: its frees may be cached (above) */
-    if (HZ3_UNLIKELY(!h->bcache[cls].limit)) _hz3_bcache_arm(h, cls);
+    if (HZ3_UNLIKELY(!_hz3_bcache_limit(&h->bcache[cls]))) _hz3_bcache_arm(h, cls);
     /* Epochs start on slow paths, before the heap lock (an epoch may purge,
      * which takes every heap's lock): a miss is one, a hit is not. */
     _hz3_epoch_tick();
@@ -198,7 +198,7 @@ static HZ3_NOINLINE void *alloc_miss(hz3_heap_t *h, unsigned cls, size_t size)
 static HZ3_NOINLINE void *duties_then_alloc(hz3_heap_t *h, unsigned cls, size_t size)
 {
     h->single_hits = HZ3_SINGLE_DUTY_EVERY - 1;
-    if (HZ3_UNLIKELY(!h->bcache[cls].limit)) _hz3_bcache_arm(h, cls);
+    if (HZ3_UNLIKELY(!_hz3_bcache_limit(&h->bcache[cls]))) _hz3_bcache_arm(h, cls);
     /* _hz3_remote_flush_if_old, with the hits since the last look
      * counted at once: a batch waits at most HZ3_SINGLE_DUTY_EVERY
      * single mallocs past its age */
@@ -290,7 +290,7 @@ void _hz3_single_free_local(hz3_heap_t *h, hz3_span_t *s)
 {
     hz3_bcache_t *bc = &h->bcache[s->cls];
     uint16_t n = bc->count;
-    if (HZ3_LIKELY(n < bc->limit) && HZ3_LIKELY(!atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))) {
+    if (HZ3_LIKELY(n < _hz3_bcache_limit(bc))) {
         hz3_block_t *b = s->local_free;
         s->local_free = NULL;
         /* release: a census that reads 1 sees the key the free stored */

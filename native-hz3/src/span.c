@@ -199,7 +199,7 @@ void *_hz3_span_alloc_slow(hz3_heap_t *h, unsigned cls, size_t size)
      * a maintenance request. */
     _hz3_remote_flush_if_old(h);
     /* a class this thread allocates: its block cache may fill (bcache.c) */
-    if (HZ3_UNLIKELY(!h->bcache[cls].limit)) _hz3_bcache_arm(h, cls);
+    if (HZ3_UNLIKELY(!_hz3_bcache_limit(&h->bcache[cls]))) _hz3_bcache_arm(h, cls);
     _hz3_epoch_tick();
     _hz3_heap_lock(h);
     return _hz3_span_alloc_held(h, cls, size);

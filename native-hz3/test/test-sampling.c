@@ -130,6 +130,56 @@ static void test_off(void)
     CHECK(api.set(0) == 0);
 }
 
+/* ---- turned on while a thread's block caches serve it ---- */
+
+#define CACHED_N 200000
+#define RATE_SIZE_C 64
+#define CACHED_MEAN 16384
+#define SITE_C 0x5353
+static pthread_barrier_t cached_phase;
+static uint64_t cached_sampled;
+
+/* Churns one class with sampling off (its cache armed: each malloc gets
+ * the block just freed), then again once the main thread turned it on. */
+static void *cached_churn(void *arg)
+{
+    for (int i = 0; i < 1000; i++) free(malloc(RATE_SIZE_C));
+    pthread_barrier_wait(&cached_phase);
+    pthread_barrier_wait(&cached_phase);
+    struct hz3_site_slot *slot = api.slot();
+    uint64_t before = slot->sampled;
+    slot->site = SITE_C;
+    for (int i = 0; i < CACHED_N; i++) {
+        void *p = malloc(RATE_SIZE_C);
+        *(volatile char *)p = 1;
+        free(p);
+    }
+    slot->site = 0;
+    cached_sampled = slot->sampled - before;
+    return NULL;
+}
+
+static void test_on_while_cached(void)
+{
+    pthread_t t;
+    pthread_barrier_init(&cached_phase, NULL, 2);
+    pthread_create(&t, NULL, cached_churn, NULL);
+    pthread_barrier_wait(&cached_phase);
+    CHECK(api.set(CACHED_MEAN) == 0);
+    pthread_barrier_wait(&cached_phase);
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&cached_phase);
+    take_all();
+    /* Every malloc is charged: a cache that kept taking the frees would
+     * have served them all uncharged (at most its limit may go out so). */
+    double p = prob(RATE_SIZE_C, CACHED_MEAN), expect = CACHED_N * p, sd = t_sqrt(CACHED_N * p * (1 - p));
+    CHECK_MSG(t_abs((double)cached_sampled - expect) <= 5 * sd, "%llu samples, expected %.1f +- %.1f",
+              (unsigned long long)cached_sampled, expect, 5 * sd);
+    CHECK(api.set(0) == 0);
+    printf("on while cached: %llu samples of %d mallocs (expected %.1f)\n", (unsigned long long)cached_sampled,
+           CACHED_N, expect);
+}
+
 /* ---- rate, site attribution, estimate, census, local frees ---- */
 
 #define RATE_N 200000
@@ -611,6 +661,7 @@ int main(int argc, char **argv)
     }
     load_api();
     test_off();
+    test_on_while_cached();
     CHECK(api.set(RATE_MEAN) == 0);
     test_rate();
     test_frees();
