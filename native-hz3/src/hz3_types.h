@@ -95,7 +95,9 @@
  *   small   16..1024 B: 16 B steps to 128, then 4 classes per doubling.
  *           Spans of 1-4 pages holding at least 16 blocks.
  *   sub4k   1025..3584 B, same spacing; spans of 5-14 pages holding 16
- *           blocks, with a tail waste of at most 1/8 of the span.
+ *           blocks, with a tail waste of at most 1/8 of the span, carved
+ *           a few blocks at a time (2, then doubling: span.c), so that a
+ *           span a thread barely uses keeps few pages resident.
  *   medium  3585..32768 B, same spacing (4096, 5120, ... 32768). Up to
  *           HZ3_MEDIUM_SHARED_MAX (16 KiB): spans of 16-32 pages holding
  *           8-16 blocks (at most 128 KiB, what one long-lived object can
@@ -406,8 +408,8 @@ _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)
  *   free from another thread that read it would pull it off the owner's core
  *   (and then again for the owner's next write). A tag changes only when its
  *   span is taken, given back, adopted, abandoned or gains or loses a sample,
- *   so it stays shared in every core's cache. (A free of a medium class
- *   carved a block at a time reads the entry too, for its carved count:
+ *   so it stays shared in every core's cache. (A free of a class carved
+ *   lazily, sub4k and shared medium, reads the entry too, for its carved count:
  *   hz3_hot.h, _hz3_is_block_start_f.) One 32-bit word per page:
  *     bits 0-15   owner: its heap's tag_owner | HZ3_TAG_SAMPLED (as owner's tag)
  *     bits 16-23  index of the span's head page; 0: the page is in no span

@@ -146,7 +146,7 @@ _Static_assert(sizeof(hz3_bcache_t) == 16, "_hz3_free_remote_fast scales the cla
  * and the owner's own frees of such a span arrive here too). All from the
  * page's tag and the class: the span entry, which its owner writes all the
  * time, is read only when the batch is pushed (or, for a lazily carved
- * medium class, for its carved count). Offsets past the blocks are past
+ * class, sub4k or medium, for its carved count). Offsets past the blocks are past
  * blocks_end, which is within the span. */
 void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
 {
