@@ -225,15 +225,9 @@ final class AdvisedMethod extends MethodVisitor {
         mv.visitVarInsn(Opcodes.ILOAD, markSlot);
         pushInt(advice.markKind);
         mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "exit", "(II)[Ljava/lang/Object;", false);
-        Label some = new Label();
         Label next = new Label();
         Label cond = new Label();
-        mv.visitInsn(Opcodes.DUP);
-        mv.visitJumpInsn(Opcodes.IFNONNULL, some);
-        mv.visitInsn(Opcodes.POP);
-        mv.visitJumpInsn(Opcodes.GOTO, done);
-        mv.visitLabel(some);
-        frame(locals, "[Ljava/lang/Object;");
+        onlyIfNotNull(done, locals, "[Ljava/lang/Object;");
         mv.visitVarInsn(Opcodes.ASTORE, arraySlot);
         mv.visitInsn(Opcodes.ICONST_0);
         mv.visitVarInsn(Opcodes.ISTORE, indexSlot);
@@ -269,14 +263,22 @@ final class AdvisedMethod extends MethodVisitor {
         }
         pushInt(advice.allocKind);
         mv.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS, "alloc", "(JJI)Ljava/lang/Object;", false);
-        Label sampled = new Label();
+        onlyIfNotNull(done, locals, "java/lang/Object");
+        commit();
+    }
+
+    /**
+     * With a hook's result on the stack: null is popped and goes to done; anything else stays
+     * on the stack, where the code that follows goes on with it (a frame of that type).
+     */
+    private void onlyIfNotNull(Label done, Object[] locals, String type) {
+        Label some = new Label();
         mv.visitInsn(Opcodes.DUP);
-        mv.visitJumpInsn(Opcodes.IFNONNULL, sampled);
+        mv.visitJumpInsn(Opcodes.IFNONNULL, some);
         mv.visitInsn(Opcodes.POP);
         mv.visitJumpInsn(Opcodes.GOTO, done);
-        mv.visitLabel(sampled);
-        frame(locals, "java/lang/Object");
-        commit();
+        mv.visitLabel(some);
+        frame(locals, type);
     }
 
     private void commit() {
