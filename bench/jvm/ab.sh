@@ -15,9 +15,7 @@ REPS=${REPS:-3}
 SAMPLE_ARGS=${SAMPLE_ARGS:-"--threads 8 --seconds 10"}
 OUT=${OUT:-/tmp/ab-$$}
 mkdir -p "$OUT"
-make -s -C "$JVM_DIR"
-mkdir -p "$JVM_DIR/target"
-cc -O2 -g -Wall -Wextra -shared -fPIC -o "$JVM_DIR/target/census_probe.so" "$JVM_DIR/census_probe.c" -lpthread
+make -s -C "$JVM_DIR" all target/census_probe.so
 PROBE=$JVM_DIR/target/census_probe.so
 read -r -a ARGS <<<"$SAMPLE_ARGS"
 
