@@ -123,6 +123,7 @@ typedef struct hz3_census_cursor {
 } hz3_census_cursor_t;
 hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner); /* a new span of the class, owned */
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner);
+void _hz3_pool_reclass(hz3_span_t *s, unsigned cls, hz3_heap_t *owner);   /* an empty span of the owner's, made one of cls */
 void _hz3_pool_give(hz3_span_t *s);             /* its pages go back to the segment */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info);
 void _hz3_pool_release_whole(struct hz3_epoch_info *info);   /* all wholly free segments but HZ3_FREE_SEGS_KEEP */

@@ -6,6 +6,27 @@
 #include <errno.h>
 #include "pool.h"
 
+/* Makes the head entry s (its pages, tags' place and header already set)
+ * an empty span of cls for owner, its blocks not yet carved. Under the
+ * pool lock: the census reads span entries under it. */
+static void span_start(hz3_span_t *s, unsigned idx, unsigned pages, unsigned cls, hz3_heap_t *owner)
+{
+    const hz3_class_t *c = &_hz3_classes[cls];
+    s->free = NULL;
+    /* where first: one given back from a full list still says so, and
+     * leaving full takes the bias off used (hz3_internal.h) */
+    _hz3_where_set(s, HZ3_WHERE_NONE);
+    __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
+    s->capacity = cls == HZ3_CLASS_RUN ? c->capacity : (uint16_t)(pages * HZ3_PAGE_SIZE / c->size);   /* shorter spans: heap.c */
+    s->extended = 0;
+    s->cls = (uint8_t)cls;
+    s->next = s->prev = NULL;
+    s->local_free = NULL;
+    atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
+    _hz3_tags_store(s, pages, _hz3_tag_make(idx, cls, _hz3_tag_owner(owner)));
+    atomic_store_explicit(&s->owner, owner, memory_order_release);
+}
+
 hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
 {
     return _hz3_pool_take_pages(cls, _hz3_classes[cls].pages, owner);
@@ -13,7 +34,6 @@ hz3_span_t *_hz3_pool_take(unsigned cls, hz3_heap_t *owner)
 
 hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner)
 {
-    const hz3_class_t *c = &_hz3_classes[cls];
     /* Runs and class spans keep to segments of their own kind: small spans
      * scattered among big runs would leave no room for the next big run. A
      * wholly free segment serves either kind. */
@@ -79,21 +99,17 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     s->kind = HZ3_SPAN_HEAD;
     s->head_off = 0;
     s->pages = (uint16_t)pages;
-    s->free = NULL;
-    /* where first: one given back from a full list still says so, and
-     * leaving full takes the bias off used (hz3_internal.h) */
-    _hz3_where_set(s, HZ3_WHERE_NONE);
-    __atomic_store_n(&s->used, 0, __ATOMIC_RELAXED);
-    s->capacity = runs ? c->capacity : (uint16_t)(pages * HZ3_PAGE_SIZE / c->size);   /* shorter spans: heap.c */
-    s->extended = 0;
-    s->cls = (uint8_t)cls;
-    s->next = s->prev = NULL;
-    s->local_free = NULL;
-    atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
-    _hz3_tags_store(s, pages, _hz3_tag_make(idx, cls, _hz3_tag_owner(owner)));
-    atomic_store_explicit(&s->owner, owner, memory_order_release);
+    span_start(s, idx, pages, cls, owner);
     pthread_mutex_unlock(&_hz3_pool_mutex);
     return s;
+}
+
+void _hz3_pool_reclass(hz3_span_t *s, unsigned cls, hz3_heap_t *owner)
+{
+    hz3_segment_t *seg = _hz3_segment_of(s);
+    pthread_mutex_lock(&_hz3_pool_mutex);
+    span_start(s, (unsigned)(s - seg->spans), s->pages, cls, owner);
+    pthread_mutex_unlock(&_hz3_pool_mutex);
 }
 
 void _hz3_pool_give(hz3_span_t *s)

@@ -16,6 +16,7 @@
  *   so no freeing thread can still be about to touch its heap.
  */
 #include <errno.h>
+#include <string.h>
 #include "hz3_hot.h"
 #include "sample.h"
 #include "span_state.h"
@@ -120,6 +121,34 @@ static void move_to_full(hz3_heap_t *h, hz3_span_t *s)
     _hz3_list_push_front(&h->full[s->cls], s);
 }
 
+/* A small or sub4k class that needs a new span first takes an empty span
+ * the heap keeps for another class of as many pages, made one of its own
+ * (_hz3_pool_reclass: no search of the pool). A thread that moves from one
+ * size to the next (glibc_simple: runs of 16, then 32, 64 and 128 B) held
+ * each size's kept spans as well as the new size's pages; it now reuses
+ * them. Medium spans are sized by their thread's use (heap.c) and singles
+ * have their own cache (single.c). */
+static hz3_span_t *take_kept_of_other(hz3_heap_t *h, unsigned cls)
+{
+    const hz3_class_t *c = &_hz3_classes[cls];
+    if (c->tier != HZ3_TIER_SMALL && c->tier != HZ3_TIER_SUB4K) return NULL;
+    /* eight classes' counts a load: most are 0 */
+    for (unsigned w = 0; w < HZ3_MAX_CLASSES; w += 8) {
+        uint64_t kept;
+        memcpy(&kept, &h->empty_kept[w], sizeof kept);
+        for (unsigned d = w; kept; kept >>= 8, d++) {
+            if (!(kept & 0xFF) || _hz3_classes[d].pages != c->pages || _hz3_classes[d].capacity == 1) continue;
+            hz3_span_t *s = h->avail[d].last;   /* kept spans go at the back (free_local_slow_locked) */
+            if (!s || s->where != HZ3_WHERE_KEPT) continue;
+            _hz3_list_remove(&h->avail[d], s);
+            h->empty_kept[d]--;
+            _hz3_pool_reclass(s, cls, h);
+            return s;
+        }
+    }
+    return NULL;
+}
+
 static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
 {
     uint64_t gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);
@@ -174,7 +203,8 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
         goto use;
     }
 
-    s = _hz3_heap_take_span(h, cls);
+    s = take_kept_of_other(h, cls);
+    if (!s) s = _hz3_heap_take_span(h, cls);
     if (!s) return NULL;
     if (single) return _hz3_single_take(s);
 
