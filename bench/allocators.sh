@@ -1,7 +1,8 @@
 # bench/allocators.sh - sourced by every bench script that runs the peers (run.sh,
 # jvm/run.sh, suite/run.sh, oversub.sh, callgrind-cost.sh): each peer's Debian package and
-# library, their installation, and the check that a run used the allocator it was given. The
-# sourcing script defines die (prints its own name and the message, exits 1).
+# library, their installation, hz3's build, and the check that a run used the allocator it was
+# given. The sourcing script defines die (prints its own name and the message, exits 1) and
+# REPO_ROOT, HZ3_LIB and HZ3_BUILD.
 
 # Prints the Debian package of peer $1; fails for anything that is not a peer.
 peer_pkg() {
@@ -44,6 +45,29 @@ lib_of() {
     pkg=$(peer_pkg "$1")
     dpkg -L "$pkg" 2>/dev/null | grep -E "$re" | head -n 1 ||
         die "no $1 library: install it (apt-get install $pkg) or leave it out of ALLOCATORS"
+}
+
+# Fills the caller's associative array LIB with the library to preload for each allocator of
+# "$@" (glibc: none; hz3 and hz3-sampled: $HZ3_LIB, see hz3_built), installing missing peers.
+fill_libs() {
+    install_peers "$@"
+    local a
+    for a; do
+        case $a in
+            hz3-sampled) LIB[$a]=$HZ3_LIB ;;
+            *) LIB[$a]=$(lib_of "$a") || exit 1 ;; # lib_of said why
+        esac
+    done
+}
+
+# Builds hz3 first when HZ3_BUILD=1; fails when $HZ3_LIB is not there (the caller says what
+# that means for its run: an error, or a table without hz3).
+hz3_built() {
+    if [[ $HZ3_BUILD == 1 && -f $REPO_ROOT/native-hz3/Makefile ]]; then
+        printf '%s: building hz3 (make -C native-hz3); set HZ3_BUILD=0 to skip\n' "${0##*/}" >&2
+        make -s -C "$REPO_ROOT/native-hz3" >&2 || die "building hz3 failed; fix it, or run with HZ3_BUILD=0"
+    fi
+    [[ -f $HZ3_LIB ]]
 }
 
 # Dies unless the output $3 of workload $1's run says that allocator $2 served its mallocs

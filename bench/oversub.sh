@@ -59,22 +59,18 @@ workload_cmd() {
     esac
 }
 
-# install_peers, lib_of, check_allocator
+# fill_libs, hz3_built, check_allocator
 source "$BENCH_DIR/allocators.sh"
 
 read -r -a AL <<<"$ALLOCATORS"
 read -r -a WL <<<"$WORKLOADS"
-install_peers "${AL[@]}"
 declare -A LIB
-for a in "${AL[@]}"; do
-    LIB[$a]=$(lib_of "$a") || exit 1
-done
+fill_libs "${AL[@]}"
 for w in "${WL[@]}"; do workload_cmd "$w" || die "unknown workload '$w' (known: larson2 larson4 dist_app_t4 glibc_thread alloc_test2 xthread)"; done
 
 make -s -C "$BENCH_DIR" >&2
 if [[ -v LIB[hz3] ]]; then
-    [[ $HZ3_BUILD != 1 ]] || make -s -C "$REPO_ROOT/native-hz3" >&2
-    [[ -f $HZ3_LIB ]] || die "$HZ3_LIB does not exist (build it: make -C native-hz3)"
+    hz3_built || die "$HZ3_LIB does not exist (build it: make -C native-hz3)"
 fi
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

@@ -55,7 +55,7 @@ log() {
 
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$REPS'"
 
-# peer_pkg, install_peers, lib_of
+# peer_pkg, fill_libs, hz3_built
 source "$BENCH_DIR/allocators.sh"
 
 read -r -a ALLOC_LIST <<<"$ALLOCATORS"
@@ -70,15 +70,9 @@ for a in "${ALLOC_LIST[@]}"; do
         *) die "unknown allocator '$a' (known: glibc jemalloc mimalloc tcmalloc hz3 hz3-sampled)" ;;
     esac
 done
-install_peers "${ALLOC_LIST[@]}"
-
 # Library to preload for each allocator (empty = none, i.e. glibc malloc).
-declare -A LIB=([glibc]="")
-for a in "${ALLOC_LIST[@]}"; do
-    case $a in
-        jemalloc | mimalloc | tcmalloc) LIB[$a]=$(lib_of "$a") || exit 1 ;; # lib_of said why
-    esac
-done
+declare -A LIB
+fill_libs "${ALLOC_LIST[@]}"
 
 # ---------------------------------------------------------------- build
 log "building bench programs"
@@ -87,19 +81,11 @@ make -s -C "$BENCH_DIR" >&2
 HZ3_NOTE=""
 kept=()
 for a in "${ALLOC_LIST[@]}"; do
-    if [[ $a == hz3 || $a == hz3-sampled ]]; then
-        if [[ $HZ3_BUILD == 1 && -f $REPO_ROOT/native-hz3/Makefile ]]; then
-            log "building hz3 (make -C native-hz3); set HZ3_BUILD=0 to skip"
-            make -s -C "$REPO_ROOT/native-hz3" >&2 ||
-                die "building hz3 failed; fix it, or run with HZ3_BUILD=0 or without hz3 in ALLOCATORS"
-        fi
-        if [[ ! -f $HZ3_LIB ]]; then
-            # Not fatal: while hz3 is being written the peers can still be measured.
-            log "WARNING: $HZ3_LIB not found; hz3 is skipped in this run"
-            HZ3_NOTE="hz3 was requested but $HZ3_LIB did not exist, so it is not in this table."
-            continue
-        fi
-        LIB[$a]=$HZ3_LIB
+    # Not fatal: while hz3 is being written the peers can still be measured.
+    if [[ $a == hz3 || $a == hz3-sampled ]] && ! hz3_built; then
+        log "WARNING: $HZ3_LIB not found; $a is skipped in this run"
+        HZ3_NOTE="hz3 was requested but $HZ3_LIB did not exist, so it is not in this table."
+        continue
     fi
     kept+=("$a")
 done

@@ -64,7 +64,7 @@ done
 [[ $IDLE_AFTER != 0 ]] || die "IDLE_AFTER must be > 0: the fall-back time is measured in it"
 
 # ---------------------------------------------------------------- peers
-# peer_pkg, install_peers, lib_of
+# peer_pkg, fill_libs, hz3_built
 source "$BENCH_DIR/allocators.sh"
 
 read -r -a ALLOC_LIST <<<"$ALLOCATORS"
@@ -75,14 +75,8 @@ for a in "${ALLOC_LIST[@]}"; do
         *) die "unknown allocator '$a' (known: glibc jemalloc mimalloc tcmalloc hz3)" ;;
     esac
 done
-install_peers "${ALLOC_LIST[@]}"
-
-declare -A LIB=([glibc]="")
-for a in "${ALLOC_LIST[@]}"; do
-    case $a in
-        jemalloc | mimalloc | tcmalloc) LIB[$a]=$(lib_of "$a") || exit 1 ;; # lib_of said why
-    esac
-done
+declare -A LIB
+fill_libs "${ALLOC_LIST[@]}"
 
 # ---------------------------------------------------------------- build
 log "building the RSS sampler (make -C bench/jvm)"
@@ -99,17 +93,10 @@ fi
 HZ3_NOTE=""
 kept=()
 for a in "${ALLOC_LIST[@]}"; do
-    if [[ $a == hz3 ]]; then
-        if [[ $HZ3_BUILD == 1 && -f $REPO_ROOT/native-hz3/Makefile ]]; then
-            log "building hz3 (make -C native-hz3); set HZ3_BUILD=0 to skip"
-            make -s -C "$REPO_ROOT/native-hz3" >&2 || die "building hz3 failed; fix it, or run with HZ3_BUILD=0"
-        fi
-        if [[ ! -f $HZ3_LIB ]]; then
-            log "WARNING: $HZ3_LIB not found; hz3 is skipped in this run"
-            HZ3_NOTE="hz3 was requested but $HZ3_LIB did not exist, so it is not in this table."
-            continue
-        fi
-        LIB[hz3]=$HZ3_LIB
+    if [[ $a == hz3 ]] && ! hz3_built; then
+        log "WARNING: $HZ3_LIB not found; hz3 is skipped in this run"
+        HZ3_NOTE="hz3 was requested but $HZ3_LIB did not exist, so it is not in this table."
+        continue
     fi
     kept+=("$a")
 done
