@@ -16,8 +16,7 @@ hz3_heap_t _hz3_heap_empty = {
     .tag_self = HZ3_TAG_SELF_NONE,
     .cur = { [0 ... HZ3_MAX_CLASSES - 1] = &_hz3_span_sentinel },
 };
-HZ3_TLS hz3_heap_t *_hz3_tl_heap = &_hz3_heap_empty;
-HZ3_TLS uint16_t _hz3_tl_tag_self = HZ3_TAG_SELF_NONE;
+HZ3_TLS hz3_tl_t _hz3_tl = { .heap = &_hz3_heap_empty, .tag_self = HZ3_TAG_SELF_NONE };
 static HZ3_TLS bool tl_heap_ended;  /* this thread's heap went back: make no other */
 
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;

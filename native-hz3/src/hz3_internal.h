@@ -229,8 +229,17 @@ static inline void _hz3_heap_lock(hz3_heap_t *h)
 }
 static inline void _hz3_heap_unlock(hz3_heap_t *h) { atomic_store_explicit(&h->lock, 0, memory_order_release); }
 extern hz3_heap_t _hz3_heap_empty;
-extern HZ3_TLS hz3_heap_t *_hz3_tl_heap;
-extern HZ3_TLS uint16_t _hz3_tl_tag_self;   /* _hz3_tl_heap->tag_self: free's owner compare, one load */
+/* The thread's heap and its tag_self (free's owner compare) in one TLS
+ * record: a shared library reaches initial-exec TLS through a GOT entry
+ * holding the variable's offset, so one record is one such load where the
+ * two variables were two (free reads both). */
+typedef struct hz3_tl {
+    hz3_heap_t *heap;
+    uint16_t tag_self;   /* heap->tag_self */
+} hz3_tl_t;
+extern HZ3_TLS hz3_tl_t _hz3_tl;
+#define _hz3_tl_heap (_hz3_tl.heap)
+#define _hz3_tl_tag_self (_hz3_tl.tag_self)
 hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */
 hz3_heap_t *_hz3_heap_for_remote(void);         /* a heap for a thread that has none; NULL once it ended */
 hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls); /* a new span of the class from the pool, sized by h's use */
