@@ -31,12 +31,14 @@
  * counts its pages empty and held. A single goes back through the local
  * free (single.c, _hz3_single_uncache), not the remote batch: an empty
  * single is on no span's thread_free list to be drained. Singles are bounded in
- * bytes alone (HZ3_BCACHE_SINGLE_BYTES: each is a span of 5-8 pages).
+ * bytes alone (HZ3_BCACHE_SINGLE_BYTES: each is a span of 5-8 pages),
+ * outside the budget below.
  * A thread caches a class only once it allocates the class itself
  * (limit is armed by its first slow path of the class: a consumer that
  * never allocates pushes to the owners at once, as before), and at most
  * about HZ3_BCACHE_CLASS_BYTES of it, within the thread's budget for all
- * classes together (HZ3_BCACHE_BUDGET, _hz3_bcache_arm); a free into a
+ * classes together (HZ3_BCACHE_BUDGET, levelled in blocks when it runs
+ * short: within_budget); a free into a
  * full cache sends the older half home: the heap's own blocks onto their
  * spans by the local push, other threads' through the remote batch.
  * Everything goes back to the owners (limits disarmed) when the thread
@@ -116,9 +118,15 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
     __atomic_store_n(&bc->count, (uint16_t)(bc->count + 1), __ATOMIC_RELAXED);
 }
 
+/* The classes whose arm found no room at HZ3_BCACHE_LEVEL_MIN blocks
+ * since the thread's caches were last flushed: their slow paths, which
+ * try to arm them each time, then do not level the budget again. */
+static HZ3_TLS uint64_t tl_refused;
+
 static void flush_all(hz3_heap_t *h, bool locked)
 {
     hz3_block_t *singles = NULL;
+    if (h == _hz3_tl_heap) tl_refused = 0;
     if (h->bcache_armed_bytes) h->bcache_armed_bytes = 0;   /* the shared empty heap: never written */
     for (unsigned cls = 0; cls < _hz3_num_classes; cls++) {
         hz3_bcache_t *bc = &h->bcache[cls];
@@ -147,45 +155,115 @@ static void flush_all(hz3_heap_t *h, bool locked)
 void _hz3_bcache_flush_all(hz3_heap_t *h) { flush_all(h, false); }
 void _hz3_bcache_flush_all_locked(hz3_heap_t *h) { flush_all(h, true); }
 
+#ifndef HZ3_BCACHE_LEVEL_MIN
+#define HZ3_BCACHE_LEVEL_MIN 16u
+#endif
+_Static_assert(HZ3_BCACHE_LEVEL_MIN >= 2, "an overflow halves a cache: no cut below 2 blocks");
+
+/* Cuts class k's cache (not a single's) to n blocks, n below its limit:
+ * the limit, and the older blocks past n sent home as an overflow sends
+ * them (h->lock not held). */
+static void cut(hz3_heap_t *h, unsigned k, unsigned n)
+{
+    hz3_bcache_t *bc = &h->bcache[k];
+    h->bcache_armed_bytes -= (uint32_t)(_hz3_bcache_limit(bc) - n) * _hz3_classes[k].size;
+    __atomic_store_n(&bc->limit, (uint16_t)n, __ATOMIC_RELAXED);
+    if (bc->count <= n) return;
+    hz3_block_t *last = bc->head;
+    for (unsigned i = 1; i < n; i++) last = last->next;
+    hz3_block_t *old = last->next;
+    last->next = NULL;
+    __atomic_store_n(&bc->count, (uint16_t)n, __ATOMIC_RELAXED);
+    to_owners(h, old);
+}
+
+/* The bytes of h's budgeted caches (all but singles') if none held more
+ * than `level` blocks, class cls armed at `want`. */
+static uint64_t bytes_at(const hz3_heap_t *h, unsigned cls, unsigned want, unsigned level)
+{
+    uint64_t sum = (uint64_t)(want < level ? want : level) * _hz3_classes[cls].size;
+    for (unsigned k = 0; k < _hz3_num_classes; k++) {
+        if (_hz3_classes[k].capacity == 1) continue;
+        unsigned lim = _hz3_bcache_limit(&h->bcache[k]);
+        sum += (uint64_t)(lim < level ? lim : level) * _hz3_classes[k].size;
+    }
+    return sum;
+}
+
+/* n blocks of class cls (not a single) within the thread's budget, all
+ * classes but the singles together: a thread that allocates many classes
+ * (rptest) held up to a class's bytes in each. Counted in limits, which
+ * change only here and at a disarm: the fast paths' count < limit then
+ * bounds the bytes, with nothing added to them. A class that finds the
+ * budget spent levels the caches in blocks: no armed class keeps more
+ * than the most blocks that every class can then have (water-filling),
+ * the older blocks past it going home, but none is cut below
+ * HZ3_BCACHE_LEVEL_MIN: the class stays unarmed instead, its frees sent
+ * to the owners. Why: a server that frees and allocates many classes at
+ * random (larson, 16 B-4 KiB: 28 classes) had the classes armed first
+ * take the budget, the small ones at up to 128 blocks, and about ten of
+ * 1-4 KiB left unarmed, their frees sent home through the remote batch;
+ * a cache's misses go as one over its depth in blocks, whatever its
+ * size, so equal depths serve a mix of sizes best. Below 16 blocks, the
+ * overflows of shallow caches cost a thread that frees its own blocks in
+ * bursts more than they save (rptest: free +11 instructions at 2-4
+ * blocks, +1 at 16; bench/RESULTS.md, 2026-12-03 (night)). A flush
+ * (decay, an epoch) disarms all, and the classes in use then take the
+ * budget anew. Returns the blocks to arm, 0 for none. */
+static unsigned within_budget(hz3_heap_t *h, unsigned cls, unsigned n)
+{
+    unsigned size = _hz3_classes[cls].size;
+    if ((uint64_t)n * size <= HZ3_BCACHE_BUDGET - h->bcache_armed_bytes) return n;
+    if (h == _hz3_tl_heap && (tl_refused >> cls & 1)) return 0;
+    unsigned lo = 0, hi = n;   /* the level: bytes_at(lo) fits */
+    while (lo < hi) {
+        unsigned mid = (lo + hi + 1) / 2;
+        if (bytes_at(h, cls, n, mid) <= HZ3_BCACHE_BUDGET) lo = mid;
+        else hi = mid - 1;
+    }
+    if (lo < HZ3_BCACHE_LEVEL_MIN) {
+        if (h == _hz3_tl_heap) tl_refused |= (uint64_t)1 << cls;
+        return 0;
+    }
+    for (unsigned k = 0; k < _hz3_num_classes; k++)
+        if (_hz3_classes[k].capacity > 1 && _hz3_bcache_limit(&h->bcache[k]) > lo) cut(h, k, lo);
+    return lo;
+}
+
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
 {
     const hz3_class_t *c = &_hz3_classes[cls];
     if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || c->size == 0) return;
-    /* Singles: bounded in bytes alone (each is a span of its own); at
-     * least one, the budget below allowing. The census tells a cached one by its free key: a build
-     * without the key (HZ3_FREE_CHECKS=0, for benches) caches none. */
-    unsigned n, least;
+    unsigned n;
     if (c->capacity == 1) {
+        /* Singles: bounded in bytes alone (each is a span of its own),
+         * outside the budget: an empty single cached here is one that the
+         * heap's cache of empty singles (single.c, HZ3_SINGLE_CACHE_PAGES)
+         * would hold otherwise, and the four classes took the budget of
+         * every other (larson 16 B-32 KiB: 200 -> 139 instructions per
+         * malloc and free with the levelling). The census tells a cached
+         * one by its free key: a build without the key (HZ3_FREE_CHECKS=0,
+         * for benches) caches none. */
         if (!HZ3_FREE_CHECKS) return;
         n = HZ3_BCACHE_SINGLE_BYTES / c->size;
-        least = 1;
     } else {
         /* Medium classes: the free fast path's own cache too (hz3_hot.h),
          * deep enough for a class's count of live objects to drift */
         n = (c->tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) / c->size;
         if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
         if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
-        least = 2;   /* an overflow keeps half */
+        if ((n = within_budget(h, cls, n)) == 0) return;
+        h->bcache_armed_bytes += n * c->size;
     }
-    /* The thread's budget, all classes together: a thread that allocates
-     * many classes (rptest) held up to a class's bytes in each, while
-     * one with few (larson) needs them deep. Counted in limits, which
-     * change only here and at a disarm: the fast paths' count < limit
-     * then bounds the bytes, with nothing added to them. The classes
-     * armed first take the budget; a flush (decay, an epoch) disarms all,
-     * and the classes in use then take it anew. Past the budget a class
-     * stays unarmed: its frees go to the owners at once. */
-    unsigned left = HZ3_BCACHE_BUDGET - h->bcache_armed_bytes;
-    if (n > left / c->size) n = left / c->size;
-    if (n < least) return;
     __atomic_store_n(&h->bcache[cls].limit, (uint16_t)n, __ATOMIC_RELAXED);
-    h->bcache_armed_bytes += n * c->size;
     /* Sampling turned on since the test above: either its disarm of every
-     * heap (heap.c) comes after this store and zeroes it, or this load sees
-     * the mean (both sides fence between their store and their load). */
+     * heap (heap.c) comes after these stores (the cuts' too) and zeroes
+     * them, or this load sees the mean (both sides fence between their
+     * store and their load). */
     atomic_thread_fence(memory_order_seq_cst);
     if (HZ3_UNLIKELY(atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0))
-        __atomic_store_n(&h->bcache[cls].limit, (uint16_t)0, __ATOMIC_RELAXED);
+        for (unsigned k = 0; k < _hz3_num_classes; k++)
+            if (_hz3_bcache_limit(&h->bcache[k])) __atomic_store_n(&h->bcache[k].limit, (uint16_t)0, __ATOMIC_RELAXED);
 }
 
 /* Whether x may be a block of class cls (a pointer read from a list that
