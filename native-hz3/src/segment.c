@@ -197,12 +197,19 @@ static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t cutoff, hz3_d
     return purged;
 }
 
-/* Which free pages a purge decommits: those that went free at or before
- * *partial in segments in use, *whole in wholly free ones (the same here);
- * false when it keeps them all. With delay 0, every free page.
- * Otherwise those that stayed free for the delay, less as many of the
- * youngest resident free pages as the pool handed out within the delay
- * (its working set, see purge.c). */
+/* When the free pages a purge decommits went free: at or before *partial
+ * in segments in use, at or before *whole in wholly free segments (false:
+ * none of these). With delay 0, every free page and segment.
+ *
+ * A free page of a segment in use that stayed free for the delay goes:
+ * takes reuse the dirty pages given back last and the runs that fit best,
+ * so one that others were taken before for a whole delay is seldom taken
+ * again (the JVM churn workload took back about one in ten of the pages
+ * purged so while it ran, bench/RESULTS.md, 2026-12-03 (evening)). Wholly
+ * free segments are what a process's swings in pages in use leave, and the
+ * next swing takes them again: beyond the delay, as many of their youngest
+ * pages as the pool handed out within the delay stay (the working set, see
+ * purge.c). */
 static bool purge_cutoffs(uint64_t now_ms, uint64_t delay_ms, uint64_t *partial, uint64_t *whole)
 {
     if (delay_ms == 0) {
@@ -216,14 +223,14 @@ static bool purge_cutoffs(uint64_t now_ms, uint64_t delay_ms, uint64_t *partial,
     _hz3_ages_init(&ages, now_ms, delay_ms);
     uint64_t dirty = 0;
     for (hz3_segment_t *seg = _hz3_pool.segments; seg; seg = seg->next) {
-        if (!seg->dirty_free_pages) continue;
+        if (seg->free_pages != HZ3_SEG_USABLE_PAGES || !seg->dirty_free_pages) continue;
         dirty += seg->dirty_free_pages;
         for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++)
             for (uint64_t m = seg->dirtymap[w]; m; m &= m - 1)
                 _hz3_ages_add(&ages, seg->spans[w * 64 + (unsigned)__builtin_ctzll(m)].freed_ms, 1);
     }
     if (dirty <= keep) return false;
-    *partial = *whole = _hz3_ages_cutoff(&ages, dirty - keep);
+    *whole = _hz3_ages_cutoff(&ages, dirty - keep);
     return true;
 }
 
@@ -310,15 +317,12 @@ void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *
     uint64_t partial, whole;
     pthread_mutex_lock(&purge_mutex);
     pthread_mutex_lock(&_hz3_pool_mutex);
-    if (!purge_cutoffs(now_ms, delay_ms, &partial, &whole)) {
-        pthread_mutex_unlock(&_hz3_pool_mutex);
-        pthread_mutex_unlock(&purge_mutex);
-        return;
-    }
+    bool wholes = purge_cutoffs(now_ms, delay_ms, &partial, &whole);
     for (hz3_segment_t *seg = _hz3_pool.segments, *next; seg; seg = next) {
         next = seg->next;
         if (!pending_room()) pending_flush(info);
         bool is_whole = seg->free_pages == HZ3_SEG_USABLE_PAGES;
+        if (is_whole && !wholes) continue;
         if (is_whole && seg->whole_free_since_ms <= whole &&
             (delay_ms == 0 || _hz3_pool.nfree_whole > HZ3_FREE_SEGS_KEEP)) {
             info->pages_purged += seg->dirty_free_pages;
