@@ -40,12 +40,21 @@ hz3_span_t *_hz3_pool_take_pages(unsigned cls, unsigned pages, hz3_heap_t *owner
     bool runs = cls == HZ3_CLASS_RUN;
     unsigned kind = runs ? HZ3_BINS_RUN : HZ3_BINS_CLASS;
     pthread_mutex_lock(&_hz3_pool_mutex);
-    hz3_span_t *node = _hz3_index_find(kind, pages);
-    hz3_segment_t *seg = NULL;
+    hz3_span_t *node;
+    hz3_segment_t *seg;
     unsigned idx = 0, len = 0;
-    if (!node && (seg = _hz3_index_find_mixed(kind, pages, &idx))) {
-        /* the run is not a node: the segment's nodes are relinked below */
-    } else if (!node) {
+    for (;;) {
+        node = _hz3_index_find(kind, pages);
+        /* A run that is not a node: the segment's nodes are relinked below. */
+        seg = node ? NULL : _hz3_index_find_mixed(kind, pages, &idx);
+        if (node || seg || !_hz3_pool.out_of_index) break;
+        /* A purge holds segments out of the index for a few madvise calls:
+         * their pages may fit (a new segment would stay beside them). */
+        _hz3_pool.purge_waiters++;
+        pthread_cond_wait(&_hz3_pool_purged, &_hz3_pool_mutex);
+        _hz3_pool.purge_waiters--;
+    }
+    if (!node && !seg) {
         hz3_segment_t *fresh = _hz3_segment_claim();
         pthread_mutex_unlock(&_hz3_pool_mutex);
         if (!fresh) {
@@ -119,12 +128,15 @@ void _hz3_pool_give(hz3_span_t *s)
     uint64_t now = _hz3_now_ms();
     pthread_mutex_lock(&_hz3_pool_mutex);
     bool whole = seg->free_pages + pages == HZ3_SEG_USABLE_PAGES;
+    /* A segment a purge holds out of the index takes the pages into its
+     * maps alone: the purge links its runs when it is done. */
+    bool indexed = seg->bin_kind != HZ3_BINS_NONE;
     /* The dirty runs next to it merge with it; a segment that becomes
      * wholly free moves all its runs to the bins of either kind. */
     unsigned start = idx, end = idx + pages;
-    if (whole) {
+    if (whole && indexed) {
         _hz3_index_unlink_all(seg);
-    } else {
+    } else if (indexed) {
         if (idx > HZ3_SEG_META_PAGES && _hz3_map_bit(seg->dirtymap, idx - 1)) {
             start = _hz3_map_run_start(seg->dirtymap, idx - 1);
             _hz3_index_unlink(seg, start);
@@ -160,9 +172,11 @@ void _hz3_pool_give(hz3_span_t *s)
     if (whole) {
         seg->whole_free_since_ms = now;
         _hz3_pool.nfree_whole++;
+    }
+    if (whole && indexed) {
         seg->bin_kind = HZ3_BINS_WHOLE;
         _hz3_index_link_all(seg);
-    } else {
+    } else if (indexed) {
         _hz3_index_link(seg, start, end - start, true);
     }
     pthread_mutex_unlock(&_hz3_pool_mutex);

@@ -15,7 +15,10 @@
  *   - seg->free_pages == popcount(seg->freemap), seg->dirty_free_pages ==
  *     popcount(seg->dirtymap), and seg->in_avail  <=>  free_pages > 0;
  *   - every maximal free run of one dirtiness is a node of the index, in
- *     the bins seg->bin_kind names (pool_index.c);
+ *     the bins seg->bin_kind names (pool_index.c), but in a segment whose
+ *     bin_kind is HZ3_BINS_NONE: a purge is decommitting some of its free
+ *     pages with the lock dropped (segment.c), and none of its runs is a
+ *     node until the purge links them again;
  *   - the segmap bit of a segment is set  <=>  it is active.
  */
 #ifndef HZ3_POOL_H
@@ -26,8 +29,8 @@
 #pragma GCC visibility push(hidden)
 
 /* seg->bin_kind: the bins a segment's free runs are in. A wholly free
- * segment serves either kind. */
-enum { HZ3_BINS_CLASS = 0, HZ3_BINS_RUN = 1, HZ3_BINS_WHOLE = 2, HZ3_BINS_KINDS = 3 };
+ * segment serves either kind. NONE: in no bins (see the invariants). */
+enum { HZ3_BINS_CLASS = 0, HZ3_BINS_RUN = 1, HZ3_BINS_WHOLE = 2, HZ3_BINS_KINDS = 3, HZ3_BINS_NONE = HZ3_BINS_KINDS };
 
 /* Free runs of one kind and dirtiness, by exact length. Two levels of
  * bitmaps find the shortest non-empty bin of at least n pages in a few
@@ -46,11 +49,17 @@ typedef struct {
     uint64_t nsegments, nfree_whole;
     uint64_t span_pages, free_pages, freed_segments;
     hz3_demand_t demand;                /* pages handed out, for the purge's working set */
+    unsigned out_of_index;              /* segments in no bins (HZ3_BINS_NONE) */
+    unsigned purge_waiters;             /* takes waiting on _hz3_pool_purged */
     _Atomic uint64_t changes;           /* written under the lock; see _hz3_pool_changes */
 } hz3_pool_t;
 
 extern hz3_pool_t _hz3_pool;
 extern pthread_mutex_t _hz3_pool_mutex;
+/* Signalled when a purge links the runs of its segments again: a take
+ * that nothing fits waits for it (with the pool lock, while out_of_index)
+ * rather than map a new segment beside pages it will soon be able to use. */
+extern pthread_cond_t _hz3_pool_purged;
 
 /* ---- segment.c ---- */
 /* A new segment is made in three steps, so that the page faults of its
@@ -63,6 +72,11 @@ extern pthread_mutex_t _hz3_pool_mutex;
 hz3_segment_t *_hz3_segment_claim(void);
 void _hz3_segment_prepare(hz3_segment_t *seg);
 void _hz3_segment_open(hz3_segment_t *seg);
+/* The bins a segment's runs belong in, from what it holds. */
+static inline unsigned _hz3_segment_bin_kind(const hz3_segment_t *seg)
+{
+    return seg->free_pages == HZ3_SEG_USABLE_PAGES ? HZ3_BINS_WHOLE : seg->runs ? HZ3_BINS_RUN : HZ3_BINS_CLASS;
+}
 
 /* ---- pool_index.c ---- */
 void _hz3_index_link(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty);

@@ -15,8 +15,9 @@
  * resident pages costs no fault and no new memory). A request splits its
  * run (the rest stays a node), a give merges with the dirty runs next to
  * it. A segment changing kind, or a purge turning dirty pages clean,
- * relinks that segment's nodes from its bitmaps. seg->bin_kind names the
- * bins its nodes are in. A free run of both dirtinesses is two nodes or
+ * relinks that segment's nodes from its bitmaps (after its madvise calls,
+ * made with the lock dropped: until then the segment is in no bins, see
+ * pool.h). seg->bin_kind names the bins its nodes are in. A free run of both dirtinesses is two nodes or
  * more, none of which may fit a request that the run fits: before a new
  * segment, a walk of the segments looks for such a run
  * (_hz3_index_find_mixed).
@@ -123,7 +124,8 @@ hz3_segment_t *_hz3_index_find_mixed(unsigned kind, unsigned pages, unsigned *at
     unsigned best_len = UINT32_MAX, best_dirty = 0, budget = MIXED_WALK_SEGS;
     for (hz3_segment_t *seg = _hz3_pool.segments; seg && budget; seg = seg->next) {
         /* A segment with no dirty page, or no clean one, has no mixed run
-         * (its runs are nodes). */
+         * (its runs are nodes); one out of the index (bin_kind NONE) is a
+         * purge's until it links it again. */
         if (seg->free_pages < pages || !seg->dirty_free_pages || seg->dirty_free_pages == seg->free_pages ||
             (seg->bin_kind != kind && seg->bin_kind != HZ3_BINS_WHOLE))
             continue;
@@ -162,8 +164,8 @@ static void check_run(hz3_segment_t *seg, unsigned idx, unsigned len, bool dirty
 unsigned _hz3_pool_index_errors(hz3_segment_t *seg)
 {
     index_bad = 0;
-    unsigned kind = seg->free_pages == HZ3_SEG_USABLE_PAGES ? HZ3_BINS_WHOLE : seg->runs ? HZ3_BINS_RUN : HZ3_BINS_CLASS;
-    if (seg->bin_kind != kind) index_bad++;
+    if (seg->bin_kind == HZ3_BINS_NONE) return 0;   /* a purge's, out of the index until it links it again */
+    if (seg->bin_kind != _hz3_segment_bin_kind(seg)) index_bad++;
     each_free_run(seg, check_run);
     return index_bad;
 }

@@ -68,28 +68,29 @@ uint64_t _hz3_ages_cutoff(const hz3_ages_t *a, uint64_t excess)
     return oldest;
 }
 
-void _hz3_decommit_add(hz3_decommit_batch_t *b, void *p, size_t size)
+void _hz3_decommit_add(hz3_decommit_list_t *l, void *p, size_t size)
 {
     uintptr_t s = (uintptr_t)p, e = s + size;
-    if (b->end > b->start) {
-        if (s == b->end) {
-            b->end = e;
+    if (l->n) {
+        hz3_decommit_range_t *last = &l->range[l->n - 1];
+        if (s == last->end) {
+            last->end = e;
             return;
         }
-        if (e == b->start) {   /* segments are listed newest, that is highest, first */
-            b->start = s;
+        if (e == last->start) {   /* segments are listed newest, that is highest, first */
+            last->start = s;
             return;
         }
-        _hz3_decommit_flush(b);
     }
-    b->start = s;
-    b->end = e;
+    l->range[l->n].start = s;
+    l->range[l->n].end = e;
+    l->n++;
 }
 
-void _hz3_decommit_flush(hz3_decommit_batch_t *b)
+uint64_t _hz3_decommit_flush(hz3_decommit_list_t *l)
 {
-    if (b->end <= b->start) return;
-    _hz3_os_decommit((void *)b->start, b->end - b->start);
-    b->calls++;
-    b->start = b->end = 0;
+    for (unsigned i = 0; i < l->n; i++) _hz3_os_decommit((void *)l->range[i].start, l->range[i].end - l->range[i].start);
+    uint64_t calls = l->n;
+    l->n = 0;
+    return calls;
 }

@@ -39,10 +39,20 @@ void _hz3_ages_add(hz3_ages_t *a, uint64_t freed_ms, uint64_t pages);
  * number at least `excess` (all counted ones if they are fewer). */
 uint64_t _hz3_ages_cutoff(const hz3_ages_t *a, uint64_t excess);
 
-/* Decommits collected into maximal contiguous ranges: one madvise each. */
-typedef struct { uintptr_t start, end; uint64_t calls; } hz3_decommit_batch_t;
-void _hz3_decommit_add(hz3_decommit_batch_t *b, void *p, size_t size);
-void _hz3_decommit_flush(hz3_decommit_batch_t *b);
+/* Decommits collected into maximal contiguous ranges, made later in one
+ * madvise each (the page pool makes them after it drops its lock). The
+ * caller keeps room: _hz3_decommit_room before it adds what may open new
+ * ranges. */
+#define HZ3_DECOMMIT_RANGES 256
+typedef struct { uintptr_t start, end; } hz3_decommit_range_t;
+typedef struct {
+    hz3_decommit_range_t range[HZ3_DECOMMIT_RANGES];
+    unsigned n;
+} hz3_decommit_list_t;
+static inline unsigned _hz3_decommit_room(const hz3_decommit_list_t *l) { return HZ3_DECOMMIT_RANGES - l->n; }
+void _hz3_decommit_add(hz3_decommit_list_t *l, void *p, size_t size);
+/* Makes the decommits and empties the list; returns the madvise calls. */
+uint64_t _hz3_decommit_flush(hz3_decommit_list_t *l);
 
 #pragma GCC visibility pop
 

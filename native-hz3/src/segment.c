@@ -16,6 +16,7 @@ uint64_t _hz3_segmap[HZ3_SEGMAP_BITS / 64];
 uintptr_t _hz3_seg_ends[HZ3_SEG_SLOTS];
 
 pthread_mutex_t _hz3_pool_mutex = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t _hz3_pool_purged = PTHREAD_COND_INITIALIZER;
 hz3_pool_t _hz3_pool;
 
 uint64_t _hz3_pool_changes(void) { return atomic_load_explicit(&_hz3_pool.changes, memory_order_relaxed); }
@@ -24,7 +25,11 @@ void _hz3_pool_lock(void) { pthread_mutex_lock(&_hz3_pool_mutex); }
 void _hz3_pool_unlock(void) { pthread_mutex_unlock(&_hz3_pool_mutex); }
 void _hz3_pool_after_fork_child(void)
 {
+    /* No purge is between its unlock and relock: its epoch holds the
+     * epoch lock, which fork_prepare takes first (init.c). */
     pthread_mutex_init(&_hz3_pool_mutex, NULL);
+    pthread_cond_init(&_hz3_pool_purged, NULL);
+    _hz3_pool.purge_waiters = 0;
     /* The child's one thread was forking, not between a claim and an open:
      * a slot claimed by a thread the child does not have is free again. */
     for (hz3_reservation_t *r = _hz3_pool.reservations; r; r = r->next) r->claimed = 0;
@@ -143,9 +148,10 @@ void _hz3_segment_open(hz3_segment_t *seg)
     segmap_set((uintptr_t)seg, true);
 }
 
-/* Releases a wholly free segment; its decommit joins the batch, which the
- * caller flushes before it releases the pool lock. */
-static void segment_free(hz3_segment_t *seg, hz3_decommit_batch_t *batch)
+/* Releases a wholly free segment; its decommit joins the list, which the
+ * caller makes with the lock dropped: until then the slot stays claimed,
+ * so that no segment is opened there before it reads as zero. */
+static void segment_free(hz3_segment_t *seg, hz3_decommit_list_t *list)
 {
     _hz3_index_unlink_all(seg);
     seg->in_avail = false;
@@ -158,16 +164,17 @@ static void segment_free(hz3_segment_t *seg, hz3_decommit_batch_t *batch)
     segmap_set((uintptr_t)seg, false);
     hz3_reservation_t *r = reservation_of(seg);
     r->used &= ~slot_bit(r, seg);
+    r->claimed |= slot_bit(r, seg);
     /* Header and pages read as zero when the slot is used again: flags
      * start over, as for a new mapping. */
-    _hz3_decommit_add(batch, seg, HZ3_SEG_SIZE);
+    _hz3_decommit_add(list, seg, HZ3_SEG_SIZE);
 }
 
 /* Decommits the free pages of a segment that may be resident and went
  * free at or before `cutoff`. A free page that is not resident between two
  * of them joins their range (madvise costs nothing there): a range ends at
  * a page in use or a resident page kept. Returns pages decommitted. */
-static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t cutoff, hz3_decommit_batch_t *batch)
+static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t cutoff, hz3_decommit_list_t *list)
 {
     uint64_t purged = 0;
     unsigned first = 0, end = 0;   /* the pending range [first, end); end 0: none */
@@ -181,7 +188,7 @@ static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t cutoff, hz3_d
             if (!end) first = i;
             end = i + 1;
         } else if ((!free || dirty) && end) {
-            _hz3_decommit_add(batch, (uint8_t *)seg + ((size_t)first << HZ3_PAGE_SHIFT),
+            _hz3_decommit_add(list, (uint8_t *)seg + ((size_t)first << HZ3_PAGE_SHIFT),
                               (size_t)(end - first) << HZ3_PAGE_SHIFT);
             end = 0;
         }
@@ -190,72 +197,149 @@ static uint64_t segment_decommit_free(hz3_segment_t *seg, uint64_t cutoff, hz3_d
     return purged;
 }
 
-/* Which free pages a purge decommits: those that went free at or before
- * *cutoff; false when it keeps them all. With delay 0, every free page.
- * Otherwise those that stayed free for the delay, less as many of the
- * youngest resident free pages as the pool handed out within the delay
- * (its working set, see purge.c). */
-static bool purge_cutoff(uint64_t now_ms, uint64_t delay_ms, uint64_t *cutoff)
+/* When the free pages a purge decommits went free: at or before *partial
+ * in segments in use, at or before *whole in wholly free segments (false:
+ * none of these). With delay 0, every free page and segment.
+ *
+ * A free page of a segment in use that stayed free for the delay goes:
+ * takes reuse the dirty pages given back last and the runs that fit best,
+ * so one that others were taken before for a whole delay is seldom taken
+ * again (the JVM churn workload took back about one in ten of the pages
+ * purged so while it ran, bench/RESULTS.md, 2026-12-03 (evening)). Wholly
+ * free segments are what a process's swings in pages in use leave, and the
+ * next swing takes them again: beyond the delay, as many of their youngest
+ * pages as the pool handed out within the delay stay (the working set, see
+ * purge.c). */
+static bool purge_cutoffs(uint64_t now_ms, uint64_t delay_ms, uint64_t *partial, uint64_t *whole)
 {
     if (delay_ms == 0) {
-        *cutoff = UINT64_MAX;
+        *partial = *whole = UINT64_MAX;
         return true;
     }
-    *cutoff = now_ms >= delay_ms ? now_ms - delay_ms : 0;
+    *partial = *whole = now_ms >= delay_ms ? now_ms - delay_ms : 0;
     uint64_t keep = _hz3_demand_recent(&_hz3_pool.demand, now_ms, delay_ms);
     if (keep == 0) return true;
     hz3_ages_t ages;
     _hz3_ages_init(&ages, now_ms, delay_ms);
     uint64_t dirty = 0;
     for (hz3_segment_t *seg = _hz3_pool.segments; seg; seg = seg->next) {
-        if (!seg->dirty_free_pages) continue;
+        if (seg->free_pages != HZ3_SEG_USABLE_PAGES || !seg->dirty_free_pages) continue;
         dirty += seg->dirty_free_pages;
         for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++)
             for (uint64_t m = seg->dirtymap[w]; m; m &= m - 1)
                 _hz3_ages_add(&ages, seg->spans[w * 64 + (unsigned)__builtin_ctzll(m)].freed_ms, 1);
     }
     if (dirty <= keep) return false;
-    *cutoff = _hz3_ages_cutoff(&ages, dirty - keep);
+    *whole = _hz3_ages_cutoff(&ages, dirty - keep);
     return true;
 }
 
-/* Gives back what stayed free for delay_ms beyond the working set (see
- * purge_cutoff): free pages are decommitted, wholly free segments beyond
- * HZ3_FREE_SEGS_KEEP are released (with delay_ms == 0: all of them, and
- * every free page). A page freed a moment ago in a busy segment is left
- * alone: it would fault straight back in. */
+/* Whether a dirty free page of the segment went free at or before cutoff. */
+static bool has_dirty_before(const hz3_segment_t *seg, uint64_t cutoff)
+{
+    for (unsigned w = 0; w < HZ3_SEG_PAGES / 64; w++)
+        for (uint64_t m = seg->dirtymap[w]; m; m &= m - 1)
+            if (seg->spans[w * 64 + (unsigned)__builtin_ctzll(m)].freed_ms <= cutoff) return true;
+    return false;
+}
+
+/* A purge's decommits are made with the pool lock dropped: a madvise costs
+ * microseconds (tens of them on a loaded machine, more when its pages are
+ * shared with another core's TLB), and every take and give of a span waits
+ * on the lock (purging the free pages of segments in use made 542 madvise
+ * calls a run of the JVM churn workload, and its 10 s runs did 9-25% fewer
+ * rounds with them under the lock: bench/RESULTS.md, 2026-12-03 (evening)).
+ * Under the lock a purge marks the pages clean (the census tells resident
+ * pages from decommitted ones by mincore, so it is exact before, during and
+ * after the calls), takes the segments out of the index (bin_kind NONE: no
+ * take finds their pages, a give into them links nothing) and releases
+ * wholly free segments with their slots claimed; then it drops the lock,
+ * makes the calls, and takes the lock again to link the segments' runs and
+ * free the slots. Purges are one at a time (purge_mutex): segments leave
+ * the list only here, so a purge's walk resumes where it dropped the lock. */
+static pthread_mutex_t purge_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+#define PURGE_SEGS 64
+static struct {
+    hz3_decommit_list_t list;
+    hz3_segment_t *seg[PURGE_SEGS];
+    bool released[PURGE_SEGS];
+    unsigned nsegs;
+} pending;   /* under purge_mutex */
+
+/* Room in pending for one more segment's decommits: at most a range every other page. */
+static bool pending_room(void)
+{
+    return pending.nsegs < PURGE_SEGS && _hz3_decommit_room(&pending.list) > HZ3_SEG_PAGES / 2;
+}
+
+static void pending_add(hz3_segment_t *seg, bool released)
+{
+    pending.seg[pending.nsegs] = seg;
+    pending.released[pending.nsegs++] = released;
+    if (!released) {
+        seg->bin_kind = HZ3_BINS_NONE;
+        _hz3_pool.out_of_index++;
+    }
+}
+
+/* Called and returns with the pool lock held; drops it for the calls. */
+static void pending_flush(struct hz3_epoch_info *info)
+{
+    if (!pending.nsegs) return;
+    pthread_mutex_unlock(&_hz3_pool_mutex);
+    info->madvise_calls += _hz3_decommit_flush(&pending.list);
+    pthread_mutex_lock(&_hz3_pool_mutex);
+    for (unsigned i = 0; i < pending.nsegs; i++) {
+        hz3_segment_t *seg = pending.seg[i];
+        if (pending.released[i]) {
+            hz3_reservation_t *r = reservation_of(seg);
+            r->claimed &= ~slot_bit(r, seg);
+            continue;
+        }
+        seg->bin_kind = (uint8_t)_hz3_segment_bin_kind(seg);
+        _hz3_index_link_all(seg);
+        _hz3_pool.out_of_index--;
+    }
+    pending.nsegs = 0;
+    if (_hz3_pool.purge_waiters) pthread_cond_broadcast(&_hz3_pool_purged);
+}
+
+/* Gives back what stayed free for delay_ms (see purge_cutoffs): free pages
+ * are decommitted, wholly free segments beyond HZ3_FREE_SEGS_KEEP are
+ * released (with delay_ms == 0: all of them, and every free page). A page
+ * freed a moment ago in a busy segment is left alone: it would fault
+ * straight back in. */
 void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *info)
 {
     /* delay 0: everything free now, also what a purge gave back after
      * now_ms was read (the clock is coarse). */
-    uint64_t cutoff;
-    hz3_decommit_batch_t batch = { 0, 0, 0 };
+    uint64_t partial, whole;
+    pthread_mutex_lock(&purge_mutex);
     pthread_mutex_lock(&_hz3_pool_mutex);
-    if (!purge_cutoff(now_ms, delay_ms, &cutoff)) {
-        pthread_mutex_unlock(&_hz3_pool_mutex);
-        return;
-    }
-    hz3_segment_t *seg = _hz3_pool.segments;
-    while (seg) {
-        hz3_segment_t *next = seg->next;
-        if (seg->free_pages == HZ3_SEG_USABLE_PAGES && seg->whole_free_since_ms <= cutoff &&
+    bool wholes = purge_cutoffs(now_ms, delay_ms, &partial, &whole);
+    for (hz3_segment_t *seg = _hz3_pool.segments, *next; seg; seg = next) {
+        next = seg->next;
+        if (!pending_room()) pending_flush(info);
+        bool is_whole = seg->free_pages == HZ3_SEG_USABLE_PAGES;
+        if (is_whole && !wholes) continue;
+        if (is_whole && seg->whole_free_since_ms <= whole &&
             (delay_ms == 0 || _hz3_pool.nfree_whole > HZ3_FREE_SEGS_KEEP)) {
             info->pages_purged += seg->dirty_free_pages;
             info->segments_unmapped++;
             _hz3_pool.nfree_whole--;
-            segment_free(seg, &batch);
-        } else if (seg->dirty_free_pages) {
-            /* Pages turn from dirty to clean: the runs are relinked. */
+            segment_free(seg, &pending.list);
+            pending_add(seg, true);
+        } else if (seg->dirty_free_pages && has_dirty_before(seg, is_whole ? whole : partial)) {
+            /* Pages turn from dirty to clean: the runs are relinked after. */
             _hz3_index_unlink_all(seg);
-            info->pages_purged += segment_decommit_free(seg, cutoff, &batch);
-            _hz3_index_link_all(seg);
+            info->pages_purged += segment_decommit_free(seg, is_whole ? whole : partial, &pending.list);
+            pending_add(seg, false);
         }
-        seg = next;
     }
-    /* Released slots must read as zero before segment_new can reuse them. */
-    _hz3_decommit_flush(&batch);
-    info->madvise_calls += batch.calls;
+    pending_flush(info);
     pthread_mutex_unlock(&_hz3_pool_mutex);
+    pthread_mutex_unlock(&purge_mutex);
 }
 
 /* Releases every wholly free segment but HZ3_FREE_SEGS_KEEP, however
@@ -266,19 +350,22 @@ void _hz3_pool_purge(uint64_t now_ms, uint64_t delay_ms, struct hz3_epoch_info *
  * generation of threads (bench/RESULTS.md, 2026-12-03 (afternoon)). */
 void _hz3_pool_release_whole(struct hz3_epoch_info *info)
 {
-    hz3_decommit_batch_t batch = { 0, 0, 0 };
+    pthread_mutex_lock(&purge_mutex);
     pthread_mutex_lock(&_hz3_pool_mutex);
-    for (hz3_segment_t *seg = _hz3_pool.segments, *next; seg && _hz3_pool.nfree_whole > HZ3_FREE_SEGS_KEEP; seg = next) {
+    for (hz3_segment_t *seg = _hz3_pool.segments, *next; seg; seg = next) {
         next = seg->next;
+        if (!pending_room()) pending_flush(info);
+        if (_hz3_pool.nfree_whole <= HZ3_FREE_SEGS_KEEP) break;
         if (seg->free_pages != HZ3_SEG_USABLE_PAGES) continue;
         info->pages_purged += seg->dirty_free_pages;
         info->segments_unmapped++;
         _hz3_pool.nfree_whole--;
-        segment_free(seg, &batch);
+        segment_free(seg, &pending.list);
+        pending_add(seg, true);
     }
-    _hz3_decommit_flush(&batch);
-    info->madvise_calls += batch.calls;
+    pending_flush(info);
     pthread_mutex_unlock(&_hz3_pool_mutex);
+    pthread_mutex_unlock(&purge_mutex);
 }
 
 /* ---- census iteration: the census reads a segment under the pool lock,
