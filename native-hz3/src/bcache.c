@@ -151,11 +151,20 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
 {
     const hz3_class_t *c = &_hz3_classes[cls];
     if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || c->size == 0) return;
-    /* Singles: bounded in bytes alone (each is a span of its own); at
-     * least one, the budget below allowing. The census tells a cached one by its free key: a build
+    /* Singles: bounded in bytes alone (each is a span of its own), and
+     * outside the budget below: four classes of HZ3_BCACHE_SINGLE_BYTES
+     * are 1 MiB at most, a bound of their own. In the budget, the shared
+     * classes armed first left them nothing where a thread uses many
+     * classes (mixed 4-32 KiB: 13 medium classes, 2.1 MiB of caches
+     * against 512 KiB), and an unarmed single's malloc and free went
+     * through its span and the heap's singles' cache: 60.6 / 80.4
+     * instructions per malloc / free against 28.2 / 59.3 with singles out
+     * of the budget and the shared medium classes at 8 blocks each
+     * (bench/RESULTS.md, 2026-12-03 (night)). The census tells a cached one by its free key: a build
      * without the key (HZ3_FREE_CHECKS=0, for benches) caches none. */
     unsigned n, least;
-    if (c->capacity == 1) {
+    bool budgeted = c->capacity > 1;
+    if (!budgeted) {
         if (!HZ3_FREE_CHECKS) return;
         n = HZ3_BCACHE_SINGLE_BYTES / c->size;
         least = 1;
@@ -167,7 +176,7 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
         if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
         least = 2;   /* an overflow keeps half */
     }
-    /* The thread's budget, all classes together: a thread that allocates
+    /* The thread's budget, the shared classes together: a thread that allocates
      * many classes (rptest) held up to a class's bytes in each, while
      * one with few (larson) needs them deep. Counted in limits, which
      * change only here and at a disarm: the fast paths' count < limit
@@ -175,11 +184,13 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
      * armed first take the budget; a flush (decay, an epoch) disarms all,
      * and the classes in use then take it anew. Past the budget a class
      * stays unarmed: its frees go to the owners at once. */
-    unsigned left = HZ3_BCACHE_BUDGET - h->bcache_armed_bytes;
-    if (n > left / c->size) n = left / c->size;
+    if (budgeted) {
+        unsigned left = HZ3_BCACHE_BUDGET - h->bcache_armed_bytes;
+        if (n > left / c->size) n = left / c->size;
+    }
     if (n < least) return;
     __atomic_store_n(&h->bcache[cls].limit, (uint16_t)n, __ATOMIC_RELAXED);
-    h->bcache_armed_bytes += n * c->size;
+    if (budgeted) h->bcache_armed_bytes += n * c->size;
     /* Sampling turned on since the test above: either its disarm of every
      * heap (heap.c) comes after this store and zeroes it, or this load sees
      * the mean (both sides fence between their store and their load). */
