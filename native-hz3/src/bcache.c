@@ -31,12 +31,14 @@
  * counts its pages empty and held. A single goes back through the local
  * free (single.c, _hz3_single_uncache), not the remote batch: an empty
  * single is on no span's thread_free list to be drained. Singles are bounded in
- * bytes alone (HZ3_BCACHE_SINGLE_BYTES: each is a span of 5-8 pages).
+ * bytes alone (HZ3_BCACHE_SINGLE_BYTES a class: each is a span of 5-8
+ * pages), outside the budget below.
  * A thread caches a class only once it allocates the class itself
  * (limit is armed by its first slow path of the class: a consumer that
  * never allocates pushes to the owners at once, as before), and at most
- * about HZ3_BCACHE_CLASS_BYTES of it, within the thread's budget for all
- * classes together (HZ3_BCACHE_BUDGET, _hz3_bcache_arm); a free into a
+ * about HZ3_BCACHE_CLASS_BYTES of it (8 blocks of a shared medium class),
+ * within the thread's budget for the shared classes together
+ * (HZ3_BCACHE_BUDGET, _hz3_bcache_arm); a free into a
  * full cache sends the older half home: the heap's own blocks onto their
  * spans by the local push, other threads' through the remote batch.
  * Everything goes back to the owners (limits disarmed) when the thread

@@ -256,7 +256,7 @@
 #define HZ3_BCACHE_MAX 128u            /* and at most this many */
 #endif
 #ifndef HZ3_BCACHE_BUDGET
-#define HZ3_BCACHE_BUDGET (512u << 10) /* a heap's caches of all classes together: limit * size summed (bcache.c) */
+#define HZ3_BCACHE_BUDGET (512u << 10) /* a heap's caches of the shared classes together (not singles): limit * size summed (bcache.c) */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */
