@@ -31,14 +31,15 @@
  * counts its pages empty and held. A single goes back through the local
  * free (single.c, _hz3_single_uncache), not the remote batch: an empty
  * single is on no span's thread_free list to be drained. Singles are bounded in
- * bytes alone (HZ3_BCACHE_SINGLE_BYTES: each is a span of 5-8 pages),
- * outside the budget below.
+ * bytes alone (HZ3_BCACHE_SINGLE_BYTES a class: each is a span of 5-8
+ * pages), outside the budget below.
  * A thread caches a class only once it allocates the class itself
  * (limit is armed by its first slow path of the class: a consumer that
  * never allocates pushes to the owners at once, as before), and at most
- * about HZ3_BCACHE_CLASS_BYTES of it, within the thread's budget for all
- * classes together (HZ3_BCACHE_BUDGET, levelled in blocks when it runs
- * short: within_budget); a free into a
+ * about HZ3_BCACHE_CLASS_BYTES of it (8 blocks of a shared medium class),
+ * within the thread's budget for the shared classes together
+ * (HZ3_BCACHE_BUDGET, levelled in blocks when it runs short:
+ * within_budget); a free into a
  * full cache sends the older half home: the heap's own blocks onto their
  * spans by the local push, other threads' through the remote batch.
  * Everything goes back to the owners (limits disarmed) when the thread
@@ -215,7 +216,10 @@ static unsigned within_budget(hz3_heap_t *h, unsigned cls, unsigned n)
     unsigned size = _hz3_classes[cls].size;
     if ((uint64_t)n * size <= HZ3_BCACHE_BUDGET - h->bcache_armed_bytes) return n;
     if (h == _hz3_tl_heap && (tl_refused >> cls & 1)) return 0;
-    unsigned lo = 0, hi = n;   /* the level: bytes_at(lo) fits */
+    /* the level: bytes_at(lo) fits. It may be above n: a shared medium
+     * class wants 8 blocks (HZ3_BCACHE_MIN), below the least a cut leaves
+     * the others. */
+    unsigned lo = 0, hi = HZ3_BCACHE_MAX;
     while (lo < hi) {
         unsigned mid = (lo + hi + 1) / 2;
         if (bytes_at(h, cls, n, mid) <= HZ3_BCACHE_BUDGET) lo = mid;
@@ -227,7 +231,7 @@ static unsigned within_budget(hz3_heap_t *h, unsigned cls, unsigned n)
     }
     for (unsigned k = 0; k < _hz3_num_classes; k++)
         if (_hz3_classes[k].capacity > 1 && _hz3_bcache_limit(&h->bcache[k]) > lo) cut(h, k, lo);
-    return lo;
+    return n < lo ? n : lo;
 }
 
 void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
@@ -236,12 +240,18 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
     if (atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed) != 0 || c->size == 0) return;
     unsigned n;
     if (c->capacity == 1) {
-        /* Singles: bounded in bytes alone (each is a span of its own),
-         * outside the budget: an empty single cached here is one that the
-         * heap's cache of empty singles (single.c, HZ3_SINGLE_CACHE_PAGES)
-         * would hold otherwise, and the four classes took the budget of
-         * every other (larson 16 B-32 KiB: 200 -> 139 instructions per
-         * malloc and free with the levelling). The census tells a cached
+        /* Singles: bounded in bytes alone (each is a span of its own), and
+         * outside the budget: four classes of HZ3_BCACHE_SINGLE_BYTES are
+         * 1 MiB at most, a bound of their own, and an empty single cached
+         * here is one that the heap's cache of empty singles (single.c)
+         * would hold otherwise. In the budget, they took every other
+         * class's (larson 16 B-32 KiB) or the shared classes armed first
+         * left them nothing (mixed 4-32 KiB: 13 medium classes, 2.1 MiB of
+         * caches against 512 KiB), and an unarmed single's malloc and free
+         * went through its span and the heap's singles' cache: 60.6 / 80.4
+         * instructions per malloc / free against 28.2 / 59.3 with singles
+         * out of the budget and the shared medium classes at 8 blocks each
+         * (bench/RESULTS.md, 2026-12-03 (night)). The census tells a cached
          * one by its free key: a build without the key (HZ3_FREE_CHECKS=0,
          * for benches) caches none. */
         if (!HZ3_FREE_CHECKS) return;

@@ -8,9 +8,8 @@
  * take the whole slow path (epoch, maintenance, refill logic) and, when a
  * heap's few kept singles ran out or overflowed, the page pool: 260 / 160
  * instructions per malloc / free. First comes the heap's block cache of
- * the class (bcache.c), as for every medium class: the free fast path's
- * branch past the class's bound (a single's bound is 0, size_class.c)
- * pushes the object there and malloc's miss branch pops it, neither
+ * the class (bcache.c), as for every medium class: the local free
+ * pushes the object there (hz3_hot.h) and malloc's pop takes it, neither
  * touching the span (mixed 4-32 KiB: 68.8 / 71.8 -> 37.0 / 60.5
  * instructions per malloc / free, bench/RESULTS.md, 2026-12-03
  * (afternoon)). A cached single is as it was while live: used 1, on no

@@ -139,17 +139,16 @@ void _hz3_classes_init(void)
      * the shared medium ones) gets no bound: its bound is each span's
      * carved count, which the free paths then read from the span
      * (hz3_hot.h, _hz3_is_block_start_f), so that the free of a block never
-     * carved is refused as before, when it was carved and keyed. The local
-     * free's branch past the bound puts the block in the heap's block
-     * cache of the class while it has room (bcache.c). So do
-     * the singles (carved count 1 once taken, single.c), so that the local
-     * free's branch past the bound puts them in the block cache with no
-     * change to their span (bcache.c). */
+     * carved is refused as before, when it was carved and keyed. A single
+     * (one block, carved when its span is taken: single.c) has its bound,
+     * offset 0: the local free's push into the block cache comes after
+     * either branch (hz3_hot.h), and the bound's branch reads no span entry
+     * (9 instructions less per free of a single, bench/RESULTS.md,
+     * 2026-12-03 (night)). */
     for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
         const hz3_class_t *c = &_hz3_classes[i];
         bool lazy = c->tier == HZ3_TIER_SUB4K ||
-                    (c->tier == HZ3_TIER_MEDIUM &&
-                     ((HZ3_MEDIUM_EXTEND && c->capacity > HZ3_MEDIUM_EXTEND) || c->capacity == 1));
+                    (c->tier == HZ3_TIER_MEDIUM && HZ3_MEDIUM_EXTEND && c->capacity > HZ3_MEDIUM_EXTEND);
         uint64_t divisible = c->divisible, e = 1;   /* runs: divisible 1, only offset 0 */
         if (c->size) {
             divisible = UINT64_MAX / c->size + 1 + !(c->size & (c->size - 1));
