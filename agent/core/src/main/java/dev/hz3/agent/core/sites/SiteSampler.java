@@ -10,10 +10,14 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Spliterator;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.IntFunction;
+import java.util.stream.Stream;
 
 /**
  * Samples native allocations by bytes and keeps the sampled blocks until they are freed.
@@ -31,7 +35,8 @@ import java.util.function.IntFunction;
  * that sum is about 1/sqrt(live samples) for blocks much smaller than N, and 0 for blocks much
  * larger (they are always sampled and weigh their size).
  *
- * <p>A sampled call walks its stack (a Throwable's frames, see {@link SiteWalk}) to name its
+ * <p>A sampled call walks its stack (a Throwable's frames, see {@link SiteWalk}; past
+ * {@link #WALKER_AFTER} sampled calls the JDK's StackWalker, see {@link SiteStackWalk}) to name its
  * site, remembers the block, and hands its hz3.NativeAllocationSample to the advice, which
  * commits it in the allocating thread: JFR records the stack itself, from the advised JDK method
  * down. The walk stops at the first frame outside the JDK, and a site seen before is found by
@@ -53,6 +58,20 @@ final class SiteSampler extends NativeAllocHooks {
     /** Most site keys remembered (past MAX_SITES, every new key names "(other sites)"). */
     static final int MAX_KEYS = 4 * MAX_SITES;
 
+    /**
+     * Sampled calls named from a Throwable's frames ({@link SiteWalk}) before this many, with the
+     * JDK's StackWalker ({@link SiteStackWalk}) after: the walker costs a sampled call less once
+     * compiled, but its compilation is a fixed cost that only a long run amortises (bench/RESULTS.md,
+     * 2026-12-03 night: a short run samples a few thousand calls).
+     */
+    static final long WALKER_AFTER = 20_000;
+    /**
+     * The walker's first batch of frames, which holds a usual allocation's stack down to its
+     * site (this sampler's frames, the JDK's, then the application's): one native fetch, not two
+     * as with the JDK's default batch. Not more: each frame of a batch is an object made per walk.
+     */
+    private static final StackWalker WALKER = StackWalker.getInstance(
+            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE), 16);
     /** The prefix of every thread the agent starts (hz3-epoch, hz3-metrics, hz3-agent-control ...). */
     private static final String OWN_THREADS = "hz3-";
 
@@ -62,6 +81,8 @@ final class SiteSampler extends NativeAllocHooks {
     }
 
     private final double mean;
+    private final long walkerAfter;
+    private final AtomicLong named = new AtomicLong();
     private final ThreadLocal<PerThread> perThread;
     private final LiveSamples live = new LiveSamples();
     private final Map<String, Site> sites = new ConcurrentHashMap<>();
@@ -80,6 +101,12 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** hz3: hz3 is the malloc (its samples and census are joined to the sites). */
     SiteSampler(long sampleBytes, int topSites, boolean hz3) {
+        this(sampleBytes, topSites, hz3, WALKER_AFTER);
+    }
+
+    /** walkerAfter: sampled calls named before the StackWalker names them (see WALKER_AFTER). */
+    SiteSampler(long sampleBytes, int topSites, boolean hz3, long walkerAfter) {
+        this.walkerAfter = walkerAfter;
         this.mean = sampleBytes;
         this.topSites = topSites;
         this.marks = hz3 ? new Hz3Marks(new SiteOf(this)) : null;
@@ -190,13 +217,19 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** ownToo: the agent's own call is named too (only to warm the code up). */
     private Site siteOf(int kind, boolean ownToo) {
+        return named.incrementAndGet() > walkerAfter ? siteByWalker(kind, ownToo)
+                : siteByFrames(kind, ownToo);
+    }
+
+    /** siteOf from a Throwable's frames (see SiteWalk). */
+    private Site siteByFrames(int kind, boolean ownToo) {
         SiteWalk w = new SiteWalk(kind);
         w.walk(new Throwable().getStackTrace());
         SiteKey key = null;
         String site;
         String entry = "";
         int k = w.kind;
-        if (w.own || (w.site == null && Thread.currentThread().getName().startsWith(OWN_THREADS))) {
+        if (w.own || (w.site == null && ownThread())) {
             if (!ownToo) {
                 return null;
             }
@@ -215,6 +248,43 @@ final class SiteSampler extends NativeAllocHooks {
         } else {
             site = "(unknown)";
         }
+        return site(key, site, entry, k);
+    }
+
+    /** siteOf with the JDK's StackWalker (see SiteStackWalk). */
+    private Site siteByWalker(int kind, boolean ownToo) {
+        SiteStackWalk w = new SiteStackWalk(kind, known);
+        WALKER.walk(w);
+        if (w.known != null) {
+            return w.known;
+        }
+        String site = w.site;
+        String entry = "";
+        int k = w.kind;
+        if (w.own || (w.key == null && ownThread())) {
+            if (!ownToo) {
+                return null;
+            }
+            site = "(warm-up)";
+            k = kind;
+        } else if (site != null) {
+            entry = w.entryClass != null ? w.entryClass + "." + methodAt(w.entryAt) : "";
+        } else if (w.firstJdkAt >= 0) {
+            // Every frame is the JDK's (rare: a JDK thread's own work): walked again from the same
+            // caller, so the same frames, to describe the one the first walk only counted.
+            site = frameAt(w.firstJdkAt);
+        } else {
+            site = "(unknown)";
+        }
+        return site(w.own ? null : w.key, site, entry, k);
+    }
+
+    private static boolean ownThread() {
+        return Thread.currentThread().getName().startsWith(OWN_THREADS);
+    }
+
+    /** The site named so (a new one unless known); key: the walk's key for it, or null. */
+    private Site site(SiteKey key, String site, String entry, int k) {
         String sitesKey = k + "|" + entry + '|' + site;
         Site s = sites.get(sitesKey);
         if (s == null) {
@@ -236,6 +306,48 @@ final class SiteSampler extends NativeAllocHooks {
             known.put(key, s);
         }
         return s;
+    }
+
+    /** The frame at (0: this method's caller), described, or "(unknown)". */
+    private static String frameAt(int at) {
+        return WALKER.walk(new FrameAt(at + 1, false));
+    }
+
+    /** The method name of the frame at (0: this method's caller), or "(unknown)". */
+    private static String methodAt(int at) {
+        return WALKER.walk(new FrameAt(at + 1, true));
+    }
+
+    /**
+     * The frame skip frames down, described or its method's name; the walker's spliterator
+     * stepped by hand as in SiteStackWalk (no stream pipeline, no lambda: see {@link Order}).
+     */
+    private static final class FrameAt
+            implements Function<Stream<StackWalker.StackFrame>, String>, Consumer<StackWalker.StackFrame> {
+        private int skip;
+        private final boolean methodOnly;
+        private String out = "(unknown)";
+
+        FrameAt(int skip, boolean methodOnly) {
+            this.skip = skip;
+            this.methodOnly = methodOnly;
+        }
+
+        @Override
+        public String apply(Stream<StackWalker.StackFrame> frames) {
+            Spliterator<StackWalker.StackFrame> it = frames.spliterator();
+            while (skip >= 0 && it.tryAdvance(this)) {
+                // accept counts down to the frame
+            }
+            return out;
+        }
+
+        @Override
+        public void accept(StackWalker.StackFrame f) {
+            if (skip-- == 0) {
+                out = methodOnly ? f.getMethodName() : SiteStackWalk.describe(f);
+            }
+        }
     }
 
     /** siteOf for Hz3Marks: a class, not a method reference (see {@link Order}). */
@@ -338,6 +450,10 @@ final class SiteSampler extends NativeAllocHooks {
         }
         siteOf(KIND_UNSAFE);
         Site s = siteOf(KIND_UNSAFE, true);
+        // The walker's classes of the agent loaded now, not walked (its JDK classes load from
+        // the bootstrap loader when it first walks, which needs no lock of the application's).
+        new SiteStackWalk(KIND_UNSAFE, known);
+        new FrameAt(0, false);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
         tally();
@@ -347,6 +463,7 @@ final class SiteSampler extends NativeAllocHooks {
         known.clear();
         sites.clear();
         byId.clear();
+        named.set(0);
     }
 
     /**
