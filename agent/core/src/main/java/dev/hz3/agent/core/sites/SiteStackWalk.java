@@ -9,7 +9,7 @@ import java.util.stream.Stream;
 
 /**
  * One sampled call's walk down its stack to its site with the JDK's StackWalker, once a JVM has
- * sampled many calls (see {@link SiteSampler#WALKER_AFTER}); {@link SiteWalk} before. Given each
+ * sampled many calls (see {@link SiteNames#WALKER_AFTER}); {@link SiteWalk} before. Given each
  * frame in turn, it is done once the site is found (the first frame outside the JDK) or the call
  * is the agent's own, or past {@value SiteWalk#MAX_DEPTH} frames, which ends the walk there.
  *
@@ -100,7 +100,7 @@ final class SiteStackWalk
         Class<?> c = f.getDeclaringClass();
         int v = VERDICTS.get(c);
         if (v == SiteWalk.PASS) {
-            return false;   // the sampler, its marks, the hook's dispatch
+            return false;   // the sampler, its names, its marks, the hook's dispatch
         }
         if (v == SiteWalk.OWN) {
             own = true;

@@ -35,8 +35,10 @@ final class SiteWalk {
     private static final String OWN_PACKAGE = "dev.hz3.agent.";
     private static final String SAMPLER = SiteSampler.class.getName();
     private static final String MARKS = Hz3Marks.class.getName();
+    private static final String NAMES = SiteNames.class.getName();
     private static final String SAMPLER_INNER = SAMPLER + "$";
     private static final String MARKS_INNER = MARKS + "$";
+    private static final String NAMES_INNER = NAMES + "$";
     private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
     static final int MAX_DEPTH = 64;
@@ -72,7 +74,7 @@ final class SiteWalk {
             StackTraceElement f = frames[i];
             int v = verdict(f.getClassName(), f.getClassLoaderName());
             if (v == PASS) {
-                continue;   // the sampler, its marks, the hook's dispatch, reflection
+                continue;   // the sampler, its names, its marks, the hook's dispatch, reflection
             }
             if (v == OWN) {
                 own = true;
@@ -95,8 +97,9 @@ final class SiteWalk {
 
     /** What a frame of class cn, from the loader named loader (null: unnamed or the bootstrap), is to the walk. */
     static int verdict(String cn, String loader) {
-        if (cn.equals(SAMPLER) || cn.startsWith(SAMPLER_INNER) || cn.equals(MARKS)
-                || cn.startsWith(MARKS_INNER) || cn.equals(HOOKS) || isReflection(cn)) {
+        if (cn.equals(SAMPLER) || cn.startsWith(SAMPLER_INNER) || cn.equals(NAMES)
+                || cn.startsWith(NAMES_INNER) || cn.equals(MARKS) || cn.startsWith(MARKS_INNER)
+                || cn.equals(HOOKS) || isReflection(cn)) {
             return PASS;
         }
         if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null && OWN_LOADER.equals(loader))) {

@@ -56,7 +56,7 @@ class SiteSamplerTest {
     /** Kept blocks of mixed sizes are estimated within 10%; freed ones leave nothing. */
     @Test
     void estimatesLiveBytesPerSite() {
-        estimatesLiveBytesPerSite(SiteSampler.WALKER_AFTER);
+        estimatesLiveBytesPerSite(SiteNames.WALKER_AFTER);
     }
 
     /** The same once the JDK's StackWalker names the sampled calls (a long run's). */
@@ -87,7 +87,7 @@ class SiteSamplerTest {
     /** A call from the agent's own code (this test's package) is not a site, however large. */
     @Test
     void theAgentsOwnCallsAreNoSite() {
-        theAgentsOwnCallsAreNoSite(SiteSampler.WALKER_AFTER);
+        theAgentsOwnCallsAreNoSite(SiteNames.WALKER_AFTER);
         theAgentsOwnCallsAreNoSite(0);
     }
 
@@ -108,7 +108,7 @@ class SiteSamplerTest {
      */
     @Test
     void aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem() throws Exception {
-        aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem(SiteSampler.WALKER_AFTER);
+        aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem(SiteNames.WALKER_AFTER);
     }
 
     @Test
