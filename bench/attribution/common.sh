@@ -68,3 +68,23 @@ run_phases() {
 load_average() {
   cut -d' ' -f1-3 /proc/loadavg
 }
+
+# fetch_async_profiler: sets ap_lib to async-profiler's libasyncProfiler.so (version AP_VERSION,
+# 4.1 unless set), from Maven Central (tools.profiler:async-profiler) through mvn
+# dependency:copy into bench/attribution/target/ (git-ignored; the local repository first,
+# then the network), never committed.
+fetch_async_profiler() {
+  local v="${AP_VERSION:-4.1}" ap_dir
+  ap_dir="$here/target/async-profiler-$v"
+  ap_lib="$ap_dir/linux-x64/libasyncProfiler.so"
+  if [[ ! -f "$ap_lib" ]]; then
+    require_tools mvn unzip
+    mkdir -p "$here/target"
+    local get=(org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy
+      "-Dartifact=tools.profiler:async-profiler:$v" "-DoutputDirectory=$here/target")
+    (cd "$here/target" && { mvn -B -q -o "${get[@]}" || mvn -B -q "${get[@]}"; }) >/dev/null \
+      || die "could not get tools.profiler:async-profiler:$v with mvn dependency:copy"
+    unzip -q -o "$here/target/async-profiler-$v.jar" 'linux-x64/*' -d "$ap_dir"
+  fi
+  [[ -f "$ap_lib" ]] || die "no linux-x64/libasyncProfiler.so in async-profiler-$v.jar"
+}

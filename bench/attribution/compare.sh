@@ -42,7 +42,6 @@ LEAK_MIB="${LEAK_MIB:-16}"
 CACHE_MIB="${CACHE_MIB:-64}"
 INTERVAL="${INTERVAL:-524288}"
 PIN="${PIN:-1}"
-AP_VERSION=4.1
 BENCH=compare.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 OUT="${OUT:-$root/bench/results/raw-attribution-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -57,18 +56,7 @@ require_built native-hz3,jfr-events,agent/core,agent,samples agent/target/hz3-ag
 require_tools java javac mvn unzip
 copy_attribution_build NativeLeak
 
-# async-profiler: the jar from Maven Central (the local repository first, then the network).
-ap_dir="$here/target/async-profiler-$AP_VERSION"
-ap_lib="$ap_dir/linux-x64/libasyncProfiler.so"
-if [[ ! -f "$ap_lib" ]]; then
-  mkdir -p "$here/target"
-  get=(org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy
-       "-Dartifact=tools.profiler:async-profiler:$AP_VERSION" "-DoutputDirectory=$here/target")
-  (cd "$here/target" && { mvn -B -q -o "${get[@]}" || mvn -B -q "${get[@]}"; }) >/dev/null \
-    || die "could not get tools.profiler:async-profiler:$AP_VERSION with mvn dependency:copy"
-  unzip -q -o "$here/target/async-profiler-$AP_VERSION.jar" 'linux-x64/*' -d "$ap_dir"
-fi
-[[ -f "$ap_lib" ]] || die "no linux-x64/libasyncProfiler.so in async-profiler-$AP_VERSION.jar"
+fetch_async_profiler
 
 mkdir -p "$here/target/classes"
 javac -nowarn -d "$here/target/classes" "$here/Verdicts.java" 2>"$OUT/javac.log" \

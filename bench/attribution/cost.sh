@@ -10,7 +10,11 @@
 # Configurations, in rotation within each rep: "off" (the first jar, attribution off: with it
 # off no attribution class is loaded, so any build serves), then "on-LABEL" per jar
 # (attribution=on,sampleBytes=INTERVAL), and with HZ3_ONLY=1 "hz3-sampling" (attribution off,
-# HZ3_SAMPLE_BYTES=INTERVAL: hz3 samples with no agent asking, its share of the cost). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as shipped.
+# HZ3_SAMPLE_BYTES=INTERVAL: hz3 samples with no agent asking, its share of the cost), and with
+# ASPROF=1 (the default) "asprof": "off" plus async-profiler 4.1's native-memory profiling at
+# the same rate (-agentpath:...=start,nativemem=INTERVAL, its own recording), the tool a user
+# would compare attribution with (issue 10). All under hz3 (LD_PRELOAD), JFR with hz3.jfc as
+# shipped.
 # Per run: user+sys CPU of the whole process, CPU until PHASE work-start (start-up: the agent's,
 # the JIT's meanwhile), CPU in the work phase, the CPU of Churn's worker threads (the work and
 # the advice alone: unlike the process's work-phase CPU it does not grow with the wall time, as
@@ -19,9 +23,14 @@
 # from outside came too late on a loaded box), Churn's own work_ms, RSS peak
 # (/usr/bin/time), RSS mean (VmRSS every 20 ms over the JVM's life) and metaspace used at
 # the end (jstat -gc every 200 ms from work-start, from the JVM's perf data: no attach).
+# Each jar has a private directory of its own (XDG_RUNTIME_DIR=OUT/xdg-LABEL): an agent removes
+# the directories of other builds that no JVM holds, so two builds run in turn under one
+# directory removed each other's woven classes, and every "on" run wove them again (ASM loaded
+# and compiled), which a user's JVM does only at its build's first two starts. Two short
+# warm-up runs per jar (not measured) weave and keep them first.
 # Output: OUT/raw.tsv, and medians with ratios to "off" on stdout.
 #
-# Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), HZ3_ONLY (0), OUT (raw directory;
+# Knobs: REPS (7), THREADS (4), ROUNDS (150 per thread), INTERVAL (524288), HZ3_ONLY (0), ASPROF (1), OUT (raw directory;
 # default bench/results/raw-attribution-cost-UTC).
 set -euo pipefail
 
@@ -30,6 +39,7 @@ THREADS="${THREADS:-4}"
 ROUNDS="${ROUNDS:-150}"
 INTERVAL="${INTERVAL:-524288}"
 HZ3_ONLY="${HZ3_ONLY:-0}"
+ASPROF="${ASPROF:-1}"
 BENCH=cost.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 OUT="${OUT:-$root/bench/results/raw-attribution-cost-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -38,6 +48,10 @@ need_counts REPS THREADS ROUNDS INTERVAL
 [[ $# -gt 0 ]] || set -- "now=agent/target/hz3-agent.jar"
 require_tools java jstat
 copy_attribution_build Churn
+if [[ "$ASPROF" == 1 ]]; then
+  fetch_async_profiler
+  cp "$ap_lib" "$build/"
+fi
 labels=()
 for arg in "$@"; do
   [[ "$arg" =~ ^([A-Za-z0-9_-]+)=(.+)$ ]] || die "'$arg': give LABEL=PATH-TO-AGENT-JAR"
@@ -47,7 +61,12 @@ for arg in "$@"; do
 done
 configs=(off)
 [[ "$HZ3_ONLY" == 1 ]] && configs+=(hz3-sampling)
+[[ "$ASPROF" == 1 ]] && configs+=(asprof)
 for l in "${labels[@]}"; do configs+=("on-$l"); done
+for l in "${labels[@]}"; do
+  mkdir -p "$OUT/xdg-$l"
+  chmod 700 "$OUT/xdg-$l"
+done
 
 # run_phases's hooks: RSS at every look, jstat from work-start.
 on_poll() {
@@ -66,16 +85,20 @@ churn_field() {   # churn_field NAME FILE: the value of NAME= on Churn's final l
 }
 
 run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
-  local cfg="$1" rep="$2" base="$OUT/$1-$2" agent sampling=()
+  local cfg="$1" rep="$2" base="$OUT/$1-$2" agent sampling=() ap=() xdg="$OUT/xdg-${labels[0]}"
+  [[ "$cfg" == on-* ]] && xdg="$OUT/xdg-${cfg#on-}"
   if [[ "$cfg" == off ]]; then
     agent="-javaagent:$build/agent-${labels[0]}.jar"
   elif [[ "$cfg" == hz3-sampling ]]; then
     agent="-javaagent:$build/agent-${labels[0]}.jar"
     sampling=("HZ3_SAMPLE_BYTES=$INTERVAL")
+  elif [[ "$cfg" == asprof ]]; then
+    agent="-javaagent:$build/agent-${labels[0]}.jar"
+    ap=(-agentpath:"$build/libasyncProfiler.so=start,nativemem=$INTERVAL,file=$base-ap.jfr")
   else
     agent="-javaagent:$build/agent-${cfg#on-}.jar=attribution=on,sampleBytes=$INTERVAL"
   fi
-  local cmd=(env "LD_PRELOAD=$build/libhz3.so" "${sampling[@]}" java "${jvm[@]}" "$agent"
+  local cmd=(env "LD_PRELOAD=$build/libhz3.so" "XDG_RUNTIME_DIR=$xdg" "${sampling[@]}" java "${jvm[@]}" "${ap[@]}" "$agent"
     -XX:StartFlightRecording:filename="$base.jfr",settings="$build/hz3.jfc"
     -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds "$ROUNDS" --idle-after 3)
   local rc jpid cpu0 cpu1 meta="" rss_sum=0 rss_n=0
@@ -88,6 +111,9 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
   if [[ "$cfg" == on-* ]]; then
     grep -q "hz3 samples too" "$base.err" || die "run $cfg-$rep: attribution did not start under hz3 (see $base.err)"
   fi
+  if [[ "$cfg" == asprof ]]; then
+    [[ -s "$base-ap.jfr" ]] || die "run $cfg-$rep: async-profiler wrote no recording (see $base.err)"
+  fi
   local real user sys maxrss work_ms workers jit
   read -r real user sys maxrss < <(tail -1 "$base.time")
   work_ms="$(churn_field work_ms "$base.out")"
@@ -99,9 +125,19 @@ run_one() {   # run_one CONFIG REP: one run; appends a row to raw.tsv
     "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}')" "$workers" "$jit" "$work_ms" "$maxrss" \
     "$((rss_sum / (rss_n > 0 ? rss_n : 1)))" "$meta" "$real" >>"$OUT/raw.tsv"
   echo "cost.sh: $cfg rep $rep: cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') startup=$cpu0 work_ms=$work_ms maxrss_kb=$maxrss meta_kb=$meta" >&2
-  rm -f "$base.jfr"
+  rm -f "$base.jfr" "$base-ap.jfr"
 }
 
+for l in "${labels[@]}"; do   # each jar's woven classes made and kept (see above)
+  for k in 1 2; do
+    env "LD_PRELOAD=$build/libhz3.so" "XDG_RUNTIME_DIR=$OUT/xdg-$l" java "${jvm[@]}" \
+      "-javaagent:$build/agent-$l.jar=attribution=on,sampleBytes=$INTERVAL" \
+      -XX:StartFlightRecording:filename="$OUT/warm-up.jfr",settings="$build/hz3.jfc" \
+      -cp "$build/samples-classes" dev.hz3.samples.Churn --threads "$THREADS" --rounds 2 \
+      >"$OUT/warm-up-$l-$k.out" 2>&1 || die "warm-up run of $l failed (see $OUT/warm-up-$l-$k.out)"
+  done
+done
+rm -f "$OUT/warm-up.jfr"
 printf 'rep\tcfg\tcpu_s\tstartup_cpu_s\twork_cpu_s\tworkers_cpu_s\tjit_cpu_s\twork_ms\tmaxrss_kb\trss_mean_kb\tmetaspace_kb\treal_s\n' >"$OUT/raw.tsv"
 load_before="$(load_average)"
 for ((rep = 1; rep <= REPS; rep++)); do

@@ -10,14 +10,8 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Spliterator;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.IntFunction;
-import java.util.stream.Stream;
 
 /**
  * Samples native allocations by bytes and keeps the sampled blocks until they are freed.
@@ -35,37 +29,16 @@ import java.util.stream.Stream;
  * that sum is about 1/sqrt(live samples) for blocks much smaller than N, and 0 for blocks much
  * larger (they are always sampled and weigh their size).
  *
- * <p>A sampled call walks its stack (to name its site), remembers the block, and hands its
- * hz3.NativeAllocationSample to the advice, which commits it in the allocating thread: JFR
- * records the stack itself, from the advised JDK method down. The walk stops at the first frame
- * outside the JDK, and a site seen before is found by that frame's key ({@link SiteKey}) with
- * nothing described. A call from inside the sampler itself (JFR or the stack walk allocating
- * natively) is not sampled.
+ * <p>A sampled call walks its stack to name its site ({@link SiteNames}), remembers the block,
+ * and hands its hz3.NativeAllocationSample to the advice, which commits it in the allocating
+ * thread: JFR records the stack itself, from the advised JDK method down. A call from inside the
+ * sampler itself (JFR or the stack walk allocating natively) is not sampled.
  *
  * <p>Events only once JFR is up ({@link #eventsReady}): an hz3 event class loaded before JFR
  * starts is instrumented by a class redefinition when JFR registers it, and every redefinition
  * throws away the compilations in flight (the JIT's longest, a second or more, among them).
- *
- * <p>The agent's own allocations are not a site: a sampled call whose first frame outside the JDK
- * is the agent's (a class of its loader: its sampler of /proc/self/smaps reading a file, its
- * metrics server, its JNA; or of its package: the loader inflating the agent's inner jars), or whose frames are all the JDK's on a thread the agent started, is dropped.
  */
 final class SiteSampler extends NativeAllocHooks {
-
-    /** Most distinct sites kept; later new ones count under one "(other sites)" site. */
-    static final int MAX_SITES = 10_000;
-    /** Most site keys remembered (several keys may name one site: two calls on one line). */
-    static final int MAX_KEYS = 4 * MAX_SITES;
-
-    /**
-     * A first batch of frames that holds a usual allocation's stack down to its site (this
-     * sampler's frames, the JDK's, then the application's): one native fetch, not two as with
-     * the JDK's default batch. Not more: each frame of a batch is an object made per walk.
-     */
-    private static final StackWalker WALKER = StackWalker.getInstance(
-            java.util.Set.of(StackWalker.Option.RETAIN_CLASS_REFERENCE), 16);
-    /** The prefix of every thread the agent starts (hz3-epoch, hz3-metrics, hz3-agent-control ...). */
-    private static final String OWN_THREADS = "hz3-";
 
     private static final class PerThread {
         long countdown;
@@ -75,12 +48,7 @@ final class SiteSampler extends NativeAllocHooks {
     private final double mean;
     private final ThreadLocal<PerThread> perThread;
     private final LiveSamples live = new LiveSamples();
-    private final Map<String, Site> sites = new ConcurrentHashMap<>();
-    /** Site frames seen, to their site. */
-    private final Map<SiteKey, Site> known = new ConcurrentHashMap<>();
-    private final Map<Long, Site> byId = new ConcurrentHashMap<>();
-    /** Never reused in a JVM: hz3 keeps the ids of samples relabelled by an earlier sampler. */
-    private static final AtomicLong nextSiteId = new AtomicLong();
+    private final SiteNames names;
     /** Under hz3: the calls whose own mallocs hz3 attributes; null under another malloc. */
     private final Hz3Marks marks;
     private volatile int topSites;
@@ -91,6 +59,12 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** hz3: hz3 is the malloc (its samples and census are joined to the sites). */
     SiteSampler(long sampleBytes, int topSites, boolean hz3) {
+        this(sampleBytes, topSites, hz3, SiteNames.WALKER_AFTER);
+    }
+
+    /** walkerAfter: sampled calls named before the StackWalker names them (see SiteNames). */
+    SiteSampler(long sampleBytes, int topSites, boolean hz3, long walkerAfter) {
+        this.names = new SiteNames(walkerAfter);
         this.mean = sampleBytes;
         this.topSites = topSites;
         this.marks = hz3 ? new Hz3Marks(new SiteOf(this)) : null;
@@ -190,103 +164,9 @@ final class SiteSampler extends NativeAllocHooks {
         return e;
     }
 
-    /**
-     * The site of the allocation being sampled: the first frame outside the JDK (and outside
-     * this sampler), and the JDK method it called; when every frame is the JDK's, the first frame
-     * past the allocation machinery (Unsafe, the buffers, zlib's streams, the FFM internals).
-     */
+    /** The site of the allocation being sampled (see SiteNames); null: the agent's own. */
     private Site siteOf(int kind) {
-        return siteOf(kind, false);
-    }
-
-    /** ownToo: the agent's own call is named too (only to warm the code up). */
-    private Site siteOf(int kind, boolean ownToo) {
-        SiteWalk w = new SiteWalk(kind, known);
-        WALKER.walk(w);
-        if (w.known != null) {
-            return w.known;
-        }
-        String site = w.site;
-        String entry = "";
-        int k = w.kind;
-        if (w.own || (w.key == null && Thread.currentThread().getName().startsWith(OWN_THREADS))) {
-            if (!ownToo) {
-                return null;
-            }
-            site = "(warm-up)";
-            k = kind;
-        } else if (site != null) {
-            entry = w.entryClass != null ? w.entryClass + "." + methodAt(w.entryAt) : "";
-        } else if (w.firstJdkAt >= 0) {
-            // Every frame is the JDK's (rare: a JDK thread's own work): walked again from the same
-            // caller, so the same frames, to describe the one the first walk only counted.
-            site = frameAt(w.firstJdkAt);
-        } else {
-            site = "(unknown)";
-        }
-        String key = k + "|" + entry + '|' + site;
-        Site s = sites.get(key);
-        if (s == null) {
-            if (sites.size() >= MAX_SITES) {
-                key = k + "||(other sites)";
-                site = "(other sites)";
-                entry = "";
-            }
-            synchronized (sites) {
-                s = sites.get(key);
-                if (s == null) {
-                    s = new Site(nextSiteId.incrementAndGet(), site, entry, k);
-                    byId.put(s.id, s);
-                    sites.put(key, s);
-                }
-            }
-        }
-        if (w.key != null && !w.own && known.size() < MAX_KEYS) {
-            known.put(w.key, s);
-        }
-        return s;
-    }
-
-    /** The frame at (0: this method's caller), described, or "(unknown)". */
-    private static String frameAt(int at) {
-        return WALKER.walk(new FrameAt(at + 1, false));
-    }
-
-    /** The method name of the frame at (0: this method's caller), or "(unknown)". */
-    private static String methodAt(int at) {
-        return WALKER.walk(new FrameAt(at + 1, true));
-    }
-
-    /**
-     * The frame skip frames down, described or its method's name; the walker's spliterator
-     * stepped by hand as in SiteWalk (no stream pipeline, no lambda: see {@link Order}).
-     */
-    private static final class FrameAt
-            implements Function<Stream<StackWalker.StackFrame>, String>, Consumer<StackWalker.StackFrame> {
-        private int skip;
-        private final boolean methodOnly;
-        private String out = "(unknown)";
-
-        FrameAt(int skip, boolean methodOnly) {
-            this.skip = skip;
-            this.methodOnly = methodOnly;
-        }
-
-        @Override
-        public String apply(Stream<StackWalker.StackFrame> frames) {
-            Spliterator<StackWalker.StackFrame> it = frames.spliterator();
-            while (skip >= 0 && it.tryAdvance(this)) {
-                // accept counts down to the frame
-            }
-            return out;
-        }
-
-        @Override
-        public void accept(StackWalker.StackFrame f) {
-            if (skip-- == 0) {
-                out = methodOnly ? f.getMethodName() : SiteWalk.describe(f);
-            }
-        }
+        return names.siteOf(kind, false);
     }
 
     /** siteOf for Hz3Marks: a class, not a method reference (see {@link Order}). */
@@ -358,11 +238,11 @@ final class SiteSampler extends NativeAllocHooks {
 
     /** The site hz3 knows by id, or null (a token not relabelled, site 0, another sampler's). */
     Site byId(long id) {
-        return byId.get(id);
+        return names.byId(id);
     }
 
     Collection<Site> sites() {
-        return sites.values();
+        return names.sites();
     }
 
     /** Fills the hooks' slot: advised calls reach this sampler from now on. */
@@ -388,18 +268,12 @@ final class SiteSampler extends NativeAllocHooks {
             Hz3Sites.census();
         }
         siteOf(KIND_UNSAFE);
-        Site s = siteOf(KIND_UNSAFE, true);
-        frameAt(1);
-        methodAt(1);
+        Site s = names.warmUp(KIND_UNSAFE);
         live.put(new Sample(1, 1, weight(1, mean), s, System.nanoTime()));
         live.remove(1);
         tally();
         perThread.get();
-        known.put(new SiteKey("", "", 0, null, 0), s);
-        known.get(new SiteKey("", "", 0, "", 0));
-        known.clear();
-        sites.clear();
-        byId.clear();
+        names.clear();
     }
 
     /**
@@ -430,8 +304,6 @@ final class SiteSampler extends NativeAllocHooks {
 
     void clear() {
         live.clear();
-        known.clear();
-        sites.clear();
-        byId.clear();
+        names.clear();
     }
 }

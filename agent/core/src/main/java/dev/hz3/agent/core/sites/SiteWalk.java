@@ -1,149 +1,108 @@
 package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.boot.NativeAllocHooks;
-import java.util.Map;
-import java.util.Spliterator;
-import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.stream.Stream;
 
 /**
- * One sampled call's walk down its stack to its site (see {@link SiteSampler}): given each frame
- * in turn, it is done once the site is found (the first frame outside the JDK) or the call is
- * the agent's own, or past {@value #MAX_DEPTH} frames, which ends the walk there.
+ * One sampled call's walk down its stack to its site (see {@link SiteSampler}): over the frames
+ * of a Throwable made in the sampler, it stops at the site (the first frame outside the JDK) or
+ * at the agent's own call, or past {@value #MAX_DEPTH} frames.
  *
- * <p>Why the walker's spliterator stepped by hand, not a stream operation: the walker's step
- * ({@code tryAdvance}) is called per frame and the JIT compiles it with what it calls inlined:
- * through {@code anyMatch} that was the stream's match machinery and this step, a 16 kB C2
- * method; the stream's iterator adapter buffers frames and costs as much as the walk itself. A
- * step reads only the frame's class name (kept by its Class): a JDK frame's method name would be
- * a call into the JVM per frame, so the entry's (the JDK method the application called) is read
- * by a second walk, only when the site's key is new. The site frame is keyed
- * ({@link SiteKey}) by {@link #finish} after the walk stops on it, still inside the walk (the
- * frame object is refilled once the walker fetches another batch), and described (its line
- * number costs more than the frame) only when the key is new; the first JDK frame's
- * description, needed only when no frame is outside the JDK, is made by a second walk in that
- * rare case ({@link #firstJdkAt}).
+ * <p>Why a Throwable's frames and not the JDK's StackWalker: the JVM fills a Throwable's stack
+ * trace in native code, and the Java it runs per frame is a constructor and a few field reads;
+ * a StackWalker's walk is about forty methods of the JDK's Java (the stream's frame buffers, the
+ * traverser's step, the frame objects), which the JIT compiled in every JVM with attribution on
+ * for a few thousand walks (bench/RESULTS.md, 2026-12-03: "attribution's cost", the JIT's share
+ * of it). A frame gives its class's name, not the class: a frame of the agent's own is told by
+ * its package or by its class loader's name (the agent's loader is named, see AgentLoader).
+ * Each frame carries its method's name and line already: the site needs no second look.
+ *
+ * <p>The cost per sample grows with the whole stack's depth (a Throwable takes every frame),
+ * where StackWalker stopped at the site. A Throwable made per sample, not one per thread kept
+ * and filled again: a kept one would hold the classes of its thread's last sampled stack alive
+ * (a Throwable's frames keep their classes from unloading). With JFR on, JFR counts each one as
+ * a throwable created (jdk.ExceptionStatistics): one per sampled call.
  */
-final class SiteWalk
-        implements Function<Stream<StackWalker.StackFrame>, Void>, Consumer<StackWalker.StackFrame> {
+final class SiteWalk {
 
     /**
-     * The agent's own loader: its classes, JNA's copy and the metrics client's are the agent's
-     * (null when the core runs from the class path, as in its unit tests: the package tells).
+     * The agent's own loader's name: its classes, JNA's copy and the metrics client's are the
+     * agent's (null when the core runs from the class path, as in its unit tests: the package
+     * tells).
      */
-    private static final ClassLoader OWN_LOADER =
-            SiteWalk.class.getClassLoader() == ClassLoader.getSystemClassLoader() ? null
-                    : SiteWalk.class.getClassLoader();
+    private static final String OWN_LOADER = SiteWalk.class.getClassLoader() == ClassLoader.getSystemClassLoader()
+            ? null : SiteWalk.class.getClassLoader().getName();
     /** The agent's classes, also those outside its loader (the bootstrap's AgentLoader). */
     private static final String OWN_PACKAGE = "dev.hz3.agent.";
     private static final String SAMPLER = SiteSampler.class.getName();
     private static final String MARKS = Hz3Marks.class.getName();
+    private static final String NAMES = SiteNames.class.getName();
     private static final String SAMPLER_INNER = SAMPLER + "$";
     private static final String MARKS_INNER = MARKS + "$";
+    private static final String NAMES_INNER = NAMES + "$";
     private static final String HOOKS = "dev.hz3.agent.boot.NativeAllocHooks";
 
     static final int MAX_DEPTH = 64;
 
     /** Verdicts ({@link #verdict}): passed over, the agent's own, the site, or a JDK frame with flags. */
-    private static final int PASS = 1;
-    private static final int OWN = 2;
-    private static final int SITE = 3;
-    private static final int JDK = 4;
-    private static final int DIRECT_BUFFER = 8;
-    private static final int FOREIGN = 16;
-    private static final int MACHINERY = 32;
-    /** Small Integers: Integer.valueOf's cache, nothing allocated per class but the entry. */
-    private static final ClassValue<Integer> VERDICTS = new ClassValue<>() {
-        @Override
-        protected Integer computeValue(Class<?> c) {
-            return verdict(c);
-        }
-    };
+    static final int PASS = 1;
+    static final int OWN = 2;
+    static final int SITE = 3;
+    static final int JDK = 4;
+    static final int DIRECT_BUFFER = 8;
+    static final int FOREIGN = 16;
+    static final int MACHINERY = 32;
 
     /** The kind, refined from the frames (a direct buffer, a memory segment). */
     int kind;
     /** The agent's own call: no site. */
     boolean own;
-    /** The first frame outside the JDK, described when its key was new; else null. */
-    String site;
-    /** The site frame's key; null when every frame is the JDK's (or the call is the agent's). */
-    SiteKey key;
-    /** The site its key already had, or null. */
-    Site known;
-    /** The site's frame, from the step that found it until {@link #finish}. */
-    private StackWalker.StackFrame siteFrame;
-    /** The last JDK frame above the site: the JDK method the application called, its class. */
-    String entryClass;
-    /** That frame's depth (0: the walk's caller), for its method name. */
-    int entryAt = -1;
-    /** Frames above the first JDK frame past the allocation machinery; -1: none seen. */
-    int firstJdkAt = -1;
-    private final Map<SiteKey, Site> knownSites;
-    private int depth;
-    private boolean done;
+    /** The first frame outside the JDK; null when every frame is the JDK's (or the call is the agent's). */
+    StackTraceElement site;
+    /** The last JDK frame above the site: the JDK method the application called. */
+    StackTraceElement entry;
+    /** The first JDK frame past the allocation machinery, for a call whose every frame is the JDK's. */
+    StackTraceElement firstJdk;
 
-    SiteWalk(int kind, Map<SiteKey, Site> knownSites) {
+    SiteWalk(int kind) {
         this.kind = kind;
-        this.knownSites = knownSites;
     }
 
-    /** The walk: the walker's stream is its source, so its spliterator is the walker's own. */
-    @Override
-    public Void apply(Stream<StackWalker.StackFrame> frames) {
-        Spliterator<StackWalker.StackFrame> it = frames.spliterator();
-        while (!done && it.tryAdvance(this)) {
-            // accept does the step
+    /** Walks frames from the top (the sampler's own frames first, passed over). */
+    void walk(StackTraceElement[] frames) {
+        int n = Math.min(frames.length, MAX_DEPTH);
+        for (int i = 0; i < n; i++) {
+            StackTraceElement f = frames[i];
+            int v = verdict(f.getClassName(), f.getClassLoaderName());
+            if (v == PASS) {
+                continue;   // the sampler, its names, its marks, the hook's dispatch, reflection
+            }
+            if (v == OWN) {
+                own = true;
+                return;
+            }
+            if (v == SITE) {
+                site = f;
+                return;
+            }
+            if (kind == NativeAllocHooks.KIND_UNSAFE && (v & (DIRECT_BUFFER | FOREIGN)) != 0) {
+                kind = (v & DIRECT_BUFFER) != 0 ? NativeAllocHooks.KIND_DIRECT_BUFFER
+                        : NativeAllocHooks.KIND_MEMORY_SEGMENT;
+            }
+            if (firstJdk == null && (v & MACHINERY) == 0) {
+                firstJdk = f;
+            }
+            entry = f;
         }
-        finish();
-        return null;
     }
 
-    @Override
-    public void accept(StackWalker.StackFrame f) {
-        done = step(f);
-    }
-
-    private boolean step(StackWalker.StackFrame f) {
-        if (depth++ == MAX_DEPTH) {
-            return true;
-        }
-        Class<?> c = f.getDeclaringClass();
-        int v = VERDICTS.get(c);
-        if (v == PASS) {
-            return false;   // the sampler, its marks, the hook's dispatch
-        }
-        if (v == OWN) {
-            own = true;
-            return true;
-        }
-        if (v == SITE) {
-            siteFrame = f;
-            return true;
-        }
-        if (kind == NativeAllocHooks.KIND_UNSAFE && (v & (DIRECT_BUFFER | FOREIGN)) != 0) {
-            kind = (v & DIRECT_BUFFER) != 0 ? NativeAllocHooks.KIND_DIRECT_BUFFER
-                    : NativeAllocHooks.KIND_MEMORY_SEGMENT;
-        }
-        if (firstJdkAt < 0 && (v & MACHINERY) == 0) {
-            firstJdkAt = depth - 1;
-        }
-        entryClass = c.getName();
-        entryAt = depth - 1;
-        return false;
-    }
-
-    /**
-     * What a frame's class is to the walk, worked out once per class from its name and loader:
-     * a step that compared names (a dozen prefixes) compiled into an 8 kB C2 method.
-     */
-    static int verdict(Class<?> c) {
-        String cn = c.getName();
-        if (cn.equals(SAMPLER) || cn.startsWith(SAMPLER_INNER) || cn.equals(MARKS)
-                || cn.startsWith(MARKS_INNER) || cn.equals(HOOKS)) {
+    /** What a frame of class cn, from the loader named loader (null: unnamed or the bootstrap), is to the walk. */
+    static int verdict(String cn, String loader) {
+        if (cn.equals(SAMPLER) || cn.startsWith(SAMPLER_INNER) || cn.equals(NAMES)
+                || cn.startsWith(NAMES_INNER) || cn.equals(MARKS) || cn.startsWith(MARKS_INNER)
+                || cn.equals(HOOKS) || isReflection(cn)) {
             return PASS;
         }
-        if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null && c.getClassLoader() == OWN_LOADER)) {
+        if (cn.startsWith(OWN_PACKAGE) || (OWN_LOADER != null && OWN_LOADER.equals(loader))) {
             return OWN;   // the agent's own (its JNA's frames count, under com.sun.)
         }
         if (!isJdk(cn)) {
@@ -156,6 +115,15 @@ final class SiteWalk
             v |= FOREIGN;
         }
         return isMachinery(cn) ? v | MACHINERY : v;
+    }
+
+    /**
+     * Reflection's frames, which a Throwable shows and StackWalker (without SHOW_REFLECT_FRAMES)
+     * did not: passed over, so that a call made by reflection is named as before.
+     */
+    private static boolean isReflection(String cn) {
+        return cn.startsWith("jdk.internal.reflect.") || cn.equals("java.lang.reflect.Method")
+                || cn.equals("java.lang.reflect.Constructor");
     }
 
     /**
@@ -175,25 +143,7 @@ final class SiteWalk
                 || cn.startsWith("com.sun.jna.");
     }
 
-    /**
-     * Keys the frame the walk stopped on and looks the key up in known; describes the frame when
-     * the key is new. Call it inside the same walk.
-     */
-    private void finish() {
-        StackWalker.StackFrame f = siteFrame;
-        if (f == null) {
-            return;
-        }
-        siteFrame = null;
-        key = new SiteKey(f.getClassName(), f.getMethodName(), f.getByteCodeIndex(), entryClass,
-                kind);
-        known = knownSites.get(key);
-        if (known == null) {
-            site = describe(f);
-        }
-    }
-
-    static String describe(StackWalker.StackFrame f) {
+    static String describe(StackTraceElement f) {
         return f.getClassName() + "." + f.getMethodName() + ":" + f.getLineNumber();
     }
 }

@@ -56,7 +56,17 @@ class SiteSamplerTest {
     /** Kept blocks of mixed sizes are estimated within 10%; freed ones leave nothing. */
     @Test
     void estimatesLiveBytesPerSite() {
-        SiteSampler sampler = new SiteSampler(512 * 1024, 10, false);
+        estimatesLiveBytesPerSite(SiteNames.WALKER_AFTER);
+    }
+
+    /** The same once the JDK's StackWalker names the sampled calls (a long run's). */
+    @Test
+    void estimatesLiveBytesPerSiteWithTheStackWalker() {
+        estimatesLiveBytesPerSite(0);
+    }
+
+    private static void estimatesLiveBytesPerSite(long walkerAfter) {
+        SiteSampler sampler = new SiteSampler(512 * 1024, 10, false, walkerAfter);
         sampler.activate();
         long kept;
         try {
@@ -77,7 +87,12 @@ class SiteSamplerTest {
     /** A call from the agent's own code (this test's package) is not a site, however large. */
     @Test
     void theAgentsOwnCallsAreNoSite() {
-        SiteSampler sampler = new SiteSampler(1024, 10, false);
+        theAgentsOwnCallsAreNoSite(SiteNames.WALKER_AFTER);
+        theAgentsOwnCallsAreNoSite(0);
+    }
+
+    private static void theAgentsOwnCallsAreNoSite(long walkerAfter) {
+        SiteSampler sampler = new SiteSampler(1024, 10, false, walkerAfter);
         for (int i = 0; i < 100; i++) {
             assertNull(sampler.onAlloc(0x1000_0000L + 64L * 1024 * i, 1 << 20,
                     NativeAllocHooks.KIND_UNSAFE));
@@ -93,7 +108,16 @@ class SiteSamplerTest {
      */
     @Test
     void aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem() throws Exception {
-        SiteSampler sampler = new SiteSampler(1024, 10, false);
+        aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem(SiteNames.WALKER_AFTER);
+    }
+
+    @Test
+    void aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThemWithTheStackWalker() throws Exception {
+        aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem(0);
+    }
+
+    private static void aCallOfJdkFramesOnlyIsNamedAfterTheFirstOfThem(long walkerAfter) throws Exception {
+        SiteSampler sampler = new SiteSampler(1024, 10, false, walkerAfter);
         MethodHandle alloc = MethodHandles.lookup().findVirtual(SiteSampler.class, "onAlloc",
                 MethodType.methodType(Object.class, long.class, long.class, int.class));
         Runnable r = MethodHandleProxies.asInterfaceInstance(Runnable.class, MethodHandles.dropReturn(
