@@ -91,6 +91,18 @@ static void to_owners(hz3_heap_t *h, hz3_block_t *b)
     }
 }
 
+/* Keeps the cache's `keep` newest blocks (at least one) and sends the
+ * older ones home. */
+static void send_older(hz3_heap_t *h, hz3_bcache_t *bc, unsigned keep)
+{
+    hz3_block_t *last = bc->head;
+    for (unsigned i = 1; i < keep; i++) last = last->next;
+    hz3_block_t *old = last->next;
+    last->next = NULL;
+    __atomic_store_n(&bc->count, (uint16_t)keep, __ATOMIC_RELAXED);
+    to_owners(h, old);
+}
+
 void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_block_t *b)
 {
     /* Sampling turned on since the class was armed: the samples' counting
@@ -106,13 +118,7 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
         return;
     }
     /* Keep the newer half (the lines last written), send the older. */
-    unsigned keep = bc->count / 2;
-    hz3_block_t *cut = bc->head;
-    for (unsigned i = 1; i < keep; i++) cut = cut->next;
-    hz3_block_t *old = cut->next;
-    cut->next = NULL;
-    __atomic_store_n(&bc->count, (uint16_t)keep, __ATOMIC_RELAXED);
-    to_owners(h, old);
+    send_older(h, bc, bc->count / 2);
     _hz3_key_set(b);
     b->next = bc->head;
     __atomic_store_n(&bc->head, b, __ATOMIC_RELAXED);
@@ -169,13 +175,7 @@ static void cut(hz3_heap_t *h, unsigned k, unsigned n)
     hz3_bcache_t *bc = &h->bcache[k];
     h->bcache_armed_bytes -= (uint32_t)(_hz3_bcache_limit(bc) - n) * _hz3_classes[k].size;
     __atomic_store_n(&bc->limit, (uint16_t)n, __ATOMIC_RELAXED);
-    if (bc->count <= n) return;
-    hz3_block_t *last = bc->head;
-    for (unsigned i = 1; i < n; i++) last = last->next;
-    hz3_block_t *old = last->next;
-    last->next = NULL;
-    __atomic_store_n(&bc->count, (uint16_t)n, __ATOMIC_RELAXED);
-    to_owners(h, old);
+    if (bc->count > n) send_older(h, bc, n);
 }
 
 /* The bytes of h's budgeted caches (all but singles') if none held more
