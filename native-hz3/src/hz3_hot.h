@@ -16,8 +16,8 @@
  * while sampling is on: turning it on zeroes every cache's limit, heap.c,
  * so that the free tests nothing for it); else onto its span, with one decrement-and-test of used for
  * "now empty, or due back on avail" (a full span's used is biased for it:
- * hz3_internal.h). A medium block's start-of-object check also reads its
- * span's carved count. Why the cache first: under many live blocks the
+ * hz3_internal.h). (A page not carved whole refuses by its tag's class:
+ * hz3_types.h, "Page tags".) Why the cache first: under many live blocks the
  * block a malloc pops from a span was freed long ago and its line is cold,
  * and the local free wrote the entry of a random span; the block freed last
  * is the one whose line the free's key compare just brought in
