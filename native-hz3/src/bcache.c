@@ -285,7 +285,7 @@ static bool block_of_class(const hz3_block_t *x, unsigned cls)
     unsigned head = _hz3_tag_head(t);
     if (!head || t >> HZ3_TAG_CLS_SHIFT != cls) return false;
     size_t off = ((uintptr_t)x & HZ3_SEG_MASK) - ((size_t)head << HZ3_PAGE_SHIFT);
-    return _hz3_is_block_start_f(_hz3_free_check_of(t), &_hz3_segment_of(x)->spans[head], off);
+    return _hz3_is_block_start_f(_hz3_free_check_of(t), off);   /* a page not carved whole refuses: no block on it is */
 }
 
 bool _hz3_bcache_has(const hz3_heap_t *h, unsigned cls, const hz3_block_t *b)

@@ -16,8 +16,8 @@
  * while sampling is on: turning it on zeroes every cache's limit, heap.c,
  * so that the free tests nothing for it); else onto its span, with one decrement-and-test of used for
  * "now empty, or due back on avail" (a full span's used is biased for it:
- * hz3_internal.h). A medium block's start-of-object check also reads its
- * span's carved count. Why the cache first: under many live blocks the
+ * hz3_internal.h). (A page not carved whole refuses by its tag's class:
+ * hz3_types.h, "Page tags".) Why the cache first: under many live blocks the
  * block a malloc pops from a span was freed long ago and its line is cold,
  * and the local free wrote the entry of a random span; the block freed last
  * is the one whose line the free's key compare just brought in
@@ -102,16 +102,15 @@ static inline bool _hz3_is_block_start(const hz3_span_t *s, size_t off)
 {
     return _hz3_is_block_start_c(&_hz3_free_check[s->cls], s, off);
 }
-/* The free paths' check, from the page tag's class alone when the class's
- * spans are carved whole: one multiply and one compare (hz3_types.h,
- * hz3_free_check_t), and the span entry's line (written by its owner all
- * the time) is not read. A lazily carved class has bound 0 in the table
- * (size_class.c) and takes the bound from the span's carved count, as does
- * a pointer the compare refuses (a bad one: it is refused there too). */
-static inline bool _hz3_is_block_start_f(const hz3_free_check_t *c, const hz3_span_t *s, size_t off)
+/* The free paths' check, from the page tag's class alone: one multiply and
+ * one compare (hz3_types.h, hz3_free_check_t), and the span entry's line
+ * (written by its owner all the time) is not read. A page of a lazily
+ * carved class holding a block start not yet carved is tagged
+ * HZ3_CLASS_REFUSE (bound 0: "Page tags"), so its frees, bad ones
+ * included, go to the generic path, which checks the carved count. */
+static inline bool _hz3_is_block_start_f(const hz3_free_check_t *c, size_t off)
 {
-    uint64_t m = off * c->divisible;
-    return HZ3_LIKELY(m < c->bound) || _hz3_is_carved_m(c, s, m);
+    return HZ3_LIKELY(off * c->divisible < c->bound);
 }
 /* The free check of a page tag's class: byte 3 of the tag is class << 2,
  * scaled by 8 in the load's address (no shift or multiply of its own). */
@@ -174,10 +173,7 @@ static inline __attribute__((always_inline)) bool _hz3_free_in(void *p, uintptr_
          * span's lists). */
         const hz3_free_check_t *c = _hz3_free_check_of(t);
         uint64_t m = off * c->divisible;
-        /* Past the class's bound: a class carved lazily (bound 0, the
-         * shared medium ones, size_class.c), or a bad pointer, which the
-         * span's carved count refuses too. */
-        if (HZ3_LIKELY(!HZ3_FREE_CHECKS || ((HZ3_LIKELY(m < c->bound) || _hz3_is_carved_m(c, HZ3_SPAN_AT_HEAD(head), m)) && !_hz3_key_found(b)))) {
+        if (HZ3_LIKELY(!HZ3_FREE_CHECKS || (m < c->bound && !_hz3_key_found(b)))) {
             /* Into the class's block cache while it has room (limit is 0
              * until the class's first slow path, and while sampling is on):
              * the next malloc of the class takes it back, hot, and the

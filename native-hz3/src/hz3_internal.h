@@ -505,6 +505,26 @@ static inline void _hz3_tags_and(hz3_span_t *s, uint32_t mask)
     for (unsigned i = 0; i < s->pages; i++) __atomic_fetch_and(&tag[i], mask, __ATOMIC_RELEASE);
 }
 static inline unsigned _hz3_tag_owner(const hz3_heap_t *h) { return h ? h->tag_owner : 0; }
+/* Classes carved a few blocks at a time (span.c, extend), whose pages are
+ * tagged HZ3_CLASS_REFUSE until carved (hz3_types.h, "Page tags"). */
+static inline bool _hz3_class_lazy(const hz3_class_t *c)
+{
+    return c->tier == HZ3_TIER_SUB4K ||
+           (HZ3_MEDIUM_EXTEND && c->tier == HZ3_TIER_MEDIUM && c->capacity > HZ3_MEDIUM_EXTEND);
+}
+/* The pages at the start of s (of a lazily carved class) that carry its
+ * class in their tags once `extended` blocks are carved: those on which
+ * every offset the class's bound lets through (a multiple of the size
+ * below the class's capacity) is a carved block's start. The rest stay
+ * HZ3_CLASS_REFUSE (extend carves to a page's end: no carved block starts
+ * on them). */
+static inline unsigned _hz3_pages_carved(const hz3_span_t *s, unsigned extended)
+{
+    const hz3_class_t *c = &_hz3_classes[s->cls];
+    if (extended >= c->capacity) return s->pages;
+    size_t p = ((size_t)extended * c->size) >> HZ3_PAGE_SHIFT;
+    return p < s->pages ? (unsigned)p : s->pages;
+}
 static inline size_t _hz3_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 static inline void _hz3_list_push_front(hz3_span_list_t *l, hz3_span_t *s)
 {

@@ -280,6 +280,7 @@
 #define HZ3_MEDIUM_MAX 32768u  /* above: runs and large mappings */
 #define HZ3_MAX_CLASSES 64
 #define HZ3_CLASS_RUN (HZ3_MAX_CLASSES - 1)   /* spans holding one run object */
+#define HZ3_CLASS_REFUSE (HZ3_MAX_CLASSES - 2) /* a page tag's class on pages not yet carved ("Page tags") */
 #define HZ3_RUN_MAX ((size_t)HZ3_SEG_USABLE_PAGES << HZ3_PAGE_SHIFT) /* 1004 KiB: above, mappings */
 #define HZ3_CLASS_TAB_LEN ((HZ3_MEDIUM_MAX >> 4) + 1)   /* class by (size+15)/16: 2049 bytes */
 #define HZ3_ALIGN_MIN 16u
@@ -408,9 +409,12 @@ _Static_assert(offsetof(hz3_segment_t, delayed_next) + sizeof(((hz3_segment_t *)
  *   free from another thread that read it would pull it off the owner's core
  *   (and then again for the owner's next write). A tag changes only when its
  *   span is taken, given back, adopted, abandoned or gains or loses a sample,
- *   so it stays shared in every core's cache. (A free of a class carved
- *   lazily, sub4k and shared medium, reads the entry too, for its carved count:
- *   hz3_hot.h, _hz3_is_block_start_f.) One 32-bit word per page:
+ *   so it stays shared in every core's cache. A class carved lazily (sub4k
+ *   and shared medium, span.c, extend) tags a page HZ3_CLASS_REFUSE until
+ *   every block starting on it is carved (_hz3_pages_carved): that class's
+ *   free check refuses every offset, so the free of a block never carved
+ *   goes to the generic path, which checks the entry's carved count, and the
+ *   free fast paths never read the entry's line. One 32-bit word per page:
  *     bits 0-15   owner: its heap's tag_owner | HZ3_TAG_SAMPLED (as owner's tag)
  *     bits 16-23  index of the span's head page; 0: the page is in no span
  *     bits 26-31  class of the span (byte 3 holds class << 2)

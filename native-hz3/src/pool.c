@@ -23,7 +23,9 @@ static void span_start(hz3_span_t *s, unsigned idx, unsigned pages, unsigned cls
     s->next = s->prev = NULL;
     s->local_free = NULL;
     atomic_store_explicit(&s->thread_free, 0, memory_order_relaxed);
-    _hz3_tags_store(s, pages, _hz3_tag_make(idx, cls, _hz3_tag_owner(owner)));
+    /* a lazily carved class's pages refuse every free until carved (span.c, extend) */
+    unsigned tag_cls = cls != HZ3_CLASS_RUN && _hz3_class_lazy(c) ? HZ3_CLASS_REFUSE : cls;
+    _hz3_tags_store(s, pages, _hz3_tag_make(idx, tag_cls, _hz3_tag_owner(owner)));
     atomic_store_explicit(&s->owner, owner, memory_order_release);
 }
 

@@ -145,8 +145,7 @@ _Static_assert(sizeof(hz3_bcache_t) == 16, "_hz3_free_remote_fast scales the cla
  * holding a sampled object (tagged: the side table must hear of the free,
  * and the owner's own frees of such a span arrive here too). All from the
  * page's tag and the class: the span entry, which its owner writes all the
- * time, is read only when the batch is pushed (or, for a lazily carved
- * class, sub4k or medium, for its carved count). Offsets past the blocks are past
+ * time, is read only when the batch is pushed. Offsets past the blocks are past
  * blocks_end, which is within the span. */
 void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
 {
@@ -156,12 +155,9 @@ void _hz3_free_remote_fast(void *p, uint32_t t, const void *caller)
     uint32_t head = t & (0xFFu << HZ3_TAG_HEAD_SHIFT);
     hz3_block_t *b = p;
     if (HZ3_LIKELY(head != 0 && !(t & HZ3_TAG_SAMPLED))) {
-        /* the span entry: its address only, read for a lazily carved
-         * class's carved count alone */
-        hz3_span_t *s = &_hz3_segment_of(p)->spans[head >> HZ3_TAG_HEAD_SHIFT];
         size_t off = ((uintptr_t)p & HZ3_SEG_MASK) - (head >> (HZ3_TAG_HEAD_SHIFT - HZ3_PAGE_SHIFT));
         if (HZ3_LIKELY(!HZ3_FREE_CHECKS ||
-                       (_hz3_is_block_start_f(_hz3_free_check_of(t), s, off) && !_hz3_key_found(b)))) {
+                       (_hz3_is_block_start_f(_hz3_free_check_of(t), off) && !_hz3_key_found(b)))) {
             uint16_t n = bc->count;
             if (HZ3_LIKELY(n < _hz3_bcache_limit(bc))) {
                 _hz3_key_set(b);

@@ -135,27 +135,22 @@ void _hz3_classes_init(void)
     run->capacity = 1;
     run->tier = HZ3_TIER_LARGE;
 
-    /* A class carved a few blocks at a time (span.c, extend: sub4k and
-     * the shared medium ones) gets no bound: its bound is each span's
-     * carved count, which the free paths then read from the span
-     * (hz3_hot.h, _hz3_is_block_start_f), so that the free of a block never
-     * carved is refused as before, when it was carved and keyed. A single
-     * (one block, carved when its span is taken: single.c) has its bound,
-     * offset 0: the local free's push into the block cache comes after
-     * either branch (hz3_hot.h), and the bound's branch reads no span entry
-     * (9 instructions less per free of a single, bench/RESULTS.md,
-     * 2026-12-03 (night)). */
+    /* Every class gets its bound, the one compare of the free paths
+     * (hz3_hot.h, _hz3_is_block_start_f). A class carved a few blocks at a
+     * time (sub4k and shared medium, span.c) refuses the free of a block
+     * never carved by its page's tag instead (HZ3_CLASS_REFUSE, whose slot
+     * stays zero: bound 0 refuses every offset). */
+    _Static_assert(8 + 5 * HZ3_STEPS_PER_DOUBLING + 3 * HZ3_MEDIUM_STEPS_PER_DOUBLING <= HZ3_CLASS_REFUSE,
+                   "too many size classes");
     for (unsigned i = 0; i < HZ3_MAX_CLASSES; i++) {
         const hz3_class_t *c = &_hz3_classes[i];
-        bool lazy = c->tier == HZ3_TIER_SUB4K ||
-                    (c->tier == HZ3_TIER_MEDIUM && HZ3_MEDIUM_EXTEND && c->capacity > HZ3_MEDIUM_EXTEND);
         uint64_t divisible = c->divisible, e = 1;   /* runs: divisible 1, only offset 0 */
         if (c->size) {
             divisible = UINT64_MAX / c->size + 1 + !(c->size & (c->size - 1));
             e = divisible * c->size;   /* mod 2^64 */
         }
         _hz3_free_check[i] = (hz3_free_check_t){.divisible = divisible,
-                                                .bound = lazy ? 0 : c->capacity * e,
+                                                .bound = c->capacity * e,
                                                 .e = (uint32_t)e,
                                                 .capacity = c->capacity};
     }

@@ -54,7 +54,7 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
 
 /* Blocks carved per refill: a sub4k span's first refill carves
  * HZ3_SUB4K_EXTEND blocks and each next one as many as it holds already
- * (2, 4, 8, 16: four refills for a span used whole). A class a thread uses
+ * (2, 4, 8, 16, and on to a page's end: extend). A class a thread uses
  * rarely then writes the pages of one or two blocks of its 5-14 (glibc_thread:
  * seven classes per thread, a few live objects in all, had every page of
  * its current spans written), while a class in steady use pays three more
@@ -70,16 +70,39 @@ static unsigned carve_step(const hz3_class_t *c, unsigned extended)
     return c->capacity;
 }
 
+/* Pages [from, to) of s now hold carved blocks alone: their tags take the
+ * span's class in place of HZ3_CLASS_REFUSE, so that the free paths check
+ * their blocks by the class's bound (hz3_types.h, "Page tags"). A CAS: a
+ * sample mark may change the tag's low bits meanwhile (sample.c). */
+static void retag(hz3_span_t *s, unsigned from, unsigned to)
+{
+    uint32_t *tag = _hz3_tags_of(s);
+    const uint32_t cls_mask = 0x3Fu << HZ3_TAG_CLS_SHIFT, cls_bits = (uint32_t)s->cls << HZ3_TAG_CLS_SHIFT;
+    for (unsigned i = from; i < to; i++) {
+        uint32_t t = __atomic_load_n(&tag[i], __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(&tag[i], &t, (t & ~cls_mask) | cls_bits, true, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED)) {
+        }
+    }
+}
+
 /* Threads blocks not yet carved onto the free list, in address order: all
  * of them in a small span, a few at a time in a sub4k or medium one
  * (carve_step), whose pages then stay untouched until a block on them is
- * handed out. The free paths check a block of these classes against the
- * span's carved count (size_class.c gives them no bound of their own). */
+ * handed out. Their tags say HZ3_CLASS_REFUSE until carved (retag), so
+ * the free of a block never carved is refused as before, when it was
+ * carved and keyed. */
 static void extend(hz3_span_t *s)
 {
     const hz3_class_t *c = &_hz3_classes[s->cls];
     unsigned end = s->capacity, step = carve_step(c, s->extended);
     if (end - s->extended > step) end = s->extended + step;
+    /* on to the end of the page the last block starts on: a page with
+     * blocks both carved and not keeps its tag refusing (retag), which
+     * would send the frees of its carved ones to the generic path. The
+     * blocks added start on that page, written already. */
+    while (end < s->capacity && ((size_t)(end - 1) * c->size) >> HZ3_PAGE_SHIFT == ((size_t)end * c->size) >> HZ3_PAGE_SHIFT)
+        end++;
     uint8_t *start = _hz3_span_start(s);
     hz3_block_t *head = NULL;
     for (unsigned i = end; i-- > s->extended;) {
@@ -89,7 +112,11 @@ static void extend(hz3_span_t *s)
         head = b;
     }
     s->free = head;
-    __atomic_store_n(&s->extended, (uint16_t)end, __ATOMIC_RELAXED);
+    unsigned from = _hz3_pages_carved(s, s->extended);
+    /* extended before the tags: a walker (validate.c) that sees a page
+     * tagged with the class sees its blocks carved */
+    __atomic_store_n(&s->extended, (uint16_t)end, __ATOMIC_RELEASE);
+    if (_hz3_class_lazy(c)) retag(s, from, _hz3_pages_carved(s, end));
 }
 
 /* Gives the span a free list to pop if it has any free block: remote frees

@@ -79,10 +79,20 @@ static void check_segment(hz3_segment_t *seg, void *arg)
         /* Head and class only: they change under the pool lock, held here;
          * owner and sample bits change with the entry's owner word, just
          * after it, so a walk during an adoption could see them differ. */
+        /* A lazily carved class's pages say HZ3_CLASS_REFUSE until carved
+         * ("Page tags"): its owner carves without the pool lock, storing
+         * the carved count before the tags, so a page tagged with the class
+         * must be carved by the count read after it (one tagged REFUSE may
+         * be carved already, its tag not yet stored). */
         uint32_t want = _hz3_tag_make(i, e->cls, 0);
+        bool lazy = !run && _hz3_class_lazy(c);
         for (unsigned k = 0; k < e->pages && i + k < HZ3_SEG_PAGES; k++) {
-            uint32_t got = __atomic_load_n(&seg->tag[i + k], __ATOMIC_RELAXED) & ~HZ3_TAG_OWNER_MASK;
+            uint32_t got = __atomic_load_n(&seg->tag[i + k], __ATOMIC_ACQUIRE) & ~HZ3_TAG_OWNER_MASK;
+            if (lazy && got == _hz3_tag_make(i, HZ3_CLASS_REFUSE, 0)) continue;
             if (got != want) VIOLATION(ck, "span %p: page %u of it tagged %#x, not %#x", (void *)e, k, got, want);
+            else if (lazy && k >= _hz3_pages_carved(e, __atomic_load_n(&e->extended, __ATOMIC_RELAXED)))
+                VIOLATION(ck, "span %p: page %u of it tagged with its class, not carved (%u blocks)", (void *)e, k,
+                          e->extended);
         }
         for (unsigned k = 1; k < e->pages && i + k < HZ3_SEG_PAGES; k++) {
             hz3_span_t *p = &seg->spans[i + k];
