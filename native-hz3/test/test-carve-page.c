@@ -12,35 +12,10 @@
  * second. A new thread's first span carves blocks 0-3 at its first malloc.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "test_util.h"
 
 #define SIZE 1280
-
-static void *free_arg(void *p)
-{
-    free(p);
-    return NULL;
-}
-
-/* free(p) from a second thread of a forked child (stderr silenced): true
- * when hz3 reports it and aborts. */
-static bool remote_free_aborts(void *p)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        freopen("/dev/null", "w", stderr);
-        pthread_t t;
-        if (pthread_create(&t, NULL, free_arg, p) == 0) pthread_join(t, NULL);
-        _exit(0);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
-}
 
 static char *cached;
 
@@ -63,8 +38,8 @@ static void *owner(void *arg)
     CHECK(t_free_aborts(b0 + 3 * SIZE));
     CHECK(t_free_aborts(b0 + 4 * SIZE));
     CHECK(t_free_aborts(b0 + 6 * SIZE));
-    CHECK(remote_free_aborts(b0 + 5 * SIZE));
-    CHECK(!remote_free_aborts(b1));
+    CHECK(t_remote_free_aborts(b0 + 5 * SIZE));
+    CHECK(!t_remote_free_aborts(b1));
     CHECK(t_hz3()->validate() == 0);
 
     /* the last block of the first page: from another thread into its cache */

@@ -15,38 +15,13 @@
  * counts them, and the invariant walker finds nothing wrong.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "test_util.h"
 
 #define SIZE 3584
 #define BLOCKS 16
 #define PAGES 14
-
-static void *free_arg(void *p)
-{
-    free(p);
-    return NULL;
-}
-
-/* free(p) from a second thread of a forked child (stderr silenced): true
- * when hz3 reports it and aborts. */
-static bool remote_free_aborts(void *p)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        freopen("/dev/null", "w", stderr);
-        pthread_t t;
-        if (pthread_create(&t, NULL, free_arg, p) == 0) pthread_join(t, NULL);
-        _exit(0);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
-}
 
 static void *carve(void *arg)
 {
@@ -64,8 +39,8 @@ static void *carve(void *arg)
      * of it is a double free; block 4 is not carved. */
     CHECK(t_free_aborts(v[0] + 3 * SIZE));
     CHECK(t_free_aborts(v[0] + 4 * SIZE));
-    CHECK(remote_free_aborts(v[0] + 4 * SIZE));
-    CHECK(remote_free_aborts(v[0] + 9 * SIZE));
+    CHECK(t_remote_free_aborts(v[0] + 4 * SIZE));
+    CHECK(t_remote_free_aborts(v[0] + 9 * SIZE));
 
     for (int i = 3; i < BLOCKS; i++) v[i] = malloc(SIZE);
     int in_order = 0;

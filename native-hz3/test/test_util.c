@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -130,6 +131,27 @@ bool t_free_aborts(void *p)
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0) dup2(null, 2);
         free(p);
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static void *free_arg(void *p)
+{
+    free(p);
+    return NULL;
+}
+
+bool t_remote_free_aborts(void *p)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        pthread_t t;
+        if (pthread_create(&t, NULL, free_arg, p) == 0) pthread_join(t, NULL);
         _exit(0);
     }
     int st = 0;

@@ -56,6 +56,9 @@ int t_class_of(const struct hz3_snapshot *s, size_t size);
 /* Whether free(p) in a child process (fork; its stderr silenced) dies of
  * SIGABRT: hz3's report of a double or wrong free. */
 bool t_free_aborts(void *p);
+/* The same, with the free made by a second thread of the child: a free
+ * from a thread that does not own p's span (the remote free paths). */
+bool t_remote_free_aborts(void *p);
 
 /* Pages of [p, p + n) resident (n up to 128 MiB); -1 when mincore refuses
  * the range (not mapped). */
