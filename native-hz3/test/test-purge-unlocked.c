@@ -17,25 +17,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 #include "test_util.h"
 
 enum { DELAY = 50, RUN = 64 << 10, N = 48 };
-/* In the fourth argument of the handler's own madvise: the filter lets it through. */
-#define MAGIC 0x68337a33u
 
 static void *runs[3 * N];
 static void *victims[N];
@@ -55,9 +47,8 @@ static void *helper(void *arg)
     }
 }
 
-static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+static void at_madvise(void)
 {
-    greg_t *r = ((ucontext_t *)ctx)->uc_mcontext.gregs;
     calls++;
     if (checking && next_victim < nvictims) {
         struct timespec until;
@@ -71,35 +62,6 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
             checking = 0;
         }
     }
-    r[REG_RAX] = syscall(SYS_madvise, (void *)r[REG_RDI], (size_t)r[REG_RSI], (int)r[REG_RDX], MAGIC);
-}
-
-/* Traps this thread's madvise(MADV_DONTNEED) but the handler's own. */
-static int trap_madvise(void)
-{
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MADV_DONTNEED, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MAGIC, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-    };
-    struct sock_fprog prog = { sizeof code / sizeof code[0], code };
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigsys;
-    sa.sa_flags = SA_SIGINFO;
-    if (sigaction(SIGSYS, &sa, NULL) != 0) return -1;
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
 static void touch(void *p)
@@ -132,7 +94,7 @@ int main(void)
     hz->epoch_force();   /* a point of the pool's demand, for the working set */
     pause_ms(2 * DELAY + 20);
 
-    CHECK(trap_madvise() == 0);
+    CHECK(t_trap_madvise(at_madvise) == 0);
     struct hz3_stats s0 = t_stats();
     checking = 1;
     hz->epoch_force();

@@ -21,32 +21,24 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <ucontext.h>
 #include <unistd.h>
 #include "test_util.h"
 
 enum { DELAY = 50, RUN = 64 << 10, RUNS = 150 };
-/* In the fourth argument of the handler's own madvise: the filter lets it through. */
-#define MAGIC 0x68337a33u
 
 static void *runs[RUNS];
-static sem_t go;
-static volatile pid_t taker_tid;
+static sem_t ready, go;
+static char taker_syscall[64];   /* /proc/self/task/TID/syscall of the taker */
 static volatile int entered, returned, armed;
 static void *volatile taken;
 /* What the handler saw: 1 blocked in malloc, 2 malloc returned first, 3 neither within 2 s. */
@@ -55,7 +47,8 @@ static volatile sig_atomic_t seen;
 /* Mallocs one run when told to. */
 static void *taker(void *arg)
 {
-    taker_tid = (pid_t)syscall(SYS_gettid);
+    snprintf(taker_syscall, sizeof taker_syscall, "/proc/self/task/%d/syscall", (int)syscall(SYS_gettid));
+    sem_post(&ready);
     while (sem_wait(&go) != 0) continue;
     entered = 1;
     void *p = malloc(RUN);
@@ -64,24 +57,23 @@ static void *taker(void *arg)
     return arg;
 }
 
-/* Whether thread tid sits in a futex call (pthread_cond_wait), from
- * /proc/self/task/tid/syscall, whose first field is the call's number. */
-static bool in_futex(pid_t tid)
+/* Whether the taker sits in a futex call (pthread_cond_wait), from its
+ * /proc/.../syscall, whose first field is the call's number. */
+static bool taker_in_futex(void)
 {
-    char path[64], buf[64];
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    int fd = open(path, O_RDONLY);
+    char buf[64];
+    int fd = open(taker_syscall, O_RDONLY);
     if (fd < 0) return false;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0) return false;
-    buf[n] = 0;
-    return atoi(buf) == SYS_futex;
+    long nr = 0;   /* by hand: atoi is not async-signal-safe */
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) nr = nr * 10 + (buf[i] - '0');
+    return nr == SYS_futex;
 }
 
-static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+static void at_madvise(void)
 {
-    greg_t *r = ((ucontext_t *)ctx)->uc_mcontext.gregs;
     if (armed) {
         armed = 0;
         sem_post(&go);
@@ -92,7 +84,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
                 seen = 2;
                 break;
             }
-            if (entered && in_futex(taker_tid)) {
+            if (entered && taker_in_futex()) {
                 seen = 1;
                 break;
             }
@@ -104,35 +96,6 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
             sched_yield();
         }
     }
-    r[REG_RAX] = syscall(SYS_madvise, (void *)r[REG_RDI], (size_t)r[REG_RSI], (int)r[REG_RDX], MAGIC);
-}
-
-/* Traps this thread's madvise(MADV_DONTNEED) but the handler's own. */
-static int trap_madvise(void)
-{
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MADV_DONTNEED, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MAGIC, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-    };
-    struct sock_fprog prog = { sizeof code / sizeof code[0], code };
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigsys;
-    sa.sa_flags = SA_SIGINFO;
-    if (sigaction(SIGSYS, &sa, NULL) != 0) return -1;
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
 static void pause_ms(unsigned ms)
@@ -147,9 +110,11 @@ static void purge_with_a_waiting_take(void)
     const t_hz3_api *hz = t_hz3();
     CHECK(hz->config_set("epoch_interval_ms", 0) == 0);   /* only the epochs of this test */
     CHECK(hz->config_set("purge_delay_ms", DELAY) == 0);
+    sem_init(&ready, 0, 0);
     sem_init(&go, 0, 0);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, taker, NULL) == 0);
+    while (sem_wait(&ready) != 0) continue;
 
     for (unsigned i = 0; i < RUNS; i++) {
         runs[i] = malloc(RUN);
@@ -164,7 +129,7 @@ static void purge_with_a_waiting_take(void)
     pause_ms(2 * DELAY + 20);   /* the holes' age: purged as older than the delay */
 
     uint64_t segs = t_stats().segments_active;
-    CHECK(trap_madvise() == 0);
+    CHECK(t_trap_madvise(at_madvise) == 0);
     armed = 1;
     hz->epoch_force();
     armed = 0;

@@ -75,6 +75,13 @@ size_t t_hz3_rss(void);
  * captures stderr into err (NUL-terminated) and returns the wait status. */
 int t_run(char *const argv[], char *const extra_env[], char *err, size_t err_size);
 
+/* Traps the calling thread's madvise(MADV_DONTNEED) calls (a seccomp
+ * filter, on it and on the threads it creates later, for the rest of the
+ * process: call it in a child of fork): each trapped call runs at_call
+ * (in a SIGSYS handler: async-signal-safe calls only), then is made as it
+ * was asked and returns its result. Returns 0, or -1 with errno. */
+int t_trap_madvise(void (*at_call)(void));
+
 /* A fast deterministic generator (splitmix64). */
 static inline uint64_t t_rand(uint64_t *s)
 {
