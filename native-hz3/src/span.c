@@ -119,11 +119,21 @@ static void extend(hz3_span_t *s)
     if (_hz3_class_lazy(c)) retag(s, from, _hz3_pages_carved(s, end));
 }
 
-/* Gives the span a free list to pop if it has any free block: remote frees
- * join local_free, local_free becomes the free list once free is dry (the
- * split of hz3_types.h), and blocks never carved come last. */
+/* Gives the span a free list to pop if it has any free block: local_free
+ * becomes the free list once free is dry (the split of hz3_types.h), remote
+ * frees join local_free, and blocks never carved come last. local_free is
+ * taken over before the collect, so that the remote chain lands on an
+ * empty local_free and is not walked for its tail: its blocks are lines
+ * the freeing threads wrote last, one cache miss each, and the walk was
+ * two thirds of rptest's allocation slow path in perf's samples
+ * (bench/RESULTS.md, 2026-12-03 (late)).
+ * The blocks this thread freed, hot, are then handed out first. */
 static inline __attribute__((always_inline)) bool refill(hz3_span_t *s)
 {
+    if (!s->free) {
+        s->free = s->local_free;
+        s->local_free = NULL;
+    }
     collect(s);
     if (!s->free) {
         s->free = s->local_free;
