@@ -211,7 +211,7 @@
 #define HZ3_SMALL_EMPTY_KEEP 1         /* empty multi-object spans a heap keeps per class, at least, */
 #endif
 #ifndef HZ3_EMPTY_KEEP_PAGES
-#define HZ3_EMPTY_KEEP_PAGES 16        /* or as many as fit in this many pages (64 KiB; span.c) */
+#define HZ3_EMPTY_KEEP_PAGES 64        /* or more while they fit in this many pages, all classes together (256 KiB; span.c) */
 #endif
 #ifndef HZ3_SINGLE_DEPOT_PAGES
 #define HZ3_SINGLE_DEPOT_PAGES 128     /* pages of empty singles per class on the abandoned lists (512 KiB), for any heap */
@@ -521,6 +521,7 @@ typedef struct hz3_heap {
     hz3_span_list_t full[HZ3_MAX_CLASSES];
     uint8_t empty_kept[HZ3_MAX_CLASSES];       /* empty spans on avail (not cur) */
     uint32_t single_cache_pages;               /* pages of KEPT singles on avail */
+    uint32_t kept_pages;                       /* pages of KEPT multi-object spans on avail (span.c, keep_empty) */
     uint8_t medium_grown[HZ3_MAX_CLASSES];     /* shared medium classes: its next span from the pool holds 2 << this blocks (heap.c); kept across threads */
 #define HZ3_MEDIUM_GROWN_FULL 7                /* 2 << 7 blocks: every class's full span */
     _Atomic uint32_t single_busy;              /* the owner is in its singles' cache (single.c, the guard) */

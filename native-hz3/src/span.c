@@ -119,11 +119,21 @@ static void extend(hz3_span_t *s)
     if (_hz3_class_lazy(c)) retag(s, from, _hz3_pages_carved(s, end));
 }
 
-/* Gives the span a free list to pop if it has any free block: remote frees
- * join local_free, local_free becomes the free list once free is dry (the
- * split of hz3_types.h), and blocks never carved come last. */
+/* Gives the span a free list to pop if it has any free block: local_free
+ * becomes the free list once free is dry (the split of hz3_types.h), remote
+ * frees join local_free, and blocks never carved come last. local_free is
+ * taken over before the collect, so that the remote chain lands on an
+ * empty local_free and is not walked for its tail: its blocks are lines
+ * the freeing threads wrote last, one cache miss each, and the walk was
+ * two thirds of rptest's allocation slow path in perf's samples
+ * (bench/RESULTS.md, 2026-12-03 (late)).
+ * The blocks this thread freed, hot, are then handed out first. */
 static inline __attribute__((always_inline)) bool refill(hz3_span_t *s)
 {
+    if (!s->free) {
+        s->free = s->local_free;
+        s->local_free = NULL;
+    }
     collect(s);
     if (!s->free) {
         s->free = s->local_free;
@@ -169,6 +179,7 @@ static hz3_span_t *take_kept_of_other(hz3_heap_t *h, unsigned cls)
             if (!s || s->where != HZ3_WHERE_KEPT) continue;
             _hz3_list_remove(&h->avail[d], s);
             h->empty_kept[d]--;
+            h->kept_pages -= s->pages;
             _hz3_pool_reclass(s, cls, h);
             return s;
         }
@@ -209,7 +220,10 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
                 h->single_cache_pages -= s->pages;
                 return _hz3_single_take(s);
             }
-            if (h->empty_kept[cls]) h->empty_kept[cls]--;
+            if (h->empty_kept[cls]) {
+                h->empty_kept[cls]--;
+                h->kept_pages -= s->pages;
+            }
         }
         if (refill(s)) goto use;
         if (set_notify(s) ||
@@ -271,6 +285,27 @@ void *_hz3_span_alloc_held(hz3_heap_t *h, unsigned cls, size_t size)
     return p;
 }
 
+/* Whether h keeps the empty span s of class cls (not current) on its avail
+ * list, at the back so that partial spans fill first, rather than give it
+ * back. A thread that makes and frees runs of blocks (glibc_simple: up to
+ * 1600 of 16-128 B, 50 one-page spans) otherwise gives each span to the
+ * pool and takes it back, carved anew, under the pool lock. One span per
+ * class always (HZ3_SMALL_EMPTY_KEEP); more while the heap's kept pages of
+ * all classes together stay within HZ3_EMPTY_KEEP_PAGES (64, 256 KiB), so
+ * that a thread churning one class keeps all it needs (a limit of 16 pages
+ * a class left glibc_simple 34 spans a round to give back and take again:
+ * 64 pages together take its malloc from 30.1 to 25.9 instructions and its
+ * free from 50.6 to 49.1), and one churning many holds no more than
+ * before (16 pages a class held up to 64 KiB times the classes: a JVM of
+ * 200 threads using 10 classes, 128 MB). Kept pages were in use by the
+ * thread a moment before (its peak is not raised); decay (its next slow
+ * path after a timer epoch) and purges give them back (bench/RESULTS.md,
+ * 2026-12-03 (late)). */
+static bool keep_empty(const hz3_heap_t *h, unsigned cls, const hz3_span_t *s)
+{
+    return h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP || h->kept_pages + s->pages <= HZ3_EMPTY_KEEP_PAGES;
+}
+
 /* Called after a local free pushed the block and decremented used, when the
  * span became empty or was on the full list. A purge on another thread may
  * have given the span back between that free and this lock (it was empty,
@@ -292,17 +327,9 @@ static void free_local_slow_locked(hz3_heap_t *h, hz3_span_t *s)
         _hz3_list_push_front(&h->avail[cls], s);
     }
     if (_hz3_used_get(s) != 0 || s == h->cur[cls]) return;
-    /* Empty and not current: keep one per class, or as many as fit in
-     * HZ3_EMPTY_KEEP_PAGES (16 spans of one page), at the back so that
-     * partial spans fill first; give the rest back. A thread that makes
-     * and frees runs of blocks (glibc_simple: up to 1600 of 16-128 B)
-     * otherwise gave each span to the pool and took it back, carved anew,
-     * under the pool lock: 16 pages took its malloc from 33.5 to 24.4
-     * instructions and its free from 46.7 to 44.2 (32 pages: 21.9 and
-     * 43.2), at +7% of its peak RSS, still below mimalloc's
-     * (bench/RESULTS.md, 2026-12-03). Decay and purges give them back. */
-    if (h->empty_kept[cls] < HZ3_SMALL_EMPTY_KEEP || (h->empty_kept[cls] + 1u) * s->pages <= HZ3_EMPTY_KEEP_PAGES) {
+    if (keep_empty(h, cls, s)) {
         h->empty_kept[cls]++;
+        h->kept_pages += s->pages;
         _hz3_list_remove(&h->avail[cls], s);
         _hz3_where_set(s, HZ3_WHERE_KEPT);
         _hz3_list_push_back(&h->avail[cls], s);

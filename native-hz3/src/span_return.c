@@ -174,6 +174,7 @@ void _hz3_heap_decay(hz3_heap_t *h)
         h->empty_kept[cls] = 0;
     }
     h->single_cache_pages = 0;
+    h->kept_pages = 0;
 }
 
 /* Whether a purge from any thread gives the span back (hz3_types.h):
@@ -194,8 +195,12 @@ static void purge_span(hz3_heap_t *h, hz3_span_t *s)
     } else {
         _hz3_list_remove(&h->avail[cls], s);
         if (s->where == HZ3_WHERE_KEPT) {
-            if (s->capacity == 1) h->single_cache_pages -= s->pages;
-            else if (h->empty_kept[cls]) h->empty_kept[cls]--;
+            if (s->capacity == 1) {
+                h->single_cache_pages -= s->pages;
+            } else if (h->empty_kept[cls]) {
+                h->empty_kept[cls]--;
+                h->kept_pages -= s->pages;
+            }
         }
     }
     _hz3_pool_give(s);
@@ -268,6 +273,7 @@ void _hz3_heap_release_all(hz3_heap_t *h)
         h->empty_kept[cls] = 0;
     }
     h->single_cache_pages = 0;
+    h->kept_pages = 0;
     atomic_store_explicit(&h->delayed, NULL, memory_order_relaxed);
     _hz3_heap_unlock(h);
 }

@@ -71,6 +71,17 @@ struct hz3_snapshot *t_snapshot(struct hz3_snapshot *into)
     return into;
 }
 
+static void *t_idle(void *arg) { return arg; }
+
+void t_quiet_threads(void)
+{
+    CHECK(t_hz3()->config_set("epoch_interval_ms", 0) == 0);
+    CHECK(t_hz3()->config_set("purge_delay_ms", 3600000) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, t_idle, NULL) == 0);
+    pthread_join(t, NULL);
+}
+
 size_t t_hz3_rss(void)
 {
     static uint64_t ranges[2 * 4096];

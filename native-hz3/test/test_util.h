@@ -50,6 +50,13 @@ struct hz3_stats t_stats(void);
 /* An exact census now (static storage: one at a time). */
 struct hz3_snapshot *t_snapshot(struct hz3_snapshot *into);
 
+/* The opening of a test of one thread's caches and spans: only the epochs
+ * the test asks for (no timer epoch, whose decay would empty them; no purge
+ * for an hour), and a first thread started and joined, so that what glibc
+ * keeps of one (its stack, its TLS) is in the census before the test's
+ * threads start. Checks that the settings took. */
+void t_quiet_threads(void);
+
 /* The index of the snapshot's class of exactly size bytes, or -1. */
 int t_class_of(const struct hz3_snapshot *s, size_t size);
 
