@@ -161,7 +161,7 @@ hz3_heap_t *_hz3_heap_init_thread(void)
         h->tag_owner = heaps_created <= HZ3_TAG_IDS ? (uint16_t)(heaps_created << 1) : 0;
         h->tag_self = h->tag_owner ? h->tag_owner : HZ3_TAG_SELF_NONE;
         h->next_all = heap_all;
-        __atomic_store_n(&heap_all, h, __ATOMIC_RELEASE);   /* walked without heaps_lock: take_home_span */
+        heap_all = h;
     }
     if (h) heaps_live++;
     pthread_mutex_unlock(&heaps_lock);
@@ -201,80 +201,13 @@ hz3_heap_t *_hz3_heap_init_thread(void)
  * as many (at least 2), each next one twice as many, up to the class's
  * capacity. A record never used gives full spans; one whose last thread
  * did not use the class keeps what an earlier thread on it left. */
-static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls);
-
 hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls)
 {
     const hz3_class_t *c = &_hz3_classes[cls];
-    hz3_span_t *home = take_home_span(h, cls);
-    if (home) return home;
     unsigned blocks = 2u << h->medium_grown[cls];
     if (c->tier != HZ3_TIER_MEDIUM || c->capacity <= 2 || blocks >= c->capacity) return _hz3_pool_take(cls, h);
     h->medium_grown[cls]++;
     return _hz3_pool_take_pages(cls, (blocks * c->size + HZ3_PAGE_SIZE - 1) >> HZ3_PAGE_SHIFT, h);
-}
-
-/* A span of another heap whose every block handed out has come home
- * through remote frees its owner has not collected (used == the count on
- * its thread_free): as good as empty, but its owner takes it back only on
- * its own next slow path of the class, and a thread that stopped
- * allocating never does. Why: a server whose objects are made by one
- * thread and freed by others (larson: the 5,000 objects its main thread
- * makes before the clock, freed by the workers, whose block caches keep
- * only some) had the made thread's spans fill with blocks sent home while
- * the freeing threads carved fresh spans: 4,900 page faults in the first
- * 100,000 iterations where tcmalloc took 1,100 (bench/RESULTS.md,
- * 2026-12-03 (late)). Such a span has no live block, so no free can reach
- * it but a double one (as an empty span kept), and no cached block
- * (cached blocks count in used, not on thread_free): its owner's fast
- * paths do not touch it (it is not current), and its lists are the
- * owner's lock's, taken here with a try (h->lock is held: waiting could
- * deadlock against a purge, which takes every heap's lock). The owner's
- * delayed spans go to its avail list first, as its own slow path would
- * move them. Walked without heaps_lock (also a deadlock with h->lock
- * held): records are never freed and are published with a release store;
- * a record being set up is not live, and one live under its lock stays so
- * until unlocked (_hz3_heap_release_all takes it). Bounded: a few spans a
- * heap, a few heaps a call. */
-#define HZ3_HOME_HEAPS 16
-#define HZ3_HOME_SPANS 8
-static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls)
-{
-    if (_hz3_classes[cls].capacity <= 1) return NULL;
-    unsigned heaps = 0;
-    for (hz3_heap_t *o = __atomic_load_n(&heap_all, __ATOMIC_ACQUIRE); o && heaps < HZ3_HOME_HEAPS;
-         o = o->next_all) {
-        if (o == h || !__atomic_load_n(&o->live, __ATOMIC_ACQUIRE)) continue;
-        heaps++;
-        if (!__atomic_load_n(&o->avail[cls].first, __ATOMIC_RELAXED) && !atomic_load_explicit(&o->delayed, memory_order_relaxed))
-            continue;   /* a glance without the lock: nothing of the class to look at */
-        if (atomic_load_explicit(&o->lock, memory_order_relaxed) ||
-            atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
-            continue;
-        hz3_span_t *found = NULL;
-        if (o->live) {
-            if (atomic_load_explicit(&o->delayed, memory_order_relaxed)) _hz3_heap_drain_delayed(o);
-            unsigned n = 0;
-            for (hz3_span_t *s = o->avail[cls].first; s && n < HZ3_HOME_SPANS; s = s->next, n++) {
-                if (s->where != HZ3_WHERE_AVAIL || _hz3_owner_tagged(s)) continue;   /* kept (empty, the owner's), or sampled */
-                uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
-                if (hz3_tf_state(tf) != HZ3_TF_NORMAL || !hz3_tf_count(tf) || hz3_tf_count(tf) != _hz3_used_get(s)) continue;
-                _hz3_list_remove(&o->avail[cls], s);
-                _hz3_where_set(s, HZ3_WHERE_NONE);
-                found = s;
-                break;
-            }
-        }
-        _hz3_heap_unlock(o);
-        if (found) {
-            /* the owner's tag off, h's on (the abandoned spans' way) */
-            atomic_store_explicit(&found->owner, h, memory_order_release);
-            _hz3_tags_and(found, ~(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED));
-            _hz3_tags_or(found, h->tag_owner);
-            return found;
-        }
-    }
-    return NULL;
 }
 
 /* What _hz3_heap_take_span sizes the record's next thread's spans by: per
