@@ -240,8 +240,7 @@ hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls)
  * lock (the full list's bias, moved by _hz3_where_set, would race it: a
  * drain of the owner's delayed list from here lost its decrements,
  * test-sampling's walker). A full span the owner has not drained yet is
- * on its delayed list: the list is taken whole, the span taken off it,
- * and the rest pushed back as a remote free pushes them.
+ * on its delayed list, taken off it in place (take_of).
  *
  * Walked without heaps_lock (also a deadlock with h->lock held): records
  * are never freed and are published with a release store; a record being
@@ -260,15 +259,6 @@ static bool came_home(hz3_span_t *s, unsigned state)
     return hz3_tf_state(tf) == state && n && n == _hz3_used_acquire(s);
 }
 
-static void delayed_push(hz3_heap_t *o, hz3_span_t *s)
-{
-    hz3_span_t *first = atomic_load_explicit(&o->delayed, memory_order_relaxed);
-    do {
-        *_hz3_delayed_link(s) = first;
-    } while (!atomic_compare_exchange_weak_explicit(&o->delayed, &first, s, memory_order_release,
-                                                    memory_order_relaxed));
-}
-
 /* A span of class cls that came home, off o's lists (o->lock held). */
 static hz3_span_t *take_of(hz3_heap_t *o, unsigned cls)
 {
@@ -280,23 +270,30 @@ static hz3_span_t *take_of(hz3_heap_t *o, unsigned cls)
         _hz3_where_set(s, HZ3_WHERE_NONE);
         return s;
     }
-    /* Full spans that remote frees reached are on the delayed list. */
-    if (!atomic_load_explicit(&o->delayed, memory_order_relaxed)) return NULL;
-    hz3_span_t *d = atomic_exchange_explicit(&o->delayed, NULL, memory_order_acquire), *found = NULL;
-    while (d) {
+    /* Full spans that remote frees reached are on the delayed list, a
+     * stack whose pushers change only its head: below the head, links
+     * change only under o->lock, held here, so a span is unlinked in
+     * place; the head by a CAS, which a push in between makes fail. */
+    hz3_span_t **link = (hz3_span_t **)&o->delayed;
+    for (hz3_span_t *d = atomic_load_explicit(&o->delayed, memory_order_acquire); d;
+         link = _hz3_delayed_link(d), d = *link) {
+        if (d->cls != cls || d->where != HZ3_WHERE_FULL || !came_home(d, HZ3_TF_NOTIFYING)) continue;
         hz3_span_t *next = *_hz3_delayed_link(d);
-        if (!found && d->cls == cls && d->where == HZ3_WHERE_FULL && came_home(d, HZ3_TF_NOTIFYING)) {
-            *_hz3_delayed_link(d) = NULL;
-            _hz3_list_remove(&o->full[cls], d);
-            _hz3_where_set(d, HZ3_WHERE_NONE);   /* the bias off: nothing live, no fast path writes used */
-            set_state(d, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
-            found = d;
+        if (link == (hz3_span_t **)&o->delayed) {
+            hz3_span_t *expect = d;
+            if (!atomic_compare_exchange_strong_explicit(&o->delayed, &expect, next, memory_order_acq_rel,
+                                                         memory_order_acquire))
+                return NULL;   /* pushed over meanwhile: another time */
         } else {
-            delayed_push(o, d);
+            *link = next;
         }
-        d = next;
+        *_hz3_delayed_link(d) = NULL;
+        _hz3_list_remove(&o->full[cls], d);
+        _hz3_where_set(d, HZ3_WHERE_NONE);   /* the bias off: nothing live, no fast path writes used */
+        set_state(d, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
+        return d;
     }
-    return found;
+    return NULL;
 }
 
 static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls)
