@@ -245,8 +245,9 @@ hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls)
  * Walked without heaps_lock (also a deadlock with h->lock held): records
  * are never freed and are published with a release store; a record being
  * set up is not live, and one live under its lock stays so until unlocked
- * (_hz3_heap_release_all takes it). Bounded: a few spans a heap, a few
- * heaps a call. */
+ * (_hz3_heap_release_all takes it). Bounded in heaps (16 a call) and in
+ * each heap's avail spans (the first 8); its delayed list is walked whole
+ * (the first 32 of a larson main thread's found too few), reading only. */
 #define HZ3_HOME_HEAPS 16
 #define HZ3_HOME_SPANS 8
 
