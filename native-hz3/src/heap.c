@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <string.h>
 #include "hz3_internal.h"
+#include "span_state.h"
 
 hz3_heap_t _hz3_heap_empty = {
     .tag_self = HZ3_TAG_SELF_NONE,
@@ -129,7 +130,7 @@ static void heap_thread_exit(void *arg)
     _hz3_tl_tag_self = HZ3_TAG_SELF_NONE;
     tl_heap_ended = true;
     pthread_mutex_lock(&heaps_lock);
-    h->live = false;
+    __atomic_store_n(&h->live, false, __ATOMIC_RELAXED);   /* read without heaps_lock: take_home_span */
     h->next_free = heap_free;
     heap_free = h;
     heaps_live--;
@@ -161,7 +162,7 @@ hz3_heap_t *_hz3_heap_init_thread(void)
         h->tag_owner = heaps_created <= HZ3_TAG_IDS ? (uint16_t)(heaps_created << 1) : 0;
         h->tag_self = h->tag_owner ? h->tag_owner : HZ3_TAG_SELF_NONE;
         h->next_all = heap_all;
-        heap_all = h;
+        __atomic_store_n(&heap_all, h, __ATOMIC_RELEASE);   /* walked without heaps_lock: take_home_span */
     }
     if (h) heaps_live++;
     pthread_mutex_unlock(&heaps_lock);
@@ -179,7 +180,7 @@ hz3_heap_t *_hz3_heap_init_thread(void)
     h->next_free = NULL;
     h->decay_gen = atomic_load_explicit(&_hz3_decay_gen, memory_order_relaxed);
     pthread_mutex_lock(&heaps_lock);
-    h->live = true;
+    __atomic_store_n(&h->live, true, __ATOMIC_RELEASE);   /* the lists above, to take_home_span */
     pthread_mutex_unlock(&heaps_lock);
     /* Set before pthread_setspecific, which may itself allocate. */
     _hz3_tl_heap = h;
@@ -201,13 +202,123 @@ hz3_heap_t *_hz3_heap_init_thread(void)
  * as many (at least 2), each next one twice as many, up to the class's
  * capacity. A record never used gives full spans; one whose last thread
  * did not use the class keeps what an earlier thread on it left. */
+static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls);
+
 hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls)
 {
     const hz3_class_t *c = &_hz3_classes[cls];
+    hz3_span_t *home = take_home_span(h, cls);
+    if (home) return home;
     unsigned blocks = 2u << h->medium_grown[cls];
     if (c->tier != HZ3_TIER_MEDIUM || c->capacity <= 2 || blocks >= c->capacity) return _hz3_pool_take(cls, h);
     h->medium_grown[cls]++;
     return _hz3_pool_take_pages(cls, (blocks * c->size + HZ3_PAGE_SIZE - 1) >> HZ3_PAGE_SHIFT, h);
+}
+
+/* A span of another heap whose every block handed out has come home
+ * through remote frees its owner has not collected (used == the count on
+ * its thread_free): as good as empty, but its owner takes it back only on
+ * its own next slow path of the class, and a thread that stopped
+ * allocating never does. Why: a server whose objects are made by one
+ * thread and freed by others (larson: the 5,000 objects its main thread
+ * makes before the clock, freed by the workers, whose block caches keep
+ * only some) had the making thread's spans fill with blocks sent home while
+ * the freeing threads carved fresh pages (bench/RESULTS.md, 2026-12-03
+ * (late)).
+ *
+ * Such a span has no live block, so no free can reach it but a double one
+ * (as an empty span kept), and no cached block (cached blocks count in
+ * used, not on thread_free): its owner's fast paths, which write the
+ * entries of its current spans and of spans it frees into, leave it
+ * alone; an owner's free of the last live block that finished just before
+ * the look has stored its used (one instruction), and its slow path, if
+ * the free fired one, finds the span no longer its own (as after a purge,
+ * span.c). Anything else of the owner's is under its lock, taken here with
+ * a try (h->lock is held: waiting could deadlock against a purge, which
+ * takes every heap's lock). Only such spans are touched: the used of a
+ * span with live blocks is the owner's fast path's to write, without a
+ * lock (the full list's bias, moved by _hz3_where_set, would race it: a
+ * drain of the owner's delayed list from here lost its decrements,
+ * test-sampling's walker). A full span the owner has not drained yet is
+ * on its delayed list, taken off it in place (take_of).
+ *
+ * Walked without heaps_lock (also a deadlock with h->lock held): records
+ * are never freed and are published with a release store; a record being
+ * set up is not live, and one live under its lock stays so until unlocked
+ * (_hz3_heap_release_all takes it). Bounded in heaps (16 a call) and in
+ * each heap's avail spans (the first 8); its delayed list is walked whole
+ * (the first 32 of a larson main thread's found too few), reading only. */
+#define HZ3_HOME_HEAPS 16
+#define HZ3_HOME_SPANS 8
+
+/* s, on o's avail or full list (o->lock held), has nothing live or cached. */
+static bool came_home(hz3_span_t *s, unsigned state)
+{
+    if (_hz3_owner_tagged(s)) return false;   /* holds a sample: the side table's */
+    uintptr_t tf = atomic_load_explicit(&s->thread_free, memory_order_acquire);
+    unsigned n = hz3_tf_count(tf);
+    return hz3_tf_state(tf) == state && n && n == _hz3_used_acquire(s);
+}
+
+/* A span of class cls that came home, off o's lists (o->lock held). */
+static hz3_span_t *take_of(hz3_heap_t *o, unsigned cls)
+{
+    unsigned n = 0;
+    for (hz3_span_t *s = o->avail[cls].first; s && n < HZ3_HOME_SPANS; s = s->next, n++) {
+        /* kept spans (empty) are the owner's to reuse or give back */
+        if (s->where != HZ3_WHERE_AVAIL || !came_home(s, HZ3_TF_NORMAL)) continue;
+        _hz3_list_remove(&o->avail[cls], s);
+        _hz3_where_set(s, HZ3_WHERE_NONE);
+        return s;
+    }
+    /* Full spans that remote frees reached are on the delayed list, a
+     * stack whose pushers change only its head: below the head, links
+     * change only under o->lock, held here, so a span is unlinked in
+     * place; the head by a CAS, which a push in between makes fail. */
+    hz3_span_t **link = (hz3_span_t **)&o->delayed;
+    for (hz3_span_t *d = atomic_load_explicit(&o->delayed, memory_order_acquire); d;
+         link = _hz3_delayed_link(d), d = *link) {
+        if (d->cls != cls || d->where != HZ3_WHERE_FULL || !came_home(d, HZ3_TF_NOTIFYING)) continue;
+        hz3_span_t *next = *_hz3_delayed_link(d);
+        if (link == (hz3_span_t **)&o->delayed) {
+            hz3_span_t *expect = d;
+            if (!atomic_compare_exchange_strong_explicit(&o->delayed, &expect, next, memory_order_acq_rel,
+                                                         memory_order_acquire))
+                return NULL;   /* pushed over meanwhile: another time */
+        } else {
+            *link = next;
+        }
+        *_hz3_delayed_link(d) = NULL;
+        _hz3_list_remove(&o->full[cls], d);
+        _hz3_where_set(d, HZ3_WHERE_NONE);   /* the bias off: nothing live, no fast path writes used */
+        set_state(d, HZ3_TF_NOTIFYING, HZ3_TF_NORMAL);
+        return d;
+    }
+    return NULL;
+}
+
+static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls)
+{
+    if (_hz3_classes[cls].capacity <= 1) return NULL;
+    unsigned heaps = 0;
+    for (hz3_heap_t *o = __atomic_load_n(&heap_all, __ATOMIC_ACQUIRE); o && heaps < HZ3_HOME_HEAPS;
+         o = o->next_all) {
+        if (o == h || !__atomic_load_n(&o->live, __ATOMIC_ACQUIRE)) continue;
+        heaps++;
+        if (atomic_load_explicit(&o->lock, memory_order_relaxed) ||
+            atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
+            continue;
+        hz3_span_t *found = __atomic_load_n(&o->live, __ATOMIC_RELAXED) ? take_of(o, cls) : NULL;
+        _hz3_heap_unlock(o);
+        if (found) {
+            /* the owner's tag off, h's on (the abandoned spans' way) */
+            atomic_store_explicit(&found->owner, h, memory_order_release);
+            _hz3_tags_and(found, ~(HZ3_TAG_OWNER_MASK & ~HZ3_TAG_SAMPLED));
+            _hz3_tags_or(found, h->tag_owner);
+            return found;
+        }
+    }
+    return NULL;
 }
 
 /* What _hz3_heap_take_span sizes the record's next thread's spans by: per

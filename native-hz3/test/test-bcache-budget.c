@@ -23,6 +23,10 @@ static unsigned n_cls, cls_of[HZ3_CENSUS_CLASSES], n_of[HZ3_CENSUS_CLASSES], tak
 static size_t size_of[HZ3_CENSUS_CLASSES];
 static void *objs[HZ3_CENSUS_CLASSES][128];
 static void *own[HZ3_CENSUS_CLASSES];
+/* one live object of this thread's beside each offered one: no span of
+ * the offered objects comes home whole, to be taken by B as a new span
+ * (src/heap.c, take_home_span), whose blocks B would count as cached */
+static void *pins[HZ3_CENSUS_CLASSES][128];
 static void *taken[MAX_TAKE];
 static size_t cached_bytes;
 static unsigned classes_cached;
@@ -69,7 +73,10 @@ int main(void)
         take_of[n_cls] = base.classes[c].span_pages * 4096u / (unsigned)size + n;
         CHECK(take_of[n_cls] <= MAX_TAKE);
         if (take_of[n_cls] > MAX_TAKE) take_of[n_cls] = MAX_TAKE;
-        for (unsigned i = 0; i < n; i++) objs[n_cls][i] = malloc(size);
+        for (unsigned i = 0; i < n; i++) {
+            objs[n_cls][i] = malloc(size);
+            pins[n_cls][i] = malloc(size);
+        }
         offered += n * size;
         n_cls++;
     }
@@ -85,6 +92,8 @@ int main(void)
 
     /* B ends: everything goes home, and the census is where it started. */
     pthread_join(t, NULL);
+    for (unsigned k = 0; k < n_cls; k++)
+        for (unsigned i = 0; i < n_of[k]; i++) free(pins[k][i]);
     t_snapshot(&ended);
     for (unsigned k = 0; k < n_cls; k++) {
         unsigned c = cls_of[k];
