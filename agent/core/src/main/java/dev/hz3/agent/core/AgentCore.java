@@ -165,6 +165,16 @@ public final class AgentCore {
         }
     }
 
+    /**
+     * Recorder.activate calls this as it registers the agent's events: attribution's, when it is
+     * on and a recording runs, register with them (one metadata rewrite for all, not two).
+     */
+    static void nativeEventsWithAgents() {
+        if (attributionUsed) {
+            dev.hz3.agent.core.sites.Attribution.eventsWithAgents();
+        }
+    }
+
     /** Whether the metrics endpoint was ever asked for: until then no Prometheus class is loaded. */
     private static boolean metricsUsed;
 

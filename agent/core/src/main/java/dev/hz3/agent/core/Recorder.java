@@ -161,6 +161,9 @@ public final class Recorder implements FlightRecorderListener {
                     MallocBinding.applyHz3Settings(options);   // before a hook reads them
                 }
                 hooks.add(m);
+                // Attribution's event classes in the same moment: JFR rewrites its metadata at
+                // the next flush after any event class registers, once for all registered since.
+                AgentCore.nativeEventsWithAgents();
                 if (hz3) {
                     events.startListener();
                 }

@@ -3,8 +3,8 @@ package dev.hz3.agent.core.nat;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.LongBuffer;
 
 /**
  * hz3's sampled allocations and call sites (native-hz3/include/hz3.h, "Sampled allocations and
@@ -62,11 +62,14 @@ public final class Hz3Sites {
     public static native void hz3_sampling_stats_get(long[] out);
 
     /**
-     * The calling thread's slot as a buffer over its two words (site, sampled), in native order:
-     * written and read without Unsafe, valid for the thread's life.
+     * The calling thread's slot as a buffer over its two words (site at 0, sampled at 1), in
+     * native order: written and read without Unsafe, valid for the thread's life. A LongBuffer
+     * view, not the ByteBuffer's getLong: its get and put are a few small methods that the agent's
+     * other reads compile anyway, where the ByteBuffer's go through Unsafe's unaligned accessors
+     * (more methods for the JIT in every JVM with attribution on).
      */
-    public static ByteBuffer slot() {
-        return hz3_site_slot().getByteBuffer(0, 16).order(ByteOrder.nativeOrder());
+    public static LongBuffer slot() {
+        return hz3_site_slot().getByteBuffer(0, 16).order(ByteOrder.nativeOrder()).asLongBuffer();
     }
 
     /** Every site with live samples (STAT_WORDS words each), biggest estimate first. */

@@ -207,6 +207,19 @@ public final class Attribution {
         }
     }
 
+    /**
+     * The agent registers its other events now (a recording reached RUNNING and activated it):
+     * attribution's register with them, not a moment later from this class's own listener (JFR
+     * notifies listeners one after another, and the agent's takes its whole picture first), which
+     * could fall in the next flush period and make JFR write its metadata once more (about 2 MB of
+     * garbage and the periodic thread's time; bench/RESULTS.md, 2026-12-03 night, "premain").
+     */
+    public static void eventsWithAgents() {
+        if (sampler != null && (jfrUp || recordingRunning())) {
+            jfrUp();
+        }
+    }
+
     private static void replaceSampler(SiteSampler s) {
         sampler = s;
         if (!jfrListened) {

@@ -1,7 +1,7 @@
 package dev.hz3.agent.core.sites;
 
 import dev.hz3.agent.core.nat.Hz3Sites;
-import java.nio.ByteBuffer;
+import java.nio.LongBuffer;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 
@@ -30,7 +30,7 @@ final class Hz3Marks {
     private static final AtomicLong THREADS = new AtomicLong();
 
     private static final class PerThread {
-        final ByteBuffer slot = Hz3Sites.slot();
+        final LongBuffer slot = Hz3Sites.slot();
         /** Token bits 40..62: the thread; 0..39: its calls. */
         final long thread = (THREADS.incrementAndGet() & 0x7f_ffff) << 40;
         long calls;
@@ -70,9 +70,9 @@ final class Hz3Marks {
         }
         int d = t.depth;
         // Outermost, the slot must hold 0: anything else is a mark a throwing constructor left.
-        t.saved[d] = d == 0 ? 0 : t.slot.getLong(0);
-        t.sampledAt[d] = t.slot.getLong(8);
-        t.slot.putLong(0, TOKEN | t.thread | (t.calls++ & 0xff_ffff_ffffL));
+        t.saved[d] = d == 0 ? 0 : t.slot.get(0);
+        t.sampledAt[d] = t.slot.get(1);
+        t.slot.put(0, TOKEN | t.thread | (t.calls++ & 0xff_ffff_ffffL));
         t.depth = d + 1;
         return d + 1;
     }
@@ -84,10 +84,10 @@ final class Hz3Marks {
         if (d >= t.depth) {
             return null;   // unwound already by an outer exit
         }
-        long token = t.slot.getLong(0);
-        t.slot.putLong(0, t.saved[d]);
+        long token = t.slot.get(0);
+        t.slot.put(0, t.saved[d]);
         t.depth = d;
-        if (t.slot.getLong(8) != t.sampledAt[d] && !t.busy && token < 0) {
+        if (t.slot.get(1) != t.sampledAt[d] && !t.busy && token < 0) {
             t.busy = true;
             try {
                 Site site = siteOf.apply(kind);

@@ -72,7 +72,7 @@ final class SiteWalk {
         int n = Math.min(frames.length, MAX_DEPTH);
         for (int i = 0; i < n; i++) {
             StackTraceElement f = frames[i];
-            int v = verdict(f.getClassName(), f.getClassLoaderName());
+            int v = FrameVerdicts.of(f.getClassName(), f.getClassLoaderName());
             if (v == PASS) {
                 continue;   // the sampler, its names, its marks, the hook's dispatch, reflection
             }
