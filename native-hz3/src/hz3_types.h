@@ -247,7 +247,7 @@
 #define HZ3_BCACHE_MEDIUM_BYTES (32u << 10) /* the same for a shared medium class (HZ3_BCACHE_MIN, 8 blocks, for each: bcache.c) */
 #endif
 #ifndef HZ3_BCACHE_SINGLE_BYTES
-#define HZ3_BCACHE_SINGLE_BYTES (256u << 10) /* the same for a single class (20-32 KiB: 12-8 objects), in bytes alone */
+#define HZ3_BCACHE_SINGLE_BYTES (512u << 10) /* the same for a single class (20-32 KiB: 25-16 objects), in bytes alone */
 #endif
 #ifndef HZ3_BCACHE_MIN
 #define HZ3_BCACHE_MIN 8u              /* but at least this many blocks */
