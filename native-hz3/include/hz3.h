@@ -37,7 +37,7 @@ const char *hz3_version(void);
  * in its span for the next malloc of its class: it is not live, and its
  * pages count in the span's state (partial, or empty once the span holds no
  * live object; a thread keeps up to 1 MiB of empty one-object medium
- * spans, counted empty, for its next mallocs, and up to 256 KiB of them per
+ * spans, counted empty, for its next mallocs, and up to 512 KiB of them per
  * class in its block cache, counted empty and held: see the census below).
  * hz3 carves a medium span one
  * object at a time, so it writes no page of the span that no object has
@@ -120,7 +120,7 @@ int hz3_owns(const void *p);
  * A freed object in a thread's block cache (a thread keeps some objects of
  * every class it allocates, freed by it or by other threads, for its own
  * next mallocs: about 32 KiB a small or sub4k class, 128 KiB a medium
- * class up to 16 KiB, 256 KiB a class of singles, the medium objects of
+ * class up to 16 KiB, 512 KiB a class of singles, the medium objects of
  * 20-32 KiB that have a span each) is not live: live_objects and
  * live_bytes leave it out. An object of a class up to 16 KiB stays in its
  * span, so its pages count in the state of its span as if it were live

@@ -36,10 +36,10 @@
  * A thread caches a class only once it allocates the class itself
  * (limit is armed by its first slow path of the class: a consumer that
  * never allocates pushes to the owners at once, as before), and at most
- * about HZ3_BCACHE_CLASS_BYTES of it (8 blocks of a shared medium class),
- * within the thread's budget for the shared classes together
- * (HZ3_BCACHE_BUDGET, levelled in blocks when it runs short:
- * within_budget); a free into a
+ * about HZ3_BCACHE_CLASS_BYTES of a small or sub4k class, within the
+ * thread's budget for those classes together (HZ3_BCACHE_BUDGET, levelled
+ * in blocks when it runs short: within_budget), and HZ3_BCACHE_MEDIUM_BLOCKS
+ * of a shared medium class; a free into a
  * full cache sends the older half home: the heap's own blocks onto their
  * spans by the local push, other threads' through the remote batch.
  * Everything goes back to the owners (limits disarmed) when the thread
@@ -111,7 +111,8 @@ void _hz3_bcache_overflow(hz3_heap_t *h, hz3_bcache_t *bc, hz3_span_t *s, hz3_bl
         hz3_block_t *all = bc->head;
         __atomic_store_n(&bc->head, NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&bc->count, (uint16_t)0, __ATOMIC_RELAXED);
-        h->bcache_armed_bytes -= (uint32_t)_hz3_bcache_limit(bc) * _hz3_classes[bc - h->bcache].size;
+        if (_hz3_classes[bc - h->bcache].tier != HZ3_TIER_MEDIUM)   /* the budget's classes */
+            h->bcache_armed_bytes -= (uint32_t)_hz3_bcache_limit(bc) * _hz3_classes[bc - h->bcache].size;
         __atomic_store_n(&bc->limit, (uint16_t)0, __ATOMIC_RELAXED);
         to_batch(h, all);
         _hz3_remote_batch_add(h, s, b);
@@ -178,21 +179,21 @@ static void cut(hz3_heap_t *h, unsigned k, unsigned n)
     if (bc->count > n) send_older(h, bc, n);
 }
 
-/* The bytes of h's budgeted caches (all but singles') if none held more
+/* The bytes of h's budgeted caches (small and sub4k) if none held more
  * than `level` blocks, class cls armed at `want`. */
 static uint64_t bytes_at(const hz3_heap_t *h, unsigned cls, unsigned want, unsigned level)
 {
     uint64_t sum = (uint64_t)(want < level ? want : level) * _hz3_classes[cls].size;
     for (unsigned k = 0; k < _hz3_num_classes; k++) {
-        if (_hz3_classes[k].capacity == 1) continue;
+        if (_hz3_classes[k].tier == HZ3_TIER_MEDIUM) continue;
         unsigned lim = _hz3_bcache_limit(&h->bcache[k]);
         sum += (uint64_t)(lim < level ? lim : level) * _hz3_classes[k].size;
     }
     return sum;
 }
 
-/* n blocks of class cls (not a single) within the thread's budget, all
- * classes but the singles together: a thread that allocates many classes
+/* n blocks of class cls (small or sub4k) within the thread's budget, all
+ * those classes together: a thread that allocates many classes
  * (rptest) held up to a class's bytes in each. Counted in limits, which
  * change only here and at a disarm: the fast paths' count < limit then
  * bounds the bytes, with nothing added to them. A class that finds the
@@ -230,7 +231,7 @@ static unsigned within_budget(hz3_heap_t *h, unsigned cls, unsigned n)
         return 0;
     }
     for (unsigned k = 0; k < _hz3_num_classes; k++)
-        if (_hz3_classes[k].capacity > 1 && _hz3_bcache_limit(&h->bcache[k]) > lo) cut(h, k, lo);
+        if (_hz3_classes[k].tier != HZ3_TIER_MEDIUM && _hz3_bcache_limit(&h->bcache[k]) > lo) cut(h, k, lo);
     return n < lo ? n : lo;
 }
 
@@ -242,7 +243,7 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
     if (c->capacity == 1) {
         /* Singles: bounded in bytes alone (each is a span of its own), and
          * outside the budget: four classes of HZ3_BCACHE_SINGLE_BYTES are
-         * 1 MiB at most, a bound of their own, and an empty single cached
+         * 2 MiB at most, a bound of their own, and an empty single cached
          * here is one that the heap's cache of empty singles (single.c)
          * would hold otherwise. In the budget, they took every other
          * class's (larson 16 B-32 KiB) or the shared classes armed first
@@ -256,10 +257,18 @@ void _hz3_bcache_arm(hz3_heap_t *h, unsigned cls)
          * for benches) caches none. */
         if (!HZ3_FREE_CHECKS) return;
         n = HZ3_BCACHE_SINGLE_BYTES / c->size;
+    } else if (c->tier == HZ3_TIER_MEDIUM) {
+        /* Shared medium classes (4-16 KiB): a bound of their own in blocks,
+         * outside the budget as the singles are. A class's count of live
+         * objects drifts at random in a churn of many sizes, and each time
+         * its cache is full or empty the fast path's branch on it is
+         * mispredicted (and the span's paths run); at 8 blocks inside the
+         * budget that was one medium malloc or free in four (mixed 4-32
+         * KiB, about 15 live objects a class). 16 blocks each, 9 classes:
+         * 1.3 MiB at most (bench/RESULTS.md, 2026-12-03 (late)). */
+        n = HZ3_BCACHE_MEDIUM_BLOCKS;
     } else {
-        /* Medium classes: the free fast path's own cache too (hz3_hot.h),
-         * deep enough for a class's count of live objects to drift */
-        n = (c->tier == HZ3_TIER_MEDIUM ? HZ3_BCACHE_MEDIUM_BYTES : HZ3_BCACHE_CLASS_BYTES) / c->size;
+        n = HZ3_BCACHE_CLASS_BYTES / c->size;
         if (n < HZ3_BCACHE_MIN) n = HZ3_BCACHE_MIN;
         if (n > HZ3_BCACHE_MAX) n = HZ3_BCACHE_MAX;
         if ((n = within_budget(h, cls, n)) == 0) return;

@@ -243,11 +243,11 @@
 #ifndef HZ3_BCACHE_CLASS_BYTES
 #define HZ3_BCACHE_CLASS_BYTES (32u << 10) /* a heap's block cache of one class: about this many bytes, */
 #endif
-#ifndef HZ3_BCACHE_MEDIUM_BYTES
-#define HZ3_BCACHE_MEDIUM_BYTES (32u << 10) /* the same for a shared medium class (HZ3_BCACHE_MIN, 8 blocks, for each: bcache.c) */
+#ifndef HZ3_BCACHE_MEDIUM_BLOCKS
+#define HZ3_BCACHE_MEDIUM_BLOCKS 16u   /* a shared medium class's (4-16 KiB), in blocks, outside the budget (bcache.c) */
 #endif
 #ifndef HZ3_BCACHE_SINGLE_BYTES
-#define HZ3_BCACHE_SINGLE_BYTES (256u << 10) /* the same for a single class (20-32 KiB: 12-8 objects), in bytes alone */
+#define HZ3_BCACHE_SINGLE_BYTES (512u << 10) /* the same for a single class (20-32 KiB: 25-16 objects), in bytes alone */
 #endif
 #ifndef HZ3_BCACHE_MIN
 #define HZ3_BCACHE_MIN 8u              /* but at least this many blocks */
@@ -256,7 +256,7 @@
 #define HZ3_BCACHE_MAX 128u            /* and at most this many */
 #endif
 #ifndef HZ3_BCACHE_BUDGET
-#define HZ3_BCACHE_BUDGET (512u << 10) /* a heap's caches of the shared classes together (not singles): limit * size summed (bcache.c) */
+#define HZ3_BCACHE_BUDGET (512u << 10) /* a heap's caches of the small and sub4k classes together: limit * size summed (bcache.c) */
 #endif
 #ifndef HZ3_FREED_RING
 #define HZ3_FREED_RING 256             /* freed runs, singles and large objects remembered (double frees) */

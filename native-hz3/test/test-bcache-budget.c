@@ -1,8 +1,9 @@
 /*
  * test-bcache-budget.c: a thread's block caches hold at most its budget
- * of bytes across all classes together (src/bcache.c, HZ3_BCACHE_BUDGET),
- * however many classes it caches. Thread B allocates one object of every
- * shared class (small, sub4k, medium: up to 16 KiB), so that it caches
+ * of bytes across the small and sub4k classes together (src/bcache.c,
+ * HZ3_BCACHE_BUDGET; medium classes have bounds of their own), however
+ * many classes it caches. Thread B allocates one object of every small
+ * and sub4k class (up to 3584 B), so that it caches
  * them all, then frees enough of this thread's objects of each class to
  * fill the class's own cache (128 KiB of the class, at least 8 and at most
  * 128 objects): each class alone fits, all together they are several MiB.
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include "test_util.h"
 
-enum { BUDGET = 512 << 10 /* src/hz3_types.h, HZ3_BCACHE_BUDGET */, FILL = 128 << 10, MAX_SIZE = 16 << 10 };
+enum { BUDGET = 512 << 10 /* src/hz3_types.h, HZ3_BCACHE_BUDGET */, FILL = 128 << 10, MAX_SIZE = 3584 };
 enum { MAX_TAKE = 8192 };
 
 static unsigned n_cls, cls_of[HZ3_CENSUS_CLASSES], n_of[HZ3_CENSUS_CLASSES], take_of[HZ3_CENSUS_CLASSES];
