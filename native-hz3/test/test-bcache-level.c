@@ -49,14 +49,9 @@ int main(void)
     pthread_t t;
     static struct hz3_snapshot base, ended;
     t_snapshot(&base);
-    for (unsigned c = 0; c < base.num_classes; c++) {
-        size_t size = base.classes[c].object_size;
-        if (size == 0 || size > MAX_SIZE || base.classes[c].tier > HZ3_TIER_MEDIUM) continue;
-        cls_of[n_cls] = c;
-        size_of[n_cls] = size;
-        for (unsigned i = 0; i < DEPTH; i++) objs[n_cls][i] = malloc(size);
-        n_cls++;
-    }
+    n_cls = t_classes_upto(&base, MAX_SIZE, cls_of, size_of);
+    for (unsigned k = 0; k < n_cls; k++)
+        for (unsigned i = 0; i < DEPTH; i++) objs[k][i] = malloc(size_of[k]);
     CHECK_MSG(n_cls >= 20, "only %u classes up to %d B", n_cls, MAX_SIZE);
 
     CHECK(pthread_create(&t, NULL, thread_b, NULL) == 0);

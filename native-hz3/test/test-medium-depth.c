@@ -48,10 +48,7 @@ int main(void)
     CHECK(t_hz3()->config_set("purge_delay_ms", 3600000) == 0);
     static struct hz3_snapshot base, now;
     t_snapshot(&base);
-    for (unsigned c = 0; c < base.num_classes; c++) {
-        size_t size = base.classes[c].object_size;
-        if (size && size <= MAX_SHARED && base.classes[c].tier <= HZ3_TIER_MEDIUM) size_of[n_cls++] = size;
-    }
+    n_cls = t_classes_upto(&base, MAX_SHARED, NULL, size_of);
     CHECK_MSG(n_cls >= 25, "%u small and sub4k classes", n_cls);
     int cls = t_class_of(&base, SIZE);
     CHECK(cls >= 0);

@@ -142,6 +142,18 @@ int t_class_of(const struct hz3_snapshot *s, size_t size)
     return -1;
 }
 
+unsigned t_classes_upto(const struct hz3_snapshot *s, size_t max, unsigned *cls, size_t *size)
+{
+    unsigned n = 0;
+    for (unsigned c = 0; c < s->num_classes && n < HZ3_CENSUS_CLASSES; c++) {
+        size_t bytes = s->classes[c].object_size;
+        if (bytes == 0 || bytes > max || s->classes[c].tier > HZ3_TIER_MEDIUM) continue;
+        if (cls) cls[n] = c;
+        size[n++] = bytes;
+    }
+    return n;
+}
+
 bool t_free_aborts(void *p)
 {
     pid_t pid = fork();

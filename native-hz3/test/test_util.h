@@ -60,6 +60,12 @@ void t_quiet_threads(void);
 /* The index of the snapshot's class of exactly size bytes, or -1. */
 int t_class_of(const struct hz3_snapshot *s, size_t size);
 
+/* The snapshot's classes of objects up to max bytes (small, sub4k and
+ * medium), smallest first: their indexes into cls (when not NULL) and
+ * their sizes into size (HZ3_CENSUS_CLASSES entries each at most).
+ * Returns how many. */
+unsigned t_classes_upto(const struct hz3_snapshot *s, size_t max, unsigned *cls, size_t *size);
+
 /* Whether free(p) in a child process (fork; its stderr silenced) dies of
  * SIGABRT: hz3's report of a double or wrong free. */
 bool t_free_aborts(void *p);
