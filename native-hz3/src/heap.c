@@ -297,17 +297,6 @@ static hz3_span_t *take_of(hz3_heap_t *o, unsigned cls)
     return NULL;
 }
 
-/* o's lock with a try (h->lock is held: see above), o live under it. */
-static bool trylock_live(hz3_heap_t *o)
-{
-    if (atomic_load_explicit(&o->lock, memory_order_relaxed) ||
-        atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
-        return false;
-    if (__atomic_load_n(&o->live, __ATOMIC_RELAXED)) return true;
-    _hz3_heap_unlock(o);
-    return false;
-}
-
 static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls)
 {
     if (_hz3_classes[cls].capacity <= 1) return NULL;
@@ -316,8 +305,10 @@ static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls)
          o = o->next_all) {
         if (o == h || !__atomic_load_n(&o->live, __ATOMIC_ACQUIRE)) continue;
         heaps++;
-        if (!trylock_live(o)) continue;
-        hz3_span_t *found = take_of(o, cls);
+        if (atomic_load_explicit(&o->lock, memory_order_relaxed) ||
+            atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
+            continue;
+        hz3_span_t *found = __atomic_load_n(&o->live, __ATOMIC_RELAXED) ? take_of(o, cls) : NULL;
         _hz3_heap_unlock(o);
         if (found) {
             /* the owner's tag off, h's on (the abandoned spans' way) */
@@ -328,140 +319,6 @@ static hz3_span_t *take_home_span(hz3_heap_t *h, unsigned cls)
         }
     }
     return NULL;
-}
-
-/* Blocks that other threads freed into the spans of a heap that has not
- * collected them, for h's block cache of class cls, before h carves fresh
- * blocks (span.c). Why: a server whose objects one thread makes and others
- * free (larson) had the making thread's spans, full and waiting in its
- * delayed list, fill with blocks sent home while the freeing threads
- * carved fresh pages; while such a span still holds a live object it is
- * not taken whole (take_home_span), and in larson's first 100,000 rounds
- * none was (bench/RESULTS.md, 2026-12-03 (late)).
- *
- * Only spans on o's delayed list: full spans a remote free notified and o
- * has not drained, so o has had no allocation slow path since (it drains
- * on each): an active owner's blocks are left to it. A block on a span's
- * thread_free is in the state of a cached one: freed, keyed, counted in
- * its span's used (live = used - |thread_free| - cached, hz3_types.h), so
- * moving k of them into h's cache changes no live count and no used (a
- * full span's bias, the owner's fast path's to write, is not touched);
- * the span, no longer used == |thread_free|, is not empty to a purge while
- * they are cached, as for any cached block. Only o's slow path and a purge
- * take blocks off thread_free, both under o->lock, held here (a try, as
- * take_home_span): the other writers, the remote pushers, only push on its
- * head, so a chain read below the head cannot change under us (no ABA),
- * and the CAS fails only on a push, then read again. A span whose blocks
- * all came home is left whole to take_home_span unless `whole` (h has a
- * current span to carve into and takes no new one). */
-#define HZ3_BLOCKS_HEAPS 16
-#ifndef HZ3_BLOCKS_WALK
-#define HZ3_BLOCKS_WALK 64
-#endif
-
-/* Up to room blocks off the thread_free of d, a span of o unlinked from
- * o's delayed list (o->lock held), onto bc. A span left with none is
- * notified anew by the next remote free (NOTIFY, on o's full list; NORMAL
- * if o's free moved it to avail meanwhile, as the drain resets it), so
- * that o's delayed list holds only spans with blocks to take; one left
- * with some goes back on the list, as a notifying free pushes it. */
-static unsigned grab(hz3_heap_t *o, hz3_span_t *d, hz3_bcache_t *bc, unsigned room)
-{
-    uintptr_t old = atomic_load_explicit(&d->thread_free, memory_order_acquire);
-    unsigned k, n;
-    hz3_block_t *head, *tail;
-    for (;;) {
-        head = tail = hz3_tf_ptr(old);
-        n = hz3_tf_count(old);
-        k = n < room ? n : room;
-        for (unsigned i = 1; i < k; i++) tail = tail->next;
-        hz3_block_t *rest = k < n ? tail->next : NULL;
-        unsigned state = k < n ? HZ3_TF_NOTIFYING : d->where == HZ3_WHERE_FULL ? HZ3_TF_NOTIFY : HZ3_TF_NORMAL;
-        if (atomic_compare_exchange_weak_explicit(&d->thread_free, &old, hz3_tf_make(rest, n - k, state),
-                                                  memory_order_acq_rel, memory_order_acquire))
-            break;
-    }
-    if (k < n) {
-        hz3_span_t *first = atomic_load_explicit(&o->delayed, memory_order_relaxed);
-        do {
-            *_hz3_delayed_link(d) = first;
-        } while (!atomic_compare_exchange_weak_explicit(&o->delayed, &first, d, memory_order_release,
-                                                        memory_order_relaxed));
-    }
-    if (!k) return 0;
-    tail->next = bc->head;
-    __atomic_store_n(&bc->head, head, __ATOMIC_RELAXED);
-    __atomic_store_n(&bc->count, (uint16_t)(bc->count + k), __ATOMIC_RELAXED);
-    return k;
-}
-
-/* o's delayed list as take_of walks it, each span whose blocks are taken
- * unlinked in place before (grab), while no push may link it. The spans
- * of every class h caches are taken from, not only cls's: the list mixes
- * classes (a larson main thread's, 28), and a walk for one class alone
- * cost more instructions than the pages it saved (callgrind, bench/RESULTS.md,
- * 2026-12-03 (late)); the other caches' next mallocs skip their slow path.
- * Returns the blocks of class cls taken. */
-static unsigned blocks_of(hz3_heap_t *h, hz3_heap_t *o, unsigned cls, bool whole)
-{
-    unsigned got = 0;
-    hz3_span_t **link = (hz3_span_t **)&o->delayed;
-    hz3_span_t *d = atomic_load_explicit(&o->delayed, memory_order_acquire);
-    for (unsigned seen = 0; d && seen < HZ3_BLOCKS_WALK; seen++) {
-        hz3_span_t *next = *_hz3_delayed_link(d);
-        hz3_bcache_t *bc = &h->bcache[d->cls];
-        unsigned limit = _hz3_bcache_limit(bc), room = limit > bc->count ? limit - bc->count : 0;
-        /* a span holding a sample: its frees are the side table's; one
-         * that came home whole is take_home_span's */
-        bool skip = !room || _hz3_classes[d->cls].capacity <= 1 || _hz3_owner_tagged(d) ||
-                    (!whole && came_home(d, HZ3_TF_NOTIFYING));
-        if (!skip && link == (hz3_span_t **)&o->delayed) {
-            hz3_span_t *expect = d;
-            skip = !atomic_compare_exchange_strong_explicit(&o->delayed, &expect, next, memory_order_acq_rel,
-                                                            memory_order_acquire);   /* pushed over: leave it */
-        } else if (!skip) {
-            *link = next;
-        }
-        if (skip) {
-            link = _hz3_delayed_link(d);
-            d = next;
-            continue;
-        }
-        *_hz3_delayed_link(d) = NULL;
-        unsigned k = grab(o, d, bc, room);   /* back on the list only when room ran out */
-        if (d->cls == cls) got += k;
-        /* it may be back at the head, ahead of next: link is stale */
-        if (k == room && link == (hz3_span_t **)&o->delayed) break;
-        d = next;
-    }
-    return got;
-}
-
-void *_hz3_heap_take_blocks(hz3_heap_t *h, unsigned cls, bool whole)
-{
-    hz3_bcache_t *bc = &h->bcache[cls];
-    unsigned limit = _hz3_bcache_limit(bc), got = 0;
-    /* sampling counts on the span paths: no cache while it is on */
-    if (limit <= bc->count || _hz3_classes[cls].capacity <= 1 ||
-        atomic_load_explicit(&_hz3_sample_mean, memory_order_relaxed))
-        return NULL;
-    unsigned room = limit - bc->count, heaps = 0;
-    for (hz3_heap_t *o = __atomic_load_n(&heap_all, __ATOMIC_ACQUIRE); o && heaps < HZ3_BLOCKS_HEAPS && room;
-         o = o->next_all) {
-        if (o == h || !__atomic_load_n(&o->live, __ATOMIC_ACQUIRE)) continue;
-        heaps++;
-        /* nothing delayed: no lock's line pulled over */
-        if (!atomic_load_explicit(&o->delayed, memory_order_relaxed) || !trylock_live(o)) continue;
-        got += blocks_of(h, o, cls, whole);
-        room = limit > bc->count ? limit - bc->count : 0;
-        _hz3_heap_unlock(o);
-    }
-    if (!got) return NULL;
-    hz3_block_t *b = bc->head;
-    __atomic_store_n(&bc->head, b->next, __ATOMIC_RELAXED);
-    __atomic_store_n(&bc->count, (uint16_t)(bc->count - 1), __ATOMIC_RELAXED);
-    _hz3_key_clear(b);
-    return b;
 }
 
 /* What _hz3_heap_take_span sizes the record's next thread's spans by: per

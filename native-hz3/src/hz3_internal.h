@@ -243,7 +243,6 @@ extern HZ3_TLS hz3_tl_t _hz3_tl;
 hz3_heap_t *_hz3_heap_init_thread(void);        /* NULL when out of memory */
 hz3_heap_t *_hz3_heap_for_remote(void);         /* a heap for a thread that has none; NULL once it ended */
 hz3_span_t *_hz3_heap_take_span(hz3_heap_t *h, unsigned cls); /* a new span of the class from the pool, sized by h's use */
-void *_hz3_heap_take_blocks(hz3_heap_t *h, unsigned cls, bool whole);     /* a block others freed home to an idle owner, more cached; or NULL */
 void _hz3_heap_register_key(void);
 void _hz3_heaps_lock(void);
 void _hz3_heaps_unlock(void);

@@ -128,7 +128,7 @@ static void extend(hz3_span_t *s)
  * two thirds of rptest's allocation slow path in perf's samples
  * (bench/RESULTS.md, 2026-12-03 (late)).
  * The blocks this thread freed, hot, are then handed out first. */
-static inline __attribute__((always_inline)) bool refill_freed(hz3_span_t *s)
+static inline __attribute__((always_inline)) bool refill(hz3_span_t *s)
 {
     if (!s->free) {
         s->free = s->local_free;
@@ -139,12 +139,7 @@ static inline __attribute__((always_inline)) bool refill_freed(hz3_span_t *s)
         s->free = s->local_free;
         s->local_free = NULL;
     }
-    return s->free != NULL;
-}
-static inline __attribute__((always_inline)) bool refill(hz3_span_t *s)
-{
-    if (refill_freed(s)) return true;
-    if (s->extended < s->capacity) extend(s);
+    if (!s->free && s->extended < s->capacity) extend(s);
     return s->free != NULL;
 }
 
@@ -202,18 +197,9 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
     if (atomic_load_explicit(&h->delayed, memory_order_relaxed)) _hz3_heap_drain_delayed(h);
     bool single = _hz3_classes[cls].capacity == 1;
 
-    /* Before fresh blocks are carved, here or in a new span's pages (pool
-     * or extend): the blocks others freed home to an owner that has not
-     * collected them (heap.c, _hz3_heap_take_blocks) */
     hz3_span_t *s = h->cur[cls];
     if (s != &_hz3_span_sentinel) {
-        if (refill_freed(s)) return pop(s);
-        if (s->extended < s->capacity) {
-            void *b = _hz3_heap_take_blocks(h, cls, true);
-            if (b) return b;
-            extend(s);
-            return pop(s);
-        }
+        if (refill(s)) return pop(s);
         h->cur[cls] = &_hz3_span_sentinel;
         if (set_notify(s)) move_to_full(h, s);
         else if (hz3_tf_state(atomic_load_explicit(&s->thread_free, memory_order_relaxed)) == HZ3_TF_NOTIFYING)
@@ -259,11 +245,7 @@ static void *alloc_slow_locked(hz3_heap_t *h, unsigned cls)
     }
 
     s = take_kept_of_other(h, cls);
-    if (!s) {
-        void *b = _hz3_heap_take_blocks(h, cls, false);
-        if (b) return b;
-        s = _hz3_heap_take_span(h, cls);
-    }
+    if (!s) s = _hz3_heap_take_span(h, cls);
     if (!s) return NULL;
     if (single) return _hz3_single_take(s);
 

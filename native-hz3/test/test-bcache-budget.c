@@ -35,26 +35,13 @@ static pthread_barrier_t done;
 static void *thread_b(void *arg)
 {
     for (unsigned k = 0; k < n_cls; k++) own[k] = malloc(size_of[k]);   /* it caches the class from now */
-    /* B's own block of each class, freed before the offered ones: in its
-     * cache's oldest place or sent home to B's span, so that B's mallocs
-     * take it after the cached offered ones, a miss that ends their run
-     * (past it, blocks sent home to this thread's spans may come back to
-     * B: src/heap.c, _hz3_heap_take_blocks) */
-    static void *spacer[HZ3_CENSUS_CLASSES];
-    for (unsigned k = 0; k < n_cls; k++) spacer[k] = malloc(size_of[k]);
-    for (unsigned k = 0; k < n_cls; k++) free(spacer[k]);
     for (unsigned k = 0; k < n_cls; k++)
         for (unsigned i = 0; i < n_of[k]; i++) free(objs[k][i]);
     for (unsigned k = 0; k < n_cls; k++) {
-        /* the cache is popped first: its offered blocks are the leading run */
         unsigned hits = 0;
-        bool leading = true;
         for (unsigned j = 0; j < take_of[k]; j++) {
             taken[j] = malloc(size_of[k]);
-            bool hit = false;
-            for (unsigned i = 0; i < n_of[k]; i++) hit |= taken[j] == objs[k][i];
-            leading &= hit;
-            hits += leading;
+            for (unsigned i = 0; i < n_of[k]; i++) hits += taken[j] == objs[k][i];
         }
         cached_bytes += hits * size_of[k];
         classes_cached += hits > 0;
