@@ -54,6 +54,7 @@ void *_hz3_os_map(size_t size);                 /* NULL on failure; never touche
 void *_hz3_os_map_aligned(size_t size, size_t align);
 void _hz3_os_unmap(void *p, size_t size);
 void _hz3_os_decommit(void *p, size_t size);    /* MADV_DONTNEED: zero on next touch */
+void _hz3_os_populate(void *p, size_t size);    /* MADV_POPULATE_WRITE, where the kernel has it */
 void *_hz3_os_remap(void *p, size_t old_size, size_t new_size); /* NULL on failure */
 size_t _hz3_os_rss_of(uintptr_t start, uintptr_t end); /* resident bytes via mincore */
 bool _hz3_os_resident(void *p, size_t pages, unsigned char *vec); /* mincore; false on error */

@@ -9,6 +9,7 @@
  * callers turn that into ENOMEM for the application.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -42,6 +43,24 @@ void _hz3_os_unmap(void *p, size_t size)
 void _hz3_os_decommit(void *p, size_t size)
 {
     madvise(p, size, MADV_DONTNEED);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23   /* Linux 5.14 */
+#endif
+/* Off for good once the kernel refuses it (older than 5.14: EINVAL; a
+ * sandbox's filter: EPERM): the caller's own writes fault the pages in. */
+static _Atomic bool populate_refused;
+
+void _hz3_os_populate(void *p, size_t size)
+{
+    if (atomic_load_explicit(&populate_refused, memory_order_relaxed)) return;
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)(HZ3_PAGE_SIZE - 1);
+    uintptr_t e = ((uintptr_t)p + size + HZ3_PAGE_SIZE - 1) & ~(uintptr_t)(HZ3_PAGE_SIZE - 1);
+    int saved = errno;
+    if (madvise((void *)a, e - a, MADV_POPULATE_WRITE) != 0 && (errno == EINVAL || errno == EPERM || errno == ENOSYS))
+        atomic_store_explicit(&populate_refused, true, memory_order_relaxed);
+    errno = saved;
 }
 
 void *_hz3_os_remap(void *p, size_t old_size, size_t new_size)

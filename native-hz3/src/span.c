@@ -63,6 +63,20 @@ void _hz3_heap_drain_delayed(hz3_heap_t *h)
 #define HZ3_SUB4K_EXTEND 2
 #endif
 
+#ifndef HZ3_POPULATE_CARVED
+#define HZ3_POPULATE_CARVED 1
+#endif
+
+/* Whether a page of s holding bytes [from, to) of it went back to the pool
+ * no time since its segment was mapped or it was decommitted: never
+ * written since, not resident. */
+static bool has_fresh_page(const hz3_span_t *s, size_t from, size_t to)
+{
+    for (size_t p = from >> HZ3_PAGE_SHIFT; p <= (to - 1) >> HZ3_PAGE_SHIFT; p++)
+        if (!(s[p].page_flags & HZ3_PAGE_DIRTY)) return true;
+    return false;
+}
+
 static unsigned carve_step(const hz3_class_t *c, unsigned extended)
 {
     if (c->tier == HZ3_TIER_SUB4K) return extended ? extended : HZ3_SUB4K_EXTEND;
@@ -104,6 +118,19 @@ static void extend(hz3_span_t *s)
     while (end < s->capacity && ((size_t)(end - 1) * c->size) >> HZ3_PAGE_SHIFT == ((size_t)end * c->size) >> HZ3_PAGE_SHIFT)
         end++;
     uint8_t *start = _hz3_span_start(s);
+    /* Blocks of a page or less: the loop below writes every page of the
+     * range, each a fault if it is fresh. One call faults them all in at
+     * once (larson: -96% of its traps, -15% CPU; bench/RESULTS.md,
+     * 2026-12-03 (late)), made only when a page of the range never went
+     * back to the pool since it was mapped or decommitted: pages given back
+     * (HZ3_PAGE_DIRTY, left on a span's entries while it is in use) are
+     * most likely resident, and the call would be a syscall for nothing
+     * (glibc_simple, whose spans come back from its kept ones: +57% CPU
+     * before this test). Bigger blocks' pages past their first are left to
+     * their users. */
+    size_t from_byte = (size_t)s->extended * c->size, to_byte = (size_t)end * c->size;
+    if (HZ3_POPULATE_CARVED && c->size <= HZ3_PAGE_SIZE && has_fresh_page(s, from_byte, to_byte))
+        _hz3_os_populate(start + from_byte, to_byte - from_byte);
     hz3_block_t *head = NULL;
     for (unsigned i = end; i-- > s->extended;) {
         hz3_block_t *b = (hz3_block_t *)(start + (size_t)i * c->size);
