@@ -55,13 +55,6 @@ static void *thread_b(void *arg)
     return arg;
 }
 
-static uint64_t class_pages(const struct hz3_snapshot *s, int c)
-{
-    uint64_t n = 0;
-    for (int st = 0; st < HZ3_PS_COUNT; st++) n += s->classes[c].pages[st];
-    return n;
-}
-
 int main(void)
 {
     const t_hz3_api *hz = t_hz3();
@@ -83,7 +76,7 @@ int main(void)
         slack += (128 * size + PAGE - 1) / PAGE + 1;
     }
     int c128 = cls[NCLS - 1];
-    uint64_t before = class_pages(&base, c128);
+    uint64_t before = t_class_pages(&base, c128);
 
     pthread_barrier_init(&step, NULL, 2);
     pthread_t t;
@@ -92,7 +85,7 @@ int main(void)
     /* 1: every span of the run is still the class's (a bound of 16 pages
      * a class gave back all but 16, the current one and the cache's) */
     pthread_barrier_wait(&step);
-    uint64_t held = class_pages(t_snapshot(&snap), c128) - before;
+    uint64_t held = t_class_pages(t_snapshot(&snap), c128) - before;
     CHECK_MSG(held >= RUN, "%llu pages of 128 B blocks after a run of %d pages, expected all of them",
               (unsigned long long)held, RUN);
     CHECK_MSG(snap.classes[c128].live_objects <= base.classes[c128].live_objects, "live 128 B blocks %llu, before %llu",
@@ -101,11 +94,11 @@ int main(void)
     /* 2: a purge gives them back, and takes their count off the bound:
      * the same run keeps them all again */
     hz->purge_now();
-    uint64_t purged = class_pages(t_snapshot(&snap), c128) - before;
+    uint64_t purged = t_class_pages(t_snapshot(&snap), c128) - before;
     CHECK_MSG(purged <= 8, "%llu pages of 128 B blocks left after a purge", (unsigned long long)purged);
     pthread_barrier_wait(&step);
     pthread_barrier_wait(&step);
-    held = class_pages(t_snapshot(&snap), c128) - before;
+    held = t_class_pages(t_snapshot(&snap), c128) - before;
     CHECK_MSG(held >= RUN, "%llu pages of 128 B blocks after the purge and a second run of %d pages, expected all",
               (unsigned long long)held, RUN);
 
@@ -115,7 +108,7 @@ int main(void)
     pthread_barrier_wait(&step);
     t_snapshot(&snap);
     uint64_t total = 0;
-    for (unsigned k = 0; k < NCLS; k++) total += class_pages(&snap, cls[k]) - class_pages(&base, cls[k]);
+    for (unsigned k = 0; k < NCLS; k++) total += t_class_pages(&snap, cls[k]) - t_class_pages(&base, cls[k]);
     uint64_t bound = KEEP + 2 * NCLS + slack;
     CHECK_MSG(total <= bound, "%llu pages in the %d classes after each emptied %d pages, expected at most %llu",
               (unsigned long long)total, NCLS, MANY, (unsigned long long)bound);

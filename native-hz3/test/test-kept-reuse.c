@@ -24,13 +24,6 @@ static bool among_first_pages(const void *p)
     return false;
 }
 
-static uint64_t class_pages(const struct hz3_snapshot *s, int c)
-{
-    uint64_t n = 0;
-    for (int st = 0; st < HZ3_PS_COUNT; st++) n += s->classes[c].pages[st];
-    return n;
-}
-
 int main(void)
 {
     const t_hz3_api *hz = t_hz3();
@@ -44,13 +37,13 @@ int main(void)
     if (c1 < 0 || c2 < 0) return t_finish("test-kept-reuse");
     CHECK_MSG(before.classes[c1].span_pages == 1 && before.classes[c2].span_pages == 1, "span pages %u and %u, expected 1",
               before.classes[c1].span_pages, before.classes[c2].span_pages);
-    CHECK_MSG(class_pages(&before, c2) == 0, "class of %d B in use before the test", SECOND);
+    CHECK_MSG(t_class_pages(&before, c2) == 0, "class of %d B in use before the test", SECOND);
 
     for (int i = 0; i < FIRST_N; i++) memset(first[i] = malloc(FIRST), 1, FIRST);
     for (int i = 0; i < FIRST_N; i++) free(first[i]);
     hz->epoch_force();   /* the block cache's blocks go home */
     t_snapshot(&kept);
-    uint64_t first_pages = class_pages(&kept, c1);
+    uint64_t first_pages = t_class_pages(&kept, c1);
     CHECK_MSG(first_pages >= 8, "%llu pages of %d B blocks after the frees, expected at least 8",
               (unsigned long long)first_pages, FIRST);
 
@@ -63,10 +56,10 @@ int main(void)
      * kept spans, one page each, hold three spans' worth. */
     CHECK_MSG(reused == SECOND_N, "%d of %d blocks of %d B on the pages of the %d B ones", reused, SECOND_N, SECOND, FIRST);
     t_snapshot(&after);
-    CHECK_MSG(class_pages(&after, c2) == 3, "%llu pages in the class of %d B, expected 3",
-              (unsigned long long)class_pages(&after, c2), SECOND);
-    CHECK_MSG(class_pages(&after, c1) == first_pages - 3, "%llu pages in the class of %d B, expected %llu",
-              (unsigned long long)class_pages(&after, c1), FIRST, (unsigned long long)(first_pages - 3));
+    CHECK_MSG(t_class_pages(&after, c2) == 3, "%llu pages in the class of %d B, expected 3",
+              (unsigned long long)t_class_pages(&after, c2), SECOND);
+    CHECK_MSG(t_class_pages(&after, c1) == first_pages - 3, "%llu pages in the class of %d B, expected %llu",
+              (unsigned long long)t_class_pages(&after, c1), FIRST, (unsigned long long)(first_pages - 3));
     CHECK_MSG(after.classes[c2].live_objects == SECOND_N, "live %llu, expected %d",
               (unsigned long long)after.classes[c2].live_objects, SECOND_N);
     CHECK(after.classes[c2].capacity_objects == 3 * (PAGE / SECOND));

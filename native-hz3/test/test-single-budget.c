@@ -59,17 +59,13 @@ int main(void)
     CHECK(pthread_create(&t, NULL, thread_b, NULL) == 0);
     step();
     t_snapshot(&now);
-    const struct hz3_class_census *a = &now.classes[cls], *b = &base.classes[cls];
-    long d_live = (long)(a->live_objects - b->live_objects);
-    long d_empty = (long)(a->pages[HZ3_PS_EMPTY] - b->pages[HZ3_PS_EMPTY]);
-    long d_cand = (long)(a->cand_decommit_pages - b->cand_decommit_pages);
-    long d_held = (long)(now.held_empty_pages - base.held_empty_pages);
-    CHECK_MSG(d_live == N - FREED && d_empty == FREED * pages,
-              "20 KiB: live %+ld empty pages %+ld; expected %+d %+ld", d_live, d_empty, N - FREED, FREED * pages);
+    t_class_delta d = t_class_delta_of(&base, &now, cls);
+    CHECK_MSG(d.live == N - FREED && d.empty == FREED * pages,
+              "20 KiB: live %+ld empty pages %+ld; expected %+d %+ld", d.live, d.empty, N - FREED, FREED * pages);
     /* cached (held), not kept (candidates): the budget did not bar them */
-    CHECK_MSG(d_cand == 0 && d_held >= FREED * pages,
-              "B's two freed singles: %+ld candidate pages, %+ld held; expected 0 and at least %+ld (cached)", d_cand,
-              d_held, FREED * pages);
+    CHECK_MSG(d.cand == 0 && d.held >= FREED * pages,
+              "B's two freed singles: %+ld candidate pages, %+ld held; expected 0 and at least %+ld (cached)", d.cand,
+              d.held, FREED * pages);
     CHECK(t_hz3()->validate() == 0);
     step();
     pthread_join(t, NULL);

@@ -70,14 +70,10 @@ static void *thread_s(void *arg)
 static void expect(const char *what, const struct hz3_snapshot *base, const struct hz3_snapshot *now, int c,
                    long live, long spans, long empty, long cand, long held)
 {
-    const struct hz3_class_census *a = &now->classes[c], *b = &base->classes[c];
-    long d_live = (long)(a->live_objects - b->live_objects), d_spans = (long)(a->spans - b->spans);
-    long d_empty = (long)(a->pages[HZ3_PS_EMPTY] - b->pages[HZ3_PS_EMPTY]);
-    long d_cand = (long)(a->cand_decommit_pages - b->cand_decommit_pages);
-    long d_held = (long)(now->held_empty_pages - base->held_empty_pages);
-    CHECK_MSG(d_live == live && d_spans == spans && d_empty == empty && d_cand == cand && d_held == held,
+    t_class_delta d = t_class_delta_of(base, now, c);
+    CHECK_MSG(d.live == live && d.spans == spans && d.empty == empty && d.cand == cand && d.held == held,
               "[%s] live %+ld spans %+ld empty pages %+ld candidates %+ld held %+ld; expected %+ld %+ld %+ld %+ld %+ld",
-              what, d_live, d_spans, d_empty, d_cand, d_held, live, spans, empty, cand, held);
+              what, d.live, d.spans, d.empty, d.cand, d.held, live, spans, empty, cand, held);
 }
 
 int main(void)

@@ -50,17 +50,13 @@ int main(void)
     CHECK(pthread_create(&t, NULL, thread_b, NULL) == 0);
     step();
     t_snapshot(&now);
-    const struct hz3_class_census *a = &now.classes[cls], *b = &base.classes[cls];
-    long d_live = (long)(a->live_objects - b->live_objects);
-    long d_empty = (long)(a->pages[HZ3_PS_EMPTY] - b->pages[HZ3_PS_EMPTY]);
-    long d_cand = (long)(a->cand_decommit_pages - b->cand_decommit_pages);
-    long d_held = (long)(now.held_empty_pages - base.held_empty_pages);
-    CHECK_MSG(d_live == 0 && d_empty == N * pages, "32 KiB: live %+ld empty pages %+ld; expected 0 %+ld", d_live,
-              d_empty, N * pages);
+    t_class_delta d = t_class_delta_of(&base, &now, cls);
+    CHECK_MSG(d.live == 0 && d.empty == N * pages, "32 KiB: live %+ld empty pages %+ld; expected 0 %+ld", d.live,
+              d.empty, N * pages);
     /* all in B's block cache (held), none in its singles' cache (candidates) */
-    CHECK_MSG(d_cand == 0 && d_held >= N * pages,
+    CHECK_MSG(d.cand == 0 && d.held >= N * pages,
               "B's %d freed singles: %+ld candidate pages, %+ld held; expected 0 and at least %+ld (cached)", N,
-              d_cand, d_held, N * pages);
+              d.cand, d.held, N * pages);
     CHECK(t_hz3()->validate() == 0);
     step();
     pthread_join(t, NULL);

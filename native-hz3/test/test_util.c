@@ -142,6 +142,26 @@ int t_class_of(const struct hz3_snapshot *s, size_t size)
     return -1;
 }
 
+uint64_t t_class_pages(const struct hz3_snapshot *s, int c)
+{
+    uint64_t n = 0;
+    for (int st = 0; st < HZ3_PS_COUNT; st++) n += s->classes[c].pages[st];
+    return n;
+}
+
+t_class_delta t_class_delta_of(const struct hz3_snapshot *base, const struct hz3_snapshot *now, int c)
+{
+    const struct hz3_class_census *a = &now->classes[c], *b = &base->classes[c];
+    t_class_delta d = {
+        .live = (long)(a->live_objects - b->live_objects),
+        .spans = (long)(a->spans - b->spans),
+        .empty = (long)(a->pages[HZ3_PS_EMPTY] - b->pages[HZ3_PS_EMPTY]),
+        .cand = (long)(a->cand_decommit_pages - b->cand_decommit_pages),
+        .held = (long)(now->held_empty_pages - base->held_empty_pages),
+    };
+    return d;
+}
+
 unsigned t_classes_upto(const struct hz3_snapshot *s, size_t max, unsigned *cls, size_t *size)
 {
     unsigned n = 0;

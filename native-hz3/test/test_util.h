@@ -60,6 +60,16 @@ void t_quiet_threads(void);
 /* The index of the snapshot's class of exactly size bytes, or -1. */
 int t_class_of(const struct hz3_snapshot *s, size_t size);
 
+/* Class c's pages in every state. */
+uint64_t t_class_pages(const struct hz3_snapshot *s, int c);
+
+/* Class c's census in now less base: live objects, spans, empty pages and
+ * the purge's candidates among them; and the heap's held empty pages. */
+typedef struct {
+    long live, spans, empty, cand, held;
+} t_class_delta;
+t_class_delta t_class_delta_of(const struct hz3_snapshot *base, const struct hz3_snapshot *now, int c);
+
 /* The snapshot's classes of objects up to max bytes (small, sub4k and
  * medium), smallest first: their indexes into cls (when not NULL) and
  * their sizes into size (HZ3_CENSUS_CLASSES entries each at most).
